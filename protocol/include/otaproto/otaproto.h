@@ -1,0 +1,15 @@
+/*
+ * libotaproto: the Aliyun OTA wire format as pure functions. This umbrella
+ * header includes every module; include a single one where that is enough.
+ */
+#ifndef OTAPROTO_OTAPROTO_H
+#define OTAPROTO_OTAPROTO_H
+
+#include "otaproto/base.h"
+#include "otaproto/crypto.h"
+#include "otaproto/frame.h"
+#include "otaproto/msg.h"
+#include "otaproto/topic.h"
+#include "otaproto/trace.h"
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * Aliyun topic names as a table of templates: "{pk}" and "{dn}" stand for
+ * one level each. Building fills them in; parsing matches level by level.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "otaproto/topic.h"
+
+static const struct {
+    const char *name;
+    const char *tmpl;
+    const char *filter;
+    int uplink;
+} topics[OTA_TOPIC__COUNT] = {
+    [OTA_TOPIC_INFORM] = {"inform", "/ota/device/inform/{pk}/{dn}", "/ota/device/inform/+/+", 1},
+    [OTA_TOPIC_UPGRADE] = {"upgrade", "/ota/device/upgrade/{pk}/{dn}", "/ota/device/upgrade/+/+",
+                           0},
+    [OTA_TOPIC_PROGRESS] = {"progress", "/ota/device/progress/{pk}/{dn}",
+                            "/ota/device/progress/+/+", 1},
+    [OTA_TOPIC_FW_GET] = {"firmware/get", "/sys/{pk}/{dn}/thing/ota/firmware/get",
+                          "/sys/+/+/thing/ota/firmware/get", 1},
+    [OTA_TOPIC_FW_GET_REPLY] = {"firmware/get_reply", "/sys/{pk}/{dn}/thing/ota/firmware/get_reply",
+                                "/sys/+/+/thing/ota/firmware/get_reply", 0},
+    [OTA_TOPIC_REQUEST] = {"request", "/ota/device/request/{pk}/{dn}", "/ota/device/request/+/+",
+                           1},
+    [OTA_TOPIC_FILE_DOWNLOAD] = {"file/download", "/sys/{pk}/{dn}/thing/file/download",
+                                 "/sys/+/+/thing/file/download", 1},
+    [OTA_TOPIC_FILE_DOWNLOAD_REPLY] = {"file/download_reply",
+                                       "/sys/{pk}/{dn}/thing/file/download_reply",
+                                       "/sys/+/+/thing/file/download_reply", 0},
+};
+
+const char *ota_topic_kind_name(ota_topic_kind k)
+{
+    return (unsigned)k < OTA_TOPIC__COUNT ? topics[k].name : "unknown";
+}
+
+int ota_topic_is_uplink(ota_topic_kind k)
+{
+    return (unsigned)k < OTA_TOPIC__COUNT && topics[k].uplink;
+}
+
+const char *ota_topic_filter(ota_topic_kind k)
+{
+    return (unsigned)k < OTA_TOPIC__COUNT ? topics[k].filter : NULL;
+}
+
+static int valid_level(const char *s)
+{
+    return s && *s && strlen(s) <= OTA_MAX_NAME && !strpbrk(s, "/+#");
+}
+
+int ota_topic_build(ota_topic_kind k, const char *pk, const char *dn, char *buf, size_t cap)
+{
+    const char *t;
+    size_t o = 0;
+
+    if ((unsigned)k >= OTA_TOPIC__COUNT || !valid_level(pk) || !valid_level(dn) || !buf)
+        return OTA_ERR_ARG;
+    for (t = topics[k].tmpl; *t;) {
+        const char *part = NULL;
+        size_t n;
+        if (!strncmp(t, "{pk}", 4))
+            part = pk;
+        else if (!strncmp(t, "{dn}", 4))
+            part = dn;
+        n = part ? strlen(part) : 1;
+        if (o + n >= cap)
+            return OTA_ERR_SPACE;
+        memcpy(buf + o, part ? part : t, n);
+        o += n;
+        t += part ? 4 : 1;
+    }
+    buf[o] = '\0';
+    return OTA_OK;
+}
+
+/* Match topic against one template; fills pk and dn on success. */
+static int match(const char *tmpl, const char *topic, char *pk, char *dn)
+{
+    while (*tmpl && *topic) {
+        char *dst = !strncmp(tmpl, "{pk}", 4) ? pk : !strncmp(tmpl, "{dn}", 4) ? dn : NULL;
+        if (dst) {
+            size_t n = strcspn(topic, "/");
+            if (n == 0 || n > OTA_MAX_NAME)
+                return 0;
+            memcpy(dst, topic, n);
+            dst[n] = '\0';
+            topic += n;
+            tmpl += 4;
+        } else if (*tmpl++ != *topic++) {
+            return 0;
+        }
+    }
+    return !*tmpl && !*topic;
+}
+
+int ota_topic_parse(const char *topic, ota_topic_kind *kind, char *pk, char *dn)
+{
+    if (!topic || !kind || !pk || !dn)
+        return OTA_ERR_ARG;
+    if (strlen(topic) > OTA_MAX_TOPIC)
+        return OTA_ERR_TOO_LONG;
+    for (int i = 0; i < OTA_TOPIC__COUNT; i++) {
+        if (match(topics[i].tmpl, topic, pk, dn)) {
+            *kind = (ota_topic_kind)i;
+            return OTA_OK;
+        }
+    }
+    return OTA_ERR_TOPIC;
+}
