@@ -1,0 +1,143 @@
+/*
+ * libotamock: the mock Aliyun IoT cloud. It starts (or joins) a Mosquitto
+ * broker, tracks devices and their reported versions, creates OTA jobs and
+ * pushes them, serves firmware over HTTP, judges each job as the real cloud
+ * does, and records every event in the trace. It knows nothing about tests
+ * or devices under test; the conformance runner drives it.
+ */
+#ifndef OTAMOCK_MOCK_H
+#define OTAMOCK_MOCK_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "otaproto/otaproto.h"
+
+typedef enum {
+    MC_OK = 0,
+    MC_ERR_ARG,
+    MC_ERR_NOMEM,
+    MC_ERR_IO,       /* reading fixtures or writing the trace failed */
+    MC_ERR_FIXTURE,  /* a device profile is malformed */
+    MC_ERR_BROKER,   /* the broker would not start or not accept us */
+    MC_ERR_MQTT,     /* libmosquitto refused an operation */
+    MC_ERR_HTTP,     /* the file server would not start */
+    MC_ERR_NOTFOUND, /* no such device or job */
+    MC_ERR__COUNT
+} mc_err;
+
+const char *mc_strerror(int rc);
+
+typedef struct mc_cloud mc_cloud;
+
+typedef struct {
+    const char *broker_host;   /* NULL: start our own Mosquitto on loopback */
+    int broker_port;           /* with broker_host */
+    const char *devices_dir;   /* folder of device profiles (*.json) */
+    const char *trace_path;    /* JSONL trace file; NULL: in memory only */
+    const char *mosquitto_bin; /* NULL: "mosquitto" from PATH, then /usr/sbin */
+} mc_config;
+
+/*
+ * Start everything: broker (unless joining one), file server, MQTT client
+ * subscribed to the uplink topics. On failure nothing is left running and
+ * err (may be NULL) says why in a sentence.
+ */
+int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errcap);
+/* Stop and free everything it started, the broker included. NULL is fine. */
+void mc_cloud_stop(mc_cloud *c);
+
+const char *mc_cloud_broker_host(const mc_cloud *c);
+int mc_cloud_broker_port(const mc_cloud *c);
+/* 1 when the cloud started the broker itself. */
+int mc_cloud_broker_embedded(const mc_cloud *c);
+int mc_cloud_http_port(const mc_cloud *c);
+
+/* ---- device registry ---- */
+typedef struct {
+    char pk[OTA_MAX_NAME + 1];
+    char dn[OTA_MAX_NAME + 1];
+    char secret[OTA_MAX_SECRET + 1];
+    char module[OTA_MAX_MODULE + 1]; /* "default" for the default module */
+    char firmware_version[OTA_MAX_VERSION + 1]; /* version of a fresh device */
+    char reported_version[OTA_MAX_VERSION + 1]; /* last inform; "" before any */
+    int informs;
+} mc_device_info;
+
+int mc_device_count(mc_cloud *c);
+int mc_device_at(mc_cloud *c, int i, mc_device_info *out);
+int mc_device_get(mc_cloud *c, const char *dn, mc_device_info *out);
+/* Read one profile file without a running cloud (for the runner's --device). */
+int mc_device_load(const char *path, mc_device_info *out, char *err, size_t errcap);
+/* Add a device profile to a running cloud (replacing one of the same name). */
+int mc_device_add(mc_cloud *c, const mc_device_info *d);
+
+/* ---- trace ---- */
+/* Seconds since the cloud started, on the monotonic clock. */
+double mc_now(const mc_cloud *c);
+size_t mc_trace_count(mc_cloud *c);
+/* A record; the pointer stays valid until mc_cloud_stop. */
+const ota_trace_rec *mc_trace_at(mc_cloud *c, size_t i);
+/* Block until more than `seen` records exist or mc_now() reaches deadline; returns the count. */
+size_t mc_trace_wait(mc_cloud *c, size_t seen, double deadline);
+/* Append a record (runner-side events: device log lines, restarts, tests). */
+void mc_trace_add(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
+                  const void *payload, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* Bad input refused so far (malformed JSON, unknown devices, bad requests). */
+int mc_trace_errors(mc_cloud *c);
+
+/* ---- fault plans, applied at the transport seams ---- */
+typedef enum { MC_FAULT_NONE = 0, MC_FAULT_HTTP_STATUS, MC_FAULT__COUNT } mc_fault_kind;
+
+const char *mc_fault_kind_name(mc_fault_kind k);
+
+typedef struct {
+    mc_fault_kind kind;
+    int param; /* HTTP_STATUS: the status code */
+    int skip;  /* let this many matching events pass first */
+    int count; /* fire this many times; -1 persistent */
+} mc_fault;
+
+/* ---- OTA jobs ---- */
+typedef enum {
+    MC_JOB_PENDING = 0, /* pushed, no progress yet */
+    MC_JOB_UPGRADING,   /* first progress seen */
+    MC_JOB_SUCCEEDED,   /* inform reported the target version */
+    MC_JOB_FAILED,      /* a negative step */
+    MC_JOB_CANCELED,    /* superseded by a newer job */
+    MC_JOB__COUNT
+} mc_job_state;
+
+const char *mc_job_state_name(mc_job_state s);
+
+typedef struct {
+    const char *dn;
+    const char *version;
+    const char *module;  /* NULL or "default": the default module */
+    size_t image_size;
+    ota_digest_kind digest;
+    ota_envelope envelope;
+    int omit_transport;  /* neither url nor dProtocol: an unusable push */
+    int wrong_digest;    /* a well-formed but wrong digest in sign and md5 */
+    mc_fault fault;      /* applied to this job's downloads */
+    int no_publish;      /* leave it pending for firmware/get */
+} mc_job_spec;
+
+typedef struct {
+    int id;
+    mc_job_state state;
+    int fail_code;       /* the negative step, when FAILED */
+    char dn[OTA_MAX_NAME + 1];
+    char version[OTA_MAX_VERSION + 1];
+    char url[OTA_MAX_URL + 1];
+    size_t size;
+    char digest_hex[65]; /* of the real image */
+    size_t trace_at;     /* trace index of the push */
+} mc_job_info;
+
+/* Create the job, supersede the device's older open job, and publish the push. */
+int mc_job_create(mc_cloud *c, const mc_job_spec *spec, int *job_id);
+int mc_job_get(mc_cloud *c, int job_id, mc_job_info *out);
+
+#endif

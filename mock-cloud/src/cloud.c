@@ -1,0 +1,200 @@
+/*
+ * The mock cloud's life cycle and its handling of device messages: inform
+ * updates the registry and judges jobs, progress moves jobs along,
+ * firmware/get is answered with the pending job. Bad input is refused with
+ * an error record in the trace, never a crash.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mock_priv.h"
+
+const char *mc_strerror(int rc)
+{
+    static const char *const texts[MC_ERR__COUNT] = {
+        "success",
+        "invalid argument",
+        "out of memory",
+        "input/output error",
+        "malformed device profile",
+        "broker unavailable",
+        "MQTT operation failed",
+        "HTTP server failed",
+        "not found",
+    };
+    return (rc >= 0 && rc < MC_ERR__COUNT) ? texts[rc] : "unknown error";
+}
+
+static void on_inform(mc_cloud *c, mc_device *d, const char *p, size_t len)
+{
+    ota_inform in;
+    mc_job *j;
+    int rc = ota_inform_parse(p, len, &in);
+
+    if (rc != OTA_OK) {
+        mc_trace_add(c, OTA_TR_ERROR, d->info.dn, NULL, NULL, 0, "inform refused: %s (%s)",
+                     ota_strerror(rc), ota_err_name(rc));
+        return;
+    }
+    snprintf(d->info.reported_version, sizeof(d->info.reported_version), "%s", in.version);
+    d->info.informs++;
+    j = mc_job_open_for(c, d->info.dn, in.has_module ? in.module : NULL);
+    if (j)
+        mc_job_feed(c, j, strcmp(in.version, j->version) ? MC_EV_INFORM_OTHER : MC_EV_INFORM_TARGET,
+                    0);
+}
+
+static void on_progress(mc_cloud *c, mc_device *d, const char *p, size_t len)
+{
+    ota_progress pr;
+    mc_job *j;
+    int rc = ota_progress_parse(p, len, &pr);
+
+    if (rc != OTA_OK) {
+        mc_trace_add(c, OTA_TR_ERROR, d->info.dn, NULL, NULL, 0, "progress refused: %s (%s)",
+                     ota_strerror(rc), ota_err_name(rc));
+        return;
+    }
+    j = mc_job_open_for(c, d->info.dn, pr.has_module ? pr.module : NULL);
+    if (j)
+        mc_job_feed(c, j, pr.step < 0 ? MC_EV_FAIL_STEP : MC_EV_PROGRESS, pr.step);
+}
+
+static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char *reply,
+                      size_t cap)
+{
+    ota_fw_get g;
+    mc_job *j;
+    int rc = ota_fw_get_parse(p, len, &g);
+
+    if (rc != OTA_OK) {
+        mc_trace_add(c, OTA_TR_ERROR, d->info.dn, NULL, NULL, 0, "firmware/get refused: %s (%s)",
+                     ota_strerror(rc), ota_err_name(rc));
+        return;
+    }
+    j = mc_job_open_for(c, d->info.dn, g.has_module ? g.module : NULL);
+    if (j)
+        snprintf(reply, cap, "%s", j->push);
+    else
+        ota_get_reply_empty_build(OTA_ENVELOPE_LIVE, g.id.value, reply, cap);
+}
+
+void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, size_t len)
+{
+    char pk[OTA_MAX_NAME + 1], dn[OTA_MAX_NAME + 1], reply_topic[OTA_MAX_TOPIC + 1];
+    char reply[2048] = "";
+    ota_topic_kind kind;
+    mc_device *d;
+
+    if (ota_topic_parse(topic, &kind, pk, dn) != OTA_OK) {
+        mc_trace_add(c, OTA_TR_MQTT_IN, NULL, topic, payload, len, NULL);
+        mc_trace_add(c, OTA_TR_ERROR, NULL, topic, NULL, 0, "not an OTA topic");
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    d = mc_registry_find(c, pk, dn);
+    mc_trace_add(c, OTA_TR_MQTT_IN, d ? dn : NULL, topic, payload, len, NULL);
+    if (!d) {
+        mc_trace_add(c, OTA_TR_ERROR, NULL, topic, NULL, 0, "unknown device %s/%s", pk, dn);
+    } else if (len > OTA_MAX_PAYLOAD) {
+        mc_trace_add(c, OTA_TR_ERROR, dn, topic, NULL, 0, "payload of %zu bytes over the cap",
+                     len);
+    } else if (kind == OTA_TOPIC_INFORM) {
+        on_inform(c, d, payload, len);
+    } else if (kind == OTA_TOPIC_PROGRESS) {
+        on_progress(c, d, payload, len);
+    } else if (kind == OTA_TOPIC_FW_GET) {
+        on_fw_get(c, d, payload, len, reply, sizeof(reply));
+        ota_topic_build(OTA_TOPIC_FW_GET_REPLY, pk, dn, reply_topic, sizeof(reply_topic));
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (reply[0])
+        mc_mqtt_publish(c, dn, reply_topic, reply, 1);
+}
+
+int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errcap)
+{
+    char dummy[8];
+    mc_cloud *c;
+    int rc;
+
+    if (!err) {
+        err = dummy;
+        errcap = sizeof(dummy);
+    }
+    if (!cfg || !out || !cfg->devices_dir)
+        return MC_ERR_ARG;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return MC_ERR_NOMEM;
+    c->t0 = mc_mono();
+    pthread_mutex_init(&c->lock, NULL);
+    rc = mc_trace_open(c, cfg->trace_path);
+    if (rc != MC_OK) {
+        snprintf(err, errcap, "cannot write the trace to %s", cfg->trace_path);
+        goto fail;
+    }
+    rc = mc_registry_load(c, cfg->devices_dir, err, errcap);
+    if (rc != MC_OK)
+        goto fail;
+    if (cfg->broker_host) {
+        snprintf(c->host, sizeof(c->host), "%s", cfg->broker_host);
+        c->port = cfg->broker_port;
+    } else {
+        rc = mc_broker_start(cfg->mosquitto_bin, &c->broker, err, errcap);
+        if (rc != MC_OK)
+            goto fail;
+        c->embedded = 1;
+        snprintf(c->host, sizeof(c->host), "127.0.0.1");
+        c->port = c->broker.port;
+    }
+    rc = mc_http_start(c, err, errcap);
+    if (rc == MC_OK)
+        rc = mc_mqtt_start(c, err, errcap);
+    if (rc != MC_OK)
+        goto fail;
+    mc_trace_add(c, OTA_TR_CLOUD, NULL, NULL, NULL, 0,
+                 "mock cloud up: broker %s:%d (%s), http port %d, %d device(s)", c->host, c->port,
+                 c->embedded ? "embedded" : "external", c->http_port, c->ndevices);
+    *out = c;
+    return MC_OK;
+fail:
+    mc_cloud_stop(c);
+    return rc;
+}
+
+void mc_cloud_stop(mc_cloud *c)
+{
+    if (!c)
+        return;
+    mc_mqtt_stop(c);
+    mc_http_stop(c);
+    if (c->embedded)
+        mc_broker_stop(&c->broker);
+    mc_jobs_free(c);
+    free(c->devices);
+    mc_trace_close(c);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+const char *mc_cloud_broker_host(const mc_cloud *c)
+{
+    return c->host;
+}
+
+int mc_cloud_broker_port(const mc_cloud *c)
+{
+    return c->port;
+}
+
+int mc_cloud_broker_embedded(const mc_cloud *c)
+{
+    return c->embedded;
+}
+
+int mc_cloud_http_port(const mc_cloud *c)
+{
+    return c->http_port;
+}

@@ -1,0 +1,282 @@
+/*
+ * OTA jobs: creation (image, digest, signed URL, the push) and the state
+ * machine that judges them as the real cloud does. Success only when an
+ * inform reports the target version; a negative step records the failure
+ * code; progress "100" alone changes nothing. See docs/job-state-machine.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mock_priv.h"
+
+#define MC_MAX_JOBS 100000
+
+static const char *const state_names[MC_JOB__COUNT] = {"PENDING", "UPGRADING", "SUCCEEDED",
+                                                       "FAILED", "CANCELED"};
+
+const char *mc_job_state_name(mc_job_state s)
+{
+    return (unsigned)s < MC_JOB__COUNT ? state_names[s] : "UNKNOWN";
+}
+
+static const struct {
+    mc_job_state next;
+    mc_job_action act;
+} open_table[2][MC_EV__COUNT] = {
+    [MC_JOB_PENDING] =
+        {
+            [MC_EV_PROGRESS] = {MC_JOB_UPGRADING, MC_ACT_NOTE_START},
+            [MC_EV_FAIL_STEP] = {MC_JOB_FAILED, MC_ACT_RECORD_FAIL},
+            [MC_EV_INFORM_TARGET] = {MC_JOB_SUCCEEDED, MC_ACT_RECORD_SUCCESS},
+            [MC_EV_INFORM_OTHER] = {MC_JOB_PENDING, MC_ACT_NONE},
+            [MC_EV_SUPERSEDE] = {MC_JOB_CANCELED, MC_ACT_NOTE_CANCEL},
+        },
+    [MC_JOB_UPGRADING] =
+        {
+            [MC_EV_PROGRESS] = {MC_JOB_UPGRADING, MC_ACT_NONE},
+            [MC_EV_FAIL_STEP] = {MC_JOB_FAILED, MC_ACT_RECORD_FAIL},
+            [MC_EV_INFORM_TARGET] = {MC_JOB_SUCCEEDED, MC_ACT_RECORD_SUCCESS},
+            [MC_EV_INFORM_OTHER] = {MC_JOB_UPGRADING, MC_ACT_NONE},
+            [MC_EV_SUPERSEDE] = {MC_JOB_CANCELED, MC_ACT_NOTE_CANCEL},
+        },
+};
+
+mc_job_state mc_job_next(mc_job_state s, mc_job_event ev, mc_job_action *act)
+{
+    *act = MC_ACT_NONE;
+    if (s != MC_JOB_PENDING && s != MC_JOB_UPGRADING) /* terminal states stay */
+        return s;
+    if ((unsigned)ev >= MC_EV__COUNT)
+        return s;
+    *act = open_table[s][ev].act;
+    return open_table[s][ev].next;
+}
+
+/* Feed one event to a job (c->lock held) and perform the action it returns. */
+void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code)
+{
+    mc_job_action act;
+    mc_job_state was = j->state;
+
+    j->state = mc_job_next(j->state, ev, &act);
+    switch (act) {
+    case MC_ACT_RECORD_FAIL:
+        j->fail_code = code;
+        break;
+    case MC_ACT_NONE:
+        return;
+    default:
+        break;
+    }
+    mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0, "job %d %s -> %s%s", j->id,
+                 mc_job_state_name(was), mc_job_state_name(j->state),
+                 act == MC_ACT_RECORD_FAIL ? (code == -1   ? " (step -1: upgrade failed)"
+                                              : code == -2 ? " (step -2: download failed)"
+                                              : code == -3 ? " (step -3: verify failed)"
+                                                           : " (step -4: flash failed)")
+                                           : "");
+}
+
+mc_job *mc_job_find(mc_cloud *c, int id)
+{
+    return (id >= 1 && id <= c->njobs) ? c->jobs[id - 1] : NULL;
+}
+
+static void job_free(mc_job *j)
+{
+    if (!j)
+        return;
+    mc_image_free(&j->image);
+    free(j);
+}
+
+void mc_jobs_free(mc_cloud *c)
+{
+    for (int i = 0; i < c->njobs; i++)
+        job_free(c->jobs[i]);
+    free(c->jobs);
+    c->jobs = NULL;
+    c->njobs = 0;
+}
+
+static int is_default(const char *module)
+{
+    return !module || !*module || !strcmp(module, "default");
+}
+
+static unsigned long long epoch_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL;
+}
+
+/* The image, its digest, and an OSS-like signed URL for it. */
+static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
+{
+    char text[128], sig[65];
+    int rc = mc_image_make(s->image_size, (unsigned)j->id * 7919u, &j->image);
+
+    if (rc != MC_OK)
+        return rc;
+    if (ota_digest_hex(s->digest, j->image.data, j->image.size, j->digest_hex,
+                       sizeof(j->digest_hex)) != OTA_OK)
+        return MC_ERR_NOMEM;
+    snprintf(j->file, sizeof(j->file), "fw-%d.bin", j->id);
+    snprintf(text, sizeof(text), "job%d:%s", j->id, j->version);
+    ota_digest_hex(OTA_DIGEST_SHA256, text, strlen(text), sig, sizeof(sig));
+    snprintf(j->signature, sizeof(j->signature), "%.24s", sig);
+    snprintf(j->url, sizeof(j->url),
+             "http://127.0.0.1:%d/ota/%d/%s?Expires=%llu&OSSAccessKeyId=LTAI5tMockCloud&"
+             "Signature=%s",
+             c->http_port, j->id, j->file, epoch_ms() / 1000ULL + 86400ULL, j->signature);
+    return MC_OK;
+}
+
+static int job_push(mc_job *j, const mc_job_spec *s)
+{
+    ota_push p;
+
+    ota_push_init(&p);
+    p.envelope = s->envelope;
+    p.id = epoch_ms();
+    p.size = (long long)j->image.size;
+    p.has_version = 1;
+    snprintf(p.version, sizeof(p.version), "%s", j->version);
+    if (!s->omit_transport) {
+        p.has_url = 1;
+        snprintf(p.url, sizeof(p.url), "%s", j->url);
+    }
+    p.has_sign_method = 1;
+    snprintf(p.sign_method, sizeof(p.sign_method), "%s", ota_sign_method_name(s->digest));
+    if (s->wrong_digest) {
+        /* FAIL-3T: well formed (lower-case, right length) but wrong, in sign and md5 alike. */
+        char text[64];
+        snprintf(text, sizeof(text), "not the image of job %d", j->id);
+        ota_digest_hex(s->digest, text, strlen(text), p.sign, sizeof(p.sign));
+    } else {
+        snprintf(p.sign, sizeof(p.sign), "%s", j->digest_hex);
+    }
+    if (s->digest == OTA_DIGEST_MD5)
+        snprintf(p.md5, sizeof(p.md5), "%.64s", p.sign);
+    if (!is_default(j->module)) {
+        p.has_module = 1;
+        snprintf(p.module, sizeof(p.module), "%s", j->module);
+    }
+    return ota_push_build(&p, j->push, sizeof(j->push)) == OTA_OK ? MC_OK : MC_ERR_NOMEM;
+}
+
+static void supersede_open_jobs(mc_cloud *c, const char *dn, const char *module)
+{
+    for (int i = 0; i < c->njobs; i++) {
+        mc_job *o = c->jobs[i];
+        if (!strcmp(o->dn, dn) && !strcmp(o->module, module))
+            mc_job_feed(c, o, MC_EV_SUPERSEDE, 0);
+    }
+}
+
+static int job_add(mc_cloud *c, mc_job *j)
+{
+    mc_job **n;
+
+    if (c->njobs >= MC_MAX_JOBS)
+        return MC_ERR_NOMEM;
+    n = realloc(c->jobs, (size_t)(c->njobs + 1) * sizeof(*n));
+    if (!n)
+        return MC_ERR_NOMEM;
+    c->jobs = n;
+    c->jobs[c->njobs++] = j;
+    return MC_OK;
+}
+
+int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
+{
+    char topic[OTA_MAX_TOPIC + 1], push[2048];
+    mc_device *d;
+    mc_job *j;
+    int rc;
+
+    if (!c || !s || !s->dn || !s->version || !*s->version ||
+        strlen(s->version) > OTA_MAX_VERSION || (unsigned)s->digest >= OTA_DIGEST__COUNT)
+        return MC_ERR_ARG;
+    j = calloc(1, sizeof(*j));
+    if (!j)
+        return MC_ERR_NOMEM;
+    pthread_mutex_lock(&c->lock);
+    d = mc_registry_find(c, NULL, s->dn);
+    if (!d) {
+        rc = MC_ERR_NOTFOUND;
+        goto out;
+    }
+    j->id = c->njobs + 1;
+    snprintf(j->dn, sizeof(j->dn), "%s", s->dn);
+    snprintf(j->module, sizeof(j->module), "%s", is_default(s->module) ? "default" : s->module);
+    snprintf(j->version, sizeof(j->version), "%s", s->version);
+    j->digest = s->digest;
+    j->fault = s->fault;
+    rc = job_prepare(c, j, s);
+    if (rc == MC_OK)
+        rc = job_push(j, s);
+    if (rc != MC_OK)
+        goto out;
+    supersede_open_jobs(c, j->dn, j->module);
+    rc = job_add(c, j);
+    if (rc != MC_OK)
+        goto out;
+    ota_topic_build(OTA_TOPIC_UPGRADE, d->info.pk, d->info.dn, topic, sizeof(topic));
+    memcpy(push, j->push, sizeof(push));
+    mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0,
+                 "job %d created: version %s, %zu bytes, %s %s, %s envelope%s%s%s", j->id,
+                 j->version, j->image.size, ota_digest_kind_name(s->digest),
+                 s->wrong_digest ? "wrong digest" : j->digest_hex, ota_envelope_name(s->envelope),
+                 s->omit_transport ? ", no url" : "", s->fault.kind ? ", fault " : "",
+                 s->fault.kind ? mc_fault_kind_name(s->fault.kind) : "");
+    j->trace_at = mc_trace_count(c);
+    *job_id = j->id;
+    j = NULL;
+out:
+    pthread_mutex_unlock(&c->lock);
+    job_free(j);
+    if (rc == MC_OK && !s->no_publish)
+        rc = mc_mqtt_publish(c, s->dn, topic, push, 1);
+    return rc;
+}
+
+int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
+{
+    mc_job *j;
+    int rc = MC_ERR_NOTFOUND;
+
+    pthread_mutex_lock(&c->lock);
+    j = mc_job_find(c, id);
+    if (j) {
+        memset(out, 0, sizeof(*out));
+        out->id = j->id;
+        out->state = j->state;
+        out->fail_code = j->fail_code;
+        snprintf(out->dn, sizeof(out->dn), "%s", j->dn);
+        snprintf(out->version, sizeof(out->version), "%s", j->version);
+        snprintf(out->url, sizeof(out->url), "%s", j->url);
+        out->size = j->image.size;
+        snprintf(out->digest_hex, sizeof(out->digest_hex), "%s", j->digest_hex);
+        out->trace_at = j->trace_at;
+        rc = MC_OK;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* The newest open job of a device for a module (c->lock held), or NULL. */
+mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module)
+{
+    const char *m = is_default(module) ? "default" : module;
+    for (int i = c->njobs - 1; i >= 0; i--) {
+        mc_job *j = c->jobs[i];
+        if (!strcmp(j->dn, dn) && !strcmp(j->module, m) &&
+            (j->state == MC_JOB_PENDING || j->state == MC_JOB_UPGRADING))
+            return j;
+    }
+    return NULL;
+}

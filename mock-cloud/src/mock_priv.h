@@ -1,0 +1,128 @@
+/* Internals shared by the mock cloud's modules; not installed. */
+#ifndef OTAMOCK_PRIV_H
+#define OTAMOCK_PRIV_H
+
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "otamock/mock.h"
+
+struct mosquitto;
+struct MHD_Daemon;
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char dir[256]; /* temporary folder holding config and log */
+} mc_broker;
+
+/* Start mosquitto on a free loopback port; waits until it accepts connections. */
+int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap);
+void mc_broker_stop(mc_broker *b);
+
+typedef struct {
+    unsigned char *data;
+    size_t size;
+} mc_image;
+
+/* Deterministic image: byte i = (i*31 + 7 + seed) mod 251. */
+int mc_image_make(size_t size, unsigned seed, mc_image *out);
+void mc_image_free(mc_image *img);
+
+typedef enum {
+    MC_EV_PROGRESS = 0, /* a step 0..100 */
+    MC_EV_FAIL_STEP,    /* a step -1..-4 */
+    MC_EV_INFORM_TARGET,
+    MC_EV_INFORM_OTHER,
+    MC_EV_SUPERSEDE,
+    MC_EV__COUNT
+} mc_job_event;
+
+typedef enum { MC_ACT_NONE = 0, MC_ACT_NOTE_START, MC_ACT_RECORD_FAIL, MC_ACT_RECORD_SUCCESS, MC_ACT_NOTE_CANCEL } mc_job_action;
+
+/* The job state machine: a pure table lookup. */
+mc_job_state mc_job_next(mc_job_state s, mc_job_event ev, mc_job_action *act);
+
+typedef struct {
+    int id;
+    char dn[OTA_MAX_NAME + 1];
+    char module[OTA_MAX_MODULE + 1];
+    char version[OTA_MAX_VERSION + 1];
+    char file[64];       /* path component of the URL */
+    char signature[32];  /* query Signature the URL carries */
+    char url[OTA_MAX_URL + 1];
+    char digest_hex[65];
+    mc_image image;
+    ota_digest_kind digest;
+    mc_job_state state;
+    int fail_code;
+    mc_fault fault;
+    int fault_seen;      /* matching events so far */
+    char push[2048];     /* the push payload as published */
+    size_t trace_at;
+} mc_job;
+
+typedef struct {
+    mc_device_info info;
+} mc_device;
+
+/* Fault seam: does the fault fire for this event? Counts it either way. */
+int mc_fault_fires(mc_fault *f, int *seen);
+
+struct mc_cloud {
+    pthread_mutex_t lock; /* devices, jobs */
+    mc_device *devices;
+    int ndevices;
+    mc_job **jobs;
+    int njobs;
+
+    /* trace */
+    pthread_mutex_t tlock;
+    pthread_cond_t tcond;
+    ota_trace_rec **recs;
+    size_t nrecs, caprecs;
+    FILE *tfile;
+    int errors;
+    double t0;
+
+    /* transports */
+    mc_broker broker;
+    int embedded;
+    char host[128];
+    int port;
+    struct mosquitto *mosq;
+    pthread_mutex_t clock; /* connection state */
+    pthread_cond_t ccond;
+    int connected, subscribed;
+    struct MHD_Daemon *httpd;
+    int http_port;
+};
+
+double mc_mono(void);
+void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
+                   const void *payload, size_t len, int binary, const char *fmt, va_list ap);
+void mc_trace_close(mc_cloud *c);
+int mc_trace_open(mc_cloud *c, const char *path);
+
+int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap);
+mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn);
+
+int mc_http_start(mc_cloud *c, char *err, size_t errcap);
+void mc_http_stop(mc_cloud *c);
+
+/* Called with c->lock held: find a job by id. */
+mc_job *mc_job_find(mc_cloud *c, int id);
+/* MQTT side: dispatch one uplink message (called from the libmosquitto thread). */
+void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, size_t len);
+int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap);
+void mc_mqtt_stop(mc_cloud *c);
+int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos);
+
+
+
+/* Job helpers (c->lock held). */
+void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code);
+mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module);
+void mc_jobs_free(mc_cloud *c);
+#endif

@@ -1,0 +1,139 @@
+/*
+ * The cloud's MQTT side: one libmosquitto client subscribed to every uplink
+ * topic of every device, and publishing pushes and replies. Each publish is
+ * traced before it leaves, so the trace orders cause before effect.
+ */
+#include <mosquitto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mock_priv.h"
+
+#define MC_CONNECT_TIMEOUT 5.0
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_init(void)
+{
+    mosquitto_lib_init();
+}
+
+static void on_connect(struct mosquitto *m, void *obj, int rc)
+{
+    static char *const subs[] = {"/ota/device/inform/+/+", "/ota/device/progress/+/+",
+                                 "/sys/+/+/thing/ota/firmware/get", "/sys/+/+/thing/file/download",
+                                 "/ota/device/request/+/+"};
+    mc_cloud *c = obj;
+
+    if (rc != 0)
+        return;
+    mosquitto_subscribe_multiple(m, NULL, (int)(sizeof(subs) / sizeof(subs[0])), subs, 1, 0,
+                                 NULL);
+    pthread_mutex_lock(&c->clock);
+    c->connected = 1;
+    pthread_mutex_unlock(&c->clock);
+}
+
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted)
+{
+    mc_cloud *c = obj;
+    (void)m;
+    (void)mid;
+    (void)n;
+    (void)granted;
+    pthread_mutex_lock(&c->clock);
+    c->subscribed = 1;
+    pthread_cond_broadcast(&c->ccond);
+    pthread_mutex_unlock(&c->clock);
+}
+
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+    (void)m;
+    mc_cloud_on_uplink(obj, msg->topic, msg->payload, (size_t)msg->payloadlen);
+}
+
+/* Wait, in short slices, until the SUBACK arrived or the deadline passed. */
+static int wait_subscribed(mc_cloud *c)
+{
+    double end = mc_mono() + MC_CONNECT_TIMEOUT;
+    int ok;
+
+    pthread_mutex_lock(&c->clock);
+    while (!c->subscribed && mc_mono() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&c->ccond, &c->clock, &ts);
+    }
+    ok = c->subscribed;
+    pthread_mutex_unlock(&c->clock);
+    return ok;
+}
+
+int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
+{
+    pthread_condattr_t ca;
+    char id[64];
+
+    pthread_once(&lib_once, lib_init);
+    pthread_mutex_init(&c->clock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->ccond, &ca);
+    pthread_condattr_destroy(&ca);
+    snprintf(id, sizeof(id), "ota-mock-cloud-%d", (int)getpid());
+    c->mosq = mosquitto_new(id, true, c);
+    if (!c->mosq) {
+        snprintf(err, errcap, "libmosquitto could not create a client");
+        return MC_ERR_MQTT;
+    }
+    mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_username_pw_set(c->mosq, "ota-mock-cloud", NULL);
+    mosquitto_connect_callback_set(c->mosq, on_connect);
+    mosquitto_subscribe_callback_set(c->mosq, on_subscribe);
+    mosquitto_message_callback_set(c->mosq, on_message);
+    if (mosquitto_connect(c->mosq, c->host, c->port, 30) != MOSQ_ERR_SUCCESS ||
+        mosquitto_loop_start(c->mosq) != MOSQ_ERR_SUCCESS) {
+        snprintf(err, errcap, "cannot connect to the broker at %s:%d", c->host, c->port);
+        return MC_ERR_BROKER;
+    }
+    if (!wait_subscribed(c)) {
+        snprintf(err, errcap, "the broker at %s:%d did not accept the cloud's subscriptions",
+                 c->host, c->port);
+        return MC_ERR_BROKER;
+    }
+    return MC_OK;
+}
+
+void mc_mqtt_stop(mc_cloud *c)
+{
+    if (!c->mosq)
+        return;
+    mosquitto_disconnect(c->mosq);
+    mosquitto_loop_stop(c->mosq, false);
+    mosquitto_destroy(c->mosq);
+    c->mosq = NULL;
+    pthread_cond_destroy(&c->ccond);
+    pthread_mutex_destroy(&c->clock);
+}
+
+int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos)
+{
+    size_t len = strlen(payload);
+
+    mc_trace_add(c, OTA_TR_MQTT_OUT, dev, topic, payload, len, NULL);
+    if (mosquitto_publish(c->mosq, NULL, topic, (int)len, payload, qos, false) !=
+        MOSQ_ERR_SUCCESS) {
+        mc_trace_add(c, OTA_TR_ERROR, dev, topic, NULL, 0, "publish failed");
+        return MC_ERR_MQTT;
+    }
+    return MC_OK;
+}

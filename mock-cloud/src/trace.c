@@ -1,0 +1,180 @@
+/*
+ * The trace store: every event in memory (for the runner to wait on and
+ * judge) and, when a path is given, one JSONL line per event, flushed at
+ * once so a crash loses nothing already recorded.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mock_priv.h"
+
+double mc_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double mc_now(const mc_cloud *c)
+{
+    return mc_mono() - c->t0;
+}
+
+int mc_trace_open(mc_cloud *c, const char *path)
+{
+    pthread_condattr_t ca;
+
+    pthread_mutex_init(&c->tlock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->tcond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (path) {
+        c->tfile = fopen(path, "w");
+        if (!c->tfile)
+            return MC_ERR_IO;
+    }
+    return MC_OK;
+}
+
+void mc_trace_close(mc_cloud *c)
+{
+    for (size_t i = 0; i < c->nrecs; i++) {
+        ota_trace_rec_clear(c->recs[i]);
+        free(c->recs[i]);
+    }
+    free(c->recs);
+    c->recs = NULL;
+    c->nrecs = 0;
+    if (c->tfile)
+        fclose(c->tfile);
+    c->tfile = NULL;
+    pthread_cond_destroy(&c->tcond);
+    pthread_mutex_destroy(&c->tlock);
+}
+
+static ota_trace_rec *rec_new(ota_trace_kind kind, const char *dev, const char *topic,
+                              const void *payload, size_t len, int binary)
+{
+    ota_trace_rec *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    r->kind = kind;
+    snprintf(r->dev, sizeof(r->dev), "%s", dev ? dev : "");
+    snprintf(r->topic, sizeof(r->topic), "%s", topic ? topic : "");
+    if (payload) {
+        if (len > OTA_MAX_PAYLOAD)
+            len = OTA_MAX_PAYLOAD;
+        r->payload = malloc(len + 1);
+        if (r->payload) {
+            memcpy(r->payload, payload, len);
+            r->payload[len] = 0;
+            r->payload_len = len;
+            r->binary = binary;
+        }
+    }
+    return r;
+}
+
+static int append(mc_cloud *c, ota_trace_rec *r)
+{
+    if (c->nrecs == c->caprecs) {
+        size_t cap = c->caprecs ? 2 * c->caprecs : 256;
+        ota_trace_rec **n = realloc(c->recs, cap * sizeof(*n));
+        if (!n)
+            return -1;
+        c->recs = n;
+        c->caprecs = cap;
+    }
+    c->recs[c->nrecs++] = r;
+    return 0;
+}
+
+void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
+                   const void *payload, size_t len, int binary, const char *fmt, va_list ap)
+{
+    ota_trace_rec *r = rec_new(kind, dev, topic, payload, len, binary);
+    char *line = NULL;
+
+    if (!r)
+        return;
+    if (fmt)
+        vsnprintf(r->info, sizeof(r->info), fmt, ap);
+    pthread_mutex_lock(&c->tlock);
+    r->t = mc_now(c);
+    if (kind == OTA_TR_ERROR)
+        c->errors++;
+    if (append(c, r) != 0) {
+        pthread_mutex_unlock(&c->tlock);
+        ota_trace_rec_clear(r);
+        free(r);
+        return;
+    }
+    if (c->tfile && ota_trace_encode(r, &line) == OTA_OK) {
+        fputs(line, c->tfile);
+        fputc('\n', c->tfile);
+        fflush(c->tfile);
+    }
+    free(line);
+    pthread_cond_broadcast(&c->tcond);
+    pthread_mutex_unlock(&c->tlock);
+}
+
+void mc_trace_add(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
+                  const void *payload, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mc_trace_addv(c, kind, dev, topic, payload, len, 0, fmt, ap);
+    va_end(ap);
+}
+
+size_t mc_trace_count(mc_cloud *c)
+{
+    size_t n;
+    pthread_mutex_lock(&c->tlock);
+    n = c->nrecs;
+    pthread_mutex_unlock(&c->tlock);
+    return n;
+}
+
+const ota_trace_rec *mc_trace_at(mc_cloud *c, size_t i)
+{
+    const ota_trace_rec *r = NULL;
+    pthread_mutex_lock(&c->tlock);
+    if (i < c->nrecs)
+        r = c->recs[i];
+    pthread_mutex_unlock(&c->tlock);
+    return r;
+}
+
+size_t mc_trace_wait(mc_cloud *c, size_t seen, double deadline)
+{
+    size_t n;
+
+    pthread_mutex_lock(&c->tlock);
+    while (c->nrecs <= seen) {
+        double abs = deadline + c->t0;
+        struct timespec ts;
+        if (mc_mono() >= abs)
+            break;
+        ts.tv_sec = (time_t)abs;
+        ts.tv_nsec = (long)((abs - (double)ts.tv_sec) * 1e9);
+        pthread_cond_timedwait(&c->tcond, &c->tlock, &ts);
+    }
+    n = c->nrecs;
+    pthread_mutex_unlock(&c->tlock);
+    return n;
+}
+
+int mc_trace_errors(mc_cloud *c)
+{
+    int n;
+    pthread_mutex_lock(&c->tlock);
+    n = c->errors;
+    pthread_mutex_unlock(&c->tlock);
+    return n;
+}
