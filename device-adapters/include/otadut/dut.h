@@ -1,0 +1,76 @@
+/*
+ * libotadut: how the suite meets a device under test. One interface (open,
+ * command, restart, close, capabilities, log) with one implementation per
+ * kind of device; for now the process adapter, which runs any command as the
+ * DUT per the contract. Adapters never talk to the mock cloud: they hand
+ * events to the runner through a callback.
+ */
+#ifndef OTADUT_DUT_H
+#define OTADUT_DUT_H
+
+#include <stddef.h>
+
+#include "otadut/channel.h"
+
+typedef enum {
+    DUT_OK = 0,
+    DUT_ERR_ARG,
+    DUT_ERR_NOMEM,
+    DUT_ERR_SPAWN,     /* the process could not be started */
+    DUT_ERR_TIMEOUT,   /* no reply before the deadline */
+    DUT_ERR_NOCHANNEL, /* the device has not announced a control channel (!READY) */
+    DUT_ERR_REFUSED,   /* the device replied ERR */
+    DUT_ERR_CLOSED,    /* the device went away while we waited */
+    DUT_ERR__COUNT
+} dut_err;
+
+const char *dut_strerror(int rc);
+
+typedef enum {
+    DUT_EV_START = 0, /* a process started (text: "pid N") */
+    DUT_EV_READY,     /* !READY (text: the line) */
+    DUT_EV_EVENT,     /* another !EVENT line */
+    DUT_EV_LOG,       /* a log line */
+    DUT_EV_EXIT,      /* exit 0: a restart, as a bootloader would */
+    DUT_EV_KILLED,    /* stopped by the suite (restart or close) */
+    DUT_EV_CRASH,     /* non-zero exit or a signal (text: the status) */
+    DUT_EV__COUNT
+} dut_event_kind;
+
+const char *dut_event_name(dut_event_kind k);
+
+typedef struct {
+    /* Called from the adapter's thread; must not call back into the adapter. */
+    void (*on_event)(void *ud, dut_event_kind kind, const char *text);
+    void *ud;
+} dut_callbacks;
+
+typedef struct dut_adapter dut_adapter;
+
+typedef struct {
+    const char *cmd;        /* run with /bin/sh -c */
+    const char *const *env; /* "KEY=VALUE" added to our environment, NULL-terminated */
+} dut_process_config;
+
+/*
+ * Start the process and its monitor. The monitor restarts it after exit 0
+ * (and after a crash, once it is reported). DUT_ERR_SPAWN when it cannot start.
+ */
+int dut_process_open(const dut_process_config *cfg, const dut_callbacks *cb, dut_adapter **out);
+
+/* Send "VERB k=v ..." and wait for its reply; reply gets the text after OK/ERR. */
+int dut_command(dut_adapter *a, const char *verb_args, char *reply, size_t cap, double timeout_s);
+/* 1 once the device printed !READY in its current run. */
+int dut_has_channel(dut_adapter *a);
+/* 1 when the current run's !READY listed the capability. */
+int dut_has_cap(dut_adapter *a, const char *cap);
+/* Stop the device hard and start it again (a power cycle). */
+int dut_restart(dut_adapter *a);
+/* The last log lines, oldest first, joined with newlines. */
+void dut_last_log(dut_adapter *a, char *buf, size_t cap);
+/* How many times the device was started. */
+int dut_starts(dut_adapter *a);
+/* Stop the device and free everything. NULL is fine. */
+void dut_close(dut_adapter *a);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * The reference device's MQTT link: a signed Aliyun login, subscriptions to
+ * its own downlink topics, the boot version report once they are granted,
+ * and progress reports. libmosquitto's thread reconnects on its own.
+ */
+#include <mosquitto.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "refdev.h"
+
+#define RD_PUBACK_TIMEOUT 5.0
+
+static void next_id(char *buf, size_t cap)
+{
+    pthread_mutex_lock(&rd.lock);
+    snprintf(buf, cap, "%lu", ++rd.next_id);
+    pthread_mutex_unlock(&rd.lock);
+}
+
+void rd_report_version(const char *version)
+{
+    char topic[OTA_MAX_TOPIC + 1], payload[512], id[24];
+
+    next_id(id, sizeof(id));
+    ota_topic_build(OTA_TOPIC_INFORM, rd.pk, rd.dn, topic, sizeof(topic));
+    if (ota_inform_build(id, 0, version, rd.module[0] ? rd.module : NULL, payload,
+                         sizeof(payload)) != OTA_OK)
+        return;
+    mosquitto_publish(rd.mosq, NULL, topic, (int)strlen(payload), payload, 1, false);
+    rd_log("reported version %s", version);
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void rd_report_step(int step, const char *desc, int sync)
+{
+    char topic[OTA_MAX_TOPIC + 1], payload[512], id[24];
+    int mid = 0;
+
+    next_id(id, sizeof(id));
+    ota_topic_build(OTA_TOPIC_PROGRESS, rd.pk, rd.dn, topic, sizeof(topic));
+    if (ota_progress_build(id, step, rd_has_bug(BUG_STEP_NUMBER), desc,
+                           rd.module[0] ? rd.module : NULL, payload, sizeof(payload)) != OTA_OK)
+        return;
+    pthread_mutex_lock(&rd.lock);
+    rd.pub_acked = 0;
+    if (mosquitto_publish(rd.mosq, &mid, topic, (int)strlen(payload), payload, 1, false) ==
+        MOSQ_ERR_SUCCESS)
+        rd.pub_mid = mid;
+    /* Before a reboot the report must have left: wait for its PUBACK, with a deadline. */
+    for (double end = mono() + RD_PUBACK_TIMEOUT; sync && !rd.pub_acked && mono() < end;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&rd.pub_cond, &rd.lock, &ts);
+    }
+    pthread_mutex_unlock(&rd.lock);
+    rd_log("progress %d: %s", step, desc);
+}
+
+static void on_publish(struct mosquitto *m, void *obj, int mid)
+{
+    (void)m;
+    (void)obj;
+    pthread_mutex_lock(&rd.lock);
+    if (mid == rd.pub_mid) {
+        rd.pub_acked = 1;
+        pthread_cond_broadcast(&rd.pub_cond);
+    }
+    pthread_mutex_unlock(&rd.lock);
+}
+
+static void on_connect(struct mosquitto *m, void *obj, int rc)
+{
+    char subs[2][OTA_MAX_TOPIC + 1];
+    char *list[2] = {subs[0], subs[1]};
+    (void)obj;
+
+    if (rc != 0) {
+        rd_log("broker refused the login: %s", mosquitto_connack_string(rc));
+        return;
+    }
+    ota_topic_build(OTA_TOPIC_UPGRADE, rd.pk, rd.dn, subs[0], sizeof(subs[0]));
+    ota_topic_build(OTA_TOPIC_FW_GET_REPLY, rd.pk, rd.dn, subs[1], sizeof(subs[1]));
+    mosquitto_subscribe_multiple(m, NULL, 2, list, 1, 0, NULL);
+}
+
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted)
+{
+    char version[OTA_MAX_VERSION + 1];
+    int skip;
+    (void)m;
+    (void)obj;
+    (void)mid;
+    (void)n;
+    (void)granted;
+    pthread_mutex_lock(&rd.lock);
+    snprintf(version, sizeof(version), "%s", rd.version);
+    skip = rd.just_upgraded && rd_has_bug(BUG_NO_FINAL_INFORM);
+    pthread_mutex_unlock(&rd.lock);
+    if (skip)
+        rd_log("(bug no-final-inform) not reporting version %s", version);
+    else
+        rd_report_version(version);
+}
+
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+    ota_topic_kind kind;
+    char pk[OTA_MAX_NAME + 1], dn[OTA_MAX_NAME + 1];
+    (void)m;
+    (void)obj;
+
+    if (ota_topic_parse(msg->topic, &kind, pk, dn) != OTA_OK ||
+        (kind != OTA_TOPIC_UPGRADE && kind != OTA_TOPIC_FW_GET_REPLY))
+        return;
+    rd_upgrade_on_push(msg->payload, (size_t)msg->payloadlen);
+}
+
+int rd_link_start(void)
+{
+    ota_login login;
+    char cid[OTA_MAX_CLIENTID];
+
+    mosquitto_lib_init();
+    if (ota_login_build(rd.pk, rd.dn, rd.secret, OTA_SIGNMETHOD_HMACSHA256, rd.tls ? 2 : 3,
+                        OTA_LOGIN_TIMESTAMP, &login) != OTA_OK) {
+        rd_log("cannot sign the login: check OTA_PRODUCT_KEY and OTA_DEVICE_NAME");
+        return -1;
+    }
+    snprintf(cid, sizeof(cid), "%s", login.client_id);
+    rd.mosq = mosquitto_new(cid, true, NULL);
+    if (!rd.mosq)
+        return -1;
+    mosquitto_int_option(rd.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_username_pw_set(rd.mosq, login.username, login.password);
+    if (rd.tls && mosquitto_tls_set(rd.mosq, rd.ca_file, NULL, NULL, NULL, NULL) != 0) {
+        rd_log("cannot use CA file %s", rd.ca_file);
+        return -1;
+    }
+    mosquitto_connect_callback_set(rd.mosq, on_connect);
+    mosquitto_subscribe_callback_set(rd.mosq, on_subscribe);
+    mosquitto_message_callback_set(rd.mosq, on_message);
+    mosquitto_publish_callback_set(rd.mosq, on_publish);
+    mosquitto_reconnect_delay_set(rd.mosq, 1, 4, false);
+    /* connect_async: the loop thread keeps retrying, as a device would. */
+    mosquitto_connect_async(rd.mosq, rd.host, rd.port, 60);
+    if (mosquitto_loop_start(rd.mosq) != MOSQ_ERR_SUCCESS)
+        return -1;
+    rd_log("connecting to %s:%d as %s", rd.host, rd.port, login.username);
+    return 0;
+}
+
+void rd_link_stop(void)
+{
+    if (!rd.mosq)
+        return;
+    mosquitto_disconnect(rd.mosq);
+    mosquitto_loop_stop(rd.mosq, false);
+    mosquitto_destroy(rd.mosq);
+    rd.mosq = NULL;
+    mosquitto_lib_cleanup();
+}

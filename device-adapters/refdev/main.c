@@ -1,0 +1,277 @@
+/*
+ * ota-ref-device: boot (state folder, version, MQTT link), then serve the
+ * control channel on stdin until a reboot is due. Exit status 0 is a reboot
+ * by contract; anything else is a crash.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "otadut/channel.h"
+#include "refdev.h"
+
+rd_dev rd;
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void rd_log(const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&out_lock);
+    fputs("[ref] ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    pthread_mutex_unlock(&out_lock);
+}
+
+void rd_chan(const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&out_lock);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+    pthread_mutex_unlock(&out_lock);
+}
+
+void rd_state_path(const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", rd.state_dir, name);
+}
+
+int rd_state_write(const char *name, const char *text)
+{
+    char path[600], tmp[610];
+    FILE *f;
+
+    rd_state_path(name, path, sizeof(path));
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, path);
+}
+
+int rd_state_read(const char *name, char *buf, size_t cap)
+{
+    char path[600];
+    FILE *f;
+    size_t n;
+
+    rd_state_path(name, path, sizeof(path));
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return 0;
+}
+
+static int env_copy(const char *key, char *dst, size_t cap, int required)
+{
+    const char *v = getenv(key);
+    if (!v || !*v) {
+        if (required)
+            fprintf(stderr, "ota-ref-device: %s is not set (see docs/dut-contract.md)\n", key);
+        dst[0] = '\0';
+        return required ? -1 : 0;
+    }
+    if (strlen(v) >= cap) {
+        fprintf(stderr, "ota-ref-device: %s is longer than %zu characters\n", key, cap - 1);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int read_env(void)
+{
+    char port[16], tls[8], fw[OTA_MAX_VERSION + 1];
+    int bad = env_copy("OTA_MQTT_HOST", rd.host, sizeof(rd.host), 1) |
+              env_copy("OTA_MQTT_PORT", port, sizeof(port), 1) |
+              env_copy("OTA_PRODUCT_KEY", rd.pk, sizeof(rd.pk), 1) |
+              env_copy("OTA_DEVICE_NAME", rd.dn, sizeof(rd.dn), 1) |
+              env_copy("OTA_DEVICE_SECRET", rd.secret, sizeof(rd.secret), 1) |
+              env_copy("OTA_STATE_DIR", rd.state_dir, sizeof(rd.state_dir), 1) |
+              env_copy("OTA_FIRMWARE_VERSION", fw, sizeof(fw), 1) |
+              env_copy("OTA_MODULE", rd.module, sizeof(rd.module), 0) |
+              env_copy("OTA_CA_FILE", rd.ca_file, sizeof(rd.ca_file), 0) |
+              env_copy("OTA_MQTT_TLS", tls, sizeof(tls), 0);
+    if (bad)
+        return -1;
+    rd.port = atoi(port);
+    rd.tls = !strcmp(tls, "1");
+    if (!strcmp(rd.module, "default"))
+        rd.module[0] = '\0';
+    if (rd.port <= 0 || rd.port > 65535) {
+        fprintf(stderr, "ota-ref-device: OTA_MQTT_PORT '%s' is not a port\n", port);
+        return -1;
+    }
+    if (rd_state_read("version", rd.version, sizeof(rd.version)) != 0 || !rd.version[0])
+        snprintf(rd.version, sizeof(rd.version), "%s", fw);
+    rd.just_upgraded = rd_state_read("just-upgraded", fw, sizeof(fw)) == 0;
+    if (rd.just_upgraded) {
+        char path[600];
+        rd_state_path("just-upgraded", path, sizeof(path));
+        unlink(path);
+    }
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ota-ref-device [--bug NAME]... | --list-bugs\n"
+               "A correct Aliyun OTA device, configured by the OTA_* environment of\n"
+               "docs/dut-contract.md. Each --bug makes it break one rule.\n");
+}
+
+static int parse_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        rd_bug b;
+        if (!strcmp(argv[i], "--bug") && i + 1 < argc) {
+            if (rd_bug_parse(argv[++i], &b) != 0) {
+                fprintf(stderr, "ota-ref-device: unknown bug '%s' (see --list-bugs)\n", argv[i]);
+                return 2;
+            }
+            rd.bugs |= 1u << b;
+        } else if (!strcmp(argv[i], "--list-bugs")) {
+            for (int k = 0; k < BUG__COUNT; k++)
+                printf("%-16s %-8s %s\n", rd_bugs[k].name, rd_bugs[k].rule, rd_bugs[k].what);
+            return 0;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    return -1;
+}
+
+/* One control-channel command; returns 1 when the device must reboot. */
+static int on_command(const dut_line *l)
+{
+    const char *v;
+
+    if (!strcmp(l->word, "PING")) {
+        rd_chan("@%u OK", l->seq);
+    } else if (!strcmp(l->word, "STATUS")) {
+        char ver[3 * OTA_MAX_VERSION + 1];
+        pthread_mutex_lock(&rd.lock);
+        dut_pct_encode(rd.version, ver, sizeof(ver));
+        rd_chan("@%u OK version=%s state=%s", l->seq, ver, rd_state_name(rd.state));
+        pthread_mutex_unlock(&rd.lock);
+    } else if (!strcmp(l->word, "INJECT")) {
+        v = dut_line_arg(l, "fault");
+        if (!v || strcmp(v, "flash-write")) {
+            rd_chan("@%u ERR unsupported msg=only%%20fault=flash-write", l->seq);
+            return 0;
+        }
+        pthread_mutex_lock(&rd.lock);
+        rd.inject_flash = 1;
+        pthread_mutex_unlock(&rd.lock);
+        rd_chan("@%u OK", l->seq);
+    } else if (!strcmp(l->word, "CLEAR")) {
+        pthread_mutex_lock(&rd.lock);
+        rd.inject_flash = 0;
+        pthread_mutex_unlock(&rd.lock);
+        rd_chan("@%u OK", l->seq);
+    } else if (!strcmp(l->word, "RESET")) {
+        rd_chan("@%u OK", l->seq);
+        return 1;
+    } else if (!strcmp(l->word, "SET-VERSION")) {
+        v = dut_line_arg(l, "v");
+        if (!v || !*v || strlen(v) > OTA_MAX_VERSION || rd_state_write("version", v) != 0) {
+            rd_chan("@%u ERR bad-version", l->seq);
+            return 0;
+        }
+        pthread_mutex_lock(&rd.lock);
+        snprintf(rd.version, sizeof(rd.version), "%s", v);
+        pthread_mutex_unlock(&rd.lock);
+        rd_chan("@%u OK version=%s", l->seq, v);
+    } else {
+        rd_chan("@%u ERR unknown-verb", l->seq);
+    }
+    return 0;
+}
+
+/* Serve stdin until a reboot is due; stdin closing only ends the channel. */
+static void serve(void)
+{
+    char line[DUT_MAX_LINE + 2];
+    size_t len = 0;
+    int open_in = 1;
+
+    for (;;) {
+        struct pollfd pfd = {.fd = 0, .events = POLLIN};
+        int r, done;
+        pthread_mutex_lock(&rd.lock);
+        done = rd.exit_requested;
+        pthread_mutex_unlock(&rd.lock);
+        if (done)
+            return;
+        r = poll(&pfd, open_in ? 1 : 0, 50);
+        if (r <= 0)
+            continue;
+        ssize_t n = read(0, line + len, 1);
+        if (n <= 0) {
+            open_in = 0;
+            continue;
+        }
+        if (line[len] != '\n' && len < DUT_MAX_LINE) {
+            len++;
+            continue;
+        }
+        line[len] = '\0';
+        len = 0;
+        dut_line l;
+        dut_line_parse(line, &l);
+        if (l.kind == DUT_LINE_COMMAND && on_command(&l))
+            return;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int rc = parse_args(argc, argv);
+
+    if (rc >= 0)
+        return rc;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    pthread_mutex_init(&rd.lock, NULL);
+    pthread_cond_init(&rd.pub_cond, NULL);
+    if (read_env() != 0)
+        return 2;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rd_log("boot: version %s, module %s%s", rd.version, rd.module[0] ? rd.module : "default",
+           rd.bugs ? ", with bug switches" : "");
+    if (rd_link_start() != 0) {
+        rd_link_stop();
+        curl_global_cleanup();
+        return 3;
+    }
+    rd_chan("!READY fw=%s caps=inject-flash,reset,set-version", rd.version);
+    serve();
+    rd_log("rebooting");
+    rd_upgrade_join();
+    rd_link_stop();
+    curl_global_cleanup();
+    pthread_cond_destroy(&rd.pub_cond);
+    pthread_mutex_destroy(&rd.lock);
+    return 0;
+}

@@ -1,0 +1,339 @@
+/*
+ * The reference device's upgrade: check the push, download with libcurl
+ * (resuming by Range, at most three tries a second apart), report progress
+ * at most every 3 s, verify the digest, write the image to the state folder
+ * and reboot. Every failure ends in exactly one negative step.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "refdev.h"
+
+#define RD_TRIES           3
+#define RD_RETRY_GAP_S     1
+#define RD_REPORT_GAP_S    3.0
+#define RD_STALL_S         20L
+#define RD_CONNECT_S       10L
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void set_state(rd_state s)
+{
+    pthread_mutex_lock(&rd.lock);
+    rd.state = s;
+    pthread_mutex_unlock(&rd.lock);
+}
+
+typedef struct {
+    FILE *f;
+    long long size;     /* pushed size */
+    long long have;     /* bytes in the part file */
+    int last_pct;
+    double last_report;
+} dl;
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+    dl *d = ud;
+    size_t len = sz * n;
+
+    if (d->have + (long long)len > d->size) /* more than pushed: refuse, FAIL-3S */
+        return 0;
+    if (fwrite(p, 1, len, d->f) != len)
+        return 0;
+    d->have += (long long)len;
+    return len;
+}
+
+static int on_xfer(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    dl *d = ud;
+    int pct = d->size > 0 ? (int)(d->have * 100 / d->size) : 0;
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    if (pct > d->last_pct && pct < 100 && mono() - d->last_report >= RD_REPORT_GAP_S) {
+        rd_report_step(pct, "downloading", 0);
+        d->last_pct = pct;
+        d->last_report = mono();
+    }
+    return 0;
+}
+
+/* One HTTP attempt, resuming from what the part file holds. */
+static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
+{
+    char range[48];
+    long code = 0;
+    CURLcode cc;
+
+    d->f = fopen(path, d->have ? "ab" : "wb");
+    if (!d->f) {
+        snprintf(why, cap, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    snprintf(range, sizeof(range), "%lld-", d->have);
+    curl_easy_setopt(h, CURLOPT_RANGE, range);
+    cc = curl_easy_perform(h);
+    fclose(d->f);
+    d->f = NULL;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    if (cc == CURLE_OK && code == 200 && d->have > 0 && d->have != d->size) {
+        snprintf(why, cap, "server ignored the Range request");
+        d->have = 0; /* the body started over at byte 0: keep nothing of it */
+        return -1;
+    }
+    if (cc != CURLE_OK) {
+        snprintf(why, cap, "%s (HTTP %ld)", curl_easy_strerror(cc), code);
+        return -1;
+    }
+    if (d->have != d->size) {
+        snprintf(why, cap, "got %lld of %lld bytes", d->have, d->size);
+        return -1;
+    }
+    return 0;
+}
+
+static int download(const ota_push *p, const char *path, char *why, size_t cap)
+{
+    CURL *h = curl_easy_init();
+    dl d = {.size = p->size, .last_pct = 0, .last_report = mono()};
+    int rc = -1;
+
+    if (!h) {
+        snprintf(why, cap, "libcurl unavailable");
+        return -1;
+    }
+    unlink(path);
+    curl_easy_setopt(h, CURLOPT_URL, p->url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &d);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, RD_CONNECT_S);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, RD_STALL_S);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (rd.ca_file[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, rd.ca_file);
+    for (int t = 1; t <= RD_TRIES; t++) {
+        if (t > 1)
+            sleep(RD_RETRY_GAP_S);
+        rc = fetch_once(h, &d, path, why, cap);
+        if (rc == 0)
+            break;
+        rd_log("download try %d of %d failed: %s", t, RD_TRIES, why);
+    }
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+static int verify(const ota_push *p, const char *path, char *why, size_t cap)
+{
+    ota_digest_kind k;
+    ota_digest *d = NULL;
+    unsigned char buf[8192];
+    char hex[65];
+    const char *want = p->sign[0] ? p->sign : p->md5;
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    int rc = -1;
+
+    if (!f) {
+        snprintf(why, cap, "image vanished");
+        return -1;
+    }
+    ota_sign_method_parse(p->sign_method, &k);
+    if (ota_digest_new(k, &d) != OTA_OK)
+        goto out;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        ota_digest_update(d, buf, n);
+    if (ota_digest_final_hex(d, hex, sizeof(hex)) != OTA_OK)
+        goto out;
+    if (ota_hex_equal(hex, want))
+        rc = 0;
+    else
+        snprintf(why, cap, "%s mismatch: pushed %.64s, image has %s", ota_digest_kind_name(k),
+                 want, hex);
+out:
+    ota_digest_free(d);
+    fclose(f);
+    return rc;
+}
+
+/* Write the image where the bootloader takes it from, then the version. */
+static int flash(const char *part, const char *version, char *why, size_t cap)
+{
+    char fw[600];
+    int inject;
+
+    pthread_mutex_lock(&rd.lock);
+    inject = rd.inject_flash;
+    rd.inject_flash = 0;
+    pthread_mutex_unlock(&rd.lock);
+    if (inject) {
+        unlink(part);
+        snprintf(why, cap, "flash write failed (injected fault)");
+        return -1;
+    }
+    rd_state_path("firmware.bin", fw, sizeof(fw));
+    if (rename(part, fw) != 0 || rd_state_write("version", version) != 0) {
+        snprintf(why, cap, "flash write failed: %s", strerror(errno));
+        return -1;
+    }
+    rd_state_write("just-upgraded", version);
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    ota_push p;
+    char part[600], why[256] = "";
+    (void)arg;
+
+    pthread_mutex_lock(&rd.lock);
+    p = rd.job;
+    pthread_mutex_unlock(&rd.lock);
+    rd_state_path("download.part", part, sizeof(part));
+    rd_log("upgrade to %s: %lld bytes from %s", p.version, p.size, p.url);
+    set_state(RD_DOWNLOADING);
+    rd_report_step(0, "download started", 0);
+    if (download(&p, part, why, sizeof(why)) != 0) {
+        rd_report_step(-2, why, 0);
+        goto idle;
+    }
+    set_state(RD_VERIFYING);
+    if (!rd_has_bug(BUG_NO_DIGEST_CHECK) && verify(&p, part, why, sizeof(why)) != 0) {
+        unlink(part);
+        rd_report_step(rd_has_bug(BUG_WRONG_FAIL_CODE) ? -2 : -3, why, 0);
+        goto idle;
+    }
+    set_state(RD_FLASHING);
+    if (flash(part, p.version, why, sizeof(why)) != 0) {
+        rd_report_step(-4, why, 0);
+        goto idle;
+    }
+    rd_report_step(100, "image written, rebooting", 1);
+    pthread_mutex_lock(&rd.lock);
+    rd.exit_requested = 1;
+    rd.worker_running = 0;
+    pthread_mutex_unlock(&rd.lock);
+    return NULL;
+idle:
+    pthread_mutex_lock(&rd.lock);
+    rd.state = RD_IDLE;
+    rd.worker_running = 0;
+    pthread_mutex_unlock(&rd.lock);
+    return NULL;
+}
+
+/* Decide about a push: the reasons a device uses, ignores or refuses one. */
+static int check_push(const ota_push *p, const char *running, char *why, size_t cap)
+{
+    ota_digest_kind k;
+    const char *mod = p->has_module && strcmp(p->module, "default") ? p->module : "";
+
+    if (strcmp(mod, rd.module)) {
+        rd_log("push for module '%s' ignored: this device runs module '%s'", mod, rd.module);
+        return 1;
+    }
+    if (!p->has_version || !p->version[0]) {
+        snprintf(why, cap, "push has no version");
+        return -1;
+    }
+    if (!strcmp(p->version, running)) {
+        rd_log("push for version %s ignored: already running it", p->version);
+        return 1;
+    }
+    if (!p->has_url && !(p->has_dprotocol && !strcmp(p->dprotocol, "mqtt"))) {
+        snprintf(why, cap, "push has neither url nor dProtocol");
+        return -1;
+    }
+    if (!p->has_url) {
+        snprintf(why, cap, "MQTT block download is not supported by this device");
+        return -1;
+    }
+    if (ota_sign_method_parse(p->sign_method, &k) != OTA_OK) {
+        snprintf(why, cap, "unknown signMethod '%s'", p->sign_method);
+        return -1;
+    }
+    if (strlen(p->sign[0] ? p->sign : p->md5) != ota_digest_hex_len(k)) {
+        snprintf(why, cap, "digest has the wrong length for %s", ota_digest_kind_name(k));
+        return -1;
+    }
+    if (p->size <= 0) {
+        snprintf(why, cap, "push has no usable size");
+        return -1;
+    }
+    return 0;
+}
+
+void rd_upgrade_on_push(const char *payload, size_t len)
+{
+    ota_push p;
+    char why[160] = "", running[OTA_MAX_VERSION + 1];
+    int rc = ota_push_parse(payload, len, &p), busy;
+
+    if (rd_has_bug(BUG_CRASH_ON_PUSH))
+        abort();
+    if (rc == OTA_ERR_MISSING && p.version[0] == '\0') {
+        rd_log("reply without a pending job ignored");
+        return;
+    }
+    if (rc != OTA_OK) {
+        rd_log("unusable push: %s", ota_strerror(rc));
+        rd_report_step(-1, "unusable push", 0);
+        return;
+    }
+    pthread_mutex_lock(&rd.lock);
+    busy = rd.worker_running;
+    snprintf(running, sizeof(running), "%s", rd.version);
+    pthread_mutex_unlock(&rd.lock);
+    if (busy) {
+        rd_log("push for %s ignored: an upgrade is in progress", p.version);
+        return;
+    }
+    rc = check_push(&p, running, why, sizeof(why));
+    if (rc > 0)
+        return;
+    if (rc < 0) {
+        rd_report_step(-1, why, 0);
+        return;
+    }
+    if (rd_has_bug(BUG_INFORM_EARLY))
+        rd_report_version(p.version);
+    rd_upgrade_join();
+    pthread_mutex_lock(&rd.lock);
+    rd.job = p;
+    rd.worker_running = 1;
+    rd.worker_joinable = pthread_create(&rd.worker, NULL, worker, NULL) == 0;
+    if (!rd.worker_joinable)
+        rd.worker_running = 0;
+    pthread_mutex_unlock(&rd.lock);
+}
+
+void rd_upgrade_join(void)
+{
+    int joinable;
+
+    pthread_mutex_lock(&rd.lock);
+    joinable = rd.worker_joinable;
+    rd.worker_joinable = 0;
+    pthread_mutex_unlock(&rd.lock);
+    if (joinable)
+        pthread_join(rd.worker, NULL);
+}
