@@ -1,0 +1,192 @@
+/*
+ * JUnit XML: one <testsuites> root, one <testsuite> per group, one
+ * <testcase> per test with the rule IDs as properties, <failure> with the
+ * explanation, <skipped> with the N/A reason, and the test's trace slice in
+ * <system-out>. Text is escaped and bytes XML 1.0 forbids are replaced.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otareport/report.h"
+
+const char *rp_verdict_name(rp_verdict v)
+{
+    static const char *const names[RP_VERDICT__COUNT] = {"pass", "fail", "n/a"};
+    return (unsigned)v < RP_VERDICT__COUNT ? names[v] : "unknown";
+}
+
+/* Length of a valid UTF-8 sequence at s, or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    size_t n;
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xE0) == 0xC0 && s[0] >= 0xC2)
+        n = 2;
+    else if ((s[0] & 0xF0) == 0xE0)
+        n = 3;
+    else if ((s[0] & 0xF8) == 0xF0 && s[0] <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+void rp_xml_escape(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    if (!cap)
+        return;
+    for (const unsigned char *s = (const unsigned char *)in; s && *s;) {
+        const char *rep = NULL;
+        char one[8];
+        size_t n = utf8_seq(s), len;
+        switch (*s) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&apos;"; break;
+        default:
+            if (n == 0 || (*s < 0x20 && *s != '\n' && *s != '\t' && *s != '\r')) {
+                rep = "?";
+                n = 1;
+            } else {
+                memcpy(one, s, n);
+                one[n] = '\0';
+                rep = one;
+            }
+        }
+        len = strlen(rep);
+        if (o + len >= cap)
+            break;
+        memcpy(out + o, rep, len);
+        o += len;
+        s += n ? n : 1;
+    }
+    out[o] = '\0';
+}
+
+static void put_esc(FILE *f, const char *s)
+{
+    size_t cap = 6 * strlen(s) + 1;
+    char *buf = malloc(cap);
+    if (!buf)
+        return;
+    rp_xml_escape(s, buf, cap);
+    fputs(buf, f);
+    free(buf);
+}
+
+static void counts(const rp_run *r, const char *group, int *n, int *fail, int *skip, double *t)
+{
+    *n = *fail = *skip = 0;
+    *t = 0;
+    for (int i = 0; i < r->ntests; i++) {
+        const rp_test *x = &r->tests[i];
+        if (group && strcmp(x->group, group))
+            continue;
+        (*n)++;
+        *fail += x->verdict == RP_FAIL;
+        *skip += x->verdict == RP_NA;
+        *t += x->seconds;
+    }
+}
+
+static void put_property(FILE *f, const char *name, const char *value)
+{
+    fputs("        <property name=\"", f);
+    put_esc(f, name);
+    fputs("\" value=\"", f);
+    put_esc(f, value);
+    fputs("\"/>\n", f);
+}
+
+static void put_case(FILE *f, const rp_test *x)
+{
+    fputs("    <testcase name=\"", f);
+    put_esc(f, x->name);
+    fputs("\" classname=\"", f);
+    put_esc(f, x->group);
+    fprintf(f, "\" time=\"%.3f\">\n      <properties>\n", x->seconds);
+    put_property(f, "rules", x->rules);
+    put_property(f, "tiers", x->tiers);
+    put_property(f, "verdict", rp_verdict_name(x->verdict));
+    for (int w = 0; w < x->nwarnings; w++) {
+        char text[600];
+        snprintf(text, sizeof(text), "%s: %s", x->warnings[w].rule, x->warnings[w].text);
+        put_property(f, "warning", text);
+    }
+    fputs("      </properties>\n", f);
+    if (x->verdict == RP_FAIL) {
+        fputs("      <failure message=\"", f);
+        put_esc(f, x->message);
+        fputs("\" type=\"", f);
+        put_esc(f, x->failed_rule);
+        fputs("\">", f);
+        put_esc(f, x->message);
+        fputs("</failure>\n", f);
+    } else if (x->verdict == RP_NA) {
+        fputs("      <skipped message=\"", f);
+        put_esc(f, x->message);
+        fputs("\"/>\n", f);
+    }
+    if (x->system_out) {
+        fputs("      <system-out>", f);
+        put_esc(f, x->system_out);
+        fputs("</system-out>\n", f);
+    }
+    fputs("    </testcase>\n", f);
+}
+
+static int seen_before(const rp_run *r, int i)
+{
+    for (int k = 0; k < i; k++)
+        if (!strcmp(r->tests[k].group, r->tests[i].group))
+            return 1;
+    return 0;
+}
+
+int rp_junit_write(const rp_run *r, const char *path)
+{
+    FILE *f;
+    int n, fail, skip;
+    double t;
+
+    if (!r || !path)
+        return RP_ERR_ARG;
+    f = fopen(path, "w");
+    if (!f)
+        return RP_ERR_IO;
+    counts(r, NULL, &n, &fail, &skip, &t);
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"", f);
+    put_esc(f, r->suite ? r->suite : "ota-conformance");
+    fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" time=\"%.3f\">\n", n,
+            fail, skip, r->seconds);
+    for (int i = 0; i < r->ntests; i++) {
+        const char *g = r->tests[i].group;
+        if (seen_before(r, i))
+            continue;
+        counts(r, g, &n, &fail, &skip, &t);
+        fputs("  <testsuite name=\"", f);
+        put_esc(f, g);
+        fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" time=\"%.3f\"", n,
+                fail, skip, t);
+        if (r->timestamp)
+            fprintf(f, " timestamp=\"%s\"", r->timestamp);
+        fputs(" hostname=\"", f);
+        put_esc(f, r->device ? r->device : "dut");
+        fputs("\">\n", f);
+        for (int k = i; k < r->ntests; k++)
+            if (!strcmp(r->tests[k].group, g))
+                put_case(f, &r->tests[k]);
+        fputs("  </testsuite>\n", f);
+    }
+    fputs("</testsuites>\n", f);
+    return fclose(f) == 0 ? RP_OK : RP_ERR_IO;
+}
