@@ -144,6 +144,7 @@ int rd_link_start(void)
     if (!rd.mosq)
         return -1;
     mosquitto_int_option(rd.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_int_option(rd.mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_username_pw_set(rd.mosq, login.username, login.password);
     if (rd.tls && mosquitto_tls_set(rd.mosq, rd.ca_file, NULL, NULL, NULL, NULL) != 0) {
         rd_log("cannot use CA file %s", rd.ca_file);

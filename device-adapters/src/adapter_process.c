@@ -55,6 +55,8 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void proc_last_log(dut_adapter *a, char *buf, size_t cap);
+
 static void emit(proc *p, dut_event_kind k, const char *text)
 {
     if (p->cb.on_event)
@@ -136,6 +138,7 @@ static int spawn(proc *p)
     p->out_fd = out[0];
     p->starts++;
     p->ready = 0;
+    p->log_count = 0; /* a crash report shows the crashing run's own lines */
     p->caps[0] = '\0';
     if (p->closing) { /* closed while we were starting it */
         kill(-pid, SIGKILL);
@@ -287,8 +290,12 @@ static void after_exit(proc *p, int status)
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         emit(p, DUT_EV_EXIT, text);
     } else {
+        /* The crash report carries the last log lines: they explain it. */
         struct timespec nap = {0, (long)(CRASH_BACKOFF_S * 1e9)};
-        emit(p, DUT_EV_CRASH, text);
+        char report[LOG_KEEP * (DUT_MAX_LINE + 1) + 160];
+        size_t n = (size_t)snprintf(report, sizeof(report), "%s; last log lines:\n", text);
+        proc_last_log(&p->base, report + n, sizeof(report) - n);
+        emit(p, DUT_EV_CRASH, report);
         nanosleep(&nap, NULL);
     }
 }

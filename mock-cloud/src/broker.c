@@ -69,7 +69,8 @@ static int write_config(const mc_broker *b)
             "log_dest stderr\n"
             "log_type error\n"
             "log_type warning\n"
-            "max_queued_messages 10000\n",
+            "max_queued_messages 10000\n"
+            "set_tcp_nodelay true\n",
             b->port);
     return fclose(f);
 }

@@ -96,6 +96,7 @@ int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
         return MC_ERR_MQTT;
     }
     mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_username_pw_set(c->mosq, "ota-mock-cloud", NULL);
     mosquitto_connect_callback_set(c->mosq, on_connect);
     mosquitto_subscribe_callback_set(c->mosq, on_subscribe);

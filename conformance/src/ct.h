@@ -1,0 +1,148 @@
+/*
+ * The conformance runner's shared helpers: the run context, verdicts that
+ * cite judging.md rules, deadline-bound waits on the trace, and the upgrade
+ * helper the test groups use. Tests judge what the device sent; they never
+ * sleep for a fixed time.
+ */
+#ifndef CT_H
+#define CT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "otadut/dut.h"
+#include "otamock/mock.h"
+#include "otareport/report.h"
+
+/* ---- rules (rules.c) ---- */
+typedef enum { CT_MUST = 0, CT_SHOULD } ct_tier;
+
+typedef struct {
+    const char *id;
+    ct_tier tier;
+    int compat;
+    const char *text;
+} ct_rule;
+
+const ct_rule *ct_rule_find(const char *id);
+const char *ct_tier_name(ct_tier t);
+
+/* ---- tests ---- */
+typedef struct {
+    const char *name;
+    const char *group;
+    void (*fn)(void **state);
+    const char *rules; /* space-separated IDs the test checks */
+} ct_case;
+
+typedef struct {
+    const char *name;
+    const ct_case *cases;
+    size_t ncases;
+} ct_group;
+
+extern const ct_group ct_group_version, ct_group_push, ct_group_final, ct_group_failure;
+
+/* ---- the run ---- */
+typedef struct {
+    mc_cloud *cloud;
+    dut_adapter *dut;
+    mc_device_info dev;
+    double scale; /* --time-scale */
+    int strict;
+    int verbose;
+    int version_seq; /* for fresh target versions */
+    size_t image_size;
+
+    /* the running test */
+    rp_test *cur;
+    size_t t_begin; /* trace index where it began */
+    double t_start;
+} ct_ctx;
+
+extern ct_ctx ct;
+
+/* Seconds scaled by --time-scale. */
+double ct_secs(double s);
+
+/*
+ * Verdicts. ct_check records a violation of rule when !ok: a MUST (or any
+ * rule under --strict) fails the test at once; a SHOULD records a warning
+ * and the test goes on. Messages say what was expected and what came.
+ */
+void ct_check(const char *rule, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ct_fail(const char *rule, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The rule does not apply to this device: the test is N/A with the reason. */
+void ct_na(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Describe a trace record for a message: topic, payload, time since the test began. */
+void ct_describe(size_t idx, char *buf, size_t cap);
+
+/* ---- waiting on the trace ---- */
+typedef int (*ct_pred)(const ota_trace_rec *r, void *arg);
+
+/*
+ * The index of the first record at or after `from` that pred accepts,
+ * waiting until the (scaled) timeout; -1 when none came. A device crash seen
+ * on the way fails the running test with the exit status and last log lines.
+ */
+long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg);
+/* Like ct_find, but without waiting: scan what is there up to `to`. */
+long ct_scan(size_t from, size_t to, ct_pred pred, void *arg);
+
+/* Predicates on device messages. */
+int ct_is_inform(const ota_trace_rec *r, void *arg);   /* arg: version or NULL */
+int ct_is_progress(const ota_trace_rec *r, void *arg); /* arg: NULL */
+int ct_is_fail_step(const ota_trace_rec *r, void *arg);
+int ct_is_start(const ota_trace_rec *r, void *arg);    /* a device (re)start */
+int ct_is_http(const ota_trace_rec *r, void *arg);     /* arg: NULL */
+
+/* Parse a progress record's step; 0 when it has none we can read. */
+int ct_step_of(const ota_trace_rec *r, int *step);
+
+/* Wait until the device reported its version since its last start (restarting it once). */
+int ct_settle(void);
+/* Power-cycle the device and wait for its boot report; the index of the start record. */
+long ct_reboot(void);
+
+/* ---- upgrades ---- */
+typedef enum {
+    CT_UP_SUCCEEDED = 0, /* inform with the target version */
+    CT_UP_FAILED,        /* a negative step */
+    CT_UP_OTHER_VERSION, /* rebooted and reported another version */
+    CT_UP_SILENT_BOOT,   /* rebooted and reported nothing within VER-1's bound */
+    CT_UP_TIMEOUT        /* none of these before the deadline */
+} ct_outcome;
+
+typedef struct {
+    int job;
+    mc_job_info info;
+    char from_version[OTA_MAX_VERSION + 1];
+    size_t push_at;
+    long end_at;     /* the record that ended the attempt */
+    ct_outcome outcome;
+    int step;        /* the negative step, when FAILED */
+    char reported[OTA_MAX_VERSION + 1]; /* the version, when OTHER_VERSION */
+} ct_attempt;
+
+/* The outcome in words, for failure messages. */
+const char *ct_outcome_text(const ct_attempt *a);
+
+/* A job spec for this device with a fresh target version and the default image. */
+void ct_spec_init(mc_job_spec *s, char *version, size_t cap);
+/* Create and push the job; fails the test when the cloud refuses. */
+void ct_push(ct_attempt *a, const mc_job_spec *s);
+/*
+ * Wait for the outcome: a negative step, an inform of the target version,
+ * or a reboot after which the device reports another version or nothing.
+ */
+void ct_await(ct_attempt *a, double timeout_s);
+/* Push and await in one go. */
+void ct_upgrade(ct_attempt *a, const mc_job_spec *s, double timeout_s);
+/* The version the device runs now, asked by STATUS when it can, else by a reboot. */
+void ct_running_version(char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * Verdicts, waits and the upgrade helper shared by every test group. Every
+ * wait is bounded by a deadline scaled with --time-scale, and ends early as
+ * soon as the awaited record arrives in the trace.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ct.h"
+
+ct_ctx ct;
+
+double ct_secs(double s)
+{
+    return s * ct.scale;
+}
+
+static void record_failure(const char *rule, const char *fmt, va_list ap)
+{
+    rp_test *t = ct.cur;
+
+    if (!t || t->verdict == RP_FAIL)
+        return;
+    t->verdict = RP_FAIL;
+    snprintf(t->failed_rule, sizeof(t->failed_rule), "%s", rule);
+    vsnprintf(t->message, sizeof(t->message), fmt, ap);
+}
+
+void ct_fail(const char *rule, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record_failure(rule, fmt, ap);
+    va_end(ap);
+    fail(); /* the message is ours; CMocka only ends the test */
+}
+
+void ct_check(const char *rule, int ok, const char *fmt, ...)
+{
+    const ct_rule *r = ct_rule_find(rule);
+    va_list ap;
+
+    if (ok)
+        return;
+    va_start(ap, fmt);
+    if (!r || r->tier == CT_MUST || ct.strict) {
+        record_failure(rule, fmt, ap);
+        va_end(ap);
+        fail();
+        return;
+    }
+    if (ct.cur && ct.cur->nwarnings < RP_MAX_WARNINGS) {
+        rp_warning *w = &ct.cur->warnings[ct.cur->nwarnings++];
+        snprintf(w->rule, sizeof(w->rule), "%s", rule);
+        vsnprintf(w->text, sizeof(w->text), fmt, ap);
+    }
+    va_end(ap);
+}
+
+void ct_na(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ct.cur) {
+        ct.cur->verdict = RP_NA;
+        va_start(ap, fmt);
+        vsnprintf(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
+        va_end(ap);
+    }
+    skip();
+}
+
+void ct_describe(size_t idx, char *buf, size_t cap)
+{
+    const ota_trace_rec *r = mc_trace_at(ct.cloud, idx);
+
+    if (!r) {
+        snprintf(buf, cap, "(no message)");
+        return;
+    }
+    snprintf(buf, cap, "%s %.160s at +%.2f s", r->topic, r->payload ? (char *)r->payload : "",
+             r->t - mc_trace_at(ct.cloud, ct.t_begin)->t);
+}
+
+/* A crash inside the running test fails it, with the status and the device's last words. */
+static void check_crash(const ota_trace_rec *r, size_t i)
+{
+    char rule[16] = "PUSH-1";
+
+    if (!ct.cur || i < ct.t_begin || r->kind != OTA_TR_DUT || strncmp(r->info, "crash", 5))
+        return;
+    sscanf(ct.cur->rules, "%15s", rule);
+    ct_fail(rule, "the device crashed during the test: %s", r->info + 7);
+}
+
+long ct_scan(size_t from, size_t to, ct_pred pred, void *arg)
+{
+    for (size_t i = from; i < to; i++) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
+        if (r && pred(r, arg))
+            return (long)i;
+    }
+    return -1;
+}
+
+long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg)
+{
+    double deadline = mc_now(ct.cloud) + ct_secs(timeout_s);
+    size_t i = from;
+
+    for (;;) {
+        size_t n = mc_trace_count(ct.cloud);
+        for (; i < n; i++) {
+            const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
+            check_crash(r, i);
+            if (pred(r, arg))
+                return (long)i;
+        }
+        if (mc_now(ct.cloud) >= deadline)
+            return -1;
+        mc_trace_wait(ct.cloud, n, deadline);
+    }
+}
+
+static int from_device(const ota_trace_rec *r, ota_topic_kind k)
+{
+    char want[OTA_MAX_TOPIC + 1];
+
+    if (r->kind != OTA_TR_MQTT_IN || strcmp(r->dev, ct.dev.dn))
+        return 0;
+    ota_topic_build(k, ct.dev.pk, ct.dev.dn, want, sizeof(want));
+    return !strcmp(r->topic, want);
+}
+
+int ct_is_inform(const ota_trace_rec *r, void *arg)
+{
+    ota_inform in;
+
+    if (!from_device(r, OTA_TOPIC_INFORM))
+        return 0;
+    if (!arg)
+        return 1;
+    return ota_inform_parse((const char *)r->payload, r->payload_len, &in) == OTA_OK &&
+           !strcmp(in.version, (const char *)arg);
+}
+
+int ct_is_progress(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return from_device(r, OTA_TOPIC_PROGRESS);
+}
+
+int ct_step_of(const ota_trace_rec *r, int *step)
+{
+    ota_progress p;
+    int rc = ota_progress_parse((const char *)r->payload, r->payload_len, &p);
+
+    if (rc != OTA_OK && rc != OTA_ERR_RANGE)
+        return 0;
+    *step = p.step;
+    return 1;
+}
+
+int ct_is_fail_step(const ota_trace_rec *r, void *arg)
+{
+    int step;
+    (void)arg;
+    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step < 0;
+}
+
+int ct_is_start(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return r->kind == OTA_TR_DUT && !strncmp(r->info, "start", 5);
+}
+
+int ct_is_http(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn);
+}
+
+static int is_stop(const ota_trace_rec *r)
+{
+    return r->kind == OTA_TR_DUT && (!strncmp(r->info, "exit", 4) ||
+                                     !strncmp(r->info, "crash", 5) || !strncmp(r->info, "killed", 6));
+}
+
+/*
+ * The start record of the device's current run. When the device stopped
+ * after its last start (a reboot or crash still in flight), wait for the next.
+ */
+static long last_start(void)
+{
+    size_t n = mc_trace_count(ct.cloud), i = n;
+
+    while (i-- > 0) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
+        if (ct_is_start(r, NULL))
+            return (long)i;
+        if (is_stop(r))
+            return ct_find(i, 10, ct_is_start, NULL);
+    }
+    return ct_find(0, 10, ct_is_start, NULL);
+}
+
+/* The device's boot report since start record s; reboot once if it never came. */
+static int settle_boot(void)
+{
+    long s = last_start();
+    const ota_trace_rec *r = s >= 0 ? mc_trace_at(ct.cloud, (size_t)s) : NULL;
+    /* Already waited VER-1's bound for this boot (a silent device): do not wait again. */
+    double waited = r ? mc_now(ct.cloud) - r->t : 0;
+
+    if (s >= 0 && ct_find((size_t)s, waited > ct_secs(10) ? 0 : 10, ct_is_inform, NULL) >= 0)
+        return 0;
+    s = ct_reboot();
+    return s >= 0 && ct_find((size_t)s, 10, ct_is_inform, NULL) >= 0 ? 0 : -1;
+}
+
+/*
+ * Ask STATUS whether the device is idle. A device that went away meanwhile
+ * (a reboot) is not; one without a channel, or that does not answer, is
+ * taken as idle: only the channel can tell.
+ */
+static int device_idle(void)
+{
+    char reply[DUT_MAX_LINE];
+    int rc;
+
+    if (!dut_has_channel(ct.dut))
+        return 1;
+    rc = dut_command(ct.dut, "STATUS", reply, sizeof(reply), ct_secs(2));
+    if (rc == DUT_ERR_CLOSED)
+        return 0;
+    return rc != DUT_OK || strstr(reply, "state=idle") != NULL;
+}
+
+int ct_settle(void)
+{
+    double end = mc_now(ct.cloud) + ct_secs(30);
+
+    while (mc_now(ct.cloud) < end) {
+        if (settle_boot() != 0)
+            return -1;
+        if (device_idle())
+            return 0;
+        /* Busy (an upgrade still running): wake on the next event or in 50 ms. */
+        mc_trace_wait(ct.cloud, mc_trace_count(ct.cloud), mc_now(ct.cloud) + 0.05);
+    }
+    return -1;
+}
+
+long ct_reboot(void)
+{
+    size_t n = mc_trace_count(ct.cloud);
+
+    dut_restart(ct.dut);
+    return ct_find(n, 10, ct_is_start, NULL);
+}
+
+void ct_spec_init(mc_job_spec *s, char *version, size_t cap)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(version, cap, "9.0.%d", ++ct.version_seq);
+    s->dn = ct.dev.dn;
+    s->version = version;
+    s->module = ct.dev.module;
+    s->image_size = ct.image_size;
+    s->digest = OTA_DIGEST_MD5;
+    s->envelope = OTA_ENVELOPE_LIVE;
+}
+
+void ct_push(ct_attempt *a, const mc_job_spec *s)
+{
+    mc_device_info d;
+    int rc;
+
+    memset(a, 0, sizeof(*a));
+    a->end_at = -1;
+    mc_device_get(ct.cloud, ct.dev.dn, &d);
+    snprintf(a->from_version, sizeof(a->from_version), "%s", d.reported_version);
+    rc = mc_job_create(ct.cloud, s, &a->job);
+    if (rc != MC_OK)
+        ct_fail("PUSH-1", "the mock cloud could not create the job: %s", mc_strerror(rc));
+    mc_job_get(ct.cloud, a->job, &a->info);
+    a->push_at = a->info.trace_at;
+}
+
+static int ends_attempt(const ota_trace_rec *r, void *arg)
+{
+    ct_attempt *a = arg;
+    return ct_is_fail_step(r, NULL) || ct_is_inform(r, a->info.version) || ct_is_start(r, NULL);
+}
+
+static int reports(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_fail_step(r, NULL) || ct_is_inform(r, NULL);
+}
+
+/* Classify the record that ended the attempt (a step or an inform). */
+static void conclude(ct_attempt *a, long i)
+{
+    const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
+    ota_inform in;
+
+    a->end_at = i;
+    if (ct_is_fail_step(r, NULL)) {
+        a->outcome = CT_UP_FAILED;
+        ct_step_of(r, &a->step);
+    } else if (ct_is_inform(r, a->info.version)) {
+        a->outcome = CT_UP_SUCCEEDED;
+    } else {
+        a->outcome = CT_UP_OTHER_VERSION;
+        if (ota_inform_parse((const char *)r->payload, r->payload_len, &in) == OTA_OK)
+            snprintf(a->reported, sizeof(a->reported), "%s", in.version);
+    }
+}
+
+void ct_await(ct_attempt *a, double timeout_s)
+{
+    double end = mc_now(ct.cloud) + ct_secs(timeout_s);
+    size_t from = a->push_at;
+
+    a->outcome = CT_UP_TIMEOUT;
+    for (;;) {
+        double left = (end - mc_now(ct.cloud)) / ct.scale;
+        long i = left > 0 ? ct_find(from, left, ends_attempt, a) : -1, j;
+        if (i < 0)
+            break;
+        if (!ct_is_start(mc_trace_at(ct.cloud, (size_t)i), NULL)) {
+            conclude(a, i);
+            break;
+        }
+        /* A reboot: the device must speak within VER-1's bound. */
+        j = ct_find((size_t)i + 1, 10, reports, NULL);
+        if (j < 0) {
+            a->outcome = CT_UP_SILENT_BOOT;
+            a->end_at = i;
+            break;
+        }
+        conclude(a, j);
+        break;
+    }
+    mc_job_get(ct.cloud, a->job, &a->info);
+}
+
+const char *ct_outcome_text(const ct_attempt *a)
+{
+    static char buf[256];
+
+    switch (a->outcome) {
+    case CT_UP_SUCCEEDED:
+        snprintf(buf, sizeof(buf), "the target version %s was reported", a->info.version);
+        break;
+    case CT_UP_FAILED:
+        snprintf(buf, sizeof(buf), "step \"%d\"", a->step);
+        break;
+    case CT_UP_OTHER_VERSION:
+        snprintf(buf, sizeof(buf), "a reboot, then version \"%s\" instead of %s", a->reported,
+                 a->info.version);
+        break;
+    case CT_UP_SILENT_BOOT:
+        snprintf(buf, sizeof(buf), "a reboot, then no version report within %.0f s",
+                 ct_secs(10));
+        break;
+    default:
+        snprintf(buf, sizeof(buf), "nothing (no failure step, no version report)");
+    }
+    return buf;
+}
+
+void ct_upgrade(ct_attempt *a, const mc_job_spec *s, double timeout_s)
+{
+    ct_push(a, s);
+    ct_await(a, timeout_s);
+}
+
+void ct_running_version(char *buf, size_t cap)
+{
+    char reply[DUT_MAX_LINE];
+    long s;
+
+    buf[0] = '\0';
+    if (dut_has_channel(ct.dut) && dut_command(ct.dut, "STATUS", reply, sizeof(reply),
+                                               ct_secs(5)) == DUT_OK) {
+        dut_line l;
+        char line[DUT_MAX_LINE + 16];
+        snprintf(line, sizeof(line), "@0 OK %s", reply);
+        dut_line_parse(line, &l);
+        if (dut_line_arg(&l, "version")) {
+            snprintf(buf, cap, "%s", dut_line_arg(&l, "version"));
+            return;
+        }
+    }
+    s = ct_reboot();
+    if (s >= 0) {
+        long i = ct_find((size_t)s, 10, ct_is_inform, NULL);
+        ota_inform in;
+        const ota_trace_rec *r = i >= 0 ? mc_trace_at(ct.cloud, (size_t)i) : NULL;
+        if (r && ota_inform_parse((const char *)r->payload, r->payload_len, &in) == OTA_OK)
+            snprintf(buf, cap, "%s", in.version);
+    }
+}

@@ -1,0 +1,495 @@
+/*
+ * ota-conformance: starts the mock cloud (and its broker), starts the device
+ * through its adapter, runs the test groups with CMocka, prints one line per
+ * test and a summary, and writes JUnit. Exit status: 0 all passed, 1 a test
+ * failed, 2 bad usage, 3 the run could not be set up.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ct.h"
+
+#define MAX_TESTS        256
+#define SLICE_CAP        (64 * 1024)
+#define DEFAULT_IMAGE_SZ (64 * 1024)
+
+typedef struct {
+    const char *dut_cmd;
+    const char *junit;
+    const char *trace;
+    const char *only;
+    const char *device;
+    const char *fixtures;
+    const char *broker;
+    int list, quiet, strict;
+    double scale;
+} options;
+
+static const ct_group *const groups[] = {&ct_group_version, &ct_group_push, &ct_group_final,
+                                         &ct_group_failure};
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+
+static rp_test results[MAX_TESTS];
+static int nresults;
+static options opt;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ota-conformance [options]\n"
+            "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
+            "  --dut-cmd CMD      run CMD (with /bin/sh) as the device; default: the\n"
+            "                     reference device next to this program\n"
+            "  --device FILE      device profile (productKey, deviceName, deviceSecret,\n"
+            "                     module, firmwareVersion); default: fixtures/devices/ref-device.json\n"
+            "  --broker HOST:PORT join this MQTT broker instead of starting one\n"
+            "  --junit FILE       write JUnit XML\n"
+            "  --trace FILE       write the JSONL trace of every message and event\n"
+            "  --only PATTERN     run only tests whose name, group or rule matches\n"
+            "                     (a substring, or a glob with * and ?)\n"
+            "  --strict           every SHOULD rule fails like a MUST rule\n"
+            "  --time-scale X     multiply every deadline by X (slow devices)\n"
+            "  --fixtures DIR     fixtures folder (default: the source tree's)\n"
+            "  --list             list the tests and the rules they check\n"
+            "  --quiet            print only the summary\n"
+            "  --help             this text\n");
+}
+
+static int parse_options(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        const char **str;
+        int *flag;
+    } table[] = {
+        {"--dut-cmd", &opt.dut_cmd, NULL},   {"--junit", &opt.junit, NULL},
+        {"--trace", &opt.trace, NULL},       {"--only", &opt.only, NULL},
+        {"--device", &opt.device, NULL},     {"--fixtures", &opt.fixtures, NULL},
+        {"--broker", &opt.broker, NULL},     {"--list", NULL, &opt.list},
+        {"--quiet", NULL, &opt.quiet},       {"--strict", NULL, &opt.strict},
+    };
+    opt.scale = 1.0;
+    for (int i = 1; i < argc; i++) {
+        size_t k;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (!strcmp(argv[i], "--time-scale") && i + 1 < argc) {
+            char *end;
+            opt.scale = strtod(argv[++i], &end);
+            if (*end || opt.scale <= 0 || opt.scale > 100) {
+                fprintf(stderr, "ota-conformance: --time-scale wants a number in (0, 100]\n");
+                return -1;
+            }
+            continue;
+        }
+        for (k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
+            if (strcmp(argv[i], table[k].name))
+                continue;
+            if (table[k].flag) {
+                *table[k].flag = 1;
+            } else if (i + 1 < argc) {
+                *table[k].str = argv[++i];
+            } else {
+                fprintf(stderr, "ota-conformance: %s needs a value\n", argv[i]);
+                return -1;
+            }
+            break;
+        }
+        if (k == sizeof(table) / sizeof(table[0])) {
+            fprintf(stderr, "ota-conformance: unknown option '%s' (see --help)\n", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int matches(const ct_case *c)
+{
+    char rules[128], *tok, *save = NULL;
+
+    if (!opt.only)
+        return 1;
+    if (strpbrk(opt.only, "*?[")) {
+        if (!fnmatch(opt.only, c->name, 0) || !fnmatch(opt.only, c->group, 0))
+            return 1;
+    } else if (strstr(c->name, opt.only) || !strcmp(c->group, opt.only)) {
+        return 1;
+    }
+    snprintf(rules, sizeof(rules), "%s", c->rules);
+    for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+        if (!fnmatch(opt.only, tok, 0) || !strcmp(opt.only, tok))
+            return 1;
+    return 0;
+}
+
+/* Every cited rule must exist in the catalogue. */
+static int check_catalogue(void)
+{
+    int bad = 0;
+    for (size_t g = 0; g < NGROUPS; g++) {
+        for (size_t i = 0; i < groups[g]->ncases; i++) {
+            char rules[128], *tok, *save = NULL;
+            snprintf(rules, sizeof(rules), "%s", groups[g]->cases[i].rules);
+            for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+                if (!ct_rule_find(tok)) {
+                    fprintf(stderr, "ota-conformance: test %s cites unknown rule %s\n",
+                            groups[g]->cases[i].name, tok);
+                    bad = 1;
+                }
+            }
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+static void list_tests(void)
+{
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups[g]->ncases; i++) {
+            const ct_case *c = &groups[g]->cases[i];
+            if (matches(c))
+                printf("%-10s %-40s %s\n", c->group, c->name, c->rules);
+        }
+}
+
+/* ---- the adapter's events go into the trace ---- */
+static void on_dut_event(void *ud, dut_event_kind k, const char *text)
+{
+    mc_cloud *c = ud;
+    if (k == DUT_EV_LOG)
+        mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0, "%s", text);
+    else
+        mc_trace_add(c, OTA_TR_DUT, ct.dev.dn, NULL, NULL, 0, "%s: %s", dut_event_name(k), text);
+}
+
+/* ---- per-test setup and teardown, around each CMocka test ---- */
+static void tiers_of(const char *rules, char *out, size_t cap)
+{
+    char buf[128], *tok, *save = NULL;
+    size_t o = 0;
+
+    out[0] = '\0';
+    snprintf(buf, sizeof(buf), "%s", rules);
+    for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        const ct_rule *r = ct_rule_find(tok);
+        int n = snprintf(out + o, cap - o, "%s%s%s", o ? " " : "", r ? ct_tier_name(r->tier) : "?",
+                         r && r->compat ? "(compat)" : "");
+        if (n < 0 || (size_t)n >= cap - o)
+            break;
+        o += (size_t)n;
+    }
+}
+
+static int before(void **state)
+{
+    const ct_case *c = *state;
+    rp_test *t;
+
+    if (nresults >= MAX_TESTS)
+        return -1;
+    t = &results[nresults++];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->name, sizeof(t->name), "%s", c->name);
+    snprintf(t->group, sizeof(t->group), "%s", c->group);
+    snprintf(t->rules, sizeof(t->rules), "%s", c->rules);
+    tiers_of(c->rules, t->tiers, sizeof(t->tiers));
+    ct.cur = NULL; /* settling is not judged */
+    ct_settle();
+    ct.t_begin = mc_trace_count(ct.cloud);
+    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, NULL, 0, "begin %s/%s [%s]", c->group,
+                 c->name, c->rules);
+    ct.t_start = mc_now(ct.cloud);
+    ct.cur = t;
+    return 0;
+}
+
+static char *slice_of(size_t from, size_t to)
+{
+    char *out = malloc(SLICE_CAP + 1);
+    size_t o = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = from; i < to && o < SLICE_CAP; i++) {
+        char *line = NULL;
+        if (ota_trace_encode(mc_trace_at(ct.cloud, i), &line) == OTA_OK) {
+            size_t n = strlen(line);
+            if (o + n + 1 > SLICE_CAP)
+                n = SLICE_CAP - o - 1;
+            memcpy(out + o, line, n);
+            o += n;
+            out[o++] = '\n';
+        }
+        free(line);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static void print_result(const rp_test *t)
+{
+    static const char *const tags[] = {"PASS", "FAIL", "N/A "};
+
+    if (opt.quiet)
+        return;
+    printf("%s  %-8s %-40s [%s] %.2fs\n", t->nwarnings && t->verdict == RP_PASS ? "WARN" : tags[t->verdict],
+           t->group, t->name, t->rules, t->seconds);
+    for (int w = 0; w < t->nwarnings; w++)
+        printf("      warning %s: %s\n", t->warnings[w].rule, t->warnings[w].text);
+    if (t->verdict != RP_PASS)
+        printf("      %s%s%s\n", t->verdict == RP_FAIL ? t->failed_rule : "",
+               t->verdict == RP_FAIL ? ": " : "", t->message);
+    fflush(stdout);
+}
+
+static int after(void **state)
+{
+    rp_test *t = ct.cur;
+    (void)state;
+
+    ct.cur = NULL;
+    if (!t)
+        return 0;
+    t->seconds = mc_now(ct.cloud) - ct.t_start;
+    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, NULL, 0, "end %s/%s %s%s%s", t->group,
+                 t->name, rp_verdict_name(t->verdict), t->verdict == RP_FAIL ? " " : "",
+                 t->verdict == RP_FAIL ? t->failed_rule : "");
+    t->system_out = slice_of(ct.t_begin, mc_trace_count(ct.cloud));
+    print_result(t);
+    if (t->verdict == RP_FAIL)
+        ct_reboot(); /* the next test starts from a clean boot */
+    return 0;
+}
+
+static void run_group(const ct_group *g, const char *xml_dir)
+{
+    struct CMUnitTest tests[64];
+    size_t n = 0;
+    char env[PATH_MAX];
+
+    for (size_t i = 0; i < g->ncases && n < 64; i++) {
+        if (!matches(&g->cases[i]))
+            continue;
+        tests[n] = (struct CMUnitTest){g->cases[i].name, g->cases[i].fn, before, after,
+                                       (void *)&g->cases[i]};
+        n++;
+    }
+    if (!n)
+        return;
+    /* CMocka's own report goes to a scratch file: our lines and JUnit are the output. */
+    snprintf(env, sizeof(env), "%s/cmocka-%%g.xml", xml_dir);
+    setenv("CMOCKA_XML_FILE", env, 1);
+    _cmocka_run_group_tests(g->name, tests, n, NULL, NULL);
+}
+
+/* ---- set-up and tear-down of the whole run ---- */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void rm_tree(const char *dir)
+{
+    if (dir && dir[0])
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void self_dir(char *buf, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (n <= 0) {
+        snprintf(buf, cap, ".");
+        return;
+    }
+    exe[n] = '\0';
+    snprintf(buf, cap, "%s", dirname(exe));
+}
+
+typedef struct {
+    char fixtures[PATH_MAX];
+    char devices[PATH_MAX + 16];
+    char profile[PATH_MAX + 32];
+    char state_dir[64];
+    char scratch[64];
+    char cmd[PATH_MAX + 64];
+    char env[12][OTA_MAX_SECRET + 64];
+    const char *envp[13];
+} run_paths;
+
+static int open_cloud(run_paths *p, char *err, size_t errcap)
+{
+    mc_config cfg = {0};
+    char host[128] = "";
+    int port = 0, rc;
+
+    if (opt.broker) {
+        if (sscanf(opt.broker, "%127[^:]:%d", host, &port) != 2 || port <= 0 || port > 65535) {
+            snprintf(err, errcap, "--broker wants HOST:PORT, got '%s'", opt.broker);
+            return -1;
+        }
+        cfg.broker_host = host;
+        cfg.broker_port = port;
+    }
+    cfg.devices_dir = p->devices;
+    cfg.trace_path = opt.trace;
+    rc = mc_cloud_start(&cfg, &ct.cloud, err, errcap);
+    if (rc != MC_OK)
+        return -1;
+    if (mc_device_add(ct.cloud, &ct.dev) != MC_OK) {
+        snprintf(err, errcap, "cannot register the device");
+        return -1;
+    }
+    return 0;
+}
+
+static void build_env(run_paths *p)
+{
+    int n = 0;
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DIALECT=aliyun");
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_HOST=%s", mc_cloud_broker_host(ct.cloud));
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_PORT=%d", mc_cloud_broker_port(ct.cloud));
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_TLS=0");
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_PRODUCT_KEY=%s", ct.dev.pk);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_NAME=%s", ct.dev.dn);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_SECRET=%s", ct.dev.secret);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MODULE=%s", ct.dev.module);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_FIRMWARE_VERSION=%s", ct.dev.firmware_version);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_STATE_DIR=%s", p->state_dir);
+    for (int i = 0; i < n; i++)
+        p->envp[i] = p->env[i];
+    p->envp[n] = NULL;
+}
+
+static int setup_run(run_paths *p, char *err, size_t errcap)
+{
+    const char *fx = opt.fixtures ? opt.fixtures : getenv("OTA_FIXTURES");
+    char dir[PATH_MAX];
+    dut_process_config dc;
+    dut_callbacks cb;
+
+    snprintf(p->fixtures, sizeof(p->fixtures), "%s", fx ? fx : OTA_SOURCE_DIR "/fixtures");
+    snprintf(p->devices, sizeof(p->devices), "%s/devices", p->fixtures);
+    if (opt.device)
+        snprintf(p->profile, sizeof(p->profile), "%s", opt.device);
+    else
+        snprintf(p->profile, sizeof(p->profile), "%s/ref-device.json", p->devices);
+    if (mc_device_load(p->profile, &ct.dev, err, errcap) != MC_OK)
+        return -1;
+    snprintf(p->state_dir, sizeof(p->state_dir), "/tmp/ota-dut-XXXXXX");
+    snprintf(p->scratch, sizeof(p->scratch), "/tmp/ota-cmocka-XXXXXX");
+    if (!mkdtemp(p->state_dir) || !mkdtemp(p->scratch)) {
+        snprintf(err, errcap, "cannot create a temporary folder: %s", strerror(errno));
+        return -1;
+    }
+    if (open_cloud(p, err, errcap) != 0)
+        return -1;
+    self_dir(dir, sizeof(dir));
+    snprintf(p->cmd, sizeof(p->cmd), "%s", opt.dut_cmd ? opt.dut_cmd : "");
+    if (!opt.dut_cmd)
+        snprintf(p->cmd, sizeof(p->cmd), "exec '%s/ota-ref-device'", dir);
+    build_env(p);
+    dc = (dut_process_config){p->cmd, p->envp};
+    cb = (dut_callbacks){on_dut_event, ct.cloud};
+    if (dut_process_open(&dc, &cb, &ct.dut) != DUT_OK) {
+        snprintf(err, errcap, "cannot start the device: %s", p->cmd);
+        return -1;
+    }
+    return 0;
+}
+
+static void summary(double secs)
+{
+    int pass = 0, fail = 0, na = 0, warn = 0;
+
+    for (int i = 0; i < nresults; i++) {
+        pass += results[i].verdict == RP_PASS;
+        fail += results[i].verdict == RP_FAIL;
+        na += results[i].verdict == RP_NA;
+        warn += results[i].nwarnings;
+    }
+    printf("%s: %d tests, %d passed, %d failed, %d N/A, %d warning%s%s (%.1f s)\n",
+           fail ? "FAILED" : "PASSED", nresults, pass, fail, na, warn, warn == 1 ? "" : "s",
+           opt.strict ? ", strict" : "", secs);
+    for (int i = 0; opt.quiet && i < nresults; i++)
+        if (results[i].verdict == RP_FAIL)
+            printf("  FAIL %s/%s %s: %s\n", results[i].group, results[i].name,
+                   results[i].failed_rule, results[i].message);
+}
+
+static int write_junit(double secs)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    rp_run run;
+
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime(&now));
+    run = (rp_run){"ota-conformance", ct.dev.dn, stamp, secs, results, nresults};
+    if (rp_junit_write(&run, opt.junit) != RP_OK) {
+        fprintf(stderr, "ota-conformance: cannot write %s\n", opt.junit);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    run_paths p;
+    char err[512] = "";
+    int failed = 0, rc = 0;
+    double t0;
+
+    memset(&p, 0, sizeof(p));
+    if (parse_options(argc, argv) != 0)
+        return 2;
+    if (check_catalogue() != 0)
+        return 3;
+    if (opt.list) {
+        list_tests();
+        return 0;
+    }
+    ct.scale = opt.scale;
+    ct.strict = opt.strict;
+    ct.image_size = DEFAULT_IMAGE_SZ;
+    cmocka_set_message_output(CM_OUTPUT_XML);
+    if (setup_run(&p, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        rc = 3;
+        goto out;
+    }
+    t0 = mc_now(ct.cloud);
+    for (size_t g = 0; g < NGROUPS; g++)
+        run_group(groups[g], p.scratch);
+    for (int i = 0; i < nresults; i++)
+        failed |= results[i].verdict == RP_FAIL;
+    summary(mc_now(ct.cloud) - t0);
+    if (opt.junit && write_junit(mc_now(ct.cloud) - t0) != 0)
+        rc = 3;
+    if (!nresults)
+        fprintf(stderr, "ota-conformance: no test matches '%s' (see --list)\n", opt.only);
+    if (!rc)
+        rc = failed ? 1 : nresults ? 0 : 2;
+out:
+    dut_close(ct.dut);
+    mc_cloud_stop(ct.cloud);
+    rm_tree(p.state_dir);
+    rm_tree(p.scratch);
+    for (int i = 0; i < nresults; i++)
+        free(results[i].system_out);
+    return rc;
+}

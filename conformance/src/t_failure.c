@@ -1,0 +1,130 @@
+/*
+ * Failure codes: FAIL-2 (a download that cannot complete), FAIL-3 (a wrong
+ * digest), FAIL-4 (an injected flash failure), FAIL-1 (an unusable push) and
+ * FAIL-R (a good upgrade after a failed one). Faults come from the cloud
+ * side; only FAIL-4 needs the device's inject-flash capability.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ct.h"
+
+static void download_404_reports_minus_2(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400] = "";
+    ct_attempt a;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.fault = (mc_fault){MC_FAULT_HTTP_STATUS, 404, 0, -1};
+    ct_upgrade(&a, &s, 60);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("FAIL-2", a.outcome == CT_UP_FAILED && a.step == -2,
+             "every download answered HTTP 404: expected step \"-2\" within %.0f s, got %s %s",
+             ct_secs(60), ct_outcome_text(&a), where);
+}
+
+static void wrong_digest_reports_minus_3(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400] = "", now[OTA_MAX_VERSION + 1];
+    ct_attempt a;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.wrong_digest = 1;
+    ct_upgrade(&a, &s, 60);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("FAIL-3", a.outcome != CT_UP_SUCCEEDED,
+             "the pushed digest was wrong, yet the image was installed: %s", where);
+    ct_check("FAIL-3", a.outcome == CT_UP_FAILED && a.step == -3,
+             "the pushed MD5 (sign and md5) did not match the image: expected step \"-3\", got "
+             "%s %s",
+             ct_outcome_text(&a), where);
+    ct_running_version(now, sizeof(now));
+    ct_check("FAIL-3", strcmp(now, v) != 0,
+             "an image that failed verification was flashed: the device runs %s", now);
+}
+
+static void flash_failure_reports_minus_4(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400] = "", reply[DUT_MAX_LINE], now[OTA_MAX_VERSION + 1];
+    ct_attempt a;
+    int rc;
+    (void)state;
+
+    if (!dut_has_cap(ct.dut, "inject-flash"))
+        ct_na("N/A: the device lacks the inject-flash capability");
+    rc = dut_command(ct.dut, "INJECT fault=flash-write", reply, sizeof(reply), ct_secs(5));
+    if (rc != DUT_OK)
+        ct_fail("FAIL-4", "INJECT fault=flash-write was not accepted: %s %s", dut_strerror(rc),
+                reply);
+    ct_spec_init(&s, v, sizeof(v));
+    ct_upgrade(&a, &s, 60);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("FAIL-4", a.outcome == CT_UP_FAILED && a.step == -4,
+             "the flash write was made to fail: expected step \"-4\", got %s %s",
+             ct_outcome_text(&a), where);
+    ct_running_version(now, sizeof(now));
+    ct_check("FAIL-4", !strcmp(now, a.from_version),
+             "after a failed flash write the device must still run %s, it reports \"%s\"",
+             a.from_version, now);
+}
+
+static void unusable_push_is_refused(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400] = "";
+    ct_attempt a;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.omit_transport = 1;
+    ct_push(&a, &s);
+    /* Ignoring it is fine: wait a short window for a reaction, not a minute. */
+    ct_await(&a, 2);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("FAIL-1", a.outcome != CT_UP_SUCCEEDED,
+             "a push with neither url nor dProtocol can not be installed, yet the device reported "
+             "%s",
+             v);
+    ct_check("FAIL-1", a.outcome != CT_UP_FAILED || a.step == -1,
+             "a push with neither url nor dProtocol must be answered with \"-1\" or ignored, got "
+             "step \"%d\" %s",
+             a.step, where);
+}
+
+static void upgrade_succeeds_after_failure(void **state)
+{
+    mc_job_spec s;
+    char v[32], v2[32];
+    ct_attempt a;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.wrong_digest = 1;
+    ct_upgrade(&a, &s, 60);
+    ct_check("FAIL-R", a.outcome == CT_UP_FAILED,
+             "setting up: the upgrade with a wrong digest should fail, got %s", ct_outcome_text(&a));
+    ct_spec_init(&s, v2, sizeof(v2));
+    ct_upgrade(&a, &s, 60);
+    ct_check("FAIL-R", a.outcome == CT_UP_SUCCEEDED,
+             "after a failed upgrade the next good one (to %s) must succeed, got %s", v2,
+             ct_outcome_text(&a));
+}
+
+static const ct_case cases[] = {
+    {"download_404_reports_minus_2", "failure", download_404_reports_minus_2, "FAIL-2"},
+    {"wrong_digest_reports_minus_3", "failure", wrong_digest_reports_minus_3, "FAIL-3"},
+    {"flash_failure_reports_minus_4", "failure", flash_failure_reports_minus_4, "FAIL-4"},
+    {"unusable_push_is_refused", "failure", unusable_push_is_refused, "FAIL-1"},
+    {"upgrade_succeeds_after_failure", "failure", upgrade_succeeds_after_failure, "FAIL-R"},
+};
+
+const ct_group ct_group_failure = {"failure", cases, sizeof(cases) / sizeof(cases[0])};

@@ -1,0 +1,126 @@
+/* Version report (inform): VER-1, VER-2, VER-3, VER-5, VER-6. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ct.h"
+
+static int is_default_module(void)
+{
+    return !ct.dev.module[0] || !strcmp(ct.dev.module, "default");
+}
+
+/* The boot inform after a power cycle, parsed; fails VER-1 when it does not come. */
+static long boot_inform(ota_inform *in, int *prc)
+{
+    long s = ct_reboot(), i;
+
+    if (s < 0)
+        ct_fail("VER-1", "the device did not start again after a power cycle");
+    i = ct_find((size_t)s, 10, ct_is_inform, NULL);
+    if (i < 0) {
+        char topic[OTA_MAX_TOPIC + 1];
+        ota_topic_build(OTA_TOPIC_INFORM, ct.dev.pk, ct.dev.dn, topic, sizeof(topic));
+        ct_fail("VER-1", "expected an inform on %s within %.0f s of boot, got none", topic,
+                ct_secs(10));
+    }
+    const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
+    *prc = ota_inform_parse((const char *)r->payload, r->payload_len, in);
+    return i;
+}
+
+static void version_reported_at_boot(void **state)
+{
+    ota_inform in;
+    char where[400];
+    int rc;
+    long i = boot_inform(&in, &rc);
+    (void)state;
+
+    ct_describe((size_t)i, where, sizeof(where));
+    ct_check("VER-1", rc == OTA_OK,
+             "inform must be a JSON object with a string params.version, got %s in %s",
+             ota_strerror(rc), where);
+    ct_check("VER-1", in.version[0] != '\0', "params.version must not be empty, in %s", where);
+}
+
+static void inform_id_is_valid(void **state)
+{
+    ota_inform in;
+    char where[400];
+    int rc;
+    long i = boot_inform(&in, &rc);
+    (void)state;
+
+    ct_describe((size_t)i, where, sizeof(where));
+    ct_check("VER-1", rc == OTA_OK, "inform does not parse (%s) in %s", ota_strerror(rc), where);
+    ct_check("VER-2", in.id.kind != OTA_ID_ABSENT, "inform must carry an id, in %s", where);
+    ct_check("VER-2", in.id.valid,
+             "id must be an integer or a decimal string in 0..4294967295, got %s %s in %s",
+             ota_id_kind_name(in.id.kind), in.id.text, where);
+    ct_check("VER-3", in.id.kind == OTA_ID_STRING,
+             "id should be a string (the documented form), got a %s in %s",
+             ota_id_kind_name(in.id.kind), where);
+}
+
+static void inform_module_matches(void **state)
+{
+    ota_inform in;
+    char where[400];
+    int rc;
+    long i = boot_inform(&in, &rc);
+    (void)state;
+
+    ct_describe((size_t)i, where, sizeof(where));
+    ct_check("VER-1", rc == OTA_OK, "inform does not parse (%s) in %s", ota_strerror(rc), where);
+    if (is_default_module())
+        ct_check("VER-5", !in.has_module || !strcmp(in.module, "default"),
+                 "the default module must be absent or \"default\", got \"%s\" in %s", in.module,
+                 where);
+    else
+        ct_check("VER-5", in.has_module && !strcmp(in.module, ct.dev.module),
+                 "module must be \"%s\", got %s\"%s\" in %s", ct.dev.module,
+                 in.has_module ? "" : "none ", in.module, where);
+}
+
+static void version_kept_after_failed_upgrade(void **state)
+{
+    mc_job_spec s;
+    char v[32], now[OTA_MAX_VERSION + 1];
+    ct_attempt a;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.wrong_digest = 1;
+    ct_upgrade(&a, &s, 60);
+    ct_check("VER-6", a.outcome != CT_UP_SUCCEEDED,
+             "a push with a wrong digest must not be installed, yet the device reported %s", v);
+    ct_running_version(now, sizeof(now));
+    ct_check("VER-6", !strcmp(now, a.from_version),
+             "after a failed upgrade the device must run %s, it reports \"%s\"", a.from_version,
+             now);
+}
+
+static void version_is_target_after_upgrade(void **state)
+{
+    mc_job_spec s;
+    char v[32], now[OTA_MAX_VERSION + 1];
+    ct_attempt a;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    ct_upgrade(&a, &s, 60);
+    ct_check("VER-6", a.outcome == CT_UP_SUCCEEDED,
+             "after a good upgrade the device must report %s; got %s", v, ct_outcome_text(&a));
+    ct_running_version(now, sizeof(now));
+    ct_check("VER-6", !strcmp(now, v), "the device must now run %s, it reports \"%s\"", v, now);
+}
+
+static const ct_case cases[] = {
+    {"version_reported_at_boot", "version", version_reported_at_boot, "VER-1"},
+    {"inform_id_is_valid", "version", inform_id_is_valid, "VER-2 VER-3"},
+    {"inform_module_matches", "version", inform_module_matches, "VER-5"},
+    {"version_kept_after_failed_upgrade", "version", version_kept_after_failed_upgrade, "VER-6"},
+    {"version_is_target_after_upgrade", "version", version_is_target_after_upgrade, "VER-6"},
+};
+
+const ct_group ct_group_version = {"version", cases, sizeof(cases) / sizeof(cases[0])};
