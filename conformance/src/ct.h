@@ -97,8 +97,8 @@ long ct_scan(size_t from, size_t to, ct_pred pred, void *arg);
 int ct_is_inform(const ota_trace_rec *r, void *arg);   /* arg: version or NULL */
 int ct_is_progress(const ota_trace_rec *r, void *arg); /* arg: NULL */
 int ct_is_fail_step(const ota_trace_rec *r, void *arg);
-int ct_is_start(const ota_trace_rec *r, void *arg);    /* a device (re)start */
-int ct_is_http(const ota_trace_rec *r, void *arg);     /* arg: NULL */
+int ct_is_start(const ota_trace_rec *r, void *arg); /* a device (re)start */
+int ct_is_http(const ota_trace_rec *r, void *arg);  /* arg: NULL */
 
 /* Parse a progress record's step; 0 when it has none we can read. */
 int ct_step_of(const ota_trace_rec *r, int *step);
@@ -122,9 +122,9 @@ typedef struct {
     mc_job_info info;
     char from_version[OTA_MAX_VERSION + 1];
     size_t push_at;
-    long end_at;     /* the record that ended the attempt */
+    long end_at; /* the record that ended the attempt */
     ct_outcome outcome;
-    int step;        /* the negative step, when FAILED */
+    int step;                           /* the negative step, when FAILED */
     char reported[OTA_MAX_VERSION + 1]; /* the version, when OTHER_VERSION */
 } ct_attempt;
 

@@ -183,8 +183,9 @@ int ct_is_http(const ota_trace_rec *r, void *arg)
 
 static int is_stop(const ota_trace_rec *r)
 {
-    return r->kind == OTA_TR_DUT && (!strncmp(r->info, "exit", 4) ||
-                                     !strncmp(r->info, "crash", 5) || !strncmp(r->info, "killed", 6));
+    return r->kind == OTA_TR_DUT &&
+           (!strncmp(r->info, "exit", 4) || !strncmp(r->info, "crash", 5) ||
+            !strncmp(r->info, "killed", 6));
 }
 
 /*
@@ -363,8 +364,7 @@ const char *ct_outcome_text(const ct_attempt *a)
                  a->info.version);
         break;
     case CT_UP_SILENT_BOOT:
-        snprintf(buf, sizeof(buf), "a reboot, then no version report within %.0f s",
-                 ct_secs(10));
+        snprintf(buf, sizeof(buf), "a reboot, then no version report within %.0f s", ct_secs(10));
         break;
     default:
         snprintf(buf, sizeof(buf), "nothing (no failure step, no version report)");
@@ -384,8 +384,8 @@ void ct_running_version(char *buf, size_t cap)
     long s;
 
     buf[0] = '\0';
-    if (dut_has_channel(ct.dut) && dut_command(ct.dut, "STATUS", reply, sizeof(reply),
-                                               ct_secs(5)) == DUT_OK) {
+    if (dut_has_channel(ct.dut) &&
+        dut_command(ct.dut, "STATUS", reply, sizeof(reply), ct_secs(5)) == DUT_OK) {
         dut_line l;
         char line[DUT_MAX_LINE + 16];
         snprintf(line, sizeof(line), "@0 OK %s", reply);

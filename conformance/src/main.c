@@ -44,24 +44,25 @@ static options opt;
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ota-conformance [options]\n"
-            "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
-            "  --dut-cmd CMD      run CMD (with /bin/sh) as the device; default: the\n"
-            "                     reference device next to this program\n"
-            "  --device FILE      device profile (productKey, deviceName, deviceSecret,\n"
-            "                     module, firmwareVersion); default: fixtures/devices/ref-device.json\n"
-            "  --broker HOST:PORT join this MQTT broker instead of starting one\n"
-            "  --junit FILE       write JUnit XML\n"
-            "  --trace FILE       write the JSONL trace of every message and event\n"
-            "  --only PATTERN     run only tests whose name, group or rule matches\n"
-            "                     (a substring, or a glob with * and ?)\n"
-            "  --strict           every SHOULD rule fails like a MUST rule\n"
-            "  --time-scale X     multiply every deadline by X (slow devices)\n"
-            "  --fixtures DIR     fixtures folder (default: the source tree's)\n"
-            "  --list             list the tests and the rules they check\n"
-            "  --quiet            print only the summary\n"
-            "  --help             this text\n");
+    fprintf(
+        f,
+        "usage: ota-conformance [options]\n"
+        "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
+        "  --dut-cmd CMD      run CMD (with /bin/sh) as the device; default: the\n"
+        "                     reference device next to this program\n"
+        "  --device FILE      device profile (productKey, deviceName, deviceSecret,\n"
+        "                     module, firmwareVersion); default: fixtures/devices/ref-device.json\n"
+        "  --broker HOST:PORT join this MQTT broker instead of starting one\n"
+        "  --junit FILE       write JUnit XML\n"
+        "  --trace FILE       write the JSONL trace of every message and event\n"
+        "  --only PATTERN     run only tests whose name, group or rule matches\n"
+        "                     (a substring, or a glob with * and ?)\n"
+        "  --strict           every SHOULD rule fails like a MUST rule\n"
+        "  --time-scale X     multiply every deadline by X (slow devices)\n"
+        "  --fixtures DIR     fixtures folder (default: the source tree's)\n"
+        "  --list             list the tests and the rules they check\n"
+        "  --quiet            print only the summary\n"
+        "  --help             this text\n");
 }
 
 static int parse_options(int argc, char **argv)
@@ -71,11 +72,11 @@ static int parse_options(int argc, char **argv)
         const char **str;
         int *flag;
     } table[] = {
-        {"--dut-cmd", &opt.dut_cmd, NULL},   {"--junit", &opt.junit, NULL},
-        {"--trace", &opt.trace, NULL},       {"--only", &opt.only, NULL},
-        {"--device", &opt.device, NULL},     {"--fixtures", &opt.fixtures, NULL},
-        {"--broker", &opt.broker, NULL},     {"--list", NULL, &opt.list},
-        {"--quiet", NULL, &opt.quiet},       {"--strict", NULL, &opt.strict},
+        {"--dut-cmd", &opt.dut_cmd, NULL}, {"--junit", &opt.junit, NULL},
+        {"--trace", &opt.trace, NULL},     {"--only", &opt.only, NULL},
+        {"--device", &opt.device, NULL},   {"--fixtures", &opt.fixtures, NULL},
+        {"--broker", &opt.broker, NULL},   {"--list", NULL, &opt.list},
+        {"--quiet", NULL, &opt.quiet},     {"--strict", NULL, &opt.strict},
     };
     opt.scale = 1.0;
     for (int i = 1; i < argc; i++) {
@@ -243,8 +244,9 @@ static void print_result(const rp_test *t)
 
     if (opt.quiet)
         return;
-    printf("%s  %-8s %-40s [%s] %.2fs\n", t->nwarnings && t->verdict == RP_PASS ? "WARN" : tags[t->verdict],
-           t->group, t->name, t->rules, t->seconds);
+    printf("%s  %-8s %-40s [%s] %.2fs\n",
+           t->nwarnings && t->verdict == RP_PASS ? "WARN" : tags[t->verdict], t->group, t->name,
+           t->rules, t->seconds);
     for (int w = 0; w < t->nwarnings; w++)
         printf("      warning %s: %s\n", t->warnings[w].rule, t->warnings[w].text);
     if (t->verdict != RP_PASS)
@@ -400,14 +402,19 @@ static int setup_run(run_paths *p, char *err, size_t errcap)
     if (open_cloud(p, err, errcap) != 0)
         return -1;
     self_dir(dir, sizeof(dir));
-    snprintf(p->cmd, sizeof(p->cmd), "%s", opt.dut_cmd ? opt.dut_cmd : "");
-    if (!opt.dut_cmd)
+    if (opt.dut_cmd && strlen(opt.dut_cmd) >= sizeof(p->cmd)) {
+        snprintf(err, errcap, "--dut-cmd is longer than %zu characters", sizeof(p->cmd) - 1);
+        return -1;
+    }
+    if (opt.dut_cmd)
+        memcpy(p->cmd, opt.dut_cmd, strlen(opt.dut_cmd) + 1);
+    else
         snprintf(p->cmd, sizeof(p->cmd), "exec '%s/ota-ref-device'", dir);
     build_env(p);
     dc = (dut_process_config){p->cmd, p->envp};
     cb = (dut_callbacks){on_dut_event, ct.cloud};
     if (dut_process_open(&dc, &cb, &ct.dut) != DUT_OK) {
-        snprintf(err, errcap, "cannot start the device: %s", p->cmd);
+        snprintf(err, errcap, "cannot start the device: %.300s", p->cmd);
         return -1;
     }
     return 0;

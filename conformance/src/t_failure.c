@@ -111,7 +111,8 @@ static void upgrade_succeeds_after_failure(void **state)
     s.wrong_digest = 1;
     ct_upgrade(&a, &s, 60);
     ct_check("FAIL-R", a.outcome == CT_UP_FAILED,
-             "setting up: the upgrade with a wrong digest should fail, got %s", ct_outcome_text(&a));
+             "setting up: the upgrade with a wrong digest should fail, got %s",
+             ct_outcome_text(&a));
     ct_spec_init(&s, v2, sizeof(v2));
     ct_upgrade(&a, &s, 60);
     ct_check("FAIL-R", a.outcome == CT_UP_SUCCEEDED,

@@ -25,8 +25,9 @@ static void target_version_reported_after_upgrade(void **state)
     ct_upgrade(&a, &s, 60);
     if (a.outcome != CT_UP_SUCCEEDED) {
         long h = ct_scan(a.push_at, mc_trace_count(ct.cloud), is_hundred, NULL);
-        ct_fail("FINAL-1", "expected inform with version \"%s\" within %.0f s of the push; got %s%s",
-                v, ct_secs(60), ct_outcome_text(&a),
+        ct_fail("FINAL-1",
+                "expected inform with version \"%s\" within %.0f s of the push; got %s%s", v,
+                ct_secs(60), ct_outcome_text(&a),
                 h >= 0 ? " after progress \"100\" (progress 100 alone is not success)" : "");
     }
     r = mc_trace_at(ct.cloud, (size_t)a.end_at);
@@ -39,8 +40,7 @@ static void target_version_reported_after_upgrade(void **state)
         ct_check("FINAL-1", in.has_module && !strcmp(in.module, ct.dev.module),
                  "the final report must name module \"%s\", in %s", ct.dev.module, where);
     ct_check("FINAL-1", a.info.state == MC_JOB_SUCCEEDED,
-             "the cloud must judge the job a success, it says %s",
-             mc_job_state_name(a.info.state));
+             "the cloud must judge the job a success, it says %s", mc_job_state_name(a.info.state));
 }
 
 /* An HTTP transfer of the job's file that completed with its last byte. */

@@ -52,10 +52,10 @@ static int judge_progress(size_t from, size_t to)
         n++;
         ct_describe((size_t)i, where, sizeof(where));
         ct_check("PROG-1", rc == OTA_OK || (rc == OTA_ERR_RANGE && p.step_is_string),
-                 "progress must be a JSON object with params.step, got %s in %s",
-                 ota_strerror(rc), where);
-        ct_check("PROG-1", p.step_is_string,
-                 "progress step must be a string, got number %d in %s", p.step, where);
+                 "progress must be a JSON object with params.step, got %s in %s", ota_strerror(rc),
+                 where);
+        ct_check("PROG-1", p.step_is_string, "progress step must be a string, got number %d in %s",
+                 p.step, where);
         ct_check("PROG-1", p.step >= -4 && p.step <= 100,
                  "progress step must be in -4..100, got %d in %s", p.step, where);
         ct_check("PROG-2", !p.has_desc || p.desc_chars <= OTA_MAX_DESC,

@@ -133,9 +133,10 @@ static int read_env(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ota-ref-device [--bug NAME]... | --list-bugs\n"
+    fprintf(f, "usage: ota-ref-device [--bug NAME]... [--no-channel] | --list-bugs\n"
                "A correct Aliyun OTA device, configured by the OTA_* environment of\n"
-               "docs/dut-contract.md. Each --bug makes it break one rule.\n");
+               "docs/dut-contract.md. Each --bug makes it break one rule; --no-channel\n"
+               "makes it a device without the optional control channel.\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -148,6 +149,8 @@ static int parse_args(int argc, char **argv)
                 return 2;
             }
             rd.bugs |= 1u << b;
+        } else if (!strcmp(argv[i], "--no-channel")) {
+            rd.no_channel = 1;
         } else if (!strcmp(argv[i], "--list-bugs")) {
             for (int k = 0; k < BUG__COUNT; k++)
                 printf("%-16s %-8s %s\n", rd_bugs[k].name, rd_bugs[k].rule, rd_bugs[k].what);
@@ -225,7 +228,7 @@ static void serve(void)
         pthread_mutex_unlock(&rd.lock);
         if (done)
             return;
-        r = poll(&pfd, open_in ? 1 : 0, 50);
+        r = poll(&pfd, open_in && !rd.no_channel ? 1 : 0, 50);
         if (r <= 0)
             continue;
         ssize_t n = read(0, line + len, 1);
@@ -265,7 +268,8 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return 3;
     }
-    rd_chan("!READY fw=%s caps=inject-flash,reset,set-version", rd.version);
+    if (!rd.no_channel)
+        rd_chan("!READY fw=%s caps=inject-flash,reset,set-version", rd.version);
     serve();
     rd_log("rebooting");
     rd_upgrade_join();

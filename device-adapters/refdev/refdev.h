@@ -42,6 +42,7 @@ typedef struct {
     char ca_file[512];
     int tls;
     unsigned bugs;
+    int no_channel; /* behave as a device without the control channel */
 
     pthread_mutex_t lock;
     char version[OTA_MAX_VERSION + 1];

@@ -15,11 +15,11 @@
 
 #include "refdev.h"
 
-#define RD_TRIES           3
-#define RD_RETRY_GAP_S     1
-#define RD_REPORT_GAP_S    3.0
-#define RD_STALL_S         20L
-#define RD_CONNECT_S       10L
+#define RD_TRIES        3
+#define RD_RETRY_GAP_S  1
+#define RD_REPORT_GAP_S 3.0
+#define RD_STALL_S      20L
+#define RD_CONNECT_S    10L
 
 static double mono(void)
 {
@@ -37,8 +37,8 @@ static void set_state(rd_state s)
 
 typedef struct {
     FILE *f;
-    long long size;     /* pushed size */
-    long long have;     /* bytes in the part file */
+    long long size; /* pushed size */
+    long long have; /* bytes in the part file */
     int last_pct;
     double last_report;
 } dl;
@@ -81,7 +81,7 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
 
     d->f = fopen(path, d->have ? "ab" : "wb");
     if (!d->f) {
-        snprintf(why, cap, "cannot write %s: %s", path, strerror(errno));
+        snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
         return -1;
     }
     snprintf(range, sizeof(range), "%lld-", d->have);
@@ -167,8 +167,8 @@ static int verify(const ota_push *p, const char *path, char *why, size_t cap)
     if (ota_hex_equal(hex, want))
         rc = 0;
     else
-        snprintf(why, cap, "%s mismatch: pushed %.64s, image has %s", ota_digest_kind_name(k),
-                 want, hex);
+        snprintf(why, cap, "%s mismatch: pushed %.64s, image has %s", ota_digest_kind_name(k), want,
+                 hex);
 out:
     ota_digest_free(d);
     fclose(f);

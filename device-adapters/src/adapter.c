@@ -18,7 +18,7 @@ const char *dut_strerror(int rc)
 
 const char *dut_event_name(dut_event_kind k)
 {
-    static const char *const names[DUT_EV__COUNT] = {"start", "ready", "event", "log",
+    static const char *const names[DUT_EV__COUNT] = {"start", "ready",  "event", "log",
                                                      "exit",  "killed", "crash"};
     return (unsigned)k < DUT_EV__COUNT ? names[k] : "unknown";
 }

@@ -22,7 +22,7 @@
 
 extern char **environ;
 
-#define LOG_KEEP        20   /* last log lines kept for crash reports */
+#define LOG_KEEP        20 /* last log lines kept for crash reports */
 #define MAX_ENV         256
 #define CRASH_BACKOFF_S 0.2
 
@@ -448,8 +448,8 @@ static void proc_close(dut_adapter *a)
 }
 
 static const dut_ops process_ops = {
-    "process",       proc_command, proc_has_channel, proc_has_cap,
-    proc_restart,    proc_last_log, proc_starts,     proc_close,
+    "process",    proc_command,  proc_has_channel, proc_has_cap,
+    proc_restart, proc_last_log, proc_starts,      proc_close,
 };
 
 int dut_process_open(const dut_process_config *cfg, const dut_callbacks *cb, dut_adapter **out)

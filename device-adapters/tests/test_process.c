@@ -16,7 +16,7 @@
 #include "otadut/dut.h"
 
 #define SHELL_DEVICE                                                                               \
-    "echo \"!READY fw=$FW caps=reset\"; echo \"booted with $FW\"; "                               \
+    "echo \"!READY fw=$FW caps=reset\"; echo \"booted with $FW\"; "                                \
     "while read seq verb rest; do case $verb in "                                                  \
     "PING) echo \"$seq OK\";; "                                                                    \
     "STATUS) echo \"$seq OK version=$FW state=idle\";; "                                           \

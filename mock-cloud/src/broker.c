@@ -20,8 +20,8 @@
 
 #include "mock_priv.h"
 
-#define BROKER_START_TRIES    5
-#define BROKER_READY_TIMEOUT  5.0
+#define BROKER_START_TRIES   5
+#define BROKER_READY_TIMEOUT 5.0
 
 static int free_port(void)
 {
@@ -40,7 +40,8 @@ static int free_port(void)
 
 static int can_connect(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
 

@@ -61,8 +61,7 @@ static void on_progress(mc_cloud *c, mc_device *d, const char *p, size_t len)
         mc_job_feed(c, j, pr.step < 0 ? MC_EV_FAIL_STEP : MC_EV_PROGRESS, pr.step);
 }
 
-static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char *reply,
-                      size_t cap)
+static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char *reply, size_t cap)
 {
     ota_fw_get g;
     mc_job *j;
@@ -98,8 +97,7 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
     if (!d) {
         mc_trace_add(c, OTA_TR_ERROR, NULL, topic, NULL, 0, "unknown device %s/%s", pk, dn);
     } else if (len > OTA_MAX_PAYLOAD) {
-        mc_trace_add(c, OTA_TR_ERROR, dn, topic, NULL, 0, "payload of %zu bytes over the cap",
-                     len);
+        mc_trace_add(c, OTA_TR_ERROR, dn, topic, NULL, 0, "payload of %zu bytes over the cap", len);
     } else if (kind == OTA_TOPIC_INFORM) {
         on_inform(c, d, payload, len);
     } else if (kind == OTA_TOPIC_PROGRESS) {

@@ -41,8 +41,8 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
     if (!r)
         return;
     if (r->status)
-        mc_trace_add(c, OTA_TR_HTTP, r->dn, r->uri, NULL, 0, "done %d bytes=%zu-%zu %s",
-                     r->status, r->from, r->len ? r->from + r->len - 1 : r->from,
+        mc_trace_add(c, OTA_TR_HTTP, r->dn, r->uri, NULL, 0, "done %d bytes=%zu-%zu %s", r->status,
+                     r->from, r->len ? r->from + r->len - 1 : r->from,
                      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "completed" : "aborted");
     free(r);
     *con_cls = NULL;
@@ -117,8 +117,7 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
         r->status = rr ? 206 : 200;
         resp = MHD_create_response_from_buffer(r->len, img->data + r->from, MHD_RESPMEM_PERSISTENT);
         if (resp && rr) {
-            snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", r->from, r->from + r->len - 1,
-                     img->size);
+            snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", r->from, r->from + r->len - 1, img->size);
             MHD_add_response_header(resp, "Content-Range", cr);
         }
     }
@@ -213,9 +212,8 @@ int mc_http_start(mc_cloud *c, char *err, size_t errcap)
 
     c->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
                                 on_request, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
-                                MHD_OPTION_URI_LOG_CALLBACK, on_uri, c,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_done, c,
-                                MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+                                MHD_OPTION_URI_LOG_CALLBACK, on_uri, c, MHD_OPTION_NOTIFY_COMPLETED,
+                                on_done, c, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!c->httpd) {
         snprintf(err, errcap, "the HTTP file server would not start on 127.0.0.1");
         return MC_ERR_HTTP;

@@ -198,8 +198,8 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     mc_job *j;
     int rc;
 
-    if (!c || !s || !s->dn || !s->version || !*s->version ||
-        strlen(s->version) > OTA_MAX_VERSION || (unsigned)s->digest >= OTA_DIGEST__COUNT)
+    if (!c || !s || !s->dn || !s->version || !*s->version || strlen(s->version) > OTA_MAX_VERSION ||
+        (unsigned)s->digest >= OTA_DIGEST__COUNT)
         return MC_ERR_ARG;
     j = calloc(1, sizeof(*j));
     if (!j)

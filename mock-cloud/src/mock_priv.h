@@ -39,7 +39,13 @@ typedef enum {
     MC_EV__COUNT
 } mc_job_event;
 
-typedef enum { MC_ACT_NONE = 0, MC_ACT_NOTE_START, MC_ACT_RECORD_FAIL, MC_ACT_RECORD_SUCCESS, MC_ACT_NOTE_CANCEL } mc_job_action;
+typedef enum {
+    MC_ACT_NONE = 0,
+    MC_ACT_NOTE_START,
+    MC_ACT_RECORD_FAIL,
+    MC_ACT_RECORD_SUCCESS,
+    MC_ACT_NOTE_CANCEL
+} mc_job_action;
 
 /* The job state machine: a pure table lookup. */
 mc_job_state mc_job_next(mc_job_state s, mc_job_event ev, mc_job_action *act);
@@ -49,8 +55,8 @@ typedef struct {
     char dn[OTA_MAX_NAME + 1];
     char module[OTA_MAX_MODULE + 1];
     char version[OTA_MAX_VERSION + 1];
-    char file[64];       /* path component of the URL */
-    char signature[32];  /* query Signature the URL carries */
+    char file[64];      /* path component of the URL */
+    char signature[32]; /* query Signature the URL carries */
     char url[OTA_MAX_URL + 1];
     char digest_hex[65];
     mc_image image;
@@ -58,8 +64,8 @@ typedef struct {
     mc_job_state state;
     int fail_code;
     mc_fault fault;
-    int fault_seen;      /* matching events so far */
-    char push[2048];     /* the push payload as published */
+    int fault_seen;  /* matching events so far */
+    char push[2048]; /* the push payload as published */
     size_t trace_at;
 } mc_job;
 
@@ -118,8 +124,6 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
 int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap);
 void mc_mqtt_stop(mc_cloud *c);
 int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos);
-
-
 
 /* Job helpers (c->lock held). */
 void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code);

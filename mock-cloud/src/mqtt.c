@@ -30,8 +30,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 
     if (rc != 0)
         return;
-    mosquitto_subscribe_multiple(m, NULL, (int)(sizeof(subs) / sizeof(subs[0])), subs, 1, 0,
-                                 NULL);
+    mosquitto_subscribe_multiple(m, NULL, (int)(sizeof(subs) / sizeof(subs[0])), subs, 1, 0, NULL);
     pthread_mutex_lock(&c->clock);
     c->connected = 1;
     pthread_mutex_unlock(&c->clock);

@@ -59,8 +59,7 @@ int mc_device_load(const char *path, mc_device_info *out, char *err, size_t errc
     }
     root = cJSON_Parse(text);
     free(text);
-    bad = !cJSON_IsObject(root) ||
-          field(root, "productKey", out->pk, sizeof(out->pk), NULL) ||
+    bad = !cJSON_IsObject(root) || field(root, "productKey", out->pk, sizeof(out->pk), NULL) ||
           field(root, "deviceName", out->dn, sizeof(out->dn), NULL) ||
           field(root, "deviceSecret", out->secret, sizeof(out->secret), NULL) ||
           field(root, "module", out->module, sizeof(out->module), "default") ||

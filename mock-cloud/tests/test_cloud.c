@@ -167,7 +167,10 @@ static void http_serves_whole_file_and_ranges(void **state)
 static void http_status_fault_is_persistent_or_counted(void **state)
 {
     fixture *f = *state;
-    mc_job_spec s = {.dn = DN, .version = "9.9.2", .image_size = 100, .no_publish = 1,
+    mc_job_spec s = {.dn = DN,
+                     .version = "9.9.2",
+                     .image_size = 100,
+                     .no_publish = 1,
                      .fault = {MC_FAULT_HTTP_STATUS, 503, 0, 2}};
     mc_job_info ji;
     body b;
@@ -187,8 +190,7 @@ static void http_status_fault_is_persistent_or_counted(void **state)
 static void push_then_progress_then_inform_succeeds(void **state)
 {
     fixture *f = *state;
-    mc_job_spec s = {.dn = DN, .version = "9.9.3", .image_size = 1000,
-                     .digest = OTA_DIGEST_SHA256};
+    mc_job_spec s = {.dn = DN, .version = "9.9.3", .image_size = 1000, .digest = OTA_DIGEST_SHA256};
     mc_job_info ji;
     ota_push p;
     int id, before = f->got;

@@ -129,8 +129,7 @@ static int parse_strings(const cJSON *data, ota_push *out)
     if (rc == OTA_OK)
         rc = pj_str(data, "module", out->module, sizeof(out->module), &out->has_module);
     if (rc == OTA_OK)
-        rc = pj_str(data, "dProtocol", out->dprotocol, sizeof(out->dprotocol),
-                    &out->has_dprotocol);
+        rc = pj_str(data, "dProtocol", out->dprotocol, sizeof(out->dprotocol), &out->has_dprotocol);
     return rc;
 }
 

@@ -57,12 +57,12 @@ static int password_for(const char *cid_term, const char *pk, const char *dn, co
 
     if ((unsigned)m >= OTA_SIGNMETHOD__COUNT)
         return OTA_ERR_ARG;
-    len = snprintf(text, sizeof(text), "clientId%sdeviceName%sproductKey%s%s%s", cid_term, dn,
-                   pk, timestamp ? "timestamp" : "", timestamp ? timestamp : "");
+    len = snprintf(text, sizeof(text), "clientId%sdeviceName%sproductKey%s%s%s", cid_term, dn, pk,
+                   timestamp ? "timestamp" : "", timestamp ? timestamp : "");
     if (len < 0 || (size_t)len >= sizeof(text))
         return OTA_ERR_TOO_LONG;
-    if (!HMAC(methods[m].md(), secret, (int)strlen(secret), (unsigned char *)text, (size_t)len,
-              mac, &n))
+    if (!HMAC(methods[m].md(), secret, (int)strlen(secret), (unsigned char *)text, (size_t)len, mac,
+              &n))
         return OTA_ERR_CRYPTO;
     if (cap < 2 * (size_t)n + 1)
         return OTA_ERR_SPACE;
@@ -96,8 +96,7 @@ int ota_login_build(const char *pk, const char *dn, const char *secret, ota_sign
     if (len < 0 || (size_t)len >= sizeof(out->client_id))
         return OTA_ERR_TOO_LONG;
     snprintf(out->username, sizeof(out->username), "%s&%s", dn, pk);
-    return password_for(term, pk, dn, secret, m, timestamp, out->password,
-                        sizeof(out->password));
+    return password_for(term, pk, dn, secret, m, timestamp, out->password, sizeof(out->password));
 }
 
 /* Apply one "key=value" parameter of the clientId. */

@@ -106,25 +106,25 @@ static void login_passwords_match_vectors(void **state)
                              OTA_OK);
             assert_string_equal(l.password, vstr(v, ms[i].key));
             assert_string_equal(l.username, vstr(v, "username"));
-            assert_int_equal(ota_login_verify(l.client_id, l.username, l.password,
-                                              vstr(v, "deviceSecret")),
-                             OTA_OK);
+            assert_int_equal(
+                ota_login_verify(l.client_id, l.username, l.password, vstr(v, "deviceSecret")),
+                OTA_OK);
         }
         /* The SDK's own clientId with the 4.x trailing ",|". */
         assert_int_equal(ota_login_verify(vstr(v, "clientId_securemode3"), vstr(v, "username"),
-                                          vstr(v, "password_hmacsha256"),
-                                          vstr(v, "deviceSecret")),
+                                          vstr(v, "password_hmacsha256"), vstr(v, "deviceSecret")),
                          OTA_OK);
     }
 }
 
 static void login_observed_3x_verifies(void **state)
 {
-    const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(*state, "login_observed_on_the_wire"), 0);
+    const cJSON *v =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(*state, "login_observed_on_the_wire"), 0);
     char lower[129];
 
-    assert_int_equal(ota_login_verify(vstr(v, "clientId"), vstr(v, "username"),
-                                      vstr(v, "password"), vstr(v, "deviceSecret")),
+    assert_int_equal(ota_login_verify(vstr(v, "clientId"), vstr(v, "username"), vstr(v, "password"),
+                                      vstr(v, "deviceSecret")),
                      OTA_OK);
     snprintf(lower, sizeof(lower), "%s", vstr(v, "password"));
     for (char *p = lower; *p; p++)
@@ -145,9 +145,9 @@ static void login_refuses_bad_input(void **state)
     assert_int_equal(ota_login_verify(cid, user, pw, "wrong-secret"), OTA_ERR_SIGN);
     assert_int_equal(ota_login_verify(cid, "other&a1B2c3D4e5F", pw, secret), OTA_ERR_SIGN);
     assert_int_equal(ota_login_verify(cid, "no-ampersand", pw, secret), OTA_ERR_ARG);
-    assert_int_equal(ota_login_verify("a1B2c3D4e5F.dev-001|signmethod=hmacsha512|", user, pw,
-                                      secret),
-                     OTA_ERR_ARG);
+    assert_int_equal(
+        ota_login_verify("a1B2c3D4e5F.dev-001|signmethod=hmacsha512|", user, pw, secret),
+        OTA_ERR_ARG);
     assert_int_equal(ota_login_verify("a1B2c3D4e5F.dev-001|timestamp=2524608000001,securemode=3,"
                                       "signmethod=hmacsha256|",
                                       user, pw, secret),

@@ -23,8 +23,8 @@ static void inform_sdk_forms_parse(void **state)
     assert_string_equal(in.version, "1.0.0");
     assert_false(in.has_module);
     assert_int_equal(
-        ota_inform_parse(P("{\"id\":\"123\",\"params\":{\"version\":\"1.0.1\",\"module\":\"MCU\"}}"),
-                         &in),
+        ota_inform_parse(
+            P("{\"id\":\"123\",\"params\":{\"version\":\"1.0.1\",\"module\":\"MCU\"}}"), &in),
         OTA_OK);
     assert_int_equal(in.id.kind, OTA_ID_STRING);
     assert_int_equal(in.id.value, 123);
@@ -72,7 +72,8 @@ static void inform_build_round_trips(void **state)
     ota_inform in;
     (void)state;
     assert_int_equal(ota_inform_build("7", 0, "2.0.0", "MCU", buf, sizeof(buf)), OTA_OK);
-    assert_string_equal(buf, "{\"id\":\"7\",\"params\":{\"version\":\"2.0.0\",\"module\":\"MCU\"}}");
+    assert_string_equal(buf,
+                        "{\"id\":\"7\",\"params\":{\"version\":\"2.0.0\",\"module\":\"MCU\"}}");
     assert_int_equal(ota_inform_parse(P(buf), &in), OTA_OK);
     assert_int_equal(ota_inform_build("7", 0, "2.0.0", NULL, buf, 10), OTA_ERR_SPACE);
 }
@@ -103,8 +104,9 @@ static void progress_steps_and_desc(void **state)
     ota_progress p;
     char big[400];
     (void)state;
-    assert_int_equal(ota_progress_parse(P("{\"id\":18, \"params\":{\"step\":\"45\",\"desc\":\"\"}}"), &p),
-                     OTA_OK);
+    assert_int_equal(
+        ota_progress_parse(P("{\"id\":18, \"params\":{\"step\":\"45\",\"desc\":\"\"}}"), &p),
+        OTA_OK);
     assert_int_equal(p.step, 45);
     assert_int_equal(p.desc_chars, 0);
     assert_int_equal(ota_progress_parse(P("{\"id\":\"1\",\"params\":{\"step\":42}}"), &p), OTA_OK);
@@ -136,9 +138,11 @@ static void progress_build_forms(void **state)
     char buf[256];
     (void)state;
     ota_progress_build("3", -3, 0, "digest mismatch", NULL, buf, sizeof(buf));
-    assert_string_equal(buf, "{\"id\":\"3\",\"params\":{\"step\":\"-3\",\"desc\":\"digest mismatch\"}}");
+    assert_string_equal(buf,
+                        "{\"id\":\"3\",\"params\":{\"step\":\"-3\",\"desc\":\"digest mismatch\"}}");
     ota_progress_build("4", 50, 1, "", "MCU", buf, sizeof(buf));
-    assert_string_equal(buf, "{\"id\":\"4\",\"params\":{\"step\":50,\"desc\":\"\",\"module\":\"MCU\"}}");
+    assert_string_equal(buf,
+                        "{\"id\":\"4\",\"params\":{\"step\":50,\"desc\":\"\",\"module\":\"MCU\"}}");
 }
 
 static void push_live_and_doc_envelopes(void **state)
@@ -147,9 +151,10 @@ static void push_live_and_doc_envelopes(void **state)
         "{\"code\":\"1000\",\"data\":{\"size\":4252,\"streamId\":12332,\"sign\":\"2e78\","
         "\"dProtocol\":\"mqtt\",\"version\":\"1.1\",\"signMethod\":\"Md5\",\"streamFileId\":1,"
         "\"md5\":\"2e78\"},\"id\":1695281536874,\"message\":\"success\"}";
-    const char *doc = "{\"id\":\"123\",\"code\":200,\"data\":{\"size\":432945,\"version\":\"2.0.0\","
-                      "\"url\":\"https://x/y?Expires=1\",\"signMethod\":\"MD5\",\"sign\":\"ab\","
-                      "\"md5\":\"ab\",\"module\":\"MCU\",\"extData\":{\"key1\":\"value1\"}}}";
+    const char *doc =
+        "{\"id\":\"123\",\"code\":200,\"data\":{\"size\":432945,\"version\":\"2.0.0\","
+        "\"url\":\"https://x/y?Expires=1\",\"signMethod\":\"MD5\",\"sign\":\"ab\","
+        "\"md5\":\"ab\",\"module\":\"MCU\",\"extData\":{\"key1\":\"value1\"}}}";
     ota_push p;
     (void)state;
     assert_int_equal(ota_push_parse(P(live), &p), OTA_OK);
@@ -224,7 +229,8 @@ static void fw_get_forms(void **state)
     ota_fw_get g;
     char buf[128];
     (void)state;
-    assert_int_equal(ota_fw_get_parse(P("{\"id\":19, \"params\":{\"module\":\"MCU\"}}"), &g), OTA_OK);
+    assert_int_equal(ota_fw_get_parse(P("{\"id\":19, \"params\":{\"module\":\"MCU\"}}"), &g),
+                     OTA_OK);
     assert_string_equal(g.module, "MCU");
     assert_int_equal(ota_fw_get_parse(P("{\"id\":\"123\",\"version\":\"1.0\",\"params\":{},"
                                         "\"method\":\"thing.ota.firmware.get\"}"),
@@ -273,9 +279,9 @@ static void block_request_malformed(void **state)
                                                "\"offset\":0}}}"),
                                              &r),
                      OTA_ERR_TYPE);
-    assert_int_equal(ota_block_request_parse(P("{\"params\":{\"fileInfo\":[],\"fileBlock\":{}}}"),
-                                             &r),
-                     OTA_ERR_TYPE);
+    assert_int_equal(
+        ota_block_request_parse(P("{\"params\":{\"fileInfo\":[],\"fileBlock\":{}}}"), &r),
+        OTA_ERR_TYPE);
     ota_block_request_build("7", 12, 1, 5120, 0, buf, sizeof(buf));
     assert_int_equal(ota_block_request_parse(P(buf), &r), OTA_OK);
     assert_false(r.normalized);
@@ -286,9 +292,8 @@ static void normalizer_is_capped_and_precise(void **state)
     char out[64];
     int changed;
     (void)state;
-    assert_int_equal(ota_json_normalize(P("{\"a\":\"x,}\",\"b\":[1,2, ]}"), out, sizeof(out),
-                                        &changed),
-                     OTA_OK);
+    assert_int_equal(
+        ota_json_normalize(P("{\"a\":\"x,}\",\"b\":[1,2, ]}"), out, sizeof(out), &changed), OTA_OK);
     assert_string_equal(out, "{\"a\":\"x,}\",\"b\":[1,2 ]}");
     assert_true(changed);
     assert_int_equal(ota_json_normalize(P("{\"a\":\"\\\",}\"}"), out, sizeof(out), &changed),

@@ -14,9 +14,8 @@ static void every_kind_round_trips(void **state)
     ota_topic_kind k;
     (void)state;
     for (int i = 0; i < OTA_TOPIC__COUNT; i++) {
-        assert_int_equal(ota_topic_build((ota_topic_kind)i, "a1B2c3D4e5F", "dev-001", buf,
-                                         sizeof(buf)),
-                         OTA_OK);
+        assert_int_equal(
+            ota_topic_build((ota_topic_kind)i, "a1B2c3D4e5F", "dev-001", buf, sizeof(buf)), OTA_OK);
         assert_int_equal(ota_topic_parse(buf, &k, pk, dn), OTA_OK);
         assert_int_equal(k, i);
         assert_string_equal(pk, "a1B2c3D4e5F");
@@ -40,7 +39,8 @@ static void foreign_topics_are_refused(void **state)
     assert_int_equal(ota_topic_parse("/sys/pk/dn/thing/event/post", &k, pk, dn), OTA_ERR_TOPIC);
     assert_int_equal(ota_topic_build(OTA_TOPIC_INFORM, "p/k", "dn", buf, sizeof(buf)), OTA_ERR_ARG);
     assert_int_equal(ota_topic_build(OTA_TOPIC_INFORM, "pk", "", buf, sizeof(buf)), OTA_ERR_ARG);
-    assert_int_equal(ota_topic_build(OTA_TOPIC_INFORM, "pk", "dn", buf, sizeof(buf)), OTA_ERR_SPACE);
+    assert_int_equal(ota_topic_build(OTA_TOPIC_INFORM, "pk", "dn", buf, sizeof(buf)),
+                     OTA_ERR_SPACE);
 }
 
 int main(void)

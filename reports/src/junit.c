@@ -47,11 +47,21 @@ void rp_xml_escape(const char *in, char *out, size_t cap)
         char one[8];
         size_t n = utf8_seq(s), len;
         switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&apos;"; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&apos;";
+            break;
         default:
             if (n == 0 || (*s < 0x20 && *s != '\n' && *s != '\t' && *s != '\r')) {
                 rep = "?";

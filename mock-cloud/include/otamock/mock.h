@@ -58,7 +58,7 @@ typedef struct {
     char pk[OTA_MAX_NAME + 1];
     char dn[OTA_MAX_NAME + 1];
     char secret[OTA_MAX_SECRET + 1];
-    char module[OTA_MAX_MODULE + 1]; /* "default" for the default module */
+    char module[OTA_MAX_MODULE + 1];            /* "default" for the default module */
     char firmware_version[OTA_MAX_VERSION + 1]; /* version of a fresh device */
     char reported_version[OTA_MAX_VERSION + 1]; /* last inform; "" before any */
     int informs;
@@ -114,20 +114,20 @@ const char *mc_job_state_name(mc_job_state s);
 typedef struct {
     const char *dn;
     const char *version;
-    const char *module;  /* NULL or "default": the default module */
+    const char *module; /* NULL or "default": the default module */
     size_t image_size;
     ota_digest_kind digest;
     ota_envelope envelope;
-    int omit_transport;  /* neither url nor dProtocol: an unusable push */
-    int wrong_digest;    /* a well-formed but wrong digest in sign and md5 */
-    mc_fault fault;      /* applied to this job's downloads */
-    int no_publish;      /* leave it pending for firmware/get */
+    int omit_transport; /* neither url nor dProtocol: an unusable push */
+    int wrong_digest;   /* a well-formed but wrong digest in sign and md5 */
+    mc_fault fault;     /* applied to this job's downloads */
+    int no_publish;     /* leave it pending for firmware/get */
 } mc_job_spec;
 
 typedef struct {
     int id;
     mc_job_state state;
-    int fail_code;       /* the negative step, when FAILED */
+    int fail_code; /* the negative step, when FAILED */
     char dn[OTA_MAX_NAME + 1];
     char version[OTA_MAX_VERSION + 1];
     char url[OTA_MAX_URL + 1];

@@ -15,18 +15,18 @@ extern "C" {
 #endif
 
 /* Hard caps on everything that grows from network or device input. */
-#define OTA_MAX_PAYLOAD (256 * 1024) /* one MQTT payload we accept */
-#define OTA_MAX_TOPIC   256
-#define OTA_MAX_NAME    64  /* productKey, deviceName */
-#define OTA_MAX_SECRET  128
-#define OTA_MAX_VERSION 64
-#define OTA_MAX_MODULE  64
-#define OTA_MAX_URL     1024
-#define OTA_MAX_DESC    128 /* code points, judging.md PROG-2 */
-#define OTA_MAX_DESC_BYTES 1024 /* bytes we keep of a (possibly too long) desc */
-#define OTA_MAX_CLIENTID 512
+#define OTA_MAX_PAYLOAD      (256 * 1024) /* one MQTT payload we accept */
+#define OTA_MAX_TOPIC        256
+#define OTA_MAX_NAME         64 /* productKey, deviceName */
+#define OTA_MAX_SECRET       128
+#define OTA_MAX_VERSION      64
+#define OTA_MAX_MODULE       64
+#define OTA_MAX_URL          1024
+#define OTA_MAX_DESC         128  /* code points, judging.md PROG-2 */
+#define OTA_MAX_DESC_BYTES   1024 /* bytes we keep of a (possibly too long) desc */
+#define OTA_MAX_CLIENTID     512
 #define OTA_MAX_FRAME_HEADER 4096
-#define OTA_ID_MAX_VALUE 4294967295ULL
+#define OTA_ID_MAX_VALUE     4294967295ULL
 
 typedef enum {
     OTA_OK = 0,
@@ -41,7 +41,7 @@ typedef enum {
     OTA_ERR_SIGN,     /* a login signature does not verify */
     OTA_ERR_CRYPTO,   /* OpenSSL failed */
     OTA_ERR_NOMEM,
-    OTA_ERR_SPACE,    /* output buffer too small */
+    OTA_ERR_SPACE, /* output buffer too small */
     OTA_ERR__COUNT
 } ota_err;
 
@@ -55,9 +55,9 @@ typedef enum { OTA_ID_ABSENT = 0, OTA_ID_NUMBER, OTA_ID_STRING, OTA_ID_OTHER } o
 
 typedef struct {
     ota_id_kind kind;
-    int valid;             /* integer or decimal-digit string in 0..4294967295 */
+    int valid; /* integer or decimal-digit string in 0..4294967295 */
     unsigned long long value;
-    char text[32];         /* as sent (string) or printed (number), truncated */
+    char text[32]; /* as sent (string) or printed (number), truncated */
 } ota_msg_id;
 
 const char *ota_id_kind_name(ota_id_kind k);

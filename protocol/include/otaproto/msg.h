@@ -41,7 +41,7 @@ typedef struct {
     int step_is_string; /* 0: a JSON number (a quirk the judge decides on) */
     int has_desc;
     char desc[OTA_MAX_DESC_BYTES + 1]; /* truncated copy */
-    size_t desc_chars;                  /* length in code points, untruncated */
+    size_t desc_chars;                 /* length in code points, untruncated */
     int has_module;
     char module[OTA_MAX_MODULE + 1];
 } ota_progress;
@@ -60,14 +60,14 @@ const char *ota_envelope_name(ota_envelope e);
 
 typedef struct {
     ota_envelope envelope;
-    unsigned long long id;  /* ms timestamp (live) or a counter (doc) */
+    unsigned long long id; /* ms timestamp (live) or a counter (doc) */
     int has_version;
     char version[OTA_MAX_VERSION + 1];
-    long long size;         /* -1: absent */
+    long long size; /* -1: absent */
     int has_url;
     char url[OTA_MAX_URL + 1];
     int has_sign_method;
-    char sign_method[16];   /* as sent, e.g. "Md5" */
+    char sign_method[16]; /* as sent, e.g. "Md5" */
     char sign[129];
     char md5[65];
     int has_module;

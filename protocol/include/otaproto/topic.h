@@ -8,13 +8,13 @@
 #include "otaproto/base.h"
 
 typedef enum {
-    OTA_TOPIC_INFORM = 0,     /* device -> cloud */
-    OTA_TOPIC_UPGRADE,        /* cloud -> device */
-    OTA_TOPIC_PROGRESS,       /* device -> cloud */
-    OTA_TOPIC_FW_GET,         /* device -> cloud */
-    OTA_TOPIC_FW_GET_REPLY,   /* cloud -> device */
-    OTA_TOPIC_REQUEST,        /* legacy 3.x, both directions */
-    OTA_TOPIC_FILE_DOWNLOAD,  /* device -> cloud */
+    OTA_TOPIC_INFORM = 0,          /* device -> cloud */
+    OTA_TOPIC_UPGRADE,             /* cloud -> device */
+    OTA_TOPIC_PROGRESS,            /* device -> cloud */
+    OTA_TOPIC_FW_GET,              /* device -> cloud */
+    OTA_TOPIC_FW_GET_REPLY,        /* cloud -> device */
+    OTA_TOPIC_REQUEST,             /* legacy 3.x, both directions */
+    OTA_TOPIC_FILE_DOWNLOAD,       /* device -> cloud */
     OTA_TOPIC_FILE_DOWNLOAD_REPLY, /* cloud -> device */
     OTA_TOPIC__COUNT
 } ota_topic_kind;

@@ -22,8 +22,8 @@ typedef struct {
 typedef struct {
     char name[96];
     char group[48];
-    char rules[128];  /* the rule IDs the test cites, space-separated */
-    char tiers[128];  /* their tiers, in the same order */
+    char rules[128]; /* the rule IDs the test cites, space-separated */
+    char tiers[128]; /* their tiers, in the same order */
     rp_verdict verdict;
     char failed_rule[16];
     char message[2048]; /* failure explanation, or the N/A reason */

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Self-check: the suite must pass the reference device cleanly (no warnings,
+# even under --strict) and must catch every bug switch of the reference
+# device, citing the rule the bug breaks. Prints the mutation score.
+# usage: selfcheck.sh BIN_DIR [BUG ...]   (no BUG: every bug the device lists)
+set -u
+bin=$1
+shift
+work=$(mktemp -d /tmp/ota-selfcheck-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# Mutant runs use shorter deadlines: a bug must be caught, not waited out.
+scale=${SELFCHECK_TIME_SCALE:-0.5}
+
+run_reference() {
+    local out="$work/ref.txt"
+    if ! "$bin/ota-conformance" --strict --quiet --junit "$work/ref.xml" >"$out" 2>&1; then
+        echo "reference device: FAILED (it must pass everything)"; cat "$out"; return 1
+    fi
+    if ! grep -q ' 0 failed, 0 N/A, 0 warnings, strict' "$out"; then
+        echo "reference device: not clean"; cat "$out"; return 1
+    fi
+    xmllint --noout "$work/ref.xml" || { echo "reference device: JUnit is not valid XML"; return 1; }
+    echo "reference device: $(head -1 "$out")"
+}
+
+# One bug: the run must fail, and a failure must cite the expected rule.
+run_bug() {
+    local bug=$1 rule=$2 strict="" out="$work/$1.txt" xml="$work/$1.xml" hits
+    case " $SHOULD_RULES " in *" $rule "*) strict=--strict ;; esac
+    "$bin/ota-conformance" $strict --quiet --time-scale "$scale" --junit "$xml" \
+        --dut-cmd "exec '$bin/ota-ref-device' --bug $bug" >"$out" 2>&1
+    local rc=$?
+    hits=$(xmllint --xpath "count(//failure[@type='$rule'])" "$xml" 2>/dev/null || echo 0)
+    if [ "$rc" -eq 1 ] && [ "${hits%%.*}" -gt 0 ]; then
+        echo "caught   --bug $bug: $hits test(s) fail citing $rule"
+        return 0
+    fi
+    echo "MISSED   --bug $bug: expected a failure citing $rule (exit $rc)"
+    sed 's/^/    /' "$out" | head -20
+    return 1
+}
+
+# SHOULD rules are caught only under --strict (judging.md tiers).
+SHOULD_RULES="VER-3 VER-4 VER-7 PUSH-3 PUSH-4 PUSH-9 PUSH-10 PROG-4 PROG-5 PROG-7 PROG-8 FAIL-2B FAIL-3S FAIL-1 FAIL-B DL-3 DL-6 DL-9 SEC-4"
+
+status=0
+run_reference || status=1
+bugs=("$@")
+if [ ${#bugs[@]} -eq 0 ]; then
+    mapfile -t bugs < <("$bin/ota-ref-device" --list-bugs | awk '{print $1}')
+fi
+total=0
+caught=0
+pids=()
+for bug in "${bugs[@]}"; do
+    rule=$("$bin/ota-ref-device" --list-bugs | awk -v b="$bug" '$1 == b {print $2}')
+    [ -n "$rule" ] || { echo "unknown bug $bug"; status=1; continue; }
+    total=$((total + 1))
+    ( run_bug "$bug" "$rule" >"$work/$bug.result" ) &
+    pids+=($!)
+    # two at a time: the machines have two cores
+    if [ ${#pids[@]} -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+done
+wait
+for bug in "${bugs[@]}"; do
+    [ -f "$work/$bug.result" ] || continue
+    cat "$work/$bug.result"
+    grep -q '^caught' "$work/$bug.result" && caught=$((caught + 1))
+done
+# A crash must be reported with its status and the device's last words.
+if [ -f "$work/crash-on-push.txt" ] && ! grep -q 'crashed during the test: killed by signal 6' \
+    "$work/crash-on-push.txt"; then
+    echo "crash-on-push: the failure does not name the signal"; status=1
+fi
+echo "mutation score: $caught/$total ($(( total ? 100 * caught / total : 100 ))%)"
+[ "$caught" -eq "$total" ] || status=1
+exit $status
