@@ -264,45 +264,62 @@ static void describe(int status, char *text, size_t cap)
         snprintf(text, cap, "exit status %d", WEXITSTATUS(status));
 }
 
-static void after_exit(proc *p, int status)
+/*
+ * Report the exit first, then wake a command still waiting for its reply:
+ * whoever learns that the device went away finds the exit in the trace.
+ */
+static dut_event_kind after_exit(proc *p, int status)
 {
     char text[128];
-    int killed, closing;
+    dut_event_kind kind;
+    int killed;
 
+    pthread_mutex_lock(&p->lock);
+    killed = p->kill_requested || p->closing;
+    p->kill_requested = 0;
+    p->ready = 0;
+    pthread_mutex_unlock(&p->lock);
+    describe(status, text, sizeof(text));
+    if (killed) {
+        kind = DUT_EV_KILLED;
+        emit(p, kind, text);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        kind = DUT_EV_EXIT;
+        emit(p, kind, text);
+    } else {
+        /* The crash report carries the last log lines: they explain it. */
+        char report[LOG_KEEP * (DUT_MAX_LINE + 1) + 160];
+        size_t n = (size_t)snprintf(report, sizeof(report), "%s; last log lines:\n", text);
+        proc_last_log(&p->base, report + n, sizeof(report) - n);
+        kind = DUT_EV_CRASH;
+        emit(p, kind, report);
+    }
     pthread_mutex_lock(&p->lock);
     close(p->in_fd);
     close(p->out_fd);
     p->in_fd = p->out_fd = -1;
     p->pid = 0;
-    p->ready = 0;
     if (p->pending_seq && !p->pending_done) {
         p->pending_done = 1;
         p->pending_rc = DUT_ERR_CLOSED;
         pthread_cond_broadcast(&p->cond);
     }
-    killed = p->kill_requested;
-    closing = p->closing;
-    p->kill_requested = 0;
     pthread_mutex_unlock(&p->lock);
-    describe(status, text, sizeof(text));
-    if (killed || closing) {
-        emit(p, DUT_EV_KILLED, text);
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        emit(p, DUT_EV_EXIT, text);
-    } else {
-        /* The crash report carries the last log lines: they explain it. */
-        struct timespec nap = {0, (long)(CRASH_BACKOFF_S * 1e9)};
-        char report[LOG_KEEP * (DUT_MAX_LINE + 1) + 160];
-        size_t n = (size_t)snprintf(report, sizeof(report), "%s; last log lines:\n", text);
-        proc_last_log(&p->base, report + n, sizeof(report) - n);
-        emit(p, DUT_EV_CRASH, report);
-        nanosleep(&nap, NULL);
-    }
+    return kind;
+}
+
+/* Restart delay after a crash: 0.2 s, doubling with consecutive crashes, at most 1.6 s. */
+static void crash_backoff(int crashes)
+{
+    double s = CRASH_BACKOFF_S * (double)(1 << (crashes < 4 ? crashes - 1 : 3));
+    struct timespec nap = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&nap, NULL);
 }
 
 static void *monitor(void *arg)
 {
     proc *p = arg;
+    int crashes = 0;
 
     for (;;) {
         char text[64];
@@ -317,7 +334,10 @@ static void *monitor(void *arg)
         }
         snprintf(text, sizeof(text), "pid %d", (int)p->pid);
         emit(p, DUT_EV_START, text);
-        after_exit(p, read_until_exit(p));
+        if (after_exit(p, read_until_exit(p)) == DUT_EV_CRASH)
+            crash_backoff(++crashes);
+        else
+            crashes = 0;
     }
     return NULL;
 }
