@@ -7,13 +7,16 @@ set -u
 bin=$1
 shift
 work=$(mktemp -d /tmp/ota-selfcheck-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# Kept when something fails, so the traces can be read.
+trap 'if [ "$status" -eq 0 ]; then rm -rf "$work"; else echo "traces and JUnit kept in $work"; fi' EXIT
+status=0
 # Mutant runs use shorter deadlines: a bug must be caught, not waited out.
 scale=${SELFCHECK_TIME_SCALE:-0.5}
 
 run_reference() {
     local out="$work/ref.txt"
-    if ! "$bin/ota-conformance" --strict --quiet --junit "$work/ref.xml" >"$out" 2>&1; then
+    if ! "$bin/ota-conformance" --strict --quiet --junit "$work/ref.xml" \
+        --trace "$work/ref.jsonl" >"$out" 2>&1; then
         echo "reference device: FAILED (it must pass everything)"; cat "$out"; return 1
     fi
     if ! grep -q ' 0 failed, 0 N/A, 0 warnings, strict' "$out"; then
@@ -28,7 +31,7 @@ run_bug() {
     local bug=$1 rule=$2 strict="" out="$work/$1.txt" xml="$work/$1.xml" hits
     case " $SHOULD_RULES " in *" $rule "*) strict=--strict ;; esac
     "$bin/ota-conformance" $strict --quiet --time-scale "$scale" --junit "$xml" \
-        --dut-cmd "exec '$bin/ota-ref-device' --bug $bug" >"$out" 2>&1
+        --trace "$work/$bug.jsonl" --dut-cmd "exec '$bin/ota-ref-device' --bug $bug" >"$out" 2>&1
     local rc=$?
     hits=$(xmllint --xpath "count(//failure[@type='$rule'])" "$xml" 2>/dev/null || echo 0)
     if [ "$rc" -eq 1 ] && [ "${hits%%.*}" -gt 0 ]; then
@@ -43,7 +46,6 @@ run_bug() {
 # SHOULD rules are caught only under --strict (judging.md tiers).
 SHOULD_RULES="VER-3 VER-4 VER-7 PUSH-3 PUSH-4 PUSH-9 PUSH-10 PROG-4 PROG-5 PROG-7 PROG-8 FAIL-2B FAIL-3S FAIL-1 FAIL-B DL-3 DL-6 DL-9 SEC-4"
 
-status=0
 run_reference || status=1
 bugs=("$@")
 if [ ${#bugs[@]} -eq 0 ]; then

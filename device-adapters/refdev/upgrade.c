@@ -314,16 +314,19 @@ void rd_upgrade_on_push(const char *payload, size_t len)
         rd_report_step(-1, why, 0);
         return;
     }
-    if (rd_has_bug(BUG_INFORM_EARLY))
-        rd_report_version(p.version);
     rd_upgrade_join();
     pthread_mutex_lock(&rd.lock);
     rd.job = p;
+    rd.state = RD_DOWNLOADING; /* busy from the moment the push is taken */
     rd.worker_running = 1;
     rd.worker_joinable = pthread_create(&rd.worker, NULL, worker, NULL) == 0;
-    if (!rd.worker_joinable)
+    if (!rd.worker_joinable) {
         rd.worker_running = 0;
+        rd.state = RD_IDLE;
+    }
     pthread_mutex_unlock(&rd.lock);
+    if (rd_has_bug(BUG_INFORM_EARLY))
+        rd_report_version(p.version);
 }
 
 void rd_upgrade_join(void)

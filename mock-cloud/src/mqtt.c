@@ -88,7 +88,10 @@ int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->ccond, &ca);
     pthread_condattr_destroy(&ca);
-    snprintf(id, sizeof(id), "ota-mock-cloud-%d", (int)getpid());
+    /* Unique per cloud: two clouds on one broker must not take over each other's session. */
+    static int serial;
+    snprintf(id, sizeof(id), "ota-mock-cloud-%d-%d", (int)getpid(),
+             __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
     c->mosq = mosquitto_new(id, true, c);
     if (!c->mosq) {
         snprintf(err, errcap, "libmosquitto could not create a client");

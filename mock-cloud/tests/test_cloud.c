@@ -30,7 +30,20 @@ typedef struct {
     pthread_mutex_t lock;
     char last[4096];
     int got;
+    int subacks;
 } fixture;
+
+static void on_sub(struct mosquitto *m, void *obj, int mid, int n, const int *q)
+{
+    fixture *f = obj;
+    (void)m;
+    (void)mid;
+    (void)n;
+    (void)q;
+    pthread_mutex_lock(&f->lock);
+    f->subacks++;
+    pthread_mutex_unlock(&f->lock);
+}
 
 static void on_msg(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
 {
@@ -75,14 +88,24 @@ static int setup(void **state)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     f.m = mosquitto_new("test-device", true, &f);
     mosquitto_message_callback_set(f.m, on_msg);
+    mosquitto_subscribe_callback_set(f.m, on_sub);
     if (mosquitto_connect(f.m, "127.0.0.1", mc_cloud_broker_port(f.c), 30) != 0)
         return -1;
     mosquitto_subscribe(f.m, NULL, "/ota/device/upgrade/" PK "/" DN, 1);
     mosquitto_subscribe(f.m, NULL, "/sys/" PK "/" DN "/thing/ota/firmware/get_reply", 1);
     mosquitto_loop_start(f.m);
-    usleep(200 * 1000); /* the SUBACKs; only this fixture, never a judged wait */
+    /* Both SUBACKs, with a deadline: pushes published before them would be lost. */
+    for (double end = mc_now(f.c) + 5; mc_now(f.c) < end;) {
+        int n;
+        pthread_mutex_lock(&f.lock);
+        n = f.subacks;
+        pthread_mutex_unlock(&f.lock);
+        if (n >= 2)
+            break;
+        mc_trace_wait(f.c, mc_trace_count(f.c), mc_now(f.c) + 0.02);
+    }
     *state = &f;
-    return 0;
+    return f.subacks >= 2 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -256,6 +279,26 @@ static void firmware_get_is_answered(void **state)
     assert_string_equal(p.version, "9.9.4");
 }
 
+static void a_second_cloud_joins_an_external_broker(void **state)
+{
+    fixture *f = *state;
+    char devs[1024], err[256];
+    mc_config cfg = {0};
+    mc_cloud *c2 = NULL;
+    mc_job_spec s = {.dn = DN, .version = "9.9.5", .image_size = 10};
+    int id, before = f->got;
+
+    snprintf(devs, sizeof(devs), "%s/fixtures/devices", OTA_SOURCE_DIR);
+    cfg.devices_dir = devs;
+    cfg.broker_host = "127.0.0.1";
+    cfg.broker_port = mc_cloud_broker_port(f->c);
+    assert_int_equal(mc_cloud_start(&cfg, &c2, err, sizeof(err)), MC_OK);
+    assert_false(mc_cloud_broker_embedded(c2));
+    assert_int_equal(mc_job_create(c2, &s, &id), MC_OK);
+    assert_true(wait_msg(f, before + 1));
+    mc_cloud_stop(c2);
+}
+
 static void embedded_broker_stops_with_the_cloud(void **state)
 {
     char devs[1024], err[256];
@@ -288,6 +331,7 @@ int main(void)
         cmocka_unit_test(push_then_progress_then_inform_succeeds),
         cmocka_unit_test(bad_input_is_counted_never_fatal),
         cmocka_unit_test(firmware_get_is_answered),
+        cmocka_unit_test(a_second_cloud_joins_an_external_broker),
         cmocka_unit_test(embedded_broker_stops_with_the_cloud),
     };
     return cmocka_run_group_tests_name("cloud", tests, setup, teardown);
