@@ -28,6 +28,8 @@ typedef struct {
 } ct_rule;
 
 const ct_rule *ct_rule_find(const char *id);
+/* The i-th rule of the catalogue, NULL past the end. */
+const ct_rule *ct_rule_at(size_t i);
 const char *ct_tier_name(ct_tier t);
 
 /* ---- tests ---- */

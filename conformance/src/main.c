@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 typedef struct {
     const char *dut_cmd;
     const char *junit;
+    const char *html;
     const char *trace;
     const char *only;
     const char *device;
@@ -42,6 +44,49 @@ static rp_test results[MAX_TESTS];
 static int nresults;
 static options opt;
 
+/*
+ * Live status on a terminal: the running test, its elapsed time and the
+ * count, redrawn by a ticker thread. Without a terminal (CI) there is only
+ * one line per finished test.
+ */
+static struct {
+    int tty, total, running;
+    char name[160];
+    double start;
+    pthread_mutex_t lock;
+    pthread_t ticker;
+} live = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void live_draw(void)
+{
+    if (live.running)
+        printf("\r\033[K[%d/%d] %s  %.1fs", nresults, live.total, live.name, wall() - live.start);
+    fflush(stdout);
+}
+
+static void *live_tick(void *arg)
+{
+    struct timespec nap = {0, 250 * 1000 * 1000};
+    (void)arg;
+    for (;;) {
+        nanosleep(&nap, NULL);
+        pthread_mutex_lock(&live.lock);
+        if (live.running < 0) {
+            pthread_mutex_unlock(&live.lock);
+            return NULL;
+        }
+        live_draw();
+        pthread_mutex_unlock(&live.lock);
+    }
+}
+
 static void usage(FILE *f)
 {
     fprintf(
@@ -54,6 +99,7 @@ static void usage(FILE *f)
         "                     module, firmwareVersion); default: fixtures/devices/ref-device.json\n"
         "  --broker HOST:PORT join this MQTT broker instead of starting one\n"
         "  --junit FILE       write JUnit XML\n"
+        "  --html FILE        write the single-file HTML report\n"
         "  --trace FILE       write the JSONL trace of every message and event\n"
         "  --only PATTERN     run only tests whose name, group or rule matches\n"
         "                     (a substring, or a glob with * and ?)\n"
@@ -72,11 +118,12 @@ static int parse_options(int argc, char **argv)
         const char **str;
         int *flag;
     } table[] = {
-        {"--dut-cmd", &opt.dut_cmd, NULL}, {"--junit", &opt.junit, NULL},
-        {"--trace", &opt.trace, NULL},     {"--only", &opt.only, NULL},
-        {"--device", &opt.device, NULL},   {"--fixtures", &opt.fixtures, NULL},
-        {"--broker", &opt.broker, NULL},   {"--list", NULL, &opt.list},
-        {"--quiet", NULL, &opt.quiet},     {"--strict", NULL, &opt.strict},
+        {"--dut-cmd", &opt.dut_cmd, NULL},   {"--junit", &opt.junit, NULL},
+        {"--html", &opt.html, NULL},         {"--trace", &opt.trace, NULL},
+        {"--only", &opt.only, NULL},         {"--device", &opt.device, NULL},
+        {"--fixtures", &opt.fixtures, NULL}, {"--broker", &opt.broker, NULL},
+        {"--list", NULL, &opt.list},         {"--quiet", NULL, &opt.quiet},
+        {"--strict", NULL, &opt.strict},
     };
     opt.scale = 1.0;
     for (int i = 1; i < argc; i++) {
@@ -174,6 +221,18 @@ static void on_dut_event(void *ud, dut_event_kind k, const char *text)
         mc_trace_add(c, OTA_TR_DUT, ct.dev.dn, NULL, NULL, 0, "%s: %s", dut_event_name(k), text);
 }
 
+static void live_begin(const rp_test *t)
+{
+    if (!live.tty || opt.quiet)
+        return;
+    pthread_mutex_lock(&live.lock);
+    snprintf(live.name, sizeof(live.name), "%s/%s", t->group, t->name);
+    live.start = wall();
+    live.running = 1;
+    live_draw();
+    pthread_mutex_unlock(&live.lock);
+}
+
 /* ---- per-test setup and teardown, around each CMocka test ---- */
 static void tiers_of(const char *rules, char *out, size_t cap)
 {
@@ -192,6 +251,17 @@ static void tiers_of(const char *rules, char *out, size_t cap)
     }
 }
 
+/* A test boundary in the trace, with the test as JSON: reports are rebuilt from it. */
+static void trace_test(const rp_test *t, const char *what)
+{
+    char *json = rp_test_to_json(t);
+
+    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
+                 "%s %s/%s %s", what, t->group, t->name,
+                 !strcmp(what, "begin") ? t->rules : rp_verdict_name(t->verdict));
+    free(json);
+}
+
 static int before(void **state)
 {
     const ct_case *c = *state;
@@ -208,42 +278,23 @@ static int before(void **state)
     ct.cur = NULL; /* settling is not judged */
     ct_settle();
     ct.t_begin = mc_trace_count(ct.cloud);
-    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, NULL, 0, "begin %s/%s [%s]", c->group,
-                 c->name, c->rules);
+    trace_test(t, "begin");
     ct.t_start = mc_now(ct.cloud);
     ct.cur = t;
+    live_begin(t);
     return 0;
-}
-
-static char *slice_of(size_t from, size_t to)
-{
-    char *out = malloc(SLICE_CAP + 1);
-    size_t o = 0;
-
-    if (!out)
-        return NULL;
-    for (size_t i = from; i < to && o < SLICE_CAP; i++) {
-        char *line = NULL;
-        if (ota_trace_encode(mc_trace_at(ct.cloud, i), &line) == OTA_OK) {
-            size_t n = strlen(line);
-            if (o + n + 1 > SLICE_CAP)
-                n = SLICE_CAP - o - 1;
-            memcpy(out + o, line, n);
-            o += n;
-            out[o++] = '\n';
-        }
-        free(line);
-    }
-    out[o] = '\0';
-    return out;
 }
 
 static void print_result(const rp_test *t)
 {
-    static const char *const tags[] = {"PASS", "FAIL", "N/A "};
+    static const char *const tags[] = {"PASS", "FAIL", "N/A ", "UNFINISHED"};
 
     if (opt.quiet)
         return;
+    pthread_mutex_lock(&live.lock);
+    live.running = live.running < 0 ? -1 : 0;
+    if (live.tty)
+        printf("\r\033[K");
     printf("%s  %-8s %-40s [%s] %.2fs\n",
            t->nwarnings && t->verdict == RP_PASS ? "WARN" : tags[t->verdict], t->group, t->name,
            t->rules, t->seconds);
@@ -253,6 +304,7 @@ static void print_result(const rp_test *t)
         printf("      %s%s%s\n", t->verdict == RP_FAIL ? t->failed_rule : "",
                t->verdict == RP_FAIL ? ": " : "", t->message);
     fflush(stdout);
+    pthread_mutex_unlock(&live.lock);
 }
 
 static int after(void **state)
@@ -264,10 +316,7 @@ static int after(void **state)
     if (!t)
         return 0;
     t->seconds = mc_now(ct.cloud) - ct.t_start;
-    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, NULL, 0, "end %s/%s %s%s%s", t->group,
-                 t->name, rp_verdict_name(t->verdict), t->verdict == RP_FAIL ? " " : "",
-                 t->verdict == RP_FAIL ? t->failed_rule : "");
-    t->system_out = slice_of(ct.t_begin, mc_trace_count(ct.cloud));
+    trace_test(t, "end");
     print_result(t);
     if (t->verdict == RP_FAIL)
         ct_reboot(); /* the next test starts from a clean boot */
@@ -329,6 +378,7 @@ typedef struct {
     char profile[PATH_MAX + 32];
     char state_dir[64];
     char scratch[64];
+    char trace[PATH_MAX];
     char cmd[PATH_MAX + 64];
     char env[12][OTA_MAX_SECRET + 64];
     const char *envp[13];
@@ -349,7 +399,7 @@ static int open_cloud(run_paths *p, char *err, size_t errcap)
         cfg.broker_port = port;
     }
     cfg.devices_dir = p->devices;
-    cfg.trace_path = opt.trace;
+    cfg.trace_path = p->trace;
     rc = mc_cloud_start(&cfg, &ct.cloud, err, errcap);
     if (rc != MC_OK)
         return -1;
@@ -399,6 +449,11 @@ static int setup_run(run_paths *p, char *err, size_t errcap)
         snprintf(err, errcap, "cannot create a temporary folder: %s", strerror(errno));
         return -1;
     }
+    /* Always a trace file: the reports are built from it, as ota-report does. */
+    if (opt.trace)
+        snprintf(p->trace, sizeof(p->trace), "%s", opt.trace);
+    else
+        snprintf(p->trace, sizeof(p->trace), "%s/trace.jsonl", p->scratch);
     if (open_cloud(p, err, errcap) != 0)
         return -1;
     self_dir(dir, sizeof(dir));
@@ -439,19 +494,78 @@ static void summary(double secs)
                    results[i].failed_rule, results[i].message);
 }
 
-static int write_junit(double secs)
+static void trace_run_begin(const run_paths *p)
 {
-    char stamp[32];
+    rp_run_info info;
+    char *json;
     time_t now = time(NULL);
-    rp_run run;
+    size_t n = 0;
 
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime(&now));
-    run = (rp_run){"ota-conformance", ct.dev.dn, stamp, secs, results, nresults};
-    if (rp_junit_write(&run, opt.junit) != RP_OK) {
-        fprintf(stderr, "ota-conformance: cannot write %s\n", opt.junit);
+    memset(&info, 0, sizeof(info));
+    while (ct_rule_at(n))
+        n++;
+    info.rules = calloc(n, sizeof(*info.rules));
+    for (size_t i = 0; info.rules && i < n; i++) {
+        const ct_rule *r = ct_rule_at(i);
+        snprintf(info.rules[i].id, sizeof(info.rules[i].id), "%s", r->id);
+        snprintf(info.rules[i].tier, sizeof(info.rules[i].tier), "%s", ct_tier_name(r->tier));
+        info.rules[i].compat = r->compat;
+        snprintf(info.rules[i].text, sizeof(info.rules[i].text), "%s", r->text);
+        info.nrules = (int)i + 1;
+    }
+    snprintf(info.suite, sizeof(info.suite), "ota-conformance");
+    snprintf(info.device, sizeof(info.device), "%s", ct.dev.dn);
+    snprintf(info.dialect, sizeof(info.dialect), "aliyun");
+    snprintf(info.adapter, sizeof(info.adapter), "process");
+    snprintf(info.dut_cmd, sizeof(info.dut_cmd), "%.500s", p->cmd);
+    snprintf(info.broker, sizeof(info.broker), "%s %.40s:%d",
+             mc_cloud_broker_embedded(ct.cloud) ? "embedded" : "external",
+             mc_cloud_broker_host(ct.cloud), mc_cloud_broker_port(ct.cloud));
+    snprintf(info.fw_before, sizeof(info.fw_before), "%s", ct.dev.firmware_version);
+    strftime(info.started, sizeof(info.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    info.strict = opt.strict;
+    info.time_scale = opt.scale;
+    json = rp_run_info_to_json(&info);
+    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
+                 "run-begin");
+    free(json);
+    free(info.rules);
+}
+
+static void trace_run_end(double secs)
+{
+    mc_device_info d;
+    char json[256];
+
+    mc_device_get(ct.cloud, ct.dev.dn, &d);
+    snprintf(json, sizeof(json), "{\"seconds\":%.3f,\"fw_after\":\"%.64s\"}", secs,
+             d.reported_version);
+    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, strlen(json), "run-end");
+}
+
+/* JUnit and HTML from the trace, through the same code as ota-report. */
+static int write_reports(const char *trace)
+{
+    rp_report *r = NULL;
+    char err[512];
+    int rc = 0;
+
+    if (!opt.junit && !opt.html)
+        return 0;
+    if (rp_report_load(trace, &r, err, sizeof(err)) != RP_OK) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
         return -1;
     }
-    return 0;
+    if (opt.junit && rp_report_junit(r, opt.junit) != RP_OK) {
+        fprintf(stderr, "ota-conformance: cannot write %s\n", opt.junit);
+        rc = -1;
+    }
+    if (opt.html && rp_html_write(r, opt.html) != RP_OK) {
+        fprintf(stderr, "ota-conformance: cannot write %s\n", opt.html);
+        rc = -1;
+    }
+    rp_report_free(r);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -480,12 +594,30 @@ int main(int argc, char **argv)
         goto out;
     }
     t0 = mc_now(ct.cloud);
+    trace_run_begin(&p);
+    live.tty = isatty(STDOUT_FILENO) && !opt.quiet;
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups[g]->ncases; i++)
+            live.total += matches(&groups[g]->cases[i]);
+    if (live.tty && pthread_create(&live.ticker, NULL, live_tick, NULL) != 0)
+        live.tty = 0;
     for (size_t g = 0; g < NGROUPS; g++)
         run_group(groups[g], p.scratch);
+    if (live.tty) {
+        pthread_mutex_lock(&live.lock);
+        live.running = -1;
+        pthread_mutex_unlock(&live.lock);
+        pthread_join(live.ticker, NULL);
+    }
     for (int i = 0; i < nresults; i++)
         failed |= results[i].verdict == RP_FAIL;
     summary(mc_now(ct.cloud) - t0);
-    if (opt.junit && write_junit(mc_now(ct.cloud) - t0) != 0)
+    trace_run_end(mc_now(ct.cloud) - t0);
+    dut_close(ct.dut);
+    ct.dut = NULL;
+    mc_cloud_stop(ct.cloud); /* flushes and closes the trace */
+    ct.cloud = NULL;
+    if (write_reports(p.trace) != 0)
         rc = 3;
     if (!nresults)
         fprintf(stderr, "ota-conformance: no test matches '%s' (see --list)\n", opt.only);
@@ -496,7 +628,5 @@ out:
     mc_cloud_stop(ct.cloud);
     rm_tree(p.state_dir);
     rm_tree(p.scratch);
-    for (int i = 0; i < nresults; i++)
-        free(results[i].system_out);
     return rc;
 }

@@ -59,6 +59,11 @@ static const ct_rule rules[] = {
     {"SEC-4", CT_SHOULD, 0, "securemode says 2 over TLS and 3 over TCP"},
 };
 
+const ct_rule *ct_rule_at(size_t i)
+{
+    return i < sizeof(rules) / sizeof(rules[0]) ? &rules[i] : NULL;
+}
+
 const ct_rule *ct_rule_find(const char *id)
 {
     for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)

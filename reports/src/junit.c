@@ -12,7 +12,7 @@
 
 const char *rp_verdict_name(rp_verdict v)
 {
-    static const char *const names[RP_VERDICT__COUNT] = {"pass", "fail", "n/a"};
+    static const char *const names[RP_VERDICT__COUNT] = {"pass", "fail", "n/a", "unfinished"};
     return (unsigned)v < RP_VERDICT__COUNT ? names[v] : "unknown";
 }
 
@@ -102,7 +102,7 @@ static void counts(const rp_run *r, const char *group, int *n, int *fail, int *s
         if (group && strcmp(x->group, group))
             continue;
         (*n)++;
-        *fail += x->verdict == RP_FAIL;
+        *fail += x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED;
         *skip += x->verdict == RP_NA;
         *t += x->seconds;
     }
@@ -133,7 +133,7 @@ static void put_case(FILE *f, const rp_test *x)
         put_property(f, "warning", text);
     }
     fputs("      </properties>\n", f);
-    if (x->verdict == RP_FAIL) {
+    if (x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED) {
         fputs("      <failure message=\"", f);
         put_esc(f, x->message);
         fputs("\" type=\"", f);

@@ -1,14 +1,18 @@
 /*
- * libotareport: turns a run's results into reports. For now JUnit XML,
- * written by our own small writer so that several groups still make one
- * valid document. It reads results only; it never talks to the cloud.
+ * libotareport: turns a run into reports people and CI systems read: JUnit
+ * XML (our own writer: several groups still make one valid document) and a
+ * single self-contained HTML file. Everything comes from the run's JSONL
+ * trace, so a run killed half-way still yields a report. It never talks to
+ * the cloud or the device.
  */
 #ifndef OTAREPORT_REPORT_H
 #define OTAREPORT_REPORT_H
 
 #include <stddef.h>
 
-typedef enum { RP_PASS = 0, RP_FAIL, RP_NA, RP_VERDICT__COUNT } rp_verdict;
+#include "otaproto/trace.h"
+
+typedef enum { RP_PASS = 0, RP_FAIL, RP_NA, RP_UNFINISHED, RP_VERDICT__COUNT } rp_verdict;
 
 const char *rp_verdict_name(rp_verdict v);
 
@@ -30,7 +34,8 @@ typedef struct {
     rp_warning warnings[RP_MAX_WARNINGS];
     int nwarnings;
     double seconds;
-    char *system_out; /* heap; the test's slice of the trace, or NULL */
+    char *system_out;          /* heap; the test's slice of the trace, or NULL */
+    size_t rec_begin, rec_end; /* the test's records in a loaded trace: [begin, end) */
 } rp_test;
 
 typedef struct {
@@ -42,7 +47,64 @@ typedef struct {
     int ntests;
 } rp_run;
 
-typedef enum { RP_OK = 0, RP_ERR_ARG, RP_ERR_IO } rp_err;
+typedef enum { RP_OK = 0, RP_ERR_ARG, RP_ERR_IO, RP_ERR_FORMAT, RP_ERR_NOMEM } rp_err;
+
+const char *rp_strerror(int rc);
+
+/* ---- the run, as recorded in the trace ---- */
+typedef struct {
+    char id[16];
+    char tier[16]; /* "MUST" or "SHOULD" */
+    int compat;
+    char text[256];
+} rp_rule;
+
+typedef struct {
+    char suite[64];
+    char device[72];
+    char dialect[32];
+    char adapter[32];
+    char dut_cmd[512];
+    char broker[64];
+    char fw_before[68];
+    char fw_after[68];
+    char started[32]; /* ISO 8601, UTC */
+    int strict;
+    double time_scale;
+    rp_rule *rules; /* heap */
+    int nrules;
+} rp_run_info;
+
+/*
+ * Trace records carrying the run's own story, written by the runner and read
+ * back here: "run-begin" (rp_run_info as JSON), "begin"/"end" of each test
+ * (rp_test as JSON), "run-end" (duration and the firmware after). Encoders
+ * return heap JSON text the caller frees.
+ */
+char *rp_run_info_to_json(const rp_run_info *info);
+char *rp_test_to_json(const rp_test *t);
+
+typedef struct {
+    rp_run_info info;
+    int complete; /* the run-end record was found */
+    double seconds;
+    rp_test *tests; /* heap, ntests */
+    int ntests;
+    ota_trace_rec *recs; /* every record of the trace, heap */
+    size_t nrecs;
+    int bad_lines; /* lines that did not decode */
+} rp_report;
+
+/*
+ * Load a trace and rebuild the run from it. A test that began but never
+ * ended (the run was killed) gets RP_UNFINISHED. err says what went wrong.
+ */
+int rp_report_load(const char *trace_path, rp_report **out, char *err, size_t errcap);
+void rp_report_free(rp_report *r);
+/* JUnit XML of a loaded report (system-out holds each test's trace slice). */
+int rp_report_junit(const rp_report *r, const char *path);
+/* The single-file HTML report. */
+int rp_html_write(const rp_report *r, const char *path);
 
 /* Write the run as one JUnit XML document. RP_ERR_IO when the file can not be written. */
 int rp_junit_write(const rp_run *run, const char *path);

@@ -1,0 +1,340 @@
+/*
+ * The run as the trace records it: JSON for the run-begin and test records
+ * the runner writes, and the loader that rebuilds tests and their trace
+ * slices from a JSONL file, also when the run stopped half-way.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otareport/report.h"
+
+#define RP_MAX_LINE (4 * 1024 * 1024)
+#define RP_MAX_RECS 2000000
+
+const char *rp_strerror(int rc)
+{
+    static const char *const texts[] = {"success", "invalid argument", "input/output error",
+                                        "not a trace of ota-conformance", "out of memory"};
+    return (rc >= 0 && rc <= RP_ERR_NOMEM) ? texts[rc] : "unknown error";
+}
+
+static void put_str(cJSON *o, const char *k, const char *v)
+{
+    cJSON_AddStringToObject(o, k, v ? v : "");
+}
+
+static void get_str(const cJSON *o, const char *k, char *dst, size_t cap)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, k);
+    snprintf(dst, cap, "%s", cJSON_IsString(j) ? j->valuestring : "");
+}
+
+static double get_num(const cJSON *o, const char *k)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(j) ? j->valuedouble : 0;
+}
+
+static char *print_take(cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
+}
+
+char *rp_run_info_to_json(const rp_run_info *in)
+{
+    cJSON *o = cJSON_CreateObject(), *rules;
+
+    if (!o)
+        return NULL;
+    put_str(o, "suite", in->suite);
+    put_str(o, "device", in->device);
+    put_str(o, "dialect", in->dialect);
+    put_str(o, "adapter", in->adapter);
+    put_str(o, "dut_cmd", in->dut_cmd);
+    put_str(o, "broker", in->broker);
+    put_str(o, "fw_before", in->fw_before);
+    put_str(o, "fw_after", in->fw_after);
+    put_str(o, "started", in->started);
+    cJSON_AddNumberToObject(o, "strict", in->strict);
+    cJSON_AddNumberToObject(o, "time_scale", in->time_scale);
+    rules = cJSON_AddArrayToObject(o, "rules");
+    for (int i = 0; rules && i < in->nrules; i++) {
+        cJSON *r = cJSON_CreateObject();
+        put_str(r, "id", in->rules[i].id);
+        put_str(r, "tier", in->rules[i].tier);
+        cJSON_AddNumberToObject(r, "compat", in->rules[i].compat);
+        put_str(r, "text", in->rules[i].text);
+        cJSON_AddItemToArray(rules, r);
+    }
+    return print_take(o);
+}
+
+static void info_from_json(const cJSON *o, rp_run_info *in)
+{
+    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(o, "rules"), *r;
+    int n = cJSON_IsArray(rules) ? cJSON_GetArraySize(rules) : 0;
+
+    get_str(o, "suite", in->suite, sizeof(in->suite));
+    get_str(o, "device", in->device, sizeof(in->device));
+    get_str(o, "dialect", in->dialect, sizeof(in->dialect));
+    get_str(o, "adapter", in->adapter, sizeof(in->adapter));
+    get_str(o, "dut_cmd", in->dut_cmd, sizeof(in->dut_cmd));
+    get_str(o, "broker", in->broker, sizeof(in->broker));
+    get_str(o, "fw_before", in->fw_before, sizeof(in->fw_before));
+    get_str(o, "started", in->started, sizeof(in->started));
+    in->strict = (int)get_num(o, "strict");
+    in->time_scale = get_num(o, "time_scale");
+    free(in->rules);
+    in->rules = n ? calloc((size_t)n, sizeof(*in->rules)) : NULL;
+    in->nrules = 0;
+    cJSON_ArrayForEach(r, rules)
+    {
+        rp_rule *x;
+        if (!in->rules || in->nrules >= n)
+            break;
+        x = &in->rules[in->nrules++];
+        get_str(r, "id", x->id, sizeof(x->id));
+        get_str(r, "tier", x->tier, sizeof(x->tier));
+        x->compat = (int)get_num(r, "compat");
+        get_str(r, "text", x->text, sizeof(x->text));
+    }
+}
+
+char *rp_test_to_json(const rp_test *t)
+{
+    cJSON *o = cJSON_CreateObject(), *w;
+
+    if (!o)
+        return NULL;
+    put_str(o, "group", t->group);
+    put_str(o, "name", t->name);
+    put_str(o, "rules", t->rules);
+    put_str(o, "tiers", t->tiers);
+    put_str(o, "verdict", rp_verdict_name(t->verdict));
+    put_str(o, "failed_rule", t->failed_rule);
+    put_str(o, "message", t->message);
+    cJSON_AddNumberToObject(o, "seconds", t->seconds);
+    w = cJSON_AddArrayToObject(o, "warnings");
+    for (int i = 0; w && i < t->nwarnings; i++) {
+        cJSON *x = cJSON_CreateObject();
+        put_str(x, "rule", t->warnings[i].rule);
+        put_str(x, "text", t->warnings[i].text);
+        cJSON_AddItemToArray(w, x);
+    }
+    return print_take(o);
+}
+
+static void test_from_json(const cJSON *o, rp_test *t)
+{
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "warnings"), *x;
+    char verdict[16];
+
+    get_str(o, "group", t->group, sizeof(t->group));
+    get_str(o, "name", t->name, sizeof(t->name));
+    get_str(o, "rules", t->rules, sizeof(t->rules));
+    get_str(o, "tiers", t->tiers, sizeof(t->tiers));
+    get_str(o, "verdict", verdict, sizeof(verdict));
+    get_str(o, "failed_rule", t->failed_rule, sizeof(t->failed_rule));
+    get_str(o, "message", t->message, sizeof(t->message));
+    t->seconds = get_num(o, "seconds");
+    t->verdict = RP_UNFINISHED;
+    for (int v = 0; v < RP_VERDICT__COUNT; v++)
+        if (!strcmp(verdict, rp_verdict_name((rp_verdict)v)))
+            t->verdict = (rp_verdict)v;
+    t->nwarnings = 0;
+    cJSON_ArrayForEach(x, w)
+    {
+        if (t->nwarnings >= RP_MAX_WARNINGS)
+            break;
+        get_str(x, "rule", t->warnings[t->nwarnings].rule, sizeof(t->warnings[0].rule));
+        get_str(x, "text", t->warnings[t->nwarnings].text, sizeof(t->warnings[0].text));
+        t->nwarnings++;
+    }
+}
+
+static int add_rec(rp_report *r, const ota_trace_rec *rec, size_t *cap)
+{
+    if (r->nrecs == *cap) {
+        size_t n = *cap ? 2 * *cap : 1024;
+        ota_trace_rec *nr;
+        if (n > RP_MAX_RECS)
+            return RP_ERR_NOMEM;
+        nr = realloc(r->recs, n * sizeof(*nr));
+        if (!nr)
+            return RP_ERR_NOMEM;
+        r->recs = nr;
+        *cap = n;
+    }
+    r->recs[r->nrecs++] = *rec;
+    return RP_OK;
+}
+
+static int read_records(FILE *f, rp_report *r)
+{
+    char *line = malloc(RP_MAX_LINE);
+    size_t cap = 0;
+    int rc = RP_OK;
+
+    if (!line)
+        return RP_ERR_NOMEM;
+    while (rc == RP_OK && fgets(line, RP_MAX_LINE, f)) {
+        ota_trace_rec rec;
+        size_t n = strcspn(line, "\n");
+        if (n == 0)
+            continue;
+        if (ota_trace_decode(line, n, &rec) != OTA_OK) {
+            r->bad_lines++; /* a torn last line of a killed run, most likely */
+            continue;
+        }
+        rc = add_rec(r, &rec, &cap);
+        if (rc != RP_OK)
+            ota_trace_rec_clear(&rec);
+    }
+    free(line);
+    return rc;
+}
+
+static rp_test *new_test(rp_report *r)
+{
+    rp_test *n = realloc(r->tests, (size_t)(r->ntests + 1) * sizeof(*n));
+    if (!n)
+        return NULL;
+    r->tests = n;
+    memset(&n[r->ntests], 0, sizeof(n[0]));
+    return &n[r->ntests++];
+}
+
+/* Walk the TEST records: run-begin, begin, end, run-end. */
+static int rebuild(rp_report *r)
+{
+    rp_test *open = NULL;
+
+    for (size_t i = 0; i < r->nrecs; i++) {
+        const ota_trace_rec *rec = &r->recs[i];
+        cJSON *o;
+        if (rec->kind != OTA_TR_TEST || !rec->payload)
+            continue;
+        o = cJSON_Parse((const char *)rec->payload);
+        if (!strncmp(rec->info, "run-begin", 9)) {
+            info_from_json(o, &r->info);
+        } else if (!strncmp(rec->info, "run-end", 7)) {
+            r->complete = 1;
+            r->seconds = get_num(o, "seconds");
+            get_str(o, "fw_after", r->info.fw_after, sizeof(r->info.fw_after));
+        } else if (!strncmp(rec->info, "begin", 5)) {
+            open = new_test(r);
+            if (!open) {
+                cJSON_Delete(o);
+                return RP_ERR_NOMEM;
+            }
+            test_from_json(o, open);
+            open->verdict = RP_UNFINISHED;
+            open->rec_begin = i;
+            open->rec_end = r->nrecs;
+        } else if (!strncmp(rec->info, "end", 3) && open) {
+            test_from_json(o, open);
+            open->rec_end = i + 1;
+            open = NULL;
+        }
+        cJSON_Delete(o);
+    }
+    if (open) {
+        snprintf(open->message, sizeof(open->message),
+                 "unfinished: the run ended before this test did (killed or crashed); its trace "
+                 "shows how far it got");
+        sscanf(open->rules, "%15s", open->failed_rule);
+        if (r->nrecs && r->nrecs > open->rec_begin)
+            open->seconds = r->recs[r->nrecs - 1].t - r->recs[open->rec_begin].t;
+    }
+    if (!r->complete && r->nrecs)
+        r->seconds = r->recs[r->nrecs - 1].t - r->recs[0].t;
+    return RP_OK;
+}
+
+int rp_report_load(const char *path, rp_report **out, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "r");
+    rp_report *r;
+    int rc;
+
+    if (!f) {
+        snprintf(err, errcap, "cannot read the trace %s", path);
+        return RP_ERR_IO;
+    }
+    r = calloc(1, sizeof(*r));
+    if (!r) {
+        fclose(f);
+        return RP_ERR_NOMEM;
+    }
+    rc = read_records(f, r);
+    fclose(f);
+    if (rc == RP_OK)
+        rc = rebuild(r);
+    if (rc == RP_OK && !r->info.suite[0]) {
+        snprintf(err, errcap, "%s holds no run-begin record: not a trace of ota-conformance", path);
+        rc = RP_ERR_FORMAT;
+    }
+    if (rc != RP_OK) {
+        if (rc == RP_ERR_NOMEM)
+            snprintf(err, errcap, "the trace %s is too large", path);
+        rp_report_free(r);
+        return rc;
+    }
+    *out = r;
+    return RP_OK;
+}
+
+void rp_report_free(rp_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nrecs; i++)
+        ota_trace_rec_clear(&r->recs[i]);
+    free(r->recs);
+    for (int i = 0; i < r->ntests; i++)
+        free(r->tests[i].system_out);
+    free(r->tests);
+    free(r->info.rules);
+    free(r);
+}
+
+/* The test's records as JSONL, capped: the system-out of JUnit. */
+static char *slice_text(const rp_report *r, const rp_test *t, size_t cap)
+{
+    char *out = malloc(cap + 1);
+    size_t o = 0;
+
+    if (!out)
+        return NULL;
+    for (size_t i = t->rec_begin; i < t->rec_end && i < r->nrecs && o + 1 < cap; i++) {
+        char *line = NULL;
+        if (ota_trace_encode(&r->recs[i], &line) == OTA_OK) {
+            size_t n = strlen(line);
+            if (o + n + 1 > cap)
+                n = cap - o - 1;
+            memcpy(out + o, line, n);
+            o += n;
+            out[o++] = '\n';
+        }
+        free(line);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+int rp_report_junit(const rp_report *r, const char *path)
+{
+    rp_run run = {r->info.suite, r->info.device, r->info.started, r->seconds, r->tests, r->ntests};
+    int rc;
+
+    for (int i = 0; i < r->ntests; i++) {
+        free(r->tests[i].system_out);
+        r->tests[i].system_out = slice_text(r, &r->tests[i], 64 * 1024);
+    }
+    rc = rp_junit_write(&run, path);
+    return rc;
+}

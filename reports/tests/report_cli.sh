@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# ota-report rebuilds the reports from a trace, also from a run killed
+# half-way: the unfinished test is marked, JUnit stays valid. A full run's
+# HTML stays under 2 MiB.
+# usage: report_cli.sh BIN_DIR SOURCE_DIR
+set -u
+bin=$1 src=$2
+work=$(mktemp -d /tmp/ota-report-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$bin/ota-conformance" --quiet --trace "$work/full.jsonl" --html "$work/full.html" >/dev/null ||
+    fail "the reference run failed"
+size=$(stat -c %s "$work/full.html")
+[ "$size" -lt 2097152 ] || fail "a full run's HTML is $size bytes (limit 2 MiB)"
+"$bin/ota-report" --trace "$work/full.jsonl" --junit "$work/full.xml" --html "$work/again.html" ||
+    fail "ota-report failed on a complete trace"
+xmllint --noout --schema "$src/fixtures/schemas/junit.xsd" "$work/full.xml" || fail "invalid JUnit"
+
+# Kill a run in the middle of a test (FAIL-2 waits for retries: plenty of time).
+"$bin/ota-conformance" --quiet --only FAIL-2 --trace "$work/killed.jsonl" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do
+    grep -q '"info":"begin failure/download_404' "$work/killed.jsonl" 2>/dev/null && break
+    sleep 0.05
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+"$bin/ota-report" --trace "$work/killed.jsonl" --junit "$work/killed.xml" \
+    --html "$work/killed.html" 2>"$work/err.txt" || fail "ota-report failed on a killed run"
+grep -q 'did not finish' "$work/err.txt" || fail "ota-report did not say the run was cut short"
+xmllint --noout --schema "$src/fixtures/schemas/junit.xsd" "$work/killed.xml" ||
+    fail "the killed run's JUnit is invalid"
+[ "$(xmllint --xpath 'string(/testsuites/@failures)' "$work/killed.xml")" = 1 ] ||
+    fail "the unfinished test is not counted as failed"
+grep -q 'unfinished: the run ended before this test did' "$work/killed.xml" ||
+    fail "the unfinished test is not explained"
+grep -q 'UNFINISHED' "$work/killed.html" || fail "the HTML does not mark the run unfinished"
+
+# Bad input: a missing trace, a file that is not a trace, bad usage.
+"$bin/ota-report" --trace /nonexistent --html "$work/x.html" 2>/dev/null
+[ $? -eq 3 ] || fail "a missing trace must exit 3"
+echo '{"not":"a trace"}' >"$work/junk.jsonl"
+err=$("$bin/ota-report" --trace "$work/junk.jsonl" --html "$work/x.html" 2>&1)
+[ $? -eq 3 ] || fail "a non-trace must exit 3"
+echo "$err" | grep -q 'not a trace of ota-conformance' || fail "unclear error: $err"
+"$bin/ota-report" --html x 2>/dev/null
+[ $? -eq 2 ] || fail "missing --trace must exit 2"
+echo PASS
