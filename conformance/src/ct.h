@@ -46,7 +46,8 @@ typedef struct {
     size_t ncases;
 } ct_group;
 
-extern const ct_group ct_group_version, ct_group_push, ct_group_final, ct_group_failure;
+extern const ct_group ct_group_security, ct_group_version, ct_group_push, ct_group_final,
+    ct_group_failure;
 
 /* ---- the run ---- */
 typedef struct {
@@ -55,9 +56,13 @@ typedef struct {
     mc_device_info dev;
     double scale; /* --time-scale */
     int strict;
+    int auth_off; /* --auth off: logins are not checked */
     int verbose;
     int version_seq; /* for fresh target versions */
     size_t image_size;
+
+    char refused[OTA_TRACE_MAX_INFO +
+                 1]; /* the broker refused the device's login: every test fails on SEC-1 */
 
     /* the running test */
     rp_test *cur;
@@ -99,8 +104,11 @@ long ct_scan(size_t from, size_t to, ct_pred pred, void *arg);
 int ct_is_inform(const ota_trace_rec *r, void *arg);   /* arg: version or NULL */
 int ct_is_progress(const ota_trace_rec *r, void *arg); /* arg: NULL */
 int ct_is_fail_step(const ota_trace_rec *r, void *arg);
-int ct_is_start(const ota_trace_rec *r, void *arg); /* a device (re)start */
-int ct_is_http(const ota_trace_rec *r, void *arg);  /* arg: NULL */
+int ct_is_start(const ota_trace_rec *r, void *arg);   /* a device (re)start */
+int ct_is_http(const ota_trace_rec *r, void *arg);    /* arg: NULL */
+int ct_is_refused(const ota_trace_rec *r, void *arg); /* the broker refused our device's login */
+int ct_is_denied(const ota_trace_rec *r, void *arg);  /* the broker denied our device a topic */
+int ct_is_connect(const ota_trace_rec *r, void *arg); /* the broker let our device in */
 
 /* Parse a progress record's step; 0 when it has none we can read. */
 int ct_step_of(const ota_trace_rec *r, int *step);

@@ -104,16 +104,26 @@ long ct_scan(size_t from, size_t to, ct_pred pred, void *arg)
     return -1;
 }
 
+/* A refused login (seen while settling) fails every test at once, citing SEC-1. */
+static void check_refused(void)
+{
+    if (ct.cur && ct.refused[0])
+        ct_fail("SEC-1", "the broker refused the device's login: %s", ct.refused);
+}
+
 long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg)
 {
     double deadline = mc_now(ct.cloud) + ct_secs(timeout_s);
     size_t i = from;
 
+    check_refused();
     for (;;) {
         size_t n = mc_trace_count(ct.cloud);
         for (; i < n; i++) {
             const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
             check_crash(r, i);
+            if (ct.cur && i >= ct.t_begin && ct_is_refused(r, NULL))
+                ct_fail("SEC-1", "the broker refused the device's login: %s", r->info);
             if (pred(r, arg))
                 return (long)i;
         }
@@ -192,6 +202,54 @@ static int is_stop(const ota_trace_rec *r)
  * The start record of the device's current run. When the device stopped
  * after its last start (a reboot or crash still in flight), wait for the next.
  */
+/* Broker events about our device: by its name, or by a clientId that names it. */
+static int about_device(const ota_trace_rec *r)
+{
+    char cid[2 * OTA_MAX_NAME + 16];
+
+    if (!strcmp(r->dev, ct.dev.dn))
+        return 1;
+    snprintf(cid, sizeof(cid), "\"client_id\":\"%s.%s|", ct.dev.pk, ct.dev.dn);
+    return r->payload && strstr((const char *)r->payload, cid) != NULL;
+}
+
+int ct_is_refused(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return r->kind == OTA_TR_ERROR && !strncmp(r->info, "auth-refused", 12) && about_device(r);
+}
+
+int ct_is_denied(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return r->kind == OTA_TR_ERROR && !strncmp(r->info, "acl-denied", 10) && about_device(r);
+}
+
+int ct_is_connect(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return r->kind == OTA_TR_BROKER && !strncmp(r->info, "connect", 7) && about_device(r);
+}
+
+static int inform_or_refused(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_inform(r, NULL) || ct_is_refused(r, NULL);
+}
+
+/* Settled on a boot report (1), or on a refused login (0: ct.refused says why). */
+static int settled(long i)
+{
+    const ota_trace_rec *r = i >= 0 ? mc_trace_at(ct.cloud, (size_t)i) : NULL;
+
+    if (r && ct_is_refused(r, NULL)) {
+        snprintf(ct.refused, sizeof(ct.refused), "%s", r->info);
+        return 0;
+    }
+    ct.refused[0] = '\0';
+    return r != NULL;
+}
+
 static long last_start(void)
 {
     size_t n = mc_trace_count(ct.cloud), i = n;
@@ -214,10 +272,16 @@ static int settle_boot(void)
     /* Already waited VER-1's bound for this boot (a silent device): do not wait again. */
     double waited = r ? mc_now(ct.cloud) - r->t : 0;
 
-    if (s >= 0 && ct_find((size_t)s, waited > ct_secs(10) ? 0 : 10, ct_is_inform, NULL) >= 0)
+    long i =
+        s >= 0 ? ct_find((size_t)s, waited > ct_secs(10) ? 0 : 10, inform_or_refused, NULL) : -1;
+
+    if (settled(i))
         return 0;
+    if (ct.refused[0])
+        return -1; /* rebooting will not fix a login the broker refuses */
     s = ct_reboot();
-    return s >= 0 && ct_find((size_t)s, 10, ct_is_inform, NULL) >= 0 ? 0 : -1;
+    i = s >= 0 ? ct_find((size_t)s, 10, inform_or_refused, NULL) : -1;
+    return settled(i) ? 0 : -1;
 }
 
 /*

@@ -32,12 +32,13 @@ typedef struct {
     const char *device;
     const char *fixtures;
     const char *broker;
+    const char *auth;
     int list, quiet, strict;
     double scale;
 } options;
 
-static const ct_group *const groups[] = {&ct_group_version, &ct_group_push, &ct_group_final,
-                                         &ct_group_failure};
+static const ct_group *const groups[] = {&ct_group_security, &ct_group_version, &ct_group_push,
+                                         &ct_group_final, &ct_group_failure};
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static rp_test results[MAX_TESTS];
@@ -118,12 +119,12 @@ static int parse_options(int argc, char **argv)
         const char **str;
         int *flag;
     } table[] = {
-        {"--dut-cmd", &opt.dut_cmd, NULL},   {"--junit", &opt.junit, NULL},
-        {"--html", &opt.html, NULL},         {"--trace", &opt.trace, NULL},
-        {"--only", &opt.only, NULL},         {"--device", &opt.device, NULL},
-        {"--fixtures", &opt.fixtures, NULL}, {"--broker", &opt.broker, NULL},
-        {"--list", NULL, &opt.list},         {"--quiet", NULL, &opt.quiet},
-        {"--strict", NULL, &opt.strict},
+        {"--dut-cmd", &opt.dut_cmd, NULL}, {"--junit", &opt.junit, NULL},
+        {"--html", &opt.html, NULL},       {"--auth", &opt.auth, NULL},
+        {"--trace", &opt.trace, NULL},     {"--only", &opt.only, NULL},
+        {"--device", &opt.device, NULL},   {"--fixtures", &opt.fixtures, NULL},
+        {"--broker", &opt.broker, NULL},   {"--list", NULL, &opt.list},
+        {"--quiet", NULL, &opt.quiet},     {"--strict", NULL, &opt.strict},
     };
     opt.scale = 1.0;
     for (int i = 1; i < argc; i++) {
@@ -316,6 +317,7 @@ static int after(void **state)
     if (!t)
         return 0;
     t->seconds = mc_now(ct.cloud) - ct.t_start;
+    mc_jobs_cancel(ct.cloud, ct.dev.dn); /* no job outlives its test */
     trace_test(t, "end");
     print_result(t);
     if (t->verdict == RP_FAIL)
@@ -387,8 +389,25 @@ typedef struct {
 static int open_cloud(run_paths *p, char *err, size_t errcap)
 {
     mc_config cfg = {0};
-    char host[128] = "";
+    char host[128] = "", dir[PATH_MAX], plugin[PATH_MAX + 16];
     int port = 0, rc;
+
+    if (opt.auth && strcmp(opt.auth, "off") && strcmp(opt.auth, "on")) {
+        snprintf(err, errcap, "--auth wants on or off, got '%s'", opt.auth);
+        return -1;
+    }
+    self_dir(dir, sizeof(dir));
+    snprintf(plugin, sizeof(plugin), "%s/otaauth.so", dir);
+    if (!opt.broker) {
+        if (access(plugin, R_OK) != 0) {
+            snprintf(err, errcap, "the broker plugin %.300s is missing (build the project first)",
+                     plugin);
+            return -1;
+        }
+        cfg.plugin_path = plugin;
+        cfg.auth_off = opt.auth && !strcmp(opt.auth, "off");
+        ct.auth_off = cfg.auth_off;
+    }
 
     if (opt.broker) {
         if (sscanf(opt.broker, "%127[^:]:%d", host, &port) != 2 || port <= 0 || port > 65535) {
@@ -485,9 +504,9 @@ static void summary(double secs)
         na += results[i].verdict == RP_NA;
         warn += results[i].nwarnings;
     }
-    printf("%s: %d tests, %d passed, %d failed, %d N/A, %d warning%s%s (%.1f s)\n",
+    printf("%s: %d tests, %d passed, %d failed, %d N/A, %d warning%s%s%s (%.1f s)\n",
            fail ? "FAILED" : "PASSED", nresults, pass, fail, na, warn, warn == 1 ? "" : "s",
-           opt.strict ? ", strict" : "", secs);
+           opt.strict ? ", strict" : "", ct.auth_off ? ", AUTH OFF" : "", secs);
     for (int i = 0; opt.quiet && i < nresults; i++)
         if (results[i].verdict == RP_FAIL)
             printf("  FAIL %s/%s %s: %s\n", results[i].group, results[i].name,
@@ -518,9 +537,12 @@ static void trace_run_begin(const run_paths *p)
     snprintf(info.dialect, sizeof(info.dialect), "aliyun");
     snprintf(info.adapter, sizeof(info.adapter), "process");
     snprintf(info.dut_cmd, sizeof(info.dut_cmd), "%.500s", p->cmd);
-    snprintf(info.broker, sizeof(info.broker), "%s %.40s:%d",
+    snprintf(info.broker, sizeof(info.broker), "%s %.40s:%d, %s",
              mc_cloud_broker_embedded(ct.cloud) ? "embedded" : "external",
-             mc_cloud_broker_host(ct.cloud), mc_cloud_broker_port(ct.cloud));
+             mc_cloud_broker_host(ct.cloud), mc_cloud_broker_port(ct.cloud),
+             !mc_cloud_plugin(ct.cloud) ? "no login or topic checks"
+             : ct.auth_off              ? "AUTH OFF: logins not checked"
+                                        : "logins and topics checked");
     snprintf(info.fw_before, sizeof(info.fw_before), "%s", ct.dev.firmware_version);
     strftime(info.started, sizeof(info.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     info.strict = opt.strict;

@@ -12,6 +12,10 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
     [BUG_INFORM_EARLY] = {"inform-early", "FINAL-2",
                           "target version reported as soon as the push arrives"},
     [BUG_CRASH_ON_PUSH] = {"crash-on-push", "PUSH-1", "the firmware crashes on every push"},
+    [BUG_BAD_SIGN_KEY] = {"bad-sign-key", "SEC-1", "login signed with a wrong key"},
+    [BUG_USERNAME_OTHER] = {"username-other", "SEC-1",
+                            "username names another device than the clientId"},
+    [BUG_SUBSCRIBE_ALL] = {"subscribe-all", "SEC-2", "subscribes to '#' besides its own topics"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

@@ -93,6 +93,8 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     }
     ota_topic_build(OTA_TOPIC_UPGRADE, rd.pk, rd.dn, subs[0], sizeof(subs[0]));
     ota_topic_build(OTA_TOPIC_FW_GET_REPLY, rd.pk, rd.dn, subs[1], sizeof(subs[1]));
+    if (rd_has_bug(BUG_SUBSCRIBE_ALL))
+        mosquitto_subscribe(m, NULL, "#", 0);
     mosquitto_subscribe_multiple(m, NULL, 2, list, 1, 0, NULL);
 }
 
@@ -134,12 +136,18 @@ int rd_link_start(void)
     char cid[OTA_MAX_CLIENTID];
 
     mosquitto_lib_init();
-    if (ota_login_build(rd.pk, rd.dn, rd.secret, OTA_SIGNMETHOD_HMACSHA256, rd.tls ? 2 : 3,
+    char key[OTA_MAX_SECRET + 4];
+
+    /* (bug bad-sign-key) a key that is almost right: a real provisioning slip. */
+    snprintf(key, sizeof(key), "%s%s", rd.secret, rd_has_bug(BUG_BAD_SIGN_KEY) ? "0" : "");
+    if (ota_login_build(rd.pk, rd.dn, key, OTA_SIGNMETHOD_HMACSHA256, rd.tls ? 2 : 3,
                         OTA_LOGIN_TIMESTAMP, &login) != OTA_OK) {
         rd_log("cannot sign the login: check OTA_PRODUCT_KEY and OTA_DEVICE_NAME");
         return -1;
     }
     snprintf(cid, sizeof(cid), "%s", login.client_id);
+    if (rd_has_bug(BUG_USERNAME_OTHER))
+        snprintf(login.username, sizeof(login.username), "%.60s-2&%s", rd.dn, rd.pk);
     rd.mosq = mosquitto_new(cid, true, NULL);
     if (!rd.mosq)
         return -1;

@@ -17,6 +17,9 @@ typedef enum {
     BUG_WRONG_FAIL_CODE, /* a digest mismatch reported as -2 */
     BUG_INFORM_EARLY,    /* the target version reported as soon as the push arrives */
     BUG_CRASH_ON_PUSH,   /* the firmware crashes when a push arrives */
+    BUG_BAD_SIGN_KEY,    /* the login is signed with a wrong key */
+    BUG_USERNAME_OTHER,  /* the username names another device than the clientId */
+    BUG_SUBSCRIBE_ALL,   /* subscribes to '#' as well as its own topics */
     BUG__COUNT
 } rd_bug;
 

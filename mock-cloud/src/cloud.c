@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "mock_priv.h"
 
 const char *mc_strerror(int rc)
@@ -79,6 +81,61 @@ static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char
         ota_get_reply_empty_build(OTA_ENVELOPE_LIVE, g.id.value, reply, cap);
 }
 
+/*
+ * What the broker plugin saw. Refusals are errors in the trace. A pending
+ * job whose device went away (or was offline at the push) is delivered again
+ * when the device connects, as the real cloud does on reconnect; a job
+ * pushed to a device that stayed connected is not pushed twice.
+ */
+void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
+{
+    cJSON *o = len < OTA_MAX_PAYLOAD ? cJSON_ParseWithLength(payload, len) : NULL;
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "event");
+    const cJSON *dn = cJSON_GetObjectItemCaseSensitive(o, "dn");
+    const cJSON *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
+    const cJSON *cid = cJSON_GetObjectItemCaseSensitive(o, "client_id");
+    char topic[OTA_MAX_TOPIC + 1] = "", push[2048] = "";
+    const char *what = cJSON_IsString(ev) ? ev->valuestring : "?";
+    const char *name = cJSON_IsString(dn) ? dn->valuestring : "";
+    mc_job *j;
+
+    if (!o) {
+        mc_trace_add(c, OTA_TR_ERROR, NULL, NULL, payload, len, "unreadable broker event");
+        return;
+    }
+    mc_trace_add(c,
+                 !strcmp(what, "auth-refused") || !strcmp(what, "acl-denied") ? OTA_TR_ERROR
+                                                                              : OTA_TR_BROKER,
+                 name, NULL, payload, len, "%s: %s%s%s", what,
+                 cJSON_IsString(detail) ? detail->valuestring : "",
+                 cJSON_IsString(cid) && *cid->valuestring ? " client " : "",
+                 cJSON_IsString(cid) ? cid->valuestring : "");
+    if (*name && (!strcmp(what, "disconnect") || !strcmp(what, "undelivered"))) {
+        pthread_mutex_lock(&c->lock);
+        mc_device *d = mc_registry_find(c, NULL, name);
+        j = d ? mc_job_open_for(c, name, d->info.module) : NULL;
+        if (j && j->state == MC_JOB_PENDING)
+            j->redeliver = 1;
+        pthread_mutex_unlock(&c->lock);
+    }
+    if (!strcmp(what, "connect") && *name) {
+        pthread_mutex_lock(&c->lock);
+        mc_device *d = mc_registry_find(c, NULL, name);
+        j = d ? mc_job_open_for(c, name, d->info.module) : NULL;
+        if (j && j->state == MC_JOB_PENDING && j->redeliver) {
+            j->redeliver = 0;
+            ota_topic_build(OTA_TOPIC_UPGRADE, d->info.pk, d->info.dn, topic, sizeof(topic));
+            snprintf(push, sizeof(push), "%s", j->push);
+            mc_trace_add(c, OTA_TR_CLOUD, name, NULL, NULL, 0,
+                         "job %d still pending: delivered again on reconnect", j->id);
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (push[0])
+            mc_mqtt_publish(c, name, topic, push, 1);
+    }
+    cJSON_Delete(o);
+}
+
 void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, size_t len)
 {
     char pk[OTA_MAX_NAME + 1], dn[OTA_MAX_NAME + 1], reply_topic[OTA_MAX_TOPIC + 1];
@@ -140,10 +197,18 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
         snprintf(c->host, sizeof(c->host), "%s", cfg->broker_host);
         c->port = cfg->broker_port;
     } else {
+        c->broker.plugin = cfg->plugin_path;
+        c->broker.auth_off = cfg->auth_off;
         rc = mc_broker_start(cfg->mosquitto_bin, &c->broker, err, errcap);
         if (rc != MC_OK)
             goto fail;
         c->embedded = 1;
+        c->plugin = cfg->plugin_path != NULL;
+        rc = mc_registry_sync(c);
+        if (rc != MC_OK) {
+            snprintf(err, errcap, "cannot write the broker's devices file in %s", c->broker.dir);
+            goto fail;
+        }
         snprintf(c->host, sizeof(c->host), "127.0.0.1");
         c->port = c->broker.port;
     }
@@ -153,8 +218,12 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
     if (rc != MC_OK)
         goto fail;
     mc_trace_add(c, OTA_TR_CLOUD, NULL, NULL, NULL, 0,
-                 "mock cloud up: broker %s:%d (%s), http port %d, %d device(s)", c->host, c->port,
-                 c->embedded ? "embedded" : "external", c->http_port, c->ndevices);
+                 "mock cloud up: broker %s:%d (%s%s), http port %d, %d device(s)", c->host, c->port,
+                 c->embedded ? "embedded" : "external",
+                 !c->plugin      ? ", no login or topic checks"
+                 : cfg->auth_off ? ", auth off"
+                                 : "",
+                 c->http_port, c->ndevices);
     *out = c;
     return MC_OK;
 fail:
@@ -190,6 +259,11 @@ int mc_cloud_broker_port(const mc_cloud *c)
 int mc_cloud_broker_embedded(const mc_cloud *c)
 {
     return c->embedded;
+}
+
+int mc_cloud_plugin(const mc_cloud *c)
+{
+    return c->plugin;
 }
 
 int mc_cloud_http_port(const mc_cloud *c)

@@ -244,6 +244,15 @@ out:
     return rc;
 }
 
+void mc_jobs_cancel(mc_cloud *c, const char *dn)
+{
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->njobs; i++)
+        if (!strcmp(c->jobs[i]->dn, dn))
+            mc_job_feed(c, c->jobs[i], MC_EV_SUPERSEDE, 0);
+    pthread_mutex_unlock(&c->lock);
+}
+
 int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
 {
     mc_job *j;

@@ -14,11 +14,20 @@ struct MHD_Daemon;
 typedef struct {
     pid_t pid;
     int port;
-    char dir[256]; /* temporary folder holding config and log */
+    char dir[256];      /* temporary folder holding config, log and the plugin's devices file */
+    const char *plugin; /* otaauth.so, or NULL for a plain broker */
+    char cloud_password[40];
+    int auth_off;
 } mc_broker;
 
-/* Start mosquitto on a free loopback port; waits until it accepts connections. */
+/*
+ * Start mosquitto on a free loopback port; waits until it accepts
+ * connections. With b->plugin set, the broker loads otaauth with a fresh
+ * cloud credential (b->cloud_password) and the devices file in b->dir.
+ */
 int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap);
+/* The plugin's devices file, rewritten whole (atomically) from the registry. */
+int mc_broker_write_devices(const mc_broker *b, const mc_device_info *d, int n);
 void mc_broker_stop(mc_broker *b);
 
 typedef struct {
@@ -65,6 +74,7 @@ typedef struct {
     int fail_code;
     mc_fault fault;
     int fault_seen;  /* matching events so far */
+    int redeliver;   /* the device lost its connection (or the push) while it was pending */
     char push[2048]; /* the push payload as published */
     size_t trace_at;
 } mc_job;
@@ -101,6 +111,7 @@ struct mc_cloud {
     pthread_mutex_t clock; /* connection state */
     pthread_cond_t ccond;
     int connected, subscribed;
+    int plugin; /* the broker runs otaauth: downlinks go through it, events come from it */
     struct MHD_Daemon *httpd;
     int http_port;
 };
@@ -113,6 +124,10 @@ int mc_trace_open(mc_cloud *c, const char *path);
 
 int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap);
 mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn);
+/* Give the broker plugin the current registry (no-op without the plugin). */
+int mc_registry_sync(mc_cloud *c);
+/* An event from the broker plugin ($ota/events). */
+void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len);
 
 int mc_http_start(mc_cloud *c, char *err, size_t errcap);
 void mc_http_stop(mc_cloud *c);

@@ -30,10 +30,14 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
 
     if (rc != 0)
         return;
-    mosquitto_subscribe_multiple(m, NULL, (int)(sizeof(subs) / sizeof(subs[0])), subs, 1, 0, NULL);
     pthread_mutex_lock(&c->clock);
     c->connected = 1;
+    c->subscribed = 0;
     pthread_mutex_unlock(&c->clock);
+    /* The plugin's events first: a device's connect must not slip by unseen. */
+    if (c->plugin)
+        mosquitto_subscribe(m, NULL, "$ota/events", 1);
+    mosquitto_subscribe_multiple(m, NULL, (int)(sizeof(subs) / sizeof(subs[0])), subs, 1, 0, NULL);
 }
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted)
@@ -44,7 +48,7 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
     (void)n;
     (void)granted;
     pthread_mutex_lock(&c->clock);
-    c->subscribed = 1;
+    c->subscribed++;
     pthread_cond_broadcast(&c->ccond);
     pthread_mutex_unlock(&c->clock);
 }
@@ -52,7 +56,10 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
 {
     (void)m;
-    mc_cloud_on_uplink(obj, msg->topic, msg->payload, (size_t)msg->payloadlen);
+    if (!strcmp(msg->topic, "$ota/events"))
+        mc_cloud_on_broker_event(obj, msg->payload, (size_t)msg->payloadlen);
+    else
+        mc_cloud_on_uplink(obj, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
 
 /* Wait, in short slices, until the SUBACK arrived or the deadline passed. */
@@ -62,7 +69,7 @@ static int wait_subscribed(mc_cloud *c)
     int ok;
 
     pthread_mutex_lock(&c->clock);
-    while (!c->subscribed && mc_mono() < end) {
+    while (c->subscribed < 1 + c->plugin && mc_mono() < end) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 20 * 1000 * 1000;
@@ -72,7 +79,7 @@ static int wait_subscribed(mc_cloud *c)
         }
         pthread_cond_timedwait(&c->ccond, &c->clock, &ts);
     }
-    ok = c->subscribed;
+    ok = c->subscribed >= 1 + c->plugin;
     pthread_mutex_unlock(&c->clock);
     return ok;
 }
@@ -99,7 +106,8 @@ int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
     }
     mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-    mosquitto_username_pw_set(c->mosq, "ota-mock-cloud", NULL);
+    mosquitto_username_pw_set(c->mosq, "ota-mock-cloud",
+                              c->plugin ? c->broker.cloud_password : NULL);
     mosquitto_connect_callback_set(c->mosq, on_connect);
     mosquitto_subscribe_callback_set(c->mosq, on_subscribe);
     mosquitto_message_callback_set(c->mosq, on_message);
@@ -128,15 +136,49 @@ void mc_mqtt_stop(mc_cloud *c)
     pthread_mutex_destroy(&c->clock);
 }
 
+/*
+ * With the plugin, downlinks go to "$ota/down<topic>" and the plugin hands
+ * them to the device's client directly: delivered whether or not the device
+ * subscribed, exactly once. The trace shows the topic the device receives.
+ */
 int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos)
 {
     size_t len = strlen(payload);
+    char via[OTA_MAX_TOPIC + 16];
 
+    snprintf(via, sizeof(via), "%s%s", c->plugin ? "$ota/down" : "", topic);
     mc_trace_add(c, OTA_TR_MQTT_OUT, dev, topic, payload, len, NULL);
-    if (mosquitto_publish(c->mosq, NULL, topic, (int)len, payload, qos, false) !=
-        MOSQ_ERR_SUCCESS) {
+    if (mosquitto_publish(c->mosq, NULL, via, (int)len, payload, qos, false) != MOSQ_ERR_SUCCESS) {
         mc_trace_add(c, OTA_TR_ERROR, dev, topic, NULL, 0, "publish failed");
         return MC_ERR_MQTT;
     }
     return MC_OK;
+}
+
+static int control(mc_cloud *c, const char *command, const char *dn)
+{
+    mc_device_info d;
+    char json[256];
+
+    if (!c->plugin)
+        return MC_ERR_ARG;
+    if (mc_device_get(c, dn, &d) != MC_OK)
+        return MC_ERR_NOTFOUND;
+    snprintf(json, sizeof(json), "{\"command\":\"%s\",\"pk\":\"%s\",\"dn\":\"%s\"}", command, d.pk,
+             d.dn);
+    mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "session fault: %s", command);
+    return mosquitto_publish(c->mosq, NULL, "$CONTROL/otaauth/v1", (int)strlen(json), json, 1,
+                             false) == MOSQ_ERR_SUCCESS
+               ? MC_OK
+               : MC_ERR_MQTT;
+}
+
+int mc_device_kick(mc_cloud *c, const char *dn)
+{
+    return control(c, "kick", dn);
+}
+
+int mc_device_drop_next(mc_cloud *c, const char *dn)
+{
+    return control(c, "drop", dn);
 }

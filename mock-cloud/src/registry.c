@@ -97,6 +97,26 @@ int mc_device_add(mc_cloud *c, const mc_device_info *d)
     c->devices[c->ndevices++].info = *d;
 out:
     pthread_mutex_unlock(&c->lock);
+    if (rc == MC_OK)
+        rc = mc_registry_sync(c);
+    return rc;
+}
+
+int mc_registry_sync(mc_cloud *c)
+{
+    mc_device_info *list;
+    int rc = MC_OK;
+
+    if (!c->plugin)
+        return MC_OK;
+    pthread_mutex_lock(&c->lock);
+    list = calloc((size_t)c->ndevices + 1, sizeof(*list));
+    for (int i = 0; list && i < c->ndevices; i++)
+        list[i] = c->devices[i].info;
+    if (!list || mc_broker_write_devices(&c->broker, list, c->ndevices) != 0)
+        rc = MC_ERR_IO;
+    pthread_mutex_unlock(&c->lock);
+    free(list);
     return rc;
 }
 

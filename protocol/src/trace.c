@@ -14,6 +14,7 @@ static const char *const kinds[OTA_TR__COUNT] = {
     [OTA_TR_MQTT_IN] = "mqtt-in", [OTA_TR_MQTT_OUT] = "mqtt-out", [OTA_TR_HTTP] = "http",
     [OTA_TR_FAULT] = "fault",     [OTA_TR_LOG] = "log",           [OTA_TR_DUT] = "dut",
     [OTA_TR_TEST] = "test",       [OTA_TR_CLOUD] = "cloud",       [OTA_TR_ERROR] = "error",
+    [OTA_TR_BROKER] = "broker",
 };
 
 const char *ota_trace_kind_name(ota_trace_kind k)

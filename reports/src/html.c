@@ -138,7 +138,12 @@ static void header(FILE *f, const rp_report *r, const tally *c)
     int failed = c->fail + c->unfinished > 0;
     char fw[160], dur[64], mode[64];
 
-    fputs("<header><h1>OTA conformance: ", f);
+    fputs("<header>", f);
+    if (strstr(r->info.broker, "AUTH OFF"))
+        fputs("<p class=\"warn\"><b>Auth off:</b> device logins were not checked in this run "
+              "(ota-conformance --auth off); SEC-1 is N/A.</p>\n",
+              f);
+    fputs("<h1>OTA conformance: ", f);
     esc(f, r->info.device);
     fprintf(f, " <span class=\"badge %s\">%s</span></h1>\n<table class=\"meta\">\n",
             !r->complete ? "b-unfinished"
@@ -389,6 +394,7 @@ static const char *direction(ota_trace_kind k)
         [OTA_TR_TEST] = "test",
         [OTA_TR_CLOUD] = "cloud",
         [OTA_TR_ERROR] = "refused input",
+        [OTA_TR_BROKER] = "broker",
     };
     return (unsigned)k < OTA_TR__COUNT ? d[k] : "?";
 }

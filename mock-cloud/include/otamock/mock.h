@@ -36,6 +36,8 @@ typedef struct {
     const char *devices_dir;   /* folder of device profiles (*.json) */
     const char *trace_path;    /* JSONL trace file; NULL: in memory only */
     const char *mosquitto_bin; /* NULL: "mosquitto" from PATH, then /usr/sbin */
+    const char *plugin_path;   /* otaauth.so for the embedded broker; NULL: none */
+    int auth_off;              /* with the plugin: accept unsigned device logins */
 } mc_config;
 
 /*
@@ -52,6 +54,13 @@ int mc_cloud_broker_port(const mc_cloud *c);
 /* 1 when the cloud started the broker itself. */
 int mc_cloud_broker_embedded(const mc_cloud *c);
 int mc_cloud_http_port(const mc_cloud *c);
+/* 1 when the broker runs the otaauth plugin (logins and topics are checked). */
+int mc_cloud_plugin(const mc_cloud *c);
+
+/* Session faults through the plugin (MC_ERR_ARG without it). */
+int mc_device_kick(mc_cloud *c, const char *dn);
+/* Drop the next downlink message to the device. */
+int mc_device_drop_next(mc_cloud *c, const char *dn);
 
 /* ---- device registry ---- */
 typedef struct {
@@ -139,5 +148,7 @@ typedef struct {
 /* Create the job, supersede the device's older open job, and publish the push. */
 int mc_job_create(mc_cloud *c, const mc_job_spec *spec, int *job_id);
 int mc_job_get(mc_cloud *c, int job_id, mc_job_info *out);
+/* Cancel every open job of a device (between tests: no job outlives its test). */
+void mc_jobs_cancel(mc_cloud *c, const char *dn);
 
 #endif

@@ -17,7 +17,8 @@ typedef enum {
     OTA_TR_DUT,         /* device start, exit, crash, ready */
     OTA_TR_TEST,        /* test begin and end */
     OTA_TR_CLOUD,       /* job state changes and cloud notes */
-    OTA_TR_ERROR,       /* bad input the cloud refused */
+    OTA_TR_ERROR,       /* bad input the cloud refused (or the broker: logins, topics) */
+    OTA_TR_BROKER,      /* what the broker plugin saw: connects, disconnects, kicks */
     OTA_TR__COUNT
 } ota_trace_kind;
 

@@ -65,7 +65,7 @@ typedef struct {
     char dialect[32];
     char adapter[32];
     char dut_cmd[512];
-    char broker[64];
+    char broker[128];
     char fw_before[68];
     char fw_after[68];
     char started[32]; /* ISO 8601, UTC */

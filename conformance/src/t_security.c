@@ -1,0 +1,95 @@
+/*
+ * Login and topics, judged from what the broker plugin saw: SEC-1 (the
+ * login is signed correctly) and SEC-2 (the device stays in its own
+ * namespace), and PUSH-8 (a pending job is delivered again after the cloud
+ * drops the device). N/A on an external broker, where no plugin runs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ct.h"
+
+static void need_plugin(void)
+{
+    if (!mc_cloud_plugin(ct.cloud))
+        ct_na("N/A: an external broker (--broker) runs no login or topic checks");
+}
+
+static void login_is_signed_correctly(void **state)
+{
+    long s, i;
+    (void)state;
+
+    need_plugin();
+    if (ct.auth_off)
+        ct_na("N/A: --auth off, logins are not checked");
+    s = ct_reboot();
+    if (s < 0)
+        ct_fail("SEC-1", "the device did not start again after a power cycle");
+    i = ct_find((size_t)s, 10, ct_is_connect, NULL); /* a refusal fails the test on the way */
+    ct_check("SEC-1", i >= 0,
+             "expected the device to log in within %.0f s of boot (username dn&pk, clientId "
+             "pk.dn|…|, HMAC password), it did not try",
+             ct_secs(10));
+}
+
+static void device_stays_in_its_namespace(void **state)
+{
+    mc_job_spec s;
+    char v[32];
+    ct_attempt a;
+    long boot, i;
+    (void)state;
+
+    need_plugin();
+    boot = ct_reboot();
+    if (boot < 0 || ct_find((size_t)boot, 10, ct_is_inform, NULL) < 0)
+        ct_fail("VER-1", "the device did not report its version after a power cycle");
+    ct_spec_init(&s, v, sizeof(v));
+    ct_upgrade(&a, &s, 60);
+    i = ct_scan((size_t)boot, mc_trace_count(ct.cloud), ct_is_denied, NULL);
+    if (i >= 0) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
+        ct_fail("SEC-2",
+                "the device may publish and subscribe only under /ota/device/+/%s/%s, "
+                "/sys/%s/%s/…, /%s/%s/… and /shadow/+/%s/%s; the broker denied: %s",
+                ct.dev.pk, ct.dev.dn, ct.dev.pk, ct.dev.dn, ct.dev.pk, ct.dev.dn, ct.dev.pk,
+                ct.dev.dn, r->info);
+    }
+}
+
+static void pending_job_delivered_after_reconnect(void **state)
+{
+    mc_job_spec s;
+    char v[32];
+    ct_attempt a;
+    size_t before;
+    (void)state;
+
+    need_plugin();
+    /* The push is lost on its way, so the job stays pending; then the cloud drops the device. */
+    if (mc_device_drop_next(ct.cloud, ct.dev.dn) != MC_OK)
+        ct_fail("PUSH-8", "the broker plugin did not take the drop command");
+    ct_spec_init(&s, v, sizeof(v));
+    ct_push(&a, &s);
+    before = mc_trace_count(ct.cloud);
+    if (mc_device_kick(ct.cloud, ct.dev.dn) != MC_OK)
+        ct_fail("PUSH-8", "the broker plugin did not take the kick command");
+    ct_check("PUSH-8", ct_find(before, 15, ct_is_connect, NULL) >= 0,
+             "after the cloud dropped the connection the device must connect again, it did not "
+             "within %.0f s",
+             ct_secs(15));
+    ct_await(&a, 60);
+    ct_check("PUSH-8", a.outcome == CT_UP_SUCCEEDED,
+             "the job pending at reconnect was pushed again and must complete: got %s",
+             ct_outcome_text(&a));
+}
+
+static const ct_case cases[] = {
+    {"login_is_signed_correctly", "security", login_is_signed_correctly, "SEC-1"},
+    {"device_stays_in_its_namespace", "security", device_stays_in_its_namespace, "SEC-2"},
+    {"pending_job_delivered_after_reconnect", "security", pending_job_delivered_after_reconnect,
+     "PUSH-8"},
+};
+
+const ct_group ct_group_security = {"security", cases, sizeof(cases) / sizeof(cases[0])};

@@ -1,0 +1,398 @@
+/*
+ * otaauth: a Mosquitto plugin (API version 5) that makes the broker behave
+ * like the Aliyun cloud's front door. It checks each login the Aliyun way,
+ * keeps every device inside its own topic namespace, delivers the cloud's
+ * downlink messages straight to the device's client (subscribed or not,
+ * exactly once), and tells the mock cloud what it refused or saw on
+ * "$ota/events". The cloud drives it through "$CONTROL/otaauth/v1".
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "otaproto/topic.h"
+#include "policy.h"
+
+#define OA_EVENTS     "$ota/events"
+#define OA_DOWN       "$ota/down"
+#define OA_CONTROL    "$CONTROL/otaauth/v1"
+#define OA_MAX_CLIENT 4096
+#define OA_MAX_FILE   (8 * 1024 * 1024)
+#define OA_MAX_DELAY  16
+
+typedef struct {
+    const struct mosquitto
+        *client; /* this connection: an old one taken over by a reconnect differs */
+    char client_id[OTA_MAX_CLIENTID];
+    char pk[OTA_MAX_NAME + 1];
+    char dn[OTA_MAX_NAME + 1];
+    int drop_next;     /* drop this many downlink messages */
+    double delay_next; /* hold the next downlink message this long (s) */
+} oa_client;
+
+typedef struct {
+    char topic[OTA_MAX_TOPIC + 1];
+    char client_id[OTA_MAX_CLIENTID];
+    void *payload;
+    int len, qos;
+    double due;
+} oa_delayed;
+
+static struct {
+    mosquitto_plugin_id_t *id;
+    char devices_path[1024];
+    time_t devices_mtime;
+    off_t devices_size;
+    oa_device *devices;
+    size_t ndevices;
+    char cloud_password[128];
+    int auth_off;
+    oa_client clients[OA_MAX_CLIENT];
+    int nclients;
+    oa_delayed delayed[OA_MAX_DELAY];
+} oa;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Tell the cloud: one JSON object on $ota/events. */
+static void event(const char *what, const char *client_id, const char *pk, const char *dn,
+                  const char *detail)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *s;
+
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "event", what);
+    cJSON_AddStringToObject(o, "client_id", client_id ? client_id : "");
+    cJSON_AddStringToObject(o, "pk", pk ? pk : "");
+    cJSON_AddStringToObject(o, "dn", dn ? dn : "");
+    cJSON_AddStringToObject(o, "detail", detail ? detail : "");
+    s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (s)
+        mosquitto_broker_publish_copy(NULL, OA_EVENTS, (int)strlen(s), s, 1, false, NULL);
+    cJSON_free(s);
+}
+
+/* Re-read the devices file when it changed (the cloud rewrites it on registration). */
+static void load_devices(void)
+{
+    struct stat st;
+    FILE *f;
+    char *text;
+    oa_device *list;
+    int n;
+
+    if (stat(oa.devices_path, &st) != 0 || st.st_size > OA_MAX_FILE ||
+        (st.st_mtime == oa.devices_mtime && st.st_size == oa.devices_size && oa.devices))
+        return;
+    f = fopen(oa.devices_path, "r");
+    text = f ? calloc(1, (size_t)st.st_size + 1) : NULL;
+    if (!text || fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+        free(text);
+        if (f)
+            fclose(f);
+        return;
+    }
+    fclose(f);
+    list = calloc(OA_MAX_DEVICES, sizeof(*list));
+    n = list ? oa_devices_parse(text, list, OA_MAX_DEVICES) : -1;
+    free(text);
+    if (n < 0) {
+        free(list);
+        return;
+    }
+    free(oa.devices);
+    oa.devices = list;
+    oa.ndevices = (size_t)n;
+    oa.devices_mtime = st.st_mtime;
+    oa.devices_size = st.st_size;
+}
+
+static oa_client *client_by_id(const char *id)
+{
+    for (int i = 0; id && i < oa.nclients; i++)
+        if (!strcmp(oa.clients[i].client_id, id))
+            return &oa.clients[i];
+    return NULL;
+}
+
+static oa_client *client_by_device(const char *pk, const char *dn)
+{
+    for (int i = oa.nclients - 1; i >= 0; i--)
+        if (!strcmp(oa.clients[i].dn, dn) && !strcmp(oa.clients[i].pk, pk))
+            return &oa.clients[i];
+    return NULL;
+}
+
+static void remember(const struct mosquitto *client, const char *id, const char *pk, const char *dn)
+{
+    oa_client *c = client_by_id(id);
+
+    if (!c) {
+        if (oa.nclients >= OA_MAX_CLIENT)
+            return;
+        c = &oa.clients[oa.nclients++];
+        memset(c, 0, sizeof(*c));
+        snprintf(c->client_id, sizeof(c->client_id), "%s", id);
+    }
+    c->client = client;
+    snprintf(c->pk, sizeof(c->pk), "%s", pk);
+    snprintf(c->dn, sizeof(c->dn), "%s", dn);
+}
+
+static int on_basic_auth(int ev, void *data, void *ud)
+{
+    struct mosquitto_evt_basic_auth *a = data;
+    const char *id = mosquitto_client_id(a->client);
+    oa_login l;
+    (void)ev;
+    (void)ud;
+
+    load_devices();
+    oa_login_check(oa.devices, oa.ndevices, oa.cloud_password, oa.auth_off, id, a->username,
+                   a->password, &l);
+    if (l.kind == OA_LOGIN_REFUSED) {
+        event("auth-refused", id, l.pk, l.dn, l.reason);
+        return MOSQ_ERR_AUTH;
+    }
+    if (l.kind == OA_LOGIN_DEVICE) {
+        remember(a->client, id, l.pk, l.dn);
+        event("connect", id, l.pk, l.dn, oa.auth_off ? "auth off: login not checked" : "");
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+static const char *access_name(int access)
+{
+    return access == MOSQ_ACL_SUBSCRIBE     ? "subscribe"
+           : access == MOSQ_ACL_WRITE       ? "publish"
+           : access == MOSQ_ACL_READ        ? "receive"
+           : access == MOSQ_ACL_UNSUBSCRIBE ? "unsubscribe"
+                                            : "use";
+}
+
+static int on_acl_check(int ev, void *data, void *ud)
+{
+    struct mosquitto_evt_acl_check *a = data;
+    const char *user = mosquitto_client_username(a->client);
+    const char *id = mosquitto_client_id(a->client);
+    oa_client *c;
+    char detail[OTA_MAX_TOPIC + 32];
+    (void)ev;
+    (void)ud;
+
+    if (user && !strcmp(user, "ota-mock-cloud"))
+        return MOSQ_ERR_SUCCESS;
+    c = client_by_id(id);
+    if (c && a->access != MOSQ_ACL_UNSUBSCRIBE &&
+        oa_acl_allowed(c->pk, c->dn, a->topic, a->access == MOSQ_ACL_SUBSCRIBE))
+        return MOSQ_ERR_SUCCESS;
+    if (c && a->access == MOSQ_ACL_UNSUBSCRIBE)
+        return MOSQ_ERR_SUCCESS;
+    if (a->access == MOSQ_ACL_READ)
+        return MOSQ_ERR_ACL_DENIED; /* not theirs to receive; nothing the device did */
+    snprintf(detail, sizeof(detail), "%s %.256s", access_name(a->access), a->topic);
+    event("acl-denied", id, c ? c->pk : NULL, c ? c->dn : NULL, detail);
+    return MOSQ_ERR_ACL_DENIED;
+}
+
+static void deliver(const char *client_id, const char *topic, const void *payload, int len, int qos)
+{
+    mosquitto_broker_publish_copy(client_id, topic, len, payload, qos, false, NULL);
+}
+
+/* A downlink message from the cloud: straight to the device's client, once. */
+static void on_downlink(const struct mosquitto_evt_message *m)
+{
+    const char *real = m->topic + strlen(OA_DOWN);
+    char pk[OTA_MAX_NAME + 1], dn[OTA_MAX_NAME + 1];
+    ota_topic_kind kind;
+    oa_client *c;
+
+    if (ota_topic_parse(real, &kind, pk, dn) != OTA_OK || ota_topic_is_uplink(kind)) {
+        event("undelivered", NULL, NULL, NULL, "not a downlink topic");
+        return;
+    }
+    c = client_by_device(pk, dn);
+    if (!c) {
+        event("undelivered", NULL, pk, dn, "the device is not connected");
+        return;
+    }
+    if (c->drop_next > 0) {
+        c->drop_next--;
+        event("dropped", c->client_id, pk, dn, real);
+        return;
+    }
+    if (c->delay_next > 0) {
+        for (int i = 0; i < OA_MAX_DELAY; i++) {
+            oa_delayed *d = &oa.delayed[i];
+            if (d->payload)
+                continue;
+            d->payload = malloc(m->payloadlen ? m->payloadlen : 1);
+            if (!d->payload)
+                break;
+            memcpy(d->payload, m->payload, m->payloadlen);
+            d->len = (int)m->payloadlen;
+            d->qos = m->qos;
+            d->due = now_s() + c->delay_next;
+            snprintf(d->topic, sizeof(d->topic), "%s", real);
+            memcpy(d->client_id, c->client_id, sizeof(d->client_id));
+            event("delayed", c->client_id, pk, dn, real);
+            c->delay_next = 0;
+            return;
+        }
+    }
+    deliver(c->client_id, real, m->payload, (int)m->payloadlen, m->qos);
+}
+
+static int on_message(int ev, void *data, void *ud)
+{
+    struct mosquitto_evt_message *m = data;
+    const char *user = mosquitto_client_username(m->client);
+    (void)ev;
+    (void)ud;
+
+    if (user && !strcmp(user, "ota-mock-cloud") && !strncmp(m->topic, OA_DOWN "/", 10))
+        on_downlink(m);
+    return MOSQ_ERR_SUCCESS;
+}
+
+static int on_tick(int ev, void *data, void *ud)
+{
+    double now = now_s();
+    (void)ev;
+    (void)data;
+    (void)ud;
+
+    for (int i = 0; i < OA_MAX_DELAY; i++) {
+        oa_delayed *d = &oa.delayed[i];
+        if (!d->payload || d->due > now)
+            continue;
+        deliver(d->client_id, d->topic, d->payload, d->len, d->qos);
+        free(d->payload);
+        d->payload = NULL;
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+static int on_disconnect(int ev, void *data, void *ud)
+{
+    struct mosquitto_evt_disconnect *d = data;
+    const char *id = mosquitto_client_id(d->client);
+    oa_client *c = client_by_id(id);
+    char reason[32];
+    (void)ev;
+    (void)ud;
+
+    if (!c || c->client != d->client)
+        return MOSQ_ERR_SUCCESS; /* a connection already taken over by a newer one */
+    snprintf(reason, sizeof(reason), "reason %d", d->reason);
+    event("disconnect", id, c->pk, c->dn, reason);
+    *c = oa.clients[--oa.nclients];
+    return MOSQ_ERR_SUCCESS;
+}
+
+/* Commands from the cloud: {"command":"kick"|"drop"|"delay","pk":…,"dn":…,"seconds":…}. */
+static int on_control(int ev, void *data, void *ud)
+{
+    struct mosquitto_evt_control *e = data;
+    const char *user = mosquitto_client_username(e->client);
+    cJSON *o;
+    const cJSON *cmd, *pk, *dn, *secs;
+    oa_client *c;
+    (void)ev;
+    (void)ud;
+
+    if (!user || strcmp(user, "ota-mock-cloud"))
+        return MOSQ_ERR_ACL_DENIED;
+    o = cJSON_ParseWithLength(e->payload, e->payloadlen);
+    cmd = cJSON_GetObjectItemCaseSensitive(o, "command");
+    pk = cJSON_GetObjectItemCaseSensitive(o, "pk");
+    dn = cJSON_GetObjectItemCaseSensitive(o, "dn");
+    secs = cJSON_GetObjectItemCaseSensitive(o, "seconds");
+    c = cJSON_IsString(pk) && cJSON_IsString(dn)
+            ? client_by_device(pk->valuestring, dn->valuestring)
+            : NULL;
+    if (!cJSON_IsString(cmd) || !c) {
+        event("control-refused", NULL, NULL, NULL, "unknown command or device not connected");
+    } else if (!strcmp(cmd->valuestring, "kick")) {
+        event("kick", c->client_id, c->pk, c->dn, "");
+        mosquitto_kick_client_by_clientid(c->client_id, false);
+    } else if (!strcmp(cmd->valuestring, "drop")) {
+        c->drop_next++;
+    } else if (!strcmp(cmd->valuestring, "delay") && cJSON_IsNumber(secs)) {
+        c->delay_next = secs->valuedouble;
+    }
+    cJSON_Delete(o);
+    return MOSQ_ERR_SUCCESS;
+}
+
+int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+    for (int i = 0; i < supported_version_count; i++)
+        if (supported_versions[i] == 5)
+            return 5;
+    return -1;
+}
+
+int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
+                          struct mosquitto_opt *options, int option_count)
+{
+    memset(&oa, 0, sizeof(oa));
+    oa.id = identifier;
+    *userdata = NULL;
+    for (int i = 0; i < option_count; i++) {
+        if (!strcmp(options[i].key, "devices"))
+            snprintf(oa.devices_path, sizeof(oa.devices_path), "%s", options[i].value);
+        else if (!strcmp(options[i].key, "cloud_password"))
+            snprintf(oa.cloud_password, sizeof(oa.cloud_password), "%s", options[i].value);
+        else if (!strcmp(options[i].key, "auth"))
+            oa.auth_off = !strcmp(options[i].value, "off");
+    }
+    if (!oa.devices_path[0] || !oa.cloud_password[0]) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "otaauth: plugin_opt_devices and "
+                                           "plugin_opt_cloud_password are required");
+        return MOSQ_ERR_INVAL;
+    }
+    load_devices();
+    if (mosquitto_callback_register(identifier, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL, NULL) ||
+        mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, NULL) ||
+        mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, NULL) ||
+        mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, NULL) ||
+        mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, NULL) ||
+        mosquitto_callback_register(identifier, MOSQ_EVT_CONTROL, on_control, OA_CONTROL, NULL))
+        return MOSQ_ERR_UNKNOWN;
+    return MOSQ_ERR_SUCCESS;
+}
+
+int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int option_count)
+{
+    (void)userdata;
+    (void)options;
+    (void)option_count;
+    mosquitto_callback_unregister(oa.id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
+    mosquitto_callback_unregister(oa.id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+    mosquitto_callback_unregister(oa.id, MOSQ_EVT_MESSAGE, on_message, NULL);
+    mosquitto_callback_unregister(oa.id, MOSQ_EVT_TICK, on_tick, NULL);
+    mosquitto_callback_unregister(oa.id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
+    mosquitto_callback_unregister(oa.id, MOSQ_EVT_CONTROL, on_control, OA_CONTROL);
+    for (int i = 0; i < OA_MAX_DELAY; i++)
+        free(oa.delayed[i].payload);
+    free(oa.devices);
+    oa.devices = NULL;
+    return MOSQ_ERR_SUCCESS;
+}

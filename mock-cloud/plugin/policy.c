@@ -1,0 +1,156 @@
+/*
+ * Login and topic decisions of the otaauth plugin. Logins are checked the
+ * Aliyun way through libotaproto's verifier; topics against the device's
+ * own namespace, level by level.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "otaproto/crypto.h"
+#include "policy.h"
+
+#define OA_CLOUD_USER "ota-mock-cloud"
+#define OA_MAX_FIELD  512
+
+static const oa_device *find(const oa_device *d, size_t n, const char *pk, const char *dn)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(d[i].pk, pk) && !strcmp(d[i].dn, dn))
+            return &d[i];
+    return NULL;
+}
+
+__attribute__((format(printf, 2, 3))) static void refuse(oa_login *out, const char *fmt, ...)
+{
+    va_list ap;
+    out->kind = OA_LOGIN_REFUSED;
+    va_start(ap, fmt);
+    vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+    va_end(ap);
+}
+
+/* "dn&pk" into its parts; 0 when it is not of that shape. */
+static int split_username(const char *u, char *pk, char *dn)
+{
+    const char *amp = strchr(u, '&');
+    size_t dl;
+
+    if (!amp || amp == u || !amp[1] || strchr(amp + 1, '&'))
+        return 0;
+    dl = (size_t)(amp - u);
+    if (dl > OTA_MAX_NAME || strlen(amp + 1) > OTA_MAX_NAME)
+        return 0;
+    memcpy(dn, u, dl);
+    dn[dl] = '\0';
+    strcpy(pk, amp + 1);
+    return 1;
+}
+
+void oa_login_check(const oa_device *devices, size_t n, const char *cloud_password, int auth_off,
+                    const char *client_id, const char *username, const char *password,
+                    oa_login *out)
+{
+    const oa_device *d;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!username || !*username)
+        return refuse(out, "no username (devices log in as deviceName&productKey)");
+    if ((client_id && strlen(client_id) > OA_MAX_FIELD) || strlen(username) > OA_MAX_FIELD ||
+        (password && strlen(password) > OA_MAX_FIELD))
+        return refuse(out, "a login field is longer than 512 bytes");
+    if (!strcmp(username, OA_CLOUD_USER)) {
+        if (password && cloud_password && *cloud_password && !strcmp(password, cloud_password)) {
+            out->kind = OA_LOGIN_CLOUD;
+            return;
+        }
+        return refuse(out, "the cloud's credential with a wrong password");
+    }
+    if (!split_username(username, out->pk, out->dn))
+        return refuse(out, "username '%.64s' is not deviceName&productKey", username);
+    d = find(devices, n, out->pk, out->dn);
+    if (!d)
+        return refuse(out, "unknown device '%.140s'", username);
+    if (auth_off) {
+        out->kind = OA_LOGIN_DEVICE;
+        return;
+    }
+    if (!client_id || !password)
+        return refuse(out, "no clientId or no password");
+    rc = ota_login_verify(client_id, username, password, d->secret);
+    if (rc == OTA_OK) {
+        out->kind = OA_LOGIN_DEVICE;
+        return;
+    }
+    if (rc == OTA_ERR_SIGN)
+        return refuse(out, "signature does not verify, or the username names another device than "
+                           "the clientId");
+    refuse(out, "clientId is not pk.dn|securemode=..,signmethod=..,timestamp=..| (%s)",
+           ota_strerror(rc));
+}
+
+/* Pattern levels: literal, "*" one level (a '+' in a filter too), "**" the rest (>= 0 levels). */
+static int match_levels(const char *const *pat, const char *topic, int is_filter)
+{
+    const char *t = topic;
+
+    for (; *pat; pat++) {
+        size_t n = strcspn(t, "/");
+        if (!strcmp(*pat, "**"))
+            return 1; /* wildcards below the namespace are the device's business */
+        if (*t == '\0' && **pat)
+            return 0;
+        if (!strcmp(*pat, "*")) {
+            if (n == 0 || (!is_filter && memchr(t, '+', n)) || (n == 1 && *t == '#'))
+                return 0;
+        } else if (strlen(*pat) != n || strncmp(*pat, t, n)) {
+            return 0; /* literal levels (pk, dn) must be spelled out: no '+' or '#' */
+        }
+        t += n;
+        if (*t == '/')
+            t++;
+        else if (pat[1] && strcmp(pat[1], "**"))
+            return 0;
+    }
+    return *t == '\0';
+}
+
+int oa_acl_allowed(const char *pk, const char *dn, const char *topic, int is_filter)
+{
+    const char *ota[] = {"", "ota", "device", "*", pk, dn, NULL};
+    const char *sys[] = {"", "sys", pk, dn, "**", NULL};
+    const char *own[] = {"", pk, dn, "**", NULL};
+    const char *shadow[] = {"", "shadow", "*", pk, dn, NULL};
+    const char *const *all[] = {ota, sys, own, shadow};
+
+    if (!topic || !*topic || strlen(topic) > OTA_MAX_TOPIC)
+        return 0;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (match_levels(all[i], topic, is_filter))
+            return 1;
+    return 0;
+}
+
+int oa_devices_parse(const char *text, oa_device *out, size_t cap)
+{
+    size_t n = 0;
+
+    while (text && *text) {
+        const char *end = strchr(text, '\n');
+        size_t len = end ? (size_t)(end - text) : strlen(text);
+        char line[3 * OTA_MAX_SECRET];
+        oa_device d;
+        if (len && len < sizeof(line)) {
+            memcpy(line, text, len);
+            line[len] = '\0';
+            if (sscanf(line, "%64[^\t]\t%64[^\t]\t%128[^\t\n]", d.pk, d.dn, d.secret) == 3) {
+                if (n >= cap)
+                    return -1;
+                out[n++] = d;
+            }
+        }
+        text += len + (end ? 1 : 0);
+    }
+    return (int)n;
+}

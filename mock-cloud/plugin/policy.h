@@ -1,0 +1,54 @@
+/*
+ * The otaauth plugin's decisions, as pure functions (no broker calls), so
+ * they are unit-tested without Mosquitto: who a login is, whether its
+ * signature holds, and whether a device may use a topic.
+ */
+#ifndef OTAAUTH_POLICY_H
+#define OTAAUTH_POLICY_H
+
+#include <stddef.h>
+
+#include "otaproto/base.h"
+
+#define OA_MAX_DEVICES 100000
+
+typedef struct {
+    char pk[OTA_MAX_NAME + 1];
+    char dn[OTA_MAX_NAME + 1];
+    char secret[OTA_MAX_SECRET + 1];
+} oa_device;
+
+typedef enum {
+    OA_LOGIN_DEVICE = 0, /* a device, signature verified (or auth off) */
+    OA_LOGIN_CLOUD,      /* the mock cloud's own client */
+    OA_LOGIN_REFUSED,    /* see reason */
+} oa_login_kind;
+
+typedef struct {
+    oa_login_kind kind;
+    char pk[OTA_MAX_NAME + 1];
+    char dn[OTA_MAX_NAME + 1];
+    char reason[160];
+} oa_login;
+
+/*
+ * Decide a login. devices: the registry; cloud_password: the cloud's
+ * credential (username "ota-mock-cloud"); auth_off: accept any device login
+ * that names a device by its username, unsigned. Never fails: a bad login is
+ * OA_LOGIN_REFUSED with a reason a person can read.
+ */
+void oa_login_check(const oa_device *devices, size_t n, const char *cloud_password, int auth_off,
+                    const char *client_id, const char *username, const char *password,
+                    oa_login *out);
+
+/*
+ * May device pk/dn publish to (or, with is_filter, subscribe to) topic? Its
+ * namespace: /ota/device/+/pk/dn, /sys/pk/dn/..., /pk/dn/..., /shadow/+/pk/dn,
+ * with wildcards allowed only inside it.
+ */
+int oa_acl_allowed(const char *pk, const char *dn, const char *topic, int is_filter);
+
+/* Parse a devices file (lines "pk<TAB>dn<TAB>secret"); returns the count or -1. */
+int oa_devices_parse(const char *text, oa_device *out, size_t cap);
+
+#endif

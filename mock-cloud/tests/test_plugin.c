@@ -1,0 +1,288 @@
+/*
+ * The otaauth plugin inside a real Mosquitto (under ASan when the build is):
+ * every bad login and every foreign topic is refused and reaches the trace,
+ * downlinks reach a device that never subscribed, exactly once, and the
+ * broker survives all of it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <mosquitto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mock_priv.h"
+
+#define PK     "a1RefProd01"
+#define DN     "ref-device-01"
+#define SECRET "0123456789abcdef0123456789abcdef"
+
+static mc_cloud *cloud;
+static char broker_log[128];
+
+typedef struct {
+    int connack; /* -1 until the CONNACK came */
+    int messages;
+    int subacks;
+    int granted;
+} client_state;
+
+static void on_connect(struct mosquitto *m, void *obj, int rc)
+{
+    (void)m;
+    ((client_state *)obj)->connack = rc;
+}
+
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+    (void)m;
+    (void)msg;
+    ((client_state *)obj)->messages++;
+}
+
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *q)
+{
+    client_state *s = obj;
+    (void)m;
+    (void)mid;
+    s->subacks++;
+    s->granted = n > 0 ? q[0] : -1;
+}
+
+/* Drive the client in this thread until cond holds or 3 s pass. */
+static void pump(struct mosquitto *m, const int *value, int until)
+{
+    double end = mc_now(cloud) + 3;
+    while (*value < until && mc_now(cloud) < end)
+        mosquitto_loop(m, 20, 1);
+}
+
+static struct mosquitto *login(const char *cid, const char *user, const char *pw, client_state *s)
+{
+    struct mosquitto *m = mosquitto_new(cid, true, s);
+
+    memset(s, 0, sizeof(*s));
+    s->connack = -1;
+    assert_non_null(m);
+    mosquitto_connect_callback_set(m, on_connect);
+    mosquitto_message_callback_set(m, on_message);
+    mosquitto_subscribe_callback_set(m, on_subscribe);
+    mosquitto_username_pw_set(m, user, pw);
+    assert_int_equal(mosquitto_connect(m, "127.0.0.1", mc_cloud_broker_port(cloud), 30), 0);
+    for (double end = mc_now(cloud) + 3; s->connack < 0 && mc_now(cloud) < end;)
+        mosquitto_loop(m, 20, 1);
+    return m;
+}
+
+static void logout(struct mosquitto *m)
+{
+    mosquitto_disconnect(m);
+    mosquitto_destroy(m);
+}
+
+static int count_errors(const char *prefix)
+{
+    int n = 0;
+    for (size_t i = 0; i < mc_trace_count(cloud); i++) {
+        const ota_trace_rec *r = mc_trace_at(cloud, i);
+        n += r->kind == OTA_TR_ERROR && !strncmp(r->info, prefix, strlen(prefix));
+    }
+    return n;
+}
+
+/* Wait until the trace holds n records of that error. */
+static int await_errors(const char *prefix, int n)
+{
+    for (double end = mc_now(cloud) + 3; mc_now(cloud) < end;) {
+        if (count_errors(prefix) >= n)
+            return 1;
+        mc_trace_wait(cloud, mc_trace_count(cloud), mc_now(cloud) + 0.05);
+    }
+    return 0;
+}
+
+static int setup(void **state)
+{
+    char devs[1024], err[256];
+    mc_config cfg = {0};
+    (void)state;
+
+    mosquitto_lib_init();
+    /* Keep the broker's log: the sanitizers in the plugin report there. */
+    snprintf(broker_log, sizeof(broker_log), "/tmp/ota-plugin-test-%d.log", (int)getpid());
+    setenv("OTA_KEEP_BROKER_LOG", broker_log, 1);
+    snprintf(devs, sizeof(devs), "%s/fixtures/devices", OTA_SOURCE_DIR);
+    cfg.devices_dir = devs;
+    cfg.plugin_path = OTA_PLUGIN_PATH;
+    if (mc_cloud_start(&cfg, &cloud, err, sizeof(err)) != MC_OK) {
+        fprintf(stderr, "cloud: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char line[512];
+    FILE *f;
+    int bad = 0;
+    (void)state;
+
+    mc_cloud_stop(cloud);
+    mosquitto_lib_cleanup();
+    f = fopen(broker_log, "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (strstr(line, "AddressSanitizer") || strstr(line, "runtime error:")) {
+            fprintf(stderr, "broker: %s", line);
+            bad = 1;
+        }
+    if (f)
+        fclose(f);
+    unlink(broker_log);
+    return bad ? -1 : 0;
+}
+
+static void good_login_connects(void)
+{
+    ota_login l;
+    client_state s;
+    struct mosquitto *m;
+
+    ota_login_build(PK, DN, SECRET, OTA_SIGNMETHOD_HMACSHA256, 3, OTA_LOGIN_TIMESTAMP, &l);
+    m = login(l.client_id, l.username, l.password, &s);
+    assert_int_equal(s.connack, 0);
+    logout(m);
+}
+
+static void every_bad_login_is_refused_and_traced(void **state)
+{
+    static const char cid[] =
+        PK "." DN "|timestamp=2524608000000,securemode=3,signmethod=hmacsha256|";
+    ota_login good, other;
+    char big[2048], tampered[256], badmethod[256];
+    const char *cases[][3] = {
+        {cid, DN "&" PK, "00"},               /* wrong secret */
+        {tampered, DN "&" PK, NULL},          /* tampered timestamp */
+        {badmethod, DN "&" PK, NULL},         /* unknown signmethod */
+        {cid, "mcu-device-01&" PK, NULL},     /* username of another device */
+        {cid, "", NULL},                      /* empty username */
+        {cid, big, NULL},                     /* oversize username */
+        {cid, DN "&" PK, "\xff\xfe\x80\x81"}, /* non-UTF-8 password */
+        {cid, "ota-mock-cloud", "guess"},     /* the cloud's credential */
+        {"no-bars-at-all", DN "&" PK, NULL},  /* not an Aliyun clientId */
+    };
+    size_t n = sizeof(cases) / sizeof(cases[0]);
+    int before = count_errors("auth-refused");
+    (void)state;
+
+    ota_login_build(PK, DN, SECRET, OTA_SIGNMETHOD_HMACSHA256, 3, OTA_LOGIN_TIMESTAMP, &good);
+    ota_login_build(PK, "mcu-device-01", "fedcba9876543210fedcba9876543210",
+                    OTA_SIGNMETHOD_HMACSHA256, 3, OTA_LOGIN_TIMESTAMP, &other);
+    snprintf(tampered, sizeof(tampered), "%s", cid);
+    memcpy(strstr(tampered, "2524608000000"), "2524608000001", 13);
+    snprintf(badmethod, sizeof(badmethod), "%s", cid);
+    memcpy(strstr(badmethod, "hmacsha256"), "hmacsha999", 10);
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        client_state s;
+        const char *pw = cases[i][2] ? cases[i][2] : (i == 3 ? other.password : good.password);
+        struct mosquitto *m = login(cases[i][0], cases[i][1], pw, &s);
+        if (s.connack == 0)
+            fail_msg("case %zu (%s / %.40s) was let in", i, cases[i][0], cases[i][1]);
+        logout(m);
+    }
+    assert_true(await_errors("auth-refused", before + (int)n));
+    good_login_connects(); /* the broker is still there and still lets a good device in */
+}
+
+static void foreign_topics_are_denied_and_traced(void **state)
+{
+    ota_login l;
+    client_state s;
+    struct mosquitto *m;
+    int before = count_errors("acl-denied");
+    const char *filters[] = {"#", "/ota/device/+/+/+", "/sys/" PK "/mcu-device-01/#", "$ota/events",
+                             "$SYS/#"};
+    (void)state;
+
+    ota_login_build(PK, DN, SECRET, OTA_SIGNMETHOD_HMACSHA256, 3, OTA_LOGIN_TIMESTAMP, &l);
+    m = login(l.client_id, l.username, l.password, &s);
+    assert_int_equal(s.connack, 0);
+    for (size_t i = 0; i < 5; i++) {
+        int had = s.subacks;
+        mosquitto_subscribe(m, NULL, filters[i], 0);
+        pump(m, &s.subacks, had + 1);
+        assert_int_equal(s.granted, 0x80); /* refused in the SUBACK */
+    }
+    mosquitto_publish(m, NULL, "/ota/device/inform/" PK "/mcu-device-01", 2, "{}", 1, false);
+    mosquitto_publish(m, NULL, "$CONTROL/otaauth/v1", 2, "{}", 1, false);
+    for (int i = 0; i < 20; i++)
+        mosquitto_loop(m, 10, 1);
+    assert_true(await_errors("acl-denied", before + 7));
+    /* Its own namespace, wildcards inside it included, is fine. */
+    int had = s.subacks;
+    mosquitto_subscribe(m, NULL, "/sys/" PK "/" DN "/#", 0);
+    pump(m, &s.subacks, had + 1);
+    assert_int_equal(s.granted, 0);
+    logout(m);
+}
+
+static void downlink_reaches_an_unsubscribed_device_once(void **state)
+{
+    ota_login l;
+    client_state s;
+    struct mosquitto *m;
+    mc_job_spec spec = {.dn = DN, .version = "9.9.9", .image_size = 16};
+    int id;
+    (void)state;
+
+    size_t seen = mc_trace_count(cloud);
+    int connected = 0;
+
+    ota_login_build(PK, DN, SECRET, OTA_SIGNMETHOD_HMACSHA256, 3, OTA_LOGIN_TIMESTAMP, &l);
+    m = login(l.client_id, l.username, l.password, &s);
+    assert_int_equal(s.connack, 0);
+    /*
+     * Let the cloud hear of this connect first: a late "disconnect" of the
+     * previous test's session would (rightly) make it push a pending job again.
+     */
+    for (double end = mc_now(cloud) + 3; !connected && mc_now(cloud) < end;) {
+        for (size_t i = seen; i < mc_trace_count(cloud); i++)
+            connected |= mc_trace_at(cloud, i)->kind == OTA_TR_BROKER &&
+                         !strncmp(mc_trace_at(cloud, i)->info, "connect", 7);
+        mc_trace_wait(cloud, mc_trace_count(cloud), mc_now(cloud) + 0.05);
+    }
+    assert_true(connected);
+    /* Like Link SDK 4.x: no subscription to the upgrade topic at all. */
+    assert_int_equal(mc_job_create(cloud, &spec, &id), MC_OK);
+    pump(m, &s.messages, 1);
+    assert_int_equal(s.messages, 1);
+    /* Subscribed as well: still exactly once. */
+    int had = s.subacks;
+    mosquitto_subscribe(m, NULL, "/ota/device/upgrade/" PK "/" DN, 1);
+    pump(m, &s.subacks, had + 1);
+    spec.version = "9.9.10";
+    assert_int_equal(mc_job_create(cloud, &spec, &id), MC_OK);
+    pump(m, &s.messages, 2);
+    for (int i = 0; i < 20; i++)
+        mosquitto_loop(m, 10, 1);
+    assert_int_equal(s.messages, 2);
+    logout(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_bad_login_is_refused_and_traced),
+        cmocka_unit_test(foreign_topics_are_denied_and_traced),
+        cmocka_unit_test(downlink_reaches_an_unsubscribed_device_once),
+    };
+    return cmocka_run_group_tests_name("plugin", tests, setup, teardown);
+}
