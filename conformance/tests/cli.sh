@@ -35,4 +35,29 @@ echo "$out" | grep -q '1 N/A' || fail "inject-flash must be N/A without a channe
 # A device that is not there at all fails with a reason, it does not hang.
 out=$("$bin/ota-conformance" --quiet --time-scale 0.2 --only VER-1 --dut-cmd "exit 7" 2>&1)
 [ $? -eq 1 ] || fail "a device that cannot start must fail the run: $out"
+# --auth off: a device that signs its login wrongly still runs; SEC-1 is N/A and the run says so.
+out=$("$bin/ota-conformance" --quiet --auth off --dut-cmd "exec '$bin/ota-ref-device' --bug bad-sign-key")
+[ $? -eq 0 ] || fail "--auth off must let an unsigned device through: $out"
+echo "$out" | grep -q '1 N/A.*AUTH OFF' || fail "--auth off is not in the summary: $out"
+
+# An external broker (a plain Mosquitto on a free loopback port): the suite joins it, and
+# the tests that need the broker plugin are N/A.
+work=$(mktemp -d /tmp/ota-cli-XXXXXX)
+trap 'kill "$mpid" 2>/dev/null; rm -rf "$work"' EXIT
+mpid=""
+for _ in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 40000))
+    printf 'listener %d 127.0.0.1\nallow_anonymous true\n' "$port" >"$work/m.conf"
+    mosquitto -c "$work/m.conf" >"$work/m.log" 2>&1 &
+    mpid=$!
+    for _ in $(seq 1 100); do
+        mosquitto_pub -p "$port" -t probe -m x 2>/dev/null && break 2
+        kill -0 "$mpid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$mpid" 2>/dev/null
+done
+out=$("$bin/ota-conformance" --quiet --broker "127.0.0.1:$port")
+[ $? -eq 0 ] || fail "the suite on an external broker failed: $out"
+echo "$out" | grep -q '3 N/A' || fail "SEC-1, SEC-2 and PUSH-8 must be N/A on an external broker: $out"
 echo "PASS"

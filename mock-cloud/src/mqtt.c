@@ -155,17 +155,18 @@ int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char 
     return MC_OK;
 }
 
-static int control(mc_cloud *c, const char *command, const char *dn)
+static int control(mc_cloud *c, const char *command, const char *dn, double seconds)
 {
     mc_device_info d;
-    char json[256];
+    char json[320];
 
     if (!c->plugin)
         return MC_ERR_ARG;
     if (mc_device_get(c, dn, &d) != MC_OK)
         return MC_ERR_NOTFOUND;
-    snprintf(json, sizeof(json), "{\"command\":\"%s\",\"pk\":\"%s\",\"dn\":\"%s\"}", command, d.pk,
-             d.dn);
+    snprintf(json, sizeof(json),
+             "{\"command\":\"%s\",\"pk\":\"%s\",\"dn\":\"%s\",\"seconds\":%.3f}", command, d.pk,
+             d.dn, seconds);
     mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "session fault: %s", command);
     return mosquitto_publish(c->mosq, NULL, "$CONTROL/otaauth/v1", (int)strlen(json), json, 1,
                              false) == MOSQ_ERR_SUCCESS
@@ -175,10 +176,17 @@ static int control(mc_cloud *c, const char *command, const char *dn)
 
 int mc_device_kick(mc_cloud *c, const char *dn)
 {
-    return control(c, "kick", dn);
+    return control(c, "kick", dn, 0);
 }
 
 int mc_device_drop_next(mc_cloud *c, const char *dn)
 {
-    return control(c, "drop", dn);
+    return control(c, "drop", dn, 0);
+}
+
+int mc_device_delay_next(mc_cloud *c, const char *dn, double seconds)
+{
+    if (seconds <= 0 || seconds > 3600)
+        return MC_ERR_ARG;
+    return control(c, "delay", dn, seconds);
 }

@@ -277,12 +277,38 @@ static void downlink_reaches_an_unsubscribed_device_once(void **state)
     logout(m);
 }
 
+static void a_delayed_downlink_arrives_late(void **state)
+{
+    ota_login l;
+    client_state s;
+    struct mosquitto *m;
+    mc_job_spec spec = {.dn = DN, .version = "9.9.11", .image_size = 16};
+    double sent;
+    int id;
+    (void)state;
+
+    mc_jobs_cancel(cloud, DN); /* the last test's pending job would be pushed again at login */
+    ota_login_build(PK, DN, SECRET, OTA_SIGNMETHOD_HMACSHA256, 3, OTA_LOGIN_TIMESTAMP, &l);
+    m = login(l.client_id, l.username, l.password, &s);
+    assert_int_equal(s.connack, 0);
+    assert_int_equal(mc_device_delay_next(cloud, DN, 0.5), MC_OK);
+    /* The control message and the push travel in order on the cloud's connection. */
+    sent = mc_now(cloud);
+    assert_int_equal(mc_job_create(cloud, &spec, &id), MC_OK);
+    pump(m, &s.messages, 1);
+    assert_int_equal(s.messages, 1);
+    assert_true(mc_now(cloud) - sent >= 0.45);
+    assert_int_equal(mc_device_delay_next(cloud, DN, 0), MC_ERR_ARG);
+    logout(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_bad_login_is_refused_and_traced),
         cmocka_unit_test(foreign_topics_are_denied_and_traced),
         cmocka_unit_test(downlink_reaches_an_unsubscribed_device_once),
+        cmocka_unit_test(a_delayed_downlink_arrives_late),
     };
     return cmocka_run_group_tests_name("plugin", tests, setup, teardown);
 }

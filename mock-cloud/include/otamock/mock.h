@@ -61,6 +61,8 @@ int mc_cloud_plugin(const mc_cloud *c);
 int mc_device_kick(mc_cloud *c, const char *dn);
 /* Drop the next downlink message to the device. */
 int mc_device_drop_next(mc_cloud *c, const char *dn);
+/* Hold the next downlink message to the device for `seconds` (0.1 s resolution). */
+int mc_device_delay_next(mc_cloud *c, const char *dn, double seconds);
 
 /* ---- device registry ---- */
 typedef struct {
