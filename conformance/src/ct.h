@@ -47,7 +47,7 @@ typedef struct {
 } ct_group;
 
 extern const ct_group ct_group_security, ct_group_version, ct_group_push, ct_group_final,
-    ct_group_failure;
+    ct_group_failure, ct_group_download;
 
 /* ---- the run ---- */
 typedef struct {

@@ -38,7 +38,7 @@ typedef struct {
 } options;
 
 static const ct_group *const groups[] = {&ct_group_security, &ct_group_version, &ct_group_push,
-                                         &ct_group_final, &ct_group_failure};
+                                         &ct_group_final,    &ct_group_failure, &ct_group_download};
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static rp_test results[MAX_TESTS];

@@ -9,21 +9,90 @@
 
 #include "ct.h"
 
-static void download_404_reports_minus_2(void **state)
+/* Every download answered with one HTTP status: the device must give up with -2. */
+static void persistent_status(int status, ct_attempt *a)
 {
     mc_job_spec s;
     char v[32], where[400] = "";
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.fault = (mc_fault){MC_FAULT_HTTP_STATUS, status, 0, -1};
+    ct_upgrade(a, &s, 60);
+    if (a->end_at >= 0)
+        ct_describe((size_t)a->end_at, where, sizeof(where));
+    ct_check("FAIL-2", a->outcome == CT_UP_FAILED && a->step == -2,
+             "every download answered HTTP %d: expected step \"-2\" within %.0f s, got %s %s",
+             status, ct_secs(60), ct_outcome_text(a), where);
+}
+
+static int is_get(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_http(r, NULL) && !strncmp(r->info, "GET", 3);
+}
+
+static void download_404_reports_minus_2(void **state)
+{
+    ct_attempt a;
+    double last = -1;
+    int tries = 0;
+    (void)state;
+
+    persistent_status(404, &a);
+    /* FAIL-B, from the same attempt: at most 3 tries, at least 1 s apart (0.9 s allowed). */
+    for (long i = ct_scan(a.push_at, (size_t)a.end_at, is_get, NULL); i >= 0;
+         i = ct_scan((size_t)i + 1, (size_t)a.end_at, is_get, NULL)) {
+        double t = mc_trace_at(ct.cloud, (size_t)i)->t;
+        tries++;
+        ct_check("FAIL-B", last < 0 || t - last >= 0.9,
+                 "retries should be at least 1 s apart; try %d came %.2f s after the last", tries,
+                 t - last);
+        last = t;
+    }
+    ct_check("FAIL-B", tries <= 3, "a failure should be retried at most 3 times; got %d tries",
+             tries);
+}
+
+static void download_403_reports_minus_2(void **state)
+{
+    ct_attempt a;
+    (void)state;
+    persistent_status(403, &a);
+}
+
+static void download_500_reports_minus_2(void **state)
+{
+    ct_attempt a;
+    (void)state;
+    persistent_status(500, &a);
+}
+
+static void download_503_reports_minus_2(void **state)
+{
+    ct_attempt a;
+    (void)state;
+    persistent_status(503, &a);
+}
+
+static void wrong_sha256_reports_minus_3(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400] = "", now[OTA_MAX_VERSION + 1];
     ct_attempt a;
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
-    s.fault = (mc_fault){MC_FAULT_HTTP_STATUS, 404, 0, -1};
+    s.digest = OTA_DIGEST_SHA256;
+    s.wrong_digest = 1;
     ct_upgrade(&a, &s, 60);
     if (a.end_at >= 0)
         ct_describe((size_t)a.end_at, where, sizeof(where));
-    ct_check("FAIL-2", a.outcome == CT_UP_FAILED && a.step == -2,
-             "every download answered HTTP 404: expected step \"-2\" within %.0f s, got %s %s",
-             ct_secs(60), ct_outcome_text(&a), where);
+    ct_check("FAIL-3", a.outcome == CT_UP_FAILED && a.step == -3,
+             "the pushed SHA-256 did not match the image: expected step \"-3\", got %s %s",
+             ct_outcome_text(&a), where);
+    ct_running_version(now, sizeof(now));
+    ct_check("FAIL-3", strcmp(now, v) != 0,
+             "an image that failed SHA-256 verification was flashed: the device runs %s", now);
 }
 
 static void wrong_digest_reports_minus_3(void **state)
@@ -121,7 +190,11 @@ static void upgrade_succeeds_after_failure(void **state)
 }
 
 static const ct_case cases[] = {
-    {"download_404_reports_minus_2", "failure", download_404_reports_minus_2, "FAIL-2"},
+    {"download_404_reports_minus_2", "failure", download_404_reports_minus_2, "FAIL-2 FAIL-B"},
+    {"download_403_reports_minus_2", "failure", download_403_reports_minus_2, "FAIL-2"},
+    {"download_500_reports_minus_2", "failure", download_500_reports_minus_2, "FAIL-2"},
+    {"download_503_reports_minus_2", "failure", download_503_reports_minus_2, "FAIL-2"},
+    {"wrong_sha256_reports_minus_3", "failure", wrong_sha256_reports_minus_3, "FAIL-3"},
     {"wrong_digest_reports_minus_3", "failure", wrong_digest_reports_minus_3, "FAIL-3"},
     {"flash_failure_reports_minus_4", "failure", flash_failure_reports_minus_4, "FAIL-4"},
     {"unusable_push_is_refused", "failure", unusable_push_is_refused, "FAIL-1"},

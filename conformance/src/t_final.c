@@ -106,10 +106,30 @@ static void target_version_not_reported_early(void **state)
              v, where, last_where);
 }
 
+static void two_upgrades_back_to_back(void **state)
+{
+    mc_job_spec s;
+    char v1[32], v2[32];
+    ct_attempt a;
+    (void)state;
+
+    ct_spec_init(&s, v1, sizeof(v1));
+    ct_upgrade(&a, &s, 60);
+    ct_check("FINAL-3", a.outcome == CT_UP_SUCCEEDED, "the first upgrade (to %s) failed: got %s",
+             v1, ct_outcome_text(&a));
+    ct_settle();
+    ct_spec_init(&s, v2, sizeof(v2));
+    ct_upgrade(&a, &s, 60);
+    ct_check("FINAL-3", a.outcome == CT_UP_SUCCEEDED,
+             "the second upgrade in a row (to %s, right after %s) must succeed too: got %s", v2, v1,
+             ct_outcome_text(&a));
+}
+
 static const ct_case cases[] = {
     {"target_version_reported_after_upgrade", "final", target_version_reported_after_upgrade,
      "FINAL-1"},
     {"target_version_not_reported_early", "final", target_version_not_reported_early, "FINAL-2"},
+    {"two_upgrades_back_to_back", "final", two_upgrades_back_to_back, "FINAL-3"},
 };
 
 const ct_group ct_group_final = {"final", cases, sizeof(cases) / sizeof(cases[0])};

@@ -148,12 +148,158 @@ static void one_failure_step_per_attempt(void **state)
     }
 }
 
+/* A variant push the device should act on: started within 10 s and completed. */
+static void acted_on(const char *rule, const mc_job_spec *s, const char *what)
+{
+    ct_attempt a;
+
+    ct_push(&a, s);
+    if (ct_find(a.push_at, 10, starts_upgrade, NULL) < 0) {
+        ct_check(rule, 0, "%s must be acted on: no download and no progress within %.0f s", what,
+                 ct_secs(10));
+        return;
+    }
+    ct_await(&a, 60);
+    ct_check(rule, a.outcome == CT_UP_SUCCEEDED, "%s must be installed like any other: got %s",
+             what, ct_outcome_text(&a));
+}
+
+static void doc_style_push_acted_on(void **state)
+{
+    mc_job_spec s;
+    char v[32];
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.envelope = OTA_ENVELOPE_DOC;
+    acted_on("PUSH-3", &s,
+             "a push in the documented envelope (\"code\":200, string id, no message)");
+}
+
+static void sign_method_spellings_accepted(void **state)
+{
+    mc_job_spec s;
+    char v[32], v2[32];
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.sign_method_text = "MD5";
+    s.upper_hex = 1;
+    acted_on("PUSH-4", &s, "a push with signMethod \"MD5\" and upper-case hex");
+    ct_spec_init(&s, v2, sizeof(v2));
+    s.digest = OTA_DIGEST_SHA256;
+    s.sign_method_text = "Sha256";
+    acted_on("PUSH-4", &s, "a push with signMethod \"Sha256\"");
+}
+
+static void push_for_other_module_ignored(void **state)
+{
+    mc_job_spec s;
+    char v[32], now[OTA_MAX_VERSION + 1];
+    ct_attempt a;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.module = strcmp(ct.dev.module, "other-module") ? "other-module" : "second-module";
+    ct_push(&a, &s);
+    ct_await(&a, 1.5); /* a short window: flashing it would be quick */
+    ct_check("PUSH-5", a.outcome != CT_UP_SUCCEEDED && a.outcome != CT_UP_OTHER_VERSION,
+             "a push for module \"%s\" must never be installed as this device's firmware; got %s",
+             s.module, ct_outcome_text(&a));
+    ct_running_version(now, sizeof(now));
+    ct_check("PUSH-5", strcmp(now, v) != 0, "the device now runs %s, the other module's version",
+             now);
+}
+
+static void push_for_running_version_changes_nothing(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400] = "";
+    mc_device_info d;
+    ct_attempt a;
+    (void)state;
+
+    mc_device_get(ct.cloud, ct.dev.dn, &d);
+    ct_spec_init(&s, v, sizeof(v));
+    snprintf(v, sizeof(v), "%.31s", d.reported_version);
+    ct_push(&a, &s);
+    ct_await(&a, 1.5); /* a short window: a wrong reaction comes at once */
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("PUSH-6", a.outcome != CT_UP_FAILED,
+             "a push for the version already running (%s) must change nothing and report no "
+             "failure; got %s %s",
+             v, ct_outcome_text(&a), where);
+}
+
+static int is_hundred_step(const ota_trace_rec *r, void *arg)
+{
+    int step;
+    (void)arg;
+    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step == 100;
+}
+
+static int is_stop_record(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return r->kind == OTA_TR_DUT && !strncmp(r->info, "exit", 4);
+}
+
+static void hundred_before_restart(void **state)
+{
+    mc_job_spec s;
+    char v[32];
+    ct_attempt a;
+    long hundred, stop;
+    size_t end;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    ct_upgrade(&a, &s, 60);
+    if (a.outcome != CT_UP_SUCCEEDED)
+        ct_fail("FINAL-1", "the upgrade to %s did not succeed: got %s", v, ct_outcome_text(&a));
+    end = (size_t)a.end_at;
+    hundred = ct_scan(a.push_at, end, is_hundred_step, NULL);
+    stop = ct_scan(a.push_at, end, is_stop_record, NULL);
+    ct_check("PROG-7", hundred >= 0 && (stop < 0 || hundred < stop),
+             "a successful upgrade should report \"100\" before the device restarts; %s",
+             hundred < 0 ? "it never did" : "it came after the restart");
+}
+
+static void failure_step_has_desc(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400];
+    ct_attempt a;
+    ota_progress p;
+    const ota_trace_rec *r;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.wrong_digest = 1;
+    ct_upgrade(&a, &s, 60);
+    if (a.outcome != CT_UP_FAILED)
+        ct_fail("PROG-6", "a wrong digest must end in a failure step; got %s", ct_outcome_text(&a));
+    r = mc_trace_at(ct.cloud, (size_t)a.end_at);
+    ota_progress_parse((const char *)r->payload, r->payload_len, &p);
+    ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("PROG-8", p.has_desc && p.desc_chars > 0,
+             "a failure step should say why in desc (Link SDK 4.x sends \"\"), in %s", where);
+}
+
 static const ct_case cases[] = {
     {"live_push_starts_upgrade", "push", live_push_starts_upgrade, "PUSH-1"},
     {"progress_step_is_a_string", "push", progress_step_is_a_string, "PROG-1"},
     {"progress_desc_at_most_128", "push", progress_desc_at_most_128, "PROG-2"},
     {"progress_module_matches", "push", progress_module_matches, "PROG-3"},
     {"one_failure_step_per_attempt", "push", one_failure_step_per_attempt, "PROG-6"},
+    {"doc_style_push_acted_on", "push", doc_style_push_acted_on, "PUSH-3"},
+    {"sign_method_spellings_accepted", "push", sign_method_spellings_accepted, "PUSH-4"},
+    {"push_for_other_module_ignored", "push", push_for_other_module_ignored, "PUSH-5"},
+    {"push_for_running_version_changes_nothing", "push", push_for_running_version_changes_nothing,
+     "PUSH-6"},
+    {"hundred_before_restart", "push", hundred_before_restart, "PROG-7"},
+    {"failure_step_has_desc", "push", failure_step_has_desc, "PROG-8"},
 };
 
 const ct_group ct_group_push = {"push", cases, sizeof(cases) / sizeof(cases[0])};

@@ -115,12 +115,81 @@ static void version_is_target_after_upgrade(void **state)
     ct_check("VER-6", !strcmp(now, v), "the device must now run %s, it reports \"%s\"", v, now);
 }
 
+/* Every inform and progress id of one boot, compared pairwise. */
+static void inform_ids_differ(void **state)
+{
+    mc_job_spec s;
+    char v[32], ids[64][32], where[400];
+    ct_attempt a;
+    long boot;
+    int n = 0;
+    (void)state;
+
+    boot = ct_reboot();
+    if (boot < 0 || ct_find((size_t)boot, 10, ct_is_inform, NULL) < 0)
+        ct_fail("VER-1", "the device did not report its version after a power cycle");
+    ct_spec_init(&s, v, sizeof(v));
+    s.wrong_digest = 1; /* a failure: more messages, and no reboot in between */
+    ct_upgrade(&a, &s, 60);
+    for (size_t i = (size_t)boot; i < mc_trace_count(ct.cloud) && n < 64; i++) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
+        ota_progress p;
+        if (!ct_is_inform(r, NULL) && !ct_is_progress(r, NULL))
+            continue;
+        if (ota_progress_parse((const char *)r->payload, r->payload_len, &p) != OTA_OK &&
+            p.id.kind == OTA_ID_ABSENT) {
+            ota_inform in;
+            ota_inform_parse((const char *)r->payload, r->payload_len, &in);
+            p.id = in.id;
+        }
+        for (int k = 0; k < n; k++) {
+            if (strcmp(ids[k], p.id.text))
+                continue;
+            ct_describe(i, where, sizeof(where));
+            ct_check("VER-4", 0,
+                     "ids should differ between messages of one boot; id %s came again in %s",
+                     p.id.text, where);
+            return;
+        }
+        snprintf(ids[n++], sizeof(ids[0]), "%s", p.id.text);
+    }
+}
+
+static int is_inform_or_connect(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_inform(r, NULL) || ct_is_connect(r, NULL);
+}
+
+/* After the boot report, a quiet window: no second report without a reconnect. */
+static void no_periodic_reports(void **state)
+{
+    long boot, first, next;
+    char where[400];
+    (void)state;
+
+    boot = ct_reboot();
+    first = boot >= 0 ? ct_find((size_t)boot, 10, ct_is_inform, NULL) : -1;
+    if (first < 0)
+        ct_fail("VER-1", "the device did not report its version after a power cycle");
+    next = ct_find((size_t)first + 1, 3, is_inform_or_connect, NULL);
+    if (next >= 0 && ct_is_inform(mc_trace_at(ct.cloud, (size_t)next), NULL)) {
+        ct_describe((size_t)next, where, sizeof(where));
+        ct_check("VER-7", 0,
+                 "one version report per boot (and per reconnect): another came without a "
+                 "reconnect, %s",
+                 where);
+    }
+}
+
 static const ct_case cases[] = {
     {"version_reported_at_boot", "version", version_reported_at_boot, "VER-1"},
     {"inform_id_is_valid", "version", inform_id_is_valid, "VER-2 VER-3"},
     {"inform_module_matches", "version", inform_module_matches, "VER-5"},
     {"version_kept_after_failed_upgrade", "version", version_kept_after_failed_upgrade, "VER-6"},
     {"version_is_target_after_upgrade", "version", version_is_target_after_upgrade, "VER-6"},
+    {"inform_ids_differ", "version", inform_ids_differ, "VER-4"},
+    {"no_periodic_reports", "version", no_periodic_reports, "VER-7"},
 };
 
 const ct_group ct_group_version = {"version", cases, sizeof(cases) / sizeof(cases[0])};

@@ -15,7 +15,7 @@
 static void next_id(char *buf, size_t cap)
 {
     pthread_mutex_lock(&rd.lock);
-    snprintf(buf, cap, "%lu", ++rd.next_id);
+    snprintf(buf, cap, "%lu", rd_has_bug(BUG_CONSTANT_ID) ? 0UL : ++rd.next_id);
     pthread_mutex_unlock(&rd.lock);
 }
 
@@ -45,6 +45,8 @@ void rd_report_step(int step, const char *desc, int sync)
     int mid = 0;
 
     next_id(id, sizeof(id));
+    if (step < 0 && rd_has_bug(BUG_EMPTY_DESC))
+        desc = "";
     ota_topic_build(OTA_TOPIC_PROGRESS, rd.pk, rd.dn, topic, sizeof(topic));
     if (ota_progress_build(id, step, rd_has_bug(BUG_STEP_NUMBER), desc,
                            rd.module[0] ? rd.module : NULL, payload, sizeof(payload)) != OTA_OK)

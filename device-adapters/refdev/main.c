@@ -218,7 +218,7 @@ static void serve(void)
 {
     char line[DUT_MAX_LINE + 2];
     size_t len = 0;
-    int open_in = 1;
+    int open_in = 1, ticks = 0;
 
     for (;;) {
         struct pollfd pfd = {.fd = 0, .events = POLLIN};
@@ -228,6 +228,13 @@ static void serve(void)
         pthread_mutex_unlock(&rd.lock);
         if (done)
             return;
+        if (rd_has_bug(BUG_PERIODIC_INFORM) && ++ticks % 20 == 0) {
+            char v[OTA_MAX_VERSION + 1];
+            pthread_mutex_lock(&rd.lock);
+            snprintf(v, sizeof(v), "%s", rd.version);
+            pthread_mutex_unlock(&rd.lock);
+            rd_report_version(v); /* every second, whatever happened */
+        }
         r = poll(&pfd, open_in && !rd.no_channel ? 1 : 0, 50);
         if (r <= 0)
             continue;

@@ -20,6 +20,20 @@ typedef enum {
     BUG_BAD_SIGN_KEY,    /* the login is signed with a wrong key */
     BUG_USERNAME_OTHER,  /* the username names another device than the clientId */
     BUG_SUBSCRIBE_ALL,   /* subscribes to '#' as well as its own topics */
+    BUG_UPGRADE_ONCE,    /* after one upgrade it never takes another push */
+    BUG_STALE_DIGEST,    /* the digest context is not reset after a failed check */
+    BUG_MD5_ONLY,        /* verifies only the md5 field: SHA-256 pushes go unchecked */
+    BUG_SILENT_FAILURE,  /* a failed download is not reported at all */
+    BUG_RETRY_BURST,     /* retries a failed download 6 times without a pause */
+    BUG_NO_HUNDRED,      /* never reports "100" before rebooting */
+    BUG_EMPTY_DESC,      /* failure steps carry an empty desc */
+    BUG_CONSTANT_ID,     /* every message has id "0", as 3.x progress does */
+    BUG_PERIODIC_INFORM, /* reports its version every second */
+    BUG_STRIP_QUERY,     /* downloads the URL without its query string */
+    BUG_REFUSE_SAME,     /* answers a push for the running version with -1 */
+    BUG_IGNORE_MODULE,   /* takes pushes for any module as its own */
+    BUG_NEED_SUCCESS,    /* drops a push without "message":"success", as 3.x does */
+    BUG_STRICT_SIGN,     /* takes only "Md5"/"SHA256"/"Sha256" and lower-case hex, as 4.x */
     BUG__COUNT
 } rd_bug;
 

@@ -117,7 +117,13 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
         return -1;
     }
     unlink(path);
-    curl_easy_setopt(h, CURLOPT_URL, p->url);
+    if (rd_has_bug(BUG_STRIP_QUERY)) {
+        char bare[OTA_MAX_URL + 1];
+        snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(p->url, "?"), p->url);
+        curl_easy_setopt(h, CURLOPT_URL, bare);
+    } else {
+        curl_easy_setopt(h, CURLOPT_URL, p->url);
+    }
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
@@ -130,13 +136,14 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     if (rd.ca_file[0])
         curl_easy_setopt(h, CURLOPT_CAINFO, rd.ca_file);
-    for (int t = 1; t <= RD_TRIES; t++) {
-        if (t > 1)
+    int tries = rd_has_bug(BUG_RETRY_BURST) ? 6 : RD_TRIES;
+    for (int t = 1; t <= tries; t++) {
+        if (t > 1 && !rd_has_bug(BUG_RETRY_BURST))
             sleep(RD_RETRY_GAP_S);
         rc = fetch_once(h, &d, path, why, cap);
         if (rc == 0)
             break;
-        rd_log("download try %d of %d failed: %s", t, RD_TRIES, why);
+        rd_log("download try %d of %d failed: %s", t, tries, why);
     }
     curl_easy_cleanup(h);
     return rc;
@@ -149,10 +156,17 @@ static int verify(const ota_push *p, const char *path, char *why, size_t cap)
     unsigned char buf[8192];
     char hex[65];
     const char *want = p->sign[0] ? p->sign : p->md5;
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     size_t n;
     int rc = -1;
+    static int failed_before; /* (bug stale-digest) this boot already failed a check */
 
+    if (rd_has_bug(BUG_MD5_ONLY)) {
+        if (!p->md5[0])
+            return 0; /* no md5 field: nothing this firmware knows how to check */
+        want = p->md5;
+    }
+    f = fopen(path, "rb");
     if (!f) {
         snprintf(why, cap, "image vanished");
         return -1;
@@ -162,11 +176,13 @@ static int verify(const ota_push *p, const char *path, char *why, size_t cap)
         goto out;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
         ota_digest_update(d, buf, n);
+    if (rd_has_bug(BUG_STALE_DIGEST) && failed_before)
+        ota_digest_update(d, "stale", 5); /* what a context that was never reset holds */
     if (ota_digest_final_hex(d, hex, sizeof(hex)) != OTA_OK)
         goto out;
     if (ota_hex_equal(hex, want))
         rc = 0;
-    else
+    else if ((failed_before = 1))
         snprintf(why, cap, "%s mismatch: pushed %.64s, image has %s", ota_digest_kind_name(k), want,
                  hex);
 out:
@@ -196,6 +212,7 @@ static int flash(const char *part, const char *version, char *why, size_t cap)
         return -1;
     }
     rd_state_write("just-upgraded", version);
+    rd_state_write("upgraded-once", version);
     return 0;
 }
 
@@ -213,7 +230,8 @@ static void *worker(void *arg)
     set_state(RD_DOWNLOADING);
     rd_report_step(0, "download started", 0);
     if (download(&p, part, why, sizeof(why)) != 0) {
-        rd_report_step(-2, why, 0);
+        if (!rd_has_bug(BUG_SILENT_FAILURE))
+            rd_report_step(-2, why, 0);
         goto idle;
     }
     set_state(RD_VERIFYING);
@@ -227,7 +245,8 @@ static void *worker(void *arg)
         rd_report_step(-4, why, 0);
         goto idle;
     }
-    rd_report_step(100, "image written, rebooting", 1);
+    if (!rd_has_bug(BUG_NO_HUNDRED))
+        rd_report_step(100, "image written, rebooting", 1);
     pthread_mutex_lock(&rd.lock);
     rd.exit_requested = 1;
     rd.worker_running = 0;
@@ -247,7 +266,7 @@ static int check_push(const ota_push *p, const char *running, char *why, size_t 
     ota_digest_kind k;
     const char *mod = p->has_module && strcmp(p->module, "default") ? p->module : "";
 
-    if (strcmp(mod, rd.module)) {
+    if (strcmp(mod, rd.module) && !rd_has_bug(BUG_IGNORE_MODULE)) {
         rd_log("push for module '%s' ignored: this device runs module '%s'", mod, rd.module);
         return 1;
     }
@@ -256,6 +275,10 @@ static int check_push(const ota_push *p, const char *running, char *why, size_t 
         return -1;
     }
     if (!strcmp(p->version, running)) {
+        if (rd_has_bug(BUG_REFUSE_SAME)) {
+            snprintf(why, cap, "already running %s", p->version);
+            return -1;
+        }
         rd_log("push for version %s ignored: already running it", p->version);
         return 1;
     }
@@ -278,6 +301,30 @@ static int check_push(const ota_push *p, const char *running, char *why, size_t 
     if (p->size <= 0) {
         snprintf(why, cap, "push has no usable size");
         return -1;
+    }
+    return 0;
+}
+
+/* What real SDKs silently drop (the bug switches that imitate them). */
+static int quirk_drops(const ota_push *p)
+{
+    char marker[OTA_MAX_VERSION + 1];
+
+    if (rd_has_bug(BUG_NEED_SUCCESS) && p->envelope == OTA_ENVELOPE_DOC) {
+        rd_log("(bug need-success-message) push without \"message\":\"success\" dropped");
+        return 1;
+    }
+    if (rd_has_bug(BUG_STRICT_SIGN) &&
+        ((strcmp(p->sign_method, "Md5") && strcmp(p->sign_method, "SHA256") &&
+          strcmp(p->sign_method, "Sha256")) ||
+         strpbrk(p->sign, "ABCDEF"))) {
+        rd_log("(bug strict-sign-method) push with signMethod '%s' dropped", p->sign_method);
+        return 1;
+    }
+    if (rd_has_bug(BUG_UPGRADE_ONCE) &&
+        rd_state_read("upgraded-once", marker, sizeof(marker)) == 0) {
+        rd_log("(bug upgrade-once) push ignored: already upgraded once");
+        return 1;
     }
     return 0;
 }
@@ -307,6 +354,8 @@ void rd_upgrade_on_push(const char *payload, size_t len)
         rd_log("push for %s ignored: an upgrade is in progress", p.version);
         return;
     }
+    if (quirk_drops(&p))
+        return;
     rc = check_push(&p, running, why, sizeof(why));
     if (rc > 0)
         return;

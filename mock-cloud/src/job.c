@@ -150,7 +150,8 @@ static int job_push(mc_job *j, const mc_job_spec *s)
         snprintf(p.url, sizeof(p.url), "%s", j->url);
     }
     p.has_sign_method = 1;
-    snprintf(p.sign_method, sizeof(p.sign_method), "%s", ota_sign_method_name(s->digest));
+    snprintf(p.sign_method, sizeof(p.sign_method), "%s",
+             s->sign_method_text ? s->sign_method_text : ota_sign_method_name(s->digest));
     if (s->wrong_digest) {
         /* FAIL-3T: well formed (lower-case, right length) but wrong, in sign and md5 alike. */
         char text[64];
@@ -159,6 +160,8 @@ static int job_push(mc_job *j, const mc_job_spec *s)
     } else {
         snprintf(p.sign, sizeof(p.sign), "%s", j->digest_hex);
     }
+    for (char *h = p.sign; s->upper_hex && *h; h++)
+        *h = (char)(*h >= 'a' && *h <= 'f' ? *h - 32 : *h);
     if (s->digest == OTA_DIGEST_MD5)
         snprintf(p.md5, sizeof(p.md5), "%.64s", p.sign);
     if (!is_default(j->module)) {

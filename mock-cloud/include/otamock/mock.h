@@ -129,10 +129,12 @@ typedef struct {
     size_t image_size;
     ota_digest_kind digest;
     ota_envelope envelope;
-    int omit_transport; /* neither url nor dProtocol: an unusable push */
-    int wrong_digest;   /* a well-formed but wrong digest in sign and md5 */
-    mc_fault fault;     /* applied to this job's downloads */
-    int no_publish;     /* leave it pending for firmware/get */
+    int omit_transport;           /* neither url nor dProtocol: an unusable push */
+    int wrong_digest;             /* a well-formed but wrong digest in sign and md5 */
+    const char *sign_method_text; /* another spelling of signMethod ("MD5", "Sha256"); NULL: live */
+    int upper_hex;                /* digests in upper-case hex (the documentation allows it) */
+    mc_fault fault;               /* applied to this job's downloads */
+    int no_publish;               /* leave it pending for firmware/get */
 } mc_job_spec;
 
 typedef struct {
