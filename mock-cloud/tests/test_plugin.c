@@ -234,25 +234,22 @@ static void foreign_topics_are_denied_and_traced(void **state)
     logout(m);
 }
 
-static void downlink_reaches_an_unsubscribed_device_once(void **state)
+/*
+ * Log the reference device in and wait until the cloud has heard of this
+ * connect: a late "disconnect" of an earlier session would (rightly) make it
+ * push a pending job again, which a test counting messages must not see.
+ */
+static struct mosquitto *device_login(client_state *s)
 {
     ota_login l;
-    client_state s;
     struct mosquitto *m;
-    mc_job_spec spec = {.dn = DN, .version = "9.9.9", .image_size = 16};
-    int id;
-    (void)state;
-
     size_t seen = mc_trace_count(cloud);
     int connected = 0;
 
+    mc_jobs_cancel(cloud, DN); /* no job of an earlier test is pending */
     ota_login_build(PK, DN, SECRET, OTA_SIGNMETHOD_HMACSHA256, 3, OTA_LOGIN_TIMESTAMP, &l);
-    m = login(l.client_id, l.username, l.password, &s);
-    assert_int_equal(s.connack, 0);
-    /*
-     * Let the cloud hear of this connect first: a late "disconnect" of the
-     * previous test's session would (rightly) make it push a pending job again.
-     */
+    m = login(l.client_id, l.username, l.password, s);
+    assert_int_equal(s->connack, 0);
     for (double end = mc_now(cloud) + 3; !connected && mc_now(cloud) < end;) {
         for (size_t i = seen; i < mc_trace_count(cloud); i++)
             connected |= mc_trace_at(cloud, i)->kind == OTA_TR_BROKER &&
@@ -260,6 +257,18 @@ static void downlink_reaches_an_unsubscribed_device_once(void **state)
         mc_trace_wait(cloud, mc_trace_count(cloud), mc_now(cloud) + 0.05);
     }
     assert_true(connected);
+    return m;
+}
+
+static void downlink_reaches_an_unsubscribed_device_once(void **state)
+{
+    client_state s;
+    struct mosquitto *m;
+    mc_job_spec spec = {.dn = DN, .version = "9.9.9", .image_size = 16};
+    int id;
+    (void)state;
+
+    m = device_login(&s);
     /* Like Link SDK 4.x: no subscription to the upgrade topic at all. */
     assert_int_equal(mc_job_create(cloud, &spec, &id), MC_OK);
     pump(m, &s.messages, 1);
@@ -279,7 +288,6 @@ static void downlink_reaches_an_unsubscribed_device_once(void **state)
 
 static void a_delayed_downlink_arrives_late(void **state)
 {
-    ota_login l;
     client_state s;
     struct mosquitto *m;
     mc_job_spec spec = {.dn = DN, .version = "9.9.11", .image_size = 16};
@@ -287,10 +295,7 @@ static void a_delayed_downlink_arrives_late(void **state)
     int id;
     (void)state;
 
-    mc_jobs_cancel(cloud, DN); /* the last test's pending job would be pushed again at login */
-    ota_login_build(PK, DN, SECRET, OTA_SIGNMETHOD_HMACSHA256, 3, OTA_LOGIN_TIMESTAMP, &l);
-    m = login(l.client_id, l.username, l.password, &s);
-    assert_int_equal(s.connack, 0);
+    m = device_login(&s);
     assert_int_equal(mc_device_delay_next(cloud, DN, 0.5), MC_OK);
     /* The control message and the push travel in order on the cloud's connection. */
     sent = mc_now(cloud);

@@ -16,17 +16,6 @@
 #define CHART_W     640
 #define CHART_H     170
 
-static void esc(FILE *f, const char *s)
-{
-    size_t cap = 6 * strlen(s) + 1;
-    char *buf = malloc(cap);
-    if (!buf)
-        return;
-    rp_xml_escape(s, buf, cap);
-    fputs(buf, f);
-    free(buf);
-}
-
 /* Escape at most max bytes of s (cut on a character boundary), marking the cut. */
 static void esc_cut(FILE *f, const char *s, size_t max)
 {
@@ -34,7 +23,7 @@ static void esc_cut(FILE *f, const char *s, size_t max)
     char *copy;
 
     if (n <= max) {
-        esc(f, s);
+        rp_xml_put(f, s);
         return;
     }
     while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
@@ -44,7 +33,7 @@ static void esc_cut(FILE *f, const char *s, size_t max)
         return;
     memcpy(copy, s, max);
     copy[max] = '\0';
-    esc(f, copy);
+    rp_xml_put(f, copy);
     fprintf(f, "… <i>(%zu more bytes)</i>", n - max);
     free(copy);
 }
@@ -121,15 +110,15 @@ static tally count(const rp_report *r)
 static void test_anchor(FILE *f, const rp_test *t)
 {
     fputs("t-", f);
-    esc(f, t->group);
+    rp_xml_put(f, t->group);
     fputc('-', f);
-    esc(f, t->name);
+    rp_xml_put(f, t->name);
 }
 
 static void meta_row(FILE *f, const char *k, const char *v)
 {
     fprintf(f, "<tr><td>%s</td><td>", k);
-    esc(f, v && *v ? v : "–");
+    rp_xml_put(f, v && *v ? v : "–");
     fputs("</td></tr>\n", f);
 }
 
@@ -144,7 +133,7 @@ static void header(FILE *f, const rp_report *r, const tally *c)
               "(ota-conformance --auth off); SEC-1 is N/A.</p>\n",
               f);
     fputs("<h1>OTA conformance: ", f);
-    esc(f, r->info.device);
+    rp_xml_put(f, r->info.device);
     fprintf(f, " <span class=\"badge %s\">%s</span></h1>\n<table class=\"meta\">\n",
             !r->complete ? "b-unfinished"
             : failed     ? "b-fail"
@@ -193,7 +182,7 @@ static void filters(FILE *f, const rp_report *r)
         if (seen)
             continue;
         fputs("<option>", f);
-        esc(f, r->tests[i].group);
+        rp_xml_put(f, r->tests[i].group);
         fputs("</option>", f);
     }
     fputs("</select><input id=\"f-rule\" placeholder=\"requirement ID, e.g. FAIL-3\" "
@@ -238,11 +227,11 @@ static void rule_table(FILE *f, const rp_report *r)
         const rp_rule *x = &r->info.rules[k];
         const char *v = rule_verdict(r, x->id);
         fputs("<tr class=\"rule\" data-rule=\"", f);
-        esc(f, x->id);
+        rp_xml_put(f, x->id);
         fputs("\"><td>", f);
-        esc(f, x->id);
+        rp_xml_put(f, x->id);
         fprintf(f, "</td><td>%s%s</td><td>", x->tier, x->compat ? " (compat)" : "");
-        esc(f, x->text);
+        rp_xml_put(f, x->text);
         fputs("</td><td>", f);
         for (int i = 0; i < r->ntests; i++) {
             if (!cites(&r->tests[i], x->id))
@@ -250,7 +239,7 @@ static void rule_table(FILE *f, const rp_report *r)
             fputs("<a href=\"#", f);
             test_anchor(f, &r->tests[i]);
             fputs("\">", f);
-            esc(f, r->tests[i].name);
+            rp_xml_put(f, r->tests[i].name);
             fputs("</a> ", f);
         }
         fprintf(f, "</td><td class=\"rv-%s\">%s</td></tr>\n", v, !strcmp(v, "na") ? "N/A" : v);
@@ -270,11 +259,11 @@ static void failures(FILE *f, const rp_report *r)
         fputs("<li><a href=\"#", f);
         test_anchor(f, t);
         fputs("\"><b>", f);
-        esc(f, t->failed_rule);
+        rp_xml_put(f, t->failed_rule);
         fputs("</b> ", f);
-        esc(f, t->group);
+        rp_xml_put(f, t->group);
         fputs("/", f);
-        esc(f, t->name);
+        rp_xml_put(f, t->name);
         fputs("</a>: ", f);
         esc_cut(f, t->message, 400);
         fputs("</li>\n", f);
@@ -369,7 +358,7 @@ static void chart(FILE *f, const rp_report *r, const rp_test *t)
                     "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"10\" y2=\"%d\" stroke=\"#ef6c00\" "
                     "stroke-width=\"2\"><title>fault: ",
                     x, x, CHART_H - 20);
-            esc(f, rec->info);
+            rp_xml_put(f, rec->info);
             fputs("</title></line>", f);
         } else if (is_progress(rec) && step_of(rec, &step)) {
             fprintf(f,
@@ -445,7 +434,7 @@ static void timeline(FILE *f, const rp_report *r, const rp_test *t)
         fprintf(f, "<tr class=\"k-%s%s\"><td class=\"t\">+%.3f</td><td class=\"dir\">%s</td><td>",
                 ota_trace_kind_name(rec->kind), offending(t, rec) ? " offending" : "", rec->t - t0,
                 direction(rec->kind));
-        esc(f, rec->topic);
+        rp_xml_put(f, rec->topic);
         fputs("</td><td>", f);
         if (rec->binary && rec->payload)
             frame_cell(f, rec);
@@ -454,7 +443,7 @@ static void timeline(FILE *f, const rp_report *r, const rp_test *t)
             esc_cut(f, (const char *)rec->payload, MAX_PAYLOAD);
             fputs("</code> ", f);
         }
-        esc(f, rec->info);
+        rp_xml_put(f, rec->info);
         fputs("</td></tr>\n", f);
     }
     if (n > MAX_ROWS)
@@ -474,34 +463,34 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
     fputs("\" id=\"", f);
     test_anchor(f, t);
     fprintf(f, "\" data-verdict=\"%s\" data-group=\"", v);
-    esc(f, t->group);
+    rp_xml_put(f, t->group);
     fputs("\" data-rules=\"", f);
-    esc(f, t->rules);
+    rp_xml_put(f, t->rules);
     fprintf(f, "\">\n<h3><span class=\"v\">%s</span> ", label[t->verdict]);
-    esc(f, t->group);
+    rp_xml_put(f, t->group);
     fputs(" / ", f);
-    esc(f, t->name);
+    rp_xml_put(f, t->name);
     fputs(" <small>[", f);
-    esc(f, t->rules);
+    rp_xml_put(f, t->rules);
     fputs(" · ", f);
-    esc(f, t->tiers);
+    rp_xml_put(f, t->tiers);
     fprintf(f, "] %.2f s</small></h3>\n", t->seconds);
     if (t->verdict == RP_FAIL || t->verdict == RP_UNFINISHED) {
         fputs("<p class=\"why\"><b>", f);
-        esc(f, t->failed_rule);
+        rp_xml_put(f, t->failed_rule);
         fputs("</b>: ", f);
-        esc(f, t->message);
+        rp_xml_put(f, t->message);
         fputs("</p>\n", f);
     } else if (t->verdict == RP_NA) {
         fputs("<p class=\"na\">", f);
-        esc(f, t->message);
+        rp_xml_put(f, t->message);
         fputs("</p>\n", f);
     }
     for (int w = 0; w < t->nwarnings; w++) {
         fputs("<p class=\"warn\">warning <b>", f);
-        esc(f, t->warnings[w].rule);
+        rp_xml_put(f, t->warnings[w].rule);
         fputs("</b>: ", f);
-        esc(f, t->warnings[w].text);
+        rp_xml_put(f, t->warnings[w].text);
         fputs("</p>\n", f);
     }
     if (t->rec_end > t->rec_begin && t->rec_begin < r->nrecs) {
@@ -525,7 +514,7 @@ int rp_html_write(const rp_report *r, const char *path)
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
           "<meta name=\"viewport\" content=\"width=device-width\"><title>OTA conformance: ",
           f);
-    esc(f, r->info.device);
+    rp_xml_put(f, r->info.device);
     fprintf(f, " %s</title><style>%s</style></head>\n<body data-rendered=\"0\">\n",
             c.fail + c.unfinished ? "FAILED" : "PASSED", css);
     header(f, r, &c);

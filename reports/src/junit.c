@@ -82,7 +82,7 @@ void rp_xml_escape(const char *in, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static void put_esc(FILE *f, const char *s)
+void rp_xml_put(FILE *f, const char *s)
 {
     size_t cap = 6 * strlen(s) + 1;
     char *buf = malloc(cap);
@@ -111,18 +111,18 @@ static void counts(const rp_run *r, const char *group, int *n, int *fail, int *s
 static void put_property(FILE *f, const char *name, const char *value)
 {
     fputs("        <property name=\"", f);
-    put_esc(f, name);
+    rp_xml_put(f, name);
     fputs("\" value=\"", f);
-    put_esc(f, value);
+    rp_xml_put(f, value);
     fputs("\"/>\n", f);
 }
 
 static void put_case(FILE *f, const rp_test *x)
 {
     fputs("    <testcase name=\"", f);
-    put_esc(f, x->name);
+    rp_xml_put(f, x->name);
     fputs("\" classname=\"", f);
-    put_esc(f, x->group);
+    rp_xml_put(f, x->group);
     fprintf(f, "\" time=\"%.3f\">\n      <properties>\n", x->seconds);
     put_property(f, "rules", x->rules);
     put_property(f, "tiers", x->tiers);
@@ -135,20 +135,20 @@ static void put_case(FILE *f, const rp_test *x)
     fputs("      </properties>\n", f);
     if (x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED) {
         fputs("      <failure message=\"", f);
-        put_esc(f, x->message);
+        rp_xml_put(f, x->message);
         fputs("\" type=\"", f);
-        put_esc(f, x->failed_rule);
+        rp_xml_put(f, x->failed_rule);
         fputs("\">", f);
-        put_esc(f, x->message);
+        rp_xml_put(f, x->message);
         fputs("</failure>\n", f);
     } else if (x->verdict == RP_NA) {
         fputs("      <skipped message=\"", f);
-        put_esc(f, x->message);
+        rp_xml_put(f, x->message);
         fputs("\"/>\n", f);
     }
     if (x->system_out) {
         fputs("      <system-out>", f);
-        put_esc(f, x->system_out);
+        rp_xml_put(f, x->system_out);
         fputs("</system-out>\n", f);
     }
     fputs("    </testcase>\n", f);
@@ -175,7 +175,7 @@ int rp_junit_write(const rp_run *r, const char *path)
         return RP_ERR_IO;
     counts(r, NULL, &n, &fail, &skip, &t);
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"", f);
-    put_esc(f, r->suite ? r->suite : "ota-conformance");
+    rp_xml_put(f, r->suite ? r->suite : "ota-conformance");
     fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" time=\"%.3f\">\n", n,
             fail, skip, r->seconds);
     for (int i = 0; i < r->ntests; i++) {
@@ -184,13 +184,13 @@ int rp_junit_write(const rp_run *r, const char *path)
             continue;
         counts(r, g, &n, &fail, &skip, &t);
         fputs("  <testsuite name=\"", f);
-        put_esc(f, g);
+        rp_xml_put(f, g);
         fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" time=\"%.3f\"", n,
                 fail, skip, t);
         if (r->timestamp)
             fprintf(f, " timestamp=\"%s\"", r->timestamp);
         fputs(" hostname=\"", f);
-        put_esc(f, r->device ? r->device : "dut");
+        rp_xml_put(f, r->device ? r->device : "dut");
         fputs("\">\n", f);
         for (int k = i; k < r->ntests; k++)
             if (!strcmp(r->tests[k].group, g))

@@ -9,6 +9,7 @@
 #define OTAREPORT_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "otaproto/trace.h"
 
@@ -110,5 +111,7 @@ int rp_html_write(const rp_report *r, const char *path);
 int rp_junit_write(const rp_run *run, const char *path);
 /* XML-escape text into out (cap bytes), replacing characters XML 1.0 forbids. */
 void rp_xml_escape(const char *in, char *out, size_t cap);
+/* Write text XML-escaped to f (JUnit and HTML share it). */
+void rp_xml_put(FILE *f, const char *s);
 
 #endif
