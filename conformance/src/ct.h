@@ -124,6 +124,7 @@ typedef enum {
     CT_UP_FAILED,        /* a negative step */
     CT_UP_OTHER_VERSION, /* rebooted and reported another version */
     CT_UP_SILENT_BOOT,   /* rebooted and reported nothing within VER-1's bound */
+    CT_UP_NOT_STARTED,   /* no download, no progress, no reboot within PUSH-1's 10 s */
     CT_UP_TIMEOUT        /* none of these before the deadline */
 } ct_outcome;
 

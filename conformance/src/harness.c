@@ -384,12 +384,24 @@ static void conclude(ct_attempt *a, long i)
     }
 }
 
+/* Any sign that the device acted on the push. */
+static int reacts(const ota_trace_rec *r, void *arg)
+{
+    return ends_attempt(r, arg) || ct_is_progress(r, NULL) || ct_is_http(r, NULL);
+}
+
 void ct_await(ct_attempt *a, double timeout_s)
 {
     double end = mc_now(ct.cloud) + ct_secs(timeout_s);
     size_t from = a->push_at;
 
     a->outcome = CT_UP_TIMEOUT;
+    /* A device that ignores the push is not waited on for the whole bound. */
+    if (ct_find(from, timeout_s < 10 ? timeout_s : 10, reacts, a) < 0) {
+        a->outcome = timeout_s <= 10 ? CT_UP_TIMEOUT : CT_UP_NOT_STARTED;
+        mc_job_get(ct.cloud, a->job, &a->info);
+        return;
+    }
     for (;;) {
         double left = (end - mc_now(ct.cloud)) / ct.scale;
         long i = left > 0 ? ct_find(from, left, ends_attempt, a) : -1, j;
@@ -426,6 +438,12 @@ const char *ct_outcome_text(const ct_attempt *a)
     case CT_UP_OTHER_VERSION:
         snprintf(buf, sizeof(buf), "a reboot, then version \"%s\" instead of %s", a->reported,
                  a->info.version);
+        break;
+    case CT_UP_NOT_STARTED:
+        snprintf(buf, sizeof(buf),
+                 "no reaction to the push within %.0f s (no download, no "
+                 "progress)",
+                 ct_secs(10));
         break;
     case CT_UP_SILENT_BOOT:
         snprintf(buf, sizeof(buf), "a reboot, then no version report within %.0f s", ct_secs(10));
