@@ -38,7 +38,11 @@ typedef struct {
     const char *group;
     void (*fn)(void **state);
     const char *rules; /* space-separated IDs the test checks */
+    const char *arg;   /* for table-driven tests: a fault plan's name */
 } ct_case;
+
+/* The running test's case (its arg). */
+#define CT_CASE(state) ((const ct_case *)*(state))
 
 typedef struct {
     const char *name;
@@ -47,14 +51,15 @@ typedef struct {
 } ct_group;
 
 extern const ct_group ct_group_security, ct_group_version, ct_group_push, ct_group_final,
-    ct_group_failure, ct_group_download;
+    ct_group_failure, ct_group_download, ct_group_blocks;
 
 /* ---- the run ---- */
 typedef struct {
     mc_cloud *cloud;
     dut_adapter *dut;
     mc_device_info dev;
-    double scale; /* --time-scale */
+    char scenarios[4096]; /* fixtures/scenarios: fault plans as data */
+    double scale;         /* --time-scale */
     int strict;
     int auth_off; /* --auth off: logins are not checked */
     int verbose;
@@ -144,6 +149,15 @@ const char *ct_outcome_text(const ct_attempt *a);
 
 /* A job spec for this device with a fresh target version and the default image. */
 void ct_spec_init(mc_job_spec *s, char *version, size_t cap);
+/*
+ * Apply a fault plan of fixtures/scenarios (fault and transport); fails the
+ * test if unreadable. Returns the plan's one-line description.
+ */
+const char *ct_spec_scenario(mc_job_spec *s, const char *name);
+/* Is this record a block request of our device (MQTT in on .../thing/file/download)? */
+int ct_is_block_request(const ota_trace_rec *r, void *arg);
+/* Progress checks over an attempt: PROG-4 (no decrease) and PROG-5 (3 s spacing). */
+void ct_check_progress_pace(size_t from, size_t to);
 /* Create and push the job; fails the test when the cloud refuses. */
 void ct_push(ct_attempt *a, const mc_job_spec *s);
 /*

@@ -337,6 +337,54 @@ void ct_spec_init(mc_job_spec *s, char *version, size_t cap)
     s->envelope = OTA_ENVELOPE_LIVE;
 }
 
+const char *ct_spec_scenario(mc_job_spec *s, const char *name)
+{
+    static char about[sizeof(((mc_scenario *)0)->about) + 80];
+    mc_scenario sc;
+    char err[256] = "";
+
+    if (mc_scenario_load(ct.scenarios, name, &sc, err, sizeof(err)) != MC_OK)
+        fail_msg("fault plan %s: %s", name, err);
+    s->fault = sc.fault;
+    s->mqtt = sc.mqtt;
+    snprintf(about, sizeof(about), "%s (fault plan %s)", sc.about, name);
+    return about;
+}
+
+int ct_is_block_request(const ota_trace_rec *r, void *arg)
+{
+    size_t n = strlen(r->topic), k = strlen("/thing/file/download");
+    (void)arg;
+    return r->kind == OTA_TR_MQTT_IN && !strcmp(r->dev, ct.dev.dn) && n > k &&
+           !strcmp(r->topic + n - k, "/thing/file/download");
+}
+
+void ct_check_progress_pace(size_t from, size_t to)
+{
+    int prev = -100, step;
+    double prev_t = -1;
+    char where[400];
+
+    for (long i = ct_scan(from, to, ct_is_progress, NULL); i >= 0;
+         i = ct_scan((size_t)i + 1, to, ct_is_progress, NULL)) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
+        if (!ct_step_of(r, &step) || step < 0 || step > 99)
+            continue; /* "100" and failure steps are exempt */
+        ct_describe((size_t)i, where, sizeof(where));
+        if (step == 0)
+            prev = -100; /* a new request or a resume may start again at "0" */
+        ct_check("PROG-4", step >= prev,
+                 "within one download the step must not decrease: \"%d\" came after \"%d\" %s",
+                 step, prev, where);
+        ct_check("PROG-5", prev_t < 0 || r->t - prev_t >= 2.7,
+                 "intermediate progress at most once per 3 s: \"%d\" came %.2f s after the "
+                 "last one %s",
+                 step, r->t - prev_t, where);
+        prev = step;
+        prev_t = r->t;
+    }
+}
+
 void ct_push(ct_attempt *a, const mc_job_spec *s)
 {
     mc_device_info d;

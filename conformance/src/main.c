@@ -38,7 +38,8 @@ typedef struct {
 } options;
 
 static const ct_group *const groups[] = {&ct_group_security, &ct_group_version, &ct_group_push,
-                                         &ct_group_final,    &ct_group_failure, &ct_group_download};
+                                         &ct_group_final,    &ct_group_failure, &ct_group_download,
+                                         &ct_group_blocks};
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static rp_test results[MAX_TESTS];
@@ -327,11 +328,11 @@ static int after(void **state)
 
 static void run_group(const ct_group *g, const char *xml_dir)
 {
-    struct CMUnitTest tests[64];
+    struct CMUnitTest tests[128];
     size_t n = 0;
     char env[PATH_MAX];
 
-    for (size_t i = 0; i < g->ncases && n < 64; i++) {
+    for (size_t i = 0; i < g->ncases && n < 128; i++) {
         if (!matches(&g->cases[i]))
             continue;
         tests[n] = (struct CMUnitTest){g->cases[i].name, g->cases[i].fn, before, after,
@@ -456,6 +457,7 @@ static int setup_run(run_paths *p, char *err, size_t errcap)
 
     snprintf(p->fixtures, sizeof(p->fixtures), "%s", fx ? fx : OTA_SOURCE_DIR "/fixtures");
     snprintf(p->devices, sizeof(p->devices), "%s/devices", p->fixtures);
+    snprintf(ct.scenarios, sizeof(ct.scenarios), "%.4000s/scenarios", p->fixtures);
     if (opt.device)
         snprintf(p->profile, sizeof(p->profile), "%s", opt.device);
     else

@@ -1,5 +1,12 @@
-/* Downloads: DL-1 (the signed URL is used verbatim). More rules come with the fault plans. */
+/*
+ * HTTP downloads: DL-1 (the signed URL verbatim), DL-2 (one transient fault
+ * of each kind, and the upgrade still succeeds), DL-3/DL-4 (resume by
+ * Range, without overlap), DL-8 (slow but steady), DL-9 (chunked and
+ * length-less bodies), PROG-4/PROG-5 over a download long enough to see
+ * them. Faults come from fixtures/scenarios; each test names its plan.
+ */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ct.h"
@@ -33,8 +40,102 @@ static void url_used_verbatim(void **state)
              ct_outcome_text(&a));
 }
 
+/*
+ * The table-driven test: upgrade under the case's fault plan; the upgrade
+ * must still succeed. The rule cited is the case's first.
+ */
+static void survives_fault(void **state)
+{
+    const ct_case *c = CT_CASE(state);
+    char rule[16], v[32];
+    mc_job_spec s;
+    ct_attempt a;
+    const char *about;
+
+    snprintf(rule, sizeof(rule), "%.*s", (int)strcspn(c->rules, " "), c->rules);
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, c->arg);
+    ct_upgrade(&a, &s, 60);
+    ct_check(rule, a.outcome == CT_UP_SUCCEEDED,
+             "after %s the upgrade to %s must still succeed: got %s", about, v,
+             ct_outcome_text(&a));
+}
+
+static int is_get(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_http(r, NULL) && !strncmp(r->info, "GET", 3);
+}
+
+/* The Range start a GET record carries, or -1 without one. */
+static long long range_start(const ota_trace_rec *r)
+{
+    const char *p = strstr(r->info, "range=bytes=");
+    return p ? strtoll(p + 12, NULL, 10) : -1;
+}
+
+static void resumes_with_range(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400];
+    ct_attempt a;
+    const char *about;
+    long first, second;
+    long long at, start;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, "http-close-once");
+    at = s.fault.at;
+    ct_upgrade(&a, &s, 60);
+    ct_check("DL-2", a.outcome == CT_UP_SUCCEEDED,
+             "after %s the upgrade to %s must still succeed: got %s", about, v,
+             ct_outcome_text(&a));
+    first = ct_scan(a.push_at, (size_t)a.end_at, is_get, NULL);
+    second = first >= 0 ? ct_scan((size_t)first + 1, (size_t)a.end_at, is_get, NULL) : -1;
+    if (second < 0)
+        ct_fail("DL-3", "after %s the device never asked for the rest of the file", about);
+    ct_describe((size_t)second, where, sizeof(where));
+    start = range_start(mc_trace_at(ct.cloud, (size_t)second));
+    ct_check("DL-3", start > 0,
+             "after the connection closed at byte %lld the download should resume with "
+             "\"Range: bytes=%lld-\", it started over %s",
+             at, at, where);
+    ct_check("DL-4", start < 0 || start == at,
+             "%lld bytes had arrived: the resumed range must start at byte %lld, it starts at "
+             "%lld (%s) %s",
+             at, at, start, start < at ? "overlapping what it has" : "leaving a gap", where);
+}
+
+static void throttled_download_paces_progress(void **state)
+{
+    mc_job_spec s;
+    char v[32];
+    ct_attempt a;
+    const char *about;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, "http-throttle");
+    ct_upgrade(&a, &s, 60);
+    ct_check("DL-8", a.outcome == CT_UP_SUCCEEDED,
+             "a slow but steady download (%s) must complete: got %s", about, ct_outcome_text(&a));
+    ct_check_progress_pace(a.push_at, a.end_at >= 0 ? (size_t)a.end_at : mc_trace_count(ct.cloud));
+}
+
 static const ct_case cases[] = {
-    {"url_used_verbatim", "download", url_used_verbatim, "DL-1"},
+    {"url_used_verbatim", "download", url_used_verbatim, "DL-1", NULL},
+    {"resumes_with_range", "download", resumes_with_range, "DL-2 DL-3 DL-4", NULL},
+    {"survives_reset", "download", survives_fault, "DL-2", "http-reset-once"},
+    {"survives_short_file", "download", survives_fault, "DL-2", "http-truncate-once"},
+    {"survives_stall", "download", survives_fault, "DL-2", "http-stall-once"},
+    {"survives_ignored_range", "download", survives_fault, "DL-2", "http-ignore-range"},
+    {"survives_kick_mid_download", "download", survives_fault, "DL-2", "session-kick-http"},
+    {"slow_download_completes", "download", throttled_download_paces_progress, "DL-8 PROG-4 PROG-5",
+     NULL},
+    {"pause_2s_completes", "download", survives_fault, "DL-8", "http-pause"},
+    {"no_content_length", "download", survives_fault, "DL-9", "http-no-length"},
+    {"chunked_encoding", "download", survives_fault, "DL-9", "http-chunked"},
 };
 
 const ct_group ct_group_download = {"download", cases, sizeof(cases) / sizeof(cases[0])};

@@ -16,7 +16,7 @@ static void persistent_status(int status, ct_attempt *a)
     char v[32], where[400] = "";
 
     ct_spec_init(&s, v, sizeof(v));
-    s.fault = (mc_fault){MC_FAULT_HTTP_STATUS, status, 0, -1};
+    s.fault = (mc_fault){.kind = MC_FAULT_HTTP_STATUS, .value = status, .count = -1};
     ct_upgrade(a, &s, 60);
     if (a->end_at >= 0)
         ct_describe((size_t)a->end_at, where, sizeof(where));
@@ -169,6 +169,88 @@ static void unusable_push_is_refused(void **state)
              a.step, where);
 }
 
+/* A persistent fault from a plan: the device must give up with -2. */
+static void plan_reports_minus_2(void **state)
+{
+    const ct_case *c = CT_CASE(state);
+    mc_job_spec s;
+    char v[32], where[400] = "";
+    ct_attempt a;
+    const char *about;
+
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, c->arg);
+    ct_upgrade(&a, &s, 60);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("FAIL-2", a.outcome == CT_UP_FAILED && a.step == -2,
+             "%s: expected step \"-2\" within %.0f s, got %s %s", about, ct_secs(60),
+             ct_outcome_text(&a), where);
+}
+
+static void corrupted_download_reports_minus_3(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400] = "", now[OTA_MAX_VERSION + 1];
+    ct_attempt a;
+    const char *about;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, "http-corrupt");
+    ct_upgrade(&a, &s, 60);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("FAIL-3", a.outcome == CT_UP_FAILED && a.step == -3,
+             "%s: expected step \"-3\", got %s %s", about, ct_outcome_text(&a), where);
+    ct_running_version(now, sizeof(now));
+    ct_check("FAIL-3", !strcmp(now, a.from_version),
+             "a corrupted image must never be flashed: the device runs \"%s\"", now);
+}
+
+static void wrong_size_reports_failure(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400] = "";
+    ct_attempt a;
+    const char *about;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, "push-wrong-size");
+    ct_upgrade(&a, &s, 60);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("FAIL-3S", a.outcome == CT_UP_FAILED && (a.step == -2 || a.step == -3),
+             "%s: the file has one byte more than pushed, expected step \"-2\" or \"-3\", got "
+             "%s %s",
+             about, ct_outcome_text(&a), where);
+}
+
+/* An unusable push from a plan: -1 or ignored, never -2/-3/-4, never installed. */
+static void unusable_plan_is_refused(void **state)
+{
+    const ct_case *c = CT_CASE(state);
+    mc_job_spec s;
+    char v[32], where[400] = "";
+    ct_attempt a;
+    const char *about;
+
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, c->arg);
+    ct_push(&a, &s);
+    ct_await(&a, 2);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("FAIL-1", a.outcome != CT_UP_SUCCEEDED,
+             "%s: it cannot be installed, yet the device "
+             "reported %s",
+             about, v);
+    ct_check("FAIL-1", a.outcome != CT_UP_FAILED || a.step == -1,
+             "%s: must be answered with \"-1\" or ignored, got step \"%d\" %s", about, a.step,
+             where);
+}
+
 static void upgrade_succeeds_after_failure(void **state)
 {
     mc_job_spec s;
@@ -190,15 +272,25 @@ static void upgrade_succeeds_after_failure(void **state)
 }
 
 static const ct_case cases[] = {
-    {"download_404_reports_minus_2", "failure", download_404_reports_minus_2, "FAIL-2 FAIL-B"},
-    {"download_403_reports_minus_2", "failure", download_403_reports_minus_2, "FAIL-2"},
-    {"download_500_reports_minus_2", "failure", download_500_reports_minus_2, "FAIL-2"},
-    {"download_503_reports_minus_2", "failure", download_503_reports_minus_2, "FAIL-2"},
-    {"wrong_sha256_reports_minus_3", "failure", wrong_sha256_reports_minus_3, "FAIL-3"},
-    {"wrong_digest_reports_minus_3", "failure", wrong_digest_reports_minus_3, "FAIL-3"},
-    {"flash_failure_reports_minus_4", "failure", flash_failure_reports_minus_4, "FAIL-4"},
-    {"unusable_push_is_refused", "failure", unusable_push_is_refused, "FAIL-1"},
-    {"upgrade_succeeds_after_failure", "failure", upgrade_succeeds_after_failure, "FAIL-R"},
+    {"download_404_reports_minus_2", "failure", download_404_reports_minus_2, "FAIL-2 FAIL-B",
+     NULL},
+    {"download_403_reports_minus_2", "failure", download_403_reports_minus_2, "FAIL-2", NULL},
+    {"download_500_reports_minus_2", "failure", download_500_reports_minus_2, "FAIL-2", NULL},
+    {"download_503_reports_minus_2", "failure", download_503_reports_minus_2, "FAIL-2", NULL},
+    {"wrong_sha256_reports_minus_3", "failure", wrong_sha256_reports_minus_3, "FAIL-3", NULL},
+    {"wrong_digest_reports_minus_3", "failure", wrong_digest_reports_minus_3, "FAIL-3", NULL},
+    {"flash_failure_reports_minus_4", "failure", flash_failure_reports_minus_4, "FAIL-4", NULL},
+    {"unusable_push_is_refused", "failure", unusable_push_is_refused, "FAIL-1", NULL},
+    {"push_missing_fields_refused", "failure", unusable_plan_is_refused, "FAIL-1", "push-missing"},
+    {"push_wrong_types_refused", "failure", unusable_plan_is_refused, "FAIL-1", "push-wrong-types"},
+    {"push_malformed_refused", "failure", unusable_plan_is_refused, "FAIL-1", "push-malformed"},
+    {"reset_every_try_reports_minus_2", "failure", plan_reports_minus_2, "FAIL-2",
+     "http-reset-always"},
+    {"expired_url_reports_minus_2", "failure", plan_reports_minus_2, "FAIL-2", "http-expired"},
+    {"corrupted_download_reports_minus_3", "failure", corrupted_download_reports_minus_3, "FAIL-3",
+     NULL},
+    {"wrong_size_reports_failure", "failure", wrong_size_reports_failure, "FAIL-3S", NULL},
+    {"upgrade_succeeds_after_failure", "failure", upgrade_succeeds_after_failure, "FAIL-R", NULL},
 };
 
 const ct_group ct_group_failure = {"failure", cases, sizeof(cases) / sizeof(cases[0])};

@@ -127,9 +127,10 @@ static void two_upgrades_back_to_back(void **state)
 
 static const ct_case cases[] = {
     {"target_version_reported_after_upgrade", "final", target_version_reported_after_upgrade,
-     "FINAL-1"},
-    {"target_version_not_reported_early", "final", target_version_not_reported_early, "FINAL-2"},
-    {"two_upgrades_back_to_back", "final", two_upgrades_back_to_back, "FINAL-3"},
+     "FINAL-1", NULL},
+    {"target_version_not_reported_early", "final", target_version_not_reported_early, "FINAL-2",
+     NULL},
+    {"two_upgrades_back_to_back", "final", two_upgrades_back_to_back, "FINAL-3", NULL},
 };
 
 const ct_group ct_group_final = {"final", cases, sizeof(cases) / sizeof(cases[0])};

@@ -287,19 +287,147 @@ static void failure_step_has_desc(void **state)
              "a failure step should say why in desc (Link SDK 4.x sends \"\"), in %s", where);
 }
 
+static int is_fw_get(const ota_trace_rec *r, void *arg)
+{
+    size_t n = strlen(r->topic), k = strlen("/thing/ota/firmware/get");
+    (void)arg;
+    return r->kind == OTA_TR_MQTT_IN && !strcmp(r->dev, ct.dev.dn) && n > k &&
+           !strcmp(r->topic + n - k, "/thing/ota/firmware/get");
+}
+
+static void get_reply_starts_upgrade(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400];
+    ct_attempt a;
+    ota_fw_get g;
+    long st, i;
+    int rc;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.no_publish = 1; /* pending, never pushed: only firmware/get finds it */
+    ct_push(&a, &s);
+    st = ct_reboot();
+    i = ct_find(st >= 0 ? (size_t)st : a.push_at, 10, is_fw_get, NULL);
+    if (i < 0)
+        ct_na("the device sent no firmware/get within %.0f s of booting: it does not pull jobs",
+              ct_secs(10));
+    const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
+    ct_describe((size_t)i, where, sizeof(where));
+    rc = ota_fw_get_parse((const char *)r->payload, r->payload_len, &g);
+    ct_check("PUSH-2", rc == OTA_OK && g.id.valid && g.has_params,
+             "firmware/get must carry an id and a params object, got %s %s",
+             rc == OTA_OK ? (g.id.valid ? "no params" : "no valid id") : ota_strerror(rc), where);
+    if (ct.dev.module[0] && strcmp(ct.dev.module, "default"))
+        ct_check("PUSH-2", g.has_module && !strcmp(g.module, ct.dev.module),
+                 "firmware/get of module %s must name it in params.module %s", ct.dev.module,
+                 where);
+    a.push_at = (size_t)i;
+    ct_await(&a, 60);
+    ct_check("PUSH-2", a.outcome == CT_UP_SUCCEEDED,
+             "the get_reply carried a pending job for %s: it must start the upgrade, got %s", v,
+             ct_outcome_text(&a));
+}
+
+static int ends_or_boots(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_fail_step(r, NULL) || ct_is_start(r, NULL);
+}
+
+static void second_push_during_download(void **state)
+{
+    mc_job_spec s, s2;
+    char v[32], v2[32], where[400] = "", now[OTA_MAX_VERSION + 1] = "";
+    ct_attempt a, a2;
+    long i;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    ct_spec_scenario(&s, "http-throttle"); /* a download of a few seconds */
+    ct_push(&a, &s);
+    if (ct_find(a.push_at, 10, ct_is_http, NULL) < 0)
+        ct_fail("PUSH-1", "the push to %s started no download within %.0f s", v, ct_secs(10));
+    ct_spec_init(&s2, v2, sizeof(v2));
+    ct_push(&a2, &s2); /* while the first download runs */
+    i = ct_find(a2.push_at, 60, ends_or_boots, NULL);
+    if (i < 0)
+        ct_fail("PUSH-7",
+                "a second push (%s) came during the download of %s: the device must end on a "
+                "target version, or on %s with one failure step; within %.0f s it did neither",
+                v2, v, a.from_version, ct_secs(60));
+    ct_describe((size_t)i, where, sizeof(where));
+    if (ct_is_fail_step(mc_trace_at(ct.cloud, (size_t)i), NULL)) {
+        ct_running_version(now, sizeof(now));
+        ct_check("PUSH-7", !strcmp(now, a.from_version),
+                 "after a failure step %s the device must still run %s, it reports \"%s\"", where,
+                 a.from_version, now);
+        return;
+    }
+    long j = ct_find((size_t)i + 1, 10, ct_is_inform, NULL);
+    ota_inform in = {0};
+    if (j >= 0) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)j);
+        ota_inform_parse((const char *)r->payload, r->payload_len, &in);
+        ct_describe((size_t)j, where, sizeof(where));
+    }
+    ct_check("PUSH-7", j >= 0 && (!strcmp(in.version, v) || !strcmp(in.version, v2)),
+             "after a second push during the download the device rebooted; it must run %s or "
+             "%s, it reports \"%s\" %s",
+             v, v2, in.version, where);
+}
+
+static void one_file_package_processed(void **state)
+{
+    mc_job_spec s;
+    char v[32];
+    ct_attempt a;
+    const char *about;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, "push-files-one");
+    ct_upgrade(&a, &s, 60);
+    ct_check("PUSH-9", a.outcome == CT_UP_SUCCEEDED,
+             "%s should be installed (Link SDK 4.x drops it): got %s", about, ct_outcome_text(&a));
+}
+
+static void multi_file_package_handled(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400] = "";
+    ct_attempt a;
+    const char *about;
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, "push-files-two");
+    ct_upgrade(&a, &s, 60);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("PUSH-10", a.outcome == CT_UP_SUCCEEDED || (a.outcome == CT_UP_FAILED && a.step == -1),
+             "%s should be installed or refused with \"-1\": got %s %s", about, ct_outcome_text(&a),
+             where);
+}
+
 static const ct_case cases[] = {
-    {"live_push_starts_upgrade", "push", live_push_starts_upgrade, "PUSH-1"},
-    {"progress_step_is_a_string", "push", progress_step_is_a_string, "PROG-1"},
-    {"progress_desc_at_most_128", "push", progress_desc_at_most_128, "PROG-2"},
-    {"progress_module_matches", "push", progress_module_matches, "PROG-3"},
-    {"one_failure_step_per_attempt", "push", one_failure_step_per_attempt, "PROG-6"},
-    {"doc_style_push_acted_on", "push", doc_style_push_acted_on, "PUSH-3"},
-    {"sign_method_spellings_accepted", "push", sign_method_spellings_accepted, "PUSH-4"},
-    {"push_for_other_module_ignored", "push", push_for_other_module_ignored, "PUSH-5"},
+    {"live_push_starts_upgrade", "push", live_push_starts_upgrade, "PUSH-1", NULL},
+    {"get_reply_starts_upgrade", "push", get_reply_starts_upgrade, "PUSH-2", NULL},
+    {"second_push_during_download", "push", second_push_during_download, "PUSH-7", NULL},
+    {"one_file_package_processed", "push", one_file_package_processed, "PUSH-9", NULL},
+    {"multi_file_package_handled", "push", multi_file_package_handled, "PUSH-10", NULL},
+    {"progress_step_is_a_string", "push", progress_step_is_a_string, "PROG-1", NULL},
+    {"progress_desc_at_most_128", "push", progress_desc_at_most_128, "PROG-2", NULL},
+    {"progress_module_matches", "push", progress_module_matches, "PROG-3", NULL},
+    {"one_failure_step_per_attempt", "push", one_failure_step_per_attempt, "PROG-6", NULL},
+    {"doc_style_push_acted_on", "push", doc_style_push_acted_on, "PUSH-3", NULL},
+    {"sign_method_spellings_accepted", "push", sign_method_spellings_accepted, "PUSH-4", NULL},
+    {"push_for_other_module_ignored", "push", push_for_other_module_ignored, "PUSH-5", NULL},
     {"push_for_running_version_changes_nothing", "push", push_for_running_version_changes_nothing,
-     "PUSH-6"},
-    {"hundred_before_restart", "push", hundred_before_restart, "PROG-7"},
-    {"failure_step_has_desc", "push", failure_step_has_desc, "PROG-8"},
+     "PUSH-6", NULL},
+    {"hundred_before_restart", "push", hundred_before_restart, "PROG-7", NULL},
+    {"failure_step_has_desc", "push", failure_step_has_desc, "PROG-8", NULL},
 };
 
 const ct_group ct_group_push = {"push", cases, sizeof(cases) / sizeof(cases[0])};

@@ -86,10 +86,10 @@ static void pending_job_delivered_after_reconnect(void **state)
 }
 
 static const ct_case cases[] = {
-    {"login_is_signed_correctly", "security", login_is_signed_correctly, "SEC-1"},
-    {"device_stays_in_its_namespace", "security", device_stays_in_its_namespace, "SEC-2"},
+    {"login_is_signed_correctly", "security", login_is_signed_correctly, "SEC-1", NULL},
+    {"device_stays_in_its_namespace", "security", device_stays_in_its_namespace, "SEC-2", NULL},
     {"pending_job_delivered_after_reconnect", "security", pending_job_delivered_after_reconnect,
-     "PUSH-8"},
+     "PUSH-8", NULL},
 };
 
 const ct_group ct_group_security = {"security", cases, sizeof(cases) / sizeof(cases[0])};

@@ -183,13 +183,14 @@ static void no_periodic_reports(void **state)
 }
 
 static const ct_case cases[] = {
-    {"version_reported_at_boot", "version", version_reported_at_boot, "VER-1"},
-    {"inform_id_is_valid", "version", inform_id_is_valid, "VER-2 VER-3"},
-    {"inform_module_matches", "version", inform_module_matches, "VER-5"},
-    {"version_kept_after_failed_upgrade", "version", version_kept_after_failed_upgrade, "VER-6"},
-    {"version_is_target_after_upgrade", "version", version_is_target_after_upgrade, "VER-6"},
-    {"inform_ids_differ", "version", inform_ids_differ, "VER-4"},
-    {"no_periodic_reports", "version", no_periodic_reports, "VER-7"},
+    {"version_reported_at_boot", "version", version_reported_at_boot, "VER-1", NULL},
+    {"inform_id_is_valid", "version", inform_id_is_valid, "VER-2 VER-3", NULL},
+    {"inform_module_matches", "version", inform_module_matches, "VER-5", NULL},
+    {"version_kept_after_failed_upgrade", "version", version_kept_after_failed_upgrade, "VER-6",
+     NULL},
+    {"version_is_target_after_upgrade", "version", version_is_target_after_upgrade, "VER-6", NULL},
+    {"inform_ids_differ", "version", inform_ids_differ, "VER-4", NULL},
+    {"no_periodic_reports", "version", no_periodic_reports, "VER-7", NULL},
 };
 
 const ct_group ct_group_version = {"version", cases, sizeof(cases) / sizeof(cases[0])};

@@ -5,6 +5,7 @@
  */
 #include <mosquitto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -85,8 +86,8 @@ static void on_publish(struct mosquitto *m, void *obj, int mid)
 
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
-    char subs[2][OTA_MAX_TOPIC + 1];
-    char *list[2] = {subs[0], subs[1]};
+    char subs[3][OTA_MAX_TOPIC + 1];
+    char *list[3] = {subs[0], subs[1], subs[2]};
     (void)obj;
 
     if (rc != 0) {
@@ -95,9 +96,10 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     }
     ota_topic_build(OTA_TOPIC_UPGRADE, rd.pk, rd.dn, subs[0], sizeof(subs[0]));
     ota_topic_build(OTA_TOPIC_FW_GET_REPLY, rd.pk, rd.dn, subs[1], sizeof(subs[1]));
+    ota_topic_build(OTA_TOPIC_FILE_DOWNLOAD_REPLY, rd.pk, rd.dn, subs[2], sizeof(subs[2]));
     if (rd_has_bug(BUG_SUBSCRIBE_ALL))
         mosquitto_subscribe(m, NULL, "#", 0);
-    mosquitto_subscribe_multiple(m, NULL, 2, list, 1, 0, NULL);
+    mosquitto_subscribe_multiple(m, NULL, 3, list, 1, 0, NULL);
 }
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted)
@@ -117,6 +119,44 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
         rd_log("(bug no-final-inform) not reporting version %s", version);
     else
         rd_report_version(version);
+    rd_ask_for_job();
+}
+
+void rd_ask_for_job(void)
+{
+    char topic[OTA_MAX_TOPIC + 1], payload[256], id[24];
+
+    next_id(id, sizeof(id));
+    ota_topic_build(OTA_TOPIC_FW_GET, rd.pk, rd.dn, topic, sizeof(topic));
+    if (rd_has_bug(BUG_GET_NO_PARAMS))
+        snprintf(payload, sizeof(payload), "{\"id\":\"%s\",\"version\":\"1.0\"}", id);
+    else if (ota_fw_get_build(strtoul(id, NULL, 10), rd.module[0] ? rd.module : NULL, payload,
+                              sizeof(payload)) != OTA_OK)
+        return;
+    mosquitto_publish(rd.mosq, NULL, topic, (int)strlen(payload), payload, 1, false);
+}
+
+int rd_request_block(long long stream_id, long long file_id, long long size, long long offset)
+{
+    char topic[OTA_MAX_TOPIC + 1], payload[384], id[24];
+    char *comma;
+
+    next_id(id, sizeof(id));
+    ota_topic_build(OTA_TOPIC_FILE_DOWNLOAD, rd.pk, rd.dn, topic, sizeof(topic));
+    if (ota_block_request_build(id, stream_id, file_id, size, offset, payload,
+                                sizeof(payload) - 1) != OTA_OK)
+        return -1;
+    /* (bug trailing-comma) what 4.x sends: "fileId":1,} */
+    comma = strstr(payload, "\"fileId\"");
+    comma = comma ? strchr(comma, '}') : NULL;
+    if (rd_has_bug(BUG_TRAILING_COMMA) && comma) {
+        memmove(comma + 1, comma, strlen(comma) + 1);
+        *comma = ',';
+    }
+    return mosquitto_publish(rd.mosq, NULL, topic, (int)strlen(payload), payload, 0, false) ==
+                   MOSQ_ERR_SUCCESS
+               ? 0
+               : -1;
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
@@ -126,10 +166,12 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     (void)m;
     (void)obj;
 
-    if (ota_topic_parse(msg->topic, &kind, pk, dn) != OTA_OK ||
-        (kind != OTA_TOPIC_UPGRADE && kind != OTA_TOPIC_FW_GET_REPLY))
+    if (ota_topic_parse(msg->topic, &kind, pk, dn) != OTA_OK)
         return;
-    rd_upgrade_on_push(msg->payload, (size_t)msg->payloadlen);
+    if (kind == OTA_TOPIC_FILE_DOWNLOAD_REPLY)
+        rd_upgrade_on_block(msg->payload, (size_t)msg->payloadlen);
+    else if (kind == OTA_TOPIC_UPGRADE || kind == OTA_TOPIC_FW_GET_REPLY)
+        rd_upgrade_on_push(msg->payload, (size_t)msg->payloadlen);
 }
 
 int rd_link_start(void)

@@ -265,6 +265,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     pthread_mutex_init(&rd.lock, NULL);
     pthread_cond_init(&rd.pub_cond, NULL);
+    pthread_cond_init(&rd.blk_cond, NULL);
     if (read_env() != 0)
         return 2;
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -283,6 +284,7 @@ int main(int argc, char **argv)
     rd_link_stop();
     curl_global_cleanup();
     pthread_cond_destroy(&rd.pub_cond);
+    pthread_cond_destroy(&rd.blk_cond);
     pthread_mutex_destroy(&rd.lock);
     return 0;
 }

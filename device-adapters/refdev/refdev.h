@@ -34,6 +34,23 @@ typedef enum {
     BUG_IGNORE_MODULE,   /* takes pushes for any module as its own */
     BUG_NEED_SUCCESS,    /* drops a push without "message":"success", as 3.x does */
     BUG_STRICT_SIGN,     /* takes only "Md5"/"SHA256"/"Sha256" and lower-case hex, as 4.x */
+    BUG_NO_CRC_CHECK,    /* block CRCs are not checked */
+    BUG_NO_RESUME,       /* an interrupted HTTP download starts over without Range */
+    BUG_OVERLAP_RANGE,   /* resumes 100 bytes before what it has */
+    BUG_DOWNLOAD_MINUS4, /* a download that cannot finish is reported as -4 */
+    BUG_RETRY_FOREVER,   /* retries a failed download again and again (10 tries here) */
+    BUG_BLOCK_NO_SHA256, /* SHA-256 is not verified on the MQTT path, as 4.x */
+    BUG_SMALL_BLOCKS,    /* asks for 128-byte blocks */
+    BUG_TRAILING_COMMA,  /* block requests with a trailing comma, as 4.x */
+    BUG_GET_NO_PARAMS,   /* firmware/get without a params object */
+    BUG_SECOND_PUSH,     /* a second push during a download stops it without a report */
+    BUG_PROGRESS_BACK,   /* a progress step lower than the one before */
+    BUG_PROGRESS_FLOOD,  /* progress every 0.3 s */
+    BUG_NO_FILES,        /* one-element files[] packages dropped, as 4.x */
+    BUG_MULTI_SILENT,    /* multi-file packages ignored without a report */
+    BUG_NO_CHUNKED,      /* chunked or length-less responses refused, as both SDKs */
+    BUG_SIZE_UNCHECKED,  /* takes more bytes than the pushed size */
+    BUG_IMPATIENT,       /* gives up on a download after 1 s without data */
     BUG__COUNT
 } rd_bug;
 
@@ -74,6 +91,12 @@ typedef struct {
     ota_push job; /* the push being worked on */
     pthread_cond_t pub_cond;
     int pub_mid, pub_acked;
+    /* block replies waiting for the worker (a small ring) */
+    pthread_cond_t blk_cond;
+    unsigned char *blk[4];
+    size_t blk_len[4];
+    int blk_head, blk_count;
+    int pushes_during_download; /* (bug second-push) */
 } rd_dev;
 
 extern rd_dev rd;
@@ -95,8 +118,15 @@ void rd_report_version(const char *version);
 /* Publish progress; wait for the broker's ack when `sync` (the last word before a reboot). */
 void rd_report_step(int step, const char *desc, int sync);
 
+/* Publish a block request (MQTT block download); 0 when it went out. */
+int rd_request_block(long long stream_id, long long file_id, long long size, long long offset);
+/* Ask for a pending job (firmware/get), as at boot. */
+void rd_ask_for_job(void);
+
 /* upgrade.c */
 void rd_upgrade_on_push(const char *payload, size_t len);
+/* A download_reply frame arrived: queue it for the download. */
+void rd_upgrade_on_block(const void *frame, size_t len);
 void rd_upgrade_join(void);
 
 /* state files */

@@ -18,8 +18,20 @@
 #define RD_TRIES        3
 #define RD_RETRY_GAP_S  1
 #define RD_REPORT_GAP_S 3.0
-#define RD_STALL_S      20L
+#define RD_STALL_S      5L /* DL-8: pauses up to 2 s must pass */
 #define RD_CONNECT_S    10L
+#define RD_BLOCK        5120
+#define RD_BLOCK_WAIT_S 2.0
+#define RD_BLOCK_TRIES  3
+
+static int rd_download_abandoned(void)
+{
+    int a;
+    pthread_mutex_lock(&rd.lock);
+    a = rd.pushes_during_download > 0;
+    pthread_mutex_unlock(&rd.lock);
+    return a;
+}
 
 static double mono(void)
 {
@@ -35,6 +47,20 @@ static void set_state(rd_state s)
     pthread_mutex_unlock(&rd.lock);
 }
 
+/* An intermediate report when the step grew and 3 s have passed since the last one. */
+static void rd_progress(int *last_pct, double *last_report, int pct)
+{
+    double gap = rd_has_bug(BUG_PROGRESS_FLOOD) ? 0.3 : RD_REPORT_GAP_S;
+
+    if (pct > *last_pct && pct < 100 && mono() - *last_report >= gap) {
+        /* (bug progress-backwards) the second report goes down by one */
+        int step = rd_has_bug(BUG_PROGRESS_BACK) && *last_pct > 1 ? *last_pct - 1 : pct;
+        rd_report_step(step, "downloading", 0);
+        *last_pct = pct;
+        *last_report = mono();
+    }
+}
+
 typedef struct {
     FILE *f;
     long long size; /* pushed size */
@@ -48,8 +74,8 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     dl *d = ud;
     size_t len = sz * n;
 
-    if (d->have + (long long)len > d->size) /* more than pushed: refuse, FAIL-3S */
-        return 0;
+    if (d->have + (long long)len > d->size && !rd_has_bug(BUG_SIZE_UNCHECKED))
+        return 0; /* more than pushed: refuse, FAIL-3S */
     if (fwrite(p, 1, len, d->f) != len)
         return 0;
     d->have += (long long)len;
@@ -64,12 +90,8 @@ static int on_xfer(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_o
     (void)dn;
     (void)ut;
     (void)un;
-    if (pct > d->last_pct && pct < 100 && mono() - d->last_report >= RD_REPORT_GAP_S) {
-        rd_report_step(pct, "downloading", 0);
-        d->last_pct = pct;
-        d->last_report = mono();
-    }
-    return 0;
+    rd_progress(&d->last_pct, &d->last_report, pct);
+    return rd_download_abandoned(); /* nonzero aborts the transfer */
 }
 
 /* One HTTP attempt, resuming from what the part file holds. */
@@ -79,14 +101,30 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
     long code = 0;
     CURLcode cc;
 
+    if (rd_has_bug(BUG_NO_RESUME))
+        d->have = 0;
+    if (rd_has_bug(BUG_OVERLAP_RANGE) && d->have > 100) {
+        d->have -= 100; /* the part file keeps its bytes: the overlap is appended twice */
+    }
     d->f = fopen(path, d->have ? "ab" : "wb");
     if (!d->f) {
         snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
         return -1;
     }
     snprintf(range, sizeof(range), "%lld-", d->have);
-    curl_easy_setopt(h, CURLOPT_RANGE, range);
+    curl_easy_setopt(h, CURLOPT_RANGE, d->have || !rd_has_bug(BUG_NO_RESUME) ? range : NULL);
     cc = curl_easy_perform(h);
+    if (rd_has_bug(BUG_NO_CHUNKED) && cc == CURLE_OK) {
+        curl_off_t cl = -1;
+        curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        if (cl < 0) {
+            fclose(d->f);
+            d->f = NULL;
+            d->have = 0;
+            snprintf(why, cap, "response without Content-Length refused");
+            return -1;
+        }
+    }
     fclose(d->f);
     d->f = NULL;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -132,21 +170,194 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
     curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, RD_CONNECT_S);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, RD_STALL_S);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rd_has_bug(BUG_IMPATIENT) ? 1L : RD_STALL_S);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     if (rd.ca_file[0])
         curl_easy_setopt(h, CURLOPT_CAINFO, rd.ca_file);
-    int tries = rd_has_bug(BUG_RETRY_BURST) ? 6 : RD_TRIES;
+    int tries = rd_has_bug(BUG_RETRY_BURST) ? 6 : rd_has_bug(BUG_RETRY_FOREVER) ? 10 : RD_TRIES;
     for (int t = 1; t <= tries; t++) {
         if (t > 1 && !rd_has_bug(BUG_RETRY_BURST))
             sleep(RD_RETRY_GAP_S);
         rc = fetch_once(h, &d, path, why, cap);
         if (rc == 0)
             break;
+        if (rd_download_abandoned())
+            break;
         rd_log("download try %d of %d failed: %s", t, tries, why);
     }
     curl_easy_cleanup(h);
     return rc;
+}
+
+void rd_upgrade_on_block(const void *frame, size_t len)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+
+    if (!copy)
+        return;
+    memcpy(copy, frame, len);
+    pthread_mutex_lock(&rd.lock);
+    if (rd.blk_count == 4) { /* full: the oldest goes */
+        free(rd.blk[rd.blk_head]);
+        rd.blk_head = (rd.blk_head + 1) % 4;
+        rd.blk_count--;
+    }
+    int slot = (rd.blk_head + rd.blk_count) % 4;
+    rd.blk[slot] = copy;
+    rd.blk_len[slot] = len;
+    rd.blk_count++;
+    pthread_cond_broadcast(&rd.blk_cond);
+    pthread_mutex_unlock(&rd.lock);
+}
+
+static void blocks_clear(void)
+{
+    pthread_mutex_lock(&rd.lock);
+    while (rd.blk_count) {
+        free(rd.blk[rd.blk_head]);
+        rd.blk[rd.blk_head] = NULL;
+        rd.blk_head = (rd.blk_head + 1) % 4;
+        rd.blk_count--;
+    }
+    pthread_mutex_unlock(&rd.lock);
+}
+
+/* The next queued reply, waiting until `end`; NULL on timeout. Caller frees. */
+static unsigned char *block_next(double end, size_t *len)
+{
+    unsigned char *f = NULL;
+
+    pthread_mutex_lock(&rd.lock);
+    while (!rd.blk_count && mono() < end) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&rd.blk_cond, &rd.lock, &ts);
+    }
+    if (rd.blk_count) {
+        f = rd.blk[rd.blk_head];
+        *len = rd.blk_len[rd.blk_head];
+        rd.blk[rd.blk_head] = NULL;
+        rd.blk_head = (rd.blk_head + 1) % 4;
+        rd.blk_count--;
+    }
+    pthread_mutex_unlock(&rd.lock);
+    return f;
+}
+
+/*
+ * Judge one reply for the block at `off` of `want` bytes: 1 usable (data
+ * and length set), 0 for another block (ignored, as 4.x does), -1 bad.
+ */
+static int block_check(const unsigned char *buf, size_t len, long long off, long long want,
+                       const unsigned char **data, size_t *n, char *why, size_t cap)
+{
+    ota_frame fr;
+    ota_block_header h;
+
+    if (ota_frame_decode(buf, len, &fr) != OTA_OK) {
+        snprintf(why, cap, "undecodable frame of %zu bytes", len);
+        return -1;
+    }
+    if (ota_block_header_parse(fr.header, fr.header_len, &h) != OTA_OK) {
+        snprintf(why, cap, "unreadable block header");
+        return -1;
+    }
+    if (h.code != 200) {
+        snprintf(why, cap, "block reply code %d: %.80s", h.code, h.msg);
+        return -1;
+    }
+    if (h.b_offset != off)
+        return 0;
+    if (h.b_size != (long long)fr.data_len || fr.data_len == 0 || (long long)fr.data_len > want) {
+        snprintf(why, cap, "bSize %lld but %zu data bytes", h.b_size, fr.data_len);
+        return -1;
+    }
+    if (!fr.crc_ok && !rd_has_bug(BUG_NO_CRC_CHECK)) {
+        snprintf(why, cap, "bad CRC on the block at offset %lld", off);
+        return -1;
+    }
+    *data = fr.data;
+    *n = fr.data_len;
+    return 1;
+}
+
+/* One block: request, wait, check; up to RD_BLOCK_TRIES tries a second apart. */
+static long long fetch_block(const ota_push *p, long long off, long long want, FILE *f, char *why,
+                             size_t cap)
+{
+    for (int t = 1; t <= RD_BLOCK_TRIES; t++) {
+        double end;
+        int got = -1;
+
+        if (t > 1)
+            sleep(RD_RETRY_GAP_S);
+        if (rd_download_abandoned()) {
+            snprintf(why, cap, "download abandoned");
+            return -1;
+        }
+        if (rd_request_block(p->stream_id, p->stream_file_id, want, off) != 0) {
+            snprintf(why, cap, "cannot publish the block request");
+            continue;
+        }
+        snprintf(why, cap, "no reply for the block at offset %lld within %.0f s", off,
+                 RD_BLOCK_WAIT_S);
+        for (end = mono() + RD_BLOCK_WAIT_S; got < 0;) {
+            size_t len = 0, n = 0;
+            const unsigned char *data = NULL;
+            unsigned char *buf = block_next(end, &len);
+            int rc;
+            if (!buf)
+                break;
+            rc = block_check(buf, len, off, want, &data, &n, why, cap);
+            if (rc > 0 && (fseek(f, off, SEEK_SET) != 0 || fwrite(data, 1, n, f) != n)) {
+                snprintf(why, cap, "cannot write the image: %s", strerror(errno));
+                rc = -1;
+            }
+            free(buf);
+            if (rc > 0)
+                return (long long)n;
+            if (rc < 0)
+                break; /* a bad reply: ask again */
+        }
+        rd_log("block at offset %lld, try %d of %d: %s", off, t, RD_BLOCK_TRIES, why);
+    }
+    return -1;
+}
+
+/* MQTT block download: one request outstanding, each block CRC-checked. */
+static int download_blocks(const ota_push *p, const char *path, char *why, size_t cap)
+{
+    long long off = 0, block = rd_has_bug(BUG_SMALL_BLOCKS) ? 128 : RD_BLOCK;
+    int last_pct = 0;
+    double last_report = mono();
+    FILE *f;
+
+    unlink(path);
+    f = fopen(path, "wb");
+    if (!f) {
+        snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
+        return -1;
+    }
+    blocks_clear();
+    while (off < p->size) {
+        long long want = p->size - off < block ? p->size - off : block;
+        long long n = fetch_block(p, off, want, f, why, cap);
+        if (n < 0)
+            break;
+        off += n;
+        rd_progress(&last_pct, &last_report, (int)(off * 100 / p->size));
+    }
+    blocks_clear();
+    if (fclose(f) != 0 && off == p->size) {
+        snprintf(why, cap, "cannot write the image: %s", strerror(errno));
+        return -1;
+    }
+    return off == p->size ? 0 : -1;
 }
 
 static int verify(const ota_push *p, const char *path, char *why, size_t cap)
@@ -166,6 +377,8 @@ static int verify(const ota_push *p, const char *path, char *why, size_t cap)
             return 0; /* no md5 field: nothing this firmware knows how to check */
         want = p->md5;
     }
+    if (rd_has_bug(BUG_BLOCK_NO_SHA256) && !p->has_url && p->md5[0] == '\0')
+        return 0; /* as 4.x: SHA-256 is not verified on the MQTT path */
     f = fopen(path, "rb");
     if (!f) {
         snprintf(why, cap, "image vanished");
@@ -226,12 +439,16 @@ static void *worker(void *arg)
     p = rd.job;
     pthread_mutex_unlock(&rd.lock);
     rd_state_path("download.part", part, sizeof(part));
-    rd_log("upgrade to %s: %lld bytes from %s", p.version, p.size, p.url);
+    rd_log("upgrade to %s: %lld bytes from %s", p.version, p.size,
+           p.has_url ? p.url : "MQTT blocks");
     set_state(RD_DOWNLOADING);
     rd_report_step(0, "download started", 0);
-    if (download(&p, part, why, sizeof(why)) != 0) {
-        if (!rd_has_bug(BUG_SILENT_FAILURE))
-            rd_report_step(-2, why, 0);
+    if ((p.has_url ? download(&p, part, why, sizeof(why))
+                   : download_blocks(&p, part, why, sizeof(why))) != 0) {
+        if (rd_download_abandoned())
+            rd_log("(bug second-push-abort) download dropped without a report");
+        else if (!rd_has_bug(BUG_SILENT_FAILURE))
+            rd_report_step(rd_has_bug(BUG_DOWNLOAD_MINUS4) ? -4 : -2, why, 0);
         goto idle;
     }
     set_state(RD_VERIFYING);
@@ -286,8 +503,16 @@ static int check_push(const ota_push *p, const char *running, char *why, size_t 
         snprintf(why, cap, "push has neither url nor dProtocol");
         return -1;
     }
-    if (!p->has_url) {
-        snprintf(why, cap, "MQTT block download is not supported by this device");
+    if (p->file_count > 1) {
+        if (rd_has_bug(BUG_MULTI_SILENT)) {
+            rd_log("(bug multi-file-silent) %d-file package ignored", p->file_count);
+            return 1;
+        }
+        snprintf(why, cap, "multi-file packages (%d files) are not supported", p->file_count);
+        return -1;
+    }
+    if (!p->has_url && (p->stream_id < 0 || p->stream_file_id < 0)) {
+        snprintf(why, cap, "MQTT push without streamId and streamFileId");
         return -1;
     }
     if (ota_sign_method_parse(p->sign_method, &k) != OTA_OK) {
@@ -321,6 +546,10 @@ static int quirk_drops(const ota_push *p)
         rd_log("(bug strict-sign-method) push with signMethod '%s' dropped", p->sign_method);
         return 1;
     }
+    if (rd_has_bug(BUG_NO_FILES) && p->file_count == 1) {
+        rd_log("(bug no-files) one-element files[] dropped");
+        return 1;
+    }
     if (rd_has_bug(BUG_UPGRADE_ONCE) &&
         rd_state_read("upgraded-once", marker, sizeof(marker)) == 0) {
         rd_log("(bug upgrade-once) push ignored: already upgraded once");
@@ -351,6 +580,11 @@ void rd_upgrade_on_push(const char *payload, size_t len)
     snprintf(running, sizeof(running), "%s", rd.version);
     pthread_mutex_unlock(&rd.lock);
     if (busy) {
+        if (rd_has_bug(BUG_SECOND_PUSH)) {
+            pthread_mutex_lock(&rd.lock);
+            rd.pushes_during_download++;
+            pthread_mutex_unlock(&rd.lock);
+        }
         rd_log("push for %s ignored: an upgrade is in progress", p.version);
         return;
     }
@@ -365,6 +599,7 @@ void rd_upgrade_on_push(const char *payload, size_t len)
     }
     rd_upgrade_join();
     pthread_mutex_lock(&rd.lock);
+    rd.pushes_during_download = 0;
     rd.job = p;
     rd.state = RD_DOWNLOADING; /* busy from the moment the push is taken */
     rd.worker_running = 1;
@@ -388,4 +623,5 @@ void rd_upgrade_join(void)
     pthread_mutex_unlock(&rd.lock);
     if (joinable)
         pthread_join(rd.worker, NULL);
+    blocks_clear(); /* late or duplicated replies */
 }

@@ -1,8 +1,10 @@
 /*
- * The firmware file server (libmicrohttpd): serves each job's image at its
- * signed URL, with Range (206) and Content-Length, never chunked. The exact
- * request URI must match the pushed URL, as OSS checks its signature. Faults
- * are decided here, at the HTTP send seam, by the job's fault plan.
+ * The firmware file server (libmicrohttpd, a thread per connection): serves
+ * each job's image at its signed URL, with Range (206) and Content-Length,
+ * never chunked. The exact request URI must match the pushed URL, as OSS
+ * checks its signature. Faults are decided here, at the HTTP send seam, by
+ * the job's fault plan, and applied while the body is written: the bytes on
+ * the wire are exactly what the plan says.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -10,10 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mock_priv.h"
 
 typedef struct {
+    mc_cloud *c;
     char uri[OTA_MAX_URL + 1];
     char dn[OTA_MAX_NAME + 1];
     int job;
@@ -24,10 +30,11 @@ typedef struct {
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
 {
     http_req *r = calloc(1, sizeof(*r));
-    (void)cls;
     (void)con;
-    if (r)
+    if (r) {
         snprintf(r->uri, sizeof(r->uri), "%s", uri);
+        r->c = cls;
+    }
     return r;
 }
 
@@ -95,13 +102,111 @@ static int parse_range(const char *h, size_t size, size_t *from, size_t *len)
     return 1;
 }
 
+/* The body being written, with the fault that fired for this request (if any). */
+typedef struct {
+    mc_cloud *c;
+    char dn[OTA_MAX_NAME + 1];
+    const unsigned char *data; /* the image: lives until the cloud stops */
+    size_t from;               /* file offset of body byte 0 */
+    size_t len;                /* body bytes we mean to send */
+    mc_fault f;                /* kind NONE when no fault fired */
+    int fd;                    /* the connection's socket, for a reset */
+    int paused;
+    double t0;
+} body;
+
+/* Sleep up to `s` seconds in short slices; 0 early when the server stops. */
+static int nap(mc_cloud *c, double s)
+{
+    double end = mc_mono() + s;
+
+    while (!c->http_stopping) {
+        double left = end - mc_mono();
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        if (left <= 0)
+            return 1;
+        if (left < 0.02)
+            ts.tv_nsec = (long)(left * 1e9);
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    body *b = cls;
+    size_t n, at = (size_t)b->f.at;
+
+    if (pos >= b->len)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    n = b->len - (size_t)pos;
+    if (n > max)
+        n = max;
+    switch (b->f.kind) {
+    case MC_FAULT_HTTP_CLOSE:
+    case MC_FAULT_HTTP_RESET:
+    case MC_FAULT_HTTP_STALL:
+    case MC_FAULT_SESSION_KICK:
+        if (pos >= at) {
+            if (b->f.kind == MC_FAULT_SESSION_KICK) {
+                mc_device_kick(b->c, b->dn);
+                b->f.kind = MC_FAULT_NONE; /* once; the rest of the body goes out */
+                break;
+            }
+            if (b->f.kind == MC_FAULT_HTTP_STALL)
+                nap(b->c, 120);
+            if (b->f.kind == MC_FAULT_HTTP_RESET && b->fd >= 0) {
+                struct linger l = {1, 0}; /* close with RST, not FIN */
+                setsockopt(b->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+            }
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (pos + n > at)
+            n = at - (size_t)pos;
+        break;
+    case MC_FAULT_HTTP_PAUSE:
+        if (!b->paused && pos >= at) {
+            b->paused = 1;
+            if (!nap(b->c, (double)b->f.value / 1000.0))
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        } else if (!b->paused && pos + n > at) {
+            n = at - (size_t)pos;
+        }
+        break;
+    case MC_FAULT_HTTP_THROTTLE: {
+        double rate = b->f.value > 0 ? (double)b->f.value : 1.0;
+        size_t slice = (size_t)(rate / 20.0) + 1; /* about 20 writes a second */
+        if (n > slice)
+            n = slice;
+        if (!nap(b->c, b->t0 + (double)(pos + n) / rate - mc_mono()))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        break;
+    }
+    default:
+        break;
+    }
+    memcpy(buf, b->data + b->from + pos, n);
+    if (b->f.kind == MC_FAULT_HTTP_CORRUPT && at >= b->from + pos && at < b->from + pos + n)
+        buf[at - b->from - pos] ^= (char)0xFF;
+    return (ssize_t)n;
+}
+
+static void body_free(void *cls)
+{
+    free(cls);
+}
+
 static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const mc_image *img,
-                                  const char *range)
+                                  const char *range, const mc_fault *f)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
     char cr[96];
-    int rr = parse_range(range, img->size, &r->from, &r->len);
+    int rr = f->kind == MC_FAULT_HTTP_IGNORE_RANGE
+                 ? 0
+                 : parse_range(range, img->size, &r->from, &r->len);
+    uint64_t total;
+    body *b;
 
     if (rr < 0) {
         r->status = 416;
@@ -114,8 +219,31 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
             r->from = 0;
             r->len = img->size;
         }
+        if (f->kind == MC_FAULT_HTTP_TRUNCATE && (size_t)f->at < r->len)
+            r->len = (size_t)f->at; /* a short file, announced as such */
         r->status = rr ? 206 : 200;
-        resp = MHD_create_response_from_buffer(r->len, img->data + r->from, MHD_RESPMEM_PERSISTENT);
+        b = calloc(1, sizeof(*b));
+        if (!b)
+            return MHD_NO;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        b->c = r->c;
+        snprintf(b->dn, sizeof(b->dn), "%s", r->dn);
+        b->data = img->data;
+        b->from = r->from;
+        b->len = r->len;
+        b->f = *f;
+        b->fd = ci ? ci->connect_fd : -1;
+        b->t0 = mc_mono();
+        total = f->kind == MC_FAULT_HTTP_NO_LENGTH || f->kind == MC_FAULT_HTTP_CHUNKED
+                    ? MHD_SIZE_UNKNOWN
+                    : r->len;
+        resp = MHD_create_response_from_callback(total, 16384, body_read, b, body_free);
+        if (!resp)
+            free(b);
+        if (resp && f->kind == MC_FAULT_HTTP_NO_LENGTH)
+            MHD_set_response_options(
+                resp, MHD_RF_HTTP_VERSION_1_0_ONLY | MHD_RF_HTTP_VERSION_1_0_RESPONSE, MHD_RO_END);
         if (resp && rr) {
             snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", r->from, r->from + r->len - 1, img->size);
             MHD_add_response_header(resp, "Content-Range", cr);
@@ -133,8 +261,9 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
 typedef struct {
     int found;
     int uri_ok;
-    int fault_status;
-    mc_image img; /* borrowed: images live until the cloud stops */
+    int mqtt_only;  /* the job is pushed for block download: no HTTP file */
+    mc_fault fault; /* the fault that fired for this request; kind NONE if none */
+    mc_image img;   /* borrowed: images live until the cloud stops */
 } lookup;
 
 /* Find the job named by the path and decide its fault (c->lock held). */
@@ -158,9 +287,12 @@ static void find_job(mc_cloud *c, http_req *r, lookup *l)
     snprintf(expect, sizeof(expect), "%s", path ? path : "");
     l->uri_ok = !strcmp(expect, r->uri);
     l->img = j->image;
-    if (l->uri_ok && mc_fault_fires(&j->fault, &j->fault_seen) &&
-        j->fault.kind == MC_FAULT_HTTP_STATUS)
-        l->fault_status = j->fault.param;
+    l->mqtt_only = j->mqtt;
+    if (!l->uri_ok || l->mqtt_only)
+        return;
+    if ((mc_fault_is_http(j->fault.kind) || j->fault.kind == MC_FAULT_SESSION_KICK) &&
+        mc_fault_fires(&j->fault, &j->fault_seen))
+        l->fault = j->fault;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
@@ -198,11 +330,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
                      "used verbatim)");
         return reply_text(con, r, 403, "SignatureDoesNotMatch\n");
     }
-    if (l.fault_status) {
-        mc_trace_add(c, OTA_TR_FAULT, r->dn, r->uri, NULL, 0, "http-status %d", l.fault_status);
-        return reply_text(con, r, l.fault_status, "injected fault\n");
+    if (l.mqtt_only) {
+        mc_trace_add(c, OTA_TR_ERROR, r->dn, r->uri, NULL, 0,
+                     "HTTP 404: this job was pushed for MQTT block download");
+        return reply_text(con, r, 404, "NoSuchKey\n");
     }
-    return send_image(con, r, &l.img, range);
+    if (l.fault.kind == MC_FAULT_HTTP_STATUS || l.fault.kind == MC_FAULT_HTTP_EXPIRE) {
+        int status = l.fault.kind == MC_FAULT_HTTP_EXPIRE ? 403 : (int)l.fault.value;
+        mc_trace_add(c, OTA_TR_FAULT, r->dn, r->uri, NULL, 0, "%s %d",
+                     mc_fault_kind_name(l.fault.kind), status);
+        return reply_text(con, r, status,
+                          l.fault.kind == MC_FAULT_HTTP_EXPIRE ? "Request has expired\n"
+                                                               : "injected fault\n");
+    }
+    if (l.fault.kind)
+        mc_trace_add(c, OTA_TR_FAULT, r->dn, r->uri, NULL, 0, "%s at=%lld value=%lld",
+                     mc_fault_kind_name(l.fault.kind), l.fault.at, l.fault.value);
+    return send_image(con, r, &l.img, range, &l.fault);
 }
 
 int mc_http_start(mc_cloud *c, char *err, size_t errcap)
@@ -210,10 +354,12 @@ int mc_http_start(mc_cloud *c, char *err, size_t errcap)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     const union MHD_DaemonInfo *info;
 
-    c->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-                                on_request, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
-                                MHD_OPTION_URI_LOG_CALLBACK, on_uri, c, MHD_OPTION_NOTIFY_COMPLETED,
-                                on_done, c, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    c->http_stopping = 0;
+    c->httpd =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+                         NULL, on_request, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, c, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_done, c, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!c->httpd) {
         snprintf(err, errcap, "the HTTP file server would not start on 127.0.0.1");
         return MC_ERR_HTTP;
@@ -229,6 +375,7 @@ int mc_http_start(mc_cloud *c, char *err, size_t errcap)
 
 void mc_http_stop(mc_cloud *c)
 {
+    c->http_stopping = 1; /* ends throttles, pauses and stalls */
     if (c->httpd)
         MHD_stop_daemon(c->httpd);
     c->httpd = NULL;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "mock_priv.h"
 
 #define MC_MAX_JOBS 100000
@@ -135,24 +137,97 @@ static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
     return MC_OK;
 }
 
+/* files[]: the package's url/size/sign/md5 moved into `n` file elements (same file each). */
+static void push_as_files(cJSON *data, int n)
+{
+    static const char *const from[] = {"url", "size", "sign", "md5"};
+    static const char *const to[] = {"fileUrl", "fileSize", "fileSign", "fileMd5"};
+    cJSON *files = cJSON_AddArrayToObject(data, "files");
+
+    for (int i = 0; files && i < n; i++) {
+        cJSON *f = cJSON_CreateObject();
+        char name[32];
+        snprintf(name, sizeof(name), i ? "part%d.bin" : "app.bin", i + 1);
+        cJSON_AddStringToObject(f, "fileName", name);
+        for (size_t k = 0; k < sizeof(from) / sizeof(from[0]); k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, from[k]);
+            if (v)
+                cJSON_AddItemToObject(f, to[k], cJSON_Duplicate(v, 1));
+        }
+        cJSON_AddItemToArray(files, f);
+    }
+    for (size_t k = 0; k < sizeof(from) / sizeof(from[0]); k++)
+        cJSON_DeleteItemFromObjectCaseSensitive(data, from[k]);
+}
+
+/* Push faults change the push as published (the publish seam). */
+static int push_fault(mc_job *j)
+{
+    cJSON *root, *data;
+    char *text;
+    size_t n;
+
+    if (j->fault.kind == MC_FAULT_PUSH_MALFORMED) {
+        n = strlen(j->push) / 2;
+        j->push[n] = '\0'; /* cut in the middle: not JSON any more */
+        return MC_OK;
+    }
+    root = cJSON_Parse(j->push);
+    data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    if (!data) {
+        cJSON_Delete(root);
+        return MC_ERR_NOMEM;
+    }
+    switch (j->fault.kind) {
+    case MC_FAULT_PUSH_MISSING:
+        cJSON_DeleteItemFromObjectCaseSensitive(data, "version");
+        cJSON_DeleteItemFromObjectCaseSensitive(data, "size");
+        break;
+    case MC_FAULT_PUSH_WRONG_TYPES:
+        cJSON_ReplaceItemInObjectCaseSensitive(data, "size", cJSON_CreateString("not a number"));
+        cJSON_ReplaceItemInObjectCaseSensitive(data, "version", cJSON_CreateNumber(9));
+        break;
+    case MC_FAULT_PUSH_FILES:
+        push_as_files(data, j->fault.value > 1 ? (int)j->fault.value : 1);
+        break;
+    default:
+        break;
+    }
+    text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text || strlen(text) >= sizeof(j->push)) {
+        free(text);
+        return MC_ERR_NOMEM;
+    }
+    memcpy(j->push, text, strlen(text) + 1);
+    free(text);
+    return MC_OK;
+}
+
 static int job_push(mc_job *j, const mc_job_spec *s)
 {
     ota_push p;
+    int rc;
 
     ota_push_init(&p);
     p.envelope = s->envelope;
     p.id = epoch_ms();
-    p.size = (long long)j->image.size;
+    p.size = (long long)j->image.size - (j->fault.kind == MC_FAULT_PUSH_WRONG_SIZE ? 1 : 0);
     p.has_version = 1;
     snprintf(p.version, sizeof(p.version), "%s", j->version);
-    if (!s->omit_transport) {
+    if (!s->omit_transport && j->mqtt) {
+        p.has_dprotocol = 1;
+        snprintf(p.dprotocol, sizeof(p.dprotocol), "mqtt");
+        p.stream_id = j->stream_id;
+        p.stream_file_id = 1;
+    } else if (!s->omit_transport) {
         p.has_url = 1;
         snprintf(p.url, sizeof(p.url), "%s", j->url);
     }
     p.has_sign_method = 1;
     snprintf(p.sign_method, sizeof(p.sign_method), "%s",
              s->sign_method_text ? s->sign_method_text : ota_sign_method_name(s->digest));
-    if (s->wrong_digest) {
+    if (s->wrong_digest || j->fault.kind == MC_FAULT_PUSH_WRONG_DIGEST) {
         /* FAIL-3T: well formed (lower-case, right length) but wrong, in sign and md5 alike. */
         char text[64];
         snprintf(text, sizeof(text), "not the image of job %d", j->id);
@@ -168,7 +243,11 @@ static int job_push(mc_job *j, const mc_job_spec *s)
         p.has_module = 1;
         snprintf(p.module, sizeof(p.module), "%s", j->module);
     }
-    return ota_push_build(&p, j->push, sizeof(j->push)) == OTA_OK ? MC_OK : MC_ERR_NOMEM;
+    rc = ota_push_build(&p, j->push, sizeof(j->push)) == OTA_OK ? MC_OK : MC_ERR_NOMEM;
+    if (rc == MC_OK && j->fault.kind >= MC_FAULT_PUSH_MISSING &&
+        j->fault.kind <= MC_FAULT_PUSH_FILES)
+        rc = push_fault(j);
+    return rc;
 }
 
 static void supersede_open_jobs(mc_cloud *c, const char *dn, const char *module)
@@ -219,6 +298,9 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     snprintf(j->version, sizeof(j->version), "%s", s->version);
     j->digest = s->digest;
     j->fault = s->fault;
+    j->mqtt = s->mqtt;
+    j->pull_only = s->no_publish;
+    j->stream_id = 100000LL + j->id;
     rc = job_prepare(c, j, s);
     if (rc == MC_OK)
         rc = job_push(j, s);
@@ -231,10 +313,11 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     ota_topic_build(OTA_TOPIC_UPGRADE, d->info.pk, d->info.dn, topic, sizeof(topic));
     memcpy(push, j->push, sizeof(push));
     mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0,
-                 "job %d created: version %s, %zu bytes, %s %s, %s envelope%s%s%s", j->id,
-                 j->version, j->image.size, ota_digest_kind_name(s->digest),
-                 s->wrong_digest ? "wrong digest" : j->digest_hex, ota_envelope_name(s->envelope),
-                 s->omit_transport ? ", no url" : "", s->fault.kind ? ", fault " : "",
+                 "job %d created: version %s, %zu bytes by %s, %s %s, %s envelope%s%s%s", j->id,
+                 j->version, j->image.size, j->mqtt ? "MQTT blocks" : "HTTP",
+                 ota_digest_kind_name(s->digest), s->wrong_digest ? "wrong digest" : j->digest_hex,
+                 ota_envelope_name(s->envelope), s->omit_transport ? ", no url" : "",
+                 s->fault.kind ? ", fault " : "",
                  s->fault.kind ? mc_fault_kind_name(s->fault.kind) : "");
     j->trace_at = mc_trace_count(c);
     *job_id = j->id;
@@ -274,6 +357,9 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
         out->size = j->image.size;
         snprintf(out->digest_hex, sizeof(out->digest_hex), "%s", j->digest_hex);
         out->trace_at = j->trace_at;
+        out->mqtt = j->mqtt;
+        out->stream_id = j->stream_id;
+        out->blocks = j->blocks;
         rc = MC_OK;
     }
     pthread_mutex_unlock(&c->lock);

@@ -73,7 +73,11 @@ typedef struct {
     mc_job_state state;
     int fail_code;
     mc_fault fault;
-    int fault_seen;  /* matching events so far */
+    int fault_seen; /* matching events so far */
+    int mqtt;       /* pushed for MQTT block download */
+    int pull_only;  /* never pushed, not even on reconnect: only firmware/get finds it */
+    long long stream_id;
+    int blocks;      /* block requests answered */
     int redeliver;   /* the device lost its connection (or the push) while it was pending */
     char push[2048]; /* the push payload as published */
     size_t trace_at;
@@ -85,6 +89,14 @@ typedef struct {
 
 /* Fault seam: does the fault fire for this event? Counts it either way. */
 int mc_fault_fires(mc_fault *f, int *seen);
+static inline int mc_fault_is_http(mc_fault_kind k)
+{
+    return k >= MC_FAULT_HTTP_STATUS && k <= MC_FAULT_HTTP_EXPIRE;
+}
+static inline int mc_fault_is_block(mc_fault_kind k)
+{
+    return k >= MC_FAULT_BLOCK_BAD_CRC && k <= MC_FAULT_BLOCK_TRUNCATE;
+}
 
 struct mc_cloud {
     pthread_mutex_t lock; /* devices, jobs */
@@ -114,6 +126,7 @@ struct mc_cloud {
     int plugin; /* the broker runs otaauth: downlinks go through it, events come from it */
     struct MHD_Daemon *httpd;
     int http_port;
+    volatile int http_stopping;
 };
 
 double mc_mono(void);
@@ -139,6 +152,9 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
 int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap);
 void mc_mqtt_stop(mc_cloud *c);
 int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos);
+/* A binary payload (block frames); the trace keeps it as hex. */
+int mc_mqtt_publish_bin(mc_cloud *c, const char *dev, const char *topic, const void *data,
+                        size_t len, int qos);
 
 /* Job helpers (c->lock held). */
 void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code);

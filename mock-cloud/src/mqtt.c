@@ -4,6 +4,7 @@
  * traced before it leaves, so the trace orders cause before effect.
  */
 #include <mosquitto.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -141,18 +142,41 @@ void mc_mqtt_stop(mc_cloud *c)
  * them to the device's client directly: delivered whether or not the device
  * subscribed, exactly once. The trace shows the topic the device receives.
  */
-int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos)
+static void trace_bin(mc_cloud *c, const char *dev, const char *topic, const void *data, size_t len,
+                      ...)
 {
-    size_t len = strlen(payload);
+    va_list ap;
+    va_start(ap, len);
+    mc_trace_addv(c, OTA_TR_MQTT_OUT, dev, topic, data, len, 1, NULL, ap);
+    va_end(ap);
+}
+
+static int publish(mc_cloud *c, const char *dev, const char *topic, const void *payload, size_t len,
+                   int qos, int binary)
+{
     char via[OTA_MAX_TOPIC + 16];
 
     snprintf(via, sizeof(via), "%s%s", c->plugin ? "$ota/down" : "", topic);
-    mc_trace_add(c, OTA_TR_MQTT_OUT, dev, topic, payload, len, NULL);
+    if (binary)
+        trace_bin(c, dev, topic, payload, len);
+    else
+        mc_trace_add(c, OTA_TR_MQTT_OUT, dev, topic, payload, len, NULL);
     if (mosquitto_publish(c->mosq, NULL, via, (int)len, payload, qos, false) != MOSQ_ERR_SUCCESS) {
         mc_trace_add(c, OTA_TR_ERROR, dev, topic, NULL, 0, "publish failed");
         return MC_ERR_MQTT;
     }
     return MC_OK;
+}
+
+int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos)
+{
+    return publish(c, dev, topic, payload, strlen(payload), qos, 0);
+}
+
+int mc_mqtt_publish_bin(mc_cloud *c, const char *dev, const char *topic, const void *data,
+                        size_t len, int qos)
+{
+    return publish(c, dev, topic, data, len, qos, 1);
 }
 
 static int control(mc_cloud *c, const char *command, const char *dn, double seconds)

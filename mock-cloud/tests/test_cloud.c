@@ -194,7 +194,7 @@ static void http_status_fault_is_persistent_or_counted(void **state)
                      .version = "9.9.2",
                      .image_size = 100,
                      .no_publish = 1,
-                     .fault = {MC_FAULT_HTTP_STATUS, 503, 0, 2}};
+                     .fault = {.kind = MC_FAULT_HTTP_STATUS, .value = 503, .count = 2}};
     mc_job_info ji;
     body b;
     curl_off_t clen;

@@ -40,7 +40,7 @@ static void negative_step_fails_and_terminal_states_stay(void **state)
 
 static void fault_countdown(void **state)
 {
-    mc_fault f = {MC_FAULT_HTTP_STATUS, 404, 1, 2};
+    mc_fault f = {.kind = MC_FAULT_HTTP_STATUS, .value = 404, .skip = 1, .count = 2};
     int seen = 0;
     (void)state;
     assert_false(mc_fault_fires(&f, &seen));

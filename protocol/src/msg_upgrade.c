@@ -146,6 +146,20 @@ static int parse_numbers(const cJSON *data, ota_push *out)
         rc = OTA_ERR_TYPE;
     if (rc == OTA_OK && files)
         out->file_count = cJSON_GetArraySize(files);
+    if (rc == OTA_OK && out->file_count > 0 && !out->has_url) {
+        /* A files[] package: the first file's fields stand for the package. */
+        const cJSON *f = cJSON_GetArrayItem(files, 0);
+        int present = 0;
+        if (!cJSON_IsObject(f))
+            return OTA_ERR_TYPE;
+        rc = pj_str(f, "fileUrl", out->url, sizeof(out->url), &out->has_url);
+        if (rc == OTA_OK)
+            rc = pj_int(f, "fileSize", &out->size, NULL);
+        if (rc == OTA_OK && !out->sign[0])
+            rc = pj_str(f, "fileSign", out->sign, sizeof(out->sign), &present);
+        if (rc == OTA_OK && !out->md5[0])
+            rc = pj_str(f, "fileMd5", out->md5, sizeof(out->md5), &present);
+    }
     if (rc == OTA_OK && (out->size < -1 || out->stream_id < -1 || out->stream_file_id < -1))
         rc = OTA_ERR_RANGE;
     return rc;

@@ -99,16 +99,73 @@ void mc_trace_add(mc_cloud *c, ota_trace_kind kind, const char *dev, const char 
 int mc_trace_errors(mc_cloud *c);
 
 /* ---- fault plans, applied at the transport seams ---- */
-typedef enum { MC_FAULT_NONE = 0, MC_FAULT_HTTP_STATUS, MC_FAULT__COUNT } mc_fault_kind;
+/*
+ * Each kind acts at one seam. HTTP kinds count download requests, block
+ * kinds count block requests, push kinds change the push as published,
+ * the session kind acts on the device's connection during a download.
+ * `at` is a byte offset (or a block's file offset), `value` the kind's
+ * number (status, bytes/s, milliseconds, reply code).
+ */
+typedef enum {
+    MC_FAULT_NONE = 0,
+    MC_FAULT_HTTP_STATUS,       /* answer with status `value` */
+    MC_FAULT_HTTP_TRUNCATE,     /* a complete response of only `at` bytes (a short file) */
+    MC_FAULT_HTTP_CLOSE,        /* close the connection after `at` body bytes */
+    MC_FAULT_HTTP_RESET,        /* reset (RST) the connection after `at` body bytes */
+    MC_FAULT_HTTP_CORRUPT,      /* the byte at file offset `at` xor 0xFF */
+    MC_FAULT_HTTP_THROTTLE,     /* `value` bytes per second */
+    MC_FAULT_HTTP_PAUSE,        /* pause `value` ms when the body reaches `at` */
+    MC_FAULT_HTTP_STALL,        /* send `at` bytes, then nothing while the connection lasts */
+    MC_FAULT_HTTP_NO_LENGTH,    /* no Content-Length: an HTTP/1.0 body ended by close */
+    MC_FAULT_HTTP_CHUNKED,      /* chunked transfer encoding */
+    MC_FAULT_HTTP_IGNORE_RANGE, /* 200 and the whole file whatever Range asks */
+    MC_FAULT_HTTP_EXPIRE,     /* the URL has expired: 403 "Request has expired" (skip: uses left) */
+    MC_FAULT_BLOCK_BAD_CRC,   /* CRC wrong, data intact */
+    MC_FAULT_BLOCK_CORRUPT,   /* data corrupted, CRC computed over the corrupted data */
+    MC_FAULT_BLOCK_CRC_BE,    /* CRC written big-endian */
+    MC_FAULT_BLOCK_BSIZE,     /* header bSize one more than the data */
+    MC_FAULT_BLOCK_OFFSET,    /* header bOffset names the previous block */
+    MC_FAULT_BLOCK_DUPLICATE, /* the reply sent twice */
+    MC_FAULT_BLOCK_DROP,      /* no reply */
+    MC_FAULT_BLOCK_DELAY,     /* the reply held `value` ms */
+    MC_FAULT_BLOCK_ERROR,     /* header code `value`, no data */
+    MC_FAULT_BLOCK_TRUNCATE,  /* the frame cut before its CRC */
+    MC_FAULT_PUSH_WRONG_DIGEST, /* a well-formed digest of other bytes */
+    MC_FAULT_PUSH_WRONG_SIZE,   /* size one less than the image */
+    MC_FAULT_PUSH_MISSING,      /* no version and no size */
+    MC_FAULT_PUSH_WRONG_TYPES,  /* size as a string, version as a number */
+    MC_FAULT_PUSH_MALFORMED,    /* the JSON cut in half */
+    MC_FAULT_PUSH_FILES,        /* url/size/sign inside files[] with `value` elements */
+    MC_FAULT_SESSION_KICK,      /* disconnect the device once `at` bytes were served */
+    MC_FAULT__COUNT
+} mc_fault_kind;
 
 const char *mc_fault_kind_name(mc_fault_kind k);
+/* MC_ERR_NOTFOUND for a name no kind has. */
+int mc_fault_kind_parse(const char *name, mc_fault_kind *out);
 
 typedef struct {
     mc_fault_kind kind;
-    int param; /* HTTP_STATUS: the status code */
-    int skip;  /* let this many matching events pass first */
-    int count; /* fire this many times; -1 persistent */
+    long long at;    /* byte offset, see the kinds */
+    long long value; /* status, bytes/s, ms or reply code, see the kinds */
+    int skip;        /* let this many matching events pass first */
+    int count;       /* fire this many times; -1 persistent */
 } mc_fault;
+
+/*
+ * A fault plan as data: {"name":..,"about":..,"transport":"http"|"mqtt",
+ * "fault":{"kind":..,"at":..,"value":..,"skip":..,"count":..}}. The file
+ * fixtures/scenarios/<name>.json. err says what is wrong in a sentence.
+ */
+typedef struct {
+    char name[64];
+    char about[200];
+    int mqtt; /* the job is pushed for MQTT block download */
+    mc_fault fault;
+} mc_scenario;
+
+int mc_scenario_parse(const char *json, size_t len, mc_scenario *out, char *err, size_t errcap);
+int mc_scenario_load(const char *dir, const char *name, mc_scenario *out, char *err, size_t errcap);
 
 /* ---- OTA jobs ---- */
 typedef enum {
@@ -133,8 +190,10 @@ typedef struct {
     int wrong_digest;             /* a well-formed but wrong digest in sign and md5 */
     const char *sign_method_text; /* another spelling of signMethod ("MD5", "Sha256"); NULL: live */
     int upper_hex;                /* digests in upper-case hex (the documentation allows it) */
-    mc_fault fault;               /* applied to this job's downloads */
-    int no_publish;               /* leave it pending for firmware/get */
+    mc_fault fault;               /* applied at this job's seams */
+    int mqtt;                     /* push for MQTT block download (dProtocol mqtt, no url) */
+    int no_publish;               /* leave it pending for firmware/get (never pushed, not even
+                                     on reconnect) */
 } mc_job_spec;
 
 typedef struct {
@@ -147,6 +206,9 @@ typedef struct {
     size_t size;
     char digest_hex[65]; /* of the real image */
     size_t trace_at;     /* trace index of the push */
+    int mqtt;            /* pushed for MQTT block download */
+    long long stream_id; /* its streamId (streamFileId is 1) */
+    int blocks;          /* valid block requests answered so far */
 } mc_job_info;
 
 /* Create the job, supersede the device's older open job, and publish the push. */

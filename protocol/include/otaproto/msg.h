@@ -76,7 +76,9 @@ typedef struct {
     char dprotocol[16];
     long long stream_id;      /* -1: absent */
     long long stream_file_id; /* -1: absent */
-    int file_count;           /* elements of files[]; 0 when absent */
+    int file_count;           /* elements of files[]; 0 when absent. Without a top-level url,
+                                 url/size/sign/md5 come from the first element's
+                                 fileUrl/fileSize/fileSign/fileMd5 */
 } ota_push;
 
 /* A push with every optional field absent. */
