@@ -148,7 +148,7 @@ static int parse_args(int argc, char **argv)
                 fprintf(stderr, "ota-ref-device: unknown bug '%s' (see --list-bugs)\n", argv[i]);
                 return 2;
             }
-            rd.bugs |= 1u << b;
+            rd.bugs |= 1ULL << b;
         } else if (!strcmp(argv[i], "--no-channel")) {
             rd.no_channel = 1;
         } else if (!strcmp(argv[i], "--list-bugs")) {

@@ -75,7 +75,7 @@ typedef struct {
     char state_dir[512];
     char ca_file[512];
     int tls;
-    unsigned bugs;
+    unsigned long long bugs;
     int no_channel; /* behave as a device without the control channel */
 
     pthread_mutex_t lock;
@@ -103,7 +103,7 @@ extern rd_dev rd;
 
 static inline int rd_has_bug(rd_bug b)
 {
-    return (rd.bugs >> b) & 1u;
+    return (int)((rd.bugs >> b) & 1ULL);
 }
 
 /* Logging goes to stderr, which the adapter captures as device log. */

@@ -18,7 +18,8 @@
 #define RD_TRIES        3
 #define RD_RETRY_GAP_S  1
 #define RD_REPORT_GAP_S 3.0
-#define RD_STALL_S      5L /* DL-8: pauses up to 2 s must pass */
+#define RD_STALL_S      3.0 /* no data this long ends a try; DL-8: pauses up to 2 s must pass */
+#define RD_LOW_SPEED_S  20L
 #define RD_CONNECT_S    10L
 #define RD_BLOCK        5120
 #define RD_BLOCK_WAIT_S 2.0
@@ -54,8 +55,9 @@ static void rd_progress(int *last_pct, double *last_report, int pct)
 
     if (pct > *last_pct && pct < 100 && mono() - *last_report >= gap) {
         /* (bug progress-backwards) the second report goes down by one */
-        int step = rd_has_bug(BUG_PROGRESS_BACK) && *last_pct > 1 ? *last_pct - 1 : pct;
-        rd_report_step(step, "downloading", 0);
+        rd_report_step(pct, "downloading", 0);
+        if (rd_has_bug(BUG_PROGRESS_BACK) && pct > 1)
+            rd_report_step(pct - 1, "downloading", 0); /* a step back, as a buggy percentage */
         *last_pct = pct;
         *last_report = mono();
     }
@@ -63,8 +65,10 @@ static void rd_progress(int *last_pct, double *last_report, int pct)
 
 typedef struct {
     FILE *f;
-    long long size; /* pushed size */
-    long long have; /* bytes in the part file */
+    long long size;   /* pushed size */
+    long long have;   /* bytes in the part file */
+    double last_data; /* when bytes last arrived */
+    int stalled;      /* the last try ended for lack of data */
     int last_pct;
     double last_report;
 } dl;
@@ -79,6 +83,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     if (fwrite(p, 1, len, d->f) != len)
         return 0;
     d->have += (long long)len;
+    d->last_data = mono();
     return len;
 }
 
@@ -91,6 +96,10 @@ static int on_xfer(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_o
     (void)ut;
     (void)un;
     rd_progress(&d->last_pct, &d->last_report, pct);
+    if (mono() - d->last_data > (rd_has_bug(BUG_IMPATIENT) ? 1.0 : RD_STALL_S)) {
+        d->stalled = 1;
+        return 1; /* stalled: end this try */
+    }
     return rd_download_abandoned(); /* nonzero aborts the transfer */
 }
 
@@ -106,6 +115,7 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
     if (rd_has_bug(BUG_OVERLAP_RANGE) && d->have > 100) {
         d->have -= 100; /* the part file keeps its bytes: the overlap is appended twice */
     }
+    d->last_data = mono();
     d->f = fopen(path, d->have ? "ab" : "wb");
     if (!d->f) {
         snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
@@ -137,7 +147,7 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
         snprintf(why, cap, "%s (HTTP %ld)", curl_easy_strerror(cc), code);
         return -1;
     }
-    if (d->have != d->size) {
+    if (d->have != d->size && !rd_has_bug(BUG_SIZE_UNCHECKED)) {
         snprintf(why, cap, "got %lld of %lld bytes", d->have, d->size);
         return -1;
     }
@@ -170,7 +180,7 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
     curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, RD_CONNECT_S);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rd_has_bug(BUG_IMPATIENT) ? 1L : RD_STALL_S);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, RD_LOW_SPEED_S);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     if (rd.ca_file[0])
         curl_easy_setopt(h, CURLOPT_CAINFO, rd.ca_file);
@@ -183,6 +193,10 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
             break;
         if (rd_download_abandoned())
             break;
+        if (d.stalled && rd_has_bug(BUG_IMPATIENT)) {
+            rd_log("(bug impatient) giving up after a pause");
+            break;
+        }
         rd_log("download try %d of %d failed: %s", t, tries, why);
     }
     curl_easy_cleanup(h);
@@ -576,7 +590,7 @@ void rd_upgrade_on_push(const char *payload, size_t len)
         return;
     }
     pthread_mutex_lock(&rd.lock);
-    busy = rd.worker_running;
+    busy = rd.worker_running || rd.exit_requested; /* rebooting: the image is written */
     snprintf(running, sizeof(running), "%s", rd.version);
     pthread_mutex_unlock(&rd.lock);
     if (busy) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@ typedef struct {
     struct mosquitto *m;
     pthread_mutex_t lock;
     char last[4096];
+    unsigned char raw[16384]; /* the last message as bytes (block frames) */
+    size_t rawlen;
     int got;
     int subacks;
 } fixture;
@@ -51,6 +54,8 @@ static void on_msg(struct mosquitto *m, void *obj, const struct mosquitto_messag
     (void)m;
     pthread_mutex_lock(&f->lock);
     snprintf(f->last, sizeof(f->last), "%.*s", msg->payloadlen, (char *)msg->payload);
+    f->rawlen = (size_t)msg->payloadlen < sizeof(f->raw) ? (size_t)msg->payloadlen : 0;
+    memcpy(f->raw, msg->payload, f->rawlen);
     f->got++;
     pthread_mutex_unlock(&f->lock);
 }
@@ -93,6 +98,7 @@ static int setup(void **state)
         return -1;
     mosquitto_subscribe(f.m, NULL, "/ota/device/upgrade/" PK "/" DN, 1);
     mosquitto_subscribe(f.m, NULL, "/sys/" PK "/" DN "/thing/ota/firmware/get_reply", 1);
+    mosquitto_subscribe(f.m, NULL, "/sys/" PK "/" DN "/thing/file/download_reply", 1);
     mosquitto_loop_start(f.m);
     /* Both SUBACKs, with a deadline: pushes published before them would be lost. */
     for (double end = mc_now(f.c) + 5; mc_now(f.c) < end;) {
@@ -100,12 +106,12 @@ static int setup(void **state)
         pthread_mutex_lock(&f.lock);
         n = f.subacks;
         pthread_mutex_unlock(&f.lock);
-        if (n >= 2)
+        if (n >= 3)
             break;
         mc_trace_wait(f.c, mc_trace_count(f.c), mc_now(f.c) + 0.02);
     }
     *state = &f;
-    return f.subacks >= 2 ? 0 : -1;
+    return f.subacks >= 3 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -137,21 +143,362 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
-static long fetch(const char *url, const char *range, body *b, curl_off_t *clen)
+typedef struct {
+    CURLcode cc;
+    long version; /* CURL_HTTP_VERSION_1_0 or _1_1 */
+    int chunked;  /* a Transfer-Encoding: chunked header came */
+    double seconds;
+} fetch_info;
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    fetch_info *fi = ud;
+    if (sz * n >= 26 && !strncasecmp(p, "Transfer-Encoding: chunked", 26))
+        fi->chunked = 1;
+    return sz * n;
+}
+
+static long fetch_ex(const char *url, const char *range, long timeout, body *b, curl_off_t *clen,
+                     fetch_info *fi)
 {
     CURL *h = curl_easy_init();
     long code = 0;
+    double t0 = mc_mono();
+
     memset(b, 0, sizeof(*b));
+    memset(fi, 0, sizeof(*fi));
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, fi);
+    if (timeout)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
     if (range)
         curl_easy_setopt(h, CURLOPT_RANGE, range);
-    curl_easy_perform(h);
+    fi->cc = curl_easy_perform(h);
+    fi->seconds = mc_mono() - t0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, clen);
+    curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &fi->version);
     curl_easy_cleanup(h);
     return code;
+}
+
+static long fetch(const char *url, const char *range, body *b, curl_off_t *clen)
+{
+    fetch_info fi;
+    return fetch_ex(url, range, 0, b, clen, &fi);
+}
+
+/* A job of `size` bytes under one fault; its URL and image. */
+static int fault_job(fixture *f, mc_fault fault, size_t size, int mqtt, mc_job_info *ji,
+                     mc_image *img)
+{
+    static int seq;
+    char v[32];
+    mc_job_spec s = {
+        .dn = DN, .version = v, .image_size = size, .no_publish = 1, .fault = fault, .mqtt = mqtt};
+    int id;
+
+    snprintf(v, sizeof(v), "8.0.%d", ++seq);
+    assert_int_equal(mc_job_create(f->c, &s, &id), MC_OK);
+    assert_int_equal(mc_job_get(f->c, id, ji), MC_OK);
+    pthread_mutex_lock(&f->c->lock);
+    *img = mc_job_find(f->c, id)->image; /* borrowed: lives until the cloud stops */
+    pthread_mutex_unlock(&f->c->lock);
+    return id;
+}
+
+/* Each HTTP fault kind, seen from a real client: exactly what the plan says is on the wire. */
+static void http_faults_on_the_wire(void **state)
+{
+    fixture *f = *state;
+    mc_job_info ji;
+    mc_image img;
+    body b;
+    curl_off_t clen;
+    fetch_info fi;
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_TRUNCATE, .at = 1000, .count = 1}, 4000, 0, &ji,
+              &img);
+    assert_int_equal(fetch_ex(ji.url, NULL, 0, &b, &clen, &fi), 200);
+    assert_int_equal(fi.cc, CURLE_OK); /* a complete, short response */
+    assert_int_equal(b.len, 1000);
+    assert_int_equal(clen, 1000);
+    free(b.buf);
+    assert_int_equal(fetch_ex(ji.url, NULL, 0, &b, &clen, &fi), 200); /* count 1: whole again */
+    assert_int_equal(b.len, 4000);
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_CLOSE, .at = 1500, .count = 1}, 4000, 0, &ji,
+              &img);
+    fetch_ex(ji.url, NULL, 0, &b, &clen, &fi);
+    assert_int_equal(fi.cc, CURLE_PARTIAL_FILE); /* Content-Length promised 4000 */
+    assert_int_equal(clen, 4000);
+    assert_int_equal(b.len, 1500);
+    assert_memory_equal(b.buf, img.data, 1500);
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_RESET, .at = 2000, .count = 1}, 64000, 0, &ji,
+              &img);
+    fetch_ex(ji.url, NULL, 0, &b, &clen, &fi);
+    assert_true(fi.cc != CURLE_OK);
+    assert_true(b.len <= 2000);
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_CORRUPT, .at = 123, .count = -1}, 4000, 0, &ji,
+              &img);
+    assert_int_equal(fetch(ji.url, NULL, &b, &clen), 200);
+    assert_int_equal(b.len, 4000);
+    assert_int_equal(b.buf[123], img.data[123] ^ 0xFF);
+    assert_memory_equal(b.buf, img.data, 123);
+    assert_memory_equal(b.buf + 124, img.data + 124, 4000 - 124);
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_THROTTLE, .value = 4000, .count = 1}, 6000, 0,
+              &ji, &img);
+    assert_int_equal(fetch_ex(ji.url, NULL, 0, &b, &clen, &fi), 200);
+    assert_int_equal(b.len, 6000);
+    assert_true(fi.seconds >= 1.4); /* 6000 bytes at 4000 B/s: never faster */
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_PAUSE, .at = 100, .value = 800, .count = 1}, 400,
+              0, &ji, &img);
+    assert_int_equal(fetch_ex(ji.url, NULL, 0, &b, &clen, &fi), 200);
+    assert_int_equal(b.len, 400);
+    assert_true(fi.seconds >= 0.8);
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_STALL, .at = 700, .count = 1}, 4000, 0, &ji,
+              &img);
+    fetch_ex(ji.url, NULL, 1, &b, &clen, &fi);
+    assert_int_equal(fi.cc, CURLE_OPERATION_TIMEDOUT);
+    assert_int_equal(b.len, 700);
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_NO_LENGTH, .count = -1}, 3000, 0, &ji, &img);
+    assert_int_equal(fetch_ex(ji.url, NULL, 0, &b, &clen, &fi), 200);
+    assert_int_equal(fi.cc, CURLE_OK);
+    assert_int_equal(clen, -1);
+    assert_int_equal(fi.version, CURL_HTTP_VERSION_1_0);
+    assert_false(fi.chunked);
+    assert_int_equal(b.len, 3000);
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_CHUNKED, .count = -1}, 3000, 0, &ji, &img);
+    assert_int_equal(fetch_ex(ji.url, NULL, 0, &b, &clen, &fi), 200);
+    assert_true(fi.chunked);
+    assert_int_equal(b.len, 3000);
+    assert_memory_equal(b.buf, img.data, 3000);
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_IGNORE_RANGE, .count = -1}, 3000, 0, &ji, &img);
+    assert_int_equal(fetch(ji.url, "1000-", &b, &clen), 200);
+    assert_int_equal(b.len, 3000);
+    free(b.buf);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_EXPIRE, .skip = 1, .count = -1}, 300, 0, &ji,
+              &img);
+    assert_int_equal(fetch(ji.url, NULL, &b, &clen), 200);
+    free(b.buf);
+    assert_int_equal(fetch(ji.url, NULL, &b, &clen), 403);
+    free(b.buf);
+}
+
+/* Ask for one block; the reply's frame is decoded into fr and h. 0: no reply within 1.5 s. */
+static int ask_block(fixture *f, const mc_job_info *ji, long long size, long long offset,
+                     int trailing_comma, ota_frame *fr, ota_block_header *h)
+{
+    char req[384];
+    int before;
+
+    ota_block_request_build("7", ji->stream_id, 1, size, offset, req, sizeof(req));
+    if (trailing_comma) {
+        char *p = strstr(req, "\"fileId\"");
+        p = strchr(p, '}');
+        memmove(p + 1, p, strlen(p) + 1);
+        *p = ',';
+    }
+    pthread_mutex_lock(&f->lock);
+    before = f->got;
+    pthread_mutex_unlock(&f->lock);
+    mosquitto_publish(f->m, NULL, "/sys/" PK "/" DN "/thing/file/download", (int)strlen(req), req,
+                      0, false);
+    for (double end = mc_now(f->c) + 1.5; mc_now(f->c) < end;) {
+        pthread_mutex_lock(&f->lock);
+        if (f->got > before) {
+            int ok = ota_frame_decode(f->raw, f->rawlen, fr) == OTA_OK &&
+                     ota_block_header_parse(fr->header, fr->header_len, h) == OTA_OK;
+            static unsigned char keep[16384];
+            memcpy(keep, f->raw, f->rawlen); /* fr points into it after we unlock */
+            ota_frame_decode(keep, f->rawlen, fr);
+            pthread_mutex_unlock(&f->lock);
+            return ok ? 1 : -1;
+        }
+        pthread_mutex_unlock(&f->lock);
+        mc_trace_wait(f->c, mc_trace_count(f->c), mc_now(f->c) + 0.02);
+    }
+    return 0;
+}
+
+static void blocks_are_served_and_bad_requests_answered(void **state)
+{
+    fixture *f = *state;
+    mc_job_info ji;
+    mc_image img;
+    ota_frame fr;
+    ota_block_header h;
+
+    fault_job(f, (mc_fault){0}, 6000, 1, &ji, &img);
+    assert_int_equal(ask_block(f, &ji, 5120, 0, 0, &fr, &h), 1);
+    assert_int_equal(h.code, 200);
+    assert_int_equal(h.b_offset, 0);
+    assert_int_equal(h.b_size, 5120);
+    assert_int_equal(h.file_length, 6000);
+    assert_true(fr.crc_ok);
+    assert_memory_equal(fr.data, img.data, 5120);
+    /* the last block is shortened to what remains; a trailing comma is repaired */
+    assert_int_equal(ask_block(f, &ji, 5120, 5120, 1, &fr, &h), 1);
+    assert_int_equal(h.b_size, 880);
+    assert_memory_equal(fr.data, img.data + 5120, 880);
+    /* out of bounds: an error reply, never silence */
+    assert_int_equal(ask_block(f, &ji, 5120, 6000, 0, &fr, &h), 1);
+    assert_int_not_equal(h.code, 200);
+    assert_non_null(strstr(h.msg, "outside the file"));
+    assert_int_equal(ask_block(f, &ji, 100, 0, 0, &fr, &h), 1);
+    assert_int_not_equal(h.code, 200);
+    assert_int_equal(ask_block(f, &ji, 200000, 0, 0, &fr, &h), 1);
+    assert_int_not_equal(h.code, 200);
+    ji.stream_id += 1000;
+    assert_int_equal(ask_block(f, &ji, 5120, 0, 0, &fr, &h), 1);
+    assert_int_equal(h.code, 404);
+}
+
+/* Each block fault kind, decoded from the frame the device would get. */
+static void block_faults_on_the_wire(void **state)
+{
+    fixture *f = *state;
+    mc_job_info ji;
+    mc_image img;
+    ota_frame fr;
+    ota_block_header h;
+    uint16_t crc;
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_BLOCK_BAD_CRC, .count = 1}, 3000, 1, &ji, &img);
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 1);
+    assert_false(fr.crc_ok);
+    assert_memory_equal(fr.data, img.data, 1000); /* data intact */
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 1);
+    assert_true(fr.crc_ok); /* count 1: the next one is good */
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_BLOCK_CORRUPT, .count = 1}, 3000, 1, &ji, &img);
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 1);
+    assert_true(fr.crc_ok);
+    assert_int_equal(fr.data[500], img.data[500] ^ 0xFF);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_BLOCK_CRC_BE, .count = 1}, 3000, 1, &ji, &img);
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 1);
+    crc = ota_crc16_arc(img.data, 1000);
+    assert_int_equal(fr.crc_sent, (uint16_t)((crc >> 8) | (crc << 8)));
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_BLOCK_BSIZE, .count = 1}, 3000, 1, &ji, &img);
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 1);
+    assert_int_equal(h.b_size, 1001);
+    assert_int_equal(fr.data_len, 1000);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_BLOCK_OFFSET, .count = 1}, 3000, 1, &ji, &img);
+    assert_int_equal(ask_block(f, &ji, 1000, 1000, 0, &fr, &h), 1);
+    assert_int_equal(h.b_offset, 0);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_BLOCK_ERROR, .value = 503, .count = 1}, 3000, 1, &ji,
+              &img);
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 1);
+    assert_int_equal(h.code, 503);
+    assert_int_equal(fr.data_len, 0);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_BLOCK_TRUNCATE, .count = 1}, 3000, 1, &ji, &img);
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 1);
+    assert_int_equal(fr.data_len, 999 - 2); /* 3 bytes cut: the "CRC" is now data bytes */
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_BLOCK_DROP, .count = 1}, 3000, 1, &ji, &img);
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 0);
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 1);
+
+    fault_job(f, (mc_fault){.kind = MC_FAULT_BLOCK_DUPLICATE, .count = 1}, 3000, 1, &ji, &img);
+    int before = f->got;
+    assert_int_equal(ask_block(f, &ji, 1000, 0, 0, &fr, &h), 1);
+    assert_true(wait_msg(f, before + 2));
+}
+
+static void push_faults_change_the_push(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        mc_fault_kind kind;
+        int value;
+        int parse_rc;
+    } cases[] = {
+        {MC_FAULT_PUSH_MALFORMED, 0, OTA_ERR_JSON}, {MC_FAULT_PUSH_WRONG_TYPES, 0, OTA_ERR_TYPE},
+        {MC_FAULT_PUSH_MISSING, 0, OTA_OK},         {MC_FAULT_PUSH_WRONG_SIZE, 0, OTA_OK},
+        {MC_FAULT_PUSH_FILES, 1, OTA_OK},           {MC_FAULT_PUSH_FILES, 2, OTA_OK},
+        {MC_FAULT_PUSH_WRONG_DIGEST, 0, OTA_OK},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mc_job_info ji;
+        mc_image img;
+        ota_push p;
+        int id =
+            fault_job(f, (mc_fault){.kind = cases[i].kind, .value = cases[i].value, .count = 1},
+                      2000, 0, &ji, &img);
+        char push[2048];
+        pthread_mutex_lock(&f->c->lock);
+        snprintf(push, sizeof(push), "%s", mc_job_find(f->c, id)->push);
+        pthread_mutex_unlock(&f->c->lock);
+        assert_int_equal(ota_push_parse(push, strlen(push), &p), cases[i].parse_rc);
+        if (cases[i].kind == MC_FAULT_PUSH_MISSING)
+            assert_true(!p.has_version && p.size == -1);
+        if (cases[i].kind == MC_FAULT_PUSH_WRONG_SIZE)
+            assert_int_equal(p.size, 1999);
+        if (cases[i].kind == MC_FAULT_PUSH_FILES) {
+            assert_int_equal(p.file_count, cases[i].value);
+            assert_string_equal(p.url, ji.url); /* read from the first element */
+            assert_null(strstr(push, "\"url\""));
+        }
+        if (cases[i].kind == MC_FAULT_PUSH_WRONG_DIGEST)
+            assert_string_not_equal(p.sign, ji.digest_hex);
+    }
+}
+
+static void scenarios_are_valid_and_bad_ones_refused(void **state)
+{
+    const char *fx = getenv("OTA_FIXTURES");
+    char dir[1024], err[256];
+    mc_scenario sc;
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "%s/scenarios", fx ? fx : OTA_SOURCE_DIR "/fixtures");
+    assert_int_equal(mc_scenario_load(dir, "http-close-once", &sc, err, sizeof(err)), MC_OK);
+    assert_int_equal(sc.fault.kind, MC_FAULT_HTTP_CLOSE);
+    assert_int_equal(sc.fault.at, 20000);
+    assert_int_equal(mc_scenario_load(dir, "block-drop-always", &sc, err, sizeof(err)), MC_OK);
+    assert_true(sc.mqtt);
+    assert_int_equal(sc.fault.count, -1);
+    assert_int_equal(mc_scenario_load(dir, "no-such-plan", &sc, err, sizeof(err)), MC_ERR_NOTFOUND);
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"fault\":{\"kind\":\"http-teleport\"}}",
+        "{\"name\":\"x\",\"fault\":{\"kind\":\"http-close\",\"at\":-5}}",
+        "{\"name\":\"x\",\"fault\":{\"kind\":\"http-close\",\"count\":0}}",
+        "{\"name\":\"x\",\"transport\":\"ftp\",\"fault\":{\"kind\":\"http-close\"}}",
+        "{\"fault\":{\"kind\":\"http-close\"}}",
+        "[1,2",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(mc_scenario_parse(bad[i], strlen(bad[i]), &sc, err, sizeof(err)),
+                         MC_ERR_FIXTURE);
+        assert_true(err[0] != '\0');
+    }
 }
 
 static void http_serves_whole_file_and_ranges(void **state)
@@ -328,6 +675,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(http_serves_whole_file_and_ranges),
         cmocka_unit_test(http_status_fault_is_persistent_or_counted),
+        cmocka_unit_test(http_faults_on_the_wire),
+        cmocka_unit_test(blocks_are_served_and_bad_requests_answered),
+        cmocka_unit_test(block_faults_on_the_wire),
+        cmocka_unit_test(push_faults_change_the_push),
+        cmocka_unit_test(scenarios_are_valid_and_bad_ones_refused),
         cmocka_unit_test(push_then_progress_then_inform_succeeds),
         cmocka_unit_test(bad_input_is_counted_never_fatal),
         cmocka_unit_test(firmware_get_is_answered),
