@@ -25,7 +25,12 @@ typedef struct {
     ct_tier tier;
     int compat;
     const char *text;
+    const char *source; /* the spec section behind it */
+    const char *needs;  /* a run feature the rule needs ("tls"), or NULL */
 } ct_rule;
+
+/* Parse the built-in catalogue (conformance/requirements/aliyun.json); -1 with err when bad. */
+int ct_rules_load(char *err, size_t errcap);
 
 const ct_rule *ct_rule_find(const char *id);
 /* The i-th rule of the catalogue, NULL past the end. */

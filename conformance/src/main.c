@@ -33,7 +33,7 @@ typedef struct {
     const char *fixtures;
     const char *broker;
     const char *auth;
-    int list, quiet, strict;
+    int list, quiet, strict, requirements;
     double scale;
 } options;
 
@@ -109,6 +109,7 @@ static void usage(FILE *f)
         "  --time-scale X     multiply every deadline by X (slow devices)\n"
         "  --fixtures DIR     fixtures folder (default: the source tree's)\n"
         "  --list             list the tests and the rules they check\n"
+        "  --requirements     print the rule catalogue with the tests covering each rule\n"
         "  --quiet            print only the summary\n"
         "  --help             this text\n");
 }
@@ -120,12 +121,19 @@ static int parse_options(int argc, char **argv)
         const char **str;
         int *flag;
     } table[] = {
-        {"--dut-cmd", &opt.dut_cmd, NULL}, {"--junit", &opt.junit, NULL},
-        {"--html", &opt.html, NULL},       {"--auth", &opt.auth, NULL},
-        {"--trace", &opt.trace, NULL},     {"--only", &opt.only, NULL},
-        {"--device", &opt.device, NULL},   {"--fixtures", &opt.fixtures, NULL},
-        {"--broker", &opt.broker, NULL},   {"--list", NULL, &opt.list},
-        {"--quiet", NULL, &opt.quiet},     {"--strict", NULL, &opt.strict},
+        {"--dut-cmd", &opt.dut_cmd, NULL},
+        {"--junit", &opt.junit, NULL},
+        {"--html", &opt.html, NULL},
+        {"--auth", &opt.auth, NULL},
+        {"--trace", &opt.trace, NULL},
+        {"--only", &opt.only, NULL},
+        {"--device", &opt.device, NULL},
+        {"--fixtures", &opt.fixtures, NULL},
+        {"--broker", &opt.broker, NULL},
+        {"--list", NULL, &opt.list},
+        {"--requirements", NULL, &opt.requirements},
+        {"--quiet", NULL, &opt.quiet},
+        {"--strict", NULL, &opt.strict},
     };
     opt.scale = 1.0;
     for (int i = 1; i < argc; i++) {
@@ -184,9 +192,67 @@ static int matches(const ct_case *c)
 }
 
 /* Every cited rule must exist in the catalogue. */
+/* Does test c cite rule id? */
+static int cites(const ct_case *c, const char *id)
+{
+    size_t n = strlen(id);
+    for (const char *p = strstr(c->rules, id); p; p = strstr(p + 1, id))
+        if ((p == c->rules || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static size_t tests_citing(const char *id, char *names, size_t cap)
+{
+    size_t n = 0, used = 0;
+    if (cap)
+        names[0] = '\0';
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups[g]->ncases; i++) {
+            const ct_case *c = &groups[g]->cases[i];
+            if (!cites(c, id))
+                continue;
+            if (used < cap)
+                used += (size_t)snprintf(names + used, cap - used, "%s%s/%s", n ? ", " : "",
+                                         c->group, c->name);
+            n++;
+        }
+    return n;
+}
+
+/* --requirements: every rule with its tier, source and the tests that judge it. */
+static void print_requirements(void)
+{
+    size_t covered = 0, total = 0;
+    char names[4096];
+
+    for (const ct_rule *r; (r = ct_rule_at(total)) != NULL; total++) {
+        size_t n = tests_citing(r->id, names, sizeof(names));
+        covered += n > 0;
+        printf("%-8s %-6s%s %s\n         source: %s\n         tests (%zu): %s\n", r->id,
+               ct_tier_name(r->tier), r->compat ? " (compat)" : "", r->text,
+               r->source ? r->source : "-", n,
+               n ? names : (r->needs ? "none yet: needs a TLS run (not built yet)" : "NONE"));
+    }
+    printf("coverage: %zu of %zu rules have a test\n", covered, total);
+}
+
 static int check_catalogue(void)
 {
     int bad = 0;
+    char err[256];
+
+    if (ct_rules_load(err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        return -1;
+    }
+    for (size_t k = 0; ct_rule_at(k); k++) {
+        const ct_rule *r = ct_rule_at(k);
+        if (!tests_citing(r->id, NULL, 0) && !r->needs) {
+            fprintf(stderr, "ota-conformance: rule %s has no test\n", r->id);
+            bad = 1;
+        }
+    }
     for (size_t g = 0; g < NGROUPS; g++) {
         for (size_t i = 0; i < groups[g]->ncases; i++) {
             char rules[128], *tok, *save = NULL;
@@ -606,6 +672,10 @@ int main(int argc, char **argv)
         return 3;
     if (opt.list) {
         list_tests();
+        return 0;
+    }
+    if (opt.requirements) {
+        print_requirements();
         return 0;
     }
     ct.scale = opt.scale;

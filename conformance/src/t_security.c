@@ -31,6 +31,11 @@ static void login_is_signed_correctly(void **state)
              "expected the device to log in within %.0f s of boot (username dn&pk, clientId "
              "pk.dn|…|, HMAC password), it did not try",
              ct_secs(10));
+    /* SEC-4: this run is plain TCP, so the clientId should say securemode=3. */
+    const char *sm = strstr(mc_trace_at(ct.cloud, (size_t)i)->info, "securemode=");
+    ct_check("SEC-4", sm && sm[11] == '3' && (sm[12] == ',' || sm[12] == '|'),
+             "over plain TCP the clientId should carry securemode=3 (2 is for TLS), it has %.14s",
+             sm ? sm : "no securemode");
 }
 
 static void device_stays_in_its_namespace(void **state)
@@ -86,7 +91,7 @@ static void pending_job_delivered_after_reconnect(void **state)
 }
 
 static const ct_case cases[] = {
-    {"login_is_signed_correctly", "security", login_is_signed_correctly, "SEC-1", NULL},
+    {"login_is_signed_correctly", "security", login_is_signed_correctly, "SEC-1 SEC-4", NULL},
     {"device_stays_in_its_namespace", "security", device_stays_in_its_namespace, "SEC-2", NULL},
     {"pending_job_delivered_after_reconnect", "security", pending_job_delivered_after_reconnect,
      "PUSH-8", NULL},

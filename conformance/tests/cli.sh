@@ -25,10 +25,15 @@ echo "$err" | grep -q '/nonexistent.json' || fail "unclear error: $err"
 
 # --only by rule ID runs just that rule's tests.
 out=$("$bin/ota-conformance" --only FAIL-3 --quiet) || fail "--only FAIL-3 failed: $out"
-echo "$out" | grep -q '2 tests, 2 passed' || fail "--only FAIL-3 ran: $out"
+echo "$out" | grep -q '6 tests, 6 passed' || fail "--only FAIL-3 ran: $out"
+
+# --requirements: every rule with its tests; coverage printed.
+out=$("$bin/ota-conformance" --requirements) || fail "--requirements exited $?"
+echo "$out" | grep -q '^DL-7 ' || fail "--requirements does not list DL-7: $out"
+echo "$out" | grep -q 'coverage: 48 of 49 rules' || fail "--requirements coverage: $(echo "$out" | tail -1)"
 
 # A device without the control channel: capability tests are N/A, the rest pass.
-out=$("$bin/ota-conformance" --quiet --dut-cmd "exec '$bin/ota-ref-device' --no-channel")
+out=$("$bin/ota-conformance" --quiet --only failure --dut-cmd "exec '$bin/ota-ref-device' --no-channel")
 [ $? -eq 0 ] || fail "a correct device without a channel must pass: $out"
 echo "$out" | grep -q '1 N/A' || fail "inject-flash must be N/A without a channel: $out"
 
@@ -36,7 +41,7 @@ echo "$out" | grep -q '1 N/A' || fail "inject-flash must be N/A without a channe
 out=$("$bin/ota-conformance" --quiet --time-scale 0.2 --only VER-1 --dut-cmd "exit 7" 2>&1)
 [ $? -eq 1 ] || fail "a device that cannot start must fail the run: $out"
 # --auth off: a device that signs its login wrongly still runs; SEC-1 is N/A and the run says so.
-out=$("$bin/ota-conformance" --quiet --auth off --dut-cmd "exec '$bin/ota-ref-device' --bug bad-sign-key")
+out=$("$bin/ota-conformance" --quiet --auth off --only security --dut-cmd "exec '$bin/ota-ref-device' --bug bad-sign-key")
 [ $? -eq 0 ] || fail "--auth off must let an unsigned device through: $out"
 echo "$out" | grep -q '1 N/A.*AUTH OFF' || fail "--auth off is not in the summary: $out"
 
@@ -57,7 +62,12 @@ for _ in 1 2 3 4 5; do
     done
     kill "$mpid" 2>/dev/null
 done
-out=$("$bin/ota-conformance" --quiet --broker "127.0.0.1:$port")
+out=$("$bin/ota-conformance" --quiet --only security --broker "127.0.0.1:$port")
 [ $? -eq 0 ] || fail "the suite on an external broker failed: $out"
 echo "$out" | grep -q '3 N/A' || fail "SEC-1, SEC-2 and PUSH-8 must be N/A on an external broker: $out"
+# Upgrades by both transports work on an external broker too (pushes and blocks on the topics).
+out=$("$bin/ota-conformance" --quiet --only 'url_used_verbatim' --broker "127.0.0.1:$port") ||
+    fail "an HTTP upgrade on an external broker failed: $out"
+out=$("$bin/ota-conformance" --quiet --only 'blocks_download_succeeds' --broker "127.0.0.1:$port") ||
+    fail "a block download on an external broker failed: $out"
 echo "PASS"
