@@ -376,6 +376,14 @@ static void second_push_during_download(void **state)
              "after a second push during the download the device rebooted; it must run %s or "
              "%s, it reports \"%s\" %s",
              v, v2, in.version, where);
+    /*
+     * A device that pulls the still-open second job after its reboot
+     * (firmware/get) is right to; let that upgrade end here, not in the next test.
+     */
+    if (strcmp(in.version, v2) && ct_find((size_t)j + 1, 1.0, starts_upgrade, NULL) >= 0) {
+        a2.push_at = (size_t)j + 1;
+        ct_await(&a2, 60);
+    }
 }
 
 static void one_file_package_processed(void **state)
