@@ -159,8 +159,18 @@ void ct_spec_init(mc_job_spec *s, char *version, size_t cap);
  * test if unreadable. Returns the plan's one-line description.
  */
 const char *ct_spec_scenario(mc_job_spec *s, const char *name);
-/* Is this record a block request of our device (MQTT in on .../thing/file/download)? */
-int ct_is_block_request(const ota_trace_rec *r, void *arg);
+/* A message from our device on a topic ending in arg (e.g. "/thing/file/download"). */
+int ct_is_uplink(const ota_trace_rec *r, void *suffix);
+int ct_is_get(const ota_trace_rec *r, void *arg); /* an HTTP GET of the file server */
+/*
+ * Upgrade under fault plan `plan` (a fresh version, the default image, 60 s):
+ * `where` gets the record that ended the attempt ("" when none). Returns the
+ * plan's description for messages.
+ */
+const char *ct_upgrade_plan(ct_attempt *a, const char *plan, char *where, size_t cap);
+/* Table-driven test: under the case's plan (arg) the upgrade must still succeed; cites the
+ * case's first rule. */
+void ct_survives_plan(void **state);
 /* Progress checks over an attempt: PROG-4 (no decrease) and PROG-5 (3 s spacing). */
 void ct_check_progress_pace(size_t from, size_t to);
 /* Create and push the job; fails the test when the cloud refuses. */

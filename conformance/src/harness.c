@@ -351,12 +351,45 @@ const char *ct_spec_scenario(mc_job_spec *s, const char *name)
     return about;
 }
 
-int ct_is_block_request(const ota_trace_rec *r, void *arg)
+int ct_is_uplink(const ota_trace_rec *r, void *suffix)
 {
-    size_t n = strlen(r->topic), k = strlen("/thing/file/download");
-    (void)arg;
+    size_t n = strlen(r->topic), k = strlen(suffix);
     return r->kind == OTA_TR_MQTT_IN && !strcmp(r->dev, ct.dev.dn) && n > k &&
-           !strcmp(r->topic + n - k, "/thing/file/download");
+           !strcmp(r->topic + n - k, suffix);
+}
+
+int ct_is_get(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_http(r, NULL) && !strncmp(r->info, "GET", 3);
+}
+
+const char *ct_upgrade_plan(ct_attempt *a, const char *plan, char *where, size_t cap)
+{
+    mc_job_spec s;
+    char v[32];
+    const char *about;
+
+    ct_spec_init(&s, v, sizeof(v));
+    about = ct_spec_scenario(&s, plan);
+    ct_upgrade(a, &s, 60);
+    where[0] = '\0';
+    if (a->end_at >= 0)
+        ct_describe((size_t)a->end_at, where, cap);
+    return about;
+}
+
+void ct_survives_plan(void **state)
+{
+    const ct_case *c = CT_CASE(state);
+    char rule[16], where[400];
+    ct_attempt a;
+    const char *about = ct_upgrade_plan(&a, c->arg, where, sizeof(where));
+
+    snprintf(rule, sizeof(rule), "%.*s", (int)strcspn(c->rules, " "), c->rules);
+    ct_check(rule, a.outcome == CT_UP_SUCCEEDED,
+             "after %s the upgrade to %s must still succeed: got %s %s", about, a.info.version,
+             ct_outcome_text(&a), where);
 }
 
 void ct_check_progress_pace(size_t from, size_t to)

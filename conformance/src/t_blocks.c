@@ -19,8 +19,8 @@ static void check_requests(const ct_attempt *a, size_t to)
     char where[400];
     int n = 0;
 
-    for (long i = ct_scan(a->push_at, to, ct_is_block_request, NULL); i >= 0;
-         i = ct_scan((size_t)i + 1, to, ct_is_block_request, NULL)) {
+    for (long i = ct_scan(a->push_at, to, ct_is_uplink, (void *)"/thing/file/download"); i >= 0;
+         i = ct_scan((size_t)i + 1, to, ct_is_uplink, (void *)"/thing/file/download")) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
         ota_block_request q;
         int rc = ota_block_request_parse((const char *)r->payload, r->payload_len, &q);
@@ -95,7 +95,7 @@ static void bad_crc_is_asked_again(void **state)
     if (f < 0)
         ct_fail("DL-7", "the device never asked for the block the plan damages (%s)", c->arg);
     off = strtoll(strstr(mc_trace_at(ct.cloud, (size_t)f)->info, "offset ") + 7, NULL, 10);
-    next = ct_scan((size_t)f + 1, (size_t)a.end_at, ct_is_block_request, NULL);
+    next = ct_scan((size_t)f + 1, (size_t)a.end_at, ct_is_uplink, (void *)"/thing/file/download");
     if (next >= 0) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)next);
         ota_block_request_parse((const char *)r->payload, r->payload_len, &q);
@@ -110,35 +110,13 @@ static void bad_crc_is_asked_again(void **state)
              ct_outcome_text(&a));
 }
 
-static void survives_block_fault(void **state)
-{
-    const ct_case *c = CT_CASE(state);
-    mc_job_spec s;
-    char v[32];
-    ct_attempt a;
-    const char *about;
-
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, c->arg);
-    ct_upgrade(&a, &s, 60);
-    ct_check("DL-2", a.outcome == CT_UP_SUCCEEDED,
-             "after %s the upgrade to %s must still succeed: got %s", about, v,
-             ct_outcome_text(&a));
-}
-
 static void blocks_never_finish(void **state)
 {
-    mc_job_spec s;
-    char v[32], where[400] = "";
+    char where[400];
     ct_attempt a;
-    const char *about;
+    const char *about = ct_upgrade_plan(&a, "block-drop-always", where, sizeof(where));
     (void)state;
 
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, "block-drop-always");
-    ct_upgrade(&a, &s, 60);
-    if (a.end_at >= 0)
-        ct_describe((size_t)a.end_at, where, sizeof(where));
     ct_check("FAIL-2", a.outcome == CT_UP_FAILED,
              "%s: the device must report a failure within %.0f s, got %s %s", about, ct_secs(60),
              ct_outcome_text(&a), where);
@@ -184,17 +162,11 @@ static void blocks_wrong_sha256(void **state)
 
 static void blocks_corrupt_reports_minus_3(void **state)
 {
-    mc_job_spec s;
-    char v[32], where[400] = "";
+    char where[400];
     ct_attempt a;
-    const char *about;
+    const char *about = ct_upgrade_plan(&a, "block-corrupt", where, sizeof(where));
     (void)state;
 
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, "block-corrupt");
-    ct_upgrade(&a, &s, 60);
-    if (a.end_at >= 0)
-        ct_describe((size_t)a.end_at, where, sizeof(where));
     ct_check("FAIL-3", a.outcome == CT_UP_FAILED && a.step == -3,
              "%s: the CRC cannot see it, the digest must: expected step \"-3\", got %s %s", about,
              ct_outcome_text(&a), where);
@@ -205,14 +177,14 @@ static const ct_case cases[] = {
     {"bad_crc_asked_again", "blocks", bad_crc_is_asked_again, "DL-7 DL-2", "block-bad-crc-once"},
     {"crc_big_endian_asked_again", "blocks", bad_crc_is_asked_again, "DL-7 DL-2",
      "block-crc-be-once"},
-    {"survives_bsize_mismatch", "blocks", survives_block_fault, "DL-2", "block-bsize-once"},
-    {"survives_wrong_offset", "blocks", survives_block_fault, "DL-2", "block-offset-once"},
-    {"survives_duplicates", "blocks", survives_block_fault, "DL-2", "block-duplicate"},
-    {"survives_dropped_reply", "blocks", survives_block_fault, "DL-2", "block-drop-once"},
-    {"survives_delayed_reply", "blocks", survives_block_fault, "DL-2", "block-delay"},
-    {"survives_error_code", "blocks", survives_block_fault, "DL-2", "block-error-once"},
-    {"survives_truncated_frame", "blocks", survives_block_fault, "DL-2", "block-truncate-once"},
-    {"survives_kick_mid_blocks", "blocks", survives_block_fault, "DL-2", "session-kick-blocks"},
+    {"survives_bsize_mismatch", "blocks", ct_survives_plan, "DL-2", "block-bsize-once"},
+    {"survives_wrong_offset", "blocks", ct_survives_plan, "DL-2", "block-offset-once"},
+    {"survives_duplicates", "blocks", ct_survives_plan, "DL-2", "block-duplicate"},
+    {"survives_dropped_reply", "blocks", ct_survives_plan, "DL-2", "block-drop-once"},
+    {"survives_delayed_reply", "blocks", ct_survives_plan, "DL-2", "block-delay"},
+    {"survives_error_code", "blocks", ct_survives_plan, "DL-2", "block-error-once"},
+    {"survives_truncated_frame", "blocks", ct_survives_plan, "DL-2", "block-truncate-once"},
+    {"survives_kick_mid_blocks", "blocks", ct_survives_plan, "DL-2", "session-kick-blocks"},
     {"blocks_never_finish", "blocks", blocks_never_finish, "FAIL-2 FAIL-2B", NULL},
     {"blocks_wrong_md5", "blocks", blocks_wrong_md5, "FAIL-3", NULL},
     {"blocks_wrong_sha256", "blocks", blocks_wrong_sha256, "FAIL-3", NULL},

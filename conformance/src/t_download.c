@@ -40,33 +40,6 @@ static void url_used_verbatim(void **state)
              ct_outcome_text(&a));
 }
 
-/*
- * The table-driven test: upgrade under the case's fault plan; the upgrade
- * must still succeed. The rule cited is the case's first.
- */
-static void survives_fault(void **state)
-{
-    const ct_case *c = CT_CASE(state);
-    char rule[16], v[32];
-    mc_job_spec s;
-    ct_attempt a;
-    const char *about;
-
-    snprintf(rule, sizeof(rule), "%.*s", (int)strcspn(c->rules, " "), c->rules);
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, c->arg);
-    ct_upgrade(&a, &s, 60);
-    ct_check(rule, a.outcome == CT_UP_SUCCEEDED,
-             "after %s the upgrade to %s must still succeed: got %s", about, v,
-             ct_outcome_text(&a));
-}
-
-static int is_get(const ota_trace_rec *r, void *arg)
-{
-    (void)arg;
-    return ct_is_http(r, NULL) && !strncmp(r->info, "GET", 3);
-}
-
 /* The Range start a GET record carries, or -1 without one. */
 static long long range_start(const ota_trace_rec *r)
 {
@@ -88,11 +61,11 @@ static void resumes_with_range(void **state)
     about = ct_spec_scenario(&s, "http-close-once");
     at = s.fault.at;
     ct_upgrade(&a, &s, 60);
-    first = ct_scan(a.push_at, a.end_at >= 0 ? (size_t)a.end_at : mc_trace_count(ct.cloud), is_get,
-                    NULL);
+    first = ct_scan(a.push_at, a.end_at >= 0 ? (size_t)a.end_at : mc_trace_count(ct.cloud),
+                    ct_is_get, NULL);
     second = first >= 0 ? ct_scan((size_t)first + 1,
                                   a.end_at >= 0 ? (size_t)a.end_at : mc_trace_count(ct.cloud),
-                                  is_get, NULL)
+                                  ct_is_get, NULL)
                         : -1;
     if (second < 0)
         ct_fail("DL-3", "after %s the device never asked for the rest of the file", about);
@@ -113,33 +86,30 @@ static void resumes_with_range(void **state)
 
 static void throttled_download_paces_progress(void **state)
 {
-    mc_job_spec s;
-    char v[32];
+    char where[400];
     ct_attempt a;
-    const char *about;
+    const char *about = ct_upgrade_plan(&a, "http-throttle", where, sizeof(where));
     (void)state;
 
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, "http-throttle");
-    ct_upgrade(&a, &s, 60);
     ct_check("DL-8", a.outcome == CT_UP_SUCCEEDED,
-             "a slow but steady download (%s) must complete: got %s", about, ct_outcome_text(&a));
+             "a slow but steady download (%s) must complete: got %s %s", about, ct_outcome_text(&a),
+             where);
     ct_check_progress_pace(a.push_at, a.end_at >= 0 ? (size_t)a.end_at : mc_trace_count(ct.cloud));
 }
 
 static const ct_case cases[] = {
     {"url_used_verbatim", "download", url_used_verbatim, "DL-1", NULL},
     {"resumes_with_range", "download", resumes_with_range, "DL-2 DL-3 DL-4", NULL},
-    {"survives_reset", "download", survives_fault, "DL-2", "http-reset-once"},
-    {"survives_short_file", "download", survives_fault, "DL-2", "http-truncate-once"},
-    {"survives_stall", "download", survives_fault, "DL-2", "http-stall-once"},
-    {"survives_ignored_range", "download", survives_fault, "DL-2", "http-ignore-range"},
-    {"survives_kick_mid_download", "download", survives_fault, "DL-2", "session-kick-http"},
+    {"survives_reset", "download", ct_survives_plan, "DL-2", "http-reset-once"},
+    {"survives_short_file", "download", ct_survives_plan, "DL-2", "http-truncate-once"},
+    {"survives_stall", "download", ct_survives_plan, "DL-2", "http-stall-once"},
+    {"survives_ignored_range", "download", ct_survives_plan, "DL-2", "http-ignore-range"},
+    {"survives_kick_mid_download", "download", ct_survives_plan, "DL-2", "session-kick-http"},
     {"slow_download_completes", "download", throttled_download_paces_progress, "DL-8 PROG-4 PROG-5",
      NULL},
-    {"pause_2s_completes", "download", survives_fault, "DL-8", "http-pause"},
-    {"no_content_length", "download", survives_fault, "DL-9", "http-no-length"},
-    {"chunked_encoding", "download", survives_fault, "DL-9", "http-chunked"},
+    {"pause_2s_completes", "download", ct_survives_plan, "DL-8", "http-pause"},
+    {"no_content_length", "download", ct_survives_plan, "DL-9", "http-no-length"},
+    {"chunked_encoding", "download", ct_survives_plan, "DL-9", "http-chunked"},
 };
 
 const ct_group ct_group_download = {"download", cases, sizeof(cases) / sizeof(cases[0])};

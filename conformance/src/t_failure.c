@@ -9,26 +9,21 @@
 
 #include "ct.h"
 
-/* Every download answered with one HTTP status: the device must give up with -2. */
-static void persistent_status(int status, ct_attempt *a)
+/* A persistent fault from a plan: the device must give up with -2 within 60 s. */
+static void expect_minus_2(const char *plan, ct_attempt *a)
 {
-    mc_job_spec s;
-    char v[32], where[400] = "";
+    char where[400];
+    const char *about = ct_upgrade_plan(a, plan, where, sizeof(where));
 
-    ct_spec_init(&s, v, sizeof(v));
-    s.fault = (mc_fault){.kind = MC_FAULT_HTTP_STATUS, .value = status, .count = -1};
-    ct_upgrade(a, &s, 60);
-    if (a->end_at >= 0)
-        ct_describe((size_t)a->end_at, where, sizeof(where));
     ct_check("FAIL-2", a->outcome == CT_UP_FAILED && a->step == -2,
-             "every download answered HTTP %d: expected step \"-2\" within %.0f s, got %s %s",
-             status, ct_secs(60), ct_outcome_text(a), where);
+             "%s: expected step \"-2\" within %.0f s, got %s %s", about, ct_secs(60),
+             ct_outcome_text(a), where);
 }
 
-static int is_get(const ota_trace_rec *r, void *arg)
+static void plan_reports_minus_2(void **state)
 {
-    (void)arg;
-    return ct_is_http(r, NULL) && !strncmp(r->info, "GET", 3);
+    ct_attempt a;
+    expect_minus_2(CT_CASE(state)->arg, &a);
 }
 
 static void download_404_reports_minus_2(void **state)
@@ -38,10 +33,10 @@ static void download_404_reports_minus_2(void **state)
     int tries = 0;
     (void)state;
 
-    persistent_status(404, &a);
+    expect_minus_2("http-status-404", &a);
     /* FAIL-B, from the same attempt: at most 3 tries, at least 1 s apart (0.9 s allowed). */
-    for (long i = ct_scan(a.push_at, (size_t)a.end_at, is_get, NULL); i >= 0;
-         i = ct_scan((size_t)i + 1, (size_t)a.end_at, is_get, NULL)) {
+    for (long i = ct_scan(a.push_at, (size_t)a.end_at, ct_is_get, NULL); i >= 0;
+         i = ct_scan((size_t)i + 1, (size_t)a.end_at, ct_is_get, NULL)) {
         double t = mc_trace_at(ct.cloud, (size_t)i)->t;
         tries++;
         ct_check("FAIL-B", last < 0 || t - last >= 0.9,
@@ -51,27 +46,6 @@ static void download_404_reports_minus_2(void **state)
     }
     ct_check("FAIL-B", tries <= 3, "a failure should be retried at most 3 times; got %d tries",
              tries);
-}
-
-static void download_403_reports_minus_2(void **state)
-{
-    ct_attempt a;
-    (void)state;
-    persistent_status(403, &a);
-}
-
-static void download_500_reports_minus_2(void **state)
-{
-    ct_attempt a;
-    (void)state;
-    persistent_status(500, &a);
-}
-
-static void download_503_reports_minus_2(void **state)
-{
-    ct_attempt a;
-    (void)state;
-    persistent_status(503, &a);
 }
 
 static void wrong_sha256_reports_minus_3(void **state)
@@ -169,38 +143,13 @@ static void unusable_push_is_refused(void **state)
              a.step, where);
 }
 
-/* A persistent fault from a plan: the device must give up with -2. */
-static void plan_reports_minus_2(void **state)
-{
-    const ct_case *c = CT_CASE(state);
-    mc_job_spec s;
-    char v[32], where[400] = "";
-    ct_attempt a;
-    const char *about;
-
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, c->arg);
-    ct_upgrade(&a, &s, 60);
-    if (a.end_at >= 0)
-        ct_describe((size_t)a.end_at, where, sizeof(where));
-    ct_check("FAIL-2", a.outcome == CT_UP_FAILED && a.step == -2,
-             "%s: expected step \"-2\" within %.0f s, got %s %s", about, ct_secs(60),
-             ct_outcome_text(&a), where);
-}
-
 static void corrupted_download_reports_minus_3(void **state)
 {
-    mc_job_spec s;
-    char v[32], where[400] = "", now[OTA_MAX_VERSION + 1];
+    char where[400], now[OTA_MAX_VERSION + 1];
     ct_attempt a;
-    const char *about;
+    const char *about = ct_upgrade_plan(&a, "http-corrupt", where, sizeof(where));
     (void)state;
 
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, "http-corrupt");
-    ct_upgrade(&a, &s, 60);
-    if (a.end_at >= 0)
-        ct_describe((size_t)a.end_at, where, sizeof(where));
     ct_check("FAIL-3", a.outcome == CT_UP_FAILED && a.step == -3,
              "%s: expected step \"-3\", got %s %s", about, ct_outcome_text(&a), where);
     ct_running_version(now, sizeof(now));
@@ -210,17 +159,11 @@ static void corrupted_download_reports_minus_3(void **state)
 
 static void wrong_size_reports_failure(void **state)
 {
-    mc_job_spec s;
-    char v[32], where[400] = "";
+    char where[400];
     ct_attempt a;
-    const char *about;
+    const char *about = ct_upgrade_plan(&a, "push-wrong-size", where, sizeof(where));
     (void)state;
 
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, "push-wrong-size");
-    ct_upgrade(&a, &s, 60);
-    if (a.end_at >= 0)
-        ct_describe((size_t)a.end_at, where, sizeof(where));
     ct_check("FAIL-3S", a.outcome == CT_UP_FAILED && (a.step == -2 || a.step == -3),
              "%s: the file has one byte more than pushed, expected step \"-2\" or \"-3\", got "
              "%s %s",
@@ -274,9 +217,9 @@ static void upgrade_succeeds_after_failure(void **state)
 static const ct_case cases[] = {
     {"download_404_reports_minus_2", "failure", download_404_reports_minus_2, "FAIL-2 FAIL-B",
      NULL},
-    {"download_403_reports_minus_2", "failure", download_403_reports_minus_2, "FAIL-2", NULL},
-    {"download_500_reports_minus_2", "failure", download_500_reports_minus_2, "FAIL-2", NULL},
-    {"download_503_reports_minus_2", "failure", download_503_reports_minus_2, "FAIL-2", NULL},
+    {"download_403_reports_minus_2", "failure", plan_reports_minus_2, "FAIL-2", "http-status-403"},
+    {"download_500_reports_minus_2", "failure", plan_reports_minus_2, "FAIL-2", "http-status-500"},
+    {"download_503_reports_minus_2", "failure", plan_reports_minus_2, "FAIL-2", "http-status-503"},
     {"wrong_sha256_reports_minus_3", "failure", wrong_sha256_reports_minus_3, "FAIL-3", NULL},
     {"wrong_digest_reports_minus_3", "failure", wrong_digest_reports_minus_3, "FAIL-3", NULL},
     {"flash_failure_reports_minus_4", "failure", flash_failure_reports_minus_4, "FAIL-4", NULL},

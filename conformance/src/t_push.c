@@ -287,14 +287,6 @@ static void failure_step_has_desc(void **state)
              "a failure step should say why in desc (Link SDK 4.x sends \"\"), in %s", where);
 }
 
-static int is_fw_get(const ota_trace_rec *r, void *arg)
-{
-    size_t n = strlen(r->topic), k = strlen("/thing/ota/firmware/get");
-    (void)arg;
-    return r->kind == OTA_TR_MQTT_IN && !strcmp(r->dev, ct.dev.dn) && n > k &&
-           !strcmp(r->topic + n - k, "/thing/ota/firmware/get");
-}
-
 static void get_reply_starts_upgrade(void **state)
 {
     mc_job_spec s;
@@ -309,7 +301,8 @@ static void get_reply_starts_upgrade(void **state)
     s.no_publish = 1; /* pending, never pushed: only firmware/get finds it */
     ct_push(&a, &s);
     st = ct_reboot();
-    i = ct_find(st >= 0 ? (size_t)st : a.push_at, 10, is_fw_get, NULL);
+    i = ct_find(st >= 0 ? (size_t)st : a.push_at, 10, ct_is_uplink,
+                (void *)"/thing/ota/firmware/get");
     if (i < 0)
         ct_na("the device sent no firmware/get within %.0f s of booting: it does not pull jobs",
               ct_secs(10));
@@ -388,32 +381,23 @@ static void second_push_during_download(void **state)
 
 static void one_file_package_processed(void **state)
 {
-    mc_job_spec s;
-    char v[32];
+    char where[400];
     ct_attempt a;
-    const char *about;
+    const char *about = ct_upgrade_plan(&a, "push-files-one", where, sizeof(where));
     (void)state;
 
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, "push-files-one");
-    ct_upgrade(&a, &s, 60);
     ct_check("PUSH-9", a.outcome == CT_UP_SUCCEEDED,
-             "%s should be installed (Link SDK 4.x drops it): got %s", about, ct_outcome_text(&a));
+             "%s should be installed (Link SDK 4.x drops it): got %s %s", about,
+             ct_outcome_text(&a), where);
 }
 
 static void multi_file_package_handled(void **state)
 {
-    mc_job_spec s;
-    char v[32], where[400] = "";
+    char where[400];
     ct_attempt a;
-    const char *about;
+    const char *about = ct_upgrade_plan(&a, "push-files-two", where, sizeof(where));
     (void)state;
 
-    ct_spec_init(&s, v, sizeof(v));
-    about = ct_spec_scenario(&s, "push-files-two");
-    ct_upgrade(&a, &s, 60);
-    if (a.end_at >= 0)
-        ct_describe((size_t)a.end_at, where, sizeof(where));
     ct_check("PUSH-10", a.outcome == CT_UP_SUCCEEDED || (a.outcome == CT_UP_FAILED && a.step == -1),
              "%s should be installed or refused with \"-1\": got %s %s", about, ct_outcome_text(&a),
              where);
