@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ct.h"
+#include "jobs.h"
 
 #define MAX_TESTS        256
 #define SLICE_CAP        (64 * 1024)
@@ -34,6 +35,7 @@ typedef struct {
     const char *broker;
     const char *auth;
     int list, quiet, strict, requirements;
+    int jobs;
     double scale;
 } options;
 
@@ -52,7 +54,7 @@ static options opt;
  * one line per finished test.
  */
 static struct {
-    int tty, total, running;
+    int tty, total, running, done;
     char name[160];
     double start;
     pthread_mutex_t lock;
@@ -69,7 +71,7 @@ static double wall(void)
 static void live_draw(void)
 {
     if (live.running)
-        printf("\r\033[K[%d/%d] %s  %.1fs", nresults, live.total, live.name, wall() - live.start);
+        printf("\r\033[K[%d/%d] %s  %.1fs", live.done, live.total, live.name, wall() - live.start);
     fflush(stdout);
 }
 
@@ -107,6 +109,9 @@ static void usage(FILE *f)
         "                     (a substring, or a glob with * and ?)\n"
         "  --strict           every SHOULD rule fails like a MUST rule\n"
         "  --time-scale X     multiply every deadline by X (slow devices)\n"
+        "  --jobs N           test N instances of the device side by side, each with\n"
+        "                     its own broker and cloud (process devices only; 1..16;\n"
+        "                     default 1)\n"
         "  --fixtures DIR     fixtures folder (default: the source tree's)\n"
         "  --list             list the tests and the rules they check\n"
         "  --requirements     print the rule catalogue with the tests covering each rule\n"
@@ -136,6 +141,7 @@ static int parse_options(int argc, char **argv)
         {"--strict", NULL, &opt.strict},
     };
     opt.scale = 1.0;
+    opt.jobs = 1;
     for (int i = 1; i < argc; i++) {
         size_t k;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -149,6 +155,17 @@ static int parse_options(int argc, char **argv)
                 fprintf(stderr, "ota-conformance: --time-scale wants a number in (0, 100]\n");
                 return -1;
             }
+            continue;
+        }
+        if (!strcmp(argv[i], "--jobs") && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > CT_MAX_JOBS) {
+                fprintf(stderr, "ota-conformance: --jobs wants a number from 1 to %d\n",
+                        CT_MAX_JOBS);
+                return -1;
+            }
+            opt.jobs = (int)n;
             continue;
         }
         for (k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
@@ -168,6 +185,11 @@ static int parse_options(int argc, char **argv)
             fprintf(stderr, "ota-conformance: unknown option '%s' (see --help)\n", argv[i]);
             return -1;
         }
+    }
+    if (opt.jobs > 1 && opt.broker) {
+        fprintf(stderr, "ota-conformance: --jobs needs the embedded broker (each device instance "
+                        "gets its own); drop --broker or --jobs\n");
+        return -1;
     }
     return 0;
 }
@@ -360,6 +382,7 @@ static void print_result(const rp_test *t)
     if (opt.quiet)
         return;
     pthread_mutex_lock(&live.lock);
+    live.done++;
     live.running = live.running < 0 ? -1 : 0;
     if (live.tty)
         printf("\r\033[K");
@@ -392,25 +415,28 @@ static int after(void **state)
     return 0;
 }
 
-static void run_group(const ct_group *g, const char *xml_dir)
+/* One test through CMocka, as a group of its own (the group name names CMocka's scratch file). */
+static void run_one(const ct_case *c, const char *xml_dir)
 {
-    struct CMUnitTest tests[128];
-    size_t n = 0;
+    struct CMUnitTest t = {c->name, c->fn, before, after, (void *)c};
     char env[PATH_MAX];
 
-    for (size_t i = 0; i < g->ncases && n < 128; i++) {
-        if (!matches(&g->cases[i]))
-            continue;
-        tests[n] = (struct CMUnitTest){g->cases[i].name, g->cases[i].fn, before, after,
-                                       (void *)&g->cases[i]};
-        n++;
-    }
-    if (!n)
-        return;
     /* CMocka's own report goes to a scratch file: our lines and JUnit are the output. */
     snprintf(env, sizeof(env), "%s/cmocka-%%g.xml", xml_dir);
     setenv("CMOCKA_XML_FILE", env, 1);
-    _cmocka_run_group_tests(g->name, tests, n, NULL, NULL);
+    _cmocka_run_group_tests(c->name, &t, 1, NULL, NULL);
+}
+
+/* The tests --only selects, in catalogue order. */
+static const ct_case *sel[MAX_TESTS];
+static size_t nsel;
+
+static void select_tests(void)
+{
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups[g]->ncases && nsel < MAX_TESTS; i++)
+            if (matches(&groups[g]->cases[i]))
+                sel[nsel++] = &groups[g]->cases[i];
 }
 
 /* ---- set-up and tear-down of the whole run ---- */
@@ -514,12 +540,11 @@ static void build_env(run_paths *p)
     p->envp[n] = NULL;
 }
 
-static int setup_run(run_paths *p, char *err, size_t errcap)
+/* Paths, the device profile, temporary folders and the device command; nothing started. */
+static int prepare_run(run_paths *p, char *err, size_t errcap)
 {
     const char *fx = opt.fixtures ? opt.fixtures : getenv("OTA_FIXTURES");
     char dir[PATH_MAX];
-    dut_process_config dc;
-    dut_callbacks cb;
 
     snprintf(p->fixtures, sizeof(p->fixtures), "%s", fx ? fx : OTA_SOURCE_DIR "/fixtures");
     snprintf(p->devices, sizeof(p->devices), "%s/devices", p->fixtures);
@@ -541,8 +566,6 @@ static int setup_run(run_paths *p, char *err, size_t errcap)
         snprintf(p->trace, sizeof(p->trace), "%s", opt.trace);
     else
         snprintf(p->trace, sizeof(p->trace), "%s/trace.jsonl", p->scratch);
-    if (open_cloud(p, err, errcap) != 0)
-        return -1;
     self_dir(dir, sizeof(dir));
     if (opt.dut_cmd && strlen(opt.dut_cmd) >= sizeof(p->cmd)) {
         snprintf(err, errcap, "--dut-cmd is longer than %zu characters", sizeof(p->cmd) - 1);
@@ -552,6 +575,17 @@ static int setup_run(run_paths *p, char *err, size_t errcap)
         memcpy(p->cmd, opt.dut_cmd, strlen(opt.dut_cmd) + 1);
     else
         snprintf(p->cmd, sizeof(p->cmd), "exec '%s/ota-ref-device'", dir);
+    return 0;
+}
+
+/* The cloud (and its broker) and the device. */
+static int start_run(run_paths *p, char *err, size_t errcap)
+{
+    dut_process_config dc;
+    dut_callbacks cb;
+
+    if (open_cloud(p, err, errcap) != 0)
+        return -1;
     build_env(p);
     dc = (dut_process_config){p->cmd, p->envp};
     cb = (dut_callbacks){on_dut_event, ct.cloud};
@@ -581,7 +615,8 @@ static void summary(double secs)
                    results[i].failed_rule, results[i].message);
 }
 
-static void trace_run_begin(const run_paths *p)
+/* The run-begin record's JSON (rp_run_info); heap, the caller frees. */
+static char *run_begin_json(const run_paths *p, const char *broker)
 {
     rp_run_info info;
     char *json;
@@ -605,21 +640,38 @@ static void trace_run_begin(const run_paths *p)
     snprintf(info.dialect, sizeof(info.dialect), "aliyun");
     snprintf(info.adapter, sizeof(info.adapter), "process");
     snprintf(info.dut_cmd, sizeof(info.dut_cmd), "%.500s", p->cmd);
-    snprintf(info.broker, sizeof(info.broker), "%s %.40s:%d, %s",
-             mc_cloud_broker_embedded(ct.cloud) ? "embedded" : "external",
-             mc_cloud_broker_host(ct.cloud), mc_cloud_broker_port(ct.cloud),
-             !mc_cloud_plugin(ct.cloud) ? "no login or topic checks"
-             : ct.auth_off              ? "AUTH OFF: logins not checked"
-                                        : "logins and topics checked");
+    snprintf(info.broker, sizeof(info.broker), "%s", broker);
     snprintf(info.fw_before, sizeof(info.fw_before), "%s", ct.dev.firmware_version);
     strftime(info.started, sizeof(info.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     info.strict = opt.strict;
     info.time_scale = opt.scale;
     json = rp_run_info_to_json(&info);
+    free(info.rules);
+    return json;
+}
+
+static const char *checks_text(void)
+{
+    return ct.auth_off ? "AUTH OFF: logins not checked" : "logins and topics checked";
+}
+
+static void trace_run_begin(const run_paths *p)
+{
+    char broker[128], *json;
+
+    snprintf(broker, sizeof(broker), "%s %.40s:%d, %s",
+             mc_cloud_broker_embedded(ct.cloud) ? "embedded" : "external",
+             mc_cloud_broker_host(ct.cloud), mc_cloud_broker_port(ct.cloud),
+             !mc_cloud_plugin(ct.cloud) ? "no login or topic checks" : checks_text());
+    json = run_begin_json(p, broker);
     mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
                  "run-begin");
     free(json);
-    free(info.rules);
+}
+
+static void run_end_json(char *json, size_t cap, double secs, const char *fw_after)
+{
+    snprintf(json, cap, "{\"seconds\":%.3f,\"fw_after\":\"%.64s\"}", secs, fw_after);
 }
 
 static void trace_run_end(double secs)
@@ -628,8 +680,7 @@ static void trace_run_end(double secs)
     char json[256];
 
     mc_device_get(ct.cloud, ct.dev.dn, &d);
-    snprintf(json, sizeof(json), "{\"seconds\":%.3f,\"fw_after\":\"%.64s\"}", secs,
-             d.reported_version);
+    run_end_json(json, sizeof(json), secs, d.reported_version);
     mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, strlen(json), "run-end");
 }
 
@@ -658,12 +709,184 @@ static int write_reports(const char *trace)
     return rc;
 }
 
+static void live_start(void)
+{
+    live.tty = isatty(STDOUT_FILENO) && !opt.quiet;
+    live.total = (int)nsel;
+    if (live.tty && pthread_create(&live.ticker, NULL, live_tick, NULL) != 0)
+        live.tty = 0;
+}
+
+static void live_stop(void)
+{
+    if (!live.tty)
+        return;
+    pthread_mutex_lock(&live.lock);
+    live.running = -1;
+    pthread_mutex_unlock(&live.lock);
+    pthread_join(live.ticker, NULL);
+}
+
+/* One device instance, all tests in turn, in this process. */
+static int run_serial(run_paths *p)
+{
+    char err[512] = "";
+    int failed = 0, rc = 0;
+    double t0;
+
+    if (start_run(p, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        return 3;
+    }
+    t0 = mc_now(ct.cloud);
+    trace_run_begin(p);
+    live_start();
+    for (size_t i = 0; i < nsel; i++)
+        run_one(sel[i], p->scratch);
+    live_stop();
+    for (int i = 0; i < nresults; i++)
+        failed |= results[i].verdict == RP_FAIL;
+    summary(mc_now(ct.cloud) - t0);
+    trace_run_end(mc_now(ct.cloud) - t0);
+    dut_close(ct.dut);
+    ct.dut = NULL;
+    mc_cloud_stop(ct.cloud); /* flushes and closes the trace */
+    ct.cloud = NULL;
+    if (write_reports(p->trace) != 0)
+        rc = 3;
+    return rc ? rc : failed ? 1 : 0;
+}
+
+/* ---- --jobs N: the worker's side ---- */
+static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
+{
+    const run_paths *parent = ud;
+    run_paths p;
+    char err[512] = "", trace[PATH_MAX], line[64];
+    mc_device_info d;
+    FILE *in;
+    int rc = 0;
+
+    memset(&p, 0, sizeof(p));
+    opt.quiet = 1;
+    live.tty = 0;
+    snprintf(trace, sizeof(trace), "%.4000s/job-%d.jsonl", parent->scratch, job + 1);
+    opt.trace = trace;
+    if (prepare_run(&p, err, sizeof(err)) != 0 || start_run(&p, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: job %d: %s\n", job + 1, err);
+        rc = 3;
+        goto out;
+    }
+    in = fdopen(cmd_fd, "r");
+    if (!in || dprintf(res_fd, "ready\n") < 0) {
+        rc = 3;
+        goto out;
+    }
+    while (fgets(line, sizeof(line), in) && strncmp(line, "quit", 4)) {
+        long idx = strtol(line, NULL, 10);
+        char *json;
+        if (idx < 0 || (size_t)idx >= nsel)
+            break;
+        run_one(sel[idx], p.scratch);
+        json = nresults ? rp_test_to_json(&results[nresults - 1]) : NULL;
+        if (!json || dprintf(res_fd, "done %ld %s\n", idx, json) < 0)
+            rc = 3;
+        free(json);
+        if (rc)
+            break;
+    }
+    if (mc_device_get(ct.cloud, ct.dev.dn, &d) == MC_OK)
+        dprintf(res_fd, "fw %s\n", d.reported_version);
+out:
+    dut_close(ct.dut);
+    ct.dut = NULL;
+    mc_cloud_stop(ct.cloud);
+    ct.cloud = NULL;
+    rm_tree(p.state_dir);
+    rm_tree(p.scratch);
+    return rc;
+}
+
+/* ---- --jobs N: the parent's side ---- */
+static void job_started(size_t idx, void *ud)
+{
+    rp_test t;
+    (void)ud;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.name, sizeof(t.name), "%s", sel[idx]->name);
+    snprintf(t.group, sizeof(t.group), "%s", sel[idx]->group);
+    live_begin(&t);
+}
+
+static void job_result(const rp_test *t, void *ud)
+{
+    (void)ud;
+    print_result(t);
+}
+
+static int run_parallel(run_paths *p)
+{
+    ct_jobs j;
+    char *begin, end[256], broker[128];
+    int failed = 0, rc = 0;
+    double t0 = wall();
+    size_t last = nsel ? nsel - 1 : 0;
+
+    memset(&j, 0, sizeof(j));
+    j.njobs = opt.jobs < (int)nsel ? opt.jobs : (int)nsel;
+    j.cases = sel;
+    j.ncases = nsel;
+    j.results = results;
+    j.scratch = p->scratch;
+    j.worker = job_worker;
+    j.on_start = job_started;
+    j.on_result = job_result;
+    j.ud = p;
+    live_start();
+    if (ct_jobs_run(&j) != 0)
+        rc = 3;
+    live_stop();
+    for (size_t i = 0; i < nsel; i++) {
+        if (j.done[i])
+            continue;
+        memset(&results[i], 0, sizeof(results[i]));
+        snprintf(results[i].name, sizeof(results[i].name), "%s", sel[i]->name);
+        snprintf(results[i].group, sizeof(results[i].group), "%s", sel[i]->group);
+        snprintf(results[i].rules, sizeof(results[i].rules), "%s", sel[i]->rules);
+        results[i].verdict = RP_FAIL;
+        sscanf(sel[i]->rules, "%15s", results[i].failed_rule);
+        snprintf(results[i].message, sizeof(results[i].message),
+                 "not run: no device instance was left to run it (see the errors above)");
+    }
+    nresults = (int)nsel;
+    for (size_t i = 0; i < nsel; i++)
+        failed |= results[i].verdict == RP_FAIL;
+    summary(wall() - t0);
+    snprintf(broker, sizeof(broker), "embedded, one per device instance (%d jobs), %s", j.njobs,
+             checks_text());
+    begin = run_begin_json(p, broker);
+    run_end_json(end, sizeof(end), wall() - t0, "");
+    /* The version after the run: the device instance that ran the last test. */
+    for (int k = 0; k < j.njobs; k++)
+        for (size_t m = 0; m < j.nran[k]; m++)
+            if (j.ran[k][m] == (long)last)
+                run_end_json(end, sizeof(end), wall() - t0, j.fw[k]);
+    if (ct_jobs_merge(&j, p->trace, ct.dev.dn, begin, end) != 0) {
+        fprintf(stderr, "ota-conformance: cannot write the trace %s\n", p->trace);
+        rc = 3;
+    } else if (write_reports(p->trace) != 0) {
+        rc = 3;
+    }
+    free(begin);
+    ct_jobs_free(&j);
+    return rc ? rc : failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     run_paths p;
     char err[512] = "";
-    int failed = 0, rc = 0;
-    double t0;
+    int rc;
 
     memset(&p, 0, sizeof(p));
     if (parse_options(argc, argv) != 0)
@@ -678,46 +901,22 @@ int main(int argc, char **argv)
         print_requirements();
         return 0;
     }
+    select_tests();
+    if (!nsel) {
+        fprintf(stderr, "ota-conformance: no test matches '%s' (see --list)\n", opt.only);
+        return 2;
+    }
     ct.scale = opt.scale;
     ct.strict = opt.strict;
     ct.image_size = DEFAULT_IMAGE_SZ;
+    ct.auth_off = opt.auth && !strcmp(opt.auth, "off") && !opt.broker;
     cmocka_set_message_output(CM_OUTPUT_XML);
-    if (setup_run(&p, err, sizeof(err)) != 0) {
+    if (prepare_run(&p, err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-conformance: %s\n", err);
         rc = 3;
-        goto out;
+    } else {
+        rc = opt.jobs > 1 && nsel > 1 ? run_parallel(&p) : run_serial(&p);
     }
-    t0 = mc_now(ct.cloud);
-    trace_run_begin(&p);
-    live.tty = isatty(STDOUT_FILENO) && !opt.quiet;
-    for (size_t g = 0; g < NGROUPS; g++)
-        for (size_t i = 0; i < groups[g]->ncases; i++)
-            live.total += matches(&groups[g]->cases[i]);
-    if (live.tty && pthread_create(&live.ticker, NULL, live_tick, NULL) != 0)
-        live.tty = 0;
-    for (size_t g = 0; g < NGROUPS; g++)
-        run_group(groups[g], p.scratch);
-    if (live.tty) {
-        pthread_mutex_lock(&live.lock);
-        live.running = -1;
-        pthread_mutex_unlock(&live.lock);
-        pthread_join(live.ticker, NULL);
-    }
-    for (int i = 0; i < nresults; i++)
-        failed |= results[i].verdict == RP_FAIL;
-    summary(mc_now(ct.cloud) - t0);
-    trace_run_end(mc_now(ct.cloud) - t0);
-    dut_close(ct.dut);
-    ct.dut = NULL;
-    mc_cloud_stop(ct.cloud); /* flushes and closes the trace */
-    ct.cloud = NULL;
-    if (write_reports(p.trace) != 0)
-        rc = 3;
-    if (!nresults)
-        fprintf(stderr, "ota-conformance: no test matches '%s' (see --list)\n", opt.only);
-    if (!rc)
-        rc = failed ? 1 : nresults ? 0 : 2;
-out:
     dut_close(ct.dut);
     mc_cloud_stop(ct.cloud);
     rm_tree(p.state_dir);

@@ -27,6 +27,26 @@ echo "$err" | grep -q '/nonexistent.json' || fail "unclear error: $err"
 out=$("$bin/ota-conformance" --only FAIL-3 --quiet) || fail "--only FAIL-3 failed: $out"
 echo "$out" | grep -q '6 tests, 6 passed' || fail "--only FAIL-3 ran: $out"
 
+# --jobs: device instances side by side give the same verdicts, in catalogue order, and one
+# trace that ota-report rebuilds the same JUnit from.
+work=$(mktemp -d /tmp/ota-cli-XXXXXX)
+mpid=""
+trap 'kill "$mpid" 2>/dev/null; rm -rf "$work"' EXIT
+out=$("$bin/ota-conformance" --only FAIL-3 --quiet --jobs 3 --junit "$work/j.xml" --trace "$work/t.jsonl") ||
+    fail "--jobs 3 --only FAIL-3 failed: $out"
+echo "$out" | grep -q '6 tests, 6 passed' || fail "--jobs 3 --only FAIL-3 ran: $out"
+want=$("$bin/ota-conformance" --list --only FAIL-3 | awk '{print $2}')
+got=$(grep -o '<testcase name="[^"]*"' "$work/j.xml" | cut -d'"' -f2)
+[ "$want" = "$got" ] || fail "--jobs JUnit is not in catalogue order: $got"
+"$bin/ota-report" --trace "$work/t.jsonl" --junit "$work/r.xml" || fail "ota-report on a --jobs trace failed"
+[ "$(grep -c '<testcase ' "$work/r.xml")" -eq 6 ] || fail "ota-report lost tests of a --jobs trace"
+out=$("$bin/ota-conformance" --only FAIL-3 --quiet --jobs 2 \
+    --dut-cmd "exec '$bin/ota-ref-device' --bug no-digest-check")
+[ $? -eq 1 ] || fail "--jobs must fail a broken device: $out"
+echo "$out" | grep -q 'FAIL .* FAIL-3:' || fail "--jobs failure does not cite FAIL-3: $out"
+"$bin/ota-conformance" --jobs 2 --broker 127.0.0.1:1 >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--jobs with an external broker must be refused (exit 2)"
+
 # --requirements: every rule with its tests; coverage printed.
 out=$("$bin/ota-conformance" --requirements) || fail "--requirements exited $?"
 echo "$out" | grep -q '^DL-7 ' || fail "--requirements does not list DL-7: $out"
@@ -47,9 +67,6 @@ echo "$out" | grep -q '1 N/A.*AUTH OFF' || fail "--auth off is not in the summar
 
 # An external broker (a plain Mosquitto on a free loopback port): the suite joins it, and
 # the tests that need the broker plugin are N/A.
-work=$(mktemp -d /tmp/ota-cli-XXXXXX)
-trap 'kill "$mpid" 2>/dev/null; rm -rf "$work"' EXIT
-mpid=""
 for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 40000))
     printf 'listener %d 127.0.0.1\nallow_anonymous true\n' "$port" >"$work/m.conf"

@@ -156,6 +156,20 @@ static void test_from_json(const cJSON *o, rp_test *t)
     }
 }
 
+int rp_test_from_json(const char *json, rp_test *t)
+{
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return RP_ERR_FORMAT;
+    }
+    memset(t, 0, sizeof(*t));
+    test_from_json(o, t);
+    cJSON_Delete(o);
+    return RP_OK;
+}
+
 static int add_rec(rp_report *r, const ota_trace_rec *rec, size_t *cap)
 {
     if (r->nrecs == *cap) {

@@ -84,6 +84,8 @@ typedef struct {
  */
 char *rp_run_info_to_json(const rp_run_info *info);
 char *rp_test_to_json(const rp_test *t);
+/* Decode rp_test_to_json's text; RP_ERR_FORMAT when it is not a test object. */
+int rp_test_from_json(const char *json, rp_test *t);
 
 typedef struct {
     rp_run_info info;

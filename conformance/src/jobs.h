@@ -1,0 +1,40 @@
+/*
+ * Several device instances side by side (--jobs N): worker processes, one
+ * test at a time handed to whichever is free, and one merged trace.
+ */
+#ifndef CT_JOBS_H
+#define CT_JOBS_H
+
+#include "ct.h"
+
+#define CT_MAX_JOBS 16
+
+typedef struct {
+    int njobs;
+    const ct_case *const *cases; /* the selected tests, catalogue order */
+    size_t ncases;
+    rp_test *results;    /* ncases slots, filled as results come */
+    const char *scratch; /* worker k writes its trace to scratch/job-<k+1>.jsonl */
+    /* Runs in the worker process: set up, say "ready", run what it is given; its exit status. */
+    int (*worker)(int job, int cmd_fd, int res_fd, void *ud);
+    void (*on_start)(size_t idx, void *ud);
+    void (*on_result)(const rp_test *t, void *ud);
+    void *ud;
+
+    /* filled by ct_jobs_run */
+    char *done, *died; /* per test: a result came; its worker died during it */
+    long **ran;        /* per worker: the tests it was given, in order */
+    size_t *nran;
+    size_t handed_out;
+    int setup_failures;       /* workers that ended before or without running their share */
+    char fw[CT_MAX_JOBS][72]; /* per worker: the version its device reported last */
+} ct_jobs;
+
+/* Run the tests; -1 when workers could not be started or all died with tests left. */
+int ct_jobs_run(ct_jobs *j);
+/* One trace from the workers' traces: run-begin, each test in catalogue order, run-end. */
+int ct_jobs_merge(const ct_jobs *j, const char *out_path, const char *dev, const char *run_begin,
+                  const char *run_end);
+void ct_jobs_free(ct_jobs *j);
+
+#endif
