@@ -67,6 +67,7 @@ typedef struct {
     double scale;         /* --time-scale */
     int strict;
     int auth_off; /* --auth off: logins are not checked */
+    int tls;      /* --tls: MQTTS and HTTPS with the test CA */
     int verbose;
     int version_seq; /* for fresh target versions */
     size_t image_size;

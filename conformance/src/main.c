@@ -34,8 +34,9 @@ typedef struct {
     const char *fixtures;
     const char *broker;
     const char *auth;
-    int list, quiet, strict, requirements;
+    int list, quiet, strict, requirements, tls;
     int jobs;
+    const char *certs;
     double scale;
 } options;
 
@@ -109,6 +110,9 @@ static void usage(FILE *f)
         "                     (a substring, or a glob with * and ?)\n"
         "  --strict           every SHOULD rule fails like a MUST rule\n"
         "  --time-scale X     multiply every deadline by X (slow devices)\n"
+        "  --tls              the device meets the broker over TLS (MQTTS) and downloads\n"
+        "                     by HTTPS, trusting the test CA (OTA_CA_FILE); SEC-3 runs\n"
+        "  --certs DIR        the test certificates (default: the build's certs/)\n"
         "  --jobs N           test N instances of the device side by side, each with\n"
         "                     its own broker and cloud (process devices only; 1..16;\n"
         "                     default 1)\n"
@@ -139,6 +143,8 @@ static int parse_options(int argc, char **argv)
         {"--requirements", NULL, &opt.requirements},
         {"--quiet", NULL, &opt.quiet},
         {"--strict", NULL, &opt.strict},
+        {"--tls", NULL, &opt.tls},
+        {"--certs", &opt.certs, NULL},
     };
     opt.scale = 1.0;
     opt.jobs = 1;
@@ -185,6 +191,11 @@ static int parse_options(int argc, char **argv)
             fprintf(stderr, "ota-conformance: unknown option '%s' (see --help)\n", argv[i]);
             return -1;
         }
+    }
+    if (opt.tls && opt.broker) {
+        fprintf(stderr, "ota-conformance: --tls needs the embedded broker (it gets the TLS "
+                        "listener); drop --broker or --tls\n");
+        return -1;
     }
     if (opt.jobs > 1 && opt.broker) {
         fprintf(stderr, "ota-conformance: --jobs needs the embedded broker (each device instance "
@@ -475,7 +486,8 @@ typedef struct {
     char scratch[64];
     char trace[PATH_MAX];
     char cmd[PATH_MAX + 64];
-    char env[12][OTA_MAX_SECRET + 64];
+    char certs[PATH_MAX];
+    char env[12][PATH_MAX];
     const char *envp[13];
 } run_paths;
 
@@ -510,6 +522,10 @@ static int open_cloud(run_paths *p, char *err, size_t errcap)
         cfg.broker_host = host;
         cfg.broker_port = port;
     }
+    if (opt.tls) {
+        cfg.tls_dir = p->certs;
+        cfg.https_urls = 1;
+    }
     cfg.devices_dir = p->devices;
     cfg.trace_path = p->trace;
     rc = mc_cloud_start(&cfg, &ct.cloud, err, errcap);
@@ -527,8 +543,12 @@ static void build_env(run_paths *p)
     int n = 0;
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DIALECT=aliyun");
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_HOST=%s", mc_cloud_broker_host(ct.cloud));
-    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_PORT=%d", mc_cloud_broker_port(ct.cloud));
-    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_TLS=0");
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_PORT=%d",
+             opt.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud));
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_TLS=%d", opt.tls);
+    if (opt.tls)
+        snprintf(p->env[n++], sizeof(p->env[0]), "OTA_CA_FILE=%.*s/ca.pem",
+                 (int)sizeof(p->env[0]) - 32, p->certs);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_PRODUCT_KEY=%s", ct.dev.pk);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_NAME=%s", ct.dev.dn);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_SECRET=%s", ct.dev.secret);
@@ -549,6 +569,12 @@ static int prepare_run(run_paths *p, char *err, size_t errcap)
     snprintf(p->fixtures, sizeof(p->fixtures), "%s", fx ? fx : OTA_SOURCE_DIR "/fixtures");
     snprintf(p->devices, sizeof(p->devices), "%s/devices", p->fixtures);
     snprintf(ct.scenarios, sizeof(ct.scenarios), "%.4000s/scenarios", p->fixtures);
+    snprintf(p->certs, sizeof(p->certs), "%s", opt.certs ? opt.certs : OTA_CERTS_DIR);
+    if (opt.tls && access(p->certs, R_OK) != 0) {
+        snprintf(err, errcap, "no test certificates in %.300s (build the project, or --certs DIR)",
+                 p->certs);
+        return -1;
+    }
     if (opt.device)
         snprintf(p->profile, sizeof(p->profile), "%s", opt.device);
     else
@@ -606,9 +632,10 @@ static void summary(double secs)
         na += results[i].verdict == RP_NA;
         warn += results[i].nwarnings;
     }
-    printf("%s: %d tests, %d passed, %d failed, %d N/A, %d warning%s%s%s (%.1f s)\n",
+    printf("%s: %d tests, %d passed, %d failed, %d N/A, %d warning%s%s%s%s (%.1f s)\n",
            fail ? "FAILED" : "PASSED", nresults, pass, fail, na, warn, warn == 1 ? "" : "s",
-           opt.strict ? ", strict" : "", ct.auth_off ? ", AUTH OFF" : "", secs);
+           opt.strict ? ", strict" : "", opt.tls ? ", TLS" : "", ct.auth_off ? ", AUTH OFF" : "",
+           secs);
     for (int i = 0; opt.quiet && i < nresults; i++)
         if (results[i].verdict == RP_FAIL)
             printf("  FAIL %s/%s %s: %s\n", results[i].group, results[i].name,
@@ -652,7 +679,10 @@ static char *run_begin_json(const run_paths *p, const char *broker)
 
 static const char *checks_text(void)
 {
-    return ct.auth_off ? "AUTH OFF: logins not checked" : "logins and topics checked";
+    return ct.auth_off && opt.tls ? "TLS (MQTTS, HTTPS), AUTH OFF: logins not checked"
+           : ct.auth_off          ? "AUTH OFF: logins not checked"
+           : opt.tls              ? "TLS (MQTTS, HTTPS), logins and topics checked"
+                                  : "logins and topics checked";
 }
 
 static void trace_run_begin(const run_paths *p)
@@ -661,7 +691,8 @@ static void trace_run_begin(const run_paths *p)
 
     snprintf(broker, sizeof(broker), "%s %.40s:%d, %s",
              mc_cloud_broker_embedded(ct.cloud) ? "embedded" : "external",
-             mc_cloud_broker_host(ct.cloud), mc_cloud_broker_port(ct.cloud),
+             mc_cloud_broker_host(ct.cloud),
+             opt.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud),
              !mc_cloud_plugin(ct.cloud) ? "no login or topic checks" : checks_text());
     json = run_begin_json(p, broker);
     mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
@@ -910,6 +941,7 @@ int main(int argc, char **argv)
     ct.strict = opt.strict;
     ct.image_size = DEFAULT_IMAGE_SZ;
     ct.auth_off = opt.auth && !strcmp(opt.auth, "off") && !opt.broker;
+    ct.tls = opt.tls;
     cmocka_set_message_output(CM_OUTPUT_XML);
     if (prepare_run(&p, err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-conformance: %s\n", err);

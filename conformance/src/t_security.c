@@ -3,6 +3,7 @@
  * login is signed correctly) and SEC-2 (the device stays in its own
  * namespace), and PUSH-8 (a pending job is delivered again after the cloud
  * drops the device). N/A on an external broker, where no plugin runs.
+ * SEC-3 (a certificate from an unknown CA is refused) needs a TLS run.
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,11 +32,12 @@ static void login_is_signed_correctly(void **state)
              "expected the device to log in within %.0f s of boot (username dn&pk, clientId "
              "pk.dn|…|, HMAC password), it did not try",
              ct_secs(10));
-    /* SEC-4: this run is plain TCP, so the clientId should say securemode=3. */
+    /* SEC-4: securemode=2 over TLS, 3 over plain TCP. */
     const char *sm = strstr(mc_trace_at(ct.cloud, (size_t)i)->info, "securemode=");
-    ct_check("SEC-4", sm && sm[11] == '3' && (sm[12] == ',' || sm[12] == '|'),
-             "over plain TCP the clientId should carry securemode=3 (2 is for TLS), it has %.14s",
-             sm ? sm : "no securemode");
+    char want = ct.tls ? '2' : '3';
+    ct_check("SEC-4", sm && sm[11] == want && (sm[12] == ',' || sm[12] == '|'),
+             "over %s the clientId should carry securemode=%c, it has %.14s",
+             ct.tls ? "TLS" : "plain TCP", want, sm ? sm : "no securemode");
 }
 
 static void device_stays_in_its_namespace(void **state)
@@ -61,6 +63,38 @@ static void device_stays_in_its_namespace(void **state)
                 ct.dev.pk, ct.dev.dn, ct.dev.pk, ct.dev.dn, ct.dev.pk, ct.dev.dn, ct.dev.pk,
                 ct.dev.dn, r->info);
     }
+}
+
+/*
+ * SEC-3: the push names an HTTPS server that presents a certificate for the
+ * right name, signed by a CA the device was never told to trust. A device
+ * that checks certificates never gets as far as a request, and reports the
+ * download failed.
+ */
+static void foreign_certificate_refused(void **state)
+{
+    ct_attempt a;
+    char where[400];
+    long got;
+    (void)state;
+
+    if (!ct.tls)
+        ct_na("N/A: a plain TCP run; SEC-3 is judged over TLS (--tls)");
+    ct_upgrade_plan(&a, "http-foreign-cert", where, sizeof(where));
+    got = ct_scan(a.push_at, mc_trace_count(ct.cloud), ct_is_get, NULL);
+    if (got >= 0 || a.outcome == CT_UP_SUCCEEDED) {
+        char req[400] = "";
+        if (got >= 0)
+            ct_describe((size_t)got, req, sizeof(req));
+        ct_fail("SEC-3",
+                "the download server's certificate was signed by a CA the device does not trust "
+                "(not OTA_CA_FILE); the device must refuse the connection, it %s %s",
+                got >= 0 ? "sent a request over it:" : "upgraded from it:", got >= 0 ? req : where);
+    }
+    ct_check("FAIL-2", a.outcome == CT_UP_FAILED && a.step == -2,
+             "a download refused for its certificate is a failed download: expected step \"-2\", "
+             "got %s %s",
+             ct_outcome_text(&a), where);
 }
 
 static void pending_job_delivered_after_reconnect(void **state)
@@ -93,6 +127,7 @@ static void pending_job_delivered_after_reconnect(void **state)
 static const ct_case cases[] = {
     {"login_is_signed_correctly", "security", login_is_signed_correctly, "SEC-1 SEC-4", NULL},
     {"device_stays_in_its_namespace", "security", device_stays_in_its_namespace, "SEC-2", NULL},
+    {"foreign_certificate_refused", "security", foreign_certificate_refused, "SEC-3 FAIL-2", NULL},
     {"pending_job_delivered_after_reconnect", "security", pending_job_delivered_after_reconnect,
      "PUSH-8", NULL},
 };

@@ -15,17 +15,25 @@ status=0
 # Mutant runs use shorter deadlines: a bug must be caught, not waited out.
 scale=${SELFCHECK_TIME_SCALE:-0.5}
 
+# The whole catalogue, plain TCP and then over TLS, four device instances side by side.
+# Plain runs have one N/A: SEC-3 is judged over TLS only.
 run_reference() {
-    local out="$work/ref.txt"
-    if ! "$bin/ota-conformance" --strict --quiet --junit "$work/ref.xml" \
-        --trace "$work/ref.jsonl" >"$out" 2>&1; then
-        echo "reference device: FAILED (it must pass everything)"; cat "$out"; return 1
-    fi
-    if ! grep -q ' 0 failed, 0 N/A, 0 warnings, strict' "$out"; then
-        echo "reference device: not clean"; cat "$out"; return 1
-    fi
-    xmllint --noout "$work/ref.xml" || { echo "reference device: JUnit is not valid XML"; return 1; }
-    echo "reference device: $(head -1 "$out")"
+    local mode want
+    for mode in plain tls; do
+        local out="$work/ref-$mode.txt" flags=()
+        want=' 0 failed, 1 N/A, 0 warnings, strict ('
+        if [ "$mode" = tls ]; then flags=(--tls); want=' 0 failed, 0 N/A, 0 warnings, strict, TLS'; fi
+        if ! "$bin/ota-conformance" --strict --quiet --jobs 4 "${flags[@]}" \
+            --junit "$work/ref-$mode.xml" --trace "$work/ref-$mode.jsonl" >"$out" 2>&1; then
+            echo "reference device ($mode): FAILED (it must pass everything)"; cat "$out"; return 1
+        fi
+        if ! grep -qF "$want" "$out"; then
+            echo "reference device ($mode): not clean"; cat "$out"; return 1
+        fi
+        xmllint --noout "$work/ref-$mode.xml" ||
+            { echo "reference device ($mode): JUnit is not valid XML"; return 1; }
+        echo "reference device ($mode): $(head -1 "$out")"
+    done
 }
 
 # One bug: the run must fail, and a failure must cite the expected rule.
@@ -34,10 +42,11 @@ run_reference() {
 # the whole catalogue per mutant would cost minutes each. SELFCHECK_FULL=1
 # runs the whole catalogue against every mutant instead.
 run_bug() {
-    local bug=$1 rule=$2 strict="" out="$work/$1.txt" xml="$work/$1.xml" hits only=()
+    local bug=$1 rule=$2 strict="" out="$work/$1.txt" xml="$work/$1.xml" hits only=() tls=()
     case " $SHOULD_RULES " in *" $rule "*) strict=--strict ;; esac
+    case " $TLS_RULES " in *" $rule "*) tls=(--tls) ;; esac
     [ -n "${SELFCHECK_FULL:-}" ] || only=(--only "$rule")
-    "$bin/ota-conformance" $strict "${only[@]}" --quiet --time-scale "$scale" --junit "$xml" \
+    "$bin/ota-conformance" $strict "${only[@]}" "${tls[@]}" --quiet --time-scale "$scale" --junit "$xml" \
         --trace "$work/$bug.jsonl" --dut-cmd "exec '$bin/ota-ref-device' --bug $bug" >"$out" 2>&1
     local rc=$?
     hits=$(xmllint --xpath "count(//failure[@type='$rule'])" "$xml" 2>/dev/null || echo 0)
@@ -50,6 +59,8 @@ run_bug() {
     return 1
 }
 
+# Rules judged only over TLS: their mutants run with --tls.
+TLS_RULES="SEC-3"
 # SHOULD rules are caught only under --strict (judging.md tiers).
 SHOULD_RULES="VER-3 VER-4 VER-7 PUSH-3 PUSH-4 PUSH-9 PUSH-10 PROG-4 PROG-5 PROG-7 PROG-8 FAIL-2B FAIL-3S FAIL-1 FAIL-B DL-3 DL-6 DL-9 SEC-4"
 

@@ -49,6 +49,8 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
     [BUG_NO_CHUNKED] = {"no-chunked", "DL-9", "chunked or length-less responses refused"},
     [BUG_SIZE_UNCHECKED] = {"size-unchecked", "FAIL-3S", "more bytes than pushed are taken"},
     [BUG_IMPATIENT] = {"impatient", "DL-8", "gives up after 1 s without data"},
+    [BUG_ACCEPT_ANY_CERT] = {"accept-any-cert", "SEC-3",
+                             "TLS without checking the server certificate (MQTT and HTTPS)"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

@@ -51,6 +51,7 @@ typedef enum {
     BUG_NO_CHUNKED,      /* chunked or length-less responses refused, as both SDKs */
     BUG_SIZE_UNCHECKED,  /* takes more bytes than the pushed size */
     BUG_IMPATIENT,       /* gives up on a download after 1 s without data */
+    BUG_ACCEPT_ANY_CERT, /* TLS without checking the server's certificate */
     BUG__COUNT
 } rd_bug;
 

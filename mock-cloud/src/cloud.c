@@ -403,12 +403,32 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
     rc = mc_registry_load(c, cfg->devices_dir, err, errcap);
     if (rc != MC_OK)
         goto fail;
+    if (cfg->tls_dir && strlen(cfg->tls_dir) >= sizeof(c->tls_dir)) {
+        snprintf(err, errcap, "the certificate folder's path is too long");
+        rc = MC_ERR_ARG;
+        goto fail;
+    }
+    snprintf(c->tls_dir, sizeof(c->tls_dir), "%s", cfg->tls_dir ? cfg->tls_dir : "");
+    snprintf(c->listen_addr, sizeof(c->listen_addr), "%s",
+             cfg->listen_addr ? cfg->listen_addr : "127.0.0.1");
+    snprintf(c->url_host, sizeof(c->url_host), "%s",
+             cfg->url_host                        ? cfg->url_host
+             : !strcmp(c->listen_addr, "0.0.0.0") ? "127.0.0.1"
+                                                  : c->listen_addr);
+    c->https_urls = cfg->https_urls && cfg->tls_dir;
+    c->url_no_port = cfg->url_no_port;
+    c->want_http_port = cfg->http_port;
+    c->want_https_port = cfg->https_port;
     if (cfg->broker_host) {
         snprintf(c->host, sizeof(c->host), "%s", cfg->broker_host);
         c->port = cfg->broker_port;
     } else {
         c->broker.plugin = cfg->plugin_path;
         c->broker.auth_off = cfg->auth_off;
+        c->broker.addr = cfg->listen_addr;
+        c->broker.tls_dir = cfg->tls_dir;
+        c->broker.port = cfg->mqtt_port;
+        c->broker.tls_port = cfg->mqtts_port;
         rc = mc_broker_start(cfg->mosquitto_bin, &c->broker, err, errcap);
         if (rc != MC_OK)
             goto fail;
@@ -419,7 +439,9 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
             snprintf(err, errcap, "cannot write the broker's devices file in %s", c->broker.dir);
             goto fail;
         }
-        snprintf(c->host, sizeof(c->host), "127.0.0.1");
+        /* Our own client reaches the broker by loopback unless it listens on one address. */
+        snprintf(c->host, sizeof(c->host), "%s",
+                 strcmp(c->listen_addr, "0.0.0.0") ? c->listen_addr : "127.0.0.1");
         c->port = c->broker.port;
     }
     rc = mc_http_start(c, err, errcap);
@@ -428,12 +450,13 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
     if (rc != MC_OK)
         goto fail;
     mc_trace_add(c, OTA_TR_CLOUD, NULL, NULL, NULL, 0,
-                 "mock cloud up: broker %s:%d (%s%s), http port %d, %d device(s)", c->host, c->port,
-                 c->embedded ? "embedded" : "external",
+                 "mock cloud up: broker %s:%d (%s%s), mqtts port %d, http port %d, https port %d, "
+                 "%d device(s)",
+                 c->host, c->port, c->embedded ? "embedded" : "external",
                  !c->plugin      ? ", no login or topic checks"
                  : cfg->auth_off ? ", auth off"
                                  : "",
-                 c->http_port, c->ndevices);
+                 c->broker.tls_port, c->http_port, c->https_port, c->ndevices);
     *out = c;
     return MC_OK;
 fail:
@@ -479,4 +502,19 @@ int mc_cloud_plugin(const mc_cloud *c)
 int mc_cloud_http_port(const mc_cloud *c)
 {
     return c->http_port;
+}
+
+int mc_cloud_mqtts_port(const mc_cloud *c)
+{
+    return c->embedded ? c->broker.tls_port : 0;
+}
+
+int mc_cloud_https_port(const mc_cloud *c)
+{
+    return c->https_port;
+}
+
+int mc_cloud_foreign_https_port(const mc_cloud *c)
+{
+    return c->foreign_port;
 }

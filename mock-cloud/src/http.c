@@ -349,28 +349,100 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     return send_image(con, r, &l.img, range, &l.fault);
 }
 
-int mc_http_start(mc_cloud *c, char *err, size_t errcap)
+/* A whole PEM file, NUL-terminated, heap; NULL when unreadable. */
+static char *read_pem(const char *dir, const char *name)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    const union MHD_DaemonInfo *info;
+    char path[400], *buf = NULL;
+    FILE *f;
+    long n;
 
-    c->http_stopping = 0;
-    c->httpd =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
-                         NULL, on_request, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
-                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, c, MHD_OPTION_NOTIFY_COMPLETED,
-                         on_done, c, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
-    if (!c->httpd) {
-        snprintf(err, errcap, "the HTTP file server would not start on 127.0.0.1");
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < 1024 * 1024 &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
+        if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
+            buf[n] = '\0';
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/*
+ * One file server on the listen address: plain HTTP, or HTTPS with the
+ * certificate `name`.pem/.key of the TLS folder. *port: in, the port wanted
+ * (0: any free one); out, the port it listens on.
+ */
+static int start_server(mc_cloud *c, const char *name, struct MHD_Daemon **d, int *port, char *err,
+                        size_t errcap)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port)};
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+    const union MHD_DaemonInfo *info;
+    char file[64], *key = NULL, *cert = NULL;
+
+    if (inet_pton(AF_INET, c->listen_addr, &a.sin_addr) != 1) {
+        snprintf(err, errcap, "the listen address %.60s is not an IPv4 address", c->listen_addr);
+        return MC_ERR_ARG;
+    }
+    if (name) {
+        snprintf(file, sizeof(file), "%s.key", name);
+        key = read_pem(c->tls_dir, file);
+        snprintf(file, sizeof(file), "%s.pem", name);
+        cert = read_pem(c->tls_dir, file);
+        if (!key || !cert) {
+            free(key);
+            free(cert);
+            snprintf(err, errcap,
+                     "cannot read %s.pem and %s.key in %.200s (build the project: "
+                     "it makes the test certificates)",
+                     name, name, c->tls_dir);
+            return MC_ERR_IO;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, c, MHD_OPTION_SOCK_ADDR,
+                          (struct sockaddr *)&a, MHD_OPTION_URI_LOG_CALLBACK, on_uri, c,
+                          MHD_OPTION_NOTIFY_COMPLETED, on_done, c, MHD_OPTION_CONNECTION_TIMEOUT,
+                          30u, name ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, key,
+                          MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_END);
+    free(key);
+    free(cert);
+    if (!*d) {
+        snprintf(err, errcap, "the %s file server would not start on %s port %d%s",
+                 name ? "HTTPS" : "HTTP", c->listen_addr, *port,
+                 *port ? " (taken, or below 1024 without the right to bind it?)" : "");
         return MC_ERR_HTTP;
     }
-    info = MHD_get_daemon_info(c->httpd, MHD_DAEMON_INFO_BIND_PORT);
-    c->http_port = info ? info->port : 0;
-    if (!c->http_port) {
-        snprintf(err, errcap, "the HTTP file server has no port");
+    info = MHD_get_daemon_info(*d, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info ? info->port : 0;
+    if (!*port) {
+        snprintf(err, errcap, "the file server has no port");
         return MC_ERR_HTTP;
     }
     return MC_OK;
+}
+
+int mc_http_start(mc_cloud *c, char *err, size_t errcap)
+{
+    int rc;
+
+    c->http_stopping = 0;
+    c->http_port = c->want_http_port;
+    rc = start_server(c, NULL, &c->httpd, &c->http_port, err, errcap);
+    if (rc != MC_OK || !c->tls_dir[0])
+        return rc;
+    c->https_port = c->want_https_port;
+    rc = start_server(c, "server", &c->httpsd, &c->https_port, err, errcap);
+    c->foreign_port = 0;
+    if (rc == MC_OK)
+        rc = start_server(c, "foreign", &c->foreignd, &c->foreign_port, err, errcap);
+    return rc;
 }
 
 void mc_http_stop(mc_cloud *c)
@@ -378,5 +450,9 @@ void mc_http_stop(mc_cloud *c)
     c->http_stopping = 1; /* ends throttles, pauses and stalls */
     if (c->httpd)
         MHD_stop_daemon(c->httpd);
-    c->httpd = NULL;
+    if (c->httpsd)
+        MHD_stop_daemon(c->httpsd);
+    if (c->foreignd)
+        MHD_stop_daemon(c->foreignd);
+    c->httpd = c->httpsd = c->foreignd = NULL;
 }

@@ -130,10 +130,17 @@ static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
     snprintf(text, sizeof(text), "job%d:%s", j->id, j->version);
     ota_digest_hex(OTA_DIGEST_SHA256, text, strlen(text), sig, sizeof(sig));
     snprintf(j->signature, sizeof(j->signature), "%.24s", sig);
+    /* The foreign-certificate fault names the HTTPS port whose certificate another CA signed. */
+    int foreign = j->fault.kind == MC_FAULT_HTTP_FOREIGN_CERT;
+    int https = c->https_urls || foreign;
+    int port = foreign ? c->foreign_port : https ? c->https_port : c->http_port;
+    char at[16] = "";
+    if (!c->url_no_port)
+        snprintf(at, sizeof(at), ":%d", port);
     snprintf(j->url, sizeof(j->url),
-             "http://127.0.0.1:%d/ota/%d/%s?Expires=%llu&OSSAccessKeyId=LTAI5tMockCloud&"
-             "Signature=%s",
-             c->http_port, j->id, j->file, epoch_ms() / 1000ULL + 86400ULL, j->signature);
+             "%s://%s%s/ota/%d/%s?Expires=%llu&OSSAccessKeyId=LTAI5tMockCloud&Signature=%s",
+             https ? "https" : "http", c->url_host, at, j->id, j->file,
+             epoch_ms() / 1000ULL + 86400ULL, j->signature);
     return MC_OK;
 }
 
@@ -283,6 +290,8 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     if (!c || !s || !s->dn || !s->version || !*s->version || strlen(s->version) > OTA_MAX_VERSION ||
         (unsigned)s->digest >= OTA_DIGEST__COUNT)
         return MC_ERR_ARG;
+    if (s->fault.kind == MC_FAULT_HTTP_FOREIGN_CERT && !c->foreign_port)
+        return MC_ERR_ARG; /* no HTTPS without the TLS folder */
     j = calloc(1, sizeof(*j));
     if (!j)
         return MC_ERR_NOMEM;

@@ -13,9 +13,11 @@ struct MHD_Daemon;
 
 typedef struct {
     pid_t pid;
-    int port;
-    char dir[256];      /* temporary folder holding config, log and the plugin's devices file */
-    const char *plugin; /* otaauth.so, or NULL for a plain broker */
+    int port, tls_port;  /* in: 0 for a free one; out: the ports listening */
+    const char *addr;    /* listen address; NULL: 127.0.0.1 */
+    const char *tls_dir; /* ca.pem, server.pem, server.key: a TLS listener; NULL: none */
+    char dir[256];       /* temporary folder holding config, log and the plugin's devices file */
+    const char *plugin;  /* otaauth.so, or NULL for a plain broker */
     char cloud_password[40];
     int auth_off;
 } mc_broker;
@@ -124,8 +126,13 @@ struct mc_cloud {
     pthread_cond_t ccond;
     int connected, subscribed;
     int plugin; /* the broker runs otaauth: downlinks go through it, events come from it */
-    struct MHD_Daemon *httpd;
-    int http_port;
+    struct MHD_Daemon *httpd, *httpsd, *foreignd;
+    int http_port, https_port, foreign_port;
+    char tls_dir[256];
+    char listen_addr[64];
+    char url_host[128];
+    int https_urls, url_no_port;
+    int want_http_port, want_https_port;
     volatile int http_stopping;
 };
 

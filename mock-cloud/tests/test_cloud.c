@@ -670,6 +670,103 @@ static void embedded_broker_stops_with_the_cloud(void **state)
     assert_non_null(strstr(err, "/nonexistent"));
 }
 
+/* One HTTPS GET trusting only `ca`; the curl result, the status in *code, the length in *len. */
+static CURLcode fetch_tls(const char *url, const char *ca, long *code, size_t *len)
+{
+    CURL *h = curl_easy_init();
+    body b = {0};
+    CURLcode cc;
+
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    cc = curl_easy_perform(h);
+    *code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
+    *len = b.len;
+    free(b.buf);
+    curl_easy_cleanup(h);
+    return cc;
+}
+
+static void on_tls_connect(struct mosquitto *m, void *obj, int rc)
+{
+    (void)m;
+    *(int *)obj = rc == 0 ? 1 : -1;
+}
+
+/* An MQTT client trusting only `ca` connects to the TLS listener: 1 accepted, 0 refused. */
+static int mqtts_connects(int port, const char *ca)
+{
+    int got = 0;
+    struct mosquitto *m = mosquitto_new(NULL, true, &got);
+
+    mosquitto_connect_callback_set(m, on_tls_connect);
+    assert_int_equal(mosquitto_tls_set(m, ca, NULL, NULL, NULL, NULL), MOSQ_ERR_SUCCESS);
+    if (mosquitto_connect(m, "127.0.0.1", port, 10) == MOSQ_ERR_SUCCESS)
+        for (int i = 0; i < 50 && !got; i++)
+            if (mosquitto_loop(m, 100, 1) != MOSQ_ERR_SUCCESS)
+                break;
+    mosquitto_disconnect(m);
+    mosquitto_destroy(m);
+    return got == 1;
+}
+
+/*
+ * TLS: the broker's TLS listener and the HTTPS file server present the
+ * server certificate of the test CA; the foreign-certificate port presents
+ * one from another CA. Seen from real clients that trust one CA each.
+ */
+static void tls_listener_and_https_present_the_right_certificates(void **state)
+{
+    char devs[1024], err[256], ca[600], foreign_ca[600], want[64];
+    mc_config cfg = {0};
+    mc_cloud *c = NULL;
+    mc_job_spec s = {.dn = DN, .version = "9.9.7", .image_size = 30000, .no_publish = 1};
+    mc_job_info ji;
+    long code;
+    size_t len;
+    int id;
+    (void)state;
+
+    snprintf(devs, sizeof(devs), "%s/fixtures/devices", OTA_SOURCE_DIR);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", OTA_CERTS_DIR);
+    snprintf(foreign_ca, sizeof(foreign_ca), "%s/foreign-ca.pem", OTA_CERTS_DIR);
+    cfg.devices_dir = devs;
+    cfg.tls_dir = OTA_CERTS_DIR;
+    cfg.https_urls = 1;
+    assert_int_equal(mc_cloud_start(&cfg, &c, err, sizeof(err)), MC_OK);
+    assert_true(mc_cloud_mqtts_port(c) > 0);
+    assert_true(mqtts_connects(mc_cloud_mqtts_port(c), ca));
+    assert_false(mqtts_connects(mc_cloud_mqtts_port(c), foreign_ca));
+
+    assert_int_equal(mc_job_create(c, &s, &id), MC_OK);
+    assert_int_equal(mc_job_get(c, id, &ji), MC_OK);
+    snprintf(want, sizeof(want), "https://127.0.0.1:%d/ota/", mc_cloud_https_port(c));
+    assert_memory_equal(ji.url, want, strlen(want));
+    assert_int_equal(fetch_tls(ji.url, ca, &code, &len), CURLE_OK);
+    assert_int_equal(code, 200);
+    assert_int_equal(len, 30000);
+    assert_int_equal(fetch_tls(ji.url, foreign_ca, &code, &len), CURLE_PEER_FAILED_VERIFICATION);
+
+    s.version = "9.9.8";
+    s.fault = (mc_fault){.kind = MC_FAULT_HTTP_FOREIGN_CERT, .count = -1};
+    assert_int_equal(mc_job_create(c, &s, &id), MC_OK);
+    assert_int_equal(mc_job_get(c, id, &ji), MC_OK);
+    snprintf(want, sizeof(want), "https://127.0.0.1:%d/ota/", mc_cloud_foreign_https_port(c));
+    assert_memory_equal(ji.url, want, strlen(want));
+    assert_int_equal(fetch_tls(ji.url, ca, &code, &len), CURLE_PEER_FAILED_VERIFICATION);
+    assert_int_equal(fetch_tls(ji.url, foreign_ca, &code, &len), CURLE_OK);
+    assert_int_equal(len, 30000);
+    mc_cloud_stop(c);
+
+    /* Without the TLS folder there is no foreign server: such a job is refused. */
+    assert_int_equal(mc_job_create(((fixture *)*state)->c, &s, &id), MC_ERR_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +782,7 @@ int main(void)
         cmocka_unit_test(firmware_get_is_answered),
         cmocka_unit_test(a_second_cloud_joins_an_external_broker),
         cmocka_unit_test(embedded_broker_stops_with_the_cloud),
+        cmocka_unit_test(tls_listener_and_https_present_the_right_certificates),
     };
     return cmocka_run_group_tests_name("cloud", tests, setup, teardown);
 }

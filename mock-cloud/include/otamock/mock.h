@@ -38,6 +38,19 @@ typedef struct {
     const char *mosquitto_bin; /* NULL: "mosquitto" from PATH, then /usr/sbin */
     const char *plugin_path;   /* otaauth.so for the embedded broker; NULL: none */
     int auth_off;              /* with the plugin: accept unsigned device logins */
+    /*
+     * TLS: a folder with ca.pem, server.pem/.key and foreign.pem/.key (the
+     * build makes them). The broker gets a TLS listener, the file server an
+     * HTTPS port, and a second HTTPS port presents the foreign certificate
+     * (fault http-foreign-cert). NULL: plain TCP and HTTP only.
+     */
+    const char *tls_dir;
+    int https_urls;          /* with tls_dir: download URLs are https */
+    const char *listen_addr; /* NULL: 127.0.0.1; "0.0.0.0" for the lab network */
+    int mqtt_port, mqtts_port, http_port, https_port; /* 0: a free port chosen at start */
+    const char *url_host; /* host in download URLs; NULL: the listen address, or
+                             127.0.0.1 when listening on every address */
+    int url_no_port;      /* download URLs without a port (the SDK adds its own) */
 } mc_config;
 
 /*
@@ -54,6 +67,10 @@ int mc_cloud_broker_port(const mc_cloud *c);
 /* 1 when the cloud started the broker itself. */
 int mc_cloud_broker_embedded(const mc_cloud *c);
 int mc_cloud_http_port(const mc_cloud *c);
+/* The broker's TLS listener and the HTTPS ports; 0 without tls_dir. */
+int mc_cloud_mqtts_port(const mc_cloud *c);
+int mc_cloud_https_port(const mc_cloud *c);
+int mc_cloud_foreign_https_port(const mc_cloud *c);
 /* 1 when the broker runs the otaauth plugin (logins and topics are checked). */
 int mc_cloud_plugin(const mc_cloud *c);
 
@@ -137,6 +154,8 @@ typedef enum {
     MC_FAULT_PUSH_MALFORMED,    /* the JSON cut in half */
     MC_FAULT_PUSH_FILES,        /* url/size/sign inside files[] with `value` elements */
     MC_FAULT_SESSION_KICK,      /* disconnect the device once `at` bytes were served */
+    MC_FAULT_HTTP_FOREIGN_CERT, /* the URL names the HTTPS port whose certificate another CA
+                                   signed (needs tls_dir) */
     MC_FAULT__COUNT
 } mc_fault_kind;
 

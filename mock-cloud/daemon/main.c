@@ -1,0 +1,670 @@
+/*
+ * ota-mock-cloud: the mock cloud on its own, for a person testing a board by
+ * hand. It starts the broker (MQTT, and MQTTS with --tls) and the file server
+ * (HTTP, and HTTPS with --tls) on fixed ports when asked, loads the devices
+ * from fixtures, prints every message as it happens, and takes orders on a
+ * small HTTP control API:
+ *
+ *   GET  /devices          the devices and the version each reported last
+ *   GET  /jobs             every job with its state and the cloud's verdict
+ *   GET  /jobs/N           one job
+ *   POST /jobs             create and push a job (JSON body, see usage())
+ *   GET  /trace?from=K     the trace from record K on, as JSON lines
+ *   GET  /scenarios        the fault plans it can apply
+ *
+ * Exit status: 0 stopped by SIGINT or SIGTERM, 2 bad usage, 3 could not start.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <libgen.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "otamock/mock.h"
+
+#define MAX_BODY        8192
+#define TRACE_PAGE      2000
+#define DEFAULT_SIZE    (64 * 1024)
+#define LOG_PAYLOAD_MAX 160
+
+static struct {
+    const char *devices, *scenarios, *listen, *certs, *trace, *url_host, *auth, *mosquitto;
+    int mqtt_port, mqtts_port, http_port, https_port, api_port;
+    int tls, url_no_port, http_urls, quiet;
+} opt;
+
+static mc_cloud *cloud;
+static char scenarios_dir[PATH_MAX];
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ota-mock-cloud [options]\n"
+               "The mock Aliyun IoT cloud on its own: broker, file server, OTA jobs, faults.\n\n"
+               "  --listen ADDR       address of every port (default 127.0.0.1; 0.0.0.0 for the\n"
+               "                      lab network)\n"
+               "  --mqtt-port N       MQTT port (default: a free one; 1883 is the usual)\n"
+               "  --mqtts-port N      MQTT over TLS port, with --tls (8883 is the usual)\n"
+               "  --http-port N       file server port (80 for the 3.x SDK, which only downloads\n"
+               "                      from port 80)\n"
+               "  --https-port N      HTTPS file server port, with --tls (443 is the usual)\n"
+               "  --api-port N        control API port (default: a free one)\n"
+               "  --tls               MQTTS and HTTPS with the test certificates (the CA is\n"
+               "                      certs/ca.pem of the build); download URLs are https\n"
+               "  --http-urls         with --tls: download URLs stay plain http\n"
+               "  --certs DIR         the certificates (default: the build's certs/)\n"
+               "  --url-host HOST     host in download URLs (default: the listen address; set it\n"
+               "                      to the address the board reaches this machine by)\n"
+               "  --url-no-port       download URLs without a port (both Alibaba SDKs take the\n"
+               "                      port from their own settings)\n"
+               "  --devices DIR       device profiles (default: fixtures/devices)\n"
+               "  --scenarios DIR     fault plans (default: fixtures/scenarios)\n"
+               "  --auth off          accept device logins without checking their signature\n"
+               "  --trace FILE        also write the JSONL trace to FILE\n"
+               "  --quiet             no message log, only the start-up lines and errors\n\n"
+               "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
+               "GET /trace?from=K, POST /jobs with\n"
+               "  {\"device\":\"ref-device-01\",\"version\":\"2.0.0\",   (required)\n"
+               "   \"size\":65536, \"digest\":\"md5\"|\"sha256\", \"module\":\"default\",\n"
+               "   \"transport\":\"http\"|\"mqtt\", \"plan\":\"http-close-once\"}  (optional)\n");
+}
+
+static int parse_port(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 0 || v > 65535)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        const char **str;
+        int *port;
+        int *flag;
+    } table[] = {
+        {"--listen", &opt.listen, NULL, NULL},
+        {"--certs", &opt.certs, NULL, NULL},
+        {"--devices", &opt.devices, NULL, NULL},
+        {"--scenarios", &opt.scenarios, NULL, NULL},
+        {"--trace", &opt.trace, NULL, NULL},
+        {"--url-host", &opt.url_host, NULL, NULL},
+        {"--auth", &opt.auth, NULL, NULL},
+        {"--mosquitto", &opt.mosquitto, NULL, NULL},
+        {"--mqtt-port", NULL, &opt.mqtt_port, NULL},
+        {"--mqtts-port", NULL, &opt.mqtts_port, NULL},
+        {"--http-port", NULL, &opt.http_port, NULL},
+        {"--https-port", NULL, &opt.https_port, NULL},
+        {"--api-port", NULL, &opt.api_port, NULL},
+        {"--tls", NULL, NULL, &opt.tls},
+        {"--url-no-port", NULL, NULL, &opt.url_no_port},
+        {"--http-urls", NULL, NULL, &opt.http_urls},
+        {"--quiet", NULL, NULL, &opt.quiet},
+    };
+    for (int i = 1; i < argc; i++) {
+        size_t k;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            exit(0);
+        }
+        for (k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
+            if (strcmp(argv[i], table[k].name))
+                continue;
+            if (table[k].flag) {
+                *table[k].flag = 1;
+                break;
+            }
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ota-mock-cloud: %s needs a value\n", argv[i]);
+                return -1;
+            }
+            i++;
+            if (table[k].str) {
+                *table[k].str = argv[i];
+            } else if (parse_port(argv[i], table[k].port) != 0) {
+                fprintf(stderr, "ota-mock-cloud: %s wants a port from 0 to 65535, got '%s'\n",
+                        argv[i - 1], argv[i]);
+                return -1;
+            }
+            break;
+        }
+        if (k == sizeof(table) / sizeof(table[0])) {
+            fprintf(stderr, "ota-mock-cloud: unknown option '%s' (see --help)\n", argv[i]);
+            return -1;
+        }
+    }
+    if (opt.auth && strcmp(opt.auth, "on") && strcmp(opt.auth, "off")) {
+        fprintf(stderr, "ota-mock-cloud: --auth wants on or off, got '%s'\n", opt.auth);
+        return -1;
+    }
+    if (!opt.tls && (opt.mqtts_port || opt.https_port || opt.http_urls)) {
+        fprintf(stderr, "ota-mock-cloud: --mqtts-port, --https-port and --http-urls need --tls\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the message log ---- */
+static void log_record(const ota_trace_rec *r)
+{
+    char payload[LOG_PAYLOAD_MAX + 8] = "";
+
+    if (r->payload && r->binary)
+        snprintf(payload, sizeof(payload), "<%zu bytes>", r->payload_len);
+    else if (r->payload)
+        snprintf(payload, sizeof(payload), "%.*s%s", LOG_PAYLOAD_MAX, (const char *)r->payload,
+                 r->payload_len > LOG_PAYLOAD_MAX ? "…" : "");
+    printf("%9.3f %-6s %s%s%s%s%s%s%s\n", r->t, ota_trace_kind_name(r->kind), r->dev,
+           r->dev[0] ? " " : "", r->topic, r->topic[0] ? " " : "", payload,
+           payload[0] && r->info[0] ? " | " : "", r->info);
+}
+
+/* ---- the control API ---- */
+typedef struct {
+    char *body;
+    size_t len;
+    int too_big;
+} request;
+
+static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, char *text,
+                             const char *type)
+{
+    struct MHD_Response *r;
+    enum MHD_Result rc;
+
+    if (!text)
+        return MHD_NO;
+    r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", type);
+    rc = MHD_queue_response(con, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *con, unsigned status, cJSON *o)
+{
+    char *text = cJSON_Print(o);
+    size_t n = text ? strlen(text) : 0;
+    char *line = text ? realloc(text, n + 2) : NULL;
+
+    cJSON_Delete(o);
+    if (!line) {
+        free(text);
+        return MHD_NO;
+    }
+    memcpy(line + n, "\n", 2);
+    return reply(con, status, line, "application/json");
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *con, unsigned status, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    return reply_json(con, status, o);
+}
+
+static cJSON *device_json(const mc_device_info *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "productKey", d->pk);
+    cJSON_AddStringToObject(o, "deviceName", d->dn);
+    cJSON_AddStringToObject(o, "module", d->module[0] ? d->module : "default");
+    cJSON_AddStringToObject(o, "firmwareVersion", d->firmware_version);
+    cJSON_AddStringToObject(o, "reportedVersion", d->reported_version);
+    cJSON_AddNumberToObject(o, "informs", d->informs);
+    return o;
+}
+
+static const char *verdict_of(const mc_job_info *j, char *buf, size_t cap)
+{
+    static const char *const steps[] = {"", "upgrade failed", "download failed",
+                                        "verification failed", "flashing failed"};
+    switch (j->state) {
+    case MC_JOB_PENDING:
+        return "pushed; the device has not reported progress yet";
+    case MC_JOB_UPGRADING:
+        return "upgrading: progress reported, the new version not yet";
+    case MC_JOB_SUCCEEDED:
+        snprintf(buf, cap, "succeeded: the device reported version %s", j->version);
+        return buf;
+    case MC_JOB_FAILED:
+        snprintf(buf, cap, "failed: the device reported step \"%d\" (%s)", j->fail_code,
+                 j->fail_code >= -4 && j->fail_code <= -1 ? steps[-j->fail_code] : "?");
+        return buf;
+    case MC_JOB_CANCELED:
+        return "canceled: a newer job for the device replaced it";
+    default:
+        return "?";
+    }
+}
+
+static cJSON *job_json(const mc_job_info *j)
+{
+    cJSON *o = cJSON_CreateObject();
+    char buf[160];
+
+    cJSON_AddNumberToObject(o, "id", j->id);
+    cJSON_AddStringToObject(o, "device", j->dn);
+    cJSON_AddStringToObject(o, "version", j->version);
+    cJSON_AddStringToObject(o, "state", mc_job_state_name(j->state));
+    if (j->state == MC_JOB_FAILED)
+        cJSON_AddNumberToObject(o, "failCode", j->fail_code);
+    cJSON_AddStringToObject(o, "verdict", verdict_of(j, buf, sizeof(buf)));
+    cJSON_AddStringToObject(o, "transport", j->mqtt ? "mqtt" : "http");
+    if (j->mqtt) {
+        cJSON_AddNumberToObject(o, "streamId", (double)j->stream_id);
+        cJSON_AddNumberToObject(o, "blocksServed", j->blocks);
+    } else {
+        cJSON_AddStringToObject(o, "url", j->url);
+    }
+    cJSON_AddNumberToObject(o, "size", (double)j->size);
+    cJSON_AddStringToObject(o, "digest", j->digest_hex);
+    return o;
+}
+
+static enum MHD_Result get_devices(struct MHD_Connection *con)
+{
+    cJSON *a = cJSON_CreateArray();
+    mc_device_info d;
+
+    for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++)
+        cJSON_AddItemToArray(a, device_json(&d));
+    return reply_json(con, 200, a);
+}
+
+static enum MHD_Result get_jobs(struct MHD_Connection *con)
+{
+    cJSON *a = cJSON_CreateArray();
+    mc_job_info j;
+
+    for (int id = 1; mc_job_get(cloud, id, &j) == MC_OK; id++)
+        cJSON_AddItemToArray(a, job_json(&j));
+    return reply_json(con, 200, a);
+}
+
+static enum MHD_Result get_job(struct MHD_Connection *con, const char *idtext)
+{
+    char *end;
+    long id = strtol(idtext, &end, 10);
+    mc_job_info j;
+
+    if (*end || id <= 0 || mc_job_get(cloud, (int)id, &j) != MC_OK)
+        return reply_error(con, 404, "no such job");
+    return reply_json(con, 200, job_json(&j));
+}
+
+static enum MHD_Result get_scenarios(struct MHD_Connection *con)
+{
+    cJSON *a = cJSON_CreateArray();
+    DIR *d = opendir(scenarios_dir);
+    struct dirent *e;
+
+    while (d && (e = readdir(d)) != NULL) {
+        char name[256], err[256];
+        size_t n = strlen(e->d_name);
+        mc_scenario sc;
+        if (n < 6 || strcmp(e->d_name + n - 5, ".json"))
+            continue;
+        snprintf(name, sizeof(name), "%.*s", (int)(n - 5), e->d_name);
+        if (mc_scenario_load(scenarios_dir, name, &sc, err, sizeof(err)) != MC_OK)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "plan", sc.name);
+        cJSON_AddStringToObject(o, "transport", sc.mqtt ? "mqtt" : "http");
+        cJSON_AddStringToObject(o, "about", sc.about);
+        cJSON_AddItemToArray(a, o);
+    }
+    if (d)
+        closedir(d);
+    return reply_json(con, 200, a);
+}
+
+static enum MHD_Result get_trace(struct MHD_Connection *con)
+{
+    const char *from_text = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "from");
+    size_t from = from_text ? strtoul(from_text, NULL, 10) : 0, n = mc_trace_count(cloud);
+    size_t end = n - from > TRACE_PAGE ? from + TRACE_PAGE : n, used = 0, cap = 4096;
+    char *out = malloc(cap), next[32];
+    struct MHD_Response *r;
+    enum MHD_Result rc;
+
+    if (!out)
+        return MHD_NO;
+    out[0] = '\0';
+    for (size_t i = from; i < end; i++) {
+        char *line = NULL;
+        if (ota_trace_encode(mc_trace_at(cloud, i), &line) != OTA_OK)
+            continue;
+        size_t l = strlen(line);
+        if (used + l + 2 > cap) {
+            char *grown = realloc(out, 2 * (used + l + 2));
+            if (!grown) {
+                free(line);
+                break;
+            }
+            out = grown;
+            cap = 2 * (used + l + 2);
+        }
+        memcpy(out + used, line, l);
+        out[used + l] = '\n';
+        used += l + 1;
+        out[used] = '\0';
+        free(line);
+    }
+    r = MHD_create_response_from_buffer(used, out, MHD_RESPMEM_MUST_FREE);
+    snprintf(next, sizeof(next), "%zu", from > end ? from : end);
+    MHD_add_response_header(r, "Content-Type", "application/x-ndjson");
+    MHD_add_response_header(r, "X-Next-From", next); /* ask again from here */
+    rc = MHD_queue_response(con, 200, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result post_job(struct MHD_Connection *con, const request *req)
+{
+    cJSON *o = cJSON_ParseWithLength(req->body ? req->body : "", req->len);
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(o, "device"),
+                *ver = cJSON_GetObjectItemCaseSensitive(o, "version"),
+                *size = cJSON_GetObjectItemCaseSensitive(o, "size"),
+                *dig = cJSON_GetObjectItemCaseSensitive(o, "digest"),
+                *mod = cJSON_GetObjectItemCaseSensitive(o, "module"),
+                *tr = cJSON_GetObjectItemCaseSensitive(o, "transport"),
+                *plan = cJSON_GetObjectItemCaseSensitive(o, "plan");
+    mc_job_spec s;
+    mc_scenario sc;
+    mc_job_info j;
+    char err[256];
+    int id, rc;
+    enum MHD_Result out;
+
+    memset(&s, 0, sizeof(s));
+    if (!cJSON_IsObject(o)) {
+        out = reply_error(con, 400, "the body must be a JSON object");
+        goto done;
+    }
+    if (!cJSON_IsString(dev) || !cJSON_IsString(ver) || !*ver->valuestring ||
+        strlen(ver->valuestring) > OTA_MAX_VERSION) {
+        out = reply_error(con, 400,
+                          "\"device\" (a deviceName) and \"version\" (1 to 64 characters) are "
+                          "required strings");
+        goto done;
+    }
+    s.dn = dev->valuestring;
+    s.version = ver->valuestring;
+    s.image_size = DEFAULT_SIZE;
+    if (size && (!cJSON_IsNumber(size) || size->valuedouble < 1 || size->valuedouble > 16e6)) {
+        out = reply_error(con, 400, "\"size\" must be a number of bytes from 1 to 16000000");
+        goto done;
+    }
+    if (size)
+        s.image_size = (size_t)size->valuedouble;
+    if (dig && (!cJSON_IsString(dig) || ota_sign_method_parse(dig->valuestring, &s.digest))) {
+        out = reply_error(con, 400, "\"digest\" must be \"md5\" or \"sha256\"");
+        goto done;
+    }
+    if (mod && !cJSON_IsString(mod)) {
+        out = reply_error(con, 400, "\"module\" must be a string");
+        goto done;
+    }
+    s.module = mod ? mod->valuestring : NULL;
+    if (tr && !(cJSON_IsString(tr) &&
+                (!strcmp(tr->valuestring, "http") || !strcmp(tr->valuestring, "mqtt")))) {
+        out = reply_error(con, 400, "\"transport\" must be \"http\" or \"mqtt\"");
+        goto done;
+    }
+    s.mqtt = tr && !strcmp(tr->valuestring, "mqtt");
+    if (plan) {
+        if (!cJSON_IsString(plan)) {
+            out =
+                reply_error(con, 400, "\"plan\" must be the name of a fault plan (GET /scenarios)");
+            goto done;
+        }
+        err[0] = '\0';
+        rc = mc_scenario_load(scenarios_dir, plan->valuestring, &sc, err, sizeof(err));
+        if (rc != MC_OK) {
+            out = reply_error(con, rc == MC_ERR_FIXTURE ? 400 : 404,
+                              err[0] ? err : "no such fault plan (GET /scenarios lists them)");
+            goto done;
+        }
+        s.fault = sc.fault;
+        s.mqtt = tr ? s.mqtt : sc.mqtt;
+    }
+    rc = mc_job_create(cloud, &s, &id);
+    if (rc == MC_ERR_NOTFOUND) {
+        out = reply_error(con, 404, "no such device (GET /devices lists them)");
+    } else if (rc != MC_OK) {
+        out = reply_error(con, 400,
+                          s.fault.kind == MC_FAULT_HTTP_FOREIGN_CERT
+                              ? "the plan needs TLS: start ota-mock-cloud with --tls"
+                              : "the cloud refused the job");
+    } else if (mc_job_get(cloud, id, &j) == MC_OK) {
+        out = reply_json(con, 201, job_json(&j));
+    } else {
+        out = reply_error(con, 500, "the job vanished");
+    }
+done:
+    cJSON_Delete(o);
+    return out;
+}
+
+static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    request *req = *con_cls;
+    (void)cls;
+    (void)version;
+
+    if (!req) { /* first call: headers only */
+        req = calloc(1, sizeof(*req));
+        *con_cls = req;
+        return req ? MHD_YES : MHD_NO;
+    }
+    if (*upload_size) {
+        if (req->len + *upload_size > MAX_BODY) {
+            req->too_big = 1;
+        } else {
+            char *grown = realloc(req->body, req->len + *upload_size + 1);
+            if (!grown)
+                return MHD_NO;
+            req->body = grown;
+            memcpy(req->body + req->len, upload, *upload_size);
+            req->len += *upload_size;
+            req->body[req->len] = '\0';
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (req->too_big)
+        return reply_error(con, 413, "the body is larger than 8192 bytes");
+    if (!strcmp(method, "GET")) {
+        if (!strcmp(url, "/devices"))
+            return get_devices(con);
+        if (!strcmp(url, "/jobs"))
+            return get_jobs(con);
+        if (!strncmp(url, "/jobs/", 6))
+            return get_job(con, url + 6);
+        if (!strcmp(url, "/trace"))
+            return get_trace(con);
+        if (!strcmp(url, "/scenarios"))
+            return get_scenarios(con);
+    } else if (!strcmp(method, "POST") && !strcmp(url, "/jobs")) {
+        return post_job(con, req);
+    }
+    return reply_error(con, 404,
+                       "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /trace?from=K; "
+                       "POST /jobs");
+}
+
+static void on_api_done(void *cls, struct MHD_Connection *con, void **con_cls,
+                        enum MHD_RequestTerminationCode why)
+{
+    request *req = *con_cls;
+    (void)cls;
+    (void)con;
+    (void)why;
+    if (req) {
+        free(req->body);
+        free(req);
+    }
+    *con_cls = NULL;
+}
+
+static struct MHD_Daemon *start_api(int *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port)};
+    struct MHD_Daemon *d;
+    const union MHD_DaemonInfo *info;
+
+    if (inet_pton(AF_INET, opt.listen, &a.sin_addr) != 1)
+        return NULL;
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+                         NULL, on_api, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_api_done, NULL,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    *port = info ? info->port : 0;
+    return d;
+}
+
+/* ---- start-up ---- */
+static void self_dir(char *buf, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (n <= 0) {
+        snprintf(buf, cap, ".");
+        return;
+    }
+    exe[n] = '\0';
+    snprintf(buf, cap, "%s", dirname(exe));
+}
+
+static void print_banner(int api_port)
+{
+    const char *host = strcmp(opt.listen, "0.0.0.0") ? opt.listen : "127.0.0.1";
+    mc_device_info d;
+
+    printf("ota-mock-cloud: listening on %s\n", opt.listen);
+    printf("  MQTT   %d%s\n", mc_cloud_broker_port(cloud),
+           mc_cloud_plugin(cloud) && (!opt.auth || strcmp(opt.auth, "off"))
+               ? " (logins checked the Aliyun way)"
+               : " (logins NOT checked: --auth off)");
+    if (opt.tls)
+        printf("  MQTTS  %d\n  HTTPS  %d (CA: %s/ca.pem)\n", mc_cloud_mqtts_port(cloud),
+               mc_cloud_https_port(cloud), opt.certs);
+    printf("  HTTP   %d\n", mc_cloud_http_port(cloud));
+    int https = opt.tls && !opt.http_urls;
+    char port[16] = "";
+    if (!opt.url_no_port)
+        snprintf(port, sizeof(port), ":%d",
+                 https ? mc_cloud_https_port(cloud) : mc_cloud_http_port(cloud));
+    printf("  URLs   %s://%s%s/ota/<job>/fw-<job>.bin?Expires=…&Signature=…\n",
+           https ? "https" : "http", opt.url_host ? opt.url_host : host, port);
+    printf(
+        "  API    http://%s:%d  (GET /devices, /jobs, /jobs/N, /scenarios, /trace; POST /jobs)\n",
+        host, api_port);
+    for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++) {
+        ota_login l;
+        if (ota_login_build(d.pk, d.dn, d.secret, OTA_SIGNMETHOD_HMACSHA256, opt.tls ? 2 : 3,
+                            OTA_LOGIN_TIMESTAMP, &l) != OTA_OK)
+            continue;
+        printf("  device %s (product %s): clientId '%s' username '%s' password %s\n", d.dn, d.pk,
+               l.client_id, l.username, l.password);
+    }
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    char dir[PATH_MAX], plugin[PATH_MAX + 16], devices[PATH_MAX], certs[PATH_MAX], err[512] = "";
+    mc_config cfg = {0};
+    struct MHD_Daemon *api = NULL;
+    sigset_t stop;
+    int api_port, sig = 0;
+    size_t seen = 0;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (parse_options(argc, argv) != 0)
+        return 2;
+    if (!opt.listen)
+        opt.listen = "127.0.0.1";
+    self_dir(dir, sizeof(dir));
+    snprintf(plugin, sizeof(plugin), "%s/otaauth.so", dir);
+    snprintf(devices, sizeof(devices), "%s",
+             opt.devices ? opt.devices : OTA_SOURCE_DIR "/fixtures/devices");
+    snprintf(scenarios_dir, sizeof(scenarios_dir), "%s",
+             opt.scenarios ? opt.scenarios : OTA_SOURCE_DIR "/fixtures/scenarios");
+    snprintf(certs, sizeof(certs), "%s", opt.certs ? opt.certs : OTA_CERTS_DIR);
+    opt.certs = certs;
+    if (access(plugin, R_OK) != 0) {
+        fprintf(stderr, "ota-mock-cloud: the broker plugin %s is missing (build the project)\n",
+                plugin);
+        return 3;
+    }
+    /* Signals are taken by the main thread only: block them before any thread starts. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    cfg.devices_dir = devices;
+    cfg.trace_path = opt.trace;
+    cfg.mosquitto_bin = opt.mosquitto;
+    cfg.plugin_path = plugin;
+    cfg.auth_off = opt.auth && !strcmp(opt.auth, "off");
+    cfg.listen_addr = opt.listen;
+    cfg.mqtt_port = opt.mqtt_port;
+    cfg.http_port = opt.http_port;
+    cfg.url_host = opt.url_host;
+    cfg.url_no_port = opt.url_no_port;
+    if (opt.tls) {
+        cfg.tls_dir = certs;
+        cfg.https_urls = !opt.http_urls;
+        cfg.mqtts_port = opt.mqtts_port;
+        cfg.https_port = opt.https_port;
+    }
+    if (mc_cloud_start(&cfg, &cloud, err, sizeof(err)) != MC_OK) {
+        fprintf(stderr, "ota-mock-cloud: %s\n", err);
+        return 3;
+    }
+    api_port = opt.api_port;
+    api = start_api(&api_port);
+    if (!api) {
+        fprintf(stderr, "ota-mock-cloud: the control API would not start on %s port %d\n",
+                opt.listen, opt.api_port);
+        mc_cloud_stop(cloud);
+        return 3;
+    }
+    print_banner(api_port);
+    /* The log: every record as it comes, until SIGINT or SIGTERM. */
+    while (!sig) {
+        struct timespec poll = {0, 0};
+        size_t n = mc_trace_wait(cloud, seen, mc_now(cloud) + 0.2);
+        for (; !opt.quiet && seen < n; seen++)
+            log_record(mc_trace_at(cloud, seen));
+        seen = n;
+        sig = sigtimedwait(&stop, NULL, &poll);
+        if (sig < 0)
+            sig = 0;
+    }
+    printf("ota-mock-cloud: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    MHD_stop_daemon(api);
+    mc_cloud_stop(cloud);
+    return 0;
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# ota-mock-cloud on its own, as a person uses it: fixed ports, the control
+# API driven with curl, the reference device upgraded by HTTP, by MQTT blocks
+# and under a fault plan, bad requests answered, a taken port refused with a
+# clear message, and a clean stop on SIGTERM. With root and port 80 free, also
+# --http-port 80 with URLs that carry no port (the 3.x SDK's case).
+set -u
+bin=$1
+fx=$(cd "$(dirname "$0")/../../fixtures" && pwd)
+work=$(mktemp -d /tmp/ota-daemon-XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*"
+    for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done
+    exit 1
+}
+
+# Start a daemon with the given options; sets $api, $dpid. Fixed ports chosen at random are
+# tried again when taken (tests never assume a port is free).
+start_daemon() { # name options...
+    local name=$1 log="$work/$1.log"
+    shift
+    "$bin/ota-mock-cloud" "$@" >"$log" 2>&1 &
+    dpid=$!
+    pids+=("$dpid")
+    for _ in $(seq 1 100); do
+        api=$(sed -n 's/^  API    \(http:[^ ]*\).*/\1/p' "$log")
+        [ -n "$api" ] && return 0
+        kill -0 "$dpid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# The reference device against a daemon: a loop that restarts it when it reboots (exit 0).
+start_device() { # mqtt-port state-dir
+    (
+        export OTA_DIALECT=aliyun OTA_MQTT_HOST=127.0.0.1 OTA_MQTT_PORT=$1 OTA_MQTT_TLS=0 \
+            OTA_PRODUCT_KEY=a1RefProd01 OTA_DEVICE_NAME=ref-device-01 \
+            OTA_DEVICE_SECRET=0123456789abcdef0123456789abcdef OTA_MODULE=default \
+            OTA_FIRMWARE_VERSION=1.0.0 OTA_STATE_DIR=$2
+        while "$bin/ota-ref-device" --no-channel; do :; done
+    ) >>"$work/device.log" 2>&1 &
+    pids+=($!)
+}
+
+# Wait until GET $1 shows the text $2 (30 s).
+await() {
+    for _ in $(seq 1 300); do
+        curl -sf "$1" | grep -q "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+post() { curl -s -o "$work/post.json" -w '%{http_code}' -X POST "$api/jobs" -d "$1"; }
+
+# ---- fixed MQTT and HTTP ports ----
+ok=0
+for _ in 1 2 3 4 5; do
+    mport=$((20000 + RANDOM % 20000))
+    hport=$((40000 + RANDOM % 20000))
+    if start_daemon main --mqtt-port "$mport" --http-port "$hport" --devices "$fx/devices" \
+        --scenarios "$fx/scenarios"; then ok=1; break; fi
+done
+[ "$ok" -eq 1 ] || fail "ota-mock-cloud did not start on fixed ports"
+grep -q "^  MQTT   $mport " "$work/main.log" || fail "the MQTT port is not the one asked for"
+grep -q "^  HTTP   $hport" "$work/main.log" || fail "the HTTP port is not the one asked for"
+grep -q "clientId 'a1RefProd01.ref-device-01|" "$work/main.log" || fail "no login printed for the device"
+
+curl -sf "$api/devices" | grep -q '"deviceName":	"ref-device-01"' || fail "GET /devices: $(curl -s "$api/devices")"
+curl -sf "$api/scenarios" | grep -q '"plan":	"http-close-once"' || fail "GET /scenarios lists no plans"
+
+state="$work/state"
+mkdir -p "$state"
+start_device "$mport" "$state"
+await "$api/devices" '"reportedVersion":	"1.0.0"' || fail "the device never reported its version"
+
+# An upgrade by HTTP: the URL names the fixed HTTP port.
+[ "$(post '{"device":"ref-device-01","version":"2.0.0"}')" = 201 ] || fail "POST /jobs: $(cat "$work/post.json")"
+grep -q "http://127.0.0.1:$hport/ota/1/" "$work/post.json" || fail "the URL does not name port $hport: $(cat "$work/post.json")"
+await "$api/jobs/1" '"state":	"SUCCEEDED"' || fail "job 1 did not succeed: $(curl -s "$api/jobs/1")"
+await "$api/devices" '"reportedVersion":	"2.0.0"' || fail "GET /devices does not show 2.0.0"
+
+# Under a fault plan: every download answered 404, so the device reports -2.
+[ "$(post '{"device":"ref-device-01","version":"3.0.0","plan":"http-status-404"}')" = 201 ] ||
+    fail "POST /jobs with a plan: $(cat "$work/post.json")"
+await "$api/jobs/2" '"failCode":	-2' || fail "job 2 did not fail with -2: $(curl -s "$api/jobs/2")"
+curl -s "$api/jobs/2" | grep -q 'download failed' || fail "job 2's verdict does not say why"
+
+# By MQTT blocks, with a transient block fault.
+[ "$(post '{"device":"ref-device-01","version":"4.0.0","plan":"block-bad-crc-once","size":30000}')" = 201 ] ||
+    fail "POST /jobs for blocks: $(cat "$work/post.json")"
+grep -q '"transport":	"mqtt"' "$work/post.json" || fail "a block plan must push for MQTT blocks"
+await "$api/jobs/3" '"state":	"SUCCEEDED"' || fail "job 3 (blocks) did not succeed: $(curl -s "$api/jobs/3")"
+
+# Bad requests get a clear error and a status; nothing breaks.
+[ "$(post '{"device":"nobody","version":"1"}')" = 404 ] || fail "an unknown device must be 404"
+[ "$(post '{"device":"ref-device-01"')" = 400 ] || fail "malformed JSON must be 400"
+grep -q '"error"' "$work/post.json" || fail "no error text: $(cat "$work/post.json")"
+[ "$(post '{"device":"ref-device-01","version":"5","plan":"no-such-plan"}')" = 404 ] || fail "an unknown plan must be 404"
+[ "$(post '{"device":"ref-device-01","version":"5","plan":"http-foreign-cert"}')" = 400 ] ||
+    fail "a TLS plan without --tls must be 400"
+[ "$(post '{"device":"ref-device-01","version":"5","size":-4}')" = 400 ] || fail "a negative size must be 400"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$api/jobs/99")" = 404 ] || fail "an unknown job must be 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$api/nothing")" = 404 ] || fail "an unknown path must be 404"
+
+# The trace, in pages: X-Next-From says where to go on.
+curl -s -D "$work/h.txt" "$api/trace?from=0" >"$work/trace.jsonl"
+grep -q '"kind":"mqtt-in"' "$work/trace.jsonl" || fail "GET /trace has no device messages"
+next=$(sed -n 's/^X-Next-From: \([0-9]*\).*/\1/ip' "$work/h.txt")
+[ "$next" -eq "$(wc -l <"$work/trace.jsonl")" ] || fail "X-Next-From $next does not follow the page"
+grep -q 'progress' "$work/main.log" || fail "the log shows no progress messages"
+
+# A fixed port that is taken: exit 3 and a sentence naming it.
+"$bin/ota-mock-cloud" --mqtt-port "$mport" --devices "$fx/devices" >"$work/taken.log" 2>&1
+rc=$?
+[ "$rc" -eq 3 ] || fail "a taken MQTT port must exit 3, got $rc"
+grep -q "port $mport" "$work/taken.log" || fail "the error does not name the port: $(cat "$work/taken.log")"
+"$bin/ota-mock-cloud" --http-port 70000 >/dev/null 2>&1
+[ $? -eq 2 ] || fail "a port above 65535 must be bad usage (2)"
+
+# SIGTERM: a clean stop, the broker with it.
+kill -TERM "$dpid"
+for _ in $(seq 1 100); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$dpid" 2>/dev/null && fail "ota-mock-cloud did not stop on SIGTERM"
+wait "$dpid"
+[ $? -eq 0 ] || fail "ota-mock-cloud did not exit 0 on SIGTERM"
+mosquitto_pub -p "$mport" -t probe -m x 2>/dev/null && fail "the broker outlived ota-mock-cloud"
+
+# ---- port 80, URLs without a port (root only, and only when 80 is free) ----
+if [ "$(id -u)" -ne 0 ]; then
+    echo "note: --http-port 80 not tried (not root)"
+elif curl -s -o /dev/null --max-time 2 http://127.0.0.1:80/; then
+    echo "note: --http-port 80 not tried (something already answers on port 80)"
+else
+    ok=0
+    for _ in 1 2 3 4 5; do
+        mport=$((20000 + RANDOM % 20000))
+        if start_daemon p80 --mqtt-port "$mport" --http-port 80 --url-no-port \
+            --devices "$fx/devices"; then ok=1; break; fi
+    done
+    [ "$ok" -eq 1 ] || fail "ota-mock-cloud did not start with --http-port 80"
+    rm -rf "$state" && mkdir -p "$state"
+    start_device "$mport" "$state"
+    [ "$(post '{"device":"ref-device-01","version":"6.0.0"}')" = 201 ] || fail "POST /jobs (port 80)"
+    grep -q '"url":	"http://127.0.0.1/ota/1/' "$work/post.json" || fail "the URL carries a port: $(cat "$work/post.json")"
+    await "$api/jobs/1" '"state":	"SUCCEEDED"' || fail "the upgrade from port 80 did not succeed: $(curl -s "$api/jobs/1")"
+    echo "port 80 with URLs without a port: upgraded"
+fi
+echo PASS
