@@ -110,6 +110,110 @@ static void bad_crc_is_asked_again(void **state)
              ct_outcome_text(&a));
 }
 
+/* The block size the device asks for, from its first request after record `from`; 0 when none. */
+static long long first_block_size(size_t from, size_t to)
+{
+    long i = ct_scan(from, to, ct_is_uplink, (void *)"/thing/file/download");
+    ota_block_request q = {0};
+
+    if (i < 0)
+        return 0;
+    const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
+    if (ota_block_request_parse((const char *)r->payload, r->payload_len, &q) != OTA_OK)
+        return 0;
+    return q.size;
+}
+
+/* Did the block requests in [from, to) ask for every byte of a file of `size` bytes? */
+static int requests_cover(size_t from, size_t to, long long size)
+{
+    long long covered = 0;
+    int grew = 1;
+
+    /* Requests may come in any order and overlap: sweep until nothing extends the prefix. */
+    while (grew && covered < size) {
+        grew = 0;
+        for (long i = ct_scan(from, to, ct_is_uplink, (void *)"/thing/file/download"); i >= 0;
+             i = ct_scan((size_t)i + 1, to, ct_is_uplink, (void *)"/thing/file/download")) {
+            const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
+            ota_block_request q;
+            if (ota_block_request_parse((const char *)r->payload, r->payload_len, &q) != OTA_OK)
+                continue;
+            if (q.offset <= covered && q.offset + q.size > covered) {
+                covered = q.offset + q.size;
+                grew = 1;
+            }
+        }
+    }
+    return covered >= size;
+}
+
+#define TORTURE_BLOCKS 6
+
+/*
+ * Torture: the device is disconnected at every block boundary of a
+ * six-block image in turn (the block size is the one it asks for). Each
+ * attempt must end on the target version with every byte asked for first
+ * (FINAL-2), or on the old version (VER-6) with one failure step and nothing
+ * after it (PROG-6); never silent (FAIL-2).
+ */
+static void kick_at_every_block_boundary(void **state)
+{
+    mc_job_spec s;
+    char v[32], where[400], running[OTA_MAX_VERSION + 1];
+    ct_attempt a;
+    long long block;
+    (void)state;
+
+    /* A clean block download first, to learn the device's block size. */
+    spec_blocks(&s, v, sizeof(v), NULL);
+    ct_upgrade(&a, &s, 60);
+    if (a.outcome != CT_UP_SUCCEEDED)
+        ct_fail("DL-5", "a block download without faults must succeed first: got %s",
+                ct_outcome_text(&a));
+    block = first_block_size(a.push_at, (size_t)a.end_at);
+    if (block <= 0)
+        ct_fail("DL-5", "the device sent no readable block request");
+    for (int k = 0; k < TORTURE_BLOCKS; k++) {
+        spec_blocks(&s, v, sizeof(v), NULL);
+        s.image_size = (size_t)(block * TORTURE_BLOCKS);
+        s.fault = (mc_fault){.kind = MC_FAULT_SESSION_KICK, .at = k * block, .count = 1};
+        ct_upgrade(&a, &s, 60);
+        where[0] = '\0';
+        if (a.end_at >= 0)
+            ct_describe((size_t)a.end_at, where, sizeof(where));
+        if (a.outcome == CT_UP_SUCCEEDED) {
+            ct_check("FINAL-2",
+                     requests_cover(a.push_at, (size_t)a.end_at, (long long)s.image_size),
+                     "disconnected at offset %lld, the device reported %s without having asked "
+                     "for every block of the %zu-byte image %s",
+                     k * block, v, s.image_size, where);
+            continue;
+        }
+        if (a.outcome != CT_UP_FAILED)
+            ct_fail("FAIL-2",
+                    "disconnected at offset %lld (block %d of %d), the attempt must end on the "
+                    "target version or with a failure step: got %s %s",
+                    k * block, k + 1, TORTURE_BLOCKS, ct_outcome_text(&a), where);
+        ct_running_version(running, sizeof(running));
+        ct_check("VER-6", !strcmp(running, a.from_version),
+                 "after the failed attempt (disconnected at offset %lld) the device must still run "
+                 "%s, it runs %s",
+                 k * block, a.from_version, running);
+        for (long i = ct_scan((size_t)a.end_at + 1, mc_trace_count(ct.cloud), ct_is_progress, NULL);
+             i >= 0; i = ct_scan((size_t)i + 1, mc_trace_count(ct.cloud), ct_is_progress, NULL)) {
+            int step;
+            if (!ct_step_of(mc_trace_at(ct.cloud, (size_t)i), &step) || step == a.step)
+                continue;
+            ct_describe((size_t)i, where, sizeof(where));
+            ct_fail("PROG-6",
+                    "after step \"%d\" (disconnected at offset %lld) the attempt is over: nothing "
+                    "but the same code may follow, got %s",
+                    a.step, k * block, where);
+        }
+    }
+}
+
 static void blocks_never_finish(void **state)
 {
     char where[400];
@@ -185,6 +289,8 @@ static const ct_case cases[] = {
     {"survives_error_code", "blocks", ct_survives_plan, "DL-2", "block-error-once"},
     {"survives_truncated_frame", "blocks", ct_survives_plan, "DL-2", "block-truncate-once"},
     {"survives_kick_mid_blocks", "blocks", ct_survives_plan, "DL-2", "session-kick-blocks"},
+    {"kick_at_every_block_boundary", "blocks", kick_at_every_block_boundary,
+     "FINAL-2 VER-6 PROG-6 FAIL-2", NULL},
     {"blocks_never_finish", "blocks", blocks_never_finish, "FAIL-2 FAIL-2B", NULL},
     {"blocks_wrong_md5", "blocks", blocks_wrong_md5, "FAIL-3", NULL},
     {"blocks_wrong_sha256", "blocks", blocks_wrong_sha256, "FAIL-3", NULL},

@@ -112,6 +112,8 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
     (void)n;
     (void)granted;
     pthread_mutex_lock(&rd.lock);
+    rd.links++; /* a block request lost with the old connection is sent again at once */
+    pthread_cond_broadcast(&rd.blk_cond);
     snprintf(version, sizeof(version), "%s", rd.version);
     skip = rd.just_upgraded && rd_has_bug(BUG_NO_FINAL_INFORM);
     pthread_mutex_unlock(&rd.lock);

@@ -11,47 +11,48 @@
 #include "otaproto/otaproto.h"
 
 typedef enum {
-    BUG_STEP_NUMBER = 0, /* progress step sent as a JSON number */
-    BUG_NO_FINAL_INFORM, /* no version report after the upgrade reboot */
-    BUG_NO_DIGEST_CHECK, /* the image is flashed without verifying its digest */
-    BUG_WRONG_FAIL_CODE, /* a digest mismatch reported as -2 */
-    BUG_INFORM_EARLY,    /* the target version reported as soon as the push arrives */
-    BUG_CRASH_ON_PUSH,   /* the firmware crashes when a push arrives */
-    BUG_BAD_SIGN_KEY,    /* the login is signed with a wrong key */
-    BUG_USERNAME_OTHER,  /* the username names another device than the clientId */
-    BUG_SUBSCRIBE_ALL,   /* subscribes to '#' as well as its own topics */
-    BUG_UPGRADE_ONCE,    /* after one upgrade it never takes another push */
-    BUG_STALE_DIGEST,    /* the digest context is not reset after a failed check */
-    BUG_MD5_ONLY,        /* verifies only the md5 field: SHA-256 pushes go unchecked */
-    BUG_SILENT_FAILURE,  /* a failed download is not reported at all */
-    BUG_RETRY_BURST,     /* retries a failed download 6 times without a pause */
-    BUG_NO_HUNDRED,      /* never reports "100" before rebooting */
-    BUG_EMPTY_DESC,      /* failure steps carry an empty desc */
-    BUG_CONSTANT_ID,     /* every message has id "0", as 3.x progress does */
-    BUG_PERIODIC_INFORM, /* reports its version every second */
-    BUG_STRIP_QUERY,     /* downloads the URL without its query string */
-    BUG_REFUSE_SAME,     /* answers a push for the running version with -1 */
-    BUG_IGNORE_MODULE,   /* takes pushes for any module as its own */
-    BUG_NEED_SUCCESS,    /* drops a push without "message":"success", as 3.x does */
-    BUG_STRICT_SIGN,     /* takes only "Md5"/"SHA256"/"Sha256" and lower-case hex, as 4.x */
-    BUG_NO_CRC_CHECK,    /* block CRCs are not checked */
-    BUG_NO_RESUME,       /* an interrupted HTTP download starts over without Range */
-    BUG_OVERLAP_RANGE,   /* resumes 100 bytes before what it has */
-    BUG_DOWNLOAD_MINUS4, /* a download that cannot finish is reported as -4 */
-    BUG_RETRY_FOREVER,   /* retries a failed download again and again (10 tries here) */
-    BUG_BLOCK_NO_SHA256, /* SHA-256 is not verified on the MQTT path, as 4.x */
-    BUG_SMALL_BLOCKS,    /* asks for 128-byte blocks */
-    BUG_TRAILING_COMMA,  /* block requests with a trailing comma, as 4.x */
-    BUG_GET_NO_PARAMS,   /* firmware/get without a params object */
-    BUG_SECOND_PUSH,     /* a second push during a download stops it without a report */
-    BUG_PROGRESS_BACK,   /* a progress step lower than the one before */
-    BUG_PROGRESS_FLOOD,  /* progress every 0.3 s */
-    BUG_NO_FILES,        /* one-element files[] packages dropped, as 4.x */
-    BUG_MULTI_SILENT,    /* multi-file packages ignored without a report */
-    BUG_NO_CHUNKED,      /* chunked or length-less responses refused, as both SDKs */
-    BUG_SIZE_UNCHECKED,  /* takes more bytes than the pushed size */
-    BUG_IMPATIENT,       /* gives up on a download after 1 s without data */
-    BUG_ACCEPT_ANY_CERT, /* TLS without checking the server's certificate */
+    BUG_STEP_NUMBER = 0,    /* progress step sent as a JSON number */
+    BUG_NO_FINAL_INFORM,    /* no version report after the upgrade reboot */
+    BUG_NO_DIGEST_CHECK,    /* the image is flashed without verifying its digest */
+    BUG_WRONG_FAIL_CODE,    /* a digest mismatch reported as -2 */
+    BUG_INFORM_EARLY,       /* the target version reported as soon as the push arrives */
+    BUG_CRASH_ON_PUSH,      /* the firmware crashes when a push arrives */
+    BUG_BAD_SIGN_KEY,       /* the login is signed with a wrong key */
+    BUG_USERNAME_OTHER,     /* the username names another device than the clientId */
+    BUG_SUBSCRIBE_ALL,      /* subscribes to '#' as well as its own topics */
+    BUG_UPGRADE_ONCE,       /* after one upgrade it never takes another push */
+    BUG_STALE_DIGEST,       /* the digest context is not reset after a failed check */
+    BUG_MD5_ONLY,           /* verifies only the md5 field: SHA-256 pushes go unchecked */
+    BUG_SILENT_FAILURE,     /* a failed download is not reported at all */
+    BUG_RETRY_BURST,        /* retries a failed download 6 times without a pause */
+    BUG_NO_HUNDRED,         /* never reports "100" before rebooting */
+    BUG_EMPTY_DESC,         /* failure steps carry an empty desc */
+    BUG_CONSTANT_ID,        /* every message has id "0", as 3.x progress does */
+    BUG_PERIODIC_INFORM,    /* reports its version every second */
+    BUG_STRIP_QUERY,        /* downloads the URL without its query string */
+    BUG_REFUSE_SAME,        /* answers a push for the running version with -1 */
+    BUG_IGNORE_MODULE,      /* takes pushes for any module as its own */
+    BUG_NEED_SUCCESS,       /* drops a push without "message":"success", as 3.x does */
+    BUG_STRICT_SIGN,        /* takes only "Md5"/"SHA256"/"Sha256" and lower-case hex, as 4.x */
+    BUG_NO_CRC_CHECK,       /* block CRCs are not checked */
+    BUG_NO_RESUME,          /* an interrupted HTTP download starts over without Range */
+    BUG_OVERLAP_RANGE,      /* resumes 100 bytes before what it has */
+    BUG_DOWNLOAD_MINUS4,    /* a download that cannot finish is reported as -4 */
+    BUG_RETRY_FOREVER,      /* retries a failed download again and again (10 tries here) */
+    BUG_BLOCK_NO_SHA256,    /* SHA-256 is not verified on the MQTT path, as 4.x */
+    BUG_SMALL_BLOCKS,       /* asks for 128-byte blocks */
+    BUG_TRAILING_COMMA,     /* block requests with a trailing comma, as 4.x */
+    BUG_GET_NO_PARAMS,      /* firmware/get without a params object */
+    BUG_SECOND_PUSH,        /* a second push during a download stops it without a report */
+    BUG_PROGRESS_BACK,      /* a progress step lower than the one before */
+    BUG_PROGRESS_FLOOD,     /* progress every 0.3 s */
+    BUG_NO_FILES,           /* one-element files[] packages dropped, as 4.x */
+    BUG_MULTI_SILENT,       /* multi-file packages ignored without a report */
+    BUG_NO_CHUNKED,         /* chunked or length-less responses refused, as both SDKs */
+    BUG_SIZE_UNCHECKED,     /* takes more bytes than the pushed size */
+    BUG_IMPATIENT,          /* gives up on a download after 1 s without data */
+    BUG_ACCEPT_ANY_CERT,    /* TLS without checking the server's certificate */
+    BUG_HANG_ON_DISCONNECT, /* a block request lost with the connection: waits forever */
     BUG__COUNT
 } rd_bug;
 
@@ -97,6 +98,7 @@ typedef struct {
     unsigned char *blk[4];
     size_t blk_len[4];
     int blk_head, blk_count;
+    int links; /* subscribed sessions so far: a change means the connection came back */
     int pushes_during_download; /* (bug second-push) */
 } rd_dev;
 

@@ -241,12 +241,13 @@ static void blocks_clear(void)
 }
 
 /* The next queued reply, waiting until `end`; NULL on timeout. Caller frees. */
-static unsigned char *block_next(double end, size_t *len)
+/* The next block reply, or NULL at `end` or when the connection came back since link `gen`. */
+static unsigned char *block_next(double end, size_t *len, int gen, int *relinked)
 {
     unsigned char *f = NULL;
 
     pthread_mutex_lock(&rd.lock);
-    while (!rd.blk_count && mono() < end) {
+    while (!rd.blk_count && mono() < end && rd.links == gen) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 20 * 1000 * 1000;
@@ -263,6 +264,7 @@ static unsigned char *block_next(double end, size_t *len)
         rd.blk_head = (rd.blk_head + 1) % 4;
         rd.blk_count--;
     }
+    *relinked = !f && rd.links != gen;
     pthread_mutex_unlock(&rd.lock);
     return f;
 }
@@ -304,16 +306,26 @@ static int block_check(const unsigned char *buf, size_t len, long long off, long
     return 1;
 }
 
-/* One block: request, wait, check; up to RD_BLOCK_TRIES tries a second apart. */
+/*
+ * One block: request, wait, check; up to RD_BLOCK_TRIES tries a second apart.
+ * When the connection drops and comes back while waiting, the request is sent
+ * again at once (it was lost with the old connection).
+ */
 static long long fetch_block(const ota_push *p, long long off, long long want, FILE *f, char *why,
                              size_t cap)
 {
+    int relinked = 0;
+
     for (int t = 1; t <= RD_BLOCK_TRIES; t++) {
         double end;
-        int got = -1;
+        int got = -1, gen;
 
-        if (t > 1)
+        if (t > 1 && !relinked)
             sleep(RD_RETRY_GAP_S);
+        relinked = 0;
+        pthread_mutex_lock(&rd.lock);
+        gen = rd.links;
+        pthread_mutex_unlock(&rd.lock);
         if (rd_download_abandoned()) {
             snprintf(why, cap, "download abandoned");
             return -1;
@@ -327,8 +339,17 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
         for (end = mono() + RD_BLOCK_WAIT_S; got < 0;) {
             size_t len = 0, n = 0;
             const unsigned char *data = NULL;
-            unsigned char *buf = block_next(end, &len);
+            unsigned char *buf = block_next(end, &len, gen, &relinked);
             int rc;
+            if (relinked && rd_has_bug(BUG_HANG_ON_DISCONNECT)) {
+                rd_log("(bug hang-on-disconnect) waiting for a reply that will never come");
+                while (!rd_download_abandoned())
+                    sleep(1);
+                snprintf(why, cap, "download abandoned");
+                return -1;
+            }
+            if (relinked)
+                snprintf(why, cap, "the connection dropped and came back; asking again");
             if (!buf)
                 break;
             rc = block_check(buf, len, off, want, &data, &n, why, cap);
