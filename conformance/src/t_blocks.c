@@ -289,6 +289,8 @@ static const ct_case cases[] = {
     {"survives_error_code", "blocks", ct_survives_plan, "DL-2", "block-error-once"},
     {"survives_truncated_frame", "blocks", ct_survives_plan, "DL-2", "block-truncate-once"},
     {"survives_kick_mid_blocks", "blocks", ct_survives_plan, "DL-2", "session-kick-blocks"},
+    {"survives_broker_restart_mid_blocks", "blocks", ct_survives_plan, "DL-2",
+     "session-broker-restart-blocks"},
     {"kick_at_every_block_boundary", "blocks", kick_at_every_block_boundary,
      "FINAL-2 VER-6 PROG-6 FAIL-2", NULL},
     {"blocks_never_finish", "blocks", blocks_never_finish, "FAIL-2 FAIL-2B", NULL},

@@ -105,6 +105,7 @@ static const ct_case cases[] = {
     {"survives_stall", "download", ct_survives_plan, "DL-2", "http-stall-once"},
     {"survives_ignored_range", "download", ct_survives_plan, "DL-2", "http-ignore-range"},
     {"survives_kick_mid_download", "download", ct_survives_plan, "DL-2", "session-kick-http"},
+    {"survives_broker_restart", "download", ct_survives_plan, "DL-2", "session-broker-restart"},
     {"slow_download_completes", "download", throttled_download_paces_progress, "DL-8 PROG-4 PROG-5",
      NULL},
     {"pause_2s_completes", "download", ct_survives_plan, "DL-8", "http-pause"},

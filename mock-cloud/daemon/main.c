@@ -11,6 +11,8 @@
  *   POST /jobs             create and push a job (JSON body, see usage())
  *   GET  /trace?from=K     the trace from record K on, as JSON lines
  *   GET  /scenarios        the fault plans it can apply
+ *   POST /broker/restart?down=S   restart the broker (persistence on), down S seconds
+ *   POST /devices/DN/kick  disconnect the device
  *
  * Exit status: 0 stopped by SIGINT or SIGTERM, 2 bad usage, 3 could not start.
  */
@@ -72,7 +74,8 @@ static void usage(FILE *f)
                "  --trace FILE        also write the JSONL trace to FILE\n"
                "  --quiet             no message log, only the start-up lines and errors\n\n"
                "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
-               "GET /trace?from=K, POST /jobs with\n"
+               "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
+               "POST /jobs with\n"
                "  {\"device\":\"ref-device-01\",\"version\":\"2.0.0\",   (required)\n"
                "   \"size\":65536, \"digest\":\"md5\"|\"sha256\", \"module\":\"default\",\n"
                "   \"transport\":\"http\"|\"mqtt\", \"plan\":\"http-close-once\"}  (optional)\n");
@@ -460,6 +463,42 @@ done:
     return out;
 }
 
+static enum MHD_Result post_restart(struct MHD_Connection *con)
+{
+    const char *text = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "down");
+    char *end = NULL;
+    double down = text ? strtod(text, &end) : 0;
+    cJSON *o;
+
+    if (text && (*end || down < 0 || down > 60))
+        return reply_error(con, 400, "down wants seconds from 0 to 60");
+    if (mc_broker_restart(cloud, down) != MC_OK)
+        return reply_error(con, 500, "the broker did not come back (see the log)");
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "broker", "restarted");
+    cJSON_AddNumberToObject(o, "port", mc_cloud_broker_port(cloud));
+    return reply_json(con, 200, o);
+}
+
+static enum MHD_Result post_kick(struct MHD_Connection *con, const char *rest)
+{
+    char dn[OTA_MAX_NAME + 1];
+    size_t n = strcspn(rest, "/");
+    mc_device_info d;
+    cJSON *o;
+
+    if (n == 0 || n > OTA_MAX_NAME || strcmp(rest + n, "/kick"))
+        return reply_error(con, 404, "unknown request: POST /devices/DN/kick");
+    snprintf(dn, sizeof(dn), "%.*s", (int)n, rest);
+    if (mc_device_get(cloud, dn, &d) != MC_OK)
+        return reply_error(con, 404, "no such device (GET /devices lists them)");
+    if (mc_device_kick(cloud, dn) != MC_OK)
+        return reply_error(con, 500, "the broker plugin did not take the kick");
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kicked", dn);
+    return reply_json(con, 200, o);
+}
+
 static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -503,10 +542,14 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
             return get_scenarios(con);
     } else if (!strcmp(method, "POST") && !strcmp(url, "/jobs")) {
         return post_job(con, req);
+    } else if (!strcmp(method, "POST") && !strcmp(url, "/broker/restart")) {
+        return post_restart(con);
+    } else if (!strcmp(method, "POST") && !strncmp(url, "/devices/", 9)) {
+        return post_kick(con, url + 9);
     }
     return reply_error(con, 404,
                        "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /trace?from=K; "
-                       "POST /jobs");
+                       "POST /jobs, /broker/restart?down=S, /devices/DN/kick");
 }
 
 static void on_api_done(void *cls, struct MHD_Connection *con, void **con_cls,

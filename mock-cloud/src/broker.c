@@ -86,14 +86,17 @@ static int write_config(const mc_broker *b)
             "user root\n"
             "listener %d %s\n"
             "allow_anonymous %s\n"
-            "persistence false\n"
+            "persistence true\n"
+            "persistence_location %s/\n"
+            "autosave_interval 0\n"
+            "queue_qos0_messages true\n"
             "log_dest stderr\n"
             "log_type error\n"
             "log_type warning\n"
             "%s"
             "max_queued_messages 10000\n"
             "set_tcp_nodelay true\n",
-            b->port, b->addr ? b->addr : "127.0.0.1", b->plugin ? "false" : "true",
+            b->port, b->addr ? b->addr : "127.0.0.1", b->plugin ? "false" : "true", b->dir,
             getenv("OTA_KEEP_BROKER_LOG") ? "log_type all\n" : "");
     if (b->plugin)
         fprintf(f,
@@ -159,6 +162,10 @@ static pid_t spawn(const char *bin, const mc_broker *b)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(127);
+    /* A signal mask survives exec: the broker must hear SIGTERM (and save its sessions). */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
         dup2(fd, 1);
@@ -238,6 +245,7 @@ int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap)
         return MC_ERR_BROKER;
     }
     bin = find_bin(bin);
+    snprintf(b->bin, sizeof(b->bin), "%s", bin);
     /* Free ports can be taken by someone else before mosquitto binds them: try again. Fixed
      * ports get one try. */
     for (int i = 0; i < (in.port || in.tls_port ? 1 : BROKER_START_TRIES); i++) {
@@ -269,9 +277,9 @@ int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap)
     return MC_ERR_BROKER;
 }
 
-void mc_broker_stop(mc_broker *b)
+/* End the process politely (it saves its persistence file), SIGKILL after 3 s. */
+static void end_process(mc_broker *b)
 {
-    char path[300];
     int status;
 
     if (b->pid > 0) {
@@ -288,6 +296,35 @@ void mc_broker_stop(mc_broker *b)
         }
         b->pid = 0;
     }
+}
+
+int mc_broker_restart_process(mc_broker *b, double down_s, char *err, size_t errcap)
+{
+    struct timespec nap = {(time_t)down_s, (long)((down_s - (double)(time_t)down_s) * 1e9)};
+
+    end_process(b);
+    if (down_s > 0)
+        nanosleep(&nap, NULL);
+    b->pid = spawn(b->bin, b);
+    if (b->pid < 0) {
+        b->pid = 0;
+        snprintf(err, errcap, "could not start %s again", b->bin);
+        return MC_ERR_BROKER;
+    }
+    if (wait_ready(b) != 0) {
+        char why[256] = "it did not start listening";
+        last_log_line(b, why, sizeof(why));
+        snprintf(err, errcap, "the broker did not come back on port %d: %s", b->port, why);
+        return MC_ERR_BROKER;
+    }
+    return MC_OK;
+}
+
+void mc_broker_stop(mc_broker *b)
+{
+    char path[300];
+
+    end_process(b);
     if (b->dir[0]) {
         snprintf(path, sizeof(path), "%s/mosquitto.conf", b->dir);
         unlink(path);
@@ -296,6 +333,8 @@ void mc_broker_stop(mc_broker *b)
             rename(path, getenv("OTA_KEEP_BROKER_LOG"));
         unlink(path);
         snprintf(path, sizeof(path), "%s/devices.tsv", b->dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/mosquitto.db", b->dir);
         unlink(path);
         rmdir(b->dir);
     }

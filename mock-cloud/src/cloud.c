@@ -92,6 +92,7 @@ typedef struct {
     int copies;   /* 0: none (dropped), 2: duplicated */
     double delay; /* seconds the plugin holds it */
     int kick;     /* disconnect the device instead */
+    int restart;  /* restart the broker instead */
 } block_out;
 
 /* Encode a reply frame: header from h, `n` data bytes. */
@@ -252,11 +253,14 @@ static void on_block(mc_cloud *c, mc_device *d, const char *p, size_t len, block
     if ((size_t)q.size < n)
         n = (size_t)q.size;
     j->blocks++;
-    if (j->fault.kind == MC_FAULT_SESSION_KICK) {
+    if (j->fault.kind == MC_FAULT_SESSION_KICK || j->fault.kind == MC_FAULT_SESSION_RESTART) {
         if (q.offset >= j->fault.at && j->fault_seen++ == 0) {
-            mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "session-kick at offset %lld",
-                         q.offset);
-            o->kick = 1;
+            mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "%s at offset %lld",
+                         mc_fault_kind_name(j->fault.kind), q.offset);
+            if (j->fault.kind == MC_FAULT_SESSION_KICK)
+                o->kick = 1;
+            else
+                o->restart = 1;
             return;
         }
     }
@@ -370,12 +374,105 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
         mc_mqtt_publish(c, dn, reply_topic, reply, 1);
     if (blk.kick)
         mc_device_kick(c, dn);
+    if (blk.restart)
+        mc_broker_restart_async(c);
     if (blk.delay > 0 && blk.copies && mc_device_delay_next(c, dn, blk.delay) != MC_OK)
         mc_trace_add(c, OTA_TR_ERROR, dn, NULL, NULL, 0,
                      "block-delay needs the broker plugin: the reply goes out at once");
     for (int i = 0; blk.frame && i < blk.copies; i++)
         mc_mqtt_publish_bin(c, dn, reply_topic, blk.frame, blk.len, 0);
     free(blk.frame);
+}
+
+static int do_restart(mc_cloud *c, double down_s)
+{
+    char err[300];
+    double t0 = mc_now(c);
+    int rc, before = mc_mqtt_connects(c);
+
+    mc_trace_add(c, OTA_TR_FAULT, NULL, NULL, NULL, 0,
+                 "broker restart: stopping it (persistence on), down for %.1f s", down_s);
+    rc = mc_broker_restart_process(&c->broker, down_s, err, sizeof(err));
+    /* Back means our own client is back too: commands to the plugin go through it. */
+    if (rc == MC_OK && !mc_mqtt_wait_subscribed(c, before)) {
+        snprintf(err, sizeof(err), "the cloud's own client did not reconnect");
+        rc = MC_ERR_MQTT;
+    }
+    if (rc == MC_OK)
+        mc_trace_add(c, OTA_TR_CLOUD, NULL, NULL, NULL, 0,
+                     "broker restart: back on port %d after %.2f s", c->broker.port,
+                     mc_now(c) - t0);
+    else
+        mc_trace_add(c, OTA_TR_ERROR, NULL, NULL, NULL, 0, "broker restart: %s", err);
+    return rc;
+}
+
+static void *restarter_main(void *arg)
+{
+    mc_cloud *c = arg;
+
+    pthread_mutex_lock(&c->rlock);
+    for (;;) {
+        while (!c->r_req && !c->r_stop)
+            pthread_cond_wait(&c->rcond, &c->rlock);
+        if (c->r_stop)
+            break;
+        double down = c->r_down;
+        c->r_req = 0;
+        c->r_busy = 1;
+        pthread_mutex_unlock(&c->rlock);
+        int rc = do_restart(c, down);
+        pthread_mutex_lock(&c->rlock);
+        c->r_busy = 0;
+        c->r_rc = rc;
+        c->r_done++;
+        pthread_cond_broadcast(&c->rcond);
+    }
+    pthread_mutex_unlock(&c->rlock);
+    return NULL;
+}
+
+/* Ask for a restart (rlock held); 0 when asked, -1 when one is under way or no thread. */
+static int ask_restart(mc_cloud *c, double down_s)
+{
+    if (!c->restarter_up)
+        c->restarter_up = pthread_create(&c->restarter, NULL, restarter_main, c) == 0;
+    if (!c->restarter_up || c->r_req || c->r_busy)
+        return -1;
+    c->r_req = 1;
+    c->r_down = down_s;
+    pthread_cond_broadcast(&c->rcond);
+    return 0;
+}
+
+int mc_broker_restart(mc_cloud *c, double down_s)
+{
+    struct timespec until;
+    unsigned seq;
+    int rc = MC_ERR_BROKER;
+
+    if (!c || !c->embedded || down_s < 0 || down_s > 60)
+        return MC_ERR_ARG;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)down_s + 30; /* every wait has a deadline */
+    pthread_mutex_lock(&c->rlock);
+    seq = c->r_done;
+    if (ask_restart(c, down_s) == 0) {
+        while (c->r_done == seq && pthread_cond_timedwait(&c->rcond, &c->rlock, &until) == 0)
+            ;
+        rc = c->r_done != seq ? c->r_rc : MC_ERR_BROKER;
+    }
+    pthread_mutex_unlock(&c->rlock);
+    return rc;
+}
+
+void mc_broker_restart_async(mc_cloud *c)
+{
+    if (!c->embedded)
+        return;
+    pthread_mutex_lock(&c->rlock);
+    ask_restart(c, 0); /* one under way already: this one is the same fault */
+    pthread_mutex_unlock(&c->rlock);
 }
 
 int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errcap)
@@ -395,6 +492,8 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
         return MC_ERR_NOMEM;
     c->t0 = mc_mono();
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->rlock, NULL);
+    pthread_cond_init(&c->rcond, NULL);
     rc = mc_trace_open(c, cfg->trace_path);
     if (rc != MC_OK) {
         snprintf(err, errcap, "cannot write the trace to %s", cfg->trace_path);
@@ -470,12 +569,21 @@ void mc_cloud_stop(mc_cloud *c)
         return;
     mc_mqtt_stop(c);
     mc_http_stop(c);
+    if (c->restarter_up) {
+        pthread_mutex_lock(&c->rlock);
+        c->r_stop = 1;
+        pthread_cond_broadcast(&c->rcond);
+        pthread_mutex_unlock(&c->rlock);
+        pthread_join(c->restarter, NULL); /* a restarted broker dies with it (PDEATHSIG) */
+    }
     if (c->embedded)
         mc_broker_stop(&c->broker);
     mc_jobs_free(c);
     free(c->devices);
     mc_trace_close(c);
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->rlock);
+    pthread_cond_destroy(&c->rcond);
     free(c);
 }
 

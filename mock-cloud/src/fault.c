@@ -45,6 +45,7 @@ static const char *const names[MC_FAULT__COUNT] = {
     "push-files",
     "session-kick",
     "http-foreign-cert",
+    "session-broker-restart",
 };
 
 const char *mc_fault_kind_name(mc_fault_kind k)

@@ -147,9 +147,13 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     case MC_FAULT_HTTP_RESET:
     case MC_FAULT_HTTP_STALL:
     case MC_FAULT_SESSION_KICK:
+    case MC_FAULT_SESSION_RESTART:
         if (pos >= at) {
-            if (b->f.kind == MC_FAULT_SESSION_KICK) {
-                mc_device_kick(b->c, b->dn);
+            if (b->f.kind == MC_FAULT_SESSION_KICK || b->f.kind == MC_FAULT_SESSION_RESTART) {
+                if (b->f.kind == MC_FAULT_SESSION_KICK)
+                    mc_device_kick(b->c, b->dn);
+                else
+                    mc_broker_restart_async(b->c);
                 b->f.kind = MC_FAULT_NONE; /* once; the rest of the body goes out */
                 break;
             }
@@ -290,7 +294,8 @@ static void find_job(mc_cloud *c, http_req *r, lookup *l)
     l->mqtt_only = j->mqtt;
     if (!l->uri_ok || l->mqtt_only)
         return;
-    if ((mc_fault_is_http(j->fault.kind) || j->fault.kind == MC_FAULT_SESSION_KICK) &&
+    if ((mc_fault_is_http(j->fault.kind) || j->fault.kind == MC_FAULT_SESSION_KICK ||
+         j->fault.kind == MC_FAULT_SESSION_RESTART) &&
         mc_fault_fires(&j->fault, &j->fault_seen))
         l->fault = j->fault;
 }

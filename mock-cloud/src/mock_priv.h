@@ -20,6 +20,7 @@ typedef struct {
     const char *plugin;  /* otaauth.so, or NULL for a plain broker */
     char cloud_password[40];
     int auth_off;
+    char bin[256]; /* the mosquitto it runs */
 } mc_broker;
 
 /*
@@ -31,6 +32,8 @@ int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap);
 /* The plugin's devices file, rewritten whole (atomically) from the registry. */
 int mc_broker_write_devices(const mc_broker *b, const mc_device_info *d, int n);
 void mc_broker_stop(mc_broker *b);
+/* Stop the process (persistence saved), stay down down_s, start it again on the same ports. */
+int mc_broker_restart_process(mc_broker *b, double down_s, char *err, size_t errcap);
 
 typedef struct {
     unsigned char *data;
@@ -125,7 +128,8 @@ struct mc_cloud {
     pthread_mutex_t clock; /* connection state */
     pthread_cond_t ccond;
     int connected, subscribed;
-    int plugin; /* the broker runs otaauth: downlinks go through it, events come from it */
+    int connects; /* connections of our client so far (it reconnects by itself) */
+    int plugin;   /* the broker runs otaauth: downlinks go through it, events come from it */
     struct MHD_Daemon *httpd, *httpsd, *foreignd;
     int http_port, https_port, foreign_port;
     char tls_dir[256];
@@ -134,6 +138,18 @@ struct mc_cloud {
     int https_urls, url_no_port;
     int want_http_port, want_https_port;
     volatile int http_stopping;
+
+    /*
+     * Broker restarts run on one long-lived thread: the broker dies with the
+     * thread that started it (PDEATHSIG follows the thread), so that thread
+     * must live as long as the cloud.
+     */
+    pthread_mutex_t rlock;
+    pthread_cond_t rcond;
+    pthread_t restarter;
+    int restarter_up, r_req, r_busy, r_stop, r_rc;
+    unsigned r_done;
+    double r_down;
 };
 
 double mc_mono(void);
@@ -149,6 +165,9 @@ int mc_registry_sync(mc_cloud *c);
 /* An event from the broker plugin ($ota/events). */
 void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len);
 
+/* Restart the broker from a transport seam without blocking it (once at a time). */
+void mc_broker_restart_async(mc_cloud *c);
+
 int mc_http_start(mc_cloud *c, char *err, size_t errcap);
 void mc_http_stop(mc_cloud *c);
 
@@ -157,6 +176,10 @@ mc_job *mc_job_find(mc_cloud *c, int id);
 /* MQTT side: dispatch one uplink message (called from the libmosquitto thread). */
 void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, size_t len);
 int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap);
+/* 1 once a connection after the first `after` ones has its SUBACKs; 0 at the deadline. */
+int mc_mqtt_wait_subscribed(mc_cloud *c, int after);
+/* Our client's connections so far. */
+int mc_mqtt_connects(mc_cloud *c);
 void mc_mqtt_stop(mc_cloud *c);
 int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos);
 /* A binary payload (block frames); the trace keeps it as hex. */

@@ -33,6 +33,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
         return;
     pthread_mutex_lock(&c->clock);
     c->connected = 1;
+    c->connects++;
     c->subscribed = 0;
     pthread_mutex_unlock(&c->clock);
     /* The plugin's events first: a device's connect must not slip by unseen. */
@@ -63,14 +64,14 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
         mc_cloud_on_uplink(obj, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
 
-/* Wait, in short slices, until the SUBACK arrived or the deadline passed. */
-static int wait_subscribed(mc_cloud *c)
+/* Wait, in short slices, until a connection after the first `after` ones has its SUBACKs. */
+int mc_mqtt_wait_subscribed(mc_cloud *c, int after)
 {
     double end = mc_mono() + MC_CONNECT_TIMEOUT;
     int ok;
 
     pthread_mutex_lock(&c->clock);
-    while (c->subscribed < 1 + c->plugin && mc_mono() < end) {
+    while ((c->connects <= after || c->subscribed < 1 + c->plugin) && mc_mono() < end) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 20 * 1000 * 1000;
@@ -80,9 +81,18 @@ static int wait_subscribed(mc_cloud *c)
         }
         pthread_cond_timedwait(&c->ccond, &c->clock, &ts);
     }
-    ok = c->subscribed >= 1 + c->plugin;
+    ok = c->connects > after && c->subscribed >= 1 + c->plugin;
     pthread_mutex_unlock(&c->clock);
     return ok;
+}
+
+int mc_mqtt_connects(mc_cloud *c)
+{
+    int n;
+    pthread_mutex_lock(&c->clock);
+    n = c->connects;
+    pthread_mutex_unlock(&c->clock);
+    return n;
 }
 
 int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
@@ -100,7 +110,10 @@ int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
     static int serial;
     snprintf(id, sizeof(id), "ota-mock-cloud-%d-%d", (int)getpid(),
              __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
-    c->mosq = mosquitto_new(id, true, c);
+    /* On our own broker a persistent session (persistence is on): across a broker restart our
+     * subscriptions stay, and what devices send before we are back is queued for us, as the
+     * real cloud never misses an uplink. On somebody else's broker, a clean session. */
+    c->mosq = mosquitto_new(id, !c->embedded, c);
     if (!c->mosq) {
         snprintf(err, errcap, "libmosquitto could not create a client");
         return MC_ERR_MQTT;
@@ -117,7 +130,7 @@ int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
         snprintf(err, errcap, "cannot connect to the broker at %s:%d", c->host, c->port);
         return MC_ERR_BROKER;
     }
-    if (!wait_subscribed(c)) {
+    if (!mc_mqtt_wait_subscribed(c, 0)) {
         snprintf(err, errcap, "the broker at %s:%d did not accept the cloud's subscriptions",
                  c->host, c->port);
         return MC_ERR_BROKER;

@@ -100,6 +100,14 @@ curl -s "$api/jobs/2" | grep -q 'download failed' || fail "job 2's verdict does 
 grep -q '"transport":	"mqtt"' "$work/post.json" || fail "a block plan must push for MQTT blocks"
 await "$api/jobs/3" '"state":	"SUCCEEDED"' || fail "job 3 (blocks) did not succeed: $(curl -s "$api/jobs/3")"
 
+# Session faults by hand: a broker restart (persistence on) and a kick; the device comes back.
+[ "$(curl -s -o "$work/r.json" -w '%{http_code}' -X POST "$api/broker/restart?down=0.3")" = 200 ] ||
+    fail "POST /broker/restart: $(cat "$work/r.json")"
+[ "$(curl -s -o "$work/r.json" -w '%{http_code}' -X POST "$api/devices/ref-device-01/kick")" = 200 ] ||
+    fail "POST /devices/ref-device-01/kick: $(cat "$work/r.json")"
+[ "$(post '{"device":"ref-device-01","version":"4.1.0"}')" = 201 ] || fail "POST /jobs after the restart"
+await "$api/jobs/4" '"state":	"SUCCEEDED"' || fail "job 4 (after a broker restart) did not succeed: $(curl -s "$api/jobs/4")"
+
 # Bad requests get a clear error and a status; nothing breaks.
 [ "$(post '{"device":"nobody","version":"1"}')" = 404 ] || fail "an unknown device must be 404"
 [ "$(post '{"device":"ref-device-01"')" = 400 ] || fail "malformed JSON must be 400"
@@ -110,6 +118,8 @@ grep -q '"error"' "$work/post.json" || fail "no error text: $(cat "$work/post.js
 [ "$(post '{"device":"ref-device-01","version":"5","size":-4}')" = 400 ] || fail "a negative size must be 400"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$api/jobs/99")" = 404 ] || fail "an unknown job must be 404"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$api/nothing")" = 404 ] || fail "an unknown path must be 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/devices/nobody/kick")" = 404 ] || fail "kicking an unknown device must be 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/broker/restart?down=x")" = 400 ] || fail "a bad down must be 400"
 
 # The trace, in pages: X-Next-From says where to go on.
 curl -s -D "$work/h.txt" "$api/trace?from=0" >"$work/trace.jsonl"

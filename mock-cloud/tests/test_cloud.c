@@ -641,6 +641,7 @@ static void a_second_cloud_joins_an_external_broker(void **state)
     cfg.broker_port = mc_cloud_broker_port(f->c);
     assert_int_equal(mc_cloud_start(&cfg, &c2, err, sizeof(err)), MC_OK);
     assert_false(mc_cloud_broker_embedded(c2));
+    assert_int_equal(mc_broker_restart(c2, 0), MC_ERR_ARG); /* not ours to restart */
     assert_int_equal(mc_job_create(c2, &s, &id), MC_OK);
     assert_true(wait_msg(f, before + 1));
     mc_cloud_stop(c2);
@@ -767,6 +768,121 @@ static void tls_listener_and_https_present_the_right_certificates(void **state)
     assert_int_equal(mc_job_create(((fixture *)*state)->c, &s, &id), MC_ERR_ARG);
 }
 
+typedef struct {
+    int connected, subacked, got;
+    char last[2048];
+} persist_client;
+
+static void pc_connect(struct mosquitto *m, void *obj, int rc)
+{
+    (void)m;
+    ((persist_client *)obj)->connected = rc == 0;
+}
+
+static void pc_sub(struct mosquitto *m, void *obj, int mid, int n, const int *q)
+{
+    (void)m;
+    (void)mid;
+    (void)n;
+    (void)q;
+    ((persist_client *)obj)->subacked = 1;
+}
+
+static void pc_msg(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+    persist_client *p = obj;
+    (void)m;
+    snprintf(p->last, sizeof(p->last), "%.*s", msg->payloadlen, (char *)msg->payload);
+    p->got++;
+}
+
+/* Run the client's loop until *flag is set or 5 s pass. */
+static int pc_until(struct mosquitto *m, const int *flag)
+{
+    for (int i = 0; i < 100 && !*flag; i++)
+        mosquitto_loop(m, 50, 1);
+    return *flag;
+}
+
+static int trace_has(mc_cloud *c, const char *text)
+{
+    for (size_t i = 0; i < mc_trace_count(c); i++)
+        if (strstr(mc_trace_at(c, i)->info, text))
+            return 1;
+    return 0;
+}
+
+/*
+ * A broker restart with persistence on: a persistent session (clean_session
+ * 0, as the 3.x SDK uses) keeps its subscription, the push queued for it
+ * while it was away survives the restart, and the cloud's own client comes
+ * back by itself. The HTTP seam restarts the broker once the body reaches
+ * `at`, and the download goes on.
+ */
+static void broker_restart_keeps_persistent_sessions(void **state)
+{
+    char devs[1024], err[256];
+    mc_config cfg = {0};
+    mc_cloud *c = NULL;
+    mc_job_spec s = {.dn = DN, .version = "9.9.20", .image_size = 10};
+    persist_client pc = {0};
+    struct mosquitto *m;
+    mc_job_info ji;
+    body b;
+    curl_off_t clen = 0;
+    int id, zero = 0;
+    (void)state;
+
+    snprintf(devs, sizeof(devs), "%s/fixtures/devices", OTA_SOURCE_DIR);
+    cfg.devices_dir = devs;
+    assert_int_equal(mc_cloud_start(&cfg, &c, err, sizeof(err)), MC_OK);
+    m = mosquitto_new("persistent-device", false, &pc);
+    mosquitto_connect_callback_set(m, pc_connect);
+    mosquitto_subscribe_callback_set(m, pc_sub);
+    mosquitto_message_callback_set(m, pc_msg);
+    assert_int_equal(mosquitto_connect(m, "127.0.0.1", mc_cloud_broker_port(c), 30), 0);
+    assert_true(pc_until(m, &pc.connected));
+    mosquitto_subscribe(m, NULL, "/ota/device/upgrade/" PK "/" DN, 1);
+    assert_true(pc_until(m, &pc.subacked));
+    mosquitto_disconnect(m);
+    mosquitto_loop(m, 50, 1);
+
+    /* Pushed while the device is away: the broker queues it for the persistent session. */
+    assert_int_equal(mc_job_create(c, &s, &id), MC_OK);
+    assert_int_equal(mc_broker_restart(c, 0.2), MC_OK);
+    assert_true(trace_has(c, "broker restart: back on port"));
+    pc.connected = 0;
+    assert_int_equal(mosquitto_reconnect(m), 0);
+    assert_true(pc_until(m, &pc.connected));
+    assert_true(pc_until(m, &pc.got));
+    assert_non_null(strstr(pc.last, "9.9.20"));
+
+    /* The subscription survived and the cloud's client is back: a new push arrives. */
+    s.version = "9.9.21";
+    for (int i = 0; i < 100 && mc_job_create(c, &s, &id) != MC_OK; i++)
+        mosquitto_loop(m, 50, 1);
+    pc.got = 0;
+    assert_true(pc_until(m, &pc.got));
+    assert_non_null(strstr(pc.last, "9.9.21"));
+
+    /* The HTTP seam: the restart fires at byte 20000, the body still arrives whole. */
+    s.version = "9.9.22";
+    s.image_size = 60000;
+    s.no_publish = 1;
+    s.fault = (mc_fault){.kind = MC_FAULT_SESSION_RESTART, .at = 20000, .count = 1};
+    assert_int_equal(mc_job_create(c, &s, &id), MC_OK);
+    assert_int_equal(mc_job_get(c, id, &ji), MC_OK);
+    assert_int_equal(fetch(ji.url, NULL, &b, &clen), 200);
+    assert_int_equal(b.len, 60000);
+    free(b.buf);
+    for (int i = 0; i < 100 && !trace_has(c, "session-broker-restart"); i++)
+        pc_until(m, &zero);
+    assert_true(trace_has(c, "session-broker-restart"));
+    mosquitto_disconnect(m);
+    mosquitto_destroy(m);
+    mc_cloud_stop(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +899,7 @@ int main(void)
         cmocka_unit_test(a_second_cloud_joins_an_external_broker),
         cmocka_unit_test(embedded_broker_stops_with_the_cloud),
         cmocka_unit_test(tls_listener_and_https_present_the_right_certificates),
+        cmocka_unit_test(broker_restart_keeps_persistent_sessions),
     };
     return cmocka_run_group_tests_name("cloud", tests, setup, teardown);
 }

@@ -74,6 +74,15 @@ int mc_cloud_foreign_https_port(const mc_cloud *c);
 /* 1 when the broker runs the otaauth plugin (logins and topics are checked). */
 int mc_cloud_plugin(const mc_cloud *c);
 
+/*
+ * Restart the embedded broker with persistence on: persistent sessions
+ * (clean_session 0) and the QoS 1 messages queued for them survive. It stays
+ * down `down_s` seconds and comes back on the same ports; returns when it
+ * accepts connections again (the cloud's own client reconnects by itself).
+ * MC_ERR_ARG on an external broker.
+ */
+int mc_broker_restart(mc_cloud *c, double down_s);
+
 /* Session faults through the plugin (MC_ERR_ARG without it). */
 int mc_device_kick(mc_cloud *c, const char *dn);
 /* Drop the next downlink message to the device. */
@@ -156,6 +165,8 @@ typedef enum {
     MC_FAULT_SESSION_KICK,      /* disconnect the device once `at` bytes were served */
     MC_FAULT_HTTP_FOREIGN_CERT, /* the URL names the HTTPS port whose certificate another CA
                                    signed (needs tls_dir) */
+    MC_FAULT_SESSION_RESTART,   /* restart the broker (persistence on) once `at` bytes were
+                                   served; embedded broker only */
     MC_FAULT__COUNT
 } mc_fault_kind;
 
