@@ -262,10 +262,11 @@ static void print_requirements(void)
     for (const ct_rule *r; (r = ct_rule_at(total)) != NULL; total++) {
         size_t n = tests_citing(r->id, names, sizeof(names));
         covered += n > 0;
-        printf("%-8s %-6s%s %s\n         source: %s\n         tests (%zu): %s\n", r->id,
+        printf("%-8s %-6s%s %s\n         source: %s\n         tests (%zu): %s%s%s%s\n", r->id,
                ct_tier_name(r->tier), r->compat ? " (compat)" : "", r->text,
-               r->source ? r->source : "-", n,
-               n ? names : (r->needs ? "none yet: needs a TLS run (not built yet)" : "NONE"));
+               r->source ? r->source : "-", n, n ? names : "NONE",
+               r->needs ? " (judged in --" : "", r->needs ? r->needs : "",
+               r->needs ? " runs only)" : "");
     }
     printf("coverage: %zu of %zu rules have a test\n", covered, total);
 }
