@@ -2,9 +2,13 @@
  * --jobs N: the selected tests shared out over N device instances, each in
  * its own worker process with its own broker, mock cloud, device and trace.
  * The parent hands out one test at a time to whichever worker is free (so a
- * slow test never holds up a queue), prints results as they come, and at the
- * end merges the workers' traces into one trace in catalogue order, from
- * which the reports are built as for a run with one device.
+ * slow test never holds up a queue) and prints results as they come.
+ *
+ * The run's trace: as each test ends, the parent appends the worker's new
+ * trace lines (that test's records) to it at once, so a run killed half-way
+ * still leaves every finished test in the trace. At the end the trace is
+ * rewritten in catalogue order, and the reports are built from it as for a
+ * run with one device.
  *
  * The wire between parent and worker is lines on two pipes:
  *   parent -> worker: "<index>\n" (run that test), "quit\n"
@@ -33,7 +37,102 @@ typedef struct {
     long *ran;    /* indexes in the order handed out */
     size_t nran;
     char fw[72];
+    long off; /* bytes of its trace already taken */
 } worker;
+
+/* ---- the run's trace ---- */
+
+static int put_record(FILE *out, double t, const char *dev, const char *info, const char *json)
+{
+    ota_trace_rec r;
+    char *line = NULL;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    r.t = t;
+    r.kind = OTA_TR_TEST;
+    snprintf(r.dev, sizeof(r.dev), "%s", dev);
+    snprintf(r.info, sizeof(r.info), "%s", info);
+    r.payload = (unsigned char *)json;
+    r.payload_len = json ? strlen(json) : 0;
+    rc = ota_trace_encode(&r, &line);
+    if (rc == OTA_OK)
+        fprintf(out, "%s\n", line);
+    free(line);
+    return rc == OTA_OK ? 0 : -1;
+}
+
+static int grow(ct_text *x, const char *more, size_t n)
+{
+    char *g = realloc(x->s, x->len + n + 1);
+    if (!g)
+        return -1;
+    x->s = g;
+    memcpy(x->s + x->len, more, n);
+    x->len += n;
+    x->s[x->len] = '\0';
+    return 0;
+}
+
+/*
+ * The complete lines worker k wrote since the last call, added to *x and to
+ * the run's trace at once. A torn last line (a worker still writing, or one
+ * that died) waits for the next call.
+ */
+static void take_lines(ct_jobs *j, worker *w, int k, ct_text *x)
+{
+    char path[4200], *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/job-%d.jsonl", j->scratch, k + 1);
+    f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fseek(f, w->off, SEEK_SET) == 0) {
+        while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+            ota_trace_rec r;
+            if (grow(x, line, (size_t)n) != 0)
+                break;
+            w->off += n;
+            if (j->out)
+                fwrite(line, 1, (size_t)n, j->out);
+            if (ota_trace_decode(line, (size_t)n - 1, &r) == OTA_OK) {
+                x->last_t = r.t;
+                ota_trace_rec_clear(&r);
+            }
+        }
+    }
+    free(line);
+    fclose(f);
+    if (j->out)
+        fflush(j->out);
+}
+
+/* The end record of a test whose worker died during it: the parent's verdict. */
+static void put_end(ct_jobs *j, long idx)
+{
+    const rp_test *t = &j->results[idx];
+    char *json = rp_test_to_json(t), info[256];
+    FILE *mem;
+    char *buf = NULL;
+    size_t n = 0;
+
+    snprintf(info, sizeof(info), "end %s/%s FAIL", t->group, t->name);
+    mem = open_memstream(&buf, &n);
+    if (mem) {
+        put_record(mem, j->chunks[idx].last_t, j->dev, info, json);
+        fclose(mem);
+        grow(&j->chunks[idx], buf, n);
+        if (j->out) {
+            fwrite(buf, 1, n, j->out);
+            fflush(j->out);
+        }
+    }
+    free(buf);
+    free(json);
+}
 
 static int send_cmd(worker *w, long idx)
 {
@@ -58,7 +157,7 @@ static void hand_out(ct_jobs *j, worker *w, size_t *next)
     send_cmd(w, -1);
 }
 
-static void on_line(ct_jobs *j, worker *w, char *line, size_t *next)
+static void on_line(ct_jobs *j, worker *w, int k, char *line, size_t *next)
 {
     if (!strcmp(line, "ready")) {
         w->ready = 1;
@@ -68,6 +167,7 @@ static void on_line(ct_jobs *j, worker *w, char *line, size_t *next)
         long idx = strtol(line + 5, &json, 10);
         if (idx < 0 || (size_t)idx >= j->ncases || idx != w->running)
             return;
+        take_lines(j, w, k, &j->chunks[idx]);
         if (rp_test_from_json(json, &j->results[idx]) == RP_OK) {
             j->done[idx] = 1;
             if (j->on_result)
@@ -89,6 +189,8 @@ static void on_eof(ct_jobs *j, worker *w, int k)
     w->alive = 0;
     while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
         ;
+    take_lines(j, w, k,
+               w->running >= 0 && !j->done[w->running] ? &j->chunks[w->running] : &j->tail);
     if (w->running >= 0 && !j->done[w->running]) {
         rp_test *t = &j->results[w->running];
         const ct_case *c = j->cases[w->running];
@@ -105,6 +207,8 @@ static void on_eof(ct_jobs *j, worker *w, int k)
                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         j->done[w->running] = 1;
         j->died[w->running] = 1;
+        /* No end record came: the parent's verdict closes the test in the trace. */
+        put_end(j, w->running);
         if (j->on_result)
             j->on_result(t, j->ud);
     } else if (!w->ready || (WIFEXITED(status) && WEXITSTATUS(status))) {
@@ -129,7 +233,7 @@ static void read_from(ct_jobs *j, worker *w, int k, size_t *next)
     while ((nl = memchr(w->buf, '\n', w->len)) != NULL) {
         size_t used = (size_t)(nl - w->buf) + 1;
         *nl = '\0';
-        on_line(j, w, w->buf, next);
+        on_line(j, w, k, w->buf, next);
         memmove(w->buf, w->buf + used, w->len - used);
         w->len -= used;
     }
@@ -176,13 +280,17 @@ int ct_jobs_run(ct_jobs *j)
 
     j->done = calloc(j->ncases ? j->ncases : 1, 1);
     j->died = calloc(j->ncases ? j->ncases : 1, 1);
+    j->chunks = calloc(j->ncases ? j->ncases : 1, sizeof(*j->chunks));
     j->ran = calloc((size_t)j->njobs, sizeof(*j->ran));
     j->nran = calloc((size_t)j->njobs, sizeof(*j->nran));
-    if (!ws || !pf || !j->done || !j->died || !j->ran || !j->nran) {
+    j->out = fopen(j->trace, "w");
+    if (!ws || !pf || !j->done || !j->died || !j->chunks || !j->ran || !j->nran || !j->out ||
+        put_record(j->out, 0, j->dev, "run-begin", j->run_begin) != 0) {
         free(ws);
         free(pf);
         return -1;
     }
+    fflush(j->out);
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < j->njobs; k++) {
         ws[k].buf = malloc(LINE_CAP);
@@ -227,8 +335,45 @@ int ct_jobs_run(ct_jobs *j)
     return rc;
 }
 
+int ct_jobs_finish(ct_jobs *j, const char *run_end)
+{
+    char tmp[4200];
+    FILE *f;
+    int rc = 0;
+
+    if (j->out) {
+        fclose(j->out);
+        j->out = NULL;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.sorting", j->trace);
+    f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    put_record(f, 0, j->dev, "run-begin", j->run_begin);
+    for (size_t i = 0; j->chunks && i < j->ncases; i++)
+        if (j->chunks[i].s)
+            fwrite(j->chunks[i].s, 1, j->chunks[i].len, f);
+    if (j->tail.s)
+        fwrite(j->tail.s, 1, j->tail.len, f);
+    put_record(f, 0, j->dev, "run-end", run_end);
+    if (fclose(f) != 0 || rename(tmp, j->trace) != 0) {
+        unlink(tmp);
+        rc = -1;
+    }
+    return rc;
+}
+
 void ct_jobs_free(ct_jobs *j)
 {
+    if (j->out)
+        fclose(j->out);
+    j->out = NULL;
+    for (size_t i = 0; j->chunks && i < j->ncases; i++)
+        free(j->chunks[i].s);
+    free(j->chunks);
+    free(j->tail.s);
+    j->chunks = NULL;
+    j->tail.s = NULL;
     for (int k = 0; j->ran && k < j->njobs; k++)
         free(j->ran[k]);
     free(j->ran);
@@ -238,138 +383,4 @@ void ct_jobs_free(ct_jobs *j)
     j->ran = NULL;
     j->nran = NULL;
     j->done = j->died = NULL;
-}
-
-/* ---- merging the workers' traces ---- */
-
-static int put_record(FILE *out, double t, const char *dev, const char *info, const char *json)
-{
-    ota_trace_rec r;
-    char *line = NULL;
-    int rc;
-
-    memset(&r, 0, sizeof(r));
-    r.t = t;
-    r.kind = OTA_TR_TEST;
-    snprintf(r.dev, sizeof(r.dev), "%s", dev);
-    snprintf(r.info, sizeof(r.info), "%s", info);
-    r.payload = (unsigned char *)json;
-    r.payload_len = json ? strlen(json) : 0;
-    rc = ota_trace_encode(&r, &line);
-    if (rc == OTA_OK)
-        fprintf(out, "%s\n", line);
-    free(line);
-    return rc == OTA_OK ? 0 : -1;
-}
-
-/* Is the line a test's "end" record? Its time goes to *t. */
-static int is_end(const char *line, size_t len, double *t)
-{
-    ota_trace_rec r;
-    int end;
-
-    if (!strstr(line, "\"end ") || ota_trace_decode(line, len, &r) != OTA_OK)
-        return 0;
-    end = r.kind == OTA_TR_TEST && !strncmp(r.info, "end ", 4);
-    *t = r.t;
-    ota_trace_rec_clear(&r);
-    return end;
-}
-
-typedef struct {
-    char *text; /* the lines, newline-terminated */
-    size_t len;
-    double last_t;
-} chunk;
-
-/*
- * Split one worker's trace into one chunk per test it ran: everything after
- * the previous test's end up to and including this one's; what follows the
- * last end joins the last chunk.
- */
-static int split(const char *path, size_t nran, chunk *chunks)
-{
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0, k = 0;
-    ssize_t n;
-
-    if (!f)
-        return -1;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        size_t at = k < nran ? k : (nran ? nran - 1 : 0);
-        chunk *c = &chunks[at];
-        char *grown;
-        double t = c->last_t;
-        if (!nran)
-            break;
-        if (line[n - 1] != '\n') /* a torn last line of a worker that died */
-            break;
-        grown = realloc(c->text, c->len + (size_t)n + 1);
-        if (!grown)
-            break;
-        c->text = grown;
-        memcpy(c->text + c->len, line, (size_t)n);
-        c->len += (size_t)n;
-        c->text[c->len] = '\0';
-        if (is_end(line, (size_t)n - 1, &t) && k < nran)
-            k++;
-        c->last_t = t;
-    }
-    free(line);
-    fclose(f);
-    return 0;
-}
-
-int ct_jobs_merge(const ct_jobs *j, const char *out_path, const char *dev, const char *run_begin,
-                  const char *run_end)
-{
-    chunk **per = calloc((size_t)j->njobs, sizeof(*per));
-    FILE *out = fopen(out_path, "w");
-    int rc = 0;
-
-    if (!per || !out) {
-        free(per);
-        if (out)
-            fclose(out);
-        return -1;
-    }
-    put_record(out, 0, dev, "run-begin", run_begin);
-    for (int k = 0; k < j->njobs; k++) {
-        char path[4200];
-        per[k] = calloc(j->nran[k] ? j->nran[k] : 1, sizeof(chunk));
-        snprintf(path, sizeof(path), "%s/job-%d.jsonl", j->scratch, k + 1);
-        if (per[k])
-            split(path, j->nran[k], per[k]);
-    }
-    /* Catalogue order: find which worker ran test i, and as its how-many-th. */
-    for (size_t i = 0; i < j->ncases; i++) {
-        for (int k = 0; k < j->njobs; k++) {
-            for (size_t m = 0; per[k] && m < j->nran[k]; m++) {
-                chunk *c = &per[k][m];
-                if (j->ran[k][m] != (long)i)
-                    continue;
-                if (c->text)
-                    fputs(c->text, out);
-                if (j->died[i]) { /* no end record came: write the parent's verdict */
-                    char *json = rp_test_to_json(&j->results[i]);
-                    char info[256];
-                    snprintf(info, sizeof(info), "end %s/%s FAIL", j->results[i].group,
-                             j->results[i].name);
-                    put_record(out, c->last_t, dev, info, json);
-                    free(json);
-                }
-            }
-        }
-    }
-    put_record(out, 0, dev, "run-end", run_end);
-    for (int k = 0; k < j->njobs; k++) {
-        for (size_t m = 0; per[k] && m < j->nran[k]; m++)
-            free(per[k][m].text);
-        free(per[k]);
-    }
-    free(per);
-    if (fclose(out) != 0)
-        rc = -1;
-    return rc;
 }

@@ -5,16 +5,27 @@
 #ifndef CT_JOBS_H
 #define CT_JOBS_H
 
+#include <stdio.h>
+
 #include "ct.h"
 
 #define CT_MAX_JOBS 16
 
 typedef struct {
+    char *s; /* trace lines, newline-terminated */
+    size_t len;
+    double last_t; /* time of the last record in it */
+} ct_text;
+
+typedef struct {
     int njobs;
     const ct_case *const *cases; /* the selected tests, catalogue order */
     size_t ncases;
-    rp_test *results;    /* ncases slots, filled as results come */
-    const char *scratch; /* worker k writes its trace to scratch/job-<k+1>.jsonl */
+    rp_test *results;      /* ncases slots, filled as results come */
+    const char *scratch;   /* worker k writes its trace to scratch/job-<k+1>.jsonl */
+    const char *trace;     /* the run's trace, written as tests end */
+    const char *dev;       /* the device's name, for the run's own records */
+    const char *run_begin; /* the run-begin record's JSON */
     /* Runs in the worker process: set up, say "ready", run what it is given; its exit status. */
     int (*worker)(int job, int cmd_fd, int res_fd, void *ud);
     void (*on_start)(size_t idx, void *ud);
@@ -28,13 +39,18 @@ typedef struct {
     size_t handed_out;
     int setup_failures;       /* workers that ended before or without running their share */
     char fw[CT_MAX_JOBS][72]; /* per worker: the version its device reported last */
+    ct_text *chunks;          /* per test: its trace lines, as they were taken */
+    ct_text tail;             /* lines after a worker's last test */
+    FILE *out;
 } ct_jobs;
 
 /* Run the tests; -1 when workers could not be started or all died with tests left. */
 int ct_jobs_run(ct_jobs *j);
-/* One trace from the workers' traces: run-begin, each test in catalogue order, run-end. */
-int ct_jobs_merge(const ct_jobs *j, const char *out_path, const char *dev, const char *run_begin,
-                  const char *run_end);
+/*
+ * Rewrite the run's trace in catalogue order (during the run it grows in the
+ * order tests end) and close it with the run-end record.
+ */
+int ct_jobs_finish(ct_jobs *j, const char *run_end);
 void ct_jobs_free(ct_jobs *j);
 
 #endif

@@ -264,9 +264,8 @@ static void print_requirements(void)
         covered += n > 0;
         printf("%-8s %-6s%s %s\n         source: %s\n         tests (%zu): %s%s%s%s\n", r->id,
                ct_tier_name(r->tier), r->compat ? " (compat)" : "", r->text,
-               r->source ? r->source : "-", n, n ? names : "NONE",
-               r->needs ? " (judged in --" : "", r->needs ? r->needs : "",
-               r->needs ? " runs only)" : "");
+               r->source ? r->source : "-", n, n ? names : "NONE", r->needs ? " (judged in --" : "",
+               r->needs ? r->needs : "", r->needs ? " runs only)" : "");
     }
     printf("coverage: %zu of %zu rules have a test\n", covered, total);
 }
@@ -870,6 +869,12 @@ static int run_parallel(run_paths *p)
     j.ncases = nsel;
     j.results = results;
     j.scratch = p->scratch;
+    j.trace = p->trace;
+    j.dev = ct.dev.dn;
+    snprintf(broker, sizeof(broker), "embedded, one per device instance (%d jobs), %s", j.njobs,
+             checks_text());
+    begin = run_begin_json(p, broker);
+    j.run_begin = begin;
     j.worker = job_worker;
     j.on_start = job_started;
     j.on_result = job_result;
@@ -879,7 +884,7 @@ static int run_parallel(run_paths *p)
         rc = 3;
     live_stop();
     for (size_t i = 0; i < nsel; i++) {
-        if (j.done[i])
+        if (j.done && j.done[i])
             continue;
         memset(&results[i], 0, sizeof(results[i]));
         snprintf(results[i].name, sizeof(results[i].name), "%s", sel[i]->name);
@@ -894,16 +899,13 @@ static int run_parallel(run_paths *p)
     for (size_t i = 0; i < nsel; i++)
         failed |= results[i].verdict == RP_FAIL;
     summary(wall() - t0);
-    snprintf(broker, sizeof(broker), "embedded, one per device instance (%d jobs), %s", j.njobs,
-             checks_text());
-    begin = run_begin_json(p, broker);
     run_end_json(end, sizeof(end), wall() - t0, "");
     /* The version after the run: the device instance that ran the last test. */
-    for (int k = 0; k < j.njobs; k++)
+    for (int k = 0; j.nran && k < j.njobs; k++)
         for (size_t m = 0; m < j.nran[k]; m++)
             if (j.ran[k][m] == (long)last)
                 run_end_json(end, sizeof(end), wall() - t0, j.fw[k]);
-    if (ct_jobs_merge(&j, p->trace, ct.dev.dn, begin, end) != 0) {
+    if (ct_jobs_finish(&j, end) != 0) {
         fprintf(stderr, "ota-conformance: cannot write the trace %s\n", p->trace);
         rc = 3;
     } else if (write_reports(p->trace) != 0) {

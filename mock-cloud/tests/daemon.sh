@@ -10,7 +10,8 @@ fx=$(cd "$(dirname "$0")/../../fixtures" && pwd)
 work=$(mktemp -d /tmp/ota-daemon-XXXXXX)
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    # children first: the device loop's subshell would leave its device running
+    for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$work"
 }

@@ -317,6 +317,8 @@ void rp_report_free(rp_report *r)
 }
 
 /* The test's records as JSONL, capped: the system-out of JUnit. */
+#define RP_JUNIT_BINARY_HEAD 256
+
 static char *slice_text(const rp_report *r, const rp_test *t, size_t cap)
 {
     char *out = malloc(cap + 1);
@@ -325,8 +327,17 @@ static char *slice_text(const rp_report *r, const rp_test *t, size_t cap)
     if (!out)
         return NULL;
     for (size_t i = t->rec_begin; i < t->rec_end && i < r->nrecs && o + 1 < cap; i++) {
+        ota_trace_rec rec = r->recs[i];
         char *line = NULL;
-        if (ota_trace_encode(&r->recs[i], &line) == OTA_OK) {
+        /* Binary payloads (block frames) only by their head: the header and the first data
+         * bytes say what a CI reader needs; the whole frame stays in the trace (and HTML). */
+        if (rec.binary && rec.payload_len > RP_JUNIT_BINARY_HEAD) {
+            size_t used = strlen(rec.info);
+            snprintf(rec.info + used, sizeof(rec.info) - used, "%s%zu bytes, first %d shown",
+                     used ? "; " : "", rec.payload_len, RP_JUNIT_BINARY_HEAD);
+            rec.payload_len = RP_JUNIT_BINARY_HEAD;
+        }
+        if (ota_trace_encode(&rec, &line) == OTA_OK) {
             size_t n = strlen(line);
             if (o + n + 1 > cap)
                 n = cap - o - 1;

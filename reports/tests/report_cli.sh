@@ -9,7 +9,7 @@ work=$(mktemp -d /tmp/ota-report-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$bin/ota-conformance" --quiet --trace "$work/full.jsonl" --html "$work/full.html" >/dev/null ||
+"$bin/ota-conformance" --quiet --jobs 4 --trace "$work/full.jsonl" --html "$work/full.html" >/dev/null ||
     fail "the reference run failed"
 size=$(stat -c %s "$work/full.html")
 [ "$size" -lt 2097152 ] || fail "a full run's HTML is $size bytes (limit 2 MiB)"
@@ -36,6 +36,22 @@ xmllint --noout --schema "$src/fixtures/schemas/junit.xsd" "$work/killed.xml" ||
 grep -q 'unfinished: the run ended before this test did' "$work/killed.xml" ||
     fail "the unfinished test is not explained"
 grep -q 'UNFINISHED' "$work/killed.html" || fail "the HTML does not mark the run unfinished"
+
+# A --jobs run killed half-way: every test that ended is in the trace already.
+"$bin/ota-conformance" --quiet --jobs 2 --only failure --trace "$work/pkilled.jsonl" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 400); do
+    [ "$(cat "$work/pkilled.jsonl" 2>/dev/null | grep -c '"info":"end ')" -ge 3 ] && break
+    sleep 0.05
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+ended=$(grep -c '"info":"end ' "$work/pkilled.jsonl")
+[ "$ended" -ge 3 ] || fail "a killed --jobs run left $ended finished tests in its trace"
+"$bin/ota-report" --trace "$work/pkilled.jsonl" --junit "$work/pkilled.xml" 2>/dev/null ||
+    fail "ota-report failed on a killed --jobs run"
+[ "$(xmllint --xpath 'string(/testsuites/@tests)' "$work/pkilled.xml")" -ge "$ended" ] ||
+    fail "the killed --jobs run's JUnit lost tests"
 
 # Bad input: a missing trace, a file that is not a trace, bad usage.
 "$bin/ota-report" --trace /nonexistent --html "$work/x.html" 2>/dev/null
