@@ -40,12 +40,13 @@ start_daemon() { # name options...
 }
 
 # The reference device against a daemon: a loop that restarts it when it reboots (exit 0).
-start_device() { # mqtt-port state-dir
+start_device() { # mqtt-port state-dir [ca-file: TLS]
     (
         export OTA_DIALECT=aliyun OTA_MQTT_HOST=127.0.0.1 OTA_MQTT_PORT=$1 OTA_MQTT_TLS=0 \
             OTA_PRODUCT_KEY=a1RefProd01 OTA_DEVICE_NAME=ref-device-01 \
             OTA_DEVICE_SECRET=0123456789abcdef0123456789abcdef OTA_MODULE=default \
             OTA_FIRMWARE_VERSION=1.0.0 OTA_STATE_DIR=$2
+        if [ -n "${3:-}" ]; then export OTA_MQTT_TLS=1 OTA_CA_FILE=$3; fi
         while "$bin/ota-ref-device" --no-channel; do :; done
     ) >>"$work/device.log" 2>&1 &
     pids+=($!)
@@ -67,8 +68,8 @@ ok=0
 for _ in 1 2 3 4 5; do
     mport=$((20000 + RANDOM % 20000))
     hport=$((40000 + RANDOM % 20000))
-    if start_daemon main --mqtt-port "$mport" --http-port "$hport" --devices "$fx/devices" \
-        --scenarios "$fx/scenarios"; then ok=1; break; fi
+    if start_daemon main --listen 0.0.0.0 --mqtt-port "$mport" --http-port "$hport" \
+        --devices "$fx/devices" --scenarios "$fx/scenarios"; then ok=1; break; fi
 done
 [ "$ok" -eq 1 ] || fail "ota-mock-cloud did not start on fixed ports"
 grep -q "^  MQTT   $mport " "$work/main.log" || fail "the MQTT port is not the one asked for"
@@ -144,6 +145,25 @@ kill -0 "$dpid" 2>/dev/null && fail "ota-mock-cloud did not stop on SIGTERM"
 wait "$dpid"
 [ $? -eq 0 ] || fail "ota-mock-cloud did not exit 0 on SIGTERM"
 mosquitto_pub -p "$mport" -t probe -m x 2>/dev/null && fail "the broker outlived ota-mock-cloud"
+
+# ---- TLS: MQTTS and HTTPS with the build's test CA ----
+pkill -P "${pids[-1]}" 2>/dev/null
+ok=0
+for _ in 1 2 3 4 5; do
+    tport=$((20000 + RANDOM % 20000))
+    if start_daemon tls --tls --mqtts-port "$tport" --devices "$fx/devices"; then ok=1; break; fi
+done
+[ "$ok" -eq 1 ] || fail "ota-mock-cloud --tls did not start"
+ca=$(sed -n 's/^  HTTPS  [0-9]* (CA: \(.*\))$/\1/p' "$work/tls.log")
+[ -s "$ca" ] || fail "the banner names no CA file: $(head -5 "$work/tls.log")"
+rm -rf "$state" && mkdir -p "$state"
+start_device "$tport" "$state" "$ca"
+[ "$(post '{"device":"ref-device-01","version":"7.0.0"}')" = 201 ] || fail "POST /jobs (TLS)"
+grep -q '"url":	"https://127.0.0.1:' "$work/post.json" || fail "the URL is not https: $(cat "$work/post.json")"
+await "$api/jobs/1" '"state":	"SUCCEEDED"' || fail "the upgrade over TLS did not succeed: $(curl -s "$api/jobs/1")"
+grep -q 'securemode=2' "$work/tls.log" || fail "the device did not log in with securemode=2 over TLS"
+kill -TERM "$dpid"
+pkill -P "${pids[-1]}" 2>/dev/null
 
 # ---- port 80, URLs without a port (root only, and only when 80 is free) ----
 if [ "$(id -u)" -ne 0 ]; then
