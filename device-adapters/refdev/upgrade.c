@@ -472,6 +472,7 @@ static void *worker(void *arg)
 {
     ota_push p;
     char part[600], why[256] = "";
+    int step = 0; /* the failure step that ends the attempt, reported once idle */
     (void)arg;
 
     pthread_mutex_lock(&rd.lock);
@@ -487,18 +488,18 @@ static void *worker(void *arg)
         if (rd_download_abandoned())
             rd_log("(bug second-push-abort) download dropped without a report");
         else if (!rd_has_bug(BUG_SILENT_FAILURE))
-            rd_report_step(rd_has_bug(BUG_DOWNLOAD_MINUS4) ? -4 : -2, why, 0);
+            step = rd_has_bug(BUG_DOWNLOAD_MINUS4) ? -4 : -2;
         goto idle;
     }
     set_state(RD_VERIFYING);
     if (!rd_has_bug(BUG_NO_DIGEST_CHECK) && verify(&p, part, why, sizeof(why)) != 0) {
         unlink(part);
-        rd_report_step(rd_has_bug(BUG_WRONG_FAIL_CODE) ? -2 : -3, why, 0);
+        step = rd_has_bug(BUG_WRONG_FAIL_CODE) ? -2 : -3;
         goto idle;
     }
     set_state(RD_FLASHING);
     if (flash(part, p.version, why, sizeof(why)) != 0) {
-        rd_report_step(-4, why, 0);
+        step = -4;
         goto idle;
     }
     if (!rd_has_bug(BUG_NO_HUNDRED))
@@ -509,10 +510,14 @@ static void *worker(void *arg)
     pthread_mutex_unlock(&rd.lock);
     return NULL;
 idle:
+    /* Ready for the next push before saying the attempt failed: the cloud may push again the
+     * moment it hears the failure. */
     pthread_mutex_lock(&rd.lock);
     rd.state = RD_IDLE;
     rd.worker_running = 0;
     pthread_mutex_unlock(&rd.lock);
+    if (step)
+        rd_report_step(step, why, 0);
     return NULL;
 }
 

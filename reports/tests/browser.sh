@@ -21,7 +21,7 @@ attr() { grep -o "<body[^>]*" "$work/dom.html" | grep -o "data-$1=\"[^\"]*\"" | 
 xq() { xmllint --xpath "$1" "$work/junit.xml" 2>/dev/null; }
 
 # A device with one bug: one test fails, citing FAIL-3.
-"$bin/ota-conformance" --quiet --junit "$work/junit.xml" --html "$work/report.html" \
+"$bin/ota-conformance" --quiet --jobs 2 --junit "$work/junit.xml" --html "$work/report.html" \
     --dut-cmd "exec '$bin/ota-ref-device' --bug wrong-fail-code" >"$work/run.txt" 2>&1
 [ $? -eq 1 ] || fail "the bug run should fail: $(cat "$work/run.txt")"
 xmllint --noout --schema "$src/fixtures/schemas/junit.xsd" "$work/junit.xml" ||
