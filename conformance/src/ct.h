@@ -8,6 +8,7 @@
 #define CT_H
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,8 @@ typedef struct {
 } ct_ctx;
 
 extern ct_ctx ct;
+/* Set by SIGINT/SIGTERM: the running test ends unfinished at its next wait, no other starts. */
+extern volatile sig_atomic_t ct_interrupted;
 
 /* Seconds scaled by --time-scale. */
 double ct_secs(double s);

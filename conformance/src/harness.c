@@ -10,6 +10,24 @@
 #include "ct.h"
 
 ct_ctx ct;
+volatile sig_atomic_t ct_interrupted;
+
+/*
+ * SIGINT or SIGTERM came: the running test ends at its next wait, marked
+ * unfinished (it is not the device's fault); outside a test the wait just
+ * ends. The runner starts no further test.
+ */
+static void check_interrupted(void)
+{
+    if (!ct_interrupted || !ct.cur)
+        return;
+    if (ct.cur->verdict != RP_FAIL) {
+        ct.cur->verdict = RP_UNFINISHED;
+        snprintf(ct.cur->message, sizeof(ct.cur->message),
+                 "interrupted: the run was stopped (SIGINT or SIGTERM) before this test ended");
+    }
+    fail();
+}
 
 double ct_secs(double s)
 {
@@ -119,6 +137,7 @@ long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg)
     check_refused();
     for (;;) {
         size_t n = mc_trace_count(ct.cloud);
+        check_interrupted();
         for (; i < n; i++) {
             const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
             check_crash(r, i);
@@ -127,9 +146,11 @@ long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg)
             if (pred(r, arg))
                 return (long)i;
         }
-        if (mc_now(ct.cloud) >= deadline)
+        if (mc_now(ct.cloud) >= deadline || ct_interrupted)
             return -1;
-        mc_trace_wait(ct.cloud, n, deadline);
+        /* In slices, so that an interruption is seen within a quarter second. */
+        mc_trace_wait(ct.cloud, n,
+                      deadline < mc_now(ct.cloud) + 0.25 ? deadline : mc_now(ct.cloud) + 0.25);
     }
 }
 
@@ -306,7 +327,7 @@ int ct_settle(void)
 {
     double end = mc_now(ct.cloud) + ct_secs(30);
 
-    while (mc_now(ct.cloud) < end) {
+    while (mc_now(ct.cloud) < end && !ct_interrupted) {
         if (settle_boot() != 0)
             return -1;
         if (device_idle())

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,7 @@ static int send_cmd(worker *w, long idx)
 /* Give worker w the next test, or tell it to quit. */
 static void hand_out(ct_jobs *j, worker *w, size_t *next)
 {
-    if (*next < j->ncases && send_cmd(w, (long)*next) == 0) {
+    if (*next < j->ncases && !ct_interrupted && send_cmd(w, (long)*next) == 0) {
         w->running = (long)*next;
         w->ran[w->nran++] = (long)*next;
         if (j->on_start)
@@ -300,8 +301,20 @@ int ct_jobs_run(ct_jobs *j)
             break;
         }
     }
-    for (;;) {
+    /* The workers exist (and inherited the blocked signals): now the parent takes them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+    for (int forwarded = 0;;) {
         int n = 0;
+        if (ct_interrupted && !forwarded) { /* a terminal's Ctrl-C reached them; a kill did not */
+            for (int k = 0; k < j->njobs; k++)
+                if (ws[k].alive)
+                    kill(ws[k].pid, SIGINT);
+            forwarded = 1;
+        }
         for (int k = 0; k < j->njobs; k++)
             if (ws[k].alive)
                 pf[n++] = (struct pollfd){.fd = ws[k].res, .events = POLLIN};
@@ -320,9 +333,10 @@ int ct_jobs_run(ct_jobs *j)
         alive = 0;
         for (int k = 0; k < j->njobs; k++)
             alive += ws[k].alive;
-        if (!alive && next < j->ncases && rc == 0)
+        if (!alive && next < j->ncases && rc == 0 && !ct_interrupted)
             rc = -1;
     }
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     for (int k = 0; k < j->njobs; k++) {
         j->ran[k] = ws[k].ran;
         j->nran[k] = ws[k].nran;

@@ -624,18 +624,24 @@ static int start_run(run_paths *p, char *err, size_t errcap)
 
 static void summary(double secs)
 {
-    int pass = 0, fail = 0, na = 0, warn = 0;
+    int pass = 0, fail = 0, na = 0, warn = 0, unfinished = 0;
+    char cut[32] = "";
 
     for (int i = 0; i < nresults; i++) {
+        unfinished += results[i].verdict == RP_UNFINISHED;
         pass += results[i].verdict == RP_PASS;
         fail += results[i].verdict == RP_FAIL;
         na += results[i].verdict == RP_NA;
         warn += results[i].nwarnings;
     }
-    printf("%s: %d tests, %d passed, %d failed, %d N/A, %d warning%s%s%s%s (%.1f s)\n",
-           fail ? "FAILED" : "PASSED", nresults, pass, fail, na, warn, warn == 1 ? "" : "s",
-           opt.strict ? ", strict" : "", opt.tls ? ", TLS" : "", ct.auth_off ? ", AUTH OFF" : "",
-           secs);
+    if (unfinished)
+        snprintf(cut, sizeof(cut), ", %d unfinished", unfinished);
+    printf("%s: %d tests, %d passed, %d failed%s, %d N/A, %d warning%s%s%s%s (%.1f s)\n",
+           ct_interrupted ? "INTERRUPTED"
+           : fail         ? "FAILED"
+                          : "PASSED",
+           nresults, pass, fail, cut, na, warn, warn == 1 ? "" : "s", opt.strict ? ", strict" : "",
+           opt.tls ? ", TLS" : "", ct.auth_off ? ", AUTH OFF" : "", secs);
     for (int i = 0; opt.quiet && i < nresults; i++)
         if (results[i].verdict == RP_FAIL)
             printf("  FAIL %s/%s %s: %s\n", results[i].group, results[i].name,
@@ -758,6 +764,43 @@ static void live_stop(void)
     pthread_join(live.ticker, NULL);
 }
 
+/* ---- SIGINT and SIGTERM: the running test ends unfinished, reports are still written ---- */
+static int is_worker;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (ct_interrupted && !is_worker)
+        _exit(130); /* a second Ctrl-C: now */
+    ct_interrupted = 1;
+}
+
+static void stop_signals(int how)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    pthread_sigmask(how, &s, NULL);
+}
+
+/*
+ * Handlers without SA_RESTART (a worker's blocking read between tests ends),
+ * and the signals blocked until the threads of the cloud, the adapter and
+ * the ticker exist: they inherit the block, and only the main thread, in
+ * its waits, takes the signal.
+ */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    stop_signals(SIG_BLOCK);
+}
+
 /* One device instance, all tests in turn, in this process. */
 static int run_serial(run_paths *p)
 {
@@ -772,8 +815,10 @@ static int run_serial(run_paths *p)
     t0 = mc_now(ct.cloud);
     trace_run_begin(p);
     live_start();
-    for (size_t i = 0; i < nsel; i++)
+    stop_signals(SIG_UNBLOCK);
+    for (size_t i = 0; i < nsel && !ct_interrupted; i++)
         run_one(sel[i], p->scratch);
+    stop_signals(SIG_BLOCK);
     live_stop();
     for (int i = 0; i < nresults; i++)
         failed |= results[i].verdict == RP_FAIL;
@@ -785,7 +830,7 @@ static int run_serial(run_paths *p)
     ct.cloud = NULL;
     if (write_reports(p->trace) != 0)
         rc = 3;
-    return rc ? rc : failed ? 1 : 0;
+    return rc ? rc : ct_interrupted ? 130 : failed ? 1 : 0;
 }
 
 /* ---- --jobs N: the worker's side ---- */
@@ -799,6 +844,7 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
     int rc = 0;
 
     memset(&p, 0, sizeof(p));
+    is_worker = 1;
     opt.quiet = 1;
     live.tty = 0;
     snprintf(trace, sizeof(trace), "%.4000s/job-%d.jsonl", parent->scratch, job + 1);
@@ -813,7 +859,8 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
         rc = 3;
         goto out;
     }
-    while (fgets(line, sizeof(line), in) && strncmp(line, "quit", 4)) {
+    stop_signals(SIG_UNBLOCK);
+    while (!ct_interrupted && fgets(line, sizeof(line), in) && strncmp(line, "quit", 4)) {
         long idx = strtol(line, NULL, 10);
         char *json;
         if (idx < 0 || (size_t)idx >= nsel)
@@ -826,6 +873,7 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
         if (rc)
             break;
     }
+    stop_signals(SIG_BLOCK);
     if (mc_device_get(ct.cloud, ct.dev.dn, &d) == MC_OK)
         dprintf(res_fd, "fw %s\n", d.reported_version);
 out:
@@ -896,7 +944,13 @@ static int run_parallel(run_paths *p)
                  "not run: no device instance was left to run it (see the errors above)");
     }
     nresults = (int)nsel;
-    for (size_t i = 0; i < nsel; i++)
+    if (ct_interrupted) { /* only the tests that ran */
+        nresults = 0;
+        for (size_t i = 0; i < nsel; i++)
+            if (j.done && j.done[i])
+                results[nresults++] = results[i];
+    }
+    for (int i = 0; i < nresults; i++)
         failed |= results[i].verdict == RP_FAIL;
     summary(wall() - t0);
     run_end_json(end, sizeof(end), wall() - t0, "");
@@ -913,7 +967,7 @@ static int run_parallel(run_paths *p)
     }
     free(begin);
     ct_jobs_free(&j);
-    return rc ? rc : failed ? 1 : 0;
+    return rc ? rc : ct_interrupted ? 130 : failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -940,6 +994,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ota-conformance: no test matches '%s' (see --list)\n", opt.only);
         return 2;
     }
+    catch_stop_signals();
     ct.scale = opt.scale;
     ct.strict = opt.strict;
     ct.image_size = DEFAULT_IMAGE_SZ;

@@ -47,6 +47,27 @@ echo "$out" | grep -q 'FAIL .* FAIL-3:' || fail "--jobs failure does not cite FA
 "$bin/ota-conformance" --jobs 2 --broker 127.0.0.1:1 >/dev/null 2>&1
 [ $? -eq 2 ] || fail "--jobs with an external broker must be refused (exit 2)"
 
+# SIGINT (Ctrl-C, or CI's timeout sending SIGTERM): the running test ends unfinished within a
+# moment, no other starts, the reports are still written, exit 130. With --jobs too.
+for jobs in 1 2; do
+    rm -f "$work/int.jsonl"
+    "$bin/ota-conformance" --jobs "$jobs" --only failure --quiet --junit "$work/int.xml" \
+        --trace "$work/int.jsonl" >"$work/int.txt" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 400); do
+        [ "$(cat "$work/int.jsonl" 2>/dev/null | grep -c '"info":"end ')" -ge 2 ] && break
+        sleep 0.05
+    done
+    kill -INT "$pid"
+    wait "$pid"
+    rc=$?
+    [ "$rc" -eq 130 ] || fail "an interrupted run (--jobs $jobs) must exit 130, got $rc: $(cat "$work/int.txt")"
+    grep -q '^INTERRUPTED: ' "$work/int.txt" || fail "the summary does not say INTERRUPTED: $(cat "$work/int.txt")"
+    xmllint --noout "$work/int.xml" || fail "an interrupted run's JUnit is not valid"
+    [ "$(xmllint --xpath 'string(/testsuites/@tests)' "$work/int.xml")" -ge 2 ] ||
+        fail "an interrupted run's JUnit lost the finished tests"
+done
+
 # --requirements: every rule with its tests; coverage printed.
 out=$("$bin/ota-conformance" --requirements) || fail "--requirements exited $?"
 echo "$out" | grep -q '^DL-7 ' || fail "--requirements does not list DL-7: $out"
