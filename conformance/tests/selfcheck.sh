@@ -40,13 +40,15 @@ run_reference() {
 # The run is limited to the tests that judge that rule (--only RULE): the
 # reference run above proves every other test passes a correct device, and
 # the whole catalogue per mutant would cost minutes each. SELFCHECK_FULL=1
-# runs the whole catalogue against every mutant instead.
+# runs the whole catalogue against every mutant instead. Three device
+# instances side by side: a mutant that never reports waits out every test's
+# bound, and those waits overlap.
 run_bug() {
     local bug=$1 rule=$2 strict="" out="$work/$1.txt" xml="$work/$1.xml" hits only=() tls=()
     case " $SHOULD_RULES " in *" $rule "*) strict=--strict ;; esac
     case " $TLS_RULES " in *" $rule "*) tls=(--tls) ;; esac
     [ -n "${SELFCHECK_FULL:-}" ] || only=(--only "$rule")
-    "$bin/ota-conformance" $strict "${only[@]}" "${tls[@]}" --quiet --time-scale "$scale" --junit "$xml" \
+    "$bin/ota-conformance" $strict "${only[@]}" "${tls[@]}" --jobs 3 --quiet --time-scale "$scale" --junit "$xml" \
         --trace "$work/$bug.jsonl" --dut-cmd "exec '$bin/ota-ref-device' --bug $bug" >"$out" 2>&1
     local rc=$?
     hits=$(xmllint --xpath "count(//failure[@type='$rule'])" "$xml" 2>/dev/null || echo 0)
