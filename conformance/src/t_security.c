@@ -97,6 +97,48 @@ static void foreign_certificate_refused(void **state)
              ct_outcome_text(&a), where);
 }
 
+/*
+ * SEC-3 on the MQTT connection: the broker restarts with its TLS listener
+ * presenting a certificate for the right name from a CA the device was never
+ * told to trust. A device that checks certificates cannot get back in; once
+ * the broker presents its own certificate again, it reconnects.
+ */
+static void foreign_broker_certificate_refused(void **state)
+{
+    size_t from, back;
+    double end;
+    long in;
+    char where[400] = "";
+    (void)state;
+
+    if (!ct.tls)
+        ct_na("N/A: a plain TCP run; SEC-3 is judged over TLS (--tls)");
+    need_plugin();
+    from = mc_trace_count(ct.cloud);
+    if (mc_broker_present_foreign(ct.cloud, 1) != MC_OK)
+        ct_fail("SEC-3", "the mock could not restart its broker with the foreign certificate");
+    /* A window for the device's reconnect attempts, without ct_find: nothing may end the
+     * test before the broker's own certificate is back. */
+    end = mc_now(ct.cloud) + ct_secs(3);
+    while (mc_now(ct.cloud) < end && !ct_interrupted)
+        mc_trace_wait(ct.cloud, mc_trace_count(ct.cloud), end);
+    in = ct_scan(from, mc_trace_count(ct.cloud), ct_is_connect, NULL);
+    if (in >= 0)
+        ct_describe((size_t)in, where, sizeof(where));
+    back = mc_trace_count(ct.cloud);
+    if (mc_broker_present_foreign(ct.cloud, 0) != MC_OK)
+        ct_fail("SEC-3", "the mock could not give its broker its own certificate back");
+    if (in >= 0)
+        ct_fail("SEC-3",
+                "the broker presented a certificate signed by a CA the device does not trust (not "
+                "OTA_CA_FILE); the device must refuse the TLS connection, it logged in: %s",
+                where);
+    ct_check("SEC-3", ct_find(back, 15, ct_is_connect, NULL) >= 0,
+             "once the broker presented its own certificate again the device must connect "
+             "again, it did not within %.0f s",
+             ct_secs(15));
+}
+
 static void pending_job_delivered_after_reconnect(void **state)
 {
     mc_job_spec s;
@@ -128,6 +170,8 @@ static const ct_case cases[] = {
     {"login_is_signed_correctly", "security", login_is_signed_correctly, "SEC-1 SEC-4", NULL},
     {"device_stays_in_its_namespace", "security", device_stays_in_its_namespace, "SEC-2", NULL},
     {"foreign_certificate_refused", "security", foreign_certificate_refused, "SEC-3 FAIL-2", NULL},
+    {"foreign_broker_certificate_refused", "security", foreign_broker_certificate_refused, "SEC-3",
+     NULL},
     {"pending_job_delivered_after_reconnect", "security", pending_job_delivered_after_reconnect,
      "PUSH-8", NULL},
 };

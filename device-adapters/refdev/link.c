@@ -4,10 +4,12 @@
  * and progress reports. libmosquitto's thread reconnects on its own.
  */
 #include <mosquitto.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "refdev.h"
 
@@ -176,6 +178,29 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
         rd_upgrade_on_push(msg->payload, (size_t)msg->payloadlen);
 }
 
+static pthread_t link_thread;
+static int link_stopping, link_running;
+
+/*
+ * The network loop. libmosquitto's own loop retries after a lost
+ * connection, but gives up for good on some errors, a TLS handshake that
+ * fails among them (a server certificate it does not trust). A device keeps
+ * trying: a second later, again.
+ */
+static void *link_main(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&link_stopping, __ATOMIC_ACQUIRE)) {
+        int rc = mosquitto_loop_forever(rd.mosq, 1000, 1);
+        if (__atomic_load_n(&link_stopping, __ATOMIC_ACQUIRE))
+            break;
+        rd_log("connection failed: %s; trying again in 1 s", mosquitto_strerror(rc));
+        sleep(1);
+        mosquitto_reconnect_async(rd.mosq);
+    }
+    return NULL;
+}
+
 int rd_link_start(void)
 {
     ota_login login;
@@ -214,10 +239,12 @@ int rd_link_start(void)
     mosquitto_message_callback_set(rd.mosq, on_message);
     mosquitto_publish_callback_set(rd.mosq, on_publish);
     mosquitto_reconnect_delay_set(rd.mosq, 1, 4, false);
-    /* connect_async: the loop thread keeps retrying, as a device would. */
+    /* connect_async: the link thread keeps retrying, as a device would. */
+    mosquitto_threaded_set(rd.mosq, true);
     mosquitto_connect_async(rd.mosq, rd.host, rd.port, 60);
-    if (mosquitto_loop_start(rd.mosq) != MOSQ_ERR_SUCCESS)
+    if (pthread_create(&link_thread, NULL, link_main, NULL) != 0)
         return -1;
+    link_running = 1;
     rd_log("connecting to %s:%d as %s", rd.host, rd.port, login.username);
     return 0;
 }
@@ -226,8 +253,11 @@ void rd_link_stop(void)
 {
     if (!rd.mosq)
         return;
+    __atomic_store_n(&link_stopping, 1, __ATOMIC_RELEASE);
     mosquitto_disconnect(rd.mosq);
-    mosquitto_loop_stop(rd.mosq, false);
+    if (link_running)
+        pthread_join(link_thread, NULL);
+    link_running = 0;
     mosquitto_destroy(rd.mosq);
     rd.mosq = NULL;
     mosquitto_lib_cleanup();

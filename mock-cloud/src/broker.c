@@ -109,9 +109,10 @@ static int write_config(const mc_broker *b)
         fprintf(f,
                 "listener %d %s\n"
                 "cafile %s/ca.pem\n"
-                "certfile %s/server.pem\n"
-                "keyfile %s/server.key\n",
-                b->tls_port, b->addr ? b->addr : "127.0.0.1", b->tls_dir, b->tls_dir, b->tls_dir);
+                "certfile %s/%s.pem\n"
+                "keyfile %s/%s.key\n",
+                b->tls_port, b->addr ? b->addr : "127.0.0.1", b->tls_dir, b->tls_dir,
+                b->foreign ? "foreign" : "server", b->tls_dir, b->foreign ? "foreign" : "server");
     return fclose(f);
 }
 
@@ -234,10 +235,19 @@ int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap)
     char why[256] = "";
 
     memset(b, 0, sizeof(*b));
-    b->plugin = in.plugin;
     b->auth_off = in.auth_off;
-    b->addr = in.addr;
-    b->tls_dir = in.tls_dir;
+    if ((in.plugin && strlen(in.plugin) >= sizeof(b->plugin_buf)) ||
+        (in.addr && strlen(in.addr) >= sizeof(b->addr_buf)) ||
+        (in.tls_dir && strlen(in.tls_dir) >= sizeof(b->tls_buf))) {
+        snprintf(err, errcap, "the plugin path, listen address or certificate folder is too long");
+        return MC_ERR_ARG;
+    }
+    if (in.plugin)
+        b->plugin = strcpy(b->plugin_buf, in.plugin);
+    if (in.addr)
+        b->addr = strcpy(b->addr_buf, in.addr);
+    if (in.tls_dir)
+        b->tls_dir = strcpy(b->tls_buf, in.tls_dir);
     make_password(b->cloud_password, sizeof(b->cloud_password));
     snprintf(b->dir, sizeof(b->dir), "/tmp/ota-broker-XXXXXX");
     if (!mkdtemp(b->dir)) {
@@ -305,6 +315,10 @@ int mc_broker_restart_process(mc_broker *b, double down_s, char *err, size_t err
     end_process(b);
     if (down_s > 0)
         nanosleep(&nap, NULL);
+    if (write_config(b) != 0) { /* the certificate may have changed */
+        snprintf(err, errcap, "cannot write the broker's config in %s", b->dir);
+        return MC_ERR_BROKER;
+    }
     b->pid = spawn(b->bin, b);
     if (b->pid < 0) {
         b->pid = 0;

@@ -384,14 +384,19 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
     free(blk.frame);
 }
 
-static int do_restart(mc_cloud *c, double down_s)
+static int do_restart(mc_cloud *c, double down_s, int foreign)
 {
     char err[300];
     double t0 = mc_now(c);
     int rc, before = mc_mqtt_connects(c);
 
+    if (foreign >= 0)
+        c->broker.foreign = foreign;
     mc_trace_add(c, OTA_TR_FAULT, NULL, NULL, NULL, 0,
-                 "broker restart: stopping it (persistence on), down for %.1f s", down_s);
+                 "broker restart: stopping it (persistence on), down for %.1f s%s", down_s,
+                 foreign < 0 ? ""
+                 : foreign   ? "; its TLS listener will present a certificate of a foreign CA"
+                             : "; its TLS listener will present its own certificate");
     rc = mc_broker_restart_process(&c->broker, down_s, err, sizeof(err));
     /* Back means our own client is back too: commands to the plugin go through it. */
     if (rc == MC_OK && !mc_mqtt_wait_subscribed(c, before)) {
@@ -418,10 +423,11 @@ static void *restarter_main(void *arg)
         if (c->r_stop)
             break;
         double down = c->r_down;
+        int foreign = c->r_foreign;
         c->r_req = 0;
         c->r_busy = 1;
         pthread_mutex_unlock(&c->rlock);
-        int rc = do_restart(c, down);
+        int rc = do_restart(c, down, foreign);
         pthread_mutex_lock(&c->rlock);
         c->r_busy = 0;
         c->r_rc = rc;
@@ -433,7 +439,7 @@ static void *restarter_main(void *arg)
 }
 
 /* Ask for a restart (rlock held); 0 when asked, -1 when one is under way or no thread. */
-static int ask_restart(mc_cloud *c, double down_s)
+static int ask_restart(mc_cloud *c, double down_s, int foreign)
 {
     if (!c->restarter_up)
         c->restarter_up = pthread_create(&c->restarter, NULL, restarter_main, c) == 0;
@@ -441,23 +447,22 @@ static int ask_restart(mc_cloud *c, double down_s)
         return -1;
     c->r_req = 1;
     c->r_down = down_s;
+    c->r_foreign = foreign;
     pthread_cond_broadcast(&c->rcond);
     return 0;
 }
 
-int mc_broker_restart(mc_cloud *c, double down_s)
+static int restart_and_wait(mc_cloud *c, double down_s, int foreign)
 {
     struct timespec until;
     unsigned seq;
     int rc = MC_ERR_BROKER;
 
-    if (!c || !c->embedded || down_s < 0 || down_s > 60)
-        return MC_ERR_ARG;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += (time_t)down_s + 30; /* every wait has a deadline */
     pthread_mutex_lock(&c->rlock);
     seq = c->r_done;
-    if (ask_restart(c, down_s) == 0) {
+    if (ask_restart(c, down_s, foreign) == 0) {
         while (c->r_done == seq && pthread_cond_timedwait(&c->rcond, &c->rlock, &until) == 0)
             ;
         rc = c->r_done != seq ? c->r_rc : MC_ERR_BROKER;
@@ -466,12 +471,26 @@ int mc_broker_restart(mc_cloud *c, double down_s)
     return rc;
 }
 
+int mc_broker_restart(mc_cloud *c, double down_s)
+{
+    if (!c || !c->embedded || down_s < 0 || down_s > 60)
+        return MC_ERR_ARG;
+    return restart_and_wait(c, down_s, -1);
+}
+
+int mc_broker_present_foreign(mc_cloud *c, int foreign)
+{
+    if (!c || !c->embedded || !c->tls_dir[0])
+        return MC_ERR_ARG;
+    return restart_and_wait(c, 0, foreign ? 1 : 0);
+}
+
 void mc_broker_restart_async(mc_cloud *c)
 {
     if (!c->embedded)
         return;
     pthread_mutex_lock(&c->rlock);
-    ask_restart(c, 0); /* one under way already: this one is the same fault */
+    ask_restart(c, 0, -1); /* one under way already: this one is the same fault */
     pthread_mutex_unlock(&c->rlock);
 }
 

@@ -21,6 +21,9 @@ typedef struct {
     char cloud_password[40];
     int auth_off;
     char bin[256]; /* the mosquitto it runs */
+    int foreign;   /* the TLS listener presents the foreign CA's certificate */
+    /* our copies of the caller's strings: a restart writes the config again much later */
+    char plugin_buf[4096], addr_buf[64], tls_buf[256];
 } mc_broker;
 
 /*
@@ -150,6 +153,7 @@ struct mc_cloud {
     int restarter_up, r_req, r_busy, r_stop, r_rc;
     unsigned r_done;
     double r_down;
+    int r_foreign; /* -1: keep the certificate; 0/1: server's or foreign */
 };
 
 double mc_mono(void);

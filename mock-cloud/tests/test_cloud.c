@@ -743,6 +743,12 @@ static void tls_listener_and_https_present_the_right_certificates(void **state)
     assert_true(mc_cloud_mqtts_port(c) > 0);
     assert_true(mqtts_connects(mc_cloud_mqtts_port(c), ca));
     assert_false(mqtts_connects(mc_cloud_mqtts_port(c), foreign_ca));
+    /* The broker's TLS listener can present the foreign certificate instead, and back. */
+    assert_int_equal(mc_broker_present_foreign(c, 1), MC_OK);
+    assert_false(mqtts_connects(mc_cloud_mqtts_port(c), ca));
+    assert_true(mqtts_connects(mc_cloud_mqtts_port(c), foreign_ca));
+    assert_int_equal(mc_broker_present_foreign(c, 0), MC_OK);
+    assert_true(mqtts_connects(mc_cloud_mqtts_port(c), ca));
 
     assert_int_equal(mc_job_create(c, &s, &id), MC_OK);
     assert_int_equal(mc_job_get(c, id, &ji), MC_OK);
@@ -766,6 +772,7 @@ static void tls_listener_and_https_present_the_right_certificates(void **state)
 
     /* Without the TLS folder there is no foreign server: such a job is refused. */
     assert_int_equal(mc_job_create(((fixture *)*state)->c, &s, &id), MC_ERR_ARG);
+    assert_int_equal(mc_broker_present_foreign(((fixture *)*state)->c, 1), MC_ERR_ARG);
 }
 
 typedef struct {

@@ -82,6 +82,12 @@ int mc_cloud_plugin(const mc_cloud *c);
  * MC_ERR_ARG on an external broker.
  */
 int mc_broker_restart(mc_cloud *c, double down_s);
+/*
+ * Restart the broker so that its TLS listener presents the foreign CA's
+ * certificate (1) or its own again (0): SEC-3 on the MQTT connection.
+ * MC_ERR_ARG without tls_dir or on an external broker.
+ */
+int mc_broker_present_foreign(mc_cloud *c, int foreign);
 
 /* Session faults through the plugin (MC_ERR_ARG without it). */
 int mc_device_kick(mc_cloud *c, const char *dn);
