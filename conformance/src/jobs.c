@@ -93,22 +93,36 @@ static void take_lines(ct_jobs *j, worker *w, int k, ct_text *x)
         return;
     if (fseek(f, w->off, SEEK_SET) == 0) {
         while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
-            ota_trace_rec r;
             if (grow(x, line, (size_t)n) != 0)
                 break;
             w->off += n;
             if (j->out)
                 fwrite(line, 1, (size_t)n, j->out);
-            if (ota_trace_decode(line, (size_t)n - 1, &r) == OTA_OK) {
-                x->last_t = r.t;
-                ota_trace_rec_clear(&r);
-            }
         }
     }
     free(line);
     fclose(f);
     if (j->out)
         fflush(j->out);
+}
+
+/* The time of the last record in x (0 when none): where a test's trace stopped. */
+static double last_time(const ct_text *x)
+{
+    ota_trace_rec r;
+    size_t end, start;
+    double t = 0;
+
+    if (!x->s || x->len < 2)
+        return 0;
+    end = x->len - 1; /* its newline */
+    for (start = end; start > 0 && x->s[start - 1] != '\n'; start--)
+        ;
+    if (ota_trace_decode(x->s + start, end - start, &r) == OTA_OK) {
+        t = r.t;
+        ota_trace_rec_clear(&r);
+    }
+    return t;
 }
 
 /* The end record of a test whose worker died during it: the parent's verdict. */
@@ -123,7 +137,7 @@ static void put_end(ct_jobs *j, long idx)
     snprintf(info, sizeof(info), "end %s/%s FAIL", t->group, t->name);
     mem = open_memstream(&buf, &n);
     if (mem) {
-        put_record(mem, j->chunks[idx].last_t, j->dev, info, json);
+        put_record(mem, last_time(&j->chunks[idx]), j->dev, info, json);
         fclose(mem);
         grow(&j->chunks[idx], buf, n);
         if (j->out) {
@@ -207,13 +221,10 @@ static void on_eof(ct_jobs *j, worker *w, int k)
                  k + 1, WIFSIGNALED(status) ? "signal" : "exit status",
                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         j->done[w->running] = 1;
-        j->died[w->running] = 1;
         /* No end record came: the parent's verdict closes the test in the trace. */
         put_end(j, w->running);
         if (j->on_result)
             j->on_result(t, j->ud);
-    } else if (!w->ready || (WIFEXITED(status) && WEXITSTATUS(status))) {
-        j->setup_failures++;
     }
     w->running = -1;
 }
@@ -280,12 +291,11 @@ int ct_jobs_run(ct_jobs *j)
     int rc = 0, alive;
 
     j->done = calloc(j->ncases ? j->ncases : 1, 1);
-    j->died = calloc(j->ncases ? j->ncases : 1, 1);
     j->chunks = calloc(j->ncases ? j->ncases : 1, sizeof(*j->chunks));
     j->ran = calloc((size_t)j->njobs, sizeof(*j->ran));
     j->nran = calloc((size_t)j->njobs, sizeof(*j->nran));
     j->out = fopen(j->trace, "w");
-    if (!ws || !pf || !j->done || !j->died || !j->chunks || !j->ran || !j->nran || !j->out ||
+    if (!ws || !pf || !j->done || !j->chunks || !j->ran || !j->nran || !j->out ||
         put_record(j->out, 0, j->dev, "run-begin", j->run_begin) != 0) {
         free(ws);
         free(pf);
@@ -343,7 +353,6 @@ int ct_jobs_run(ct_jobs *j)
         snprintf(j->fw[k < CT_MAX_JOBS ? k : 0], sizeof(j->fw[0]), "%s", ws[k].fw);
         free(ws[k].buf);
     }
-    j->handed_out = next;
     free(ws);
     free(pf);
     return rc;
@@ -393,8 +402,7 @@ void ct_jobs_free(ct_jobs *j)
     free(j->ran);
     free(j->nran);
     free(j->done);
-    free(j->died);
     j->ran = NULL;
     j->nran = NULL;
-    j->done = j->died = NULL;
+    j->done = NULL;
 }

@@ -14,7 +14,6 @@
 typedef struct {
     char *s; /* trace lines, newline-terminated */
     size_t len;
-    double last_t; /* time of the last record in it */
 } ct_text;
 
 typedef struct {
@@ -33,11 +32,9 @@ typedef struct {
     void *ud;
 
     /* filled by ct_jobs_run */
-    char *done, *died; /* per test: a result came; its worker died during it */
-    long **ran;        /* per worker: the tests it was given, in order */
+    char *done; /* per test: a result came (or its worker died during it) */
+    long **ran; /* per worker: the tests it was given, in order */
     size_t *nran;
-    size_t handed_out;
-    int setup_failures;       /* workers that ended before or without running their share */
     char fw[CT_MAX_JOBS][72]; /* per worker: the version its device reported last */
     ct_text *chunks;          /* per test: its trace lines, as they were taken */
     ct_text tail;             /* lines after a worker's last test */
