@@ -149,6 +149,16 @@ static void put_end(ct_jobs *j, long idx)
     free(json);
 }
 
+void ct_jobs_failed(rp_test *t, const ct_case *c)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->name, sizeof(t->name), "%s", c->name);
+    snprintf(t->group, sizeof(t->group), "%s", c->group);
+    snprintf(t->rules, sizeof(t->rules), "%s", c->rules);
+    t->verdict = RP_FAIL;
+    sscanf(c->rules, "%15s", t->failed_rule);
+}
+
 static int send_cmd(worker *w, long idx)
 {
     char line[32];
@@ -208,13 +218,7 @@ static void on_eof(ct_jobs *j, worker *w, int k)
                w->running >= 0 && !j->done[w->running] ? &j->chunks[w->running] : &j->tail);
     if (w->running >= 0 && !j->done[w->running]) {
         rp_test *t = &j->results[w->running];
-        const ct_case *c = j->cases[w->running];
-        memset(t, 0, sizeof(*t));
-        snprintf(t->name, sizeof(t->name), "%s", c->name);
-        snprintf(t->group, sizeof(t->group), "%s", c->group);
-        snprintf(t->rules, sizeof(t->rules), "%s", c->rules);
-        t->verdict = RP_FAIL;
-        sscanf(c->rules, "%15s", t->failed_rule);
+        ct_jobs_failed(t, j->cases[w->running]);
         snprintf(t->message, sizeof(t->message),
                  "job %d, the runner process testing this device instance, ended during the test "
                  "(%s %d); its trace shows how far it got",

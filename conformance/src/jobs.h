@@ -49,5 +49,7 @@ int ct_jobs_run(ct_jobs *j);
  */
 int ct_jobs_finish(ct_jobs *j, const char *run_end);
 void ct_jobs_free(ct_jobs *j);
+/* A failed result for case c, citing its first rule; the caller writes the message. */
+void ct_jobs_failed(rp_test *t, const ct_case *c);
 
 #endif

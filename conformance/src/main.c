@@ -934,12 +934,7 @@ static int run_parallel(run_paths *p)
     for (size_t i = 0; i < nsel; i++) {
         if (j.done && j.done[i])
             continue;
-        memset(&results[i], 0, sizeof(results[i]));
-        snprintf(results[i].name, sizeof(results[i].name), "%s", sel[i]->name);
-        snprintf(results[i].group, sizeof(results[i].group), "%s", sel[i]->group);
-        snprintf(results[i].rules, sizeof(results[i].rules), "%s", sel[i]->rules);
-        results[i].verdict = RP_FAIL;
-        sscanf(sel[i]->rules, "%15s", results[i].failed_rule);
+        ct_jobs_failed(&results[i], sel[i]);
         snprintf(results[i].message, sizeof(results[i].message),
                  "not run: no device instance was left to run it (see the errors above)");
     }
