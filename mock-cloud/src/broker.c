@@ -96,23 +96,23 @@ static int write_config(const mc_broker *b)
             "%s"
             "max_queued_messages 10000\n"
             "set_tcp_nodelay true\n",
-            b->port, b->addr ? b->addr : "127.0.0.1", b->plugin ? "false" : "true", b->dir,
+            b->port, b->addr, b->plugin[0] ? "false" : "true", b->dir,
             getenv("OTA_KEEP_BROKER_LOG") ? "log_type all\n" : "");
-    if (b->plugin)
+    if (b->plugin[0])
         fprintf(f,
                 "plugin %s\n"
                 "plugin_opt_devices %s/devices.tsv\n"
                 "plugin_opt_cloud_password %s\n"
                 "plugin_opt_auth %s\n",
                 b->plugin, b->dir, b->cloud_password, b->auth_off ? "off" : "on");
-    if (b->tls_dir)
+    if (b->tls_dir[0])
         fprintf(f,
                 "listener %d %s\n"
                 "cafile %s/ca.pem\n"
                 "certfile %s/%s.pem\n"
                 "keyfile %s/%s.key\n",
-                b->tls_port, b->addr ? b->addr : "127.0.0.1", b->tls_dir, b->tls_dir,
-                b->foreign ? "foreign" : "server", b->tls_dir, b->foreign ? "foreign" : "server");
+                b->tls_port, b->addr, b->tls_dir, b->tls_dir, b->foreign ? "foreign" : "server",
+                b->tls_dir, b->foreign ? "foreign" : "server");
     return fclose(f);
 }
 
@@ -121,7 +121,7 @@ int mc_broker_write_devices(const mc_broker *b, const mc_device_info *d, int n)
     char path[300], tmp[310];
     FILE *f;
 
-    if (!b->plugin)
+    if (!b->plugin[0])
         return 0;
     snprintf(path, sizeof(path), "%s/devices.tsv", b->dir);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -176,7 +176,7 @@ static pid_t spawn(const char *bin, const mc_broker *b)
 #ifdef OTA_PLUGIN_PRELOAD
     /* The plugin is built with ASan: its runtime must be loaded first, and
      * mosquitto's own leaks at exit are not ours to report. */
-    if (b->plugin) {
+    if (b->plugin[0]) {
         setenv("LD_PRELOAD", OTA_PLUGIN_PRELOAD, 1);
         setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0", 1);
     }
@@ -206,7 +206,7 @@ static int wait_ready(mc_broker *b)
             b->pid = 0;
             return -1;
         }
-        if (can_connect(b->addr, b->port) && (!b->tls_dir || can_connect(b->addr, b->tls_port)))
+        if (can_connect(b->addr, b->port) && (!b->tls_dir[0] || can_connect(b->addr, b->tls_port)))
             return 0;
         nanosleep(&nap, NULL);
     }
@@ -231,23 +231,13 @@ static void last_log_line(const mc_broker *b, char *out, size_t cap)
 
 int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap)
 {
-    mc_broker in = *b; /* what the caller asked for */
+    int want_port = b->port, want_tls_port = b->tls_port;
     char why[256] = "";
 
-    memset(b, 0, sizeof(*b));
-    b->auth_off = in.auth_off;
-    if ((in.plugin && strlen(in.plugin) >= sizeof(b->plugin_buf)) ||
-        (in.addr && strlen(in.addr) >= sizeof(b->addr_buf)) ||
-        (in.tls_dir && strlen(in.tls_dir) >= sizeof(b->tls_buf))) {
-        snprintf(err, errcap, "the plugin path, listen address or certificate folder is too long");
-        return MC_ERR_ARG;
-    }
-    if (in.plugin)
-        b->plugin = strcpy(b->plugin_buf, in.plugin);
-    if (in.addr)
-        b->addr = strcpy(b->addr_buf, in.addr);
-    if (in.tls_dir)
-        b->tls_dir = strcpy(b->tls_buf, in.tls_dir);
+    b->pid = 0;
+    b->foreign = 0;
+    if (!b->addr[0])
+        snprintf(b->addr, sizeof(b->addr), "127.0.0.1");
     make_password(b->cloud_password, sizeof(b->cloud_password));
     snprintf(b->dir, sizeof(b->dir), "/tmp/ota-broker-XXXXXX");
     if (!mkdtemp(b->dir)) {
@@ -258,9 +248,9 @@ int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap)
     snprintf(b->bin, sizeof(b->bin), "%s", bin);
     /* Free ports can be taken by someone else before mosquitto binds them: try again. Fixed
      * ports get one try. */
-    for (int i = 0; i < (in.port || in.tls_port ? 1 : BROKER_START_TRIES); i++) {
-        b->port = in.port ? in.port : free_port();
-        b->tls_port = !b->tls_dir ? 0 : in.tls_port ? in.tls_port : free_port();
+    for (int i = 0; i < (want_port || want_tls_port ? 1 : BROKER_START_TRIES); i++) {
+        b->port = want_port ? want_port : free_port();
+        b->tls_port = !b->tls_dir[0] ? 0 : want_tls_port ? want_tls_port : free_port();
         if (b->port <= 0 || b->tls_port < 0 || b->tls_port == b->port || write_config(b) != 0)
             continue;
         if (!port_free(b->addr, b->port) || (b->tls_port && !port_free(b->addr, b->tls_port))) {
@@ -281,8 +271,8 @@ int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap)
         if (mkdir(b->dir, 0700) != 0 && errno != EEXIST)
             break;
     }
-    snprintf(err, errcap, "could not start %s on %s port %d%s: %s", bin,
-             b->addr ? b->addr : "127.0.0.1", b->port, b->tls_dir ? " (and its TLS port)" : "",
+    snprintf(err, errcap, "could not start %s on %s port %d%s: %s", bin, b->addr, b->port,
+             b->tls_dir[0] ? " (and its TLS port)" : "",
              why[0] ? why : "it did not start listening");
     return MC_ERR_BROKER;
 }

@@ -541,10 +541,16 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
         snprintf(c->host, sizeof(c->host), "%s", cfg->broker_host);
         c->port = cfg->broker_port;
     } else {
-        c->broker.plugin = cfg->plugin_path;
+        if (cfg->plugin_path && strlen(cfg->plugin_path) >= sizeof(c->broker.plugin)) {
+            snprintf(err, errcap, "the broker plugin's path is too long");
+            rc = MC_ERR_ARG;
+            goto fail;
+        }
+        snprintf(c->broker.plugin, sizeof(c->broker.plugin), "%s",
+                 cfg->plugin_path ? cfg->plugin_path : "");
         c->broker.auth_off = cfg->auth_off;
-        c->broker.addr = cfg->listen_addr;
-        c->broker.tls_dir = cfg->tls_dir;
+        snprintf(c->broker.addr, sizeof(c->broker.addr), "%s", c->listen_addr);
+        snprintf(c->broker.tls_dir, sizeof(c->broker.tls_dir), "%s", c->tls_dir);
         c->broker.port = cfg->mqtt_port;
         c->broker.tls_port = cfg->mqtts_port;
         rc = mc_broker_start(cfg->mosquitto_bin, &c->broker, err, errcap);

@@ -354,28 +354,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     return send_image(con, r, &l.img, range, &l.fault);
 }
 
-/* A whole PEM file, NUL-terminated, heap; NULL when unreadable. */
+/* A PEM file of the TLS folder, NUL-terminated, heap; NULL when unreadable. */
 static char *read_pem(const char *dir, const char *name)
 {
-    char path[400], *buf = NULL;
-    FILE *f;
-    long n;
+    char path[400];
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < 1024 * 1024 &&
-        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
-        if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
-            buf[n] = '\0';
-        } else {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    return buf;
+    return mc_slurp(path, 64 * 1024);
 }
 
 /*

@@ -12,18 +12,18 @@ struct mosquitto;
 struct MHD_Daemon;
 
 typedef struct {
-    pid_t pid;
-    int port, tls_port;  /* in: 0 for a free one; out: the ports listening */
-    const char *addr;    /* listen address; NULL: 127.0.0.1 */
-    const char *tls_dir; /* ca.pem, server.pem, server.key: a TLS listener; NULL: none */
-    char dir[256];       /* temporary folder holding config, log and the plugin's devices file */
-    const char *plugin;  /* otaauth.so, or NULL for a plain broker */
-    char cloud_password[40];
+    /* Asked for by the caller (own copies: a restart writes the config again much later). */
+    int port, tls_port; /* 0 for a free one; after start, the ports listening */
+    char addr[64];      /* listen address; "": 127.0.0.1 */
+    char tls_dir[256];  /* ca.pem, server.pem/.key, foreign.pem/.key: a TLS listener; "": none */
+    char plugin[4096];  /* otaauth.so; "": a plain broker */
     int auth_off;
+    /* Set by the start. */
+    pid_t pid;
+    char dir[256]; /* temporary folder holding config, log and the plugin's devices file */
+    char cloud_password[40];
     char bin[256]; /* the mosquitto it runs */
     int foreign;   /* the TLS listener presents the foreign CA's certificate */
-    /* our copies of the caller's strings: a restart writes the config again much later */
-    char plugin_buf[4096], addr_buf[64], tls_buf[256];
 } mc_broker;
 
 /*
@@ -161,6 +161,9 @@ void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char
                    const void *payload, size_t len, int binary, const char *fmt, va_list ap);
 void mc_trace_close(mc_cloud *c);
 int mc_trace_open(mc_cloud *c, const char *path);
+
+/* A whole file of at most cap bytes, NUL-terminated, heap; NULL when unreadable or larger. */
+char *mc_slurp(const char *path, size_t cap);
 
 int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap);
 mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn);

@@ -13,7 +13,7 @@
 
 #define MC_MAX_PROFILE (64 * 1024)
 
-static char *slurp(const char *path, size_t cap)
+char *mc_slurp(const char *path, size_t cap)
 {
     FILE *f = fopen(path, "rb");
     char *buf;
@@ -48,7 +48,7 @@ static int field(const cJSON *o, const char *key, char *dst, size_t cap, const c
 
 int mc_device_load(const char *path, mc_device_info *out, char *err, size_t errcap)
 {
-    char *text = slurp(path, MC_MAX_PROFILE);
+    char *text = mc_slurp(path, MC_MAX_PROFILE);
     cJSON *root;
     int bad;
 
