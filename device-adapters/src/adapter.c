@@ -1,4 +1,6 @@
 /* The adapter interface: dispatch to the kind of adapter behind the handle. */
+#include <string.h>
+
 #include "adapter_priv.h"
 
 const char *dut_strerror(int rc)
@@ -21,6 +23,22 @@ const char *dut_event_name(dut_event_kind k)
     static const char *const names[DUT_EV__COUNT] = {"start", "ready",  "event", "log",
                                                      "exit",  "killed", "crash"};
     return (unsigned)k < DUT_EV__COUNT ? names[k] : "unknown";
+}
+
+const char *dut_reset_method_name(dut_reset_method m)
+{
+    static const char *const names[DUT_RESET__COUNT] = {"none", "channel", "dtr-rts", "command"};
+    return (unsigned)m < DUT_RESET__COUNT ? names[m] : "unknown";
+}
+
+int dut_reset_method_parse(const char *name, dut_reset_method *out)
+{
+    for (int m = 0; name && m < DUT_RESET__COUNT; m++)
+        if (!strcmp(name, dut_reset_method_name((dut_reset_method)m))) {
+            *out = (dut_reset_method)m;
+            return DUT_OK;
+        }
+    return DUT_ERR_ARG;
 }
 
 int dut_command(dut_adapter *a, const char *verb_args, char *reply, size_t cap, double timeout_s)

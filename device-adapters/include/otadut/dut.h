@@ -58,6 +58,56 @@ typedef struct {
  */
 int dut_process_open(const dut_process_config *cfg, const dut_callbacks *cb, dut_adapter **out);
 
+/*
+ * The serial adapter (adapter_serial.c): a board on a tty. The control
+ * channel and the log share the port; replies are told apart from log text.
+ * The adapter never starts the board; it resets it by the configured method.
+ */
+typedef enum {
+    DUT_RESET_NONE = 0, /* cannot reset: dut_restart returns DUT_ERR_NOCHANNEL */
+    DUT_RESET_CHANNEL,  /* "RESET" over the control channel */
+    DUT_RESET_LINES,    /* a DTR/RTS sequence (reset_seq) */
+    DUT_RESET_COMMAND,  /* an external command (reset_cmd), the port released meanwhile */
+    DUT_RESET__COUNT
+} dut_reset_method;
+
+const char *dut_reset_method_name(dut_reset_method m);
+/* DUT_ERR_ARG for a name no method has ("none", "channel", "dtr-rts", "command"). */
+int dut_reset_method_parse(const char *name, dut_reset_method *out);
+
+/* Sets the modem lines; returns 0 or -1 with errno. Replaceable for tests (a pty has none). */
+typedef int (*dut_set_lines_fn)(int fd, int dtr, int rts, void *ud);
+
+typedef struct {
+    const char *path;      /* /dev/ttyUSB0, /dev/serial/by-id/..., or a pty's link */
+    int baud;              /* 0: 115200 */
+    const char *framing;   /* "8N1" (NULL), "8E1", "8O1", "7E1", "7O1", "8N2" */
+    dut_reset_method reset;
+    const char *reset_seq; /* DUT_RESET_LINES: "dtr=0 rts=1 wait=100 rts=0", or a preset
+                              name: "esp32", "stm32-nrst" */
+    const char *reset_cmd; /* DUT_RESET_COMMAND: run with /bin/sh -c */
+    double reopen_window_s; /* how long the port may vanish and come back (0: 10 s) */
+    double ready_timeout_s; /* how long to wait for !READY after a reset (0: 15 s) */
+    dut_set_lines_fn set_lines; /* NULL: TIOCMSET on the port */
+    void *set_lines_ud;
+} dut_serial_config;
+
+/*
+ * Open the port (raw mode, exclusive: TIOCEXCL plus a lock file) and start
+ * its reader thread. On failure err says why in a sentence (missing port,
+ * busy port with the holder's pid and name when it can be learned,
+ * unsupported framing or speed).
+ */
+int dut_serial_open(const dut_serial_config *cfg, const dut_callbacks *cb, dut_adapter **out,
+                    char *err, size_t errcap);
+
+/*
+ * The network-only adapter (adapter_network.c): a device we can neither
+ * start, command nor reset; only its MQTT connection exists. Commands
+ * return DUT_ERR_NOCHANNEL, dut_restart DUT_ERR_NOCHANNEL.
+ */
+int dut_network_open(const dut_callbacks *cb, dut_adapter **out);
+
 /* Send "VERB k=v ..." and wait for its reply; reply gets the text after OK/ERR. */
 int dut_command(dut_adapter *a, const char *verb_args, char *reply, size_t cap, double timeout_s);
 /* 1 once the device printed !READY in its current run. */
