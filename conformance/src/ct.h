@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "otadut/dut.h"
+#include "otadut/profile.h"
 #include "otamock/mock.h"
 #include "otareport/report.h"
 
@@ -73,6 +74,13 @@ typedef struct {
     int version_seq; /* for fresh target versions */
     size_t image_size;
 
+    /* the device: how we meet it */
+    const char *adapter;  /* "reference", "process", "serial", "network" */
+    int boot_by_connect;  /* a boot is seen as a new MQTT connection (serial, network) */
+    int can_reset;        /* the suite can reboot it (process, or a reset method) */
+    dut_bounds bounds;    /* time bounds from the profile, before --time-scale */
+    int version_major;    /* target versions are <major>.0.N, above what the device runs */
+
     char refused[OTA_TRACE_MAX_INFO +
                  1]; /* the broker refused the device's login: every test fails on SEC-1 */
 
@@ -98,6 +106,11 @@ void ct_check(const char *rule, int ok, const char *fmt, ...) __attribute__((for
 void ct_fail(const char *rule, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The rule does not apply to this device: the test is N/A with the reason. */
 void ct_na(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The test could not create its situation for a reason that is not the
+ * device's fault (the push never reached it): inconclusive, with the reason.
+ */
+void ct_inconclusive(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Describe a trace record for a message: topic, payload, time since the test began. */
 void ct_describe(size_t idx, char *buf, size_t cap);
@@ -129,8 +142,25 @@ int ct_step_of(const ota_trace_rec *r, int *step);
 
 /* Wait until the device reported its version since its last start (restarting it once). */
 int ct_settle(void);
-/* Power-cycle the device and wait for its boot report; the index of the start record. */
+/*
+ * Power-cycle the device and wait for it to start; the index of the start
+ * record. A device the suite cannot reset (network, serial without a reset
+ * method) is not touched: the index of its last boot.
+ */
 long ct_reboot(void);
+/*
+ * A fresh connection: a reboot where the suite can cause one, else the
+ * broker drops the device (with the plugin) and it connects again. The
+ * index of the record from which to look for what the device does at
+ * connect; -1 when neither is possible or it did not come back.
+ */
+long ct_reconnect(void);
+/*
+ * Before the first test: wait for the device to come up (its first version
+ * report). 0 when it did; -1 with a sentence in err saying what it did
+ * instead (crashed at every boot, never connected, ...).
+ */
+int ct_first_boot(char *err, size_t errcap);
 
 /* ---- upgrades ---- */
 typedef enum {

@@ -89,6 +89,19 @@ void ct_na(const char *fmt, ...)
     skip();
 }
 
+void ct_inconclusive(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ct.cur && ct.cur->verdict != RP_FAIL) {
+        ct.cur->verdict = RP_INCONCLUSIVE;
+        va_start(ap, fmt);
+        vsnprintf(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
+        va_end(ap);
+    }
+    skip();
+}
+
 void ct_describe(size_t idx, char *buf, size_t cap)
 {
     const ota_trace_rec *r = mc_trace_at(ct.cloud, idx);
@@ -112,10 +125,14 @@ static void check_crash(const ota_trace_rec *r, size_t i)
     ct_fail(rule, "the device crashed during the test: %s", r->info + 7);
 }
 
+/* The index of the record a predicate is looking at (boot detection looks back from it). */
+static size_t scan_at;
+
 long ct_scan(size_t from, size_t to, ct_pred pred, void *arg)
 {
     for (size_t i = from; i < to; i++) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
+        scan_at = i;
         if (r && pred(r, arg))
             return (long)i;
     }
@@ -143,6 +160,7 @@ long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg)
             check_crash(r, i);
             if (ct.cur && i >= ct.t_begin && ct_is_refused(r, NULL))
                 ct_fail("SEC-1", "the broker refused the device's login: %s", r->info);
+            scan_at = i;
             if (pred(r, arg))
                 return (long)i;
         }
@@ -200,9 +218,46 @@ int ct_is_fail_step(const ota_trace_rec *r, void *arg)
     return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step < 0;
 }
 
+static int is_connect_rec(const ota_trace_rec *r);
+static int is_disconnect_rec(const ota_trace_rec *r);
+
+/*
+ * Something the cloud did that drops the device's connection: a kick, a
+ * session fault, a broker restart. The reconnect that follows is not a boot.
+ */
+static int cloud_dropped(const ota_trace_rec *r)
+{
+    return (r->kind == OTA_TR_FAULT && (!strncmp(r->info, "session fault", 13) ||
+                                        !strncmp(r->info, "broker restart", 14))) ||
+           (r->kind == OTA_TR_BROKER && !strncmp(r->info, "kick", 4));
+}
+
+/*
+ * A boot of a device we only see on the network (or on a serial port): a
+ * connect whose previous connection the cloud did not drop itself. Looks
+ * back from record i to the device's previous connect.
+ */
+static int is_boot_connect(size_t i)
+{
+    const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
+
+    if (!r || !is_connect_rec(r))
+        return 0;
+    while (i-- > 0) {
+        const ota_trace_rec *p = mc_trace_at(ct.cloud, i);
+        if (is_connect_rec(p))
+            return 1;
+        if (cloud_dropped(p) && (!p->dev[0] || !strcmp(p->dev, ct.dev.dn)))
+            return 0;
+    }
+    return 1;
+}
+
 int ct_is_start(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
+    if (ct.boot_by_connect)
+        return mc_trace_at(ct.cloud, scan_at) == r && is_boot_connect(scan_at);
     return r->kind == OTA_TR_DUT && !strncmp(r->info, "start", 5);
 }
 
@@ -214,6 +269,8 @@ int ct_is_http(const ota_trace_rec *r, void *arg)
 
 static int is_stop(const ota_trace_rec *r)
 {
+    if (ct.boot_by_connect)
+        return is_disconnect_rec(r);
     return r->kind == OTA_TR_DUT &&
            (!strncmp(r->info, "exit", 4) || !strncmp(r->info, "crash", 5) ||
             !strncmp(r->info, "killed", 6));
@@ -252,6 +309,23 @@ int ct_is_connect(const ota_trace_rec *r, void *arg)
     return r->kind == OTA_TR_BROKER && !strncmp(r->info, "connect", 7) && about_device(r);
 }
 
+static int is_connect_rec(const ota_trace_rec *r)
+{
+    return ct_is_connect(r, NULL);
+}
+
+static int is_disconnect_rec(const ota_trace_rec *r)
+{
+    return r->kind == OTA_TR_BROKER && !strncmp(r->info, "disconnect", 10) && about_device(r);
+}
+
+/* Any connect of the device: where its current connection began. */
+static int any_connect(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return is_connect_rec(r);
+}
+
 static int inform_or_refused(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
@@ -271,18 +345,25 @@ static int settled(long i)
     return r != NULL;
 }
 
+/*
+ * Where the device's current run began. A device seen only on the network
+ * began with its current connection (a boot, or a reconnect after the cloud
+ * dropped it): the last connect, or the next one when it is disconnected.
+ */
 static long last_start(void)
 {
     size_t n = mc_trace_count(ct.cloud), i = n;
+    ct_pred start = ct.boot_by_connect ? any_connect : ct_is_start;
 
     while (i-- > 0) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
-        if (ct_is_start(r, NULL))
+        scan_at = i;
+        if (start(r, NULL))
             return (long)i;
         if (is_stop(r))
-            return ct_find(i, 10, ct_is_start, NULL);
+            return ct_find(i, ct.bounds.boot, start, NULL);
     }
-    return ct_find(0, 10, ct_is_start, NULL);
+    return ct_find(0, ct.bounds.boot, start, NULL);
 }
 
 /* The device's boot report since start record s; reboot once if it never came. */
@@ -293,15 +374,17 @@ static int settle_boot(void)
     /* Already waited VER-1's bound for this boot (a silent device): do not wait again. */
     double waited = r ? mc_now(ct.cloud) - r->t : 0;
 
-    long i =
-        s >= 0 ? ct_find((size_t)s, waited > ct_secs(10) ? 0 : 10, inform_or_refused, NULL) : -1;
+    double bound = ct.bounds.inform;
+    long i = s >= 0 ? ct_find((size_t)s, waited > ct_secs(bound) ? 0 : bound, inform_or_refused,
+                              NULL)
+                    : -1;
 
     if (settled(i))
         return 0;
-    if (ct.refused[0])
-        return -1; /* rebooting will not fix a login the broker refuses */
+    if (ct.refused[0] || !ct.can_reset)
+        return -1; /* rebooting will not fix a refused login; some devices we cannot reboot */
     s = ct_reboot();
-    i = s >= 0 ? ct_find((size_t)s, 10, inform_or_refused, NULL) : -1;
+    i = s >= 0 ? ct_find((size_t)s, bound, inform_or_refused, NULL) : -1;
     return settled(i) ? 0 : -1;
 }
 
@@ -342,14 +425,92 @@ long ct_reboot(void)
 {
     size_t n = mc_trace_count(ct.cloud);
 
-    dut_restart(ct.dut);
-    return ct_find(n, 10, ct_is_start, NULL);
+    if (!ct.can_reset || dut_restart(ct.dut) != DUT_OK)
+        return ct.boot_by_connect ? last_start() : -1;
+    return ct_find(n, ct.bounds.boot, ct_is_start, NULL);
+}
+
+long ct_reconnect(void)
+{
+    size_t n = mc_trace_count(ct.cloud);
+
+    if (ct.can_reset)
+        return ct_reboot();
+    if (!mc_cloud_plugin(ct.cloud) || mc_device_kick(ct.cloud, ct.dev.dn) != MC_OK)
+        return -1;
+    return ct_find(n, ct.bounds.boot, any_connect, NULL);
+}
+
+/* A sentence about a device that never came up, from what the trace shows. */
+static void never_up(size_t from, int crashes, char *err, size_t errcap)
+{
+    const ota_trace_rec *last_crash = NULL, *refused = NULL;
+    int connected = 0;
+    char log[1024] = "";
+
+    for (size_t i = from; i < mc_trace_count(ct.cloud); i++) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
+        if (r->kind == OTA_TR_DUT && !strncmp(r->info, "crash", 5))
+            last_crash = r;
+        if (ct_is_refused(r, NULL))
+            refused = r;
+        connected |= is_connect_rec(r);
+    }
+    dut_last_log(ct.dut, log, sizeof(log));
+    if (crashes && last_crash)
+        snprintf(err, errcap, "the device crashed at every boot (%d times): %.700s", crashes,
+                 last_crash->info + 7);
+    else if (refused)
+        snprintf(err, errcap, "the broker refused every login of the device: %.400s",
+                 refused->info);
+    else if (connected)
+        snprintf(err, errcap, "the device connected but never reported its version within %.0f "
+                              "s%s%.600s",
+                 ct_secs(ct.bounds.boot), log[0] ? "; its last log lines:\n" : "", log);
+    else
+        snprintf(err, errcap, "the device never connected to the broker at %s:%d within %.0f "
+                              "s%s%.600s",
+                 mc_cloud_broker_host(ct.cloud),
+                 ct.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud),
+                 ct_secs(ct.bounds.boot), log[0] ? "; its last log lines:\n" : "", log);
+}
+
+static int dut_crash(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return (r->kind == OTA_TR_DUT && !strncmp(r->info, "crash", 5)) || ct_is_inform(r, NULL) ||
+           ct_is_refused(r, NULL);
+}
+
+#define CT_MAX_FAILED_BOOTS 3
+
+int ct_first_boot(char *err, size_t errcap)
+{
+    double end = mc_now(ct.cloud) + ct_secs(ct.bounds.boot + ct.bounds.inform);
+    int crashes = 0;
+    size_t from = 0;
+
+    while (mc_now(ct.cloud) < end && !ct_interrupted) {
+        long i = ct_find(from, (end - mc_now(ct.cloud)) / ct.scale, dut_crash, NULL);
+        const ota_trace_rec *r = i >= 0 ? mc_trace_at(ct.cloud, (size_t)i) : NULL;
+        if (!r)
+            break;
+        if (ct_is_inform(r, NULL) || ct_is_refused(r, NULL))
+            return 0; /* up; a refused login is judged by SEC-1 in every test */
+        if (++crashes >= CT_MAX_FAILED_BOOTS)
+            break;
+        from = (size_t)i + 1;
+    }
+    if (ct_interrupted)
+        return 0;
+    never_up(0, crashes, err, errcap);
+    return -1;
 }
 
 void ct_spec_init(mc_job_spec *s, char *version, size_t cap)
 {
     memset(s, 0, sizeof(*s));
-    snprintf(version, cap, "9.0.%d", ++ct.version_seq);
+    snprintf(version, cap, "%d.0.%d", ct.version_major ? ct.version_major : 9, ++ct.version_seq);
     s->dn = ct.dev.dn;
     s->version = version;
     s->module = ct.dev.module;
@@ -492,16 +653,60 @@ static int reacts(const ota_trace_rec *r, void *arg)
     return ends_attempt(r, arg) || ct_is_progress(r, NULL) || ct_is_http(r, NULL);
 }
 
+static int is_undelivered(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return r->kind == OTA_TR_BROKER && !strncmp(r->info, "undelivered", 11) &&
+           !strcmp(r->dev, ct.dev.dn);
+}
+
+/* Was the device connected when record `at` was written? */
+static int connected_at(size_t at)
+{
+    for (size_t i = at; i-- > 0;) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
+        if (is_connect_rec(r))
+            return 1;
+        if (is_disconnect_rec(r))
+            return 0;
+    }
+    return 0;
+}
+
+/*
+ * No reaction to a push is the device's fault only when the push reached it.
+ * It did not when the device was offline (the plugin says "undelivered"),
+ * and nobody can tell on a broker without our plugin, where a device that
+ * did not subscribe (Link SDK 4.x never does) gets nothing.
+ */
+static void check_push_reached(const ct_attempt *a)
+{
+    if (!mc_cloud_plugin(ct.cloud))
+        ct_inconclusive("the device showed no reaction to the push of %s, but on a broker "
+                        "without the otaauth plugin the cloud cannot deliver a push the device "
+                        "did not subscribe to (/ota/device/upgrade/%s/%s), nor see whether it "
+                        "did: not judged",
+                        a->info.version, ct.dev.pk, ct.dev.dn);
+    if (ct_scan(a->push_at, mc_trace_count(ct.cloud), is_undelivered, NULL) >= 0 ||
+        !connected_at(a->push_at))
+        ct_inconclusive("the push of %s could not reach the device: it was not connected to "
+                        "the broker; not judged",
+                        a->info.version);
+}
+
 void ct_await(ct_attempt *a, double timeout_s)
 {
     double end = mc_now(ct.cloud) + ct_secs(timeout_s);
+    double react = ct.bounds.react;
     size_t from = a->push_at;
 
     a->outcome = CT_UP_TIMEOUT;
     /* A device that ignores the push is not waited on for the whole bound. */
-    if (ct_find(from, timeout_s < 10 ? timeout_s : 10, reacts, a) < 0) {
-        a->outcome = timeout_s <= 10 ? CT_UP_TIMEOUT : CT_UP_NOT_STARTED;
+    if (ct_find(from, timeout_s < react ? timeout_s : react, reacts, a) < 0) {
+        a->outcome = timeout_s <= react ? CT_UP_TIMEOUT : CT_UP_NOT_STARTED;
         mc_job_get(ct.cloud, a->job, &a->info);
+        if (a->outcome == CT_UP_NOT_STARTED)
+            check_push_reached(a);
         return;
     }
     for (;;) {
@@ -514,7 +719,7 @@ void ct_await(ct_attempt *a, double timeout_s)
             break;
         }
         /* A reboot: the device must speak within VER-1's bound. */
-        j = ct_find((size_t)i + 1, 10, reports, NULL);
+        j = ct_find((size_t)i + 1, ct.bounds.inform, reports, NULL);
         if (j < 0) {
             a->outcome = CT_UP_SILENT_BOOT;
             a->end_at = i;
@@ -545,10 +750,11 @@ const char *ct_outcome_text(const ct_attempt *a)
         snprintf(buf, sizeof(buf),
                  "no reaction to the push within %.0f s (no download, no "
                  "progress)",
-                 ct_secs(10));
+                 ct_secs(ct.bounds.react));
         break;
     case CT_UP_SILENT_BOOT:
-        snprintf(buf, sizeof(buf), "a reboot, then no version report within %.0f s", ct_secs(10));
+        snprintf(buf, sizeof(buf), "a reboot, then no version report within %.0f s",
+                 ct_secs(ct.bounds.inform));
         break;
     default:
         snprintf(buf, sizeof(buf), "nothing (no failure step, no version report)");
@@ -579,9 +785,15 @@ void ct_running_version(char *buf, size_t cap)
             return;
         }
     }
+    if (!ct.can_reset) { /* it reports its version at every (re)connect: the last report */
+        mc_device_info d;
+        if (mc_device_get(ct.cloud, ct.dev.dn, &d) == MC_OK)
+            snprintf(buf, cap, "%s", d.reported_version);
+        return;
+    }
     s = ct_reboot();
     if (s >= 0) {
-        long i = ct_find((size_t)s, 10, ct_is_inform, NULL);
+        long i = ct_find((size_t)s, ct.bounds.inform, ct_is_inform, NULL);
         ota_inform in;
         const ota_trace_rec *r = i >= 0 ? mc_trace_at(ct.cloud, (size_t)i) : NULL;
         if (r && ota_inform_parse((const char *)r->payload, r->payload_len, &in) == OTA_OK)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ct.h"
+#include "device.h"
 #include "jobs.h"
 
 #define MAX_TESTS        256
@@ -38,6 +39,7 @@ typedef struct {
     int jobs;
     const char *certs;
     double scale;
+    ct_overrides dev; /* what the command line says about the device */
 } options;
 
 static const ct_group *const groups[] = {&ct_group_security, &ct_group_version, &ct_group_push,
@@ -48,6 +50,8 @@ static const ct_group *const groups[] = {&ct_group_security, &ct_group_version, 
 static rp_test results[MAX_TESTS];
 static int nresults;
 static options opt;
+static dut_profile prof; /* the device profile with the command line's overrides */
+static int is_worker;    /* a --jobs worker process */
 
 /*
  * Live status on a terminal: the running test, its elapsed time and the
@@ -98,10 +102,19 @@ static void usage(FILE *f)
         f,
         "usage: ota-conformance [options]\n"
         "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
-        "  --dut-cmd CMD      run CMD (with /bin/sh) as the device; default: the\n"
-        "                     reference device next to this program\n"
-        "  --device FILE      device profile (productKey, deviceName, deviceSecret,\n"
-        "                     module, firmwareVersion); default: fixtures/devices/ref-device.json\n"
+        "  --device FILE      device profile: identity, adapter, endpoints, reset, time\n"
+        "                     bounds, serial settings (docs/device-profiles.md); default:\n"
+        "                     fixtures/devices/ref-device.json\n"
+        "  --dut-cmd CMD      run CMD (with /bin/sh) as the device (adapter process); default:\n"
+        "                     the reference device next to this program\n"
+        "  --adapter KIND     reference, process, serial or network (overrides the profile)\n"
+        "  --serial-port PATH the board's serial port (adapter serial)\n"
+        "  --mqtt-port N, --mqtts-port N, --http-port N, --https-port N\n"
+        "                     fixed ports, as firmware with compiled-in endpoints needs\n"
+        "                     (below 1024: root or CAP_NET_BIND_SERVICE)\n"
+        "  --listen ADDR      address of every port (default 127.0.0.1)\n"
+        "  --url-host HOST    host named in download URLs (the address the device reaches)\n"
+        "  --url-no-port      download URLs without a port (Alibaba's SDKs add their own)\n"
         "  --broker HOST:PORT join this MQTT broker instead of starting one\n"
         "  --junit FILE       write JUnit XML\n"
         "  --html FILE        write the single-file HTML report\n"
@@ -145,11 +158,39 @@ static int parse_options(int argc, char **argv)
         {"--strict", NULL, &opt.strict},
         {"--tls", NULL, &opt.tls},
         {"--certs", &opt.certs, NULL},
+        {"--adapter", &opt.dev.adapter, NULL},
+        {"--serial-port", &opt.dev.serial_port, NULL},
+        {"--listen", &opt.dev.listen, NULL},
+        {"--url-host", &opt.dev.url_host, NULL},
+        {"--url-no-port", NULL, &opt.dev.url_no_port},
     };
-    opt.scale = 1.0;
+    static const struct {
+        const char *name;
+        int *port;
+    } ports[] = {{"--mqtt-port", &opt.dev.mqtt_port},
+                 {"--mqtts-port", &opt.dev.mqtts_port},
+                 {"--http-port", &opt.dev.http_port},
+                 {"--https-port", &opt.dev.https_port}};
+    opt.scale = 0; /* unset: the profile's, else 1 */
     opt.jobs = 1;
     for (int i = 1; i < argc; i++) {
         size_t k;
+        int port_opt = 0;
+        for (k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
+            char *end;
+            long n;
+            if (strcmp(argv[i], ports[k].name) || i + 1 >= argc)
+                continue;
+            n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 65535) {
+                fprintf(stderr, "ota-conformance: %s wants a port from 1 to 65535\n", ports[k].name);
+                return -1;
+            }
+            *ports[k].port = (int)n;
+            port_opt = 1;
+        }
+        if (port_opt)
+            continue;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             exit(0);
@@ -388,7 +429,7 @@ static int before(void **state)
 
 static void print_result(const rp_test *t)
 {
-    static const char *const tags[] = {"PASS", "FAIL", "N/A ", "UNFINISHED"};
+    static const char *const tags[] = {"PASS", "FAIL", "N/A ", "UNFINISHED", "INCONCLUSIVE"};
 
     if (opt.quiet)
         return;
@@ -526,6 +567,11 @@ static int open_cloud(run_paths *p, char *err, size_t errcap)
         cfg.tls_dir = p->certs;
         cfg.https_urls = 1;
     }
+    if (!opt.broker) {
+        ct_device_endpoints(&prof, &cfg);
+        if (ct_device_fixes_ports(&prof) && ct_device_ports_free(&prof, err, errcap) != 0)
+            return -1;
+    }
     cfg.devices_dir = p->devices;
     cfg.trace_path = p->trace;
     rc = mc_cloud_start(&cfg, &ct.cloud, err, errcap);
@@ -560,6 +606,39 @@ static void build_env(run_paths *p)
     p->envp[n] = NULL;
 }
 
+/*
+ * The device profile with the command line's overrides: the identity the
+ * cloud registers, how the harness meets the device, its time bounds.
+ */
+static int use_profile(const char *path, char *err, size_t errcap)
+{
+    opt.dev.dut_cmd = opt.dut_cmd;
+    opt.dev.tls = opt.tls;
+    opt.dev.scale = opt.scale;
+    if (ct_device_prepare(path, &opt.dev, &prof, err, errcap) != 0)
+        return -1;
+    memset(&ct.dev, 0, sizeof(ct.dev));
+    snprintf(ct.dev.pk, sizeof(ct.dev.pk), "%s", prof.pk);
+    snprintf(ct.dev.dn, sizeof(ct.dev.dn), "%s", prof.dn);
+    snprintf(ct.dev.secret, sizeof(ct.dev.secret), "%s", prof.secret);
+    snprintf(ct.dev.module, sizeof(ct.dev.module), "%s", prof.module);
+    snprintf(ct.dev.firmware_version, sizeof(ct.dev.firmware_version), "%s",
+             prof.firmware_version);
+    opt.tls = ct.tls = prof.tls;
+    opt.scale = ct.scale = prof.time_scale;
+    ct.adapter = dut_adapter_kind_name(prof.adapter);
+    ct.boot_by_connect = prof.adapter == DUT_ADAPTER_SERIAL || prof.adapter == DUT_ADAPTER_NETWORK;
+    ct.can_reset = prof.adapter == DUT_ADAPTER_PROCESS || prof.adapter == DUT_ADAPTER_REFERENCE ||
+                   (prof.adapter == DUT_ADAPTER_SERIAL && prof.reset != DUT_RESET_NONE);
+    ct.bounds = prof.bounds;
+    if (opt.jobs > 1 && (ct.boot_by_connect || ct_device_fixes_ports(&prof))) {
+        snprintf(err, errcap, "--jobs needs devices the suite starts itself on ports it chooses "
+                              "(adapter reference or process, no fixed ports): use --jobs 1");
+        return -1;
+    }
+    return 0;
+}
+
 /* Paths, the device profile, temporary folders and the device command; nothing started. */
 static int prepare_run(run_paths *p, char *err, size_t errcap)
 {
@@ -579,7 +658,7 @@ static int prepare_run(run_paths *p, char *err, size_t errcap)
         snprintf(p->profile, sizeof(p->profile), "%s", opt.device);
     else
         snprintf(p->profile, sizeof(p->profile), "%s/ref-device.json", p->devices);
-    if (mc_device_load(p->profile, &ct.dev, err, errcap) != MC_OK)
+    if (use_profile(p->profile, err, errcap) != 0)
         return -1;
     snprintf(p->state_dir, sizeof(p->state_dir), "/tmp/ota-dut-XXXXXX");
     snprintf(p->scratch, sizeof(p->scratch), "/tmp/ota-cmocka-XXXXXX");
@@ -593,49 +672,61 @@ static int prepare_run(run_paths *p, char *err, size_t errcap)
     else
         snprintf(p->trace, sizeof(p->trace), "%s/trace.jsonl", p->scratch);
     self_dir(dir, sizeof(dir));
-    if (opt.dut_cmd && strlen(opt.dut_cmd) >= sizeof(p->cmd)) {
-        snprintf(err, errcap, "--dut-cmd is longer than %zu characters", sizeof(p->cmd) - 1);
-        return -1;
-    }
-    if (opt.dut_cmd)
-        memcpy(p->cmd, opt.dut_cmd, strlen(opt.dut_cmd) + 1);
-    else
+    if (prof.adapter == DUT_ADAPTER_PROCESS)
+        snprintf(p->cmd, sizeof(p->cmd), "%s", prof.command);
+    else if (prof.adapter == DUT_ADAPTER_REFERENCE)
         snprintf(p->cmd, sizeof(p->cmd), "exec '%s/ota-ref-device'", dir);
+    else if (prof.adapter == DUT_ADAPTER_SERIAL)
+        snprintf(p->cmd, sizeof(p->cmd), "(board on %.200s)", prof.serial_port);
+    else
+        snprintf(p->cmd, sizeof(p->cmd), "(network device: nothing started)");
     return 0;
 }
 
 /* The cloud (and its broker) and the device. */
 static int start_run(run_paths *p, char *err, size_t errcap)
 {
-    dut_process_config dc;
     dut_callbacks cb;
+    mc_device_info d;
 
     if (open_cloud(p, err, errcap) != 0)
         return -1;
     build_env(p);
-    dc = (dut_process_config){p->cmd, p->envp};
     cb = (dut_callbacks){on_dut_event, ct.cloud};
-    if (dut_process_open(&dc, &cb, &ct.dut) != DUT_OK) {
-        snprintf(err, errcap, "cannot start the device: %.300s", p->cmd);
+    if (ct_device_open(&prof, p->cmd, p->envp, &cb, &ct.dut, err, errcap) != 0)
         return -1;
+    if (!opt.quiet && ct.boot_by_connect && !is_worker)
+        printf("waiting up to %.0f s for the device %s to connect to %s:%d\n",
+               ct_secs(prof.bounds.boot + prof.bounds.inform), ct.dev.dn,
+               mc_cloud_broker_host(ct.cloud),
+               opt.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud));
+    if (ct_first_boot(err, errcap) != 0)
+        return -1;
+    /* Targets above what it runs: a device is never asked to downgrade. */
+    if (mc_device_get(ct.cloud, ct.dev.dn, &d) == MC_OK) {
+        int major = atoi(d.reported_version[0] ? d.reported_version : d.firmware_version);
+        ct.version_major = major >= 9 ? major + 1 : 9;
     }
     return 0;
 }
 
 static void summary(double secs)
 {
-    int pass = 0, fail = 0, na = 0, warn = 0, unfinished = 0;
-    char cut[32] = "";
+    int pass = 0, fail = 0, na = 0, warn = 0, unfinished = 0, inconclusive = 0;
+    char cut[64] = "";
 
     for (int i = 0; i < nresults; i++) {
         unfinished += results[i].verdict == RP_UNFINISHED;
         pass += results[i].verdict == RP_PASS;
         fail += results[i].verdict == RP_FAIL;
         na += results[i].verdict == RP_NA;
+        inconclusive += results[i].verdict == RP_INCONCLUSIVE;
         warn += results[i].nwarnings;
     }
-    if (unfinished)
-        snprintf(cut, sizeof(cut), ", %d unfinished", unfinished);
+    if (unfinished || inconclusive)
+        snprintf(cut, sizeof(cut), "%s%.0d%s%s%.0d%s", unfinished ? ", " : "", unfinished,
+                 unfinished ? " unfinished" : "", inconclusive ? ", " : "", inconclusive,
+                 inconclusive ? " inconclusive" : "");
     printf("%s: %d tests, %d passed, %d failed%s, %d N/A, %d warning%s%s%s%s (%.1f s)\n",
            ct_interrupted ? "INTERRUPTED"
            : fail         ? "FAILED"
@@ -671,7 +762,7 @@ static char *run_begin_json(const run_paths *p, const char *broker)
     snprintf(info.suite, sizeof(info.suite), "ota-conformance");
     snprintf(info.device, sizeof(info.device), "%s", ct.dev.dn);
     snprintf(info.dialect, sizeof(info.dialect), "aliyun");
-    snprintf(info.adapter, sizeof(info.adapter), "process");
+    snprintf(info.adapter, sizeof(info.adapter), "%s", ct.adapter ? ct.adapter : "process");
     snprintf(info.dut_cmd, sizeof(info.dut_cmd), "%.500s", p->cmd);
     snprintf(info.broker, sizeof(info.broker), "%s", broker);
     snprintf(info.fw_before, sizeof(info.fw_before), "%s", ct.dev.firmware_version);
@@ -765,7 +856,6 @@ static void live_stop(void)
 }
 
 /* ---- SIGINT and SIGTERM: the running test ends unfinished, reports are still written ---- */
-static int is_worker;
 
 static void on_stop_signal(int sig)
 {

@@ -131,18 +131,60 @@ static int read_env(void)
     return 0;
 }
 
+/* Options that set what a host build would read from its environment. */
+static const struct {
+    const char *option, *env;
+} settings[] = {
+    {"--host", "OTA_MQTT_HOST"},
+    {"--port", "OTA_MQTT_PORT"},
+    {"--tls", "OTA_MQTT_TLS"},
+    {"--ca-file", "OTA_CA_FILE"},
+    {"--product-key", "OTA_PRODUCT_KEY"},
+    {"--device-name", "OTA_DEVICE_NAME"},
+    {"--device-secret", "OTA_DEVICE_SECRET"},
+    {"--module", "OTA_MODULE"},
+    {"--firmware-version", "OTA_FIRMWARE_VERSION"},
+    {"--state-dir", "OTA_STATE_DIR"},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ota-ref-device [--bug NAME]... [--no-channel] | --list-bugs\n"
+    fprintf(f, "usage: ota-ref-device [--bug NAME]... [--no-channel] [SETTING VALUE]... | "
+               "--list-bugs\n"
                "A correct Aliyun OTA device, configured by the OTA_* environment of\n"
                "docs/dut-contract.md. Each --bug makes it break one rule; --no-channel\n"
-               "makes it a device without the optional control channel.\n");
+               "makes it a device without the optional control channel.\n"
+               "Settings given as options win over the environment, so the device can\n"
+               "behave like firmware with compiled-in settings:\n");
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        fprintf(f, "  %-20s %s\n", settings[i].option, settings[i].env);
+}
+
+/* An option that stands for one OTA_* setting; 1 when argv[i] was one. */
+static int take_setting(int argc, char **argv, int *i)
+{
+    for (size_t k = 0; k < sizeof(settings) / sizeof(settings[0]); k++) {
+        if (strcmp(argv[*i], settings[k].option))
+            continue;
+        if (*i + 1 >= argc)
+            return -1;
+        setenv(settings[k].env, argv[++*i], 1);
+        return 1;
+    }
+    return 0;
 }
 
 static int parse_args(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         rd_bug b;
+        int taken = take_setting(argc, argv, &i);
+        if (taken < 0) {
+            fprintf(stderr, "ota-ref-device: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (taken)
+            continue;
         if (!strcmp(argv[i], "--bug") && i + 1 < argc) {
             if (rd_bug_parse(argv[++i], &b) != 0) {
                 fprintf(stderr, "ota-ref-device: unknown bug '%s' (see --list-bugs)\n", argv[i]);

@@ -52,7 +52,7 @@ static const char css[] =
     "article{background:#fff;border:1px solid #dde;border-left:6px solid #2e7d32;"
     "border-radius:4px;margin:10px 0;padding:10px 14px}"
     "article.v-fail,article.v-unfinished{border-left-color:#c62828}"
-    "article.v-n\\/a{border-left-color:#90a4ae}article.warned{border-left-color:#f9a825}"
+    "article.v-n\\/a,article.v-inconclusive{border-left-color:#90a4ae}article.warned{border-left-color:#f9a825}"
     ".why{background:#fdecea;padding:6px 10px;border-radius:4px;white-space:pre-wrap}"
     ".na{background:#eceff1;padding:6px 10px;border-radius:4px}"
     ".warn{background:#fff8e1;padding:4px 10px;border-radius:4px;margin:4px 0}"
@@ -91,7 +91,7 @@ static const char script[] =
     "document.body.dataset.rendered='1';})();";
 
 typedef struct {
-    int pass, fail, na, unfinished, warnings;
+    int pass, fail, na, unfinished, inconclusive, warnings;
 } tally;
 
 static tally count(const rp_report *r)
@@ -102,6 +102,7 @@ static tally count(const rp_report *r)
         t.fail += r->tests[i].verdict == RP_FAIL;
         t.na += r->tests[i].verdict == RP_NA;
         t.unfinished += r->tests[i].verdict == RP_UNFINISHED;
+        t.inconclusive += r->tests[i].verdict == RP_INCONCLUSIVE;
         t.warnings += r->tests[i].nwarnings;
     }
     return t;
@@ -158,8 +159,9 @@ static void header(FILE *f, const rp_report *r, const tally *c)
     fprintf(f,
             "</table>\n<p class=\"counts\"><span id=\"n-tests\">%d</span> tests: "
             "<span id=\"n-passed\">%d</span> passed, <span id=\"n-failed\">%d</span> failed, "
-            "<span id=\"n-na\">%d</span> N/A, <span id=\"n-warnings\">%d</span> warnings%s</p>\n",
-            r->ntests, c->pass, c->fail + c->unfinished, c->na, c->warnings,
+            "<span id=\"n-na\">%d</span> N/A, <span id=\"n-inconclusive\">%d</span> "
+            "inconclusive, <span id=\"n-warnings\">%d</span> warnings%s</p>\n",
+            r->ntests, c->pass, c->fail + c->unfinished, c->na, c->inconclusive, c->warnings,
             c->unfinished ? " (one test did not finish)" : "");
     if (!r->complete)
         fputs("<p class=\"warn\">This run did not finish: the report was rebuilt from its "
@@ -455,7 +457,7 @@ static void timeline(FILE *f, const rp_report *r, const rp_test *t)
 static void test_article(FILE *f, const rp_report *r, const rp_test *t)
 {
     const char *v = rp_verdict_name(t->verdict);
-    static const char *const label[] = {"PASS", "FAIL", "N/A", "UNFINISHED"};
+    static const char *const label[] = {"PASS", "FAIL", "N/A", "UNFINISHED", "INCONCLUSIVE"};
 
     fputs("<article class=\"test v-", f);
     fputs(v, f);
@@ -481,8 +483,8 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
         fputs("</b>: ", f);
         rp_xml_put(f, t->message);
         fputs("</p>\n", f);
-    } else if (t->verdict == RP_NA) {
-        fputs("<p class=\"na\">", f);
+    } else if (t->verdict == RP_NA || t->verdict == RP_INCONCLUSIVE) {
+        fputs(t->verdict == RP_NA ? "<p class=\"na\">" : "<p class=\"na\"><b>inconclusive</b>: ", f);
         rp_xml_put(f, t->message);
         fputs("</p>\n", f);
     }

@@ -12,7 +12,8 @@
 
 const char *rp_verdict_name(rp_verdict v)
 {
-    static const char *const names[RP_VERDICT__COUNT] = {"pass", "fail", "n/a", "unfinished"};
+    static const char *const names[RP_VERDICT__COUNT] = {"pass", "fail", "n/a", "unfinished",
+                                                                 "inconclusive"};
     return (unsigned)v < RP_VERDICT__COUNT ? names[v] : "unknown";
 }
 
@@ -93,9 +94,10 @@ void rp_xml_put(FILE *f, const char *s)
     free(buf);
 }
 
-static void counts(const rp_run *r, const char *group, int *n, int *fail, int *skip, double *t)
+static void counts(const rp_run *r, const char *group, int *n, int *fail, int *skip, int *errors,
+                   double *t)
 {
-    *n = *fail = *skip = 0;
+    *n = *fail = *skip = *errors = 0;
     *t = 0;
     for (int i = 0; i < r->ntests; i++) {
         const rp_test *x = &r->tests[i];
@@ -104,6 +106,7 @@ static void counts(const rp_run *r, const char *group, int *n, int *fail, int *s
         (*n)++;
         *fail += x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED;
         *skip += x->verdict == RP_NA;
+        *errors += x->verdict == RP_INCONCLUSIVE;
         *t += x->seconds;
     }
 }
@@ -141,6 +144,12 @@ static void put_case(FILE *f, const rp_test *x)
         fputs("\">", f);
         rp_xml_put(f, x->message);
         fputs("</failure>\n", f);
+    } else if (x->verdict == RP_INCONCLUSIVE) {
+        fputs("      <error message=\"", f);
+        rp_xml_put(f, x->message);
+        fputs("\" type=\"inconclusive\">", f);
+        rp_xml_put(f, x->message);
+        fputs("</error>\n", f);
     } else if (x->verdict == RP_NA) {
         fputs("      <skipped message=\"", f);
         rp_xml_put(f, x->message);
@@ -165,7 +174,7 @@ static int seen_before(const rp_run *r, int i)
 int rp_junit_write(const rp_run *r, const char *path)
 {
     FILE *f;
-    int n, fail, skip;
+    int n, fail, skip, err;
     double t;
 
     if (!r || !path)
@@ -173,20 +182,20 @@ int rp_junit_write(const rp_run *r, const char *path)
     f = fopen(path, "w");
     if (!f)
         return RP_ERR_IO;
-    counts(r, NULL, &n, &fail, &skip, &t);
+    counts(r, NULL, &n, &fail, &skip, &err, &t);
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"", f);
     rp_xml_put(f, r->suite ? r->suite : "ota-conformance");
-    fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" time=\"%.3f\">\n", n,
-            fail, skip, r->seconds);
+    fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\">\n",
+            n, fail, err, skip, r->seconds);
     for (int i = 0; i < r->ntests; i++) {
         const char *g = r->tests[i].group;
         if (seen_before(r, i))
             continue;
-        counts(r, g, &n, &fail, &skip, &t);
+        counts(r, g, &n, &fail, &skip, &err, &t);
         fputs("  <testsuite name=\"", f);
         rp_xml_put(f, g);
-        fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\" time=\"%.3f\"", n,
-                fail, skip, t);
+        fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\"",
+                n, fail, err, skip, t);
         if (r->timestamp)
             fprintf(f, " timestamp=\"%s\"", r->timestamp);
         fputs(" hostname=\"", f);

@@ -13,7 +13,18 @@
 
 #include "otaproto/trace.h"
 
-typedef enum { RP_PASS = 0, RP_FAIL, RP_NA, RP_UNFINISHED, RP_VERDICT__COUNT } rp_verdict;
+/*
+ * RP_INCONCLUSIVE: the test could not create its situation for a reason that
+ * is not the device's fault (JUnit shows it as an error, never a failure).
+ */
+typedef enum {
+    RP_PASS = 0,
+    RP_FAIL,
+    RP_NA,
+    RP_UNFINISHED,
+    RP_INCONCLUSIVE,
+    RP_VERDICT__COUNT
+} rp_verdict;
 
 const char *rp_verdict_name(rp_verdict v);
 

@@ -1,0 +1,83 @@
+/*
+ * Device profiles: one JSON file that says everything about a device under
+ * test (identity, adapter, endpoints, capabilities, reset, time bounds,
+ * serial settings). Parsing and checking only; docs/device-profiles.md is
+ * the reference for every field. Pure: no device is touched.
+ */
+#ifndef OTADUT_PROFILE_H
+#define OTADUT_PROFILE_H
+
+#include <stddef.h>
+
+#include "otadut/dut.h"
+
+#define DUT_PROFILE_MAX_FILE (64 * 1024)
+#define DUT_PROFILE_MAX_CMD  1024
+
+typedef enum {
+    DUT_ADAPTER_REFERENCE = 0, /* ota-ref-device, run as a process by the suite */
+    DUT_ADAPTER_PROCESS,       /* any host build, run with /bin/sh -c */
+    DUT_ADAPTER_SERIAL,        /* a board on a serial port */
+    DUT_ADAPTER_NETWORK,       /* nothing but its MQTT connection */
+    DUT_ADAPTER__COUNT
+} dut_adapter_kind;
+
+const char *dut_adapter_kind_name(dut_adapter_kind k);
+int dut_adapter_kind_parse(const char *name, dut_adapter_kind *out);
+
+/* The time bounds judging.md lets a profile change (seconds, before --time-scale). */
+typedef struct {
+    double inform;  /* VER-1: inform after a boot (10) */
+    double react;   /* PUSH-1: a reaction to a push (10) */
+    double failure; /* FAIL-2: the failure step of a download that cannot finish (60) */
+    double final;   /* FINAL-1: the new version after a download (60) */
+    double boot;    /* how long a reboot may take until the device connects again
+                       (10 for a process, 60 for a board or a network device) */
+} dut_bounds;
+
+typedef struct {
+    /* identity */
+    char pk[65], dn[65], secret[129], module[65], firmware_version[65];
+    char dialect[16];
+    /* how we meet it */
+    dut_adapter_kind adapter;
+    char command[DUT_PROFILE_MAX_CMD]; /* process: the command line; "" for reference */
+    /* endpoints the suite must use; 0 / "" means "choose" */
+    char listen[64];
+    int mqtt_port, mqtts_port, http_port, https_port;
+    char url_host[256];
+    int url_port; /* 1: URLs carry the port (default); 0: port-less URLs */
+    int tls;      /* 1: MQTTS and HTTPS */
+    /* what it can do */
+    char caps[256]; /* comma-separated control-channel capabilities it declares */
+    dut_reset_method reset;
+    char reset_seq[256];
+    char reset_cmd[DUT_PROFILE_MAX_CMD];
+    char power_cmd[DUT_PROFILE_MAX_CMD]; /* a power cycle (relay, USB hub), "" when none */
+    char flash_cmd[DUT_PROFILE_MAX_CMD];
+    double time_scale;
+    dut_bounds bounds;
+    /* serial */
+    char serial_port[512];
+    int baud;
+    char framing[8];
+    double reopen_window, ready_timeout;
+} dut_profile;
+
+/* The defaults of a profile that names nothing but an identity: the reference device. */
+void dut_profile_defaults(dut_profile *p);
+/*
+ * Parse a profile. `name` (the file) is only used in messages. On failure
+ * err names the file, the field and what is wrong; DUT_ERR_ARG.
+ */
+int dut_profile_parse(const char *json, size_t len, const char *name, dut_profile *out, char *err,
+                      size_t errcap);
+/* Read and parse a file; DUT_ERR_ARG with err when unreadable or malformed. */
+int dut_profile_load(const char *path, dut_profile *out, char *err, size_t errcap);
+/*
+ * Check the profile as a whole once command-line overrides are applied
+ * (a serial adapter needs a port, a process one a command, ...).
+ */
+int dut_profile_check(const dut_profile *p, const char *name, char *err, size_t errcap);
+
+#endif
