@@ -169,7 +169,8 @@ typedef enum {
     CT_UP_OTHER_VERSION, /* rebooted and reported another version */
     CT_UP_SILENT_BOOT,   /* rebooted and reported nothing within VER-1's bound */
     CT_UP_NOT_STARTED,   /* no download, no progress, no reboot within PUSH-1's 10 s */
-    CT_UP_TIMEOUT        /* none of these before the deadline */
+    CT_UP_TIMEOUT,       /* none of these before the deadline */
+    CT_UP_DOWNLOADED     /* step "100", then no new version before the deadline (FINAL-1) */
 } ct_outcome;
 
 typedef struct {
@@ -214,6 +215,13 @@ void ct_push(ct_attempt *a, const mc_job_spec *s);
  * or a reboot after which the device reports another version or nothing.
  */
 void ct_await(ct_attempt *a, double timeout_s);
+/*
+ * A test that needs the upgrade to complete calls this first: a device that
+ * downloaded (step "100") but never reported the target version fails
+ * FINAL-1, the rule it broke, whatever else the test checks (Alibaba's SDK
+ * demos only download).
+ */
+void ct_final_reported(const ct_attempt *a);
 /* Push and await in one go. */
 void ct_upgrade(ct_attempt *a, const mc_job_spec *s, double timeout_s);
 /* The version the device runs now, asked by STATUS when it can, else by a reboot. */

@@ -569,6 +569,7 @@ void ct_survives_plan(void **state)
     const char *about = ct_upgrade_plan(&a, c->arg, where, sizeof(where));
 
     snprintf(rule, sizeof(rule), "%.*s", (int)strcspn(c->rules, " "), c->rules);
+    ct_final_reported(&a);
     ct_check(rule, a.outcome == CT_UP_SUCCEEDED,
              "after %s the upgrade to %s must still succeed: got %s %s", about, a.info.version,
              ct_outcome_text(&a), where);
@@ -694,6 +695,19 @@ static void check_push_reached(const ct_attempt *a)
                         a->info.version);
 }
 
+static int is_hundred(const ota_trace_rec *r, void *arg)
+{
+    int step;
+    (void)arg;
+    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step == 100;
+}
+
+/* The attempt reported step "100". */
+static int downloaded(const ct_attempt *a)
+{
+    return ct_scan(a->push_at, mc_trace_count(ct.cloud), is_hundred, NULL) >= 0;
+}
+
 void ct_await(ct_attempt *a, double timeout_s)
 {
     double end = mc_now(ct.cloud) + ct_secs(timeout_s);
@@ -728,7 +742,15 @@ void ct_await(ct_attempt *a, double timeout_s)
         conclude(a, j);
         break;
     }
+    if (a->outcome == CT_UP_TIMEOUT && downloaded(a))
+        a->outcome = CT_UP_DOWNLOADED;
     mc_job_get(ct.cloud, a->job, &a->info);
+}
+
+void ct_final_reported(const ct_attempt *a)
+{
+    if (a->outcome == CT_UP_DOWNLOADED)
+        ct_fail("FINAL-1", "%s", ct_outcome_text(a));
 }
 
 const char *ct_outcome_text(const ct_attempt *a)
@@ -755,6 +777,13 @@ const char *ct_outcome_text(const ct_attempt *a)
     case CT_UP_SILENT_BOOT:
         snprintf(buf, sizeof(buf), "a reboot, then no version report within %.0f s",
                  ct_secs(ct.bounds.inform));
+        break;
+    case CT_UP_DOWNLOADED:
+        snprintf(buf, sizeof(buf),
+                 "the download finished (step \"100\"), but the device never reported version "
+                 "%s: progress 100 alone is not success, the new version must be reported "
+                 "within %.0f s",
+                 a->info.version, ct_secs(ct.bounds.final));
         break;
     default:
         snprintf(buf, sizeof(buf), "nothing (no failure step, no version report)");

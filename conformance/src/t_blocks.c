@@ -65,6 +65,7 @@ static void blocks_download_succeeds(void **state)
 
     spec_blocks(&s, v, sizeof(v), NULL);
     ct_upgrade(&a, &s, 60);
+    ct_final_reported(&a);
     ct_check("DL-5", a.outcome == CT_UP_SUCCEEDED,
              "the upgrade to %s by MQTT block download must succeed: got %s", v,
              ct_outcome_text(&a));
@@ -105,6 +106,7 @@ static void bad_crc_is_asked_again(void **state)
              "the block at offset %lld came with a bad CRC: it must be asked for again (or the "
              "download fail with -2), the next request asks for offset %lld %s",
              off, next >= 0 ? q.offset : -1LL, where);
+    ct_final_reported(&a);
     ct_check("DL-2", a.outcome == CT_UP_SUCCEEDED,
              "after one bad block the upgrade to %s must still succeed: got %s", v,
              ct_outcome_text(&a));
@@ -168,6 +170,7 @@ static void kick_at_every_block_boundary(void **state)
     /* A clean block download first, to learn the device's block size. */
     spec_blocks(&s, v, sizeof(v), NULL);
     ct_upgrade(&a, &s, 60);
+    ct_final_reported(&a);
     if (a.outcome != CT_UP_SUCCEEDED)
         ct_fail("DL-5", "a block download without faults must succeed first: got %s",
                 ct_outcome_text(&a));
@@ -179,6 +182,7 @@ static void kick_at_every_block_boundary(void **state)
         s.image_size = (size_t)(block * TORTURE_BLOCKS);
         s.fault = (mc_fault){.kind = MC_FAULT_SESSION_KICK, .at = k * block, .count = 1};
         ct_upgrade(&a, &s, 60);
+        ct_final_reported(&a);
         where[0] = '\0';
         if (a.end_at >= 0)
             ct_describe((size_t)a.end_at, where, sizeof(where));

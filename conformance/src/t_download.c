@@ -36,6 +36,7 @@ static void url_used_verbatim(void **state)
                 "the signature in the query): pushed %s, requested %s",
                 a.info.url, r->topic);
     }
+    ct_final_reported(&a);
     ct_check("DL-1", a.outcome == CT_UP_SUCCEEDED, "the upgrade to %s did not complete: got %s", v,
              ct_outcome_text(&a));
 }
@@ -79,6 +80,7 @@ static void resumes_with_range(void **state)
              "%lld bytes had arrived: the resumed range must start at byte %lld, it starts at "
              "%lld (%s) %s",
              at, at, start, start < at ? "overlapping what it has" : "leaving a gap", where);
+    ct_final_reported(&a);
     ct_check("DL-2", a.outcome == CT_UP_SUCCEEDED,
              "after %s the upgrade to %s must still succeed: got %s", about, v,
              ct_outcome_text(&a));
@@ -90,6 +92,8 @@ static void throttled_download_paces_progress(void **state)
     ct_attempt a;
     const char *about = ct_upgrade_plan(&a, "http-throttle", where, sizeof(where));
     (void)state;
+
+    ct_final_reported(&a);
 
     ct_check("DL-8", a.outcome == CT_UP_SUCCEEDED,
              "a slow but steady download (%s) must complete: got %s %s", about, ct_outcome_text(&a),

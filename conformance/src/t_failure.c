@@ -209,6 +209,7 @@ static void upgrade_succeeds_after_failure(void **state)
              ct_outcome_text(&a));
     ct_spec_init(&s, v2, sizeof(v2));
     ct_upgrade(&a, &s, 60);
+    ct_final_reported(&a);
     ct_check("FAIL-R", a.outcome == CT_UP_SUCCEEDED,
              "after a failed upgrade the next good one (to %s) must succeed, got %s", v2,
              ct_outcome_text(&a));

@@ -32,6 +32,7 @@ static void live_push_starts_upgrade(void **state)
              "neither",
              ct_secs(10));
     ct_await(&a, 60);
+    ct_final_reported(&a);
     ct_check("PUSH-1", a.outcome == CT_UP_SUCCEEDED, "the upgrade to %s did not complete: got %s",
              v, ct_outcome_text(&a));
 }
@@ -322,6 +323,7 @@ static void get_reply_starts_upgrade(void **state)
                  where);
     a.push_at = (size_t)i;
     ct_await(&a, 60);
+    ct_final_reported(&a);
     ct_check("PUSH-2", a.outcome == CT_UP_SUCCEEDED,
              "the get_reply carried a pending job for %s: it must start the upgrade, got %s", v,
              ct_outcome_text(&a));
@@ -390,6 +392,8 @@ static void one_file_package_processed(void **state)
     const char *about = ct_upgrade_plan(&a, "push-files-one", where, sizeof(where));
     (void)state;
 
+    ct_final_reported(&a);
+
     ct_check("PUSH-9", a.outcome == CT_UP_SUCCEEDED,
              "%s should be installed (Link SDK 4.x drops it): got %s %s", about,
              ct_outcome_text(&a), where);
@@ -401,6 +405,8 @@ static void multi_file_package_handled(void **state)
     ct_attempt a;
     const char *about = ct_upgrade_plan(&a, "push-files-two", where, sizeof(where));
     (void)state;
+
+    ct_final_reported(&a);
 
     ct_check("PUSH-10", a.outcome == CT_UP_SUCCEEDED || (a.outcome == CT_UP_FAILED && a.step == -1),
              "%s should be installed or refused with \"-1\": got %s %s", about, ct_outcome_text(&a),

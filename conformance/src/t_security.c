@@ -161,6 +161,7 @@ static void pending_job_delivered_after_reconnect(void **state)
              "within %.0f s",
              ct_secs(15));
     ct_await(&a, 60);
+    ct_final_reported(&a);
     ct_check("PUSH-8", a.outcome == CT_UP_SUCCEEDED,
              "the job pending at reconnect was pushed again and must complete: got %s",
              ct_outcome_text(&a));

@@ -109,6 +109,7 @@ static void version_is_target_after_upgrade(void **state)
 
     ct_spec_init(&s, v, sizeof(v));
     ct_upgrade(&a, &s, 60);
+    ct_final_reported(&a);
     ct_check("VER-6", a.outcome == CT_UP_SUCCEEDED,
              "after a good upgrade the device must report %s; got %s", v, ct_outcome_text(&a));
     ct_running_version(now, sizeof(now));
