@@ -457,22 +457,28 @@ static void never_up(size_t from, int crashes, char *err, size_t errcap)
         connected |= is_connect_rec(r);
     }
     dut_last_log(ct.dut, log, sizeof(log));
-    if (crashes && last_crash)
-        snprintf(err, errcap, "the device crashed at every boot (%d times): %.700s", crashes,
-                 last_crash->info + 7);
+    if (crashes && last_crash) {
+        char what[720];
+        size_t n = (size_t)snprintf(what, sizeof(what), "%.700s", last_crash->info + 7);
+        const char *tail = "; last log lines:\n";
+        if (n > strlen(tail) && !strcmp(what + n - strlen(tail), tail))
+            snprintf(what + n - strlen(tail), sizeof(what) - (n - strlen(tail)),
+                     ", printing nothing");
+        snprintf(err, errcap, "the device crashed at every boot (%d times): %s", crashes, what);
+    }
     else if (refused)
         snprintf(err, errcap, "the broker refused every login of the device: %.400s",
                  refused->info);
     else if (connected)
         snprintf(err, errcap, "the device connected but never reported its version within %.0f "
                               "s%s%.600s",
-                 ct_secs(ct.bounds.boot), log[0] ? "; its last log lines:\n" : "", log);
+                 ct_secs(ct.bounds.boot + ct.bounds.inform), log[0] ? "; its last log lines:\n" : "", log);
     else
         snprintf(err, errcap, "the device never connected to the broker at %s:%d within %.0f "
                               "s%s%.600s",
                  mc_cloud_broker_host(ct.cloud),
                  ct.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud),
-                 ct_secs(ct.bounds.boot), log[0] ? "; its last log lines:\n" : "", log);
+                 ct_secs(ct.bounds.boot + ct.bounds.inform), log[0] ? "; its last log lines:\n" : "", log);
 }
 
 static int dut_crash(const ota_trace_rec *r, void *arg)

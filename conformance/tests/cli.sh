@@ -78,9 +78,12 @@ out=$("$bin/ota-conformance" --quiet --only failure --dut-cmd "exec '$bin/ota-re
 [ $? -eq 0 ] || fail "a correct device without a channel must pass: $out"
 echo "$out" | grep -q '1 N/A' || fail "inject-flash must be N/A without a channel: $out"
 
-# A device that is not there at all fails with a reason, it does not hang.
+# A device that is not there at all stops the run (exit 3) with what it did; it does not hang,
+# and no test is failed with a misleading cloud error.
 out=$("$bin/ota-conformance" --quiet --time-scale 0.2 --only VER-1 --dut-cmd "exit 7" 2>&1)
-[ $? -eq 1 ] || fail "a device that cannot start must fail the run: $out"
+[ $? -eq 3 ] || fail "a device that cannot start must stop the run with exit 3: $out"
+echo "$out" | grep -q 'crashed at every boot (3 times): exit status 7, printing nothing' ||
+    fail "unclear: $out"
 # --auth off: a device that signs its login wrongly still runs; SEC-1 is N/A and the run says so.
 out=$("$bin/ota-conformance" --quiet --auth off --only security --dut-cmd "exec '$bin/ota-ref-device' --bug bad-sign-key")
 [ $? -eq 0 ] || fail "--auth off must let an unsigned device through: $out"
@@ -110,4 +113,22 @@ out=$("$bin/ota-conformance" --quiet --only 'url_used_verbatim' --broker "127.0.
     fail "an HTTP upgrade on an external broker failed: $out"
 out=$("$bin/ota-conformance" --quiet --only 'blocks_download_succeeds' --broker "127.0.0.1:$port") ||
     fail "a block download on an external broker failed: $out"
+
+# A fixed port that is taken stops the run (exit 3) naming the port and who holds it.
+err=$("$bin/ota-conformance" --quiet --only VER-1 --mqtt-port "$port" 2>&1)
+[ $? -eq 3 ] || fail "a taken fixed port must exit 3: $err"
+echo "$err" | grep -q "MQTT port $port, but it is taken by pid $mpid (mosquitto)" ||
+    fail "the taken port's holder is not named: $err"
+
+# A device that never comes up stops the run with one sentence, not a failure per test.
+err=$("$bin/ota-conformance" --quiet --only VER-1 --time-scale 0.2 --dut-cmd 'echo booting; sleep 60' 2>&1)
+[ $? -eq 3 ] || fail "a device that never connects must exit 3: $err"
+echo "$err" | grep -q 'never connected to the broker at 127.0.0.1:[0-9]* within 4 s; its last log lines:' ||
+    fail "unclear: $err"
+
+# A malformed profile names the file, the field and what is wrong.
+printf '{"productKey":"a1P","deviceName":"d","deviceSecret":"s","endpoints":{"httpPort":"80"}}' >"$work/bad.json"
+err=$("$bin/ota-conformance" --quiet --device "$work/bad.json" 2>&1)
+[ $? -eq 3 ] || fail "a malformed profile must exit 3"
+echo "$err" | grep -q "$work/bad.json: field 'endpoints.httpPort' must be a number" || fail "unclear: $err"
 echo "PASS"

@@ -330,8 +330,8 @@ int dut_profile_check(const dut_profile *p, const char *name, char *err, size_t 
     else if (p->reset == DUT_RESET_LINES && !p->reset_seq[0])
         why = "reset method 'dtr-rts' needs 'reset.sequence' (\"esp32\", \"stm32-nrst\" or "
               "steps such as \"dtr=0 rts=1 wait=100 rts=0\")";
-    else if (p->reset == DUT_RESET_COMMAND && !p->reset_cmd[0])
-        why = "reset method 'command' needs 'reset.command'";
+    else if (p->reset == DUT_RESET_COMMAND && !p->reset_cmd[0] && !p->power_cmd[0])
+        why = "reset method 'command' needs 'reset.command' (or 'powerCycleCommand')";
     else if ((p->adapter == DUT_ADAPTER_NETWORK || p->adapter == DUT_ADAPTER_SERIAL) &&
              !(p->tls ? p->mqtts_port : p->mqtt_port))
         why = "a board or a network device has its broker port compiled in: set "

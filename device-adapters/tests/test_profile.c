@@ -1,0 +1,149 @@
+/* Device profiles: every example in fixtures/devices parses; bad ones say file, field and why. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "otadut/profile.h"
+
+#define ID "\"productKey\":\"a1P\",\"deviceName\":\"d1\",\"deviceSecret\":\"s\""
+
+static int parse(const char *json, dut_profile *p, char *err, size_t cap)
+{
+    return dut_profile_parse(json, strlen(json), "t.json", p, err, cap);
+}
+
+static void examples_parse(void **state)
+{
+    char dir[512], path[1024], err[512];
+    DIR *d;
+    struct dirent *e;
+    int n = 0;
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "%s/fixtures/devices", OTA_SOURCE_DIR);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        dut_profile p;
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json"))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (dut_profile_load(path, &p, err, sizeof(err)) != DUT_OK ||
+            dut_profile_check(&p, path, err, sizeof(err)) != DUT_OK)
+            fail_msg("%s", err);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 5);
+}
+
+static void identity_only_is_the_reference_device(void **state)
+{
+    dut_profile p;
+    char err[256];
+    (void)state;
+
+    assert_int_equal(parse("{" ID "}", &p, err, sizeof(err)), DUT_OK);
+    assert_int_equal(p.adapter, DUT_ADAPTER_REFERENCE);
+    assert_string_equal(p.module, "default");
+    assert_string_equal(p.firmware_version, "1.0.0");
+    assert_int_equal(p.url_port, 1);
+    assert_int_equal(p.mqtt_port, 0);
+    assert_true(p.bounds.inform == 10 && p.bounds.final == 60 && p.bounds.boot == 10);
+}
+
+static void full_profile(void **state)
+{
+    dut_profile p;
+    char err[256];
+    (void)state;
+
+    assert_int_equal(parse("{" ID ",\"adapter\":\"serial\",\"capabilities\":[\"reset\",\"set\"],"
+                           "\"endpoints\":{\"mqttPort\":1883,\"httpPort\":80,\"urlPort\":false,"
+                           "\"urlHost\":\"10.0.0.2\"},\"reset\":{\"method\":\"dtr-rts\","
+                           "\"sequence\":\"esp32\"},\"serial\":{\"port\":\"/dev/ttyUSB0\","
+                           "\"baud\":921600},\"timeBounds\":{\"final\":120},\"timeScale\":2}",
+                           &p, err, sizeof(err)),
+                     DUT_OK);
+    assert_int_equal(p.adapter, DUT_ADAPTER_SERIAL);
+    assert_string_equal(p.caps, "reset,set");
+    assert_int_equal(p.http_port, 80);
+    assert_int_equal(p.url_port, 0);
+    assert_int_equal(p.reset, DUT_RESET_LINES);
+    assert_int_equal(p.baud, 921600);
+    assert_true(p.bounds.final == 120 && p.bounds.boot == 60 && p.time_scale == 2);
+    assert_int_equal(dut_profile_check(&p, "t.json", err, sizeof(err)), DUT_OK);
+}
+
+/* Each bad profile: the message names the file, the field and what is wrong. */
+static void bad_profiles_say_why(void **state)
+{
+    static const struct {
+        const char *json, *want;
+    } cases[] = {
+        {"[1]", "not a JSON object"},
+        {"{" ID ",}", "not a JSON object"},
+        {"{\"deviceName\":\"d\",\"deviceSecret\":\"s\"}", "'productKey' is missing"},
+        {"{" ID ",\"adapter\":\"usb\"}", "'adapter' must be one of"},
+        {"{" ID ",\"endpoints\":{\"mqtPort\":1}}", "unknown field 'endpoints.mqtPort'"},
+        {"{" ID ",\"endpoints\":{\"mqttPort\":70000}}", "'endpoints.mqttPort' must be a number"},
+        {"{" ID ",\"endpoints\":{\"urlPort\":\"no\"}}", "'endpoints.urlPort' must be true or false"},
+        {"{" ID ",\"serial\":{\"baud\":12345}}", "12345 is not a speed"},
+        {"{" ID ",\"reset\":{\"method\":\"reboot\"}}", "'reset.method' must be one of"},
+        {"{" ID ",\"capabilities\":\"reset\"}", "'capabilities' must be an array"},
+        {"{" ID ",\"endpoints\":3}", "'endpoints' must be an object"},
+        {"{" ID ",\"dialect\":\"mqtt\"}", "only aliyun"},
+        {"{\"productKey\":\"a/b\",\"deviceName\":\"d\",\"deviceSecret\":\"s\"}", "without '/'"},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dut_profile p;
+        char err[512] = "";
+        if (parse(cases[i].json, &p, err, sizeof(err)) == DUT_OK)
+            fail_msg("accepted: %s", cases[i].json);
+        if (!strstr(err, cases[i].want) || !strstr(err, "t.json"))
+            fail_msg("for %s: expected '%s' in: %s", cases[i].json, cases[i].want, err);
+    }
+}
+
+static void whole_profile_checks(void **state)
+{
+    static const struct {
+        const char *json, *want;
+    } cases[] = {
+        {"{" ID ",\"adapter\":\"process\"}", "needs 'command'"},
+        {"{" ID ",\"adapter\":\"serial\",\"endpoints\":{\"mqttPort\":1}}", "needs 'serial.port'"},
+        {"{" ID ",\"adapter\":\"network\"}", "broker port compiled in"},
+        {"{" ID ",\"reset\":{\"method\":\"command\"}}", "needs 'reset.command'"},
+        {"{" ID ",\"reset\":{\"method\":\"dtr-rts\"}}", "needs 'reset.sequence'"},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dut_profile p;
+        char err[512] = "";
+        assert_int_equal(parse(cases[i].json, &p, err, sizeof(err)), DUT_OK);
+        if (dut_profile_check(&p, "t.json", err, sizeof(err)) == DUT_OK)
+            fail_msg("check accepted: %s", cases[i].json);
+        if (!strstr(err, cases[i].want))
+            fail_msg("for %s: expected '%s' in: %s", cases[i].json, cases[i].want, err);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(examples_parse),
+        cmocka_unit_test(identity_only_is_the_reference_device),
+        cmocka_unit_test(full_profile),
+        cmocka_unit_test(bad_profiles_say_why),
+        cmocka_unit_test(whole_profile_checks),
+    };
+    return cmocka_run_group_tests_name("dut_profile", tests, NULL, NULL);
+}
