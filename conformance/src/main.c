@@ -34,6 +34,7 @@ typedef struct {
     const char *device;
     const char *fixtures;
     const char *broker;
+    const char *cloud;
     const char *auth;
     int list, quiet, strict, requirements, tls;
     int jobs;
@@ -116,6 +117,7 @@ static void usage(FILE *f)
         "  --url-host HOST    host named in download URLs (the address the device reaches)\n"
         "  --url-no-port      download URLs without a port (Alibaba's SDKs add their own)\n"
         "  --broker HOST:PORT join this MQTT broker instead of starting one\n"
+        "  --cloud HOST:PORT  join the running ota-mock-cloud whose control API is there\n"
         "  --junit FILE       write JUnit XML\n"
         "  --html FILE        write the single-file HTML report\n"
         "  --trace FILE       write the JSONL trace of every message and event\n"
@@ -152,6 +154,7 @@ static int parse_options(int argc, char **argv)
         {"--device", &opt.device, NULL},
         {"--fixtures", &opt.fixtures, NULL},
         {"--broker", &opt.broker, NULL},
+        {"--cloud", &opt.cloud, NULL}, /* the API of a running ota-mock-cloud */
         {"--list", NULL, &opt.list},
         {"--requirements", NULL, &opt.requirements},
         {"--quiet", NULL, &opt.quiet},
@@ -236,6 +239,10 @@ static int parse_options(int argc, char **argv)
     if (opt.tls && opt.broker) {
         fprintf(stderr, "ota-conformance: --tls needs the embedded broker (it gets the TLS "
                         "listener); drop --broker or --tls\n");
+        return -1;
+    }
+    if (opt.cloud && (opt.broker || opt.tls || opt.jobs > 1)) {
+        fprintf(stderr, "ota-conformance: --cloud goes with neither --broker, --tls nor --jobs\n");
         return -1;
     }
     if (opt.jobs > 1 && opt.broker) {
@@ -544,7 +551,7 @@ static int open_cloud(run_paths *p, char *err, size_t errcap)
     }
     self_dir(dir, sizeof(dir));
     snprintf(plugin, sizeof(plugin), "%s/otaauth.so", dir);
-    if (!opt.broker) {
+    if (!opt.broker && !opt.cloud) {
         if (access(plugin, R_OK) != 0) {
             snprintf(err, errcap, "the broker plugin %.300s is missing (build the project first)",
                      plugin);
@@ -569,8 +576,20 @@ static int open_cloud(run_paths *p, char *err, size_t errcap)
     }
     if (!opt.broker) {
         ct_device_endpoints(&prof, &cfg);
-        if (ct_device_fixes_ports(&prof) && ct_device_ports_free(&prof, err, errcap) != 0)
+        if (!opt.cloud && ct_device_fixes_ports(&prof) &&
+            ct_device_ports_free(&prof, err, errcap) != 0)
             return -1;
+    }
+    if (opt.cloud) { /* its broker, our file server on its address */
+        static mc_join_info join;
+        if (mc_cloud_join(opt.cloud, &ct.dev, &join, err, errcap) != MC_OK)
+            return -1;
+        cfg.join = &join;
+        if (!prof.listen[0])
+            cfg.listen_addr = join.listen;
+        if (!prof.url_host[0])
+            cfg.url_host = join.url_host;
+        ct.auth_off = join.auth_off;
     }
     cfg.devices_dir = p->devices;
     cfg.trace_path = p->trace;
@@ -791,6 +810,9 @@ static void trace_run_begin(const run_paths *p)
              mc_cloud_broker_host(ct.cloud),
              opt.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud),
              !mc_cloud_plugin(ct.cloud) ? "no login or topic checks" : checks_text());
+    if (opt.cloud)
+        snprintf(broker, sizeof(broker), "joined ota-mock-cloud at %.60s, %s", opt.cloud,
+                 checks_text());
     json = run_begin_json(p, broker);
     mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
                  "run-begin");

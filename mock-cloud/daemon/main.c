@@ -13,6 +13,7 @@
  *   GET  /scenarios        the fault plans it can apply
  *   POST /broker/restart?down=S   restart the broker (persistence on), down S seconds
  *   POST /devices/DN/kick  disconnect the device
+ *   POST /join, DELETE /join/DN   a conformance run claims a device / gives it back (join.c)
  *
  * Exit status: 0 stopped by SIGINT or SIGTERM, 2 bad usage, 3 could not start.
  */
@@ -32,6 +33,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "join.h"
 #include "otamock/mock.h"
 
 #define MAX_BODY        8192
@@ -75,6 +77,8 @@ static void usage(FILE *f)
                "  --quiet             no message log, only the start-up lines and errors\n\n"
                "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
                "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
+               "POST /join (a conformance run claims a device; hands out the cloud credential),\n"
+               "DELETE /join/DN,\n"
                "POST /jobs with\n"
                "  {\"device\":\"ref-device-01\",\"version\":\"2.0.0\",   (required)\n"
                "   \"size\":65536, \"digest\":\"md5\"|\"sha256\", \"module\":\"default\",\n"
@@ -406,6 +410,10 @@ static enum MHD_Result post_job(struct MHD_Connection *con, const request *req)
         goto done;
     }
     s.dn = dev->valuestring;
+    if (mc_device_claimed(cloud, s.dn, err, sizeof(err))) {
+        out = reply_error(con, 409, "the device is claimed by a conformance run (DELETE /join/DN)");
+        goto done;
+    }
     s.version = ver->valuestring;
     s.image_size = DEFAULT_SIZE;
     if (size && (!cJSON_IsNumber(size) || size->valuedouble < 1 || size->valuedouble > 16e6)) {
@@ -499,6 +507,17 @@ static enum MHD_Result post_kick(struct MHD_Connection *con, const char *rest)
     return reply_json(con, 200, o);
 }
 
+static enum MHD_Result api_join(struct MHD_Connection *con, const char *method, const char *url,
+                                const request *req)
+{
+    mcd_site s = {opt.listen, opt.url_host, opt.url_no_port, opt.tls,
+                  opt.auth && !strcmp(opt.auth, "off")};
+    unsigned status = 500;
+    cJSON *o = mcd_join_handle(cloud, &s, method, url, req->body, req->len, &status);
+
+    return o ? reply_json(con, status, o) : MHD_NO;
+}
+
 static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -547,9 +566,12 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
     } else if (!strcmp(method, "POST") && !strncmp(url, "/devices/", 9)) {
         return post_kick(con, url + 9);
     }
+    if (!strcmp(url, "/join") || !strncmp(url, "/join/", 6))
+        return api_join(con, method, url, req);
     return reply_error(con, 404,
                        "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /trace?from=K; "
-                       "POST /jobs, /broker/restart?down=S, /devices/DN/kick");
+                       "POST /jobs, /broker/restart?down=S, /devices/DN/kick, /join; "
+                       "DELETE /join/DN");
 }
 
 static void on_api_done(void *cls, struct MHD_Connection *con, void **con_cls,

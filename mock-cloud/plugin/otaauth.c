@@ -4,7 +4,9 @@
  * keeps every device inside its own topic namespace, delivers the cloud's
  * downlink messages straight to the device's client (subscribed or not,
  * exactly once), and tells the mock cloud what it refused or saw on
- * "$ota/events". The cloud drives it through "$CONTROL/otaauth/v1".
+ * "$ota/events". The cloud drives it through "$CONTROL/otaauth/v1". Any
+ * number of cloud clients (the cloud's credential, distinct client ids) may
+ * be connected at once: ota-mock-cloud and the conformance runs joining it.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #define OA_MAX_CLIENT 4096
 #define OA_MAX_FILE   (8 * 1024 * 1024)
 #define OA_MAX_DELAY  16
+#define OA_MAX_CLOUDS 64
 
 typedef struct {
     const struct mosquitto
@@ -36,6 +39,12 @@ typedef struct {
     int drop_next;     /* drop this many downlink messages */
     double delay_next; /* hold the next downlink message this long (s) */
 } oa_client;
+
+/* A connection with the cloud's credential: its end is an event (a joined run went away). */
+typedef struct {
+    const struct mosquitto *client;
+    char client_id[OTA_MAX_CLIENTID];
+} oa_cloud;
 
 typedef struct {
     char topic[OTA_MAX_TOPIC + 1];
@@ -48,7 +57,7 @@ typedef struct {
 static struct {
     mosquitto_plugin_id_t *id;
     char devices_path[1024];
-    time_t devices_mtime;
+    struct timespec devices_mtime; /* to the nanosecond: two rewrites in one second differ */
     off_t devices_size;
     oa_device *devices;
     size_t ndevices;
@@ -56,6 +65,8 @@ static struct {
     int auth_off;
     oa_client clients[OA_MAX_CLIENT];
     int nclients;
+    oa_cloud clouds[OA_MAX_CLOUDS];
+    int nclouds;
     oa_delayed delayed[OA_MAX_DELAY];
 } oa;
 
@@ -97,7 +108,9 @@ static void load_devices(void)
     int n;
 
     if (stat(oa.devices_path, &st) != 0 || st.st_size > OA_MAX_FILE ||
-        (st.st_mtime == oa.devices_mtime && st.st_size == oa.devices_size && oa.devices))
+        (st.st_mtim.tv_sec == oa.devices_mtime.tv_sec &&
+         st.st_mtim.tv_nsec == oa.devices_mtime.tv_nsec && st.st_size == oa.devices_size &&
+         oa.devices))
         return;
     f = fopen(oa.devices_path, "r");
     text = f ? calloc(1, (size_t)st.st_size + 1) : NULL;
@@ -118,7 +131,7 @@ static void load_devices(void)
     free(oa.devices);
     oa.devices = list;
     oa.ndevices = (size_t)n;
-    oa.devices_mtime = st.st_mtime;
+    oa.devices_mtime = st.st_mtim;
     oa.devices_size = st.st_size;
 }
 
@@ -154,6 +167,36 @@ static void remember(const struct mosquitto *client, const char *id, const char 
     snprintf(c->dn, sizeof(c->dn), "%s", dn);
 }
 
+static void remember_cloud(const struct mosquitto *client, const char *id)
+{
+    oa_cloud *c = NULL;
+
+    for (int i = 0; id && i < oa.nclouds && !c; i++)
+        if (!strcmp(oa.clouds[i].client_id, id))
+            c = &oa.clouds[i]; /* a reconnect with the same id takes the entry over */
+    if (!c && id && oa.nclouds < OA_MAX_CLOUDS)
+        c = &oa.clouds[oa.nclouds++];
+    if (!c)
+        return;
+    c->client = client;
+    snprintf(c->client_id, sizeof(c->client_id), "%s", id);
+}
+
+/* 1 when the connection was a cloud client's (the event is sent and the entry gone). */
+static int forget_cloud(const struct mosquitto *client, const char *id, const char *reason)
+{
+    for (int i = 0; id && i < oa.nclouds; i++) {
+        if (strcmp(oa.clouds[i].client_id, id))
+            continue;
+        if (oa.clouds[i].client != client)
+            return 1; /* an old connection taken over by a newer one */
+        event("cloud-disconnect", id, NULL, NULL, reason);
+        oa.clouds[i] = oa.clouds[--oa.nclouds];
+        return 1;
+    }
+    return 0;
+}
+
 static int on_basic_auth(int ev, void *data, void *ud)
 {
     struct mosquitto_evt_basic_auth *a = data;
@@ -173,6 +216,8 @@ static int on_basic_auth(int ev, void *data, void *ud)
         remember(a->client, id, l.pk, l.dn);
         event("connect", id, l.pk, l.dn, oa.auth_off ? "auth off: login not checked" : "");
     }
+    if (l.kind == OA_LOGIN_CLOUD)
+        remember_cloud(a->client, id);
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -298,9 +343,11 @@ static int on_disconnect(int ev, void *data, void *ud)
     (void)ev;
     (void)ud;
 
+    snprintf(reason, sizeof(reason), "reason %d", d->reason);
+    if (forget_cloud(d->client, id, reason))
+        return MOSQ_ERR_SUCCESS;
     if (!c || c->client != d->client)
         return MOSQ_ERR_SUCCESS; /* a connection already taken over by a newer one */
-    snprintf(reason, sizeof(reason), "reason %d", d->reason);
     event("disconnect", id, c->pk, c->dn, reason);
     *c = oa.clients[--oa.nclients];
     return MOSQ_ERR_SUCCESS;

@@ -305,6 +305,10 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
         mc_trace_add(c, OTA_TR_ERROR, NULL, NULL, payload, len, "unreadable broker event");
         return;
     }
+    if (mc_claim_skip_event(c, what, name, cJSON_IsString(cid) ? cid->valuestring : NULL)) {
+        cJSON_Delete(o);
+        return;
+    }
     mc_trace_add(c,
                  !strcmp(what, "auth-refused") || !strcmp(what, "acl-denied") ? OTA_TR_ERROR
                                                                               : OTA_TR_BROKER,
@@ -353,6 +357,10 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
     }
     pthread_mutex_lock(&c->lock);
     d = mc_registry_find(c, pk, dn);
+    if (mc_claim_skip_uplink(c, d, topic, payload, len)) {
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
     mc_trace_add(c, OTA_TR_MQTT_IN, d ? dn : NULL, topic, payload, len, NULL);
     if (!d) {
         mc_trace_add(c, OTA_TR_ERROR, NULL, topic, NULL, 0, "unknown device %s/%s", pk, dn);
@@ -513,12 +521,14 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->rlock, NULL);
     pthread_cond_init(&c->rcond, NULL);
+    if (cfg->join)
+        mc_join_apply(c, cfg->join); /* first: a failure below gives the device back */
     rc = mc_trace_open(c, cfg->trace_path);
     if (rc != MC_OK) {
         snprintf(err, errcap, "cannot write the trace to %s", cfg->trace_path);
         goto fail;
     }
-    rc = mc_registry_load(c, cfg->devices_dir, err, errcap);
+    rc = c->joined ? MC_OK : mc_registry_load(c, cfg->devices_dir, err, errcap);
     if (rc != MC_OK)
         goto fail;
     if (cfg->tls_dir && strlen(cfg->tls_dir) >= sizeof(c->tls_dir)) {
@@ -537,7 +547,9 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
     c->url_no_port = cfg->url_no_port;
     c->want_http_port = cfg->http_port;
     c->want_https_port = cfg->https_port;
-    if (cfg->broker_host) {
+    if (c->joined) {
+        /* mc_join_apply set the broker; the file server below is ours */
+    } else if (cfg->broker_host) {
         snprintf(c->host, sizeof(c->host), "%s", cfg->broker_host);
         c->port = cfg->broker_port;
     } else {
@@ -576,7 +588,10 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
     mc_trace_add(c, OTA_TR_CLOUD, NULL, NULL, NULL, 0,
                  "mock cloud up: broker %s:%d (%s%s), mqtts port %d, http port %d, https port %d, "
                  "%d device(s)",
-                 c->host, c->port, c->embedded ? "embedded" : "external",
+                 c->host, c->port,
+                 c->embedded ? "embedded"
+                 : c->joined ? "joined ota-mock-cloud"
+                             : "external",
                  !c->plugin      ? ", no login or topic checks"
                  : cfg->auth_off ? ", auth off"
                                  : "",
@@ -592,6 +607,7 @@ void mc_cloud_stop(mc_cloud *c)
 {
     if (!c)
         return;
+    mc_join_leave(c);
     mc_mqtt_stop(c);
     mc_http_stop(c);
     if (c->restarter_up) {
@@ -639,7 +655,7 @@ int mc_cloud_http_port(const mc_cloud *c)
 
 int mc_cloud_mqtts_port(const mc_cloud *c)
 {
-    return c->embedded ? c->broker.tls_port : 0;
+    return c->embedded ? c->broker.tls_port : c->joined ? c->join.mqtts_port : 0;
 }
 
 int mc_cloud_https_port(const mc_cloud *c)

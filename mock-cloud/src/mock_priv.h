@@ -93,6 +93,7 @@ typedef struct {
 
 typedef struct {
     mc_device_info info;
+    char claim[128]; /* client id of the conformance run that claimed it; "": none */
 } mc_device;
 
 /* Fault seam: does the fault fire for this event? Counts it either way. */
@@ -133,6 +134,9 @@ struct mc_cloud {
     int connected, subscribed;
     int connects; /* connections of our client so far (it reconnects by itself) */
     int plugin;   /* the broker runs otaauth: downlinks go through it, events come from it */
+    int refused;  /* the broker refused our login: its CONNACK code (0: not refused) */
+    int joined;   /* a second cloud client of a running ota-mock-cloud (join below) */
+    mc_join_info join;
     struct MHD_Daemon *httpd, *httpsd, *foreignd;
     int http_port, https_port, foreign_port;
     char tls_dir[256];
@@ -192,6 +196,24 @@ int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char 
 /* A binary payload (block frames); the trace keeps it as hex. */
 int mc_mqtt_publish_bin(mc_cloud *c, const char *dev, const char *topic, const void *data,
                         size_t len, int qos);
+
+/* Join mode: take the joined broker and credential (before anything can fail). */
+void mc_join_apply(mc_cloud *c, const mc_join_info *j);
+/* Join mode: give the claimed device back (DELETE /join/DN); once, traced. */
+void mc_join_leave(mc_cloud *c);
+/*
+ * Claims at the uplink seam (c->lock held; d NULL for an unknown device):
+ * 1 when the message is not this cloud's to act on, logged as such or, for
+ * another device of a cloud we joined, not at all.
+ */
+int mc_claim_skip_uplink(mc_cloud *c, mc_device *d, const char *topic, const void *payload,
+                         size_t len);
+/*
+ * Claims at the broker-event seam: releases the claims of a cloud client
+ * that disconnected; 1 when a joined cloud should ignore the event (it names
+ * none of its devices).
+ */
+int mc_claim_skip_event(mc_cloud *c, const char *what, const char *dn, const char *client_id);
 
 /* Job helpers (c->lock held). */
 void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code);

@@ -29,9 +29,15 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
                                  "/ota/device/request/+/+"};
     mc_cloud *c = obj;
 
-    if (rc != 0)
+    if (rc != 0) {
+        pthread_mutex_lock(&c->clock);
+        c->refused = rc;
+        pthread_cond_broadcast(&c->ccond);
+        pthread_mutex_unlock(&c->clock);
         return;
+    }
     pthread_mutex_lock(&c->clock);
+    c->refused = 0;
     c->connected = 1;
     c->connects++;
     c->subscribed = 0;
@@ -71,7 +77,8 @@ int mc_mqtt_wait_subscribed(mc_cloud *c, int after)
     int ok;
 
     pthread_mutex_lock(&c->clock);
-    while ((c->connects <= after || c->subscribed < 1 + c->plugin) && mc_mono() < end) {
+    while ((c->connects <= after || c->subscribed < 1 + c->plugin) && !c->refused &&
+           mc_mono() < end) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 20 * 1000 * 1000;
@@ -95,10 +102,27 @@ int mc_mqtt_connects(mc_cloud *c)
     return n;
 }
 
+/* Why the start failed: a refused login (with its CONNACK reason), or no SUBACKs. */
+static void refused_why(mc_cloud *c, char *err, size_t errcap)
+{
+    int refused;
+
+    pthread_mutex_lock(&c->clock);
+    refused = c->refused;
+    pthread_mutex_unlock(&c->clock);
+    if (refused)
+        snprintf(err, errcap, "the broker at %s:%d refused the cloud's login as %s: %s", c->host,
+                 c->port, c->joined ? c->join.cloud_user : "ota-mock-cloud",
+                 mosquitto_connack_string(refused));
+    else
+        snprintf(err, errcap, "the broker at %s:%d did not accept the cloud's subscriptions",
+                 c->host, c->port);
+}
+
 int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
 {
     pthread_condattr_t ca;
-    char id[64];
+    char id[128];
 
     pthread_once(&lib_once, lib_init);
     pthread_mutex_init(&c->clock, NULL);
@@ -110,6 +134,8 @@ int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
     static int serial;
     snprintf(id, sizeof(id), "ota-mock-cloud-%d-%d", (int)getpid(),
              __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
+    if (c->joined) /* the client id the daemon handed out with the credential */
+        snprintf(id, sizeof(id), "%.*s", (int)sizeof(id) - 1, c->join.client_id);
     /* On our own broker a persistent session (persistence is on): across a broker restart our
      * subscriptions stay, and what devices send before we are back is queued for us, as the
      * real cloud never misses an uplink. On somebody else's broker, a clean session. */
@@ -120,8 +146,11 @@ int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
     }
     mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-    mosquitto_username_pw_set(c->mosq, "ota-mock-cloud",
-                              c->plugin ? c->broker.cloud_password : NULL);
+    if (c->joined)
+        mosquitto_username_pw_set(c->mosq, c->join.cloud_user, c->join.cloud_password);
+    else
+        mosquitto_username_pw_set(c->mosq, "ota-mock-cloud",
+                                  c->plugin ? c->broker.cloud_password : NULL);
     mosquitto_connect_callback_set(c->mosq, on_connect);
     mosquitto_subscribe_callback_set(c->mosq, on_subscribe);
     mosquitto_message_callback_set(c->mosq, on_message);
@@ -131,8 +160,7 @@ int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
         return MC_ERR_BROKER;
     }
     if (!mc_mqtt_wait_subscribed(c, 0)) {
-        snprintf(err, errcap, "the broker at %s:%d did not accept the cloud's subscriptions",
-                 c->host, c->port);
+        refused_why(c, err, errcap);
         return MC_ERR_BROKER;
     }
     return MC_OK;

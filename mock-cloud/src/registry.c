@@ -94,6 +94,7 @@ int mc_device_add(mc_cloud *c, const mc_device_info *d)
         goto out;
     }
     c->devices = n;
+    memset(&c->devices[c->ndevices], 0, sizeof(c->devices[0]));
     c->devices[c->ndevices++].info = *d;
 out:
     pthread_mutex_unlock(&c->lock);

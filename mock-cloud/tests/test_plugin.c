@@ -307,6 +307,83 @@ static void a_delayed_downlink_arrives_late(void **state)
     logout(m);
 }
 
+/* A second cloud client as a conformance run joining ota-mock-cloud gets it (no API here). */
+static mc_join_info join_info(const char *password, const char *client_id)
+{
+    mc_join_info j;
+
+    memset(&j, 0, sizeof(j));
+    snprintf(j.api, sizeof(j.api), "127.0.0.1:1"); /* the release fails, traced */
+    snprintf(j.dn, sizeof(j.dn), "%s", DN);
+    snprintf(j.mqtt_host, sizeof(j.mqtt_host), "127.0.0.1");
+    j.mqtt_port = mc_cloud_broker_port(cloud);
+    snprintf(j.cloud_user, sizeof(j.cloud_user), "ota-mock-cloud");
+    snprintf(j.cloud_password, sizeof(j.cloud_password), "%s", password);
+    snprintf(j.client_id, sizeof(j.client_id), "%s", client_id);
+    snprintf(j.listen, sizeof(j.listen), "127.0.0.1");
+    return j;
+}
+
+static int traced(mc_cloud *c, ota_trace_kind kind, const char *text)
+{
+    for (double end = mc_now(c) + 3; mc_now(c) < end;) {
+        for (size_t i = 0; i < mc_trace_count(c); i++)
+            if (mc_trace_at(c, i)->kind == kind && strstr(mc_trace_at(c, i)->info, text))
+                return 1;
+        mc_trace_wait(c, mc_trace_count(c), mc_now(c) + 0.05);
+    }
+    return 0;
+}
+
+/*
+ * Two cloud clients at once: both hear the plugin's events, downlinks from
+ * the second reach the device, and its disconnect is an event that releases
+ * what it claimed from the first.
+ */
+static void a_second_cloud_client_works_beside_the_first(void **state)
+{
+    mc_join_info j = join_info(mc_cloud_credential(cloud), "ota-mock-cloud-join-test-1");
+    mc_config cfg = {.devices_dir = "/nonexistent", .join = &j};
+    mc_device_info d;
+    mc_cloud *second = NULL;
+    client_state s;
+    struct mosquitto *m;
+    mc_job_spec spec = {.dn = DN, .version = "9.9.12", .image_size = 16};
+    char err[300];
+    int id;
+    (void)state;
+
+    assert_int_equal(mc_device_get(cloud, DN, &d), MC_OK);
+    if (mc_cloud_start(&cfg, &second, err, sizeof(err)) != MC_OK)
+        fail_msg("the second cloud client: %s", err);
+    assert_int_equal(mc_cloud_plugin(second), 1);
+    assert_int_equal(mc_device_add(second, &d), MC_OK);
+    assert_int_equal(mc_device_claim(cloud, DN, j.client_id), MC_OK);
+    m = device_login(&s);
+    assert_true(traced(second, OTA_TR_BROKER, "connect"));
+    assert_int_equal(mc_job_create(second, &spec, &id), MC_OK);
+    pump(m, &s.messages, 1);
+    assert_int_equal(s.messages, 1);
+    mc_cloud_stop(second);
+    assert_true(traced(cloud, OTA_TR_BROKER, "cloud-disconnect"));
+    assert_true(traced(cloud, OTA_TR_CLOUD, "released"));
+    assert_int_equal(mc_device_claimed(cloud, DN, NULL, 0), 0);
+    logout(m);
+}
+
+static void a_wrong_cloud_credential_is_a_refused_login(void **state)
+{
+    mc_join_info j = join_info("not-the-password", "ota-mock-cloud-join-test-2");
+    mc_config cfg = {.devices_dir = "/nonexistent", .join = &j};
+    mc_cloud *second = NULL;
+    char err[300] = "";
+    (void)state;
+
+    assert_int_equal(mc_cloud_start(&cfg, &second, err, sizeof(err)), MC_ERR_BROKER);
+    assert_null(second);
+    assert_non_null(strstr(err, "refused the cloud's login as ota-mock-cloud"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +391,8 @@ int main(void)
         cmocka_unit_test(foreign_topics_are_denied_and_traced),
         cmocka_unit_test(downlink_reaches_an_unsubscribed_device_once),
         cmocka_unit_test(a_delayed_downlink_arrives_late),
+        cmocka_unit_test(a_second_cloud_client_works_beside_the_first),
+        cmocka_unit_test(a_wrong_cloud_credential_is_a_refused_login),
     };
     return cmocka_run_group_tests_name("plugin", tests, setup, teardown);
 }

@@ -30,6 +30,25 @@ const char *mc_strerror(int rc);
 
 typedef struct mc_cloud mc_cloud;
 
+/*
+ * What joining a running ota-mock-cloud hands back (mc_cloud_join): its
+ * broker, the cloud credential a second cloud client logs in with, a client
+ * id of its own, and how its file server is reached. Plain data, no
+ * pointers; mc_config.join points at one.
+ */
+typedef struct {
+    char api[192];                  /* HOST:PORT of the control API it joined by */
+    char dn[OTA_MAX_NAME + 1];      /* the claimed device */
+    char mqtt_host[128];            /* the broker, as this machine reaches it */
+    int mqtt_port, mqtts_port;      /* mqtts_port 0: no TLS listener */
+    char cloud_user[64];            /* "ota-mock-cloud" */
+    char cloud_password[128];       /* the daemon's per-run cloud credential */
+    char client_id[128];            /* unique to this join */
+    char listen[64];                /* the daemon's listen address */
+    char url_host[128];             /* host its download URLs name */
+    int url_no_port, tls, auth_off; /* as the daemon was started */
+} mc_join_info;
+
 typedef struct {
     const char *broker_host;   /* NULL: start our own Mosquitto on loopback */
     int broker_port;           /* with broker_host */
@@ -51,6 +70,17 @@ typedef struct {
     const char *url_host; /* host in download URLs; NULL: the listen address, or
                              127.0.0.1 when listening on every address */
     int url_no_port;      /* download URLs without a port (the SDK adds its own) */
+    /*
+     * Join a running ota-mock-cloud (from mc_cloud_join; NULL: not). The cloud
+     * logs in to that broker with the cloud credential as a second cloud
+     * client, gets the plugin's events and sends downlinks through it as with
+     * the embedded broker (mc_cloud_plugin() is 1; kick, drop and delay work),
+     * and serves only the devices the caller adds with mc_device_add:
+     * devices_dir is not read and other devices' messages are ignored. Its own
+     * file server still runs here. broker_host and the broker options are
+     * ignored; mc_cloud_stop releases the claim (DELETE /join/DN).
+     */
+    const mc_join_info *join;
 } mc_config;
 
 /*
@@ -114,6 +144,39 @@ int mc_device_get(mc_cloud *c, const char *dn, mc_device_info *out);
 int mc_device_load(const char *path, mc_device_info *out, char *err, size_t errcap);
 /* Add a device profile to a running cloud (replacing one of the same name). */
 int mc_device_add(mc_cloud *c, const mc_device_info *d);
+
+/* ---- joining a running ota-mock-cloud ---- */
+/*
+ * POST /join to the control API of a running ota-mock-cloud at api
+ * ("HOST:PORT"): it registers dev (replacing a device of that name), stops
+ * serving it itself (the device is claimed) and answers with what *out
+ * holds. MC_ERR_BROKER when the API is not there, MC_ERR_ARG when it refused
+ * (err has its reason), MC_ERR_HTTP when the answer is not one; err says why
+ * in a sentence. Call mc_cloud_release (or let mc_cloud_stop do it) when done.
+ */
+int mc_cloud_join(const char *api, const mc_device_info *dev, mc_join_info *out, char *err,
+                  size_t errcap);
+/* DELETE /join/DN: the daemon serves the device again. A device no longer claimed is MC_OK. */
+int mc_cloud_release(const char *api, const char *dn, char *err, size_t errcap);
+
+/* ---- claims: the serving side of a join (ota-mock-cloud) ---- */
+/*
+ * Claim a device for the client `holder` (a client id): from now on this
+ * cloud only logs the device's uplinks, marked as claimed, and acts on none;
+ * its open jobs are canceled. MC_ERR_NOTFOUND for an unknown device,
+ * MC_ERR_ARG when another holder has it.
+ */
+int mc_device_claim(mc_cloud *c, const char *dn, const char *holder);
+/* Serve the device again. MC_ERR_NOTFOUND when it was not claimed. */
+int mc_device_release(mc_cloud *c, const char *dn);
+/* 1 when claimed; the holder's client id into holder (may be NULL). */
+int mc_device_claimed(mc_cloud *c, const char *dn, char *holder, size_t cap);
+/*
+ * The cloud credential of the embedded broker's plugin (the password of the
+ * user "ota-mock-cloud"); NULL without the plugin or on another broker. It
+ * lets anyone holding it act as the cloud: hand it out with care.
+ */
+const char *mc_cloud_credential(const mc_cloud *c);
 
 /* ---- trace ---- */
 /* Seconds since the cloud started, on the monotonic clock. */
