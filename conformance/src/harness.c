@@ -533,6 +533,10 @@ const char *ct_spec_scenario(mc_job_spec *s, const char *name)
 
     if (mc_scenario_load(ct.scenarios, name, &sc, err, sizeof(err)) != MC_OK)
         fail_msg("fault plan %s: %s", name, err);
+    if (sc.fault.kind == MC_FAULT_SESSION_RESTART && !mc_cloud_broker_embedded(ct.cloud))
+        ct_na("N/A: fault plan %s restarts the broker, which only the suite's own embedded "
+              "broker can do (not with --broker or --cloud)",
+              name);
     s->fault = sc.fault;
     s->mqtt = sc.mqtt;
     snprintf(about, sizeof(about), "%s (fault plan %s)", sc.about, name);
@@ -757,6 +761,11 @@ void ct_final_reported(const ct_attempt *a)
 {
     if (a->outcome == CT_UP_DOWNLOADED)
         ct_fail("FINAL-1", "%s", ct_outcome_text(a));
+    if ((a->outcome == CT_UP_OTHER_VERSION || a->outcome == CT_UP_SILENT_BOOT) && downloaded(a))
+        ct_fail("FINAL-1",
+                "the download finished (step \"100\"), then %s: after a successful download "
+                "the device must report version %s",
+                ct_outcome_text(a), a->info.version);
 }
 
 const char *ct_outcome_text(const ct_attempt *a)
