@@ -27,13 +27,16 @@ typedef enum {
 const char *dut_strerror(int rc);
 
 typedef enum {
-    DUT_EV_START = 0, /* a process started (text: "pid N") */
+    DUT_EV_START = 0, /* a process started (text: "pid N"); serial: "open: <path>", then
+                         "reset: <method>" before each reset */
     DUT_EV_READY,     /* !READY (text: the line) */
-    DUT_EV_EVENT,     /* another !EVENT line */
+    DUT_EV_EVENT,     /* another !EVENT line; serial: "port-lost: <path>", "port-back" */
     DUT_EV_LOG,       /* a log line */
     DUT_EV_EXIT,      /* exit 0: a restart, as a bootloader would */
     DUT_EV_KILLED,    /* stopped by the suite (restart or close) */
-    DUT_EV_CRASH,     /* non-zero exit or a signal (text: the status) */
+    DUT_EV_CRASH,     /* non-zero exit or a signal (text: the status); serial: the port did
+                         not come back, or no !READY after a reset (text: why, then the
+                         last log lines) */
     DUT_EV__COUNT
 } dut_event_kind;
 
@@ -75,19 +78,24 @@ const char *dut_reset_method_name(dut_reset_method m);
 /* DUT_ERR_ARG for a name no method has ("none", "channel", "dtr-rts", "command"). */
 int dut_reset_method_parse(const char *name, dut_reset_method *out);
 
-/* Sets the modem lines; returns 0 or -1 with errno. Replaceable for tests (a pty has none). */
+/*
+ * Sets the modem lines: 1 asserts, 0 releases, -1 leaves that line as it is
+ * (each step of a reset sequence changes one line). Returns 0 or -1 with
+ * errno. Replaceable for tests (a pty has no modem lines).
+ */
 typedef int (*dut_set_lines_fn)(int fd, int dtr, int rts, void *ud);
 
 typedef struct {
-    const char *path;      /* /dev/ttyUSB0, /dev/serial/by-id/..., or a pty's link */
-    int baud;              /* 0: 115200 */
-    const char *framing;   /* "8N1" (NULL), "8E1", "8O1", "7E1", "7O1", "8N2" */
+    const char *path;    /* /dev/ttyUSB0, /dev/serial/by-id/..., or a pty's link */
+    int baud;            /* 0: 115200 */
+    const char *framing; /* "8N1" (NULL), "8E1", "8O1", "7E1", "7O1", "8N2" */
     dut_reset_method reset;
-    const char *reset_seq; /* DUT_RESET_LINES: "dtr=0 rts=1 wait=100 rts=0", or a preset
-                              name: "esp32", "stm32-nrst" */
-    const char *reset_cmd; /* DUT_RESET_COMMAND: run with /bin/sh -c */
-    double reopen_window_s; /* how long the port may vanish and come back (0: 10 s) */
-    double ready_timeout_s; /* how long to wait for !READY after a reset (0: 15 s) */
+    const char *reset_seq;      /* DUT_RESET_LINES: "dtr=0 rts=1 wait=100 rts=0", or a preset
+                                   name: "esp32", "stm32-nrst" */
+    const char *reset_cmd;      /* DUT_RESET_COMMAND: run with /bin/sh -c */
+    double reopen_window_s;     /* how long the port may vanish and come back (0: 10 s) */
+    double ready_timeout_s;     /* how long to wait for !READY after a reset (0: 15 s); a device
+                                   that spoke the channel before and stays silent is a crash */
     dut_set_lines_fn set_lines; /* NULL: TIOCMSET on the port */
     void *set_lines_ud;
 } dut_serial_config;
@@ -96,7 +104,10 @@ typedef struct {
  * Open the port (raw mode, exclusive: TIOCEXCL plus a lock file) and start
  * its reader thread. On failure err says why in a sentence (missing port,
  * busy port with the holder's pid and name when it can be learned,
- * unsupported framing or speed).
+ * unsupported framing or speed): DUT_ERR_ARG for a configuration that
+ * cannot work (speed, framing, reset sequence, missing reset command),
+ * DUT_ERR_SPAWN for a port that cannot be opened, DUT_ERR_NOMEM. cfg is
+ * copied; err may be NULL. The port's states are in docs/serial-adapter.md.
  */
 int dut_serial_open(const dut_serial_config *cfg, const dut_callbacks *cb, dut_adapter **out,
                     char *err, size_t errcap);

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole catalogue against the reference device driven through the serial
+# adapter: ota-pty-board plays a board on a USB serial port (a pty whose link
+# is the profile's port; every reboot re-enumerates it: a new pty under the
+# same link), the device's control channel and log on one side, the adapter
+# on the other. The device has its settings compiled in (options, no
+# environment) and is reset over the channel. Every test must pass, as with
+# the process adapter. Ports are chosen at run time; a taken one is tried
+# again with others.
+set -u
+bin=$1
+src=$(cd "$(dirname "$0")/../.." && pwd)
+fail() { echo "FAIL: $*"; exit 1; }
+
+work=$(mktemp -d /tmp/ota-serial-XXXXXX)
+board=""
+stop_board() {
+    [ -n "$board" ] && kill "$board" 2>/dev/null && wait "$board" 2>/dev/null
+    board=""
+}
+trap 'stop_board; rm -rf "$work"' EXIT
+
+start_board() {
+    mkdir -p "$work/state"
+    "$bin/ota-pty-board" --link "$work/ttyREF" --reenumerate -- \
+        "$bin/ota-ref-device" --host 127.0.0.1 --port "$mqtt" \
+        --product-key a1RefProd01 --device-name ref-device-01 \
+        --device-secret 0123456789abcdef0123456789abcdef --firmware-version 1.0.0 \
+        --state-dir "$work/state" 2>>"$work/board.log" &
+    board=$!
+}
+
+rc=3
+for try in 1 2 3 4 5; do
+    mqtt=$((20000 + (RANDOM % 20000)))
+    http=$((mqtt + 1))
+    start_board
+    "$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" \
+        --serial-port "$work/ttyREF" --mqtt-port "$mqtt" --http-port "$http" \
+        ${OTA_SERIAL_ONLY:+--only "$OTA_SERIAL_ONLY"} \
+        --junit "$work/junit.xml" --html "$work/report.html" --trace "$work/trace.jsonl" \
+        >"$work/out.txt" 2>&1
+    rc=$?
+    stop_board
+    grep -q 'is taken' "$work/out.txt" || break
+    echo "ports $mqtt/$http taken (try $try), choosing others"
+done
+cat "$work/out.txt"
+[ "$rc" -eq 0 ] || { tail -20 "$work/board.log"; fail "the board behind the serial adapter must pass the catalogue (exit $rc)"; }
+na=$(grep '^N/A ' "$work/out.txt" | awk '{print $3}' | sort | tr '\n' ' ')
+[ -n "${OTA_SERIAL_ONLY:-}" ] || [ "$na" = "foreign_broker_certificate_refused foreign_certificate_refused " ] ||
+    fail "unexpected N/A tests: $na"
+grep -q '"kind":"log"' "$work/trace.jsonl" || fail "the board's log lines are not in the trace"
+grep -q 'adapter.*serial' "$work/trace.jsonl" || fail "the trace does not say adapter serial"
+grep -q 'port-lost' "$work/trace.jsonl" || fail "re-enumeration (port-lost) is not in the trace"
+echo "serial board: catalogue passed"

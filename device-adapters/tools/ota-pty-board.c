@@ -1,0 +1,235 @@
+/*
+ * ota-pty-board: plays a board on a serial port for tests. It makes a pty,
+ * points a symlink at its slave side and runs a command on the master side
+ * (stdin, stdout and stderr), restarting it as a bootloader would, with a
+ * boot banner first; with --reenumerate each restart is a new pty, as a USB
+ * board re-enumerates. It relays nothing: the command's fds are the master.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_BANNER "\r\nboot: ota-pty-board\r\n"
+#define CRASH_PAUSE_S  0.2 /* before restarting a command that crashed */
+#define GONE_PAUSE_S   0.2 /* PATH is absent this long on --reenumerate */
+#define BANNER_WAIT_MS 1000
+#define WAIT_TICK_S    0.02
+#define TMP_SUFFIX     ".tmp"
+
+typedef struct {
+    const char *link;
+    const char *banner;
+    int reenumerate;
+    char **cmd;
+    int master, slave; /* slave: kept open so the master never sees EIO */
+    char slave_name[PATH_MAX];
+} board;
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static void nap(double sec)
+{
+    struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: ota-pty-board --link PATH [--reenumerate] [--banner TEXT] "
+                    "-- CMD [ARGS...]\n");
+}
+
+static int parse_args(board *b, int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "--link") && i + 1 < argc)
+            b->link = argv[++i];
+        else if (!strcmp(argv[i], "--banner") && i + 1 < argc)
+            b->banner = argv[++i];
+        else if (!strcmp(argv[i], "--reenumerate"))
+            b->reenumerate = 1;
+        else
+            return -1;
+    }
+    if (!b->link || i + 1 >= argc)
+        return -1;
+    b->cmd = argv + i + 1;
+    return 0;
+}
+
+/* PATH -> the slave, replaced atomically: a reader never sees a half-made link. */
+static int point_link(board *b)
+{
+    char tmp[PATH_MAX];
+
+    if (snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, b->link) >= (int)sizeof(tmp))
+        return -1;
+    unlink(tmp);
+    if (symlink(b->slave_name, tmp) != 0 || rename(tmp, b->link) != 0) {
+        fprintf(stderr, "ota-pty-board: cannot link %s to %s: %s\n", b->link, b->slave_name,
+                strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void close_pty(board *b)
+{
+    if (b->master >= 0)
+        close(b->master);
+    if (b->slave >= 0)
+        close(b->slave);
+    b->master = b->slave = -1;
+}
+
+static int open_pty(board *b)
+{
+    struct termios t;
+
+    b->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (b->master < 0 || grantpt(b->master) != 0 || unlockpt(b->master) != 0 ||
+        ptsname_r(b->master, b->slave_name, sizeof(b->slave_name)) != 0)
+        goto fail;
+    b->slave = open(b->slave_name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (b->slave < 0 || tcgetattr(b->slave, &t) != 0)
+        goto fail;
+    cfmakeraw(&t);
+    if (tcsetattr(b->slave, TCSANOW, &t) != 0)
+        goto fail;
+    return point_link(b);
+fail:
+    fprintf(stderr, "ota-pty-board: cannot make a pty: %s\n", strerror(errno));
+    close_pty(b);
+    return -1;
+}
+
+/* The ROM's boot banner, unless nobody has read the port for so long that it is full. */
+static void write_banner(board *b)
+{
+    struct pollfd pfd = {.fd = b->master, .events = POLLOUT};
+    size_t len = strlen(b->banner);
+
+    if (len && poll(&pfd, 1, BANNER_WAIT_MS) == 1 && (pfd.revents & POLLOUT))
+        (void)!write(b->master, b->banner, len);
+}
+
+/* Fork the command on the master; an exec failure comes back through a pipe. */
+static pid_t spawn(board *b)
+{
+    pid_t parent = getpid(), pid;
+    int report[2], e = 0;
+
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        dup2(b->master, 0);
+        dup2(b->master, 1);
+        dup2(b->master, 2);
+        execvp(b->cmd[0], b->cmd);
+        e = errno;
+        (void)!write(report[1], &e, sizeof(e));
+        _exit(127);
+    }
+    close(report[1]);
+    if (pid > 0 && read(report[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
+        fprintf(stderr, "ota-pty-board: cannot run %s: %s\n", b->cmd[0], strerror(e));
+        waitpid(pid, NULL, 0);
+        pid = -1;
+    }
+    close(report[0]);
+    return pid;
+}
+
+/* Wait for the command to end; on a stop request, kill it. Returns its status. */
+static int wait_child(pid_t pid)
+{
+    int status = 0;
+
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (stop) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        nap(WAIT_TICK_S);
+    }
+    return status;
+}
+
+/* A new pty under the same name, with the name absent for a moment in between. */
+static int reenumerate(board *b)
+{
+    unlink(b->link);
+    close_pty(b);
+    nap(GONE_PAUSE_S);
+    return stop ? 0 : open_pty(b);
+}
+
+static int run(board *b)
+{
+    while (!stop) {
+        pid_t pid;
+        int status;
+
+        write_banner(b);
+        pid = spawn(b);
+        if (pid < 0)
+            return 1;
+        status = wait_child(pid);
+        if (stop)
+            break;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            nap(CRASH_PAUSE_S);
+        if (b->reenumerate && reenumerate(b) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    board b = {.banner = DEFAULT_BANNER, .master = -1, .slave = -1};
+    struct sigaction sa;
+    int rc;
+
+    if (parse_args(&b, argc, argv) != 0) {
+        usage();
+        return 2;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (open_pty(&b) != 0)
+        return 1;
+    rc = run(&b);
+    unlink(b.link);
+    close_pty(&b);
+    return rc;
+}
