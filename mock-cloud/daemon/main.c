@@ -9,6 +9,7 @@
  *   GET  /jobs             every job with its state and the cloud's verdict
  *   GET  /jobs/N           one job
  *   POST /jobs             create and push a job (JSON body, see usage())
+ *   POST /jobs/N/cancel    cancel an open job (DELETE /jobs/N does the same)
  *   GET  /trace?from=K     the trace from record K on, as JSON lines
  *   GET  /scenarios        the fault plans it can apply
  *   POST /broker/restart?down=S   restart the broker (persistence on), down S seconds
@@ -33,16 +34,17 @@
 
 #include <cjson/cJSON.h>
 
+#include "daemon.h"
 #include "join.h"
 #include "otamock/mock.h"
 
-#define MAX_BODY        8192
-#define TRACE_PAGE      2000
-#define DEFAULT_SIZE    (64 * 1024)
-#define LOG_PAYLOAD_MAX 160
+#define MAX_BODY     8192
+#define TRACE_PAGE   2000
+#define DEFAULT_SIZE (64 * 1024)
 
 static struct {
     const char *devices, *scenarios, *listen, *certs, *trace, *url_host, *auth, *mosquitto;
+    const char *job_timeout;
     int mqtt_port, mqtts_port, http_port, https_port, api_port;
     int tls, url_no_port, http_urls, quiet;
 } opt;
@@ -74,15 +76,18 @@ static void usage(FILE *f)
                "  --scenarios DIR     fault plans (default: fixtures/scenarios)\n"
                "  --auth off          accept device logins without checking their signature\n"
                "  --trace FILE        also write the JSONL trace to FILE\n"
+               "  --job-timeout S     an open job fails (TIMED_OUT) after S seconds (default\n"
+               "                      1800, 30 minutes; 0: never)\n"
                "  --quiet             no message log, only the start-up lines and errors\n\n"
                "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
                "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
                "POST /join (a conformance run claims a device; hands out the cloud credential),\n"
                "DELETE /join/DN,\n"
-               "POST /jobs with\n"
+               "POST /jobs/N/cancel (or DELETE /jobs/N), POST /jobs with\n"
                "  {\"device\":\"ref-device-01\",\"version\":\"2.0.0\",   (required)\n"
                "   \"size\":65536, \"digest\":\"md5\"|\"sha256\", \"module\":\"default\",\n"
-               "   \"transport\":\"http\"|\"mqtt\", \"plan\":\"http-close-once\"}  (optional)\n");
+               "   \"transport\":\"http\"|\"mqtt\", \"plan\":\"http-close-once\",\n"
+               "   \"timeout\":600 (seconds; 0: never)}  (optional)\n");
 }
 
 static int parse_port(const char *s, int *out)
@@ -111,6 +116,7 @@ static int parse_options(int argc, char **argv)
         {"--url-host", &opt.url_host, NULL, NULL},
         {"--auth", &opt.auth, NULL, NULL},
         {"--mosquitto", &opt.mosquitto, NULL, NULL},
+        {"--job-timeout", &opt.job_timeout, NULL, NULL},
         {"--mqtt-port", NULL, &opt.mqtt_port, NULL},
         {"--mqtts-port", NULL, &opt.mqtts_port, NULL},
         {"--http-port", NULL, &opt.http_port, NULL},
@@ -157,26 +163,17 @@ static int parse_options(int argc, char **argv)
         fprintf(stderr, "ota-mock-cloud: --auth wants on or off, got '%s'\n", opt.auth);
         return -1;
     }
+    double secs;
+    if (opt.job_timeout && mcd_seconds_parse(opt.job_timeout, &secs) != 0) {
+        fprintf(stderr, "ota-mock-cloud: --job-timeout wants seconds from 0 to 2592000, got '%s'\n",
+                opt.job_timeout);
+        return -1;
+    }
     if (!opt.tls && (opt.mqtts_port || opt.https_port || opt.http_urls)) {
         fprintf(stderr, "ota-mock-cloud: --mqtts-port, --https-port and --http-urls need --tls\n");
         return -1;
     }
     return 0;
-}
-
-/* ---- the message log ---- */
-static void log_record(const ota_trace_rec *r)
-{
-    char payload[LOG_PAYLOAD_MAX + 8] = "";
-
-    if (r->payload && r->binary)
-        snprintf(payload, sizeof(payload), "<%zu bytes>", r->payload_len);
-    else if (r->payload)
-        snprintf(payload, sizeof(payload), "%.*s%s", LOG_PAYLOAD_MAX, (const char *)r->payload,
-                 r->payload_len > LOG_PAYLOAD_MAX ? "…" : "");
-    printf("%9.3f %-6s %s%s%s%s%s%s%s\n", r->t, ota_trace_kind_name(r->kind), r->dev,
-           r->dev[0] ? " " : "", r->topic, r->topic[0] ? " " : "", payload,
-           payload[0] && r->info[0] ? " | " : "", r->info);
 }
 
 /* ---- the control API ---- */
@@ -239,6 +236,8 @@ static const char *verdict_of(const mc_job_info *j, char *buf, size_t cap)
 {
     static const char *const steps[] = {"", "upgrade failed", "download failed",
                                         "verification failed", "flashing failed"};
+    if (mcd_job_verdict(j))
+        return mcd_job_verdict(j);
     switch (j->state) {
     case MC_JOB_PENDING:
         return "pushed; the device has not reported progress yet";
@@ -279,6 +278,7 @@ static cJSON *job_json(const mc_job_info *j)
     }
     cJSON_AddNumberToObject(o, "size", (double)j->size);
     cJSON_AddStringToObject(o, "digest", j->digest_hex);
+    mcd_job_json_add(o, j);
     return o;
 }
 
@@ -437,6 +437,10 @@ static enum MHD_Result post_job(struct MHD_Connection *con, const request *req)
         goto done;
     }
     s.mqtt = tr && !strcmp(tr->valuestring, "mqtt");
+    if (mcd_job_timeout_of(cJSON_GetObjectItemCaseSensitive(o, "timeout"), &s.timeout_s) != 0) {
+        out = reply_error(con, 400, "\"timeout\" must be seconds from 0 (never) to 2592000");
+        goto done;
+    }
     if (plan) {
         if (!cJSON_IsString(plan)) {
             out =
@@ -518,6 +522,13 @@ static enum MHD_Result api_join(struct MHD_Connection *con, const char *method, 
     return o ? reply_json(con, status, o) : MHD_NO;
 }
 
+static enum MHD_Result cancel_job(struct MHD_Connection *con, const char *rest, int is_delete)
+{
+    cJSON *o = NULL;
+    unsigned status = mcd_job_cancel(cloud, rest, is_delete, &o);
+    return reply_json(con, status, o);
+}
+
 static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -561,6 +572,10 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
             return get_scenarios(con);
     } else if (!strcmp(method, "POST") && !strcmp(url, "/jobs")) {
         return post_job(con, req);
+    } else if (!strcmp(method, "POST") && !strncmp(url, "/jobs/", 6)) {
+        return cancel_job(con, url + 6, 0);
+    } else if (!strcmp(method, "DELETE") && !strncmp(url, "/jobs/", 6)) {
+        return cancel_job(con, url + 6, 1);
     } else if (!strcmp(method, "POST") && !strcmp(url, "/broker/restart")) {
         return post_restart(con);
     } else if (!strcmp(method, "POST") && !strncmp(url, "/devices/", 9)) {
@@ -570,8 +585,8 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
         return api_join(con, method, url, req);
     return reply_error(con, 404,
                        "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /trace?from=K; "
-                       "POST /jobs, /broker/restart?down=S, /devices/DN/kick, /join; "
-                       "DELETE /join/DN");
+                       "POST /jobs, /jobs/N/cancel, /broker/restart?down=S, /devices/DN/kick, "
+                       "/join; DELETE /jobs/N, /join/DN");
 }
 
 static void on_api_done(void *cls, struct MHD_Connection *con, void **con_cls,
@@ -619,7 +634,7 @@ static void self_dir(char *buf, size_t cap)
     snprintf(buf, cap, "%s", dirname(exe));
 }
 
-static void print_banner(int api_port)
+static void print_banner(int api_port, double job_timeout_s)
 {
     const char *host = strcmp(opt.listen, "0.0.0.0") ? opt.listen : "127.0.0.1";
     mc_device_info d;
@@ -640,9 +655,13 @@ static void print_banner(int api_port)
                  https ? mc_cloud_https_port(cloud) : mc_cloud_http_port(cloud));
     printf("  URLs   %s://%s%s/ota/<job>/fw-<job>.bin?Expires=…&Signature=…\n",
            https ? "https" : "http", opt.url_host ? opt.url_host : host, port);
-    printf(
-        "  API    http://%s:%d  (GET /devices, /jobs, /jobs/N, /scenarios, /trace; POST /jobs)\n",
-        host, api_port);
+    printf("  API    http://%s:%d  (GET /devices, /jobs, /jobs/N, /scenarios, /trace; POST /jobs, "
+           "/jobs/N/cancel)\n",
+           host, api_port);
+    if (job_timeout_s > 0)
+        printf("  jobs   time out after %g s (--job-timeout)\n", job_timeout_s);
+    else
+        printf("  jobs   never time out (--job-timeout 0)\n");
     for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++) {
         ota_login l;
         if (ota_login_build(d.pk, d.dn, d.secret, OTA_SIGNMETHOD_HMACSHA256, opt.tls ? 2 : 3,
@@ -698,6 +717,9 @@ int main(int argc, char **argv)
     cfg.http_port = opt.http_port;
     cfg.url_host = opt.url_host;
     cfg.url_no_port = opt.url_no_port;
+    cfg.job_timeout_s = MCD_JOB_TIMEOUT_DEFAULT;
+    if (opt.job_timeout)
+        mcd_seconds_parse(opt.job_timeout, &cfg.job_timeout_s);
     if (opt.tls) {
         cfg.tls_dir = certs;
         cfg.https_urls = !opt.http_urls;
@@ -716,13 +738,13 @@ int main(int argc, char **argv)
         mc_cloud_stop(cloud);
         return 3;
     }
-    print_banner(api_port);
+    print_banner(api_port, cfg.job_timeout_s);
     /* The log: every record as it comes, until SIGINT or SIGTERM. */
     while (!sig) {
         struct timespec poll = {0, 0};
         size_t n = mc_trace_wait(cloud, seen, mc_now(cloud) + 0.2);
         for (; !opt.quiet && seen < n; seen++)
-            log_record(mc_trace_at(cloud, seen));
+            mcd_log_record(mc_trace_at(cloud, seen));
         seen = n;
         sig = sigtimedwait(&stop, NULL, &poll);
         if (sig < 0)

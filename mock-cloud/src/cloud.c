@@ -24,6 +24,7 @@ const char *mc_strerror(int rc)
         "MQTT operation failed",
         "HTTP server failed",
         "not found",
+        "the job is already finished",
     };
     return (rc >= 0 && rc < MC_ERR__COUNT) ? texts[rc] : "unknown error";
 }
@@ -351,10 +352,11 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
     mc_device *d;
 
     if (ota_topic_parse(topic, &kind, pk, dn) != OTA_OK) {
-        mc_trace_add(c, OTA_TR_MQTT_IN, NULL, topic, payload, len, NULL);
-        mc_trace_add(c, OTA_TR_ERROR, NULL, topic, NULL, 0, "not an OTA topic");
+        mc_cloud_on_other_topic(c, topic, payload, len);
         return;
     }
+    if (!ota_topic_is_uplink(kind))
+        return; /* our own downlink, heard back on a broker without the plugin */
     pthread_mutex_lock(&c->lock);
     d = mc_registry_find(c, pk, dn);
     if (mc_claim_skip_uplink(c, d, topic, payload, len)) {
@@ -528,6 +530,12 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
         snprintf(err, errcap, "cannot write the trace to %s", cfg->trace_path);
         goto fail;
     }
+    c->job_timeout_s = cfg->job_timeout_s > 0 ? cfg->job_timeout_s : 0;
+    rc = mc_ticker_start(c);
+    if (rc != MC_OK) {
+        snprintf(err, errcap, "cannot start the timer thread");
+        goto fail;
+    }
     rc = c->joined ? MC_OK : mc_registry_load(c, cfg->devices_dir, err, errcap);
     if (rc != MC_OK)
         goto fail;
@@ -608,6 +616,7 @@ void mc_cloud_stop(mc_cloud *c)
     if (!c)
         return;
     mc_join_leave(c);
+    mc_ticker_stop(c);
     mc_mqtt_stop(c);
     mc_http_stop(c);
     if (c->restarter_up) {

@@ -323,8 +323,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     pthread_mutex_lock(&c->lock);
     find_job(c, r, &l);
     pthread_mutex_unlock(&c->lock);
-    mc_trace_add(c, OTA_TR_HTTP, r->dn, r->uri, NULL, 0, "%s range=%s", method,
-                 range ? range : "-");
+    if (range)
+        mc_trace_add(c, OTA_TR_HTTP, r->dn, r->uri, NULL, 0, "%s range=%s", method, range);
+    else
+        mc_trace_add(c, OTA_TR_HTTP, r->dn, r->uri, NULL, 0, "%s no Range", method);
     if (!l.found) {
         mc_trace_add(c, OTA_TR_ERROR, r->dn, r->uri, NULL, 0, "HTTP 404: no such file");
         return reply_text(con, r, 404, "NoSuchKey\n");

@@ -16,7 +16,7 @@
 #define MC_MAX_JOBS 100000
 
 static const char *const state_names[MC_JOB__COUNT] = {"PENDING", "UPGRADING", "SUCCEEDED",
-                                                       "FAILED", "CANCELED"};
+                                                       "FAILED",  "CANCELED",  "TIMED_OUT"};
 
 const char *mc_job_state_name(mc_job_state s)
 {
@@ -34,6 +34,8 @@ static const struct {
             [MC_EV_INFORM_TARGET] = {MC_JOB_SUCCEEDED, MC_ACT_RECORD_SUCCESS},
             [MC_EV_INFORM_OTHER] = {MC_JOB_PENDING, MC_ACT_NONE},
             [MC_EV_SUPERSEDE] = {MC_JOB_CANCELED, MC_ACT_NOTE_CANCEL},
+            [MC_EV_CANCEL] = {MC_JOB_CANCELED, MC_ACT_NOTE_CANCEL},
+            [MC_EV_TIMEOUT] = {MC_JOB_TIMED_OUT, MC_ACT_RECORD_TIMEOUT},
         },
     [MC_JOB_UPGRADING] =
         {
@@ -42,6 +44,8 @@ static const struct {
             [MC_EV_INFORM_TARGET] = {MC_JOB_SUCCEEDED, MC_ACT_RECORD_SUCCESS},
             [MC_EV_INFORM_OTHER] = {MC_JOB_UPGRADING, MC_ACT_NONE},
             [MC_EV_SUPERSEDE] = {MC_JOB_CANCELED, MC_ACT_NOTE_CANCEL},
+            [MC_EV_CANCEL] = {MC_JOB_CANCELED, MC_ACT_NOTE_CANCEL},
+            [MC_EV_TIMEOUT] = {MC_JOB_TIMED_OUT, MC_ACT_RECORD_TIMEOUT},
         },
 };
 
@@ -56,6 +60,66 @@ mc_job_state mc_job_next(mc_job_state s, mc_job_event ev, mc_job_action *act)
     return open_table[s][ev].next;
 }
 
+/* Why a job ended CANCELED or TIMED_OUT, in the words the control API shows. */
+static void note_reason(mc_job *j, mc_job_event ev, mc_job_state was)
+{
+    if (ev == MC_EV_TIMEOUT && j->has_step)
+        snprintf(j->reason, sizeof(j->reason), "timed out after %g s in state %s at step %d",
+                 j->timeout_s, mc_job_state_name(was), j->last_step);
+    else if (ev == MC_EV_TIMEOUT)
+        snprintf(j->reason, sizeof(j->reason),
+                 "timed out after %g s in state %s, no progress reported", j->timeout_s,
+                 mc_job_state_name(was));
+    else if (ev == MC_EV_SUPERSEDE)
+        snprintf(j->reason, sizeof(j->reason), "canceled: a newer job for the device replaced it");
+    else if (!j->reason[0])
+        snprintf(j->reason, sizeof(j->reason), "canceled by the API");
+}
+
+static const char *step_text(int code)
+{
+    return code == -1   ? " (step -1: upgrade failed)"
+           : code == -2 ? " (step -2: download failed)"
+           : code == -3 ? " (step -3: verify failed)"
+                        : " (step -4: flash failed)";
+}
+
+/* {"job":N,"state":..,"from":..,"reason":..} and, for a timeout, "timeout" and the last "step". */
+static char *change_json(const mc_job *j, mc_job_state was, mc_job_action act)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text;
+
+    cJSON_AddNumberToObject(o, "job", j->id);
+    cJSON_AddStringToObject(o, "state", mc_job_state_name(j->state));
+    cJSON_AddStringToObject(o, "from", mc_job_state_name(was));
+    cJSON_AddStringToObject(o, "reason", j->reason);
+    if (act == MC_ACT_RECORD_TIMEOUT)
+        cJSON_AddNumberToObject(o, "timeout", j->timeout_s);
+    if (act == MC_ACT_RECORD_TIMEOUT && j->has_step)
+        cJSON_AddNumberToObject(o, "step", j->last_step);
+    text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+/* The trace record of a state change; a timeout or cancel carries its reason as JSON too. */
+static void trace_change(mc_cloud *c, const mc_job *j, mc_job_state was, mc_job_action act)
+{
+    char suffix[sizeof(j->reason) + 4] = "", *payload = NULL;
+
+    if (act == MC_ACT_RECORD_FAIL)
+        snprintf(suffix, sizeof(suffix), "%s", step_text(j->fail_code));
+    if (act == MC_ACT_RECORD_TIMEOUT || act == MC_ACT_NOTE_CANCEL) {
+        snprintf(suffix, sizeof(suffix), " (%s)", j->reason);
+        payload = change_json(j, was, act);
+    }
+    mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, payload, payload ? strlen(payload) : 0,
+                 "job %d %s -> %s%s", j->id, mc_job_state_name(was), mc_job_state_name(j->state),
+                 suffix);
+    free(payload);
+}
+
 /* Feed one event to a job (c->lock held) and perform the action it returns. */
 void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code)
 {
@@ -63,22 +127,24 @@ void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code)
     mc_job_state was = j->state;
 
     j->state = mc_job_next(j->state, ev, &act);
+    if (ev == MC_EV_PROGRESS && (was == MC_JOB_PENDING || was == MC_JOB_UPGRADING)) {
+        j->has_step = 1;
+        j->last_step = code;
+    }
     switch (act) {
     case MC_ACT_RECORD_FAIL:
         j->fail_code = code;
+        break;
+    case MC_ACT_RECORD_TIMEOUT:
+    case MC_ACT_NOTE_CANCEL:
+        note_reason(j, ev, was);
         break;
     case MC_ACT_NONE:
         return;
     default:
         break;
     }
-    mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0, "job %d %s -> %s%s", j->id,
-                 mc_job_state_name(was), mc_job_state_name(j->state),
-                 act == MC_ACT_RECORD_FAIL ? (code == -1   ? " (step -1: upgrade failed)"
-                                              : code == -2 ? " (step -2: download failed)"
-                                              : code == -3 ? " (step -3: verify failed)"
-                                                           : " (step -4: flash failed)")
-                                           : "");
+    trace_change(c, j, was, act);
 }
 
 mc_job *mc_job_find(mc_cloud *c, int id)
@@ -310,6 +376,8 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     j->mqtt = s->mqtt;
     j->pull_only = s->no_publish;
     j->stream_id = 100000LL + j->id;
+    j->timeout_s = s->timeout_s > 0 ? s->timeout_s : s->timeout_s < 0 ? 0 : c->job_timeout_s;
+    j->deadline = j->timeout_s > 0 ? mc_now(c) + j->timeout_s : 0;
     rc = job_prepare(c, j, s);
     if (rc == MC_OK)
         rc = job_push(j, s);
@@ -328,6 +396,9 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
                  ota_envelope_name(s->envelope), s->omit_transport ? ", no url" : "",
                  s->fault.kind ? ", fault " : "",
                  s->fault.kind ? mc_fault_kind_name(s->fault.kind) : "");
+    if (j->timeout_s > 0)
+        mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0, "job %d times out after %g s", j->id,
+                     j->timeout_s);
     j->trace_at = mc_trace_count(c);
     *job_id = j->id;
     j = NULL;
@@ -345,6 +416,46 @@ void mc_jobs_cancel(mc_cloud *c, const char *dn)
     for (int i = 0; i < c->njobs; i++)
         if (!strcmp(c->jobs[i]->dn, dn))
             mc_job_feed(c, c->jobs[i], MC_EV_SUPERSEDE, 0);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static int is_open(const mc_job *j)
+{
+    return j->state == MC_JOB_PENDING || j->state == MC_JOB_UPGRADING;
+}
+
+int mc_job_cancel(mc_cloud *c, int id, const char *reason)
+{
+    mc_job *j;
+    int rc = MC_OK;
+
+    if (!c)
+        return MC_ERR_ARG;
+    pthread_mutex_lock(&c->lock);
+    j = mc_job_find(c, id);
+    if (!j) {
+        rc = MC_ERR_NOTFOUND;
+    } else if (!is_open(j)) {
+        rc = MC_ERR_STATE;
+    } else {
+        snprintf(j->reason, sizeof(j->reason), "%s", reason ? reason : "canceled by the API");
+        mc_job_feed(c, j, MC_EV_CANCEL, 0);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* The timer event: every open job whose deadline passed times out. */
+void mc_jobs_tick(mc_cloud *c)
+{
+    double now = mc_now(c);
+
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->njobs; i++) {
+        mc_job *j = c->jobs[i];
+        if (j->deadline > 0 && now >= j->deadline && is_open(j))
+            mc_job_feed(c, j, MC_EV_TIMEOUT, 0);
+    }
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -369,6 +480,10 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
         out->mqtt = j->mqtt;
         out->stream_id = j->stream_id;
         out->blocks = j->blocks;
+        out->timeout_s = j->timeout_s;
+        out->has_step = j->has_step;
+        out->last_step = j->last_step;
+        snprintf(out->reason, sizeof(out->reason), "%s", j->reason);
         rc = MC_OK;
     }
     pthread_mutex_unlock(&c->lock);
@@ -381,8 +496,7 @@ mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module)
     const char *m = is_default(module) ? "default" : module;
     for (int i = c->njobs - 1; i >= 0; i--) {
         mc_job *j = c->jobs[i];
-        if (!strcmp(j->dn, dn) && !strcmp(j->module, m) &&
-            (j->state == MC_JOB_PENDING || j->state == MC_JOB_UPGRADING))
+        if (!strcmp(j->dn, dn) && !strcmp(j->module, m) && is_open(j))
             return j;
     }
     return NULL;

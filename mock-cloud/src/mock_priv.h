@@ -53,6 +53,8 @@ typedef enum {
     MC_EV_INFORM_TARGET,
     MC_EV_INFORM_OTHER,
     MC_EV_SUPERSEDE,
+    MC_EV_CANCEL,  /* canceled by mc_job_cancel (the control API) */
+    MC_EV_TIMEOUT, /* the job's timer ran out */
     MC_EV__COUNT
 } mc_job_event;
 
@@ -61,7 +63,8 @@ typedef enum {
     MC_ACT_NOTE_START,
     MC_ACT_RECORD_FAIL,
     MC_ACT_RECORD_SUCCESS,
-    MC_ACT_NOTE_CANCEL
+    MC_ACT_NOTE_CANCEL,
+    MC_ACT_RECORD_TIMEOUT
 } mc_job_action;
 
 /* The job state machine: a pure table lookup. */
@@ -89,6 +92,10 @@ typedef struct {
     int redeliver;   /* the device lost its connection (or the push) while it was pending */
     char push[2048]; /* the push payload as published */
     size_t trace_at;
+    double timeout_s; /* 0: no timer */
+    double deadline;  /* mc_now() at which the timer fires */
+    int has_step, last_step;
+    char reason[160]; /* why it was canceled or timed out */
 } mc_job;
 
 typedef struct {
@@ -122,6 +129,14 @@ struct mc_cloud {
     FILE *tfile;
     int errors;
     double t0;
+    struct mc_repeat *repeat; /* repetition per device (trace_repeat.c), under tlock */
+
+    /* The ticker: a thread that runs timers (job timeouts, ends of repeat bursts). */
+    pthread_mutex_t klock;
+    pthread_cond_t kcond;
+    pthread_t ticker;
+    int ticker_up, k_stop;
+    double job_timeout_s;
 
     /* transports */
     mc_broker broker;
@@ -165,6 +180,29 @@ void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char
                    const void *payload, size_t len, int binary, const char *fmt, va_list ap);
 void mc_trace_close(mc_cloud *c);
 int mc_trace_open(mc_cloud *c, const char *path);
+
+/*
+ * Repetition (trace_repeat.c), all with tlock held. mc_repeat_admit decides
+ * for one record about to be stored: 1 store it, 0 leave it out (counted).
+ * *summary, when set, is a record to store first (the caller owns it).
+ * mc_repeat_kept tells it the record it admitted is now stored at `r`.
+ * mc_repeat_due hands over one summary that is due by time, or NULL.
+ */
+int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary);
+void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r);
+ota_trace_rec *mc_repeat_due(mc_cloud *c, double now);
+void mc_repeat_free(mc_cloud *c);
+/* Write the summaries that are due (takes tlock); the ticker calls it. */
+void mc_trace_tick(mc_cloud *c);
+
+/* The ticker thread (tick.c): start after the trace is open, stop before anything is freed. */
+int mc_ticker_start(mc_cloud *c);
+void mc_ticker_stop(mc_cloud *c);
+/* Time out open jobs whose timer ran out (takes c->lock). */
+void mc_jobs_tick(mc_cloud *c);
+
+/* An uplink on a topic outside OTA (topics.c): traced for a known device, else ignored. */
+void mc_cloud_on_other_topic(mc_cloud *c, const char *topic, const void *payload, size_t len);
 
 /* A whole file of at most cap bytes, NUL-terminated, heap; NULL when unreadable or larger. */
 char *mc_slurp(const char *path, size_t cap);

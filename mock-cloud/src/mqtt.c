@@ -1,6 +1,7 @@
 /*
  * The cloud's MQTT side: one libmosquitto client subscribed to every uplink
- * topic of every device, and publishing pushes and replies. Each publish is
+ * topic of every device (on its own broker, every topic of every device
+ * namespace), and publishing pushes and replies. Each publish is
  * traced before it leaves, so the trace orders cause before effect.
  */
 #include <mosquitto.h>
@@ -45,7 +46,13 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     /* The plugin's events first: a device's connect must not slip by unseen. */
     if (c->plugin)
         mosquitto_subscribe(m, NULL, "$ota/events", 1);
-    mosquitto_subscribe_multiple(m, NULL, (int)(sizeof(subs) / sizeof(subs[0])), subs, 1, 0, NULL);
+    /* On our own broker every device namespace (the log shows every topic a device uses; one
+     * filter, as overlapping ones would deliver a message twice); on a shared one, OTA only. */
+    if (c->embedded)
+        mosquitto_subscribe(m, NULL, "/+/+/#", 1);
+    else
+        mosquitto_subscribe_multiple(m, NULL, (int)(sizeof(subs) / sizeof(subs[0])), subs, 1, 0,
+                                     NULL);
 }
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted)

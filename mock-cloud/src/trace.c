@@ -1,7 +1,8 @@
 /*
  * The trace store: every event in memory (for the runner to wait on and
  * judge) and, when a path is given, one JSONL line per event, flushed at
- * once so a crash loses nothing already recorded.
+ * once so a crash loses nothing already recorded. Long runs of identical
+ * records are counted instead of kept (trace_repeat.c decides which).
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ void mc_trace_close(mc_cloud *c)
     free(c->recs);
     c->recs = NULL;
     c->nrecs = 0;
+    mc_repeat_free(c);
     if (c->tfile)
         fclose(c->tfile);
     c->tfile = NULL;
@@ -93,11 +95,35 @@ static int append(mc_cloud *c, ota_trace_rec *r)
     return 0;
 }
 
+/* Keep a record: in memory and in the file (tlock held). On failure it is freed, and -1. */
+static int store(mc_cloud *c, ota_trace_rec *r)
+{
+    char *line = NULL;
+
+    if (append(c, r) != 0) {
+        ota_trace_rec_clear(r);
+        free(r);
+        return -1;
+    }
+    if (c->tfile && ota_trace_encode(r, &line) == OTA_OK) {
+        fputs(line, c->tfile);
+        fputc('\n', c->tfile);
+        fflush(c->tfile);
+    }
+    free(line);
+    return 0;
+}
+
+/*
+ * A record identical to many just before it is counted rather than kept
+ * (trace_repeat.c): a summary record may go in first, and the record itself
+ * may be left out. Waiters wake for whatever was stored.
+ */
 void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
                    const void *payload, size_t len, int binary, const char *fmt, va_list ap)
 {
-    ota_trace_rec *r = rec_new(kind, dev, topic, payload, len, binary);
-    char *line = NULL;
+    ota_trace_rec *r = rec_new(kind, dev, topic, payload, len, binary), *sum = NULL;
+    int keep;
 
     if (!r)
         return;
@@ -107,19 +133,30 @@ void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char
     r->t = mc_now(c);
     if (kind == OTA_TR_ERROR)
         c->errors++;
-    if (append(c, r) != 0) {
-        pthread_mutex_unlock(&c->tlock);
+    keep = mc_repeat_admit(c, r, &sum);
+    if (sum)
+        store(c, sum);
+    if (!keep) {
         ota_trace_rec_clear(r);
         free(r);
-        return;
+    } else if (store(c, r) == 0) {
+        mc_repeat_kept(c, r);
     }
-    if (c->tfile && ota_trace_encode(r, &line) == OTA_OK) {
-        fputs(line, c->tfile);
-        fputc('\n', c->tfile);
-        fflush(c->tfile);
-    }
-    free(line);
-    pthread_cond_broadcast(&c->tcond);
+    if (keep || sum)
+        pthread_cond_broadcast(&c->tcond);
+    pthread_mutex_unlock(&c->tlock);
+}
+
+void mc_trace_tick(mc_cloud *c)
+{
+    ota_trace_rec *sum;
+    int n = 0;
+
+    pthread_mutex_lock(&c->tlock);
+    while ((sum = mc_repeat_due(c, mc_now(c))) != NULL)
+        n += store(c, sum) == 0;
+    if (n)
+        pthread_cond_broadcast(&c->tcond);
     pthread_mutex_unlock(&c->tlock);
 }
 

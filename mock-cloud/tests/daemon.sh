@@ -2,7 +2,8 @@
 # ota-mock-cloud on its own, as a person uses it: fixed ports, the control
 # API driven with curl, the reference device upgraded by HTTP, by MQTT blocks
 # and under a fault plan, bad requests answered, a taken port refused with a
-# clear message, and a clean stop on SIGTERM. With root and port 80 free, also
+# clear message, and a clean stop on SIGTERM. Then the job timer and cancel,
+# a topic outside OTA, and a client looping on a 404 with a bounded log. With root and port 80 free, also
 # --http-port 80 with URLs that carry no port (the 3.x SDK's case).
 set -u
 bin=$1
@@ -145,6 +146,90 @@ kill -0 "$dpid" 2>/dev/null && fail "ota-mock-cloud did not stop on SIGTERM"
 wait "$dpid"
 [ $? -eq 0 ] || fail "ota-mock-cloud did not exit 0 on SIGTERM"
 mosquitto_pub -p "$mport" -t probe -m x 2>/dev/null && fail "the broker outlived ota-mock-cloud"
+
+# ---- the job timer, cancel, topics outside OTA, a looping client (no device takes the jobs) ----
+pkill -P "${pids[-1]}" 2>/dev/null
+ok=0
+for _ in 1 2 3 4 5; do
+    mport=$((20000 + RANDOM % 20000))
+    if start_daemon timer --mqtt-port "$mport" --job-timeout 2 --trace "$work/timer.jsonl" \
+        --devices "$fx/devices" --scenarios "$fx/scenarios"; then ok=1; break; fi
+done
+[ "$ok" -eq 1 ] || fail "ota-mock-cloud --job-timeout 2 did not start"
+grep -q '^  jobs   time out after 2 s' "$work/timer.log" || fail "the banner does not show the job timeout"
+call() { curl -s -o "$work/r.json" -w '%{http_code}' -X "$1" "$api$2"; }
+
+# --job-timeout for every job; "timeout" for one.
+[ "$(post '{"device":"ref-device-01","version":"2.0.0"}')" = 201 ] || fail "POST /jobs (timer)"
+[ "$(post '{"device":"mcu-device-01","version":"2.0.0","timeout":5}')" = 201 ] ||
+    fail "POST /jobs with a timeout: $(cat "$work/post.json")"
+grep -q '"timeout":	5' "$work/post.json" || fail "the job does not show its timeout: $(cat "$work/post.json")"
+await "$api/jobs/1" '"state":	"TIMED_OUT"' || fail "job 1 did not time out: $(curl -s "$api/jobs/1")"
+curl -s "$api/jobs/1" | grep -q '"verdict":	"timed out after 2 s in state PENDING' ||
+    fail "job 1's verdict does not say why: $(curl -s "$api/jobs/1")"
+curl -s "$api/jobs/2" | grep -q '"state":	"PENDING"' || fail "job 2 (5 s) ended with the daemon's 2 s"
+await "$api/jobs/2" '"state":	"TIMED_OUT"' || fail "job 2 did not time out: $(curl -s "$api/jobs/2")"
+grep -q 'job 1 PENDING -> TIMED_OUT (timed out after 2 s' "$work/timer.log" || fail "no timeout line in the log"
+[ "$(post '{"device":"ref-device-01","version":"2.1.0","timeout":-1}')" = 400 ] || fail "a negative timeout must be 400"
+[ "$(post '{"device":"ref-device-01","version":"2.1.0","timeout":"1"}')" = 400 ] || fail "a string timeout must be 400"
+
+# Cancel: once, then 409; an unknown job 404; DELETE does the same.
+[ "$(post '{"device":"ref-device-01","version":"3.0.0","timeout":0}')" = 201 ] || fail "POST /jobs (cancel)"
+grep -q '"timeout":	0' "$work/post.json" || fail "timeout 0 must mean never: $(cat "$work/post.json")"
+[ "$(call POST /jobs/3/cancel)" = 200 ] || fail "POST /jobs/3/cancel: $(cat "$work/r.json")"
+grep -q '"state":	"CANCELED"' "$work/r.json" || fail "cancel did not cancel: $(cat "$work/r.json")"
+curl -s "$api/jobs/3" | grep -q '"verdict":	"canceled by the API"' || fail "job 3's verdict: $(curl -s "$api/jobs/3")"
+[ "$(call POST /jobs/3/cancel)" = 409 ] || fail "canceling a finished job must be 409"
+grep -q '"error"' "$work/r.json" || fail "no error text for 409: $(cat "$work/r.json")"
+[ "$(call POST /jobs/1/cancel)" = 409 ] || fail "canceling a timed-out job must be 409"
+[ "$(call POST /jobs/99/cancel)" = 404 ] || fail "canceling an unknown job must be 404"
+[ "$(post '{"device":"ref-device-01","version":"3.1.0","timeout":0}')" = 201 ] || fail "POST /jobs (delete)"
+[ "$(call DELETE /jobs/4)" = 200 ] || fail "DELETE /jobs/4: $(cat "$work/r.json")"
+[ "$(call DELETE /jobs/4)" = 409 ] || fail "DELETE of a finished job must be 409"
+
+# A topic outside OTA: logged, marked.
+cid=$(sed -n "s/^  device ref-device-01 .*clientId '\([^']*\)'.*/\1/p" "$work/timer.log")
+pw=$(sed -n 's/^  device ref-device-01 .* password \([0-9A-F]*\)$/\1/p' "$work/timer.log")
+mosquitto_pub -p "$mport" -i "$cid" -u 'ref-device-01&a1RefProd01' -P "$pw" -q 1 \
+    -t /sys/a1RefProd01/ref-device-01/thing/deviceinfo/update -m '{"id":"1","params":[]}' ||
+    fail "mosquitto_pub as the device was refused"
+for _ in $(seq 1 50); do grep -q 'deviceinfo/update .*(not OTA)$' "$work/timer.log" && break; sleep 0.1; done
+grep -q 'mqtt-in ref-device-01 /sys/a1RefProd01/ref-device-01/thing/deviceinfo/update .*(not OTA)$' \
+    "$work/timer.log" || fail "the log does not show the topic outside OTA"
+
+# A client looping on a 404 (as the Link SDK 4.x does): the log and the trace stay small.
+[ "$(post '{"device":"ref-device-01","version":"6.0.0","plan":"http-status-404","timeout":0}')" = 201 ] ||
+    fail "POST /jobs (loop)"
+url=$(sed -n 's/.*"url":	"\([^"]*\)".*/\1/p' "$work/post.json")
+before=$(wc -c <"$work/timer.log")
+urls=()
+for _ in $(seq 1 100); do urls+=("$url"); done
+n=0
+end=$((SECONDS + 3))
+while [ "$SECONDS" -lt "$end" ]; do curl -s "${urls[@]}" >/dev/null; n=$((n + 100)); done
+sleep 1.5
+tail -c +"$((before + 1))" "$work/timer.log" >"$work/loop.txt"
+bytes=$(wc -c <"$work/loop.txt")
+records=$(wc -l <"$work/timer.jsonl")
+echo "a loop of $n requests: $bytes bytes of log, $records trace records in all"
+[ "$n" -ge 300 ] || fail "the loop made only $n requests"
+grep -q 'looping: [0-9]* requests/s: GET /ota/5/fw-5.bin -> 404' "$work/loop.txt" ||
+    fail "no looping line: $(head -c 2000 "$work/loop.txt")"
+grep -q 'GET no Range' "$work/loop.txt" || fail "a request without Range is not logged as no Range"
+[ "$(grep -c 'GET no Range' "$work/loop.txt")" -le 3 ] || fail "the log repeats the request line"
+[ "$bytes" -lt 8192 ] || fail "the log grew $bytes bytes for one loop"
+[ "$records" -lt 400 ] || fail "the trace grew to $records records for one loop"
+# The reports show the summary records: the daemon's trace, wrapped as one test of a run.
+t='{"t":0,"kind":"test","dev":"ref-device-01","payload":"{\"suite\":\"ota-conformance\",\"device\":\"ref-device-01\"}","info":"run-begin"}'
+b='{"t":0,"kind":"test","dev":"ref-device-01","payload":"{\"group\":\"failure\",\"name\":\"by_hand\",\"rules\":\"FAIL-B\"}","info":"begin failure/by_hand"}'
+e='{"t":99,"kind":"test","dev":"ref-device-01","payload":"{\"group\":\"failure\",\"name\":\"by_hand\",\"rules\":\"FAIL-B\",\"verdict\":\"fail\",\"failed_rule\":\"FAIL-B\",\"message\":\"looped\"}","info":"end failure/by_hand"}'
+{ echo "$t"; echo "$b"; cat "$work/timer.jsonl"; echo "$e"; } >"$work/run.jsonl"
+"$bin/ota-report" --trace "$work/run.jsonl" --junit "$work/run.xml" --html "$work/run.html" \
+    2>"$work/report.err" || fail "ota-report on the daemon's trace: $(cat "$work/report.err")"
+grep -q 'repeated [0-9]* times in [0-9.]* s ([0-9]*/s): GET /ota/5/fw-5.bin -&gt; 404' "$work/run.html" ||
+    fail "the HTML report does not show the summary records"
+kill -TERM "$dpid"
+wait "$dpid" || fail "ota-mock-cloud --job-timeout did not exit 0 on SIGTERM"
 
 # ---- TLS: MQTTS and HTTPS with the build's test CA ----
 pkill -P "${pids[-1]}" 2>/dev/null

@@ -23,6 +23,7 @@ typedef enum {
     MC_ERR_MQTT,     /* libmosquitto refused an operation */
     MC_ERR_HTTP,     /* the file server would not start */
     MC_ERR_NOTFOUND, /* no such device or job */
+    MC_ERR_STATE,    /* the job is already finished */
     MC_ERR__COUNT
 } mc_err;
 
@@ -81,6 +82,8 @@ typedef struct {
      * ignored; mc_cloud_stop releases the claim (DELETE /join/DN).
      */
     const mc_join_info *join;
+    double job_timeout_s; /* an open job times out after this many seconds; 0: never (the
+                             library's default, so a test decides its own waits) */
 } mc_config;
 
 /*
@@ -184,6 +187,20 @@ double mc_now(const mc_cloud *c);
 size_t mc_trace_count(mc_cloud *c);
 /* A record; the pointer stays valid until mc_cloud_stop. */
 const ota_trace_rec *mc_trace_at(mc_cloud *c, size_t i);
+/*
+ * Repetition is collapsed per device: an HTTP request, an MQTT message in or
+ * out, an error or a fault identical to a recent one of the same device
+ * (kind, topic, info and payload; not the time) is kept MC_TRACE_KEEP_REPEATS
+ * times in a burst, then only counted. While such a burst goes on, once a
+ * second, and when it ends, one summary record stands for what was counted:
+ * kind OTA_TR_CLOUD, info "repeated N times in S s (R/s): <what>", payload
+ * {"repeat":N,"seconds":S,"rate":R,"of":"<what>","records":M} (M: every
+ * record left out, the replies included). A burst of one record ends when it
+ * pauses for MC_TRACE_REPEAT_GAP seconds. So a device looping forever costs
+ * a bounded number of records, in memory and in the file.
+ */
+#define MC_TRACE_KEEP_REPEATS 50
+#define MC_TRACE_REPEAT_GAP   1.0
 /* Block until more than `seen` records exist or mc_now() reaches deadline; returns the count. */
 size_t mc_trace_wait(mc_cloud *c, size_t seen, double deadline);
 /* Append a record (runner-side events: device log lines, restarts, tests). */
@@ -272,7 +289,8 @@ typedef enum {
     MC_JOB_UPGRADING,   /* first progress seen */
     MC_JOB_SUCCEEDED,   /* inform reported the target version */
     MC_JOB_FAILED,      /* a negative step */
-    MC_JOB_CANCELED,    /* superseded by a newer job */
+    MC_JOB_CANCELED,    /* superseded by a newer job, or canceled by mc_job_cancel */
+    MC_JOB_TIMED_OUT,   /* still open when its timeout ran out */
     MC_JOB__COUNT
 } mc_job_state;
 
@@ -293,6 +311,8 @@ typedef struct {
     int mqtt;                     /* push for MQTT block download (dProtocol mqtt, no url) */
     int no_publish;               /* leave it pending for firmware/get (never pushed, not even
                                      on reconnect) */
+    double timeout_s;             /* 0: the cloud's job_timeout_s; > 0: seconds from creation;
+                                     < 0: never */
 } mc_job_spec;
 
 typedef struct {
@@ -308,11 +328,21 @@ typedef struct {
     int mqtt;            /* pushed for MQTT block download */
     long long stream_id; /* its streamId (streamFileId is 1) */
     int blocks;          /* valid block requests answered so far */
+    double timeout_s;    /* seconds from creation to TIMED_OUT; 0: never */
+    int has_step;        /* a progress step 0..100 came */
+    int last_step;       /* the last one, with has_step */
+    char reason[160];    /* why it is CANCELED or TIMED_OUT, in a sentence; "" otherwise */
 } mc_job_info;
 
 /* Create the job, supersede the device's older open job, and publish the push. */
 int mc_job_create(mc_cloud *c, const mc_job_spec *spec, int *job_id);
 int mc_job_get(mc_cloud *c, int job_id, mc_job_info *out);
+/*
+ * Cancel one open job (state CANCELED, `reason` kept as its reason; NULL:
+ * "canceled by the API"). MC_ERR_NOTFOUND for no such job, MC_ERR_STATE when
+ * it is already finished.
+ */
+int mc_job_cancel(mc_cloud *c, int job_id, const char *reason);
 /* Cancel every open job of a device (between tests: no job outlives its test). */
 void mc_jobs_cancel(mc_cloud *c, const char *dn);
 

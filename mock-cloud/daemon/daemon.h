@@ -1,0 +1,36 @@
+/* What the daemon's files share: the message log and the job requests of the control API. */
+#ifndef OTAMOCK_DAEMON_H
+#define OTAMOCK_DAEMON_H
+
+#include <cjson/cJSON.h>
+
+#include "otamock/mock.h"
+
+/* The default of --job-timeout: a lab's upgrade timeout, 30 minutes (0 turns it off). */
+#define MCD_JOB_TIMEOUT_DEFAULT 1800.0
+
+/*
+ * One line for one trace record, on stdout. Lines repeating one another are
+ * printed three times per burst, then left to the trace's summary records,
+ * printed as "looping: R requests/s". Topics outside OTA end in "(not OTA)".
+ */
+void mcd_log_record(const ota_trace_rec *r);
+
+/* Seconds from 0 (none) to 30 days, as --job-timeout and "timeout" take them; -1 when not. */
+int mcd_seconds_parse(const char *text, double *out);
+/*
+ * POST /jobs's "timeout": absent (0: the daemon's --job-timeout), a number
+ * of seconds, or 0 for none (-1 in the spec). -1 when it is something else.
+ */
+int mcd_job_timeout_of(const cJSON *v, double *spec_timeout);
+/*
+ * POST /jobs/N/cancel (rest "N/cancel") or DELETE /jobs/N (rest "N"):
+ * the HTTP status, and in *out the JSON body (the caller sends and frees it).
+ */
+unsigned mcd_job_cancel(mc_cloud *c, const char *rest, int is_delete, cJSON **out);
+/* The reason of a CANCELED or TIMED_OUT job as its verdict; NULL for other states. */
+const char *mcd_job_verdict(const mc_job_info *j);
+/* Timeout, last step and reason into a job's JSON. */
+void mcd_job_json_add(cJSON *o, const mc_job_info *j);
+
+#endif

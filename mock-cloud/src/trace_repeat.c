@@ -1,0 +1,260 @@
+/*
+ * Repetition in the trace, per device. A looping device (the Link SDK 4.x
+ * retries a 404 some 3,000 times a second, forever) must not grow the trace
+ * without bound: a record identical to a recent one of the same device is
+ * kept MC_TRACE_KEEP_REPEATS times in a burst, then only counted, and one
+ * summary record stands for what was counted. This file decides; trace.c
+ * stores. Everything here runs with the trace lock held.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "mock_priv.h"
+
+#define SLOTS    8    /* distinct recent records remembered per device */
+#define WINDOW   1.0  /* a summary at least once a second while a burst goes on */
+#define MAX_DEVS 4096 /* past this many device names, records are kept as they come */
+
+typedef struct {
+    const ota_trace_rec *rec; /* its stored copy (lives until the trace closes); NULL: free */
+    double last_t;            /* when it came last */
+    long seen;                /* times in this burst, stored or not */
+    long held;                /* left out since the last summary */
+} slot;
+
+typedef struct {
+    char dev[OTA_MAX_NAME + 1];
+    slot s[SLOTS];
+    int pending;      /* the slot waiting for mc_repeat_kept; -1: none */
+    double win_t0;    /* the summary window began */
+    double last_held; /* the last record left out */
+    long held;        /* records left out in this window, every slot */
+} dev_state;
+
+struct mc_repeat {
+    dev_state *devs;
+    int n, cap;
+    dev_state *pend; /* the device of the record just admitted as new */
+};
+
+/* Requests, messages and the cloud's direct answers to them; never notes or job changes. */
+static int eligible(ota_trace_kind k)
+{
+    return k == OTA_TR_HTTP || k == OTA_TR_MQTT_IN || k == OTA_TR_MQTT_OUT || k == OTA_TR_ERROR ||
+           k == OTA_TR_FAULT;
+}
+
+static int same(const ota_trace_rec *a, const ota_trace_rec *b)
+{
+    return a->kind == b->kind && a->binary == b->binary && a->payload_len == b->payload_len &&
+           !strcmp(a->topic, b->topic) && !strcmp(a->info, b->info) &&
+           (!a->payload_len || !memcmp(a->payload, b->payload, a->payload_len));
+}
+
+static dev_state *dev_get(mc_cloud *c, const char *name)
+{
+    struct mc_repeat *rp = c->repeat;
+
+    if (!rp && !(rp = c->repeat = calloc(1, sizeof(*rp))))
+        return NULL;
+    for (int i = 0; i < rp->n; i++)
+        if (!strcmp(rp->devs[i].dev, name))
+            return &rp->devs[i];
+    if (rp->n == rp->cap) {
+        int cap = rp->cap ? 2 * rp->cap : 8;
+        dev_state *n = cap <= MAX_DEVS ? realloc(rp->devs, (size_t)cap * sizeof(*n)) : NULL;
+        if (!n)
+            return NULL;
+        rp->devs = n;
+        rp->cap = cap;
+    }
+    memset(&rp->devs[rp->n], 0, sizeof(rp->devs[0]));
+    snprintf(rp->devs[rp->n].dev, sizeof(rp->devs[0].dev), "%s", name);
+    return &rp->devs[rp->n++];
+}
+
+static int match(const dev_state *d, const ota_trace_rec *r)
+{
+    for (int i = 0; i < SLOTS; i++)
+        if (d->s[i].rec && same(d->s[i].rec, r))
+            return i;
+    return -1;
+}
+
+/* A free slot, else the one that came least recently. */
+static int free_slot(const dev_state *d)
+{
+    int best = 0;
+
+    for (int i = 0; i < SLOTS; i++) {
+        if (!d->s[i].rec)
+            return i;
+        if (d->s[i].last_t < d->s[best].last_t)
+            best = i;
+    }
+    return best;
+}
+
+static int is_request(const ota_trace_rec *r)
+{
+    return r->kind == OTA_TR_MQTT_IN || (r->kind == OTA_TR_HTTP && strncmp(r->info, "done ", 5));
+}
+
+/* The slot the summary is about: a request before a reply, then the most left out. */
+static const slot *lead_of(const dev_state *d)
+{
+    const slot *best = NULL;
+
+    for (int i = 0; i < SLOTS; i++) {
+        const slot *s = &d->s[i];
+        if (!s->held)
+            continue;
+        if (!best || is_request(s->rec) > is_request(best->rec) ||
+            (is_request(s->rec) == is_request(best->rec) && s->held > best->held))
+            best = s;
+    }
+    return best;
+}
+
+/* "GET /ota/1/fw-1.bin -> 404": the request, its path without the query, and its answer. */
+static void describe(const dev_state *d, const ota_trace_rec *r, char *out, size_t cap)
+{
+    int status = 0;
+
+    if (r->kind != OTA_TR_HTTP) {
+        snprintf(out, cap, "%s %s%s%s", ota_trace_kind_name(r->kind), r->topic,
+                 r->topic[0] && r->info[0] ? " " : "", r->info);
+        return;
+    }
+    for (int i = 0; i < SLOTS; i++) {
+        const ota_trace_rec *o = d->s[i].rec;
+        if (o && o->kind == OTA_TR_HTTP && !strcmp(o->topic, r->topic) &&
+            !strncmp(o->info, "done ", 5))
+            status = atoi(o->info + 5);
+    }
+    snprintf(out, cap, "%.*s %.*s", (int)strcspn(r->info, " "), r->info,
+             (int)strcspn(r->topic, "?"), r->topic);
+    if (status)
+        snprintf(out + strlen(out), cap - strlen(out), " -> %d", status);
+}
+
+static char *summary_json(long repeat, double seconds, double rate, const char *of, long records)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text;
+
+    cJSON_AddNumberToObject(o, "repeat", (double)repeat);
+    cJSON_AddNumberToObject(o, "seconds", seconds);
+    cJSON_AddNumberToObject(o, "rate", rate);
+    cJSON_AddStringToObject(o, "of", of);
+    cJSON_AddNumberToObject(o, "records", (double)records);
+    text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+/* The summary of the device's window (heap, the caller stores it), or NULL when none is due. */
+static ota_trace_rec *take_summary(dev_state *d, double now)
+{
+    const slot *lead = lead_of(d);
+    double secs = d->last_held - d->win_t0, rate;
+    char of[OTA_TRACE_MAX_INFO / 2];
+    ota_trace_rec *r;
+
+    if (!lead)
+        return NULL;
+    if (secs < 0.001)
+        secs = 0.001;
+    secs = (double)(long long)(secs * 100 + 0.5) / 100;
+    rate = (double)(long long)((double)lead->held / (secs > 0 ? secs : 0.01) + 0.5);
+    describe(d, lead->rec, of, sizeof(of));
+    r = calloc(1, sizeof(*r));
+    if (r) {
+        r->t = now;
+        r->kind = OTA_TR_CLOUD;
+        snprintf(r->dev, sizeof(r->dev), "%s", d->dev);
+        snprintf(r->topic, sizeof(r->topic), "%s", lead->rec->topic);
+        snprintf(r->info, sizeof(r->info), "repeated %ld times in %.2f s (%.0f/s): %s", lead->held,
+                 secs, rate, of);
+        r->payload = (unsigned char *)summary_json(lead->held, secs, rate, of, d->held);
+        r->payload_len = r->payload ? strlen((char *)r->payload) : 0;
+    }
+    for (int i = 0; i < SLOTS; i++)
+        d->s[i].held = 0;
+    d->held = 0;
+    return r;
+}
+
+int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary)
+{
+    dev_state *d;
+    slot *s;
+    double prev;
+    int i;
+
+    *summary = NULL;
+    if (c->repeat)
+        c->repeat->pend = NULL;
+    if (!eligible(r->kind) || !(d = dev_get(c, r->dev)))
+        return 1;
+    d->pending = -1;
+    i = match(d, r);
+    if (i < 0) { /* a different record: what was counted ends here */
+        *summary = take_summary(d, r->t);
+        i = free_slot(d);
+        d->s[i] = (slot){.rec = NULL, .last_t = r->t, .seen = 1};
+        d->pending = i;
+        c->repeat->pend = d;
+        return 1;
+    }
+    s = &d->s[i];
+    prev = s->last_t;
+    s->last_t = r->t;
+    if (r->t - prev >= MC_TRACE_REPEAT_GAP) { /* it paused: a new burst */
+        *summary = take_summary(d, r->t);
+        s->seen = 0;
+    }
+    if (++s->seen <= MC_TRACE_KEEP_REPEATS)
+        return 1;
+    if (!d->held)
+        d->win_t0 = prev;
+    s->held++;
+    d->held++;
+    d->last_held = r->t;
+    if (!*summary && r->t - d->win_t0 >= WINDOW)
+        *summary = take_summary(d, r->t);
+    return 0;
+}
+
+void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r)
+{
+    dev_state *d = c->repeat ? c->repeat->pend : NULL;
+
+    if (d && d->pending >= 0)
+        d->s[d->pending].rec = r;
+    if (d)
+        d->pending = -1;
+}
+
+ota_trace_rec *mc_repeat_due(mc_cloud *c, double now)
+{
+    struct mc_repeat *rp = c->repeat;
+
+    for (int i = 0; rp && i < rp->n; i++) {
+        dev_state *d = &rp->devs[i];
+        if (d->held && now - d->win_t0 >= WINDOW)
+            return take_summary(d, now);
+    }
+    return NULL;
+}
+
+void mc_repeat_free(mc_cloud *c)
+{
+    if (c->repeat)
+        free(c->repeat->devs);
+    free(c->repeat);
+    c->repeat = NULL;
+}
