@@ -361,13 +361,53 @@ static void list_tests(void)
 }
 
 /* ---- the adapter's events go into the trace ---- */
+
+/*
+ * A device that logs in a loop (an SDK retrying thousands of times a
+ * second) must not grow the trace without bound: at most CT_LOG_PER_S lines
+ * a second are kept, the rest are counted and the count is written once
+ * the second is over.
+ */
+#define CT_LOG_PER_S 100
+
+static struct {
+    pthread_mutex_t lock;
+    double window; /* start of the current second */
+    int kept, dropped;
+} log_rate = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int log_admit(mc_cloud *c)
+{
+    double now = mc_now(c);
+    int keep, dropped = 0;
+
+    pthread_mutex_lock(&log_rate.lock);
+    if (now - log_rate.window >= 1.0) {
+        dropped = log_rate.dropped;
+        log_rate.window = now;
+        log_rate.kept = log_rate.dropped = 0;
+    }
+    keep = log_rate.kept < CT_LOG_PER_S;
+    log_rate.kept += keep;
+    log_rate.dropped += !keep;
+    pthread_mutex_unlock(&log_rate.lock);
+    if (dropped)
+        mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0,
+                     "(%d more log lines in that second not stored: the device logs faster than "
+                     "%d lines a second)",
+                     dropped, CT_LOG_PER_S);
+    return keep;
+}
+
 static void on_dut_event(void *ud, dut_event_kind k, const char *text)
 {
     mc_cloud *c = ud;
-    if (k == DUT_EV_LOG)
-        mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0, "%s", text);
-    else
+    if (k == DUT_EV_LOG) {
+        if (log_admit(c))
+            mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0, "%s", text);
+    } else {
         mc_trace_add(c, OTA_TR_DUT, ct.dev.dn, NULL, NULL, 0, "%s: %s", dut_event_name(k), text);
+    }
 }
 
 static void live_begin(const rp_test *t)

@@ -51,6 +51,8 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
     [BUG_IMPATIENT] = {"impatient", "DL-8", "gives up after 1 s without data"},
     [BUG_ACCEPT_ANY_CERT] = {"accept-any-cert", "SEC-3",
                              "TLS without checking the server certificate (MQTT and HTTPS)"},
+    [BUG_RETRY_FLOOD] = {"retry-flood", "FAIL-2",
+                         "retries a failed download every 5 ms without end, never reports it"},
     [BUG_HANG_ON_DISCONNECT] = {"hang-on-disconnect", "FAIL-2",
                                 "a block request lost with the connection is never sent again; "
                                 "the download hangs without a report"},

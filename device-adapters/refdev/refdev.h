@@ -53,6 +53,8 @@ typedef enum {
     BUG_IMPATIENT,          /* gives up on a download after 1 s without data */
     BUG_ACCEPT_ANY_CERT,    /* TLS without checking the server's certificate */
     BUG_HANG_ON_DISCONNECT, /* a block request lost with the connection: waits forever */
+    BUG_RETRY_FLOOD,        /* retries a failed download every 5 ms without end, never reports
+                               (Link SDK 4.x loops at thousands a second on a 404) */
     BUG__COUNT
 } rd_bug;
 

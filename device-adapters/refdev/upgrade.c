@@ -6,6 +6,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,9 +189,15 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    int tries = rd_has_bug(BUG_RETRY_BURST) ? 6 : rd_has_bug(BUG_RETRY_FOREVER) ? 10 : RD_TRIES;
+    int flood = rd_has_bug(BUG_RETRY_FLOOD);
+    int tries = flood                            ? INT_MAX
+                : rd_has_bug(BUG_RETRY_BURST)    ? 6
+                : rd_has_bug(BUG_RETRY_FOREVER) ? 10
+                                                 : RD_TRIES;
     for (int t = 1; t <= tries; t++) {
-        if (t > 1 && !rd_has_bug(BUG_RETRY_BURST))
+        if (t > 1 && flood)
+            nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+        else if (t > 1 && !rd_has_bug(BUG_RETRY_BURST))
             sleep(RD_RETRY_GAP_S);
         rc = fetch_once(h, &d, path, why, cap);
         if (rc == 0)
@@ -201,7 +208,8 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
             rd_log("(bug impatient) giving up after a pause");
             break;
         }
-        rd_log("download try %d of %d failed: %s", t, tries, why);
+        if (!flood || t <= 3)
+            rd_log("download try %d of %d failed: %s", t, tries, why);
     }
     curl_easy_cleanup(h);
     return rc;
