@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -227,4 +228,50 @@ int ct_device_open(const dut_profile *p, const char *cmd, const char *const *env
         }
         return 0;
     }
+}
+
+/* ---- a board's control channel ---- */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Up to `seconds` for the board's !READY; 1 when it came. */
+static int await_ready(dut_adapter *dut, double seconds)
+{
+    double end = mono_s() + seconds;
+    struct timespec nap = {0, 50 * 1000 * 1000};
+
+    while (!dut_has_channel(dut) && mono_s() < end)
+        nanosleep(&nap, NULL);
+    return dut_has_channel(dut);
+}
+
+#define CT_READY_GRACE_S 2.0
+
+int ct_device_board_ready(const dut_profile *p, dut_adapter *dut, double scale, char *err,
+                          size_t errcap)
+{
+    int wants_channel = p->reset == DUT_RESET_CHANNEL || p->caps[0];
+
+    if (p->adapter != DUT_ADAPTER_SERIAL || await_ready(dut, CT_READY_GRACE_S * scale))
+        return 0;
+    /* Its !READY went by before we opened the port (or never comes): a fresh boot tells. */
+    if (p->reset != DUT_RESET_NONE && dut_restart(dut) == DUT_OK &&
+        await_ready(dut, p->ready_timeout * scale))
+        return 0;
+    if (!wants_channel)
+        return 0; /* a board without the channel: judged from what it sends */
+    snprintf(err, errcap,
+             "the board on %s never printed !READY (within %.0f s%s), but its profile says it "
+             "takes commands (reset.method %s%s%s): check the speed (%d baud) and framing (%s), "
+             "and that its test build links the control channel; or set reset.method to none, "
+             "dtr-rts or command and drop capabilities",
+             p->serial_port, p->ready_timeout * scale,
+             p->reset != DUT_RESET_NONE ? " of a reset" : "", dut_reset_method_name(p->reset),
+             p->caps[0] ? ", capabilities " : "", p->caps, p->baud, p->framing);
+    return -1;
 }

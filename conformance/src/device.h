@@ -32,4 +32,12 @@ int ct_device_ports_free(const dut_profile *p, char *err, size_t errcap);
 int ct_device_open(const dut_profile *p, const char *cmd, const char *const *envp,
                    const dut_callbacks *cb, dut_adapter **out, char *err, size_t errcap);
 
+/*
+ * A board on a serial port: wait a moment for its !READY; when it does not
+ * come, reset it once and wait readyTimeout. -1 with err when the profile
+ * says it takes commands but it never announced the channel.
+ */
+int ct_device_board_ready(const dut_profile *p, dut_adapter *dut, double scale, char *err,
+                          size_t errcap);
+
 #endif

@@ -752,7 +752,8 @@ static int start_run(run_paths *p, char *err, size_t errcap)
         return -1;
     build_env(p);
     cb = (dut_callbacks){on_dut_event, ct.cloud};
-    if (ct_device_open(&prof, p->cmd, p->envp, &cb, &ct.dut, err, errcap) != 0)
+    if (ct_device_open(&prof, p->cmd, p->envp, &cb, &ct.dut, err, errcap) != 0 ||
+        ct_device_board_ready(&prof, ct.dut, ct.scale, err, errcap) != 0)
         return -1;
     if (!opt.quiet && ct.boot_by_connect && !is_worker)
         printf("waiting up to %.0f s for the device %s to connect to %s:%d\n",

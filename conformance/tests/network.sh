@@ -44,7 +44,7 @@ for try in 1 2 3 4 5; do
         --junit "$work/junit.xml" --trace "$work/trace.jsonl" >"$work/out.txt" 2>&1
     rc=$?
     stop_device
-    grep -q 'is taken' "$work/out.txt" || break
+    grep -qE 'is taken|taken, or below|would not start' "$work/out.txt" || break
     echo "ports $mqtt/$http taken (try $try), choosing others"
 done
 cat "$work/out.txt"

@@ -30,6 +30,20 @@ start_board() {
     board=$!
 }
 
+# Clear errors before any test: a missing port, a board that never announces its channel.
+err=$("$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" \
+    --serial-port "$work/no-such-tty" --only VER-1 2>&1)
+[ $? -eq 3 ] || fail "a missing port must exit 3: $err"
+echo "$err" | grep -q "no such port $work/no-such-tty: is the board plugged in?" || fail "unclear: $err"
+"$bin/ota-pty-board" --link "$work/ttySILENT" -- sh -c 'while read -r l; do echo "log $l"; done' &
+board=$!
+for _ in $(seq 1 100); do [ -e "$work/ttySILENT" ] && break; sleep 0.05; done
+err=$("$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" --time-scale 0.2 \
+    --serial-port "$work/ttySILENT" --mqtt-port 1 --only VER-1 2>&1)
+[ $? -eq 3 ] || fail "a board that never prints !READY must exit 3: $err"
+echo "$err" | grep -q "never printed !READY" || fail "unclear: $err"
+stop_board
+
 rc=3
 for try in 1 2 3 4 5; do
     mqtt=$((20000 + (RANDOM % 20000)))
@@ -42,7 +56,7 @@ for try in 1 2 3 4 5; do
         >"$work/out.txt" 2>&1
     rc=$?
     stop_board
-    grep -q 'is taken' "$work/out.txt" || break
+    grep -qE 'is taken|taken, or below|would not start' "$work/out.txt" || break
     echo "ports $mqtt/$http taken (try $try), choosing others"
 done
 cat "$work/out.txt"
