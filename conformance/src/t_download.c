@@ -86,6 +86,51 @@ static void resumes_with_range(void **state)
              ct_outcome_text(&a));
 }
 
+static int count_gets(size_t from, size_t to)
+{
+    int n = 0;
+    for (long i = ct_scan(from, to, ct_is_get, NULL); i >= 0;
+         i = ct_scan((size_t)i + 1, to, ct_is_get, NULL))
+        n++;
+    return n;
+}
+
+/*
+ * A complete response (Content-Length and every byte of it) that is shorter
+ * than the pushed size is not a transient fault: the device cannot tell it
+ * from a wrong file. It must never be flashed; asking again and succeeding,
+ * -2 and -3 are all fine (DL-2, FAIL-3S).
+ */
+static void short_file_never_flashed(void **state)
+{
+    char where[400], now[OTA_MAX_VERSION + 1];
+    ct_attempt a;
+    const char *about = ct_upgrade_plan(&a, "http-truncate-once", where, sizeof(where));
+    size_t end = a.end_at >= 0 ? (size_t)a.end_at : mc_trace_count(ct.cloud);
+    (void)state;
+
+    if (a.outcome == CT_UP_SUCCEEDED) {
+        ct_check("DL-2", count_gets(a.push_at, end) >= 2,
+                 "after %s the device reported %s without asking for the rest of the file: it "
+                 "flashed the short file %s",
+                 about, a.info.version, where);
+        return;
+    }
+    ct_final_reported(&a);
+    ct_check("DL-2", a.outcome == CT_UP_FAILED,
+             "after %s the device must ask again, or report \"-2\" or \"-3\": got %s %s", about,
+             ct_outcome_text(&a), where);
+    ct_check("FAIL-3S", a.step == -2 || a.step == -3,
+             "a package shorter than the pushed size should be reported as \"-2\" or \"-3\", "
+             "got \"%d\" %s",
+             a.step, where);
+    ct_running_version(now, sizeof(now));
+    ct_check("DL-2", !strcmp(now, a.from_version),
+             "after %s and step \"%d\" the device must still run %s, it reports \"%s\": the "
+             "short file must never be flashed",
+             about, a.step, a.from_version, now);
+}
+
 static void throttled_download_paces_progress(void **state)
 {
     char where[400];
@@ -105,7 +150,7 @@ static const ct_case cases[] = {
     {"url_used_verbatim", "download", url_used_verbatim, "DL-1", NULL},
     {"resumes_with_range", "download", resumes_with_range, "DL-2 DL-3 DL-4", NULL},
     {"survives_reset", "download", ct_survives_plan, "DL-2", "http-reset-once"},
-    {"survives_short_file", "download", ct_survives_plan, "DL-2", "http-truncate-once"},
+    {"survives_short_file", "download", short_file_never_flashed, "DL-2 FAIL-3S", NULL},
     {"survives_stall", "download", ct_survives_plan, "DL-2", "http-stall-once"},
     {"survives_ignored_range", "download", ct_survives_plan, "DL-2", "http-ignore-range"},
     {"survives_kick_mid_download", "download", ct_survives_plan, "DL-2", "session-kick-http"},

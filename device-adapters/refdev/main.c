@@ -153,7 +153,9 @@ static void usage(FILE *f)
                "--list-bugs\n"
                "A correct Aliyun OTA device, configured by the OTA_* environment of\n"
                "docs/dut-contract.md. Each --bug makes it break one rule; --no-channel\n"
-               "makes it a device without the optional control channel.\n"
+               "makes it a device without the optional control channel;\n"
+               "--short-body-fails makes it report -2 at once for a complete response\n"
+               "shorter than the pushed size (correct too: judging.md DL-2, FAIL-3S).\n"
                "Settings given as options win over the environment, so the device can\n"
                "behave like firmware with compiled-in settings:\n");
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
@@ -193,6 +195,8 @@ static int parse_args(int argc, char **argv)
             rd.bugs |= 1ULL << b;
         } else if (!strcmp(argv[i], "--no-channel")) {
             rd.no_channel = 1;
+        } else if (!strcmp(argv[i], "--short-body-fails")) {
+            rd.short_fails = 1;
         } else if (!strcmp(argv[i], "--list-bugs")) {
             for (int k = 0; k < BUG__COUNT; k++)
                 printf("%-16s %-8s %s\n", rd_bugs[k].name, rd_bugs[k].rule, rd_bugs[k].what);

@@ -55,6 +55,8 @@ typedef enum {
     BUG_HANG_ON_DISCONNECT, /* a block request lost with the connection: waits forever */
     BUG_RETRY_FLOOD,        /* retries a failed download every 5 ms without end, never reports
                                (Link SDK 4.x loops at thousands a second on a 404) */
+    BUG_FLASH_SHORT,        /* a complete response shorter than the pushed size is flashed as
+                               the image, unverified */
     BUG__COUNT
 } rd_bug;
 
@@ -80,7 +82,8 @@ typedef struct {
     char ca_file[512];
     int tls;
     unsigned long long bugs;
-    int no_channel; /* behave as a device without the control channel */
+    int no_channel;   /* behave as a device without the control channel */
+    int short_fails;  /* variant: a complete but short response ends the download with -2 */
 
     pthread_mutex_t lock;
     char version[OTA_MAX_VERSION + 1];
