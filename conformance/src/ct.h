@@ -222,6 +222,12 @@ void ct_await(ct_attempt *a, double timeout_s);
  * demos only download).
  */
 void ct_final_reported(const ct_attempt *a);
+/*
+ * A device that showed no reaction to a push: when the push provably did not
+ * reach it (it was offline, or a broker without our plugin), the test ends
+ * inconclusive with the reason. Returns when the push may have reached it.
+ */
+void ct_check_push_reached(const ct_attempt *a);
 /* Push and await in one go. */
 void ct_upgrade(ct_attempt *a, const mc_job_spec *s, double timeout_s);
 /* The version the device runs now, asked by STATUS when it can, else by a reboot. */

@@ -690,7 +690,7 @@ static int connected_at(size_t at)
  * and nobody can tell on a broker without our plugin, where a device that
  * did not subscribe (Link SDK 4.x never does) gets nothing.
  */
-static void check_push_reached(const ct_attempt *a)
+void ct_check_push_reached(const ct_attempt *a)
 {
     if (!mc_cloud_plugin(ct.cloud))
         ct_inconclusive("the device showed no reaction to the push of %s, but on a broker "
@@ -740,7 +740,7 @@ void ct_await(ct_attempt *a, double timeout_s)
         a->outcome = timeout_s <= react ? CT_UP_TIMEOUT : CT_UP_NOT_STARTED;
         mc_job_get(ct.cloud, a->job, &a->info);
         if (a->outcome == CT_UP_NOT_STARTED)
-            check_push_reached(a);
+            ct_check_push_reached(a);
         return;
     }
     for (;;) {

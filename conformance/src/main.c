@@ -316,6 +316,11 @@ static void print_requirements(void)
                r->needs ? r->needs : "", r->needs ? " runs only)" : "");
     }
     printf("coverage: %zu of %zu rules have a test\n", covered, total);
+    printf("verdicts: PASS; FAIL (a MUST broken, or any rule under --strict); WARN (a SHOULD "
+           "broken); N/A (the rule does not apply: the reason is given); INCONCLUSIVE (the test "
+           "could not create its situation for a reason that is not the device's fault, such as "
+           "a push that never reached it: the reason is given, JUnit shows an error, the run "
+           "does not fail)\n");
 }
 
 static int check_catalogue(void)

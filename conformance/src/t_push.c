@@ -26,6 +26,8 @@ static void live_push_starts_upgrade(void **state)
     ct_spec_init(&s, v, sizeof(v));
     ct_push(&a, &s);
     i = ct_find(a.push_at, 10, starts_upgrade, NULL);
+    if (i < 0)
+        ct_check_push_reached(&a);
     ct_check("PUSH-1", i >= 0,
              "a live-cloud push (code \"1000\", numeric id, signMethod Md5) must start the "
              "upgrade: expected a download request or a progress report within %.0f s, got "
@@ -156,11 +158,13 @@ static void acted_on(const char *rule, const mc_job_spec *s, const char *what)
 
     ct_push(&a, s);
     if (ct_find(a.push_at, 10, starts_upgrade, NULL) < 0) {
+        ct_check_push_reached(&a);
         ct_check(rule, 0, "%s must be acted on: no download and no progress within %.0f s", what,
                  ct_secs(10));
         return;
     }
     ct_await(&a, 60);
+    ct_final_reported(&a);
     ct_check(rule, a.outcome == CT_UP_SUCCEEDED, "%s must be installed like any other: got %s",
              what, ct_outcome_text(&a));
 }
@@ -346,8 +350,10 @@ static void second_push_during_download(void **state)
     ct_spec_init(&s, v, sizeof(v));
     ct_spec_scenario(&s, "http-throttle"); /* a download of a few seconds */
     ct_push(&a, &s);
-    if (ct_find(a.push_at, 10, ct_is_http, NULL) < 0)
+    if (ct_find(a.push_at, 10, ct_is_http, NULL) < 0) {
+        ct_check_push_reached(&a);
         ct_fail("PUSH-1", "the push to %s started no download within %.0f s", v, ct_secs(10));
+    }
     ct_spec_init(&s2, v2, sizeof(v2));
     ct_push(&a2, &s2); /* while the first download runs */
     i = ct_find(a2.push_at, 60, ends_or_boots, NULL);

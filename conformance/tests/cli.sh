@@ -113,6 +113,19 @@ out=$("$bin/ota-conformance" --quiet --only 'url_used_verbatim' --broker "127.0.
     fail "an HTTP upgrade on an external broker failed: $out"
 out=$("$bin/ota-conformance" --quiet --only 'blocks_download_succeeds' --broker "127.0.0.1:$port") ||
     fail "a block download on an external broker failed: $out"
+# A device that never subscribes (as Link SDK 4.x) gets its pushes from our plugin, which
+# delivers unasked as the real cloud does; on a plain broker they never reach it, and the
+# test is inconclusive, never the device's failure.
+nosub="exec '$bin/ota-ref-device' --no-subscribe"
+out=$("$bin/ota-conformance" --quiet --only live_push_starts_upgrade --dut-cmd "$nosub") ||
+    fail "a device that never subscribes must pass with the plugin: $out"
+out=$("$bin/ota-conformance" --only live_push_starts_upgrade --broker "127.0.0.1:$port" \
+    --dut-cmd "$nosub" --junit "$work/nosub.xml")
+[ $? -eq 0 ] || fail "an undelivered push must not fail the device: $out"
+echo "$out" | grep -q '^INCONCLUSIVE .*live_push_starts_upgrade' || fail "not inconclusive: $out"
+echo "$out" | grep -q '1 inconclusive' || fail "the summary does not count it: $out"
+grep -q '<error message="[^"]*without the otaauth plugin' "$work/nosub.xml" ||
+    fail "JUnit does not show the inconclusive test as an error"
 
 # A fixed port that is taken stops the run (exit 3) naming the port and who holds it.
 err=$("$bin/ota-conformance" --quiet --only VER-1 --mqtt-port "$port" 2>&1)

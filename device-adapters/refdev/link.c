@@ -86,6 +86,8 @@ static void on_publish(struct mosquitto *m, void *obj, int mid)
     pthread_mutex_unlock(&rd.lock);
 }
 
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted);
+
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
     char subs[3][OTA_MAX_TOPIC + 1];
@@ -99,6 +101,10 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     ota_topic_build(OTA_TOPIC_UPGRADE, rd.pk, rd.dn, subs[0], sizeof(subs[0]));
     ota_topic_build(OTA_TOPIC_FW_GET_REPLY, rd.pk, rd.dn, subs[1], sizeof(subs[1]));
     ota_topic_build(OTA_TOPIC_FILE_DOWNLOAD_REPLY, rd.pk, rd.dn, subs[2], sizeof(subs[2]));
+    if (rd.no_subscribe) { /* linked: what a subscription's grant does, at once */
+        on_subscribe(m, obj, 0, 0, NULL);
+        return;
+    }
     if (rd_has_bug(BUG_SUBSCRIBE_ALL))
         mosquitto_subscribe(m, NULL, "#", 0);
     mosquitto_subscribe_multiple(m, NULL, 3, list, 1, 0, NULL);

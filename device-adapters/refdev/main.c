@@ -155,7 +155,9 @@ static void usage(FILE *f)
                "docs/dut-contract.md. Each --bug makes it break one rule; --no-channel\n"
                "makes it a device without the optional control channel;\n"
                "--short-body-fails makes it report -2 at once for a complete response\n"
-               "shorter than the pushed size (correct too: judging.md DL-2, FAIL-3S).\n"
+               "shorter than the pushed size (correct too: judging.md DL-2, FAIL-3S);\n"
+               "--no-subscribe subscribes to nothing, as Link SDK 4.x: the real cloud\n"
+               "delivers its downlinks anyway (correct too).\n"
                "Settings given as options win over the environment, so the device can\n"
                "behave like firmware with compiled-in settings:\n");
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
@@ -197,6 +199,8 @@ static int parse_args(int argc, char **argv)
             rd.no_channel = 1;
         } else if (!strcmp(argv[i], "--short-body-fails")) {
             rd.short_fails = 1;
+        } else if (!strcmp(argv[i], "--no-subscribe")) {
+            rd.no_subscribe = 1;
         } else if (!strcmp(argv[i], "--list-bugs")) {
             for (int k = 0; k < BUG__COUNT; k++)
                 printf("%-16s %-8s %s\n", rd_bugs[k].name, rd_bugs[k].rule, rd_bugs[k].what);

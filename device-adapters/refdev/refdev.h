@@ -84,6 +84,7 @@ typedef struct {
     unsigned long long bugs;
     int no_channel;   /* behave as a device without the control channel */
     int short_fails;  /* variant: a complete but short response ends the download with -2 */
+    int no_subscribe; /* variant: subscribes to nothing, as Link SDK 4.x (the cloud delivers) */
 
     pthread_mutex_t lock;
     char version[OTA_MAX_VERSION + 1];

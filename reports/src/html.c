@@ -204,7 +204,7 @@ static int cites(const rp_test *t, const char *id)
 /* A rule's verdict from the tests that cite it. */
 static const char *rule_verdict(const rp_report *r, const char *id)
 {
-    int tests = 0, fail = 0, warn = 0, na = 0;
+    int tests = 0, fail = 0, warn = 0, na = 0, inconclusive = 0;
 
     for (int i = 0; i < r->ntests; i++) {
         const rp_test *t = &r->tests[i];
@@ -214,10 +214,16 @@ static const char *rule_verdict(const rp_report *r, const char *id)
         fail +=
             (t->verdict == RP_FAIL || t->verdict == RP_UNFINISHED) && !strcmp(t->failed_rule, id);
         na += t->verdict == RP_NA;
+        inconclusive += t->verdict == RP_INCONCLUSIVE;
         for (int w = 0; w < t->nwarnings; w++)
             warn += !strcmp(t->warnings[w].rule, id);
     }
-    return !tests ? "untested" : fail ? "fail" : warn ? "warning" : na == tests ? "na" : "pass";
+    return !tests                      ? "untested"
+           : fail                      ? "fail"
+           : warn                      ? "warning"
+           : na == tests               ? "na"
+           : na + inconclusive == tests ? "inconclusive"
+                                        : "pass";
 }
 
 static void rule_table(FILE *f, const rp_report *r)
