@@ -34,8 +34,8 @@ static void xpath(const char *expr, char *out, size_t cap)
 
 static void hostile_text_still_makes_valid_xml(void **state)
 {
-    rp_test t[3] = {0};
-    rp_run run = {"ota-conformance", "dev<1>", "2026-11-22T00:00:00", 1.5, t, 3};
+    rp_test t[4] = {0};
+    rp_run run = {"ota-conformance", "dev<1>", "2026-11-22T00:00:00", 1.5, t, 4};
     char cmd[512], out[256];
     int fd;
     (void)state;
@@ -58,6 +58,10 @@ static void hostile_text_still_makes_valid_xml(void **state)
     t[2].nwarnings = 1;
     strcpy(t[2].warnings[0].rule, "VER-3");
     strcpy(t[2].warnings[0].text, "id is a number");
+    strcpy(t[3].name, "live_push_starts_upgrade");
+    strcpy(t[3].group, "push");
+    t[3].verdict = RP_INCONCLUSIVE;
+    strcpy(t[3].message, "the push could not reach the device: it was not connected");
 
     strcpy(path, "/tmp/junit-test-XXXXXX");
     fd = mkstemp(path);
@@ -69,7 +73,11 @@ static void hostile_text_still_makes_valid_xml(void **state)
              OTA_SOURCE_DIR, path);
     assert_int_equal(system(cmd), 0);
     xpath("string(/testsuites/@tests)", out, sizeof(out));
-    assert_string_equal(out, "3");
+    assert_string_equal(out, "4");
+    xpath("string(/testsuites/@errors)", out, sizeof(out));
+    assert_string_equal(out, "1");
+    xpath("string(//testcase[error]/@name)", out, sizeof(out));
+    assert_string_equal(out, "live_push_starts_upgrade");
     xpath("string(/testsuites/@failures)", out, sizeof(out));
     assert_string_equal(out, "1");
     xpath("count(/testsuites/testsuite)", out, sizeof(out));
