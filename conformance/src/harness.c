@@ -227,7 +227,7 @@ static int is_disconnect_rec(const ota_trace_rec *r);
  */
 static int cloud_dropped(const ota_trace_rec *r)
 {
-    return (r->kind == OTA_TR_FAULT && (!strncmp(r->info, "session fault", 13) ||
+    return (r->kind == OTA_TR_FAULT && (!strncmp(r->info, "session fault: kick", 19) ||
                                         !strncmp(r->info, "broker restart", 14))) ||
            (r->kind == OTA_TR_BROKER && !strncmp(r->info, "kick", 4));
 }

@@ -353,7 +353,25 @@ static int on_disconnect(int ev, void *data, void *ud)
     return MOSQ_ERR_SUCCESS;
 }
 
-/* Commands from the cloud: {"command":"kick"|"drop"|"delay","pk":…,"dn":…,"seconds":…}. */
+/*
+ * "clear": the jobs of a test are over; nothing of theirs may reach the
+ * device in a later test: drop its pending drops and delays and the
+ * downlinks held back for it.
+ */
+static void clear_pending(oa_client *c)
+{
+    c->drop_next = 0;
+    c->delay_next = 0;
+    for (int i = 0; i < OA_MAX_DELAY; i++) {
+        oa_delayed *d = &oa.delayed[i];
+        if (d->payload && !strcmp(d->client_id, c->client_id)) {
+            free(d->payload);
+            d->payload = NULL;
+        }
+    }
+}
+
+/* Commands from the cloud: {"command":"kick"|"drop"|"delay"|"clear","pk":…,"dn":…,"seconds":…}. */
 static int on_control(int ev, void *data, void *ud)
 {
     struct mosquitto_evt_control *e = data;
@@ -383,6 +401,8 @@ static int on_control(int ev, void *data, void *ud)
         c->drop_next++;
     } else if (!strcmp(cmd->valuestring, "delay") && cJSON_IsNumber(secs)) {
         c->delay_next = secs->valuedouble;
+    } else if (!strcmp(cmd->valuestring, "clear")) {
+        clear_pending(c);
     }
     cJSON_Delete(o);
     return MOSQ_ERR_SUCCESS;

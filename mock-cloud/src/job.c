@@ -417,6 +417,7 @@ void mc_jobs_cancel(mc_cloud *c, const char *dn)
         if (!strcmp(c->jobs[i]->dn, dn))
             mc_job_feed(c, c->jobs[i], MC_EV_SUPERSEDE, 0);
     pthread_mutex_unlock(&c->lock);
+    mc_device_clear(c, dn); /* and what the plugin still holds for it */
 }
 
 static int is_open(const mc_job *j)

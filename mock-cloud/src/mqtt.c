@@ -239,11 +239,17 @@ static int control(mc_cloud *c, const char *command, const char *dn, double seco
     snprintf(json, sizeof(json),
              "{\"command\":\"%s\",\"pk\":\"%s\",\"dn\":\"%s\",\"seconds\":%.3f}", command, d.pk,
              d.dn, seconds);
-    mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "session fault: %s", command);
+    if (strcmp(command, "clear"))
+        mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "session fault: %s", command);
     return mosquitto_publish(c->mosq, NULL, "$CONTROL/otaauth/v1", (int)strlen(json), json, 1,
                              false) == MOSQ_ERR_SUCCESS
                ? MC_OK
                : MC_ERR_MQTT;
+}
+
+int mc_device_clear(mc_cloud *c, const char *dn)
+{
+    return control(c, "clear", dn, 0);
 }
 
 int mc_device_kick(mc_cloud *c, const char *dn)

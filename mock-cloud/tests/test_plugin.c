@@ -307,6 +307,25 @@ static void a_delayed_downlink_arrives_late(void **state)
     logout(m);
 }
 
+/* A test's end cancels its jobs, and what the plugin still holds back for the device goes too. */
+static void cancelled_jobs_leave_nothing_held_back(void **state)
+{
+    client_state s;
+    struct mosquitto *m;
+    mc_job_spec spec = {.dn = DN, .version = "9.9.12", .image_size = 16};
+    int id;
+    (void)state;
+
+    m = device_login(&s);
+    assert_int_equal(mc_device_delay_next(cloud, DN, 0.5), MC_OK);
+    assert_int_equal(mc_job_create(cloud, &spec, &id), MC_OK);
+    mc_jobs_cancel(cloud, DN);
+    for (double end = mc_now(cloud) + 1.2; mc_now(cloud) < end;)
+        mosquitto_loop(m, 20, 1);
+    assert_int_equal(s.messages, 0); /* the held push never came */
+    logout(m);
+}
+
 /* A second cloud client as a conformance run joining ota-mock-cloud gets it (no API here). */
 static mc_join_info join_info(const char *password, const char *client_id)
 {
@@ -391,6 +410,7 @@ int main(void)
         cmocka_unit_test(foreign_topics_are_denied_and_traced),
         cmocka_unit_test(downlink_reaches_an_unsubscribed_device_once),
         cmocka_unit_test(a_delayed_downlink_arrives_late),
+        cmocka_unit_test(cancelled_jobs_leave_nothing_held_back),
         cmocka_unit_test(a_second_cloud_client_works_beside_the_first),
         cmocka_unit_test(a_wrong_cloud_credential_is_a_refused_login),
     };

@@ -124,6 +124,12 @@ int mc_broker_present_foreign(mc_cloud *c, int foreign);
 
 /* Session faults through the plugin (MC_ERR_ARG without it). */
 int mc_device_kick(mc_cloud *c, const char *dn);
+/*
+ * Forget every session fault still pending for the device (drops, delays,
+ * downlinks held back): nothing of a finished test reaches it later.
+ * MC_ERR_ARG without the plugin.
+ */
+int mc_device_clear(mc_cloud *c, const char *dn);
 /* Drop the next downlink message to the device. */
 int mc_device_drop_next(mc_cloud *c, const char *dn);
 /* Hold the next downlink message to the device for `seconds` (0.1 s resolution). */
