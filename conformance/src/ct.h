@@ -124,6 +124,11 @@ typedef int (*ct_pred)(const ota_trace_rec *r, void *arg);
  * on the way fails the running test with the exit status and last log lines.
  */
 long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg);
+/*
+ * Wait until nothing pred accepts has come for quiet_s (each match starts
+ * the window again), at most max_s in all; the trace count at the end.
+ */
+size_t ct_quiet(size_t from, double quiet_s, ct_pred pred, void *arg, double max_s);
 /* Like ct_find, but without waiting: scan what is there up to `to`. */
 long ct_scan(size_t from, size_t to, ct_pred pred, void *arg);
 

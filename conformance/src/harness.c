@@ -172,6 +172,19 @@ long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg)
     }
 }
 
+size_t ct_quiet(size_t from, double quiet_s, ct_pred pred, void *arg, double max_s)
+{
+    double end = mc_now(ct.cloud) + ct_secs(max_s);
+
+    for (;;) {
+        double left = (end - mc_now(ct.cloud)) / ct.scale;
+        long i = ct_find(from, left < quiet_s ? left : quiet_s, pred, arg);
+        if (i < 0 || left <= 0)
+            return mc_trace_count(ct.cloud);
+        from = (size_t)i + 1;
+    }
+}
+
 static int from_device(const ota_trace_rec *r, ota_topic_kind k)
 {
     char want[OTA_MAX_TOPIC + 1];

@@ -136,9 +136,9 @@ static void one_failure_step_per_attempt(void **state)
     ct_check("PROG-6", a.outcome == CT_UP_FAILED,
              "a failed attempt (wrong digest) must report a negative step; got %s",
              ct_outcome_text(&a));
-    /* A short quiet window: nothing positive, no other code may follow. */
-    ct_find((size_t)a.end_at + 1, QUIET_S, any_step, NULL);
-    end = mc_trace_count(ct.cloud);
+    /* Everything until the device has been quiet for a moment: nothing positive, no other
+     * code may follow the first negative step. */
+    end = ct_quiet((size_t)a.end_at + 1, QUIET_S, any_step, NULL, 10);
     for (long i = ct_scan((size_t)a.end_at + 1, end, ct_is_progress, NULL); i >= 0;
          i = ct_scan((size_t)i + 1, end, ct_is_progress, NULL)) {
         int step = 0;

@@ -55,6 +55,8 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                          "retries a failed download every 5 ms without end, never reports it"},
     [BUG_FLASH_SHORT] = {"flash-short-file", "DL-2",
                          "flashes a complete but short response as the image, unverified"},
+    [BUG_FAIL_THEN_HUNDRED] = {"fail-then-hundred", "PROG-6",
+                               "after a failure step: the same again and \"100\" at once"},
     [BUG_HANG_ON_DISCONNECT] = {"hang-on-disconnect", "FAIL-2",
                                 "a block request lost with the connection is never sent again; "
                                 "the download hangs without a report"},

@@ -57,6 +57,7 @@ typedef enum {
                                (Link SDK 4.x loops at thousands a second on a 404) */
     BUG_FLASH_SHORT,        /* a complete response shorter than the pushed size is flashed as
                                the image, unverified */
+    BUG_FAIL_THEN_HUNDRED,  /* a failure step, the same again and "100" within milliseconds */
     BUG__COUNT
 } rd_bug;
 

@@ -540,6 +540,10 @@ idle:
     pthread_mutex_unlock(&rd.lock);
     if (step)
         rd_report_step(step, why, 0);
+    if (step && rd_has_bug(BUG_FAIL_THEN_HUNDRED)) {
+        rd_report_step(step, why, 0);
+        rd_report_step(100, "done", 0);
+    }
     return NULL;
 }
 
