@@ -274,10 +274,65 @@ int ct_is_start(const ota_trace_rec *r, void *arg)
     return r->kind == OTA_TR_DUT && !strncmp(r->info, "start", 5);
 }
 
+/*
+ * Late messages: a download request that provably belongs to a job of an
+ * earlier test (its URL names the job, a block request its stream) is shown
+ * in the trace as late and never judged against the running test.
+ */
+static int job_of_test(int job)
+{
+    for (int k = 0; k < ct.njobs; k++)
+        if (ct.jobs[k] == job)
+            return 1;
+    return 0;
+}
+
+static int stream_of_test(long long stream)
+{
+    for (int k = 0; k < ct.njobs; k++)
+        if (ct.streams[k] == stream)
+            return 1;
+    return 0;
+}
+
+static void note_late(size_t i, const char *what)
+{
+    static size_t noted[8];
+    static int next;
+
+    for (int k = 0; k < 8; k++)
+        if (noted[k] == i + 1)
+            return;
+    noted[next] = i + 1;
+    next = (next + 1) % 8;
+    mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
+                 "late: record %zu is %s of an earlier test: shown, not judged", i, what);
+}
+
+static int is_late(const ota_trace_rec *r)
+{
+    int job;
+    ota_block_request q;
+
+    if (!ct.cur || !ct.njobs || mc_trace_at(ct.cloud, scan_at) != r)
+        return 0;
+    if (r->kind == OTA_TR_HTTP && sscanf(r->topic, "/ota/%d/", &job) == 1 && !job_of_test(job)) {
+        note_late(scan_at, "a download request for a job");
+        return 1;
+    }
+    if (r->kind == OTA_TR_MQTT_IN && strstr(r->topic, "/thing/file/download") &&
+        ota_block_request_parse((const char *)r->payload, r->payload_len, &q) == OTA_OK &&
+        !stream_of_test(q.stream_id)) {
+        note_late(scan_at, "a block request for the stream of a job");
+        return 1;
+    }
+    return 0;
+}
+
 int ct_is_http(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn);
+    return r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn) && !is_late(r);
 }
 
 static int is_stop(const ota_trace_rec *r)
@@ -419,6 +474,16 @@ static int device_idle(void)
     return rc != DUT_OK || strstr(reply, "state=idle") != NULL;
 }
 
+/* Anything the device sends: a message or a download request. */
+static int device_speaks(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return (r->kind == OTA_TR_MQTT_IN || r->kind == OTA_TR_HTTP) && !strcmp(r->dev, ct.dev.dn);
+}
+
+/* Between tests: quiet this long, so that nothing of the last test spills into the next. */
+#define CT_QUIET_S 0.3
+
 int ct_settle(void)
 {
     double end = mc_now(ct.cloud) + ct_secs(30);
@@ -426,8 +491,10 @@ int ct_settle(void)
     while (mc_now(ct.cloud) < end && !ct_interrupted) {
         if (settle_boot() != 0)
             return -1;
-        if (device_idle())
+        if (device_idle()) {
+            ct_quiet(mc_trace_count(ct.cloud), CT_QUIET_S, device_speaks, NULL, 10);
             return 0;
+        }
         /* Busy (an upgrade still running): wake on the next event or in 50 ms. */
         mc_trace_wait(ct.cloud, mc_trace_count(ct.cloud), mc_now(ct.cloud) + 0.05);
     }
@@ -560,7 +627,7 @@ int ct_is_uplink(const ota_trace_rec *r, void *suffix)
 {
     size_t n = strlen(r->topic), k = strlen(suffix);
     return r->kind == OTA_TR_MQTT_IN && !strcmp(r->dev, ct.dev.dn) && n > k &&
-           !strcmp(r->topic + n - k, suffix);
+           !strcmp(r->topic + n - k, suffix) && !is_late(r);
 }
 
 int ct_is_get(const ota_trace_rec *r, void *arg)
@@ -638,6 +705,10 @@ void ct_push(ct_attempt *a, const mc_job_spec *s)
         ct_fail("PUSH-1", "the mock cloud could not create the job: %s", mc_strerror(rc));
     mc_job_get(ct.cloud, a->job, &a->info);
     a->push_at = a->info.trace_at;
+    if (ct.njobs < (int)(sizeof(ct.jobs) / sizeof(ct.jobs[0]))) {
+        ct.jobs[ct.njobs] = a->job;
+        ct.streams[ct.njobs++] = a->info.mqtt ? a->info.stream_id : -1;
+    }
 }
 
 static int ends_attempt(const ota_trace_rec *r, void *arg)
@@ -671,10 +742,16 @@ static void conclude(ct_attempt *a, long i)
     }
 }
 
-/* Any sign that the device acted on the push. */
+/*
+ * Any sign that the device acted on the push: a block request counts too, so
+ * that an attempt that has started is bounded by FAIL-2's 60 s, never by
+ * PUSH-1's 10 s (Link SDK 4.x reports no progress before its first block and
+ * resumes only after its own 10 s block timeout).
+ */
 static int reacts(const ota_trace_rec *r, void *arg)
 {
-    return ends_attempt(r, arg) || ct_is_progress(r, NULL) || ct_is_http(r, NULL);
+    return ends_attempt(r, arg) || ct_is_progress(r, NULL) || ct_is_http(r, NULL) ||
+           ct_is_uplink(r, (void *)"/thing/file/download");
 }
 
 static int is_undelivered(const ota_trace_rec *r, void *arg)

@@ -470,6 +470,7 @@ static int before(void **state)
     snprintf(t->rules, sizeof(t->rules), "%s", c->rules);
     tiers_of(c->rules, t->tiers, sizeof(t->tiers));
     ct.cur = NULL; /* settling is not judged */
+    ct.njobs = 0;
     ct_settle();
     ct.t_begin = mc_trace_count(ct.cloud);
     trace_test(t, "begin");
