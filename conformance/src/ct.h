@@ -81,6 +81,8 @@ typedef struct {
     dut_bounds bounds;    /* time bounds from the profile, before --time-scale */
     int version_major;    /* target versions are <major>.0.N, above what the device runs */
 
+    char module_saved[OTA_MAX_MODULE + 1]; /* the profile's module while a test switched it */
+
     char refused[OTA_TRACE_MAX_INFO +
                  1]; /* the broker refused the device's login: every test fails on SEC-1 */
 
@@ -169,6 +171,16 @@ long ct_reconnect(void);
  * instead (crashed at every boot, never connected, ...).
  */
 int ct_first_boot(char *err, size_t errcap);
+
+/*
+ * Module rules are judged under a non-default module too, where the device
+ * takes its module from the suite (a process device: OTA_MODULE): the
+ * device is restarted with `module` and the cloud told. 1 when switched
+ * (ct_module_restore undoes it, the runner calls it after every test); 0
+ * for a device whose module is burnt in.
+ */
+int ct_module_switch(const char *module);
+void ct_module_restore(void);
 
 /* ---- upgrades ---- */
 typedef enum {

@@ -593,6 +593,43 @@ int ct_first_boot(char *err, size_t errcap)
     return -1;
 }
 
+static int set_module(const char *module)
+{
+    char kv[OTA_MAX_MODULE + 16];
+
+    snprintf(kv, sizeof(kv), "OTA_MODULE=%s", module);
+    if (dut_process_setenv(ct.dut, kv) != DUT_OK)
+        return 0;
+    snprintf(ct.dev.module, sizeof(ct.dev.module), "%s", module);
+    mc_device_add(ct.cloud, &ct.dev);
+    return 1;
+}
+
+int ct_module_switch(const char *module)
+{
+    char saved[OTA_MAX_MODULE + 1];
+
+    if (ct.module_saved[0] || !ct.can_reset)
+        return 0;
+    snprintf(saved, sizeof(saved), "%s", ct.dev.module);
+    if (!set_module(module))
+        return 0;
+    snprintf(ct.module_saved, sizeof(ct.module_saved), "%s", saved);
+    if (ct_reboot() < 0 || ct_settle() != 0)
+        ct_fail("VER-1", "the device did not come back after a restart with OTA_MODULE=%s",
+                module);
+    return 1;
+}
+
+void ct_module_restore(void)
+{
+    if (!ct.module_saved[0])
+        return;
+    set_module(ct.module_saved);
+    ct.module_saved[0] = '\0';
+    ct_reboot();
+}
+
 void ct_spec_init(mc_job_spec *s, char *version, size_t cap)
 {
     memset(s, 0, sizeof(*s));

@@ -515,6 +515,7 @@ static int after(void **state)
     mc_jobs_cancel(ct.cloud, ct.dev.dn); /* no job outlives its test */
     trace_test(t, "end");
     print_result(t);
+    ct_module_restore();
     if (t->verdict == RP_FAIL)
         ct_reboot(); /* the next test starts from a clean boot */
     return 0;

@@ -108,12 +108,19 @@ static void progress_module_matches(void **state)
     mc_job_spec s;
     char v[32];
     ct_attempt a;
+    int dflt = !ct.dev.module[0] || !strcmp(ct.dev.module, "default");
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
     ct_upgrade(&a, &s, 60);
     ct_check("PROG-3", judge_progress(a.push_at, mc_trace_count(ct.cloud)) > 0,
              "an upgrade must report progress, got none");
+    if (!dflt || !ct_module_switch("MCU"))
+        return;
+    ct_spec_init(&s, v, sizeof(v)); /* again, as a device of module MCU (OTA_MODULE) */
+    ct_upgrade(&a, &s, 60);
+    ct_check("PROG-3", judge_progress(a.push_at, mc_trace_count(ct.cloud)) > 0,
+             "an upgrade of module MCU must report progress, got none");
 }
 
 static int any_step(const ota_trace_rec *r, void *arg)

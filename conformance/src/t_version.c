@@ -62,13 +62,15 @@ static void inform_id_is_valid(void **state)
              ota_id_kind_name(in.id.kind), where);
 }
 
-static void inform_module_matches(void **state)
+/* The module a test switches a process device to: module rules under a non-default module. */
+#define OTHER_MODULE "MCU"
+
+static void judge_inform_module(void)
 {
     ota_inform in;
     char where[400];
     int rc;
     long i = boot_inform(&in, &rc);
-    (void)state;
 
     ct_describe((size_t)i, where, sizeof(where));
     ct_check("VER-1", rc == OTA_OK, "inform does not parse (%s) in %s", ota_strerror(rc), where);
@@ -80,6 +82,14 @@ static void inform_module_matches(void **state)
         ct_check("VER-5", in.has_module && !strcmp(in.module, ct.dev.module),
                  "module must be \"%s\", got %s\"%s\" in %s", ct.dev.module,
                  in.has_module ? "" : "none ", in.module, where);
+}
+
+static void inform_module_matches(void **state)
+{
+    (void)state;
+    judge_inform_module();
+    if (is_default_module() && ct_module_switch(OTHER_MODULE))
+        judge_inform_module(); /* and as a device of module MCU (OTA_MODULE) */
 }
 
 static void version_kept_after_failed_upgrade(void **state)

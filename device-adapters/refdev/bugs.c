@@ -57,6 +57,7 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                          "flashes a complete but short response as the image, unverified"},
     [BUG_FAIL_THEN_HUNDRED] = {"fail-then-hundred", "PROG-6",
                                "after a failure step: the same again and \"100\" at once"},
+    [BUG_NO_MODULE] = {"no-module", "VER-5", "never names its module in inform or progress"},
     [BUG_HANG_ON_DISCONNECT] = {"hang-on-disconnect", "FAIL-2",
                                 "a block request lost with the connection is never sent again; "
                                 "the download hangs without a report"},

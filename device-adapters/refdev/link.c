@@ -15,6 +15,12 @@
 
 #define RD_PUBACK_TIMEOUT 5.0
 
+/* The module named in reports: none for the default module (and none at all with no-module). */
+static const char *reported_module(void)
+{
+    return rd.module[0] && !rd_has_bug(BUG_NO_MODULE) ? rd.module : NULL;
+}
+
 static void next_id(char *buf, size_t cap)
 {
     pthread_mutex_lock(&rd.lock);
@@ -28,7 +34,7 @@ void rd_report_version(const char *version)
 
     next_id(id, sizeof(id));
     ota_topic_build(OTA_TOPIC_INFORM, rd.pk, rd.dn, topic, sizeof(topic));
-    if (ota_inform_build(id, 0, version, rd.module[0] ? rd.module : NULL, payload,
+    if (ota_inform_build(id, 0, version, reported_module(), payload,
                          sizeof(payload)) != OTA_OK)
         return;
     mosquitto_publish(rd.mosq, NULL, topic, (int)strlen(payload), payload, 1, false);
@@ -52,7 +58,7 @@ void rd_report_step(int step, const char *desc, int sync)
         desc = "";
     ota_topic_build(OTA_TOPIC_PROGRESS, rd.pk, rd.dn, topic, sizeof(topic));
     if (ota_progress_build(id, step, rd_has_bug(BUG_STEP_NUMBER), desc,
-                           rd.module[0] ? rd.module : NULL, payload, sizeof(payload)) != OTA_OK)
+                           reported_module(), payload, sizeof(payload)) != OTA_OK)
         return;
     pthread_mutex_lock(&rd.lock);
     rd.pub_acked = 0;
@@ -140,7 +146,7 @@ void rd_ask_for_job(void)
     ota_topic_build(OTA_TOPIC_FW_GET, rd.pk, rd.dn, topic, sizeof(topic));
     if (rd_has_bug(BUG_GET_NO_PARAMS))
         snprintf(payload, sizeof(payload), "{\"id\":\"%s\",\"version\":\"1.0\"}", id);
-    else if (ota_fw_get_build(strtoul(id, NULL, 10), rd.module[0] ? rd.module : NULL, payload,
+    else if (ota_fw_get_build(strtoul(id, NULL, 10), reported_module(), payload,
                               sizeof(payload)) != OTA_OK)
         return;
     mosquitto_publish(rd.mosq, NULL, topic, (int)strlen(payload), payload, 1, false);

@@ -58,6 +58,7 @@ typedef enum {
     BUG_FLASH_SHORT,        /* a complete response shorter than the pushed size is flashed as
                                the image, unverified */
     BUG_FAIL_THEN_HUNDRED,  /* a failure step, the same again and "100" within milliseconds */
+    BUG_NO_MODULE,          /* never names its module in inform or progress */
     BUG__COUNT
 } rd_bug;
 

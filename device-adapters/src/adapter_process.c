@@ -112,7 +112,10 @@ static int spawn(proc *p)
         close(in[1]);
         return -1;
     }
+    pthread_mutex_lock(&p->lock); /* the environment may be changed (dut_process_setenv) */
     pid = fork();
+    if (pid != 0)
+        pthread_mutex_unlock(&p->lock);
     if (pid == 0) {
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -471,6 +474,41 @@ static const dut_ops process_ops = {
     "process",    proc_command,  proc_has_channel, proc_has_cap,
     proc_restart, proc_last_log, proc_starts,      proc_close,
 };
+
+int dut_process_setenv(dut_adapter *a, const char *key_value)
+{
+    proc *p = (proc *)a;
+    size_t klen, n = 0;
+    char *copy, **grown;
+    int rc = DUT_OK;
+
+    if (!a || a->ops != &process_ops || !key_value || !strchr(key_value, '='))
+        return DUT_ERR_ARG;
+    klen = strcspn(key_value, "=") + 1;
+    copy = strdup(key_value);
+    if (!copy)
+        return DUT_ERR_NOMEM;
+    pthread_mutex_lock(&p->lock);
+    for (; p->envp[n]; n++) {
+        if (!strncmp(p->envp[n], key_value, klen)) {
+            free(p->envp[n]);
+            p->envp[n] = copy;
+            goto out;
+        }
+    }
+    grown = realloc(p->envp, (n + 2) * sizeof(*grown));
+    if (!grown) {
+        free(copy);
+        rc = DUT_ERR_NOMEM;
+        goto out;
+    }
+    p->envp = grown;
+    p->envp[n] = copy;
+    p->envp[n + 1] = NULL;
+out:
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
 
 int dut_process_open(const dut_process_config *cfg, const dut_callbacks *cb, dut_adapter **out)
 {

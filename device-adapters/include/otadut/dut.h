@@ -119,6 +119,12 @@ int dut_serial_open(const dut_serial_config *cfg, const dut_callbacks *cb, dut_a
  */
 int dut_network_open(const dut_callbacks *cb, dut_adapter **out);
 
+/*
+ * Change one "KEY=VALUE" of a process device's environment; it takes effect
+ * at its next start (dut_restart). DUT_ERR_ARG for another kind of adapter.
+ */
+int dut_process_setenv(dut_adapter *a, const char *key_value);
+
 /* Send "VERB k=v ..." and wait for its reply; reply gets the text after OK/ERR. */
 int dut_command(dut_adapter *a, const char *verb_args, char *reply, size_t cap, double timeout_s);
 /* 1 once the device printed !READY in its current run. */
