@@ -55,6 +55,7 @@ typedef enum {
     BUG_HANG_ON_DISCONNECT, /* a block request lost with the connection: waits forever */
     BUG_RETRY_FLOOD,        /* retries a failed download every 5 ms without end, never reports
                                (Link SDK 4.x loops at thousands a second on a 404) */
+    BUG_SKIP_BAD_CRC_BLOCK, /* a block with a bad CRC is kept and the next one asked for */
     BUG__COUNT
 } rd_bug;
 
@@ -66,6 +67,11 @@ typedef struct {
 
 extern const rd_bug_info rd_bugs[BUG__COUNT];
 int rd_bug_parse(const char *name, rd_bug *out);
+
+/* MQTT block requests: the default size, and DL-5's bounds for --block-size. */
+#define RD_BLOCK     5120
+#define RD_BLOCK_MIN 256
+#define RD_BLOCK_MAX 131072
 
 typedef enum { RD_IDLE = 0, RD_DOWNLOADING, RD_VERIFYING, RD_FLASHING } rd_state;
 const char *rd_state_name(rd_state s);
@@ -80,7 +86,8 @@ typedef struct {
     char ca_file[512];
     int tls;
     unsigned long long bugs;
-    int no_channel; /* behave as a device without the control channel */
+    int no_channel;       /* behave as a device without the control channel */
+    long long block_size; /* bytes per MQTT block request (--block-size) */
 
     pthread_mutex_t lock;
     char version[OTA_MAX_VERSION + 1];
