@@ -73,6 +73,7 @@ typedef struct {
     int verbose;
     int version_seq; /* for fresh target versions */
     size_t image_size;
+    long long block_size; /* what the device asks per MQTT block; 0 until a block test saw it */
 
     /* the device: how we meet it */
     const char *adapter;  /* "reference", "process", "serial", "network" */

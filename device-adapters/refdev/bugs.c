@@ -61,6 +61,8 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
     [BUG_HANG_ON_DISCONNECT] = {"hang-on-disconnect", "FAIL-2",
                                 "a block request lost with the connection is never sent again; "
                                 "the download hangs without a report"},
+    [BUG_SKIP_BAD_CRC_BLOCK] = {"skip-bad-crc-block", "DL-7",
+                                "a block with a bad CRC is kept; the next block is asked for"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

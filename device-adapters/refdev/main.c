@@ -149,17 +149,20 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ota-ref-device [--bug NAME]... [--no-channel] [SETTING VALUE]... | "
-               "--list-bugs\n"
-               "A correct Aliyun OTA device, configured by the OTA_* environment of\n"
-               "docs/dut-contract.md. Each --bug makes it break one rule; --no-channel\n"
-               "makes it a device without the optional control channel;\n"
-               "--short-body-fails makes it report -2 at once for a complete response\n"
-               "shorter than the pushed size (correct too: judging.md DL-2, FAIL-3S);\n"
-               "--no-subscribe subscribes to nothing, as Link SDK 4.x: the real cloud\n"
-               "delivers its downlinks anyway (correct too).\n"
-               "Settings given as options win over the environment, so the device can\n"
-               "behave like firmware with compiled-in settings:\n");
+    fprintf(f,
+            "usage: ota-ref-device [--bug NAME]... [--no-channel] [--block-size N]\n"
+            "                      [SETTING VALUE]... | --list-bugs\n"
+            "A correct Aliyun OTA device, configured by the OTA_* environment of\n"
+            "docs/dut-contract.md. Each --bug makes it break one rule; --no-channel\n"
+            "makes it a device without the optional control channel; --block-size\n"
+            "sets the bytes it asks for per MQTT block (%d..%d, default %d);\n"
+            "--short-body-fails makes it report -2 at once for a complete response\n"
+            "shorter than the pushed size (correct too: judging.md DL-2, FAIL-3S);\n"
+            "--no-subscribe subscribes to nothing, as Link SDK 4.x: the real cloud\n"
+            "delivers its downlinks anyway (correct too).\n"
+            "Settings given as options win over the environment, so the device can\n"
+            "behave like firmware with compiled-in settings:\n",
+            RD_BLOCK_MIN, RD_BLOCK_MAX, RD_BLOCK);
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
         fprintf(f, "  %-20s %s\n", settings[i].option, settings[i].env);
 }
@@ -175,6 +178,21 @@ static int take_setting(int argc, char **argv, int *i)
         setenv(settings[k].env, argv[++*i], 1);
         return 1;
     }
+    return 0;
+}
+
+/* --block-size N: the bytes each MQTT block request asks for, within DL-5's bounds. */
+static int parse_block_size(const char *text)
+{
+    char *end;
+    long long n = strtoll(text, &end, 10);
+
+    if (end == text || *end || n < RD_BLOCK_MIN || n > RD_BLOCK_MAX) {
+        fprintf(stderr, "ota-ref-device: --block-size wants a number from %d to %d, got '%s'\n",
+                RD_BLOCK_MIN, RD_BLOCK_MAX, text);
+        return -1;
+    }
+    rd.block_size = n;
     return 0;
 }
 
@@ -195,6 +213,9 @@ static int parse_args(int argc, char **argv)
                 return 2;
             }
             rd.bugs |= 1ULL << b;
+        } else if (!strcmp(argv[i], "--block-size") && i + 1 < argc) {
+            if (parse_block_size(argv[++i]) != 0)
+                return 2;
         } else if (!strcmp(argv[i], "--no-channel")) {
             rd.no_channel = 1;
         } else if (!strcmp(argv[i], "--short-body-fails")) {

@@ -59,6 +59,7 @@ typedef enum {
                                the image, unverified */
     BUG_FAIL_THEN_HUNDRED,  /* a failure step, the same again and "100" within milliseconds */
     BUG_NO_MODULE,          /* never names its module in inform or progress */
+    BUG_SKIP_BAD_CRC_BLOCK, /* a block with a bad CRC is kept and the next one asked for */
     BUG__COUNT
 } rd_bug;
 
@@ -70,6 +71,11 @@ typedef struct {
 
 extern const rd_bug_info rd_bugs[BUG__COUNT];
 int rd_bug_parse(const char *name, rd_bug *out);
+
+/* MQTT block requests: the default size, and DL-5's bounds for --block-size. */
+#define RD_BLOCK     5120
+#define RD_BLOCK_MIN 256
+#define RD_BLOCK_MAX 131072
 
 typedef enum { RD_IDLE = 0, RD_DOWNLOADING, RD_VERIFYING, RD_FLASHING } rd_state;
 const char *rd_state_name(rd_state s);
@@ -87,6 +93,7 @@ typedef struct {
     int no_channel;   /* behave as a device without the control channel */
     int short_fails;  /* variant: a complete but short response ends the download with -2 */
     int no_subscribe; /* variant: subscribes to nothing, as Link SDK 4.x (the cloud delivers) */
+    long long block_size; /* bytes per MQTT block request (--block-size) */
 
     pthread_mutex_t lock;
     char version[OTA_MAX_VERSION + 1];

@@ -22,7 +22,6 @@
 #define RD_STALL_S      3.0 /* no data this long ends a try; DL-8: pauses up to 2 s must pass */
 #define RD_LOW_SPEED_S  20L
 #define RD_CONNECT_S    10L
-#define RD_BLOCK        5120
 #define RD_BLOCK_WAIT_S 2.0
 #define RD_BLOCK_TRIES  3
 
@@ -316,7 +315,10 @@ static int block_check(const unsigned char *buf, size_t len, long long off, long
         snprintf(why, cap, "bSize %lld but %zu data bytes", h.b_size, fr.data_len);
         return -1;
     }
-    if (!fr.crc_ok && !rd_has_bug(BUG_NO_CRC_CHECK)) {
+    if (!fr.crc_ok && rd_has_bug(BUG_SKIP_BAD_CRC_BLOCK)) {
+        rd_log("(bug skip-bad-crc-block) bad CRC on the block at offset %lld: keeping its data",
+               off);
+    } else if (!fr.crc_ok && !rd_has_bug(BUG_NO_CRC_CHECK)) {
         snprintf(why, cap, "bad CRC on the block at offset %lld", off);
         return -1;
     }
@@ -390,7 +392,7 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
 /* MQTT block download: one request outstanding, each block CRC-checked. */
 static int download_blocks(const ota_push *p, const char *path, char *why, size_t cap)
 {
-    long long off = 0, block = rd_has_bug(BUG_SMALL_BLOCKS) ? 128 : RD_BLOCK;
+    long long off = 0, block = rd.block_size ? rd.block_size : RD_BLOCK;
     int last_pct = 0;
     double last_report = mono();
     FILE *f;
@@ -401,6 +403,8 @@ static int download_blocks(const ota_push *p, const char *path, char *why, size_
         snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
         return -1;
     }
+    if (rd_has_bug(BUG_SMALL_BLOCKS))
+        block = 128;
     blocks_clear();
     while (off < p->size) {
         long long want = p->size - off < block ? p->size - off : block;

@@ -254,8 +254,9 @@ static void on_block(mc_cloud *c, mc_device *d, const char *p, size_t len, block
     if ((size_t)q.size < n)
         n = (size_t)q.size;
     j->blocks++;
+    /* Session faults count the requests at or past `at`, as block faults count every request. */
     if (j->fault.kind == MC_FAULT_SESSION_KICK || j->fault.kind == MC_FAULT_SESSION_RESTART) {
-        if (q.offset >= j->fault.at && j->fault_seen++ == 0) {
+        if (q.offset >= j->fault.at && mc_fault_fires(&j->fault, &j->fault_seen)) {
             mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "%s at offset %lld",
                          mc_fault_kind_name(j->fault.kind), q.offset);
             if (j->fault.kind == MC_FAULT_SESSION_KICK)

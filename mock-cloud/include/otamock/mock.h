@@ -254,11 +254,12 @@ typedef enum {
     MC_FAULT_PUSH_WRONG_TYPES,  /* size as a string, version as a number */
     MC_FAULT_PUSH_MALFORMED,    /* the JSON cut in half */
     MC_FAULT_PUSH_FILES,        /* url/size/sign inside files[] with `value` elements */
-    MC_FAULT_SESSION_KICK,      /* disconnect the device once `at` bytes were served */
+    MC_FAULT_SESSION_KICK,      /* disconnect the device once `at` bytes were served (blocks:
+                                   at the request for `at` or later, after `skip` of them) */
     MC_FAULT_HTTP_FOREIGN_CERT, /* the URL names the HTTPS port whose certificate another CA
                                    signed (needs tls_dir) */
     MC_FAULT_SESSION_RESTART,   /* restart the broker (persistence on) once `at` bytes were
-                                   served; embedded broker only */
+                                   served (blocks: as SESSION_KICK); embedded broker only */
     MC_FAULT__COUNT
 } mc_fault_kind;
 
