@@ -134,7 +134,7 @@ static void inode_owner(unsigned long inode, char *buf, size_t cap)
                     comm[strcspn(comm, "\n")] = '\0';
                 if (c)
                     fclose(c);
-                snprintf(buf, cap, "pid %s (%s)", e->d_name, comm);
+                snprintf(buf, cap, "pid %.20s (%.32s)", e->d_name, comm);
             }
         }
         if (fds)

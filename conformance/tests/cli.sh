@@ -113,6 +113,12 @@ out=$("$bin/ota-conformance" --quiet --only 'url_used_verbatim' --broker "127.0.
     fail "an HTTP upgrade on an external broker failed: $out"
 out=$("$bin/ota-conformance" --quiet --only 'blocks_download_succeeds' --broker "127.0.0.1:$port") ||
     fail "a block download on an external broker failed: $out"
+# A device that resumes a block download only after its own 10 s block timeout, and reports no
+# progress before its first block (as Link SDK 4.x): an attempt that started is bounded by
+# FAIL-2's 60 s, not by PUSH-1's 10 s.
+out=$("$bin/ota-conformance" --quiet --only kick_at_every_block_boundary \
+    --dut-cmd "exec '$bin/ota-ref-device' --slow-resume") ||
+    fail "a device that resumes after its block timeout must pass the torture test: $out"
 # A device that never subscribes (as Link SDK 4.x) gets its pushes from our plugin, which
 # delivers unasked as the real cloud does; on a plain broker they never reach it, and the
 # test is inconclusive, never the device's failure.

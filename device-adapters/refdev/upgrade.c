@@ -24,6 +24,7 @@
 #define RD_CONNECT_S    10L
 #define RD_BLOCK_WAIT_S 2.0
 #define RD_BLOCK_TRIES  3
+#define RD_SLOW_WAIT_S  10.0 /* --slow-resume: Link SDK 4.x's block timeout */
 
 static int rd_download_abandoned(void)
 {
@@ -355,9 +356,9 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
             snprintf(why, cap, "cannot publish the block request");
             continue;
         }
-        snprintf(why, cap, "no reply for the block at offset %lld within %.0f s", off,
-                 RD_BLOCK_WAIT_S);
-        for (end = mono() + RD_BLOCK_WAIT_S; got < 0;) {
+        double wait = rd.slow_resume ? RD_SLOW_WAIT_S : RD_BLOCK_WAIT_S;
+        snprintf(why, cap, "no reply for the block at offset %lld within %.0f s", off, wait);
+        for (end = mono() + wait; got < 0;) {
             size_t len = 0, n = 0;
             const unsigned char *data = NULL;
             unsigned char *buf = block_next(end, &len, gen, &relinked);
@@ -368,6 +369,13 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
                     sleep(1);
                 snprintf(why, cap, "download abandoned");
                 return -1;
+            }
+            if (relinked && rd.slow_resume && !buf && mono() < end) {
+                pthread_mutex_lock(&rd.lock); /* waits out its block timeout instead */
+                gen = rd.links;
+                pthread_mutex_unlock(&rd.lock);
+                relinked = 0;
+                continue;
             }
             if (relinked)
                 snprintf(why, cap, "the connection dropped and came back; asking again");
@@ -506,7 +514,8 @@ static void *worker(void *arg)
            p.has_url ? p.url : "MQTT blocks");
     set_state(RD_DOWNLOADING);
     short_image = 0;
-    rd_report_step(0, "download started", 0);
+    if (p.has_url || !rd.slow_resume)
+        rd_report_step(0, "download started", 0);
     if ((p.has_url ? download(&p, part, why, sizeof(why))
                    : download_blocks(&p, part, why, sizeof(why))) != 0) {
         if (rd_download_abandoned())

@@ -125,8 +125,9 @@ static void describe(const dev_state *d, const ota_trace_rec *r, char *out, size
     int status = 0;
 
     if (r->kind != OTA_TR_HTTP) {
-        snprintf(out, cap, "%s %s%s%s", ota_trace_kind_name(r->kind), r->topic,
-                 r->topic[0] && r->info[0] ? " " : "", r->info);
+        if (snprintf(out, cap, "%s %s%s%s", ota_trace_kind_name(r->kind), r->topic,
+                     r->topic[0] && r->info[0] ? " " : "", r->info) >= (int)cap)
+            out[cap - 1] = '\0'; /* cut: a summary names the record, it need not hold it */
         return;
     }
     for (int i = 0; i < SLOTS; i++) {
