@@ -160,6 +160,14 @@ int ct_settle(void);
  */
 long ct_reboot(void);
 /*
+ * For a device the suite cannot reboot: when the boot record s is the first
+ * connect of the run and no version report followed, the suite never saw it
+ * boot (it was running and reconnected): the test ends inconclusive.
+ */
+void ct_need_seen_boot(long s, const char *rule);
+/* "a power cycle", or what the suite judges instead for a device it cannot reboot. */
+const char *ct_boot_words(void);
+/*
  * A fresh connection: a reboot where the suite can cause one, else the
  * broker drops the device (with the plugin) and it connects again. The
  * index of the record from which to look for what the device does at

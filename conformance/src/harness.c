@@ -110,8 +110,14 @@ void ct_describe(size_t idx, char *buf, size_t cap)
         snprintf(buf, cap, "(no message)");
         return;
     }
-    snprintf(buf, cap, "%s %.160s at +%.2f s", r->topic, r->payload ? (char *)r->payload : "",
-             r->t - mc_trace_at(ct.cloud, ct.t_begin)->t);
+    double at = r->t - mc_trace_at(ct.cloud, ct.t_begin)->t;
+
+    if (at < 0)
+        snprintf(buf, cap, "%s %.160s %.2f s before this test began", r->topic,
+                 r->payload ? (char *)r->payload : "", -at);
+    else
+        snprintf(buf, cap, "%s %.160s at +%.2f s", r->topic, r->payload ? (char *)r->payload : "",
+                 at);
 }
 
 /* A crash inside the running test fails it, with the status and the device's last words. */
@@ -130,6 +136,11 @@ static size_t scan_at;
 
 long ct_scan(size_t from, size_t to, ct_pred pred, void *arg)
 {
+    size_t n = mc_trace_count(ct.cloud);
+
+    /* (size_t)-1 from an attempt that never ended means "up to now": never past the end. */
+    if (to > n)
+        to = n;
     for (size_t i = from; i < to; i++) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
         scan_at = i;
@@ -434,10 +445,49 @@ static long last_start(void)
     return ct_find(0, ct.bounds.boot, start, NULL);
 }
 
+/*
+ * The device's last boot, for a device seen only on the network: the last
+ * connect the cloud did not cause. A reconnect after a kick need not bring a
+ * version report (neither Alibaba SDK sends one), so what the device
+ * reported is judged from its boot. -1 when none is in the trace.
+ */
+static long last_boot(void)
+{
+    for (size_t i = mc_trace_count(ct.cloud); i-- > 0;) {
+        scan_at = i;
+        if (ct_is_start(mc_trace_at(ct.cloud, i), NULL))
+            return (long)i;
+    }
+    return -1;
+}
+
+void ct_need_seen_boot(long s, const char *rule)
+{
+    if (ct.can_reset || s < 0)
+        return;
+    for (size_t i = (size_t)s; i-- > 0;)
+        if (is_connect_rec(mc_trace_at(ct.cloud, i)))
+            return; /* it connected before: s is a boot the suite saw */
+    if (ct_scan((size_t)s, mc_trace_count(ct.cloud), ct_is_inform, NULL) < 0)
+        ct_inconclusive("%s is judged at a boot, and the suite has not seen this device boot: it "
+                        "was running when the run began (connected again without a version "
+                        "report), and the suite cannot reboot it",
+                        rule);
+}
+
+const char *ct_boot_words(void)
+{
+    return ct.can_reset ? "a power cycle"
+                        : "its last boot (the suite cannot reboot it; its last boot is judged)";
+}
+
 /* The device's boot report since start record s; reboot once if it never came. */
 static int settle_boot(void)
 {
-    long s = last_start();
+    long s = last_start(), b = ct.boot_by_connect ? last_boot() : -1;
+
+    if (s >= 0 && b >= 0 && b < s)
+        s = b; /* connected again since its boot: the boot brought the version report */
     const ota_trace_rec *r = s >= 0 ? mc_trace_at(ct.cloud, (size_t)s) : NULL;
     /* Already waited VER-1's bound for this boot (a silent device): do not wait again. */
     double waited = r ? mc_now(ct.cloud) - r->t : 0;
@@ -505,8 +555,10 @@ long ct_reboot(void)
 {
     size_t n = mc_trace_count(ct.cloud);
 
-    if (!ct.can_reset || dut_restart(ct.dut) != DUT_OK)
-        return ct.boot_by_connect ? last_start() : -1;
+    if (!ct.can_reset || dut_restart(ct.dut) != DUT_OK) {
+        long b = ct.boot_by_connect ? last_boot() : -1;
+        return b >= 0 ? b : ct.boot_by_connect ? last_start() : -1;
+    }
     return ct_find(n, ct.bounds.boot, ct_is_start, NULL);
 }
 
@@ -565,7 +617,23 @@ static int dut_crash(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
     return (r->kind == OTA_TR_DUT && !strncmp(r->info, "crash", 5)) || ct_is_inform(r, NULL) ||
-           ct_is_refused(r, NULL);
+           ct_is_refused(r, NULL) || (ct.boot_by_connect && is_connect_rec(r));
+}
+
+/*
+ * A device we cannot reboot may be running already: connected again (after
+ * the broker of an earlier run went away) without a new version report.
+ * It is up; its version is the profile's until it reports one.
+ */
+static void up_without_report(size_t connect_at)
+{
+    if (ct_find(connect_at, ct.bounds.inform, ct_is_inform, NULL) >= 0)
+        return;
+    fprintf(stderr,
+            "ota-conformance: the device %s connected but reported no version within %.0f s (a "
+            "device that was running already reports it only at boot): taking %s, its "
+            "profile's firmwareVersion, until it reports one\n",
+            ct.dev.dn, ct_secs(ct.bounds.inform), ct.dev.firmware_version);
 }
 
 #define CT_MAX_FAILED_BOOTS 3
@@ -583,6 +651,10 @@ int ct_first_boot(char *err, size_t errcap)
             break;
         if (ct_is_inform(r, NULL) || ct_is_refused(r, NULL))
             return 0; /* up; a refused login is judged by SEC-1 in every test */
+        if (ct.boot_by_connect && is_connect_rec(r)) {
+            up_without_report((size_t)i);
+            return 0;
+        }
         if (++crashes >= CT_MAX_FAILED_BOOTS)
             break;
         from = (size_t)i + 1;

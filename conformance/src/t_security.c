@@ -26,7 +26,7 @@ static void login_is_signed_correctly(void **state)
         ct_na("N/A: --auth off, logins are not checked");
     s = ct_reboot();
     if (s < 0)
-        ct_fail("SEC-1", "the device did not start again after a power cycle");
+        ct_fail("SEC-1", "the device did not start again after %s", ct_boot_words());
     i = ct_find((size_t)s, 10, ct_is_connect, NULL); /* a refusal fails the test on the way */
     ct_check("SEC-1", i >= 0,
              "expected the device to log in within %.0f s of boot (username dn&pk, clientId "
@@ -50,8 +50,10 @@ static void device_stays_in_its_namespace(void **state)
 
     need_plugin();
     boot = ct_reboot();
-    if (boot < 0 || ct_find((size_t)boot, 10, ct_is_inform, NULL) < 0)
-        ct_fail("VER-1", "the device did not report its version after a power cycle");
+    if (boot < 0 || (ct.can_reset && ct_find((size_t)boot, 10, ct_is_inform, NULL) < 0)) {
+        ct_fail("VER-1", "the device did not report its version after %s",
+                ct_boot_words());
+    }
     ct_spec_init(&s, v, sizeof(v));
     ct_upgrade(&a, &s, 60);
     i = ct_scan((size_t)boot, mc_trace_count(ct.cloud), ct_is_denied, NULL);

@@ -15,8 +15,10 @@ static long boot_inform(ota_inform *in, int *prc)
     long s = ct_reboot(), i;
 
     if (s < 0)
-        ct_fail("VER-1", "the device did not start again after a power cycle");
+        ct_fail("VER-1", "the device did not start again after %s", ct_boot_words());
     i = ct_find((size_t)s, 10, ct_is_inform, NULL);
+    if (i < 0)
+        ct_need_seen_boot(s, "VER-1");
     if (i < 0) {
         char topic[OTA_MAX_TOPIC + 1];
         ota_topic_build(OTA_TOPIC_INFORM, ct.dev.pk, ct.dev.dn, topic, sizeof(topic));
@@ -137,8 +139,11 @@ static void inform_ids_differ(void **state)
     (void)state;
 
     boot = ct_reboot();
-    if (boot < 0 || ct_find((size_t)boot, 10, ct_is_inform, NULL) < 0)
-        ct_fail("VER-1", "the device did not report its version after a power cycle");
+    if (boot < 0 || ct_find((size_t)boot, 10, ct_is_inform, NULL) < 0) {
+        ct_need_seen_boot(boot, "VER-1");
+        ct_fail("VER-1", "the device did not report its version after %s",
+                ct_boot_words());
+    }
     ct_spec_init(&s, v, sizeof(v));
     s.wrong_digest = 1; /* a failure: more messages, and no reboot in between */
     ct_upgrade(&a, &s, 60);
@@ -182,7 +187,10 @@ static void no_periodic_reports(void **state)
     boot = ct_reboot();
     first = boot >= 0 ? ct_find((size_t)boot, 10, ct_is_inform, NULL) : -1;
     if (first < 0)
-        ct_fail("VER-1", "the device did not report its version after a power cycle");
+        ct_need_seen_boot(boot, "VER-1");
+    if (first < 0)
+        ct_fail("VER-1", "the device did not report its version after %s",
+                ct_boot_words());
     next = ct_find((size_t)first + 1, 3, is_inform_or_connect, NULL);
     if (next >= 0 && ct_is_inform(mc_trace_at(ct.cloud, (size_t)next), NULL)) {
         ct_describe((size_t)next, where, sizeof(where));

@@ -47,11 +47,38 @@ static int eligible(ota_trace_kind k)
            k == OTA_TR_FAULT;
 }
 
+/*
+ * Two JSON messages that differ only in their "id" (a device numbers every
+ * message: Link SDK 4.x reports the same progress thousands of times a
+ * second, each with the next id) are the same message repeated.
+ */
+static int same_but_id(const ota_trace_rec *a, const ota_trace_rec *b)
+{
+    cJSON *x, *y;
+    int eq;
+    size_t la = a->payload_len, lb = b->payload_len;
+
+    if (a->kind != OTA_TR_MQTT_IN || a->binary || b->binary || la + 16 < lb || lb + 16 < la ||
+        la > 4096 || !la || !lb)
+        return 0;
+    x = cJSON_ParseWithLength((const char *)a->payload, la);
+    y = cJSON_ParseWithLength((const char *)b->payload, lb);
+    cJSON_DeleteItemFromObjectCaseSensitive(x, "id");
+    cJSON_DeleteItemFromObjectCaseSensitive(y, "id");
+    eq = cJSON_IsObject(x) && cJSON_IsObject(y) && cJSON_Compare(x, y, 1);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return eq;
+}
+
 static int same(const ota_trace_rec *a, const ota_trace_rec *b)
 {
-    return a->kind == b->kind && a->binary == b->binary && a->payload_len == b->payload_len &&
-           !strcmp(a->topic, b->topic) && !strcmp(a->info, b->info) &&
-           (!a->payload_len || !memcmp(a->payload, b->payload, a->payload_len));
+    if (a->kind != b->kind || strcmp(a->topic, b->topic) || strcmp(a->info, b->info))
+        return 0;
+    if (a->binary == b->binary && a->payload_len == b->payload_len &&
+        (!a->payload_len || !memcmp(a->payload, b->payload, a->payload_len)))
+        return 1;
+    return same_but_id(a, b);
 }
 
 static dev_state *dev_get(mc_cloud *c, const char *name)

@@ -167,6 +167,12 @@ static void header(FILE *f, const rp_report *r, const tally *c)
         fputs("<p class=\"warn\">This run did not finish: the report was rebuilt from its "
               "trace, and the last test is marked unfinished.</p>\n",
               f);
+    if (r->not_loaded)
+        fprintf(f,
+                "<p class=\"warn\">The trace holds more records than a report loads: %zu "
+                "message and event records past that were left out (every test's verdict is "
+                "here; the trace file has them all).</p>\n",
+                r->not_loaded);
     if (r->bad_lines)
         fprintf(f, "<p class=\"warn\">%d trace line(s) could not be read.</p>\n", r->bad_lines);
     fputs("</header>\n", f);
