@@ -218,10 +218,12 @@ int ct_is_inform(const ota_trace_rec *r, void *arg)
            !strcmp(in.version, (const char *)arg);
 }
 
+static int is_late(const ota_trace_rec *r);
+
 int ct_is_progress(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return from_device(r, OTA_TOPIC_PROGRESS);
+    return from_device(r, OTA_TOPIC_PROGRESS) && !is_late(r);
 }
 
 int ct_step_of(const ota_trace_rec *r, int *step)
@@ -320,6 +322,42 @@ static void note_late(size_t i, const char *what)
                  "late: record %zu is %s of an earlier test: shown, not judged", i, what);
 }
 
+/* A download request of the device: the job its URL names, or the stream it asks for. */
+static int request_of(const ota_trace_rec *r, int *job, long long *stream)
+{
+    ota_block_request q;
+
+    *job = -1;
+    *stream = -1;
+    if (r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn) && !strncmp(r->info, "GET", 3))
+        return sscanf(r->topic, "/ota/%d/", job) == 1;
+    if (r->kind == OTA_TR_MQTT_IN && !strcmp(r->dev, ct.dev.dn) &&
+        strstr(r->topic, "/thing/file/download") &&
+        ota_block_request_parse((const char *)r->payload, r->payload_len, &q) == OTA_OK) {
+        *stream = q.stream_id;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * A progress message carries no job. It belongs to the download the device
+ * was busy with: when its last download request in this test was for a job
+ * of an earlier test (a device still looping on an old URL), so is the
+ * progress.
+ */
+static int progress_is_late(size_t i)
+{
+    while (i-- > ct.t_begin) {
+        int job;
+        long long stream;
+        if (!request_of(mc_trace_at(ct.cloud, i), &job, &stream))
+            continue;
+        return job >= 0 ? !job_of_test(job) : !stream_of_test(stream);
+    }
+    return 0;
+}
+
 static int is_late(const ota_trace_rec *r)
 {
     int job;
@@ -327,6 +365,11 @@ static int is_late(const ota_trace_rec *r)
 
     if (!ct.cur || !ct.njobs || mc_trace_at(ct.cloud, scan_at) != r)
         return 0;
+    if (r->kind == OTA_TR_MQTT_IN && strstr(r->topic, "/ota/device/progress/") &&
+        progress_is_late(scan_at)) {
+        note_late(scan_at, "progress of a download for a job");
+        return 1;
+    }
     if (r->kind == OTA_TR_HTTP && sscanf(r->topic, "/ota/%d/", &job) == 1 && !job_of_test(job)) {
         note_late(scan_at, "a download request for a job");
         return 1;

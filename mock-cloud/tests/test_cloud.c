@@ -247,6 +247,19 @@ static void http_faults_on_the_wire(void **state)
     assert_true(b.len <= 2000);
     free(b.buf);
 
+    /* A persistent cut is at a file offset: resuming before it gets only up to it, resuming
+     * past it gets nothing; the download can never complete. */
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_CLOSE, .at = 3000, .count = -1}, 8000, 0, &ji,
+              &img);
+    fetch_ex(ji.url, "1000-", 0, &b, &clen, &fi);
+    assert_int_equal(fi.cc, CURLE_PARTIAL_FILE);
+    assert_int_equal(b.len, 2000);
+    free(b.buf);
+    fetch_ex(ji.url, "3000-", 0, &b, &clen, &fi);
+    assert_true(fi.cc != CURLE_OK);
+    assert_int_equal(b.len, 0);
+    free(b.buf);
+
     fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_CORRUPT, .at = 123, .count = -1}, 4000, 0, &ji,
               &img);
     assert_int_equal(fetch(ji.url, NULL, &b, &clen), 200);

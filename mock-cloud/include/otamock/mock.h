@@ -228,12 +228,13 @@ typedef enum {
     MC_FAULT_NONE = 0,
     MC_FAULT_HTTP_STATUS,       /* answer with status `value` */
     MC_FAULT_HTTP_TRUNCATE,     /* a complete response of only `at` bytes (a short file) */
-    MC_FAULT_HTTP_CLOSE,        /* close the connection after `at` body bytes */
-    MC_FAULT_HTTP_RESET,        /* reset (RST) the connection after `at` body bytes */
+    MC_FAULT_HTTP_CLOSE,        /* close the connection when the body reaches file offset `at`
+                                   (a response starting past it: at once) */
+    MC_FAULT_HTTP_RESET,        /* reset (RST) the connection at file offset `at`, likewise */
     MC_FAULT_HTTP_CORRUPT,      /* the byte at file offset `at` xor 0xFF */
     MC_FAULT_HTTP_THROTTLE,     /* `value` bytes per second */
     MC_FAULT_HTTP_PAUSE,        /* pause `value` ms when the body reaches `at` */
-    MC_FAULT_HTTP_STALL,        /* send `at` bytes, then nothing while the connection lasts */
+    MC_FAULT_HTTP_STALL,        /* bytes up to file offset `at`, then nothing while it lasts */
     MC_FAULT_HTTP_NO_LENGTH,    /* no Content-Length: an HTTP/1.0 body ended by close */
     MC_FAULT_HTTP_CHUNKED,      /* chunked transfer encoding */
     MC_FAULT_HTTP_IGNORE_RANGE, /* 200 and the whole file whatever Range asks */
