@@ -119,6 +119,11 @@ out=$("$bin/ota-conformance" --quiet --only 'blocks_download_succeeds' --broker 
 out=$("$bin/ota-conformance" --quiet --only kick_at_every_block_boundary \
     --dut-cmd "exec '$bin/ota-ref-device' --slow-resume") ||
     fail "a device that resumes after its block timeout must pass the torture test: $out"
+# A device that drops a partial buffer when the connection closes and resumes where its kept
+# data ends (as Link SDK 4.x) does not break DL-4.
+out=$("$bin/ota-conformance" --quiet --only 'DL-[234]' --jobs 2 \
+    --dut-cmd "exec '$bin/ota-ref-device' --resume-aligned") ||
+    fail "a device resuming at its last whole buffer must pass the download group: $out"
 # A device that never subscribes (as Link SDK 4.x) gets its pushes from our plugin, which
 # delivers unasked as the real cloud does; on a plain broker they never reach it, and the
 # test is inconclusive, never the device's failure.

@@ -25,6 +25,7 @@
 #define RD_BLOCK_WAIT_S 2.0
 #define RD_BLOCK_TRIES  3
 #define RD_SLOW_WAIT_S  10.0 /* --slow-resume: Link SDK 4.x's block timeout */
+#define RD_ALIGN        2048 /* --resume-aligned: Link SDK 4.x's receive buffer */
 
 static int rd_download_abandoned(void)
 {
@@ -116,6 +117,12 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
         d->have = 0;
     if (rd_has_bug(BUG_OVERLAP_RANGE) && d->have > 100) {
         d->have -= 100; /* the part file keeps its bytes: the overlap is appended twice */
+    }
+    if (rd.resume_aligned && d->have % RD_ALIGN) {
+        /* (variant) what Link SDK 4.x does: a partial buffer is dropped, the file too */
+        d->have -= d->have % RD_ALIGN;
+        if (truncate(path, (off_t)d->have) != 0)
+            d->have = 0;
     }
     d->last_data = mono();
     d->f = fopen(path, d->have ? "ab" : "wb");
