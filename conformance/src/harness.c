@@ -970,6 +970,25 @@ static double attempt_bound(double timeout_s)
     return longest > 60 ? timeout_s * longest / 60 : timeout_s;
 }
 
+/*
+ * A push the device does not act on at all, for a reason judging.md allows
+ * (FAIL-1: a push it cannot use may be ignored): a device without MQTT block
+ * download, or one that verifies only MD5 (iotkit 3.x drops SHA-256 pushes).
+ * The rules of such a test do not apply to it.
+ */
+static void not_taken(const ct_attempt *a)
+{
+    if (a->info.mqtt)
+        ct_na("N/A: the device did not act on a push for MQTT block download (dProtocol mqtt, no "
+              "url) within %.0f s: it takes no block downloads, which a device may leave out",
+              ct_secs(ct.bounds.react));
+    if (strlen(a->info.digest_hex) == 64)
+        ct_na("N/A: the device did not act on a push signed with SHA-256 within %.0f s: it takes "
+              "only MD5 packages (as iotkit-embedded 3.x), and may ignore a push it cannot use "
+              "(FAIL-1)",
+              ct_secs(ct.bounds.react));
+}
+
 void ct_await(ct_attempt *a, double timeout_s)
 {
     double end = mc_now(ct.cloud) + ct_secs(attempt_bound(timeout_s));
@@ -981,8 +1000,10 @@ void ct_await(ct_attempt *a, double timeout_s)
     if (ct_find(from, timeout_s < react ? timeout_s : react, reacts, a) < 0) {
         a->outcome = timeout_s <= react ? CT_UP_TIMEOUT : CT_UP_NOT_STARTED;
         mc_job_get(ct.cloud, a->job, &a->info);
-        if (a->outcome == CT_UP_NOT_STARTED)
+        if (a->outcome == CT_UP_NOT_STARTED) {
             ct_check_push_reached(a);
+            not_taken(a);
+        }
         return;
     }
     for (;;) {

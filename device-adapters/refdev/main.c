@@ -163,7 +163,8 @@ static void usage(FILE *f)
             "step 0 before its blocks and asks again for a block lost with the\n"
             "connection only after a 10 s block timeout, as Link SDK 4.x (correct too);\n"
             "--resume-aligned resumes an HTTP download where its last whole 2 KiB\n"
-            "buffer ends, dropping the rest, as Link SDK 4.x (correct too).\n"
+            "buffer ends, dropping the rest, as Link SDK 4.x (correct too); --http-only\n"
+            "has no MQTT block download and ignores such pushes (correct too).\n"
             "Settings given as options win over the environment, so the device can\n"
             "behave like firmware with compiled-in settings:\n",
             RD_BLOCK_MIN, RD_BLOCK_MAX, RD_BLOCK);
@@ -230,6 +231,8 @@ static int parse_args(int argc, char **argv)
             rd.slow_resume = 1;
         } else if (!strcmp(argv[i], "--resume-aligned")) {
             rd.resume_aligned = 1;
+        } else if (!strcmp(argv[i], "--http-only")) {
+            rd.http_only = 1;
         } else if (!strcmp(argv[i], "--list-bugs")) {
             for (int k = 0; k < BUG__COUNT; k++)
                 printf("%-16s %-8s %s\n", rd_bugs[k].name, rd_bugs[k].rule, rd_bugs[k].what);

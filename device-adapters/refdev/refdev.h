@@ -94,6 +94,7 @@ typedef struct {
     int short_fails;  /* variant: a complete but short response ends the download with -2 */
     int no_subscribe; /* variant: subscribes to nothing, as Link SDK 4.x (the cloud delivers) */
     int resume_aligned; /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
+    int http_only;      /* variant: no MQTT block download; such pushes are ignored */
     int slow_resume;  /* variant: no step "0" before blocks, a lost block request asked again
                          only after a 10 s block timeout, as Link SDK 4.x */
     long long block_size; /* bytes per MQTT block request (--block-size) */

@@ -589,6 +589,10 @@ static int check_push(const ota_push *p, const char *running, char *why, size_t 
         rd_log("push for version %s ignored: already running it", p->version);
         return 1;
     }
+    if (!p->has_url && rd.http_only) {
+        rd_log("push for an MQTT block download ignored: this device downloads by HTTP only");
+        return 1;
+    }
     if (!p->has_url && !(p->has_dprotocol && !strcmp(p->dprotocol, "mqtt"))) {
         snprintf(why, cap, "push has neither url nor dProtocol");
         return -1;
