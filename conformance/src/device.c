@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "device.h"
+#include "otaproto/clock.h"
 
 int ct_device_prepare(const char *path, const ct_overrides *o, dut_profile *p, char *err,
                       size_t errcap)
@@ -232,21 +232,13 @@ int ct_device_open(const dut_profile *p, const char *cmd, const char *const *env
 
 /* ---- a board's control channel ---- */
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Up to `seconds` for the board's !READY; 1 when it came. */
 static int await_ready(dut_adapter *dut, double seconds)
 {
-    double end = mono_s() + seconds;
-    struct timespec nap = {0, 50 * 1000 * 1000};
+    double end = ota_clock_now() + seconds;
 
-    while (!dut_has_channel(dut) && mono_s() < end)
-        nanosleep(&nap, NULL);
+    while (!dut_has_channel(dut) && ota_clock_now() < end)
+        ota_sleep(0.05);
     return dut_has_channel(dut);
 }
 

@@ -20,6 +20,7 @@
 #include "ct.h"
 #include "device.h"
 #include "jobs.h"
+#include "otaproto/clock.h"
 
 #define MAX_TESTS        256
 #define SLICE_CAP        (64 * 1024)
@@ -67,26 +68,19 @@ static struct {
     pthread_t ticker;
 } live = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void live_draw(void)
 {
     if (live.running)
-        printf("\r\033[K[%d/%d] %s  %.1fs", live.done, live.total, live.name, wall() - live.start);
+        printf("\r\033[K[%d/%d] %s  %.1fs", live.done, live.total, live.name,
+               ota_clock_now() - live.start);
     fflush(stdout);
 }
 
 static void *live_tick(void *arg)
 {
-    struct timespec nap = {0, 250 * 1000 * 1000};
     (void)arg;
     for (;;) {
-        nanosleep(&nap, NULL);
+        ota_sleep(0.25);
         pthread_mutex_lock(&live.lock);
         if (live.running < 0) {
             pthread_mutex_unlock(&live.lock);
@@ -421,7 +415,7 @@ static void live_begin(const rp_test *t)
         return;
     pthread_mutex_lock(&live.lock);
     snprintf(live.name, sizeof(live.name), "%s/%s", t->group, t->name);
-    live.start = wall();
+    live.start = ota_clock_now();
     live.running = 1;
     live_draw();
     pthread_mutex_unlock(&live.lock);
@@ -1068,7 +1062,7 @@ static int run_parallel(run_paths *p)
     ct_jobs j;
     char *begin, end[256], broker[128];
     int failed = 0, rc = 0;
-    double t0 = wall();
+    double t0 = ota_clock_now();
     size_t last = nsel ? nsel - 1 : 0;
 
     memset(&j, 0, sizeof(j));
@@ -1107,13 +1101,13 @@ static int run_parallel(run_paths *p)
     }
     for (int i = 0; i < nresults; i++)
         failed |= results[i].verdict == RP_FAIL;
-    summary(wall() - t0);
-    run_end_json(end, sizeof(end), wall() - t0, "");
+    summary(ota_clock_now() - t0);
+    run_end_json(end, sizeof(end), ota_clock_now() - t0, "");
     /* The version after the run: the device instance that ran the last test. */
     for (int k = 0; j.nran && k < j.njobs; k++)
         for (size_t m = 0; m < j.nran[k]; m++)
             if (j.ran[k][m] == (long)last)
-                run_end_json(end, sizeof(end), wall() - t0, j.fw[k]);
+                run_end_json(end, sizeof(end), ota_clock_now() - t0, j.fw[k]);
     if (ct_jobs_finish(&j, end) != 0) {
         fprintf(stderr, "ota-conformance: cannot write the trace %s\n", p->trace);
         rc = 3;

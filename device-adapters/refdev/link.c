@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "refdev.h"
@@ -41,13 +40,6 @@ void rd_report_version(const char *version)
     rd_log("reported version %s", version);
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void rd_report_step(int step, const char *desc, int sync)
 {
     char topic[OTA_MAX_TOPIC + 1], payload[512], id[24];
@@ -66,16 +58,9 @@ void rd_report_step(int step, const char *desc, int sync)
         MOSQ_ERR_SUCCESS)
         rd.pub_mid = mid;
     /* Before a reboot the report must have left: wait for its PUBACK, with a deadline. */
-    for (double end = mono() + RD_PUBACK_TIMEOUT; sync && !rd.pub_acked && mono() < end;) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&rd.pub_cond, &rd.lock, &ts);
-    }
+    for (double end = ota_clock_now() + RD_PUBACK_TIMEOUT; sync && !rd.pub_acked;)
+        if (ota_cond_wait_until(&rd.pub_cond, &rd.lock, end) != 0)
+            break;
     pthread_mutex_unlock(&rd.lock);
     rd_log("progress %d: %s", step, desc);
 }

@@ -346,8 +346,8 @@ int main(int argc, char **argv)
         return rc;
     setvbuf(stdout, NULL, _IOLBF, 0);
     pthread_mutex_init(&rd.lock, NULL);
-    pthread_cond_init(&rd.pub_cond, NULL);
-    pthread_cond_init(&rd.blk_cond, NULL);
+    ota_cond_init_mono(&rd.pub_cond); /* both are waited on with monotonic deadlines */
+    ota_cond_init_mono(&rd.blk_cond);
     if (read_env() != 0)
         return 2;
     curl_global_init(CURL_GLOBAL_DEFAULT);

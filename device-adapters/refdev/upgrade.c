@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "refdev.h"
@@ -36,13 +35,6 @@ static int rd_download_abandoned(void)
     return a;
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void set_state(rd_state s)
 {
     pthread_mutex_lock(&rd.lock);
@@ -55,13 +47,13 @@ static void rd_progress(int *last_pct, double *last_report, int pct)
 {
     double gap = rd_has_bug(BUG_PROGRESS_FLOOD) ? 0.3 : RD_REPORT_GAP_S;
 
-    if (pct > *last_pct && pct < 100 && mono() - *last_report >= gap) {
+    if (pct > *last_pct && pct < 100 && ota_clock_now() - *last_report >= gap) {
         /* (bug progress-backwards) the second report goes down by one */
         rd_report_step(pct, "downloading", 0);
         if (rd_has_bug(BUG_PROGRESS_BACK) && pct > 1)
             rd_report_step(pct - 1, "downloading", 0); /* a step back, as a buggy percentage */
         *last_pct = pct;
-        *last_report = mono();
+        *last_report = ota_clock_now();
     }
 }
 
@@ -86,7 +78,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     if (fwrite(p, 1, len, d->f) != len)
         return 0;
     d->have += (long long)len;
-    d->last_data = mono();
+    d->last_data = ota_clock_now();
     return len;
 }
 
@@ -99,7 +91,7 @@ static int on_xfer(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_o
     (void)ut;
     (void)un;
     rd_progress(&d->last_pct, &d->last_report, pct);
-    if (mono() - d->last_data > (rd_has_bug(BUG_IMPATIENT) ? 1.0 : RD_STALL_S)) {
+    if (ota_clock_now() - d->last_data > (rd_has_bug(BUG_IMPATIENT) ? 1.0 : RD_STALL_S)) {
         d->stalled = 1;
         return 1; /* stalled: end this try */
     }
@@ -124,7 +116,7 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
         if (truncate(path, (off_t)d->have) != 0)
             d->have = 0;
     }
-    d->last_data = mono();
+    d->last_data = ota_clock_now();
     d->f = fopen(path, d->have ? "ab" : "wb");
     if (!d->f) {
         snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
@@ -170,7 +162,7 @@ static int short_image;
 static int download(const ota_push *p, const char *path, char *why, size_t cap)
 {
     CURL *h = curl_easy_init();
-    dl d = {.size = p->size, .last_pct = 0, .last_report = mono()};
+    dl d = {.size = p->size, .last_pct = 0, .last_report = ota_clock_now()};
     int rc = -1;
 
     if (!h) {
@@ -208,7 +200,7 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
                                                  : RD_TRIES;
     for (int t = 1; t <= tries; t++) {
         if (t > 1 && flood)
-            nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+            ota_sleep(0.005);
         else if (t > 1 && !rd_has_bug(BUG_RETRY_BURST))
             sleep(RD_RETRY_GAP_S);
         rc = fetch_once(h, &d, path, why, cap);
@@ -273,16 +265,9 @@ static unsigned char *block_next(double end, size_t *len, int gen, int *relinked
     unsigned char *f = NULL;
 
     pthread_mutex_lock(&rd.lock);
-    while (!rd.blk_count && mono() < end && rd.links == gen) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&rd.blk_cond, &rd.lock, &ts);
-    }
+    while (!rd.blk_count && rd.links == gen)
+        if (ota_cond_wait_until(&rd.blk_cond, &rd.lock, end) != 0)
+            break;
     if (rd.blk_count) {
         f = rd.blk[rd.blk_head];
         *len = rd.blk_len[rd.blk_head];
@@ -365,7 +350,7 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
         }
         double wait = rd.slow_resume ? RD_SLOW_WAIT_S : RD_BLOCK_WAIT_S;
         snprintf(why, cap, "no reply for the block at offset %lld within %.0f s", off, wait);
-        for (end = mono() + wait; got < 0;) {
+        for (end = ota_clock_now() + wait; got < 0;) {
             size_t len = 0, n = 0;
             const unsigned char *data = NULL;
             unsigned char *buf = block_next(end, &len, gen, &relinked);
@@ -377,7 +362,7 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
                 snprintf(why, cap, "download abandoned");
                 return -1;
             }
-            if (relinked && rd.slow_resume && !buf && mono() < end) {
+            if (relinked && rd.slow_resume && !buf && ota_clock_now() < end) {
                 pthread_mutex_lock(&rd.lock); /* waits out its block timeout instead */
                 gen = rd.links;
                 pthread_mutex_unlock(&rd.lock);
@@ -409,7 +394,7 @@ static int download_blocks(const ota_push *p, const char *path, char *why, size_
 {
     long long off = 0, block = rd.block_size ? rd.block_size : RD_BLOCK;
     int last_pct = 0;
-    double last_report = mono();
+    double last_report = ota_clock_now();
     FILE *f;
 
     unlink(path);
@@ -676,7 +661,9 @@ void rd_upgrade_on_push(const char *payload, size_t len)
     if (busy) {
         if (rd_has_bug(BUG_SECOND_PUSH)) {
             pthread_mutex_lock(&rd.lock);
-            rd.pushes_during_download++;
+            /* A copy of the running job (its push and a get_reply) is no second push. */
+            if (strcmp(p.version, rd.job.version) != 0)
+                rd.pushes_during_download++;
             pthread_mutex_unlock(&rd.lock);
         }
         rd_log("push for %s ignored: an upgrade is in progress", p.version);

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "adapter_priv.h"
+#include "otaproto/clock.h"
 
 extern char **environ;
 
@@ -47,13 +47,6 @@ typedef struct {
     char log[LOG_KEEP][DUT_MAX_LINE + 1];
     int log_next, log_count;
 } proc;
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void proc_last_log(dut_adapter *a, char *buf, size_t cap);
 
@@ -315,8 +308,7 @@ static dut_event_kind after_exit(proc *p, int status)
 static void crash_backoff(int crashes)
 {
     double s = CRASH_BACKOFF_S * (double)(1 << (crashes < 4 ? crashes - 1 : 3));
-    struct timespec nap = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&nap, NULL);
+    ota_sleep(s);
 }
 
 static void *monitor(void *arg)
@@ -350,7 +342,7 @@ static int proc_command(dut_adapter *a, const char *verb_args, char *reply, size
 {
     proc *p = (proc *)a;
     char line[DUT_MAX_LINE + 2];
-    double end = mono() + timeout_s;
+    double end = ota_clock_now() + timeout_s;
     int rc, n;
 
     pthread_mutex_lock(&p->lock);
@@ -366,16 +358,9 @@ static int proc_command(dut_adapter *a, const char *verb_args, char *reply, size
         pthread_mutex_unlock(&p->lock);
         return n > DUT_MAX_LINE + 1 ? DUT_ERR_ARG : DUT_ERR_CLOSED;
     }
-    while (!p->pending_done && mono() < end) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
-    }
+    while (!p->pending_done)
+        if (ota_cond_wait_until(&p->cond, &p->lock, end) != 0)
+            break;
     rc = p->pending_done ? p->pending_rc : DUT_ERR_TIMEOUT;
     if (reply && cap)
         snprintf(reply, cap, "%s", p->pending_done ? p->pending_reply : "");
@@ -512,7 +497,6 @@ out:
 
 int dut_process_open(const dut_process_config *cfg, const dut_callbacks *cb, dut_adapter **out)
 {
-    pthread_condattr_t ca;
     proc *p;
 
     if (!cfg || !cfg->cmd || !*cfg->cmd || !out)
@@ -533,10 +517,7 @@ int dut_process_open(const dut_process_config *cfg, const dut_callbacks *cb, dut
         return DUT_ERR_NOMEM;
     }
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    ota_cond_init_mono(&p->cond);
     if (pthread_create(&p->monitor, NULL, monitor, p) != 0) {
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);

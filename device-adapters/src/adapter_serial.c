@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "adapter_priv.h"
 #include "serial_priv.h"
+#include "otaproto/clock.h"
 
 #define LOG_KEEP         20   /* last log lines kept for crash reports */
 #define TICK_MS          50   /* the reader's poll slice */
@@ -74,30 +74,6 @@ static void emit(ser *s, dut_event_kind k, const char *text)
 {
     if (s->cb.on_event)
         s->cb.on_event(s->cb.ud, k, text);
-}
-
-static void nap(double sec)
-{
-    struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-/* Wait on the condition until the monotonic time t; the lock is held. */
-static void wait_until(ser *s, double t)
-{
-    struct timespec ts;
-    double left = t - dut_port_now();
-
-    if (left <= 0)
-        return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)left;
-    ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 }
 
 static void keep_log(ser *s, const char *line)
@@ -244,7 +220,7 @@ static void release_port(ser *s)
 
 static void start_reopening(ser *s, int lost_event)
 {
-    s->reopen_start = s->next_try = dut_port_now();
+    s->reopen_start = s->next_try = ota_clock_now();
     s->lost_event = lost_event;
     s->crash_reported = 0;
     s->reopen_err[0] = '\0';
@@ -277,12 +253,12 @@ static void reopen_failed(ser *s, double now)
 /* One reopen attempt when it is due; the same path, resolved anew. */
 static void try_reopen(ser *s)
 {
-    double now = dut_port_now();
+    double now = ota_clock_now();
     dut_port p;
 
     if (now < s->next_try) {
         double left = s->next_try - now;
-        nap(left < TICK_MS / 1000.0 ? left : TICK_MS / 1000.0);
+        ota_sleep(left < TICK_MS / 1000.0 ? left : TICK_MS / 1000.0);
         return;
     }
     if (dut_port_open(&p, s->path, s->baud, s->framing, s->reopen_err, sizeof(s->reopen_err)) !=
@@ -304,7 +280,7 @@ static void try_reopen(ser *s)
 static int node_gone(ser *s)
 {
     struct stat now_st, open_st;
-    double now = dut_port_now();
+    double now = ota_clock_now();
 
     if (now < s->next_node_check)
         return 0;
@@ -343,7 +319,7 @@ static void hold_tick(ser *s)
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
     start_reopening(s, 0);
-    nap(TICK_MS / 1000.0);
+    ota_sleep(TICK_MS / 1000.0);
 }
 
 static void check_ready_due(ser *s)
@@ -352,7 +328,7 @@ static void check_ready_due(ser *s)
     int late;
 
     pthread_mutex_lock(&s->lock);
-    late = s->ready_due > 0 && !s->ready && dut_port_now() > s->ready_due;
+    late = s->ready_due > 0 && !s->ready && ota_clock_now() > s->ready_due;
     if (late)
         s->ready_due = 0;
     pthread_mutex_unlock(&s->lock);
@@ -430,7 +406,7 @@ static int exchange(ser *s, const char *verb_args, char *reply, size_t cap, doub
                     int resends)
 {
     char line[DUT_MAX_LINE + 2];
-    double end = dut_port_now() + timeout_s, next_send = 0;
+    double end = ota_clock_now() + timeout_s, next_send = 0;
     double slice = timeout_s / 3 > RESEND_MIN_S ? timeout_s / 3 : RESEND_MIN_S;
     int n, sends = 0, rc = DUT_ERR_TIMEOUT;
 
@@ -442,8 +418,8 @@ static int exchange(ser *s, const char *verb_args, char *reply, size_t cap, doub
         rc = DUT_ERR_ARG;
         goto out;
     }
-    while (!s->pending_done && dut_port_now() < end) {
-        if (sends <= resends && dut_port_now() >= next_send) {
+    while (!s->pending_done && ota_clock_now() < end) {
+        if (sends <= resends && ota_clock_now() >= next_send) {
             pthread_mutex_unlock(&s->lock);
             int sent = send_line(s, line, (size_t)n, end);
             pthread_mutex_lock(&s->lock);
@@ -452,10 +428,11 @@ static int exchange(ser *s, const char *verb_args, char *reply, size_t cap, doub
                 goto out;
             }
             sends++;
-            next_send = dut_port_now() + slice;
+            next_send = ota_clock_now() + slice;
             continue;
         }
-        wait_until(s, sends <= resends && next_send < end ? next_send : end);
+        ota_cond_wait_until(&s->cond, &s->lock,
+                            sends <= resends && next_send < end ? next_send : end);
     }
     if (s->pending_done)
         rc = s->pending_rc;
@@ -516,21 +493,23 @@ static int ser_has_cap(dut_adapter *a, const char *cap)
 /* Release the port, run the command, and wait for the reader to reopen the port. */
 static int reset_by_command(ser *s)
 {
-    double end = dut_port_now() + HOLD_WAIT_S;
+    double end = ota_clock_now() + HOLD_WAIT_S;
     int rc, open;
 
     pthread_mutex_lock(&s->lock);
     s->hold = 1;
     s->held = 0;
-    while (!s->held && dut_port_now() < end)
-        wait_until(s, end);
+    while (!s->held)
+        if (ota_cond_wait_until(&s->cond, &s->lock, end) != 0)
+            break;
     pthread_mutex_unlock(&s->lock);
     rc = dut_port_run_cmd(s->reset_cmd, RESET_CMD_S) == 0 ? DUT_OK : DUT_ERR_SPAWN;
     pthread_mutex_lock(&s->lock);
     s->hold = s->held = 0;
-    end = dut_port_now() + s->reopen_window + TICK_MS / 1000.0;
-    while (s->port.fd < 0 && dut_port_now() < end)
-        wait_until(s, end);
+    end = ota_clock_now() + s->reopen_window + TICK_MS / 1000.0;
+    while (s->port.fd < 0)
+        if (ota_cond_wait_until(&s->cond, &s->lock, end) != 0)
+            break;
     open = s->port.fd >= 0;
     pthread_mutex_unlock(&s->lock);
     return rc != DUT_OK ? rc : (open ? DUT_OK : DUT_ERR_CLOSED);
@@ -594,7 +573,7 @@ static int ser_restart(dut_adapter *a)
         rc = reset_by_command(s);
     pthread_mutex_lock(&s->lock);
     if (rc == DUT_OK && s->ever_ready && !s->ready)
-        s->ready_due = dut_port_now() + s->ready_timeout;
+        s->ready_due = ota_clock_now() + s->ready_timeout;
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -707,13 +686,8 @@ static ser *ser_new(const dut_serial_config *cfg, const dut_callbacks *cb)
 
 static int start_reader(ser *s)
 {
-    pthread_condattr_t ca;
-
     pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    ota_cond_init_mono(&s->cond);
     if (pthread_create(&s->reader, NULL, reader, s) == 0)
         return DUT_OK;
     pthread_cond_destroy(&s->cond);
@@ -750,7 +724,7 @@ int dut_serial_open(const dut_serial_config *cfg, const dut_callbacks *cb, dut_a
     rc = dut_port_open(&s->port, s->path, s->baud, s->framing, err, errcap);
     if (rc != DUT_OK)
         goto out;
-    s->next_node_check = dut_port_now() + NODE_CHECK_S;
+    s->next_node_check = ota_clock_now() + NODE_CHECK_S;
     rc = start_reader(s);
     if (rc != DUT_OK) {
         snprintf(err, errcap, "cannot start the reader thread for %s", s->path);

@@ -18,10 +18,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "serial_priv.h"
+#include "otaproto/clock.h"
 
 #define LOCK_DIR_RUN  "/run/lock"
 #define LOCK_DIR_TMP  "/tmp"
@@ -58,13 +58,6 @@ static const framing_entry framings[] = {
 
 #define N_SPEEDS   (sizeof(speeds) / sizeof(speeds[0]))
 #define N_FRAMINGS (sizeof(framings) / sizeof(framings[0]))
-
-double dut_port_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const speed_entry *find_speed(int baud)
 {
@@ -383,7 +376,7 @@ size_t dut_port_write(int fd, const char *buf, size_t len, double deadline)
 
     while (done < len) {
         struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-        double left = deadline - dut_port_now();
+        double left = deadline - ota_clock_now();
         int ms = left <= 0 ? 0 : (left * 1000 < WRITE_POLL_MS ? (int)(left * 1000) : WRITE_POLL_MS);
         ssize_t n;
 
@@ -474,9 +467,7 @@ int dut_port_seq_run(const dut_port_seq *seq, int fd, dut_set_lines_fn fn, void 
     for (int i = 0; i < seq->n; i++) {
         const dut_port_step *st = &seq->steps[i];
         if (st->wait_ms > 0) {
-            struct timespec nap = {st->wait_ms / 1000, (long)(st->wait_ms % 1000) * 1000000L};
-            while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
-                ;
+            ota_sleep((double)st->wait_ms / 1000.0);
         } else if (fn(fd, st->dtr, st->rts, ud) != 0) {
             return -1;
         }
@@ -504,8 +495,7 @@ int dut_port_set_lines(int fd, int dtr, int rts, void *ud)
  */
 int dut_port_run_cmd(const char *cmd, double deadline_s)
 {
-    struct timespec tick = {0, 20 * 1000 * 1000};
-    double end = dut_port_now() + deadline_s;
+    double end = ota_clock_now() + deadline_s;
     pid_t parent = getpid(), pid = fork();
     int status = 0;
 
@@ -523,13 +513,13 @@ int dut_port_run_cmd(const char *cmd, double deadline_s)
     if (pid < 0)
         return -1;
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (dut_port_now() > end) {
+        if (ota_clock_now() > end) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return -1;
         }
-        nanosleep(&tick, NULL);
+        ota_sleep(0.02); /* no wait for a child with a deadline: poll */
     }
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }

@@ -33,9 +33,6 @@ typedef struct {
     int n;
 } dut_port_seq;
 
-/* Monotonic seconds. */
-double dut_port_now(void);
-
 /* DUT_ERR_ARG with a sentence in err for a speed or framing we do not support. */
 int dut_port_settings_check(int baud, const char *framing, char *err, size_t cap);
 

@@ -11,9 +11,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "otadut/dut.h"
+#include "otaproto/clock.h"
 
 #define SHELL_DEVICE                                                                               \
     "echo \"!READY fw=$FW caps=reset\"; echo \"booted with $FW\"; "                                \
@@ -47,7 +47,6 @@ static void on_event(void *ud, dut_event_kind k, const char *text)
 /* Wait (bounded) until the event kind was seen n times. */
 static int wait_count(seen *s, dut_event_kind k, int n)
 {
-    struct timespec nap = {0, 10 * 1000 * 1000};
     for (int i = 0; i < 500; i++) {
         int c;
         pthread_mutex_lock(&s->lock);
@@ -55,7 +54,7 @@ static int wait_count(seen *s, dut_event_kind k, int n)
         pthread_mutex_unlock(&s->lock);
         if (c >= n)
             return 1;
-        nanosleep(&nap, NULL);
+        ota_sleep(0.01);
     }
     return 0;
 }

@@ -23,10 +23,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "otadut/dut.h"
+#include "otaproto/clock.h"
 
 #define MAX_EVENTS 1024
 #define EVENT_TEXT 1024
@@ -60,19 +60,6 @@ struct fixture {
     size_t rx_len;
 };
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
 static void on_event(void *ud, dut_event_kind k, const char *text)
 {
     fixture *fx = ud;
@@ -101,11 +88,11 @@ static int count_events(fixture *fx, dut_event_kind k, const char *sub)
 
 static int wait_events(fixture *fx, dut_event_kind k, const char *sub, int n, double timeout)
 {
-    double end = now() + timeout;
-    while (now() < end) {
+    double end = ota_clock_now() + timeout;
+    while (ota_clock_now() < end) {
         if (count_events(fx, k, sub) >= n)
             return 1;
-        nap(0.01);
+        ota_sleep(0.01);
     }
     return 0;
 }
@@ -190,7 +177,7 @@ static void *responder(void *arg)
         if (stop)
             break;
         if (fd < 0) {
-            nap(0.01);
+            ota_sleep(0.01);
             continue;
         }
         if (RX_MAX - 1 - fx->rx_len < 1024) { /* keep what is not dispatched yet */
@@ -311,9 +298,9 @@ static void say_split(fixture *fx, unsigned seq, const char *verb)
     (void)verb;
     snprintf(head, sizeof(head), "@%u O", seq);
     board_say(fx, head);
-    nap(0.05);
+    ota_sleep(0.05);
     board_say(fx, "K ver");
-    nap(0.05);
+    ota_sleep(0.05);
     board_say(fx, "sion=7\r\n");
 }
 
@@ -391,9 +378,9 @@ static void garbage_never_makes_a_reply(void **state)
 
     open_ready(fx, &cfg);
     start_responder(fx, say_garbage);
-    t0 = now();
+    t0 = ota_clock_now();
     assert_int_equal(dut_command(fx->a, "PING", reply, sizeof(reply), 1), DUT_ERR_TIMEOUT);
-    assert_true(now() - t0 < 1.5);
+    assert_true(ota_clock_now() - t0 < 1.5);
     assert_true(wait_events(fx, DUT_EV_LOG, "@1 O?K", 1, 1));
     assert_true(wait_events(fx, DUT_EV_LOG, "\xff\xfe@1 OK", 1, 1));
     assert_true(wait_events(fx, DUT_EV_LOG, "@1OK", 1, 1));
@@ -448,10 +435,10 @@ static void missing_reply_times_out_after_resending_same_seq(void **state)
 
     open_ready(fx, &cfg);
     start_responder(fx, NULL);
-    t0 = now();
+    t0 = ota_clock_now();
     assert_int_equal(dut_command(fx->a, "PING", NULL, 0, 1.5), DUT_ERR_TIMEOUT);
-    assert_true(now() - t0 >= 1.4 && now() - t0 < 2.0);
-    nap(0.1);
+    assert_true(ota_clock_now() - t0 >= 1.4 && ota_clock_now() - t0 < 2.0);
+    ota_sleep(0.1);
     stop_responder(fx);
     assert_true(sent_count(fx, "@1 PING\n") >= 2);
     assert_int_equal(sent_count(fx, "@2 "), 0);
@@ -481,14 +468,14 @@ static void reconnects_when_a_new_pty_appears_under_the_link(void **state)
 
     open_ready(fx, &cfg);
     start_responder(fx, vanish);
-    t0 = now();
+    t0 = ota_clock_now();
     assert_int_equal(dut_command(fx->a, "FLASH", NULL, 0, 3), DUT_ERR_CLOSED);
-    assert_true(now() - t0 < 1.0);
+    assert_true(ota_clock_now() - t0 < 1.0);
     snprintf(text, sizeof(text), "port-lost: %s", fx->link);
     assert_true(wait_events(fx, DUT_EV_EVENT, text, 1, 1));
     assert_int_equal(dut_command(fx->a, "PING", NULL, 0, 1), DUT_ERR_CLOSED);
     unlink(fx->link);
-    nap(0.3);
+    ota_sleep(0.3);
     new_pty(fx);
     assert_true(wait_events(fx, DUT_EV_EVENT, "port-back", 1, 2));
     board_say(fx, "!READY fw=1.1 caps=reset\n");
@@ -527,9 +514,9 @@ static void slow_reader_does_not_block_a_command(void **state)
     fcntl(fx->slave, F_SETFL, O_NONBLOCK);
     for (int i = 0; i < 10000 && write(fx->slave, junk, sizeof(junk)) > 0; i++)
         ;
-    t0 = now();
+    t0 = ota_clock_now();
     assert_int_equal(dut_command(fx->a, "PING", NULL, 0, 1), DUT_ERR_TIMEOUT);
-    assert_true(now() - t0 < 1.5);
+    assert_true(ota_clock_now() - t0 < 1.5);
     for (;;) { /* the board reads again */
         struct pollfd pfd = {.fd = fx->master, .events = POLLIN};
         if (poll(&pfd, 1, 100) != 1 || read(fx->master, junk, sizeof(junk)) <= 0)
@@ -650,7 +637,7 @@ static int record_lines(int fd, int dtr, int rts, void *ud)
     if (c->n < MAX_CALLS) {
         c->dtr[c->n] = dtr;
         c->rts[c->n] = rts;
-        c->at[c->n] = now();
+        c->at[c->n] = ota_clock_now();
         c->n++;
     }
     return 0;
@@ -774,7 +761,7 @@ static pid_t start_pty_board(fixture *fx, int reenumerate)
         _exit(127);
     }
     for (int i = 0; i < 200 && access(fx->link, F_OK) != 0; i++)
-        nap(0.01);
+        ota_sleep(0.01);
     return pid;
 }
 
@@ -786,7 +773,7 @@ static void stop_pty_board(fixture *fx, pid_t pid)
     fx->a = NULL;
     kill(pid, SIGTERM);
     for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++)
-        nap(0.01);
+        ota_sleep(0.01);
     if (waitpid(pid, &status, WNOHANG) == 0) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);

@@ -19,6 +19,7 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
+#include "otaproto/clock.h"
 #include "otaproto/topic.h"
 #include "policy.h"
 
@@ -69,13 +70,6 @@ static struct {
     int nclouds;
     oa_delayed delayed[OA_MAX_DELAY];
 } oa;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Tell the cloud: one JSON object on $ota/events. */
 static void event(const char *what, const char *client_id, const char *pk, const char *dn,
@@ -293,7 +287,7 @@ static void on_downlink(const struct mosquitto_evt_message *m)
             memcpy(d->payload, m->payload, m->payloadlen);
             d->len = (int)m->payloadlen;
             d->qos = m->qos;
-            d->due = now_s() + c->delay_next;
+            d->due = ota_clock_now() + c->delay_next;
             snprintf(d->topic, sizeof(d->topic), "%s", real);
             memcpy(d->client_id, c->client_id, sizeof(d->client_id));
             event("delayed", c->client_id, pk, dn, real);
@@ -318,7 +312,7 @@ static int on_message(int ev, void *data, void *ud)
 
 static int on_tick(int ev, void *data, void *ud)
 {
-    double now = now_s();
+    double now = ota_clock_now();
     (void)ev;
     (void)data;
     (void)ud;

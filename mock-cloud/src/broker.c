@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mock_priv.h"
@@ -197,18 +196,17 @@ static const char *find_bin(const char *bin)
 /* Wait until the port accepts, the process dies, or the deadline passes. */
 static int wait_ready(mc_broker *b)
 {
-    struct timespec nap = {0, 20 * 1000 * 1000};
-    double end = mc_mono() + BROKER_READY_TIMEOUT;
+    double end = ota_clock_now() + BROKER_READY_TIMEOUT;
     int status;
 
-    while (mc_mono() < end) {
+    while (ota_clock_now() < end) {
         if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
             b->pid = 0;
             return -1;
         }
         if (can_connect(b->addr, b->port) && (!b->tls_dir[0] || can_connect(b->addr, b->tls_port)))
             return 0;
-        nanosleep(&nap, NULL);
+        ota_sleep(0.02);
     }
     return -1;
 }
@@ -283,16 +281,15 @@ static void end_process(mc_broker *b)
     int status;
 
     if (b->pid > 0) {
-        double end = mc_mono() + 3.0;
-        struct timespec nap = {0, 10 * 1000 * 1000};
+        double end = ota_clock_now() + 3.0;
         kill(b->pid, SIGTERM);
         while (waitpid(b->pid, &status, WNOHANG) == 0) {
-            if (mc_mono() > end) {
+            if (ota_clock_now() > end) {
                 kill(b->pid, SIGKILL);
                 waitpid(b->pid, &status, 0);
                 break;
             }
-            nanosleep(&nap, NULL);
+            ota_sleep(0.01);
         }
         b->pid = 0;
     }
@@ -300,11 +297,8 @@ static void end_process(mc_broker *b)
 
 int mc_broker_restart_process(mc_broker *b, double down_s, char *err, size_t errcap)
 {
-    struct timespec nap = {(time_t)down_s, (long)((down_s - (double)(time_t)down_s) * 1e9)};
-
     end_process(b);
-    if (down_s > 0)
-        nanosleep(&nap, NULL);
+    ota_sleep(down_s);
     if (write_config(b) != 0) { /* the certificate may have changed */
         snprintf(err, errcap, "cannot write the broker's config in %s", b->dir);
         return MC_ERR_BROKER;

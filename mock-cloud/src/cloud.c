@@ -481,16 +481,14 @@ static int ask_restart(mc_cloud *c, double down_s, int foreign)
 
 static int restart_and_wait(mc_cloud *c, double down_s, int foreign)
 {
-    struct timespec until;
+    double until = ota_clock_now() + down_s + 30; /* every wait has a deadline */
     unsigned seq;
     int rc = MC_ERR_BROKER;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)down_s + 30; /* every wait has a deadline */
     pthread_mutex_lock(&c->rlock);
     seq = c->r_done;
     if (ask_restart(c, down_s, foreign) == 0) {
-        while (c->r_done == seq && pthread_cond_timedwait(&c->rcond, &c->rlock, &until) == 0)
+        while (c->r_done == seq && ota_cond_wait_until(&c->rcond, &c->rlock, until) == 0)
             ;
         rc = c->r_done != seq ? c->r_rc : MC_ERR_BROKER;
     }
@@ -536,10 +534,12 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
     c = calloc(1, sizeof(*c));
     if (!c)
         return MC_ERR_NOMEM;
-    c->t0 = mc_mono();
+    c->t0 = ota_clock_now();
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->rlock, NULL);
-    pthread_cond_init(&c->rcond, NULL);
+    ota_cond_init_mono(&c->rcond);
+    pthread_mutex_init(&c->hlock, NULL);
+    ota_cond_init_mono(&c->hcond);
     if (cfg->join)
         mc_join_apply(c, cfg->join); /* first: a failure below gives the device back */
     rc = mc_trace_open(c, cfg->trace_path);
@@ -651,6 +651,8 @@ void mc_cloud_stop(mc_cloud *c)
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->rlock);
     pthread_cond_destroy(&c->rcond);
+    pthread_mutex_destroy(&c->hlock);
+    pthread_cond_destroy(&c->hcond);
     free(c);
 }
 

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mock_priv.h"
@@ -115,21 +114,19 @@ typedef struct {
     double t0;
 } body;
 
-/* Sleep up to `s` seconds in short slices; 0 early when the server stops. */
+/* Sleep up to `s` seconds; 0 early when the server stops. */
 static int nap(mc_cloud *c, double s)
 {
-    double end = mc_mono() + s;
+    double end = ota_clock_now() + s;
+    int stopping;
 
-    while (!c->http_stopping) {
-        double left = end - mc_mono();
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        if (left <= 0)
-            return 1;
-        if (left < 0.02)
-            ts.tv_nsec = (long)(left * 1e9);
-        nanosleep(&ts, NULL);
-    }
-    return 0;
+    pthread_mutex_lock(&c->hlock);
+    while (!c->http_stopping)
+        if (ota_cond_wait_until(&c->hcond, &c->hlock, end) != 0)
+            break;
+    stopping = c->http_stopping;
+    pthread_mutex_unlock(&c->hlock);
+    return !stopping;
 }
 
 /*
@@ -198,7 +195,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
         size_t slice = (size_t)(rate / 20.0) + 1; /* about 20 writes a second */
         if (n > slice)
             n = slice;
-        if (!nap(b->c, b->t0 + (double)(pos + n) / rate - mc_mono()))
+        if (!nap(b->c, b->t0 + (double)(pos + n) / rate - ota_clock_now()))
             return MHD_CONTENT_READER_END_WITH_ERROR;
         break;
     }
@@ -255,7 +252,7 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
         b->len = r->len;
         b->f = *f;
         b->fd = ci ? ci->connect_fd : -1;
-        b->t0 = mc_mono();
+        b->t0 = ota_clock_now();
         total = f->kind == MC_FAULT_HTTP_NO_LENGTH || f->kind == MC_FAULT_HTTP_CHUNKED
                     ? MHD_SIZE_UNKNOWN
                     : r->len;
@@ -441,7 +438,9 @@ int mc_http_start(mc_cloud *c, char *err, size_t errcap)
 {
     int rc;
 
+    pthread_mutex_lock(&c->hlock);
     c->http_stopping = 0;
+    pthread_mutex_unlock(&c->hlock);
     c->http_port = c->want_http_port;
     rc = start_server(c, NULL, &c->httpd, &c->http_port, err, errcap);
     if (rc != MC_OK || !c->tls_dir[0])
@@ -456,7 +455,10 @@ int mc_http_start(mc_cloud *c, char *err, size_t errcap)
 
 void mc_http_stop(mc_cloud *c)
 {
+    pthread_mutex_lock(&c->hlock);
     c->http_stopping = 1; /* ends throttles, pauses and stalls */
+    pthread_cond_broadcast(&c->hcond);
+    pthread_mutex_unlock(&c->hlock);
     if (c->httpd)
         MHD_stop_daemon(c->httpd);
     if (c->httpsd)

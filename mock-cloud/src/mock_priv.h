@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "otamock/mock.h"
+#include "otaproto/clock.h"
 
 struct mosquitto;
 struct MHD_Daemon;
@@ -159,7 +160,9 @@ struct mc_cloud {
     char url_host[128];
     int https_urls, url_no_port;
     int want_http_port, want_https_port;
-    volatile int http_stopping;
+    pthread_mutex_t hlock; /* guards http_stopping; hcond wakes throttles, pauses, stalls */
+    pthread_cond_t hcond;
+    int http_stopping;
 
     /*
      * Broker restarts run on one long-lived thread: the broker dies with the
@@ -175,7 +178,6 @@ struct mc_cloud {
     int r_foreign; /* -1: keep the certificate; 0/1: server's or foreign */
 };
 
-double mc_mono(void);
 void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
                    const void *payload, size_t len, int binary, const char *fmt, va_list ap);
 void mc_trace_close(mc_cloud *c);

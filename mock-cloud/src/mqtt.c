@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mock_priv.h"
@@ -77,24 +76,16 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
         mc_cloud_on_uplink(obj, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
 
-/* Wait, in short slices, until a connection after the first `after` ones has its SUBACKs. */
+/* Wait until a connection after the first `after` ones has its SUBACKs. */
 int mc_mqtt_wait_subscribed(mc_cloud *c, int after)
 {
-    double end = mc_mono() + MC_CONNECT_TIMEOUT;
+    double end = ota_clock_now() + MC_CONNECT_TIMEOUT;
     int ok;
 
     pthread_mutex_lock(&c->clock);
-    while ((c->connects <= after || c->subscribed < 1 + c->plugin) && !c->refused &&
-           mc_mono() < end) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&c->ccond, &c->clock, &ts);
-    }
+    while ((c->connects <= after || c->subscribed < 1 + c->plugin) && !c->refused)
+        if (ota_cond_wait_until(&c->ccond, &c->clock, end) != 0)
+            break;
     ok = c->connects > after && c->subscribed >= 1 + c->plugin;
     pthread_mutex_unlock(&c->clock);
     return ok;
@@ -128,15 +119,11 @@ static void refused_why(mc_cloud *c, char *err, size_t errcap)
 
 int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
 {
-    pthread_condattr_t ca;
     char id[128];
 
     pthread_once(&lib_once, lib_init);
     pthread_mutex_init(&c->clock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->ccond, &ca);
-    pthread_condattr_destroy(&ca);
+    ota_cond_init_mono(&c->ccond);
     /* Unique per cloud: two clouds on one broker must not take over each other's session. */
     static int serial;
     snprintf(id, sizeof(id), "ota-mock-cloud-%d-%d", (int)getpid(),

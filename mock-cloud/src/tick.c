@@ -4,8 +4,6 @@
  * repeat bursts that ended or went on for a second. It decides nothing
  * itself; job.c and trace_repeat.c do.
  */
-#include <time.h>
-
 #include "mock_priv.h"
 
 #define TICK_S 0.2
@@ -16,14 +14,7 @@ static void *ticker_main(void *arg)
 
     pthread_mutex_lock(&c->klock);
     while (!c->k_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)(TICK_S * 1e9);
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&c->kcond, &c->klock, &ts);
+        ota_cond_wait_until(&c->kcond, &c->klock, ota_clock_now() + TICK_S);
         if (c->k_stop)
             break;
         pthread_mutex_unlock(&c->klock);
@@ -37,13 +28,8 @@ static void *ticker_main(void *arg)
 
 int mc_ticker_start(mc_cloud *c)
 {
-    pthread_condattr_t ca;
-
     pthread_mutex_init(&c->klock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->kcond, &ca);
-    pthread_condattr_destroy(&ca);
+    ota_cond_init_mono(&c->kcond);
     c->k_stop = 0;
     c->ticker_up = pthread_create(&c->ticker, NULL, ticker_main, c) == 0;
     if (!c->ticker_up) {

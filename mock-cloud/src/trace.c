@@ -7,31 +7,18 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "mock_priv.h"
 
-double mc_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 double mc_now(const mc_cloud *c)
 {
-    return mc_mono() - c->t0;
+    return ota_clock_now() - c->t0;
 }
 
 int mc_trace_open(mc_cloud *c, const char *path)
 {
-    pthread_condattr_t ca;
-
     pthread_mutex_init(&c->tlock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->tcond, &ca);
-    pthread_condattr_destroy(&ca);
+    ota_cond_init_mono(&c->tcond);
     if (path) {
         c->tfile = fopen(path, "w");
         if (!c->tfile)
@@ -193,15 +180,9 @@ size_t mc_trace_wait(mc_cloud *c, size_t seen, double deadline)
     size_t n;
 
     pthread_mutex_lock(&c->tlock);
-    while (c->nrecs <= seen) {
-        double abs = deadline + c->t0;
-        struct timespec ts;
-        if (mc_mono() >= abs)
+    while (c->nrecs <= seen)
+        if (ota_cond_wait_until(&c->tcond, &c->tlock, deadline + c->t0) != 0)
             break;
-        ts.tv_sec = (time_t)abs;
-        ts.tv_nsec = (long)((abs - (double)ts.tv_sec) * 1e9);
-        pthread_cond_timedwait(&c->tcond, &c->tlock, &ts);
-    }
     n = c->nrecs;
     pthread_mutex_unlock(&c->tlock);
     return n;

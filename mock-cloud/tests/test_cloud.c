@@ -163,7 +163,7 @@ static long fetch_ex(const char *url, const char *range, long timeout, body *b, 
 {
     CURL *h = curl_easy_init();
     long code = 0;
-    double t0 = mc_mono();
+    double t0 = ota_clock_now();
 
     memset(b, 0, sizeof(*b));
     memset(fi, 0, sizeof(*fi));
@@ -177,7 +177,7 @@ static long fetch_ex(const char *url, const char *range, long timeout, body *b, 
     if (range)
         curl_easy_setopt(h, CURLOPT_RANGE, range);
     fi->cc = curl_easy_perform(h);
-    fi->seconds = mc_mono() - t0;
+    fi->seconds = ota_clock_now() - t0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, clen);
     curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &fi->version);

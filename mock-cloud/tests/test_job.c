@@ -72,7 +72,7 @@ static int bare_setup(void **state)
     if (!c)
         return -1;
     pthread_mutex_init(&c->lock, NULL);
-    c->t0 = mc_mono();
+    c->t0 = ota_clock_now();
     if (mc_trace_open(c, NULL) != MC_OK ||
         mc_registry_load(c, OTA_SOURCE_DIR "/fixtures/devices", err, sizeof(err)) != MC_OK)
         return -1;

@@ -40,7 +40,7 @@ static int bare_setup(void **state)
     snprintf(b->path, sizeof(b->path), "/tmp/ota-trace-test-%d.jsonl", (int)getpid());
     if (!b->c || mc_trace_open(b->c, b->path) != MC_OK)
         return -1;
-    b->c->t0 = mc_mono();
+    b->c->t0 = ota_clock_now();
     *state = b;
     return 0;
 }

@@ -1,11 +1,13 @@
 /*
- * libotaproto: the Aliyun OTA wire format as pure functions. This umbrella
- * header includes every module; include a single one where that is enough.
+ * libotaproto: the Aliyun OTA wire format as pure functions, and the one
+ * monotonic clock with its deadline waits (clock.h). This umbrella header
+ * includes every module; include a single one where that is enough.
  */
 #ifndef OTAPROTO_OTAPROTO_H
 #define OTAPROTO_OTAPROTO_H
 
 #include "otaproto/base.h"
+#include "otaproto/clock.h"
 #include "otaproto/crypto.h"
 #include "otaproto/frame.h"
 #include "otaproto/msg.h"
