@@ -129,6 +129,18 @@ out=$("$bin/ota-conformance" --quiet --only blocks_download_succeeds \
     --dut-cmd "exec '$bin/ota-ref-device' --http-only") ||
     fail "a device without block download must not fail the blocks tests: $out"
 echo "$out" | grep -q '1 N/A' || fail "the blocks test is not N/A for an HTTP-only device: $out"
+# A device still looping on the previous test's URL, reporting -2 after each try (as iotkit
+# 3.x): its requests and steps are shown as late and never judged against the next test, so
+# the next test does not pass on a stale -2.
+out=$("$bin/ota-conformance" --only 'download_40*' --trace "$work/late.jsonl" \
+    --dut-cmd "exec '$bin/ota-ref-device' --no-channel --bug loop-old-url")
+echo "$out" | grep -q '^FAIL .*download_403_reports_minus_2' ||
+    fail "a stale -2 of the previous test's job was judged against the next test: $out"
+grep -q '"info":"late: record' "$work/late.jsonl" || fail "late messages are not marked in the trace"
+# A device that reports a complete but short response as -2 at once is correct too (DL-2).
+out=$("$bin/ota-conformance" --quiet --only survives_short_file \
+    --dut-cmd "exec '$bin/ota-ref-device' --short-body-fails") ||
+    fail "a device that reports a short file as -2 must pass: $out"
 # A device that never subscribes (as Link SDK 4.x) gets its pushes from our plugin, which
 # delivers unasked as the real cloud does; on a plain broker they never reach it, and the
 # test is inconclusive, never the device's failure.

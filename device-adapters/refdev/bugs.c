@@ -58,6 +58,8 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
     [BUG_FAIL_THEN_HUNDRED] = {"fail-then-hundred", "PROG-6",
                                "after a failure step: the same again and \"100\" at once"},
     [BUG_NO_MODULE] = {"no-module", "VER-5", "never names its module in inform or progress"},
+    [BUG_LOOP_OLD_URL] = {"loop-old-url", "FAIL-B",
+                          "after a failed download: the URL again and again, -2 after each"},
     [BUG_HANG_ON_DISCONNECT] = {"hang-on-disconnect", "FAIL-2",
                                 "a block request lost with the connection is never sent again; "
                                 "the download hangs without a report"},

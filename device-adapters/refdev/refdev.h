@@ -59,6 +59,8 @@ typedef enum {
                                the image, unverified */
     BUG_FAIL_THEN_HUNDRED,  /* a failure step, the same again and "100" within milliseconds */
     BUG_NO_MODULE,          /* never names its module in inform or progress */
+    BUG_LOOP_OLD_URL,       /* after a failed download: fetches that URL again and again,
+                               reports -2 after each, takes no other push (as iotkit 3.x) */
     BUG_SKIP_BAD_CRC_BLOCK, /* a block with a bad CRC is kept and the next one asked for */
     BUG__COUNT
 } rd_bug;

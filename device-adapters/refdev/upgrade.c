@@ -491,6 +491,8 @@ static int flash(const char *part, const char *version, char *why, size_t cap)
     return 0;
 }
 
+static void loop_old_url(const ota_push *p, const char *part, char *why);
+
 static void *worker(void *arg)
 {
     ota_push p;
@@ -537,6 +539,8 @@ static void *worker(void *arg)
     pthread_mutex_unlock(&rd.lock);
     return NULL;
 idle:
+    if (step == -2 && p.has_url && rd_has_bug(BUG_LOOP_OLD_URL))
+        loop_old_url(&p, part, why); /* never returns before a reboot */
     /* Ready for the next push before saying the attempt failed: the cloud may push again the
      * moment it hears the failure. */
     pthread_mutex_lock(&rd.lock);
@@ -550,6 +554,28 @@ idle:
         rd_report_step(100, "done", 0);
     }
     return NULL;
+}
+
+/*
+ * (bug loop-old-url) what iotkit-embedded 3.x does after a failed download:
+ * the same URL again and again, a -2 after each, busy for any other push,
+ * until the device reboots. Idle by STATUS, as 3.x has no channel to say.
+ */
+static void loop_old_url(const ota_push *p, const char *part, char *why)
+{
+    set_state(RD_IDLE);
+    rd_report_step(-2, why, 0);
+    for (;;) {
+        int stop;
+        pthread_mutex_lock(&rd.lock);
+        stop = rd.exit_requested;
+        pthread_mutex_unlock(&rd.lock);
+        if (stop)
+            return;
+        ota_sleep(0.1);
+        if (download(p, part, why, 256) != 0)
+            rd_report_step(-2, why, 0);
+    }
 }
 
 /* Decide about a push: the reasons a device uses, ignores or refuses one. */
