@@ -14,7 +14,7 @@ work=$(mktemp -d /tmp/ota-network-XXXXXX)
 loop=""
 stop_device() {
     [ -n "$loop" ] && kill "$loop" 2>/dev/null && wait "$loop" 2>/dev/null
-    pkill -f "ota-ref-device --no-channel --host 127.0.0.1 --port $mqtt " 2>/dev/null
+    pkill -9 -f "ota-ref-device --no-channel --host 127.0.0.1 --port $mqtt " 2>/dev/null
     loop=""
 }
 trap 'stop_device; rm -rf "$work"' EXIT
@@ -39,7 +39,7 @@ for try in 1 2 3 4 5; do
     mqtt=$((20000 + (RANDOM % 20000)))
     http=$((mqtt + 1))
     start_device
-    "$bin/ota-conformance" --device "$src/fixtures/devices/ref-network.json" \
+    timeout 500 "$bin/ota-conformance" --device "$src/fixtures/devices/ref-network.json" \
         --mqtt-port "$mqtt" --http-port "$http" ${OTA_NETWORK_ONLY:+--only "$OTA_NETWORK_ONLY"} \
         --junit "$work/junit.xml" --trace "$work/trace.jsonl" >"$work/out.txt" 2>&1
     rc=$?

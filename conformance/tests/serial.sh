@@ -14,8 +14,13 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 work=$(mktemp -d /tmp/ota-serial-XXXXXX)
 board=""
+# Every wait here is bounded: a board that does not stop on SIGTERM gets SIGKILL.
 stop_board() {
-    [ -n "$board" ] && kill "$board" 2>/dev/null && wait "$board" 2>/dev/null
+    [ -n "$board" ] || return 0
+    kill "$board" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$board" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$board" 2>/dev/null
+    wait "$board" 2>/dev/null
     board=""
 }
 trap 'stop_board; rm -rf "$work"' EXIT
@@ -38,7 +43,7 @@ echo "$err" | grep -q "no such port $work/no-such-tty: is the board plugged in?"
 "$bin/ota-pty-board" --link "$work/ttySILENT" -- sh -c 'while read -r l; do echo "log $l"; done' &
 board=$!
 for _ in $(seq 1 100); do [ -e "$work/ttySILENT" ] && break; sleep 0.05; done
-err=$("$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" --time-scale 0.2 \
+err=$(timeout 60 "$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" --time-scale 0.2 \
     --serial-port "$work/ttySILENT" --mqtt-port 1 --only VER-1 2>&1)
 [ $? -eq 3 ] || fail "a board that never prints !READY must exit 3: $err"
 echo "$err" | grep -q "never printed !READY" || fail "unclear: $err"
@@ -49,7 +54,7 @@ for try in 1 2 3 4 5; do
     mqtt=$((20000 + (RANDOM % 20000)))
     http=$((mqtt + 1))
     start_board
-    "$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" \
+    timeout 500 "$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" \
         --serial-port "$work/ttyREF" --mqtt-port "$mqtt" --http-port "$http" \
         ${OTA_SERIAL_ONLY:+--only "$OTA_SERIAL_ONLY"} \
         --junit "$work/junit.xml" --html "$work/report.html" --trace "$work/trace.jsonl" \
