@@ -257,6 +257,12 @@ void ct_final_reported(const ct_attempt *a);
  * inconclusive with the reason. Returns when the push may have reached it.
  */
 void ct_check_push_reached(const ct_attempt *a);
+/*
+ * A device seen only on the network that drops its connection after the
+ * push (within a moment; the cloud did not drop it) has crashed on it, as a
+ * process that exits non-zero: the test fails citing rule.
+ */
+void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *what);
 /* Push and await in one go. */
 void ct_upgrade(ct_attempt *a, const mc_job_spec *s, double timeout_s);
 /* The version the device runs now, asked by STATUS when it can, else by a reboot. */

@@ -308,18 +308,27 @@ static int stream_of_test(long long stream)
     return 0;
 }
 
+/* At most this many late records are named per test: a looping device must not grow the trace. */
+#define CT_LATE_NOTES 10
+
 static void note_late(size_t i, const char *what)
 {
-    static size_t noted[8];
-    static int next;
+    static size_t noted[CT_LATE_NOTES], begin;
+    static int n;
 
-    for (int k = 0; k < 8; k++)
-        if (noted[k] == i + 1)
+    if (begin != ct.t_begin) { /* a new test */
+        begin = ct.t_begin;
+        n = 0;
+    }
+    for (int k = 0; k < n; k++)
+        if (noted[k] == i)
             return;
-    noted[next] = i + 1;
-    next = (next + 1) % 8;
+    if (n >= CT_LATE_NOTES)
+        return;
+    noted[n++] = i;
     mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
-                 "late: record %zu is %s of an earlier test: shown, not judged", i, what);
+                 "late: record %zu is %s of an earlier test: shown, not judged%s", i, what,
+                 n == CT_LATE_NOTES ? " (more late records in this test are not named)" : "");
 }
 
 /* A download request of the device: the job its URL names, or the stream it asks for. */
@@ -341,21 +350,26 @@ static int request_of(const ota_trace_rec *r, int *job, long long *stream)
 }
 
 /*
- * A progress message carries no job. It belongs to the download the device
- * was busy with: when its last download request in this test was for a job
- * of an earlier test (a device still looping on an old URL), so is the
- * progress.
+ * A progress message carries no job. When every download request the
+ * device made in this test so far was for a job of an earlier test (a
+ * device still looping on an old URL), the progress belongs to that job;
+ * once it asked for this test's job, its progress is this test's (a device
+ * retrying old jobs beside the new one, as Link SDK 4.x's download thread).
  */
 static int progress_is_late(size_t i)
 {
+    int late = 0;
+
     while (i-- > ct.t_begin) {
         int job;
         long long stream;
         if (!request_of(mc_trace_at(ct.cloud, i), &job, &stream))
             continue;
-        return job >= 0 ? !job_of_test(job) : !stream_of_test(stream);
+        if (job >= 0 ? job_of_test(job) : stream_of_test(stream))
+            return 0; /* it works on this test's job (maybe beside old ones): its progress */
+        late = 1;
     }
-    return 0;
+    return late;
 }
 
 static int is_late(const ota_trace_rec *r)
@@ -932,8 +946,37 @@ static int connected_at(size_t at)
  * and nobody can tell on a broker without our plugin, where a device that
  * did not subscribe (Link SDK 4.x never does) gets nothing.
  */
+static int late_request(const ota_trace_rec *r, void *arg)
+{
+    int job;
+    long long stream;
+    (void)arg;
+    return request_of(r, &job, &stream) &&
+           (job >= 0 ? !job_of_test(job) : !stream_of_test(stream));
+}
+
+/*
+ * A device that did not act on the push because it is still busy with a job
+ * of an earlier test (it keeps asking for that job's file): the rule it
+ * breaks is FAIL-R, once, with the evidence, not the rule of this test.
+ */
+static void check_stuck(const ct_attempt *a)
+{
+    long i = ct_scan(a->push_at, mc_trace_count(ct.cloud), late_request, NULL);
+    char where[400];
+
+    if (i < 0)
+        return;
+    ct_describe((size_t)i, where, sizeof(where));
+    ct_fail("FAIL-R",
+            "the device did not act on the push of %s: it is still busy with a job of an earlier "
+            "test (%s); after a failure the next upgrade must succeed, with no stuck state",
+            a->info.version, where);
+}
+
 void ct_check_push_reached(const ct_attempt *a)
 {
+    check_stuck(a);
     if (!mc_cloud_plugin(ct.cloud))
         ct_inconclusive("the device showed no reaction to the push of %s, but on a broker "
                         "without the otaauth plugin the cloud cannot deliver a push the device "
@@ -945,6 +988,23 @@ void ct_check_push_reached(const ct_attempt *a)
         ct_inconclusive("the push of %s could not reach the device: it was not connected to "
                         "the broker; not judged",
                         a->info.version);
+}
+
+static int dropped_by_device(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return is_disconnect_rec(r) || cloud_dropped(r);
+}
+
+void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *what)
+{
+    long i = ct_find(a->push_at, 1.0, dropped_by_device, NULL);
+    char where[400];
+
+    if (i < 0 || cloud_dropped(mc_trace_at(ct.cloud, (size_t)i)))
+        return;
+    ct_describe((size_t)i, where, sizeof(where));
+    ct_fail(rule, "the device dropped its connection after %s (a crash?) %s", what, where);
 }
 
 static int is_hundred(const ota_trace_rec *r, void *arg)

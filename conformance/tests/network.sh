@@ -24,13 +24,13 @@ start_device() {
     mkdir -p "$work/state"
     (
         while :; do
-            "$bin/ota-ref-device" --no-channel --host 127.0.0.1 --port "$mqtt" \
+            "$bin/ota-ref-device" --no-channel --host 127.0.0.1 --port "$mqtt" ${bug:+--bug "$bug"} \
                 --product-key a1RefProd01 --device-name ref-device-01 \
                 --device-secret 0123456789abcdef0123456789abcdef --firmware-version 1.0.0 \
                 --state-dir "$work/state" 2>>"$work/device.log"
             sleep 0.1
         done
-    ) &
+    ) 2>>"$work/loop.log" &
     loop=$!
 }
 
@@ -55,4 +55,17 @@ na=$(grep '^N/A ' "$work/out.txt" | awk '{print $3}' | sort | tr '\n' ' ')
     fail "unexpected N/A tests: $na"
 grep -q 'adapter.*network' "$work/trace.jsonl" || fail "the trace does not say adapter network"
 grep -q '<testsuites ' "$work/junit.xml" || fail "no JUnit report"
+
+# A network device that crashes on a push shows it only by dropping its connection (its
+# bootloader loop starts it again): an unusable push it crashes on fails FAIL-1, not passes.
+bug=crash-on-push
+mqtt=$((mqtt + 2))
+http=$((mqtt + 1))
+start_device
+out=$(timeout 120 "$bin/ota-conformance" --device "$src/fixtures/devices/ref-network.json" \
+    --mqtt-port "$mqtt" --http-port "$http" --only push_wrong_types_refused 2>&1)
+rc=$?
+stop_device
+[ "$rc" -eq 1 ] || fail "a device crashing on an unusable push must fail (exit $rc): $out"
+echo "$out" | grep -q 'FAIL-1: the device dropped its connection after' || fail "unclear: $out"
 echo "network device: catalogue passed"

@@ -14,7 +14,8 @@
 
 #include "mock_priv.h"
 
-#define SLOTS    8    /* distinct recent records remembered per device */
+#define SLOTS    32   /* distinct recent records remembered per device (a device retrying
+                         several cancelled jobs at once interleaves many) */
 #define WINDOW   1.0  /* a summary at least once a second while a burst goes on */
 #define MAX_DEVS 4096 /* past this many device names, records are kept as they come */
 

@@ -177,6 +177,8 @@ static int add_rec(rp_report *r, const ota_trace_rec *rec, size_t *cap)
         size_t n = *cap ? 2 * *cap : 1024;
         ota_trace_rec *nr;
         if (n > RP_MAX_RECS)
+            n = RP_MAX_RECS; /* the last step of growth reaches the cap, not past it */
+        if (n <= *cap)
             return RP_ERR_NOMEM;
         nr = realloc(r->recs, n * sizeof(*nr));
         if (!nr)
