@@ -263,6 +263,8 @@ void ct_check_push_reached(const ct_attempt *a);
  * process that exits non-zero: the test fails citing rule.
  */
 void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *what);
+/* 1 when job is one the running test created (a request for another is late). */
+int ct_job_of_test(int job);
 /* Push and await in one go. */
 void ct_upgrade(ct_attempt *a, const mc_job_spec *s, double timeout_s);
 /* The version the device runs now, asked by STATUS when it can, else by a reboot. */

@@ -292,7 +292,7 @@ int ct_is_start(const ota_trace_rec *r, void *arg)
  * earlier test (its URL names the job, a block request its stream) is shown
  * in the trace as late and never judged against the running test.
  */
-static int job_of_test(int job)
+int ct_job_of_test(int job)
 {
     for (int k = 0; k < ct.njobs; k++)
         if (ct.jobs[k] == job)
@@ -340,6 +340,10 @@ static int request_of(const ota_trace_rec *r, int *job, long long *stream)
     *stream = -1;
     if (r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn) && !strncmp(r->info, "GET", 3))
         return sscanf(r->topic, "/ota/%d/", job) == 1;
+    /* The cloud's count of repeated requests stands for the requests it did not store. */
+    if (r->kind == OTA_TR_CLOUD && !strcmp(r->dev, ct.dev.dn) &&
+        !strncmp(r->info, "repeated ", 9) && strstr(r->info, ": GET "))
+        return sscanf(r->topic, "/ota/%d/", job) == 1;
     if (r->kind == OTA_TR_MQTT_IN && !strcmp(r->dev, ct.dev.dn) &&
         strstr(r->topic, "/thing/file/download") &&
         ota_block_request_parse((const char *)r->payload, r->payload_len, &q) == OTA_OK) {
@@ -365,7 +369,7 @@ static int progress_is_late(size_t i)
         long long stream;
         if (!request_of(mc_trace_at(ct.cloud, i), &job, &stream))
             continue;
-        if (job >= 0 ? job_of_test(job) : stream_of_test(stream))
+        if (job >= 0 ? ct_job_of_test(job) : stream_of_test(stream))
             return 0; /* it works on this test's job (maybe beside old ones): its progress */
         late = 1;
     }
@@ -384,7 +388,7 @@ static int is_late(const ota_trace_rec *r)
         note_late(scan_at, "progress of a download for a job");
         return 1;
     }
-    if (r->kind == OTA_TR_HTTP && sscanf(r->topic, "/ota/%d/", &job) == 1 && !job_of_test(job)) {
+    if (r->kind == OTA_TR_HTTP && sscanf(r->topic, "/ota/%d/", &job) == 1 && !ct_job_of_test(job)) {
         note_late(scan_at, "a download request for a job");
         return 1;
     }
@@ -952,7 +956,7 @@ static int late_request(const ota_trace_rec *r, void *arg)
     long long stream;
     (void)arg;
     return request_of(r, &job, &stream) &&
-           (job >= 0 ? !job_of_test(job) : !stream_of_test(stream));
+           (job >= 0 ? !ct_job_of_test(job) : !stream_of_test(stream));
 }
 
 /*

@@ -12,10 +12,11 @@
 /* A summary of repeated requests the cloud counted instead of storing ("repeated N times"). */
 static int repeats_of(const ota_trace_rec *r)
 {
-    int n = 0;
+    int n = 0, job = -1;
     if (r->kind == OTA_TR_CLOUD && !strcmp(r->dev, ct.dev.dn) &&
-        sscanf(r->info, "repeated %d times", &n) == 1 && strstr(r->info, ": GET "))
-        return n;
+        sscanf(r->info, "repeated %d times", &n) == 1 && strstr(r->info, ": GET ") &&
+        sscanf(r->topic, "/ota/%d/", &job) == 1 && ct_job_of_test(job))
+        return n; /* requests for this test's job only: an old job's loop is not this one's */
     return 0;
 }
 
