@@ -76,11 +76,11 @@ typedef struct {
     long long block_size; /* what the device asks per MQTT block; 0 until a block test saw it */
 
     /* the device: how we meet it */
-    const char *adapter;  /* "reference", "process", "serial", "network" */
-    int boot_by_connect;  /* a boot is seen as a new MQTT connection (serial, network) */
-    int can_reset;        /* the suite can reboot it (process, or a reset method) */
-    dut_bounds bounds;    /* time bounds from the profile, before --time-scale */
-    int version_major;    /* target versions are <major>.0.N, above what the device runs */
+    const char *adapter; /* "reference", "process", "serial", "network" */
+    int boot_by_connect; /* a boot is seen as a new MQTT connection (serial, network) */
+    int can_reset;       /* the suite can reboot it (process, or a reset method) */
+    dut_bounds bounds;   /* time bounds from the profile, before --time-scale */
+    int version_major;   /* target versions are <major>.0.N, above what the device runs */
 
     char module_saved[OTA_MAX_MODULE + 1]; /* the profile's module while a test switched it */
 
@@ -247,8 +247,8 @@ void ct_await(ct_attempt *a, double timeout_s);
 /*
  * A test that needs the upgrade to complete calls this first: a device that
  * downloaded (step "100") but never reported the target version fails
- * FINAL-1, the rule it broke, whatever else the test checks (Alibaba's SDK
- * demos only download).
+ * FINAL-1, the rule it broke, whatever else the test checks (some devices
+ * only download).
  */
 void ct_final_reported(const ct_attempt *a);
 /*
@@ -263,6 +263,8 @@ void ct_check_push_reached(const ct_attempt *a);
  * process that exits non-zero: the test fails citing rule.
  */
 void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *what);
+/* The first progress step "100" at or after record from (late ones excluded), or -1. */
+long ct_hundred_since(size_t from);
 /* 1 when job is one the running test created (a request for another is late). */
 int ct_job_of_test(int job);
 /* Push and await in one go. */

@@ -90,8 +90,7 @@ static unsigned long listener_inode(int port)
             if (sscanf(line, " %*d: %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st, &inode) != 3)
                 continue;
             colon = strrchr(local, ':');
-            if (st == 0x0A && colon && sscanf(colon + 1, "%x", &lport) == 1 &&
-                (int)lport == port) {
+            if (st == 0x0A && colon && sscanf(colon + 1, "%x", &lport) == 1 && (int)lport == port) {
                 fclose(in);
                 return inode;
             }

@@ -358,7 +358,7 @@ static int request_of(const ota_trace_rec *r, int *job, long long *stream)
  * device made in this test so far was for a job of an earlier test (a
  * device still looping on an old URL), the progress belongs to that job;
  * once it asked for this test's job, its progress is this test's (a device
- * retrying old jobs beside the new one, as Link SDK 4.x's download thread).
+ * retrying old jobs beside the new one).
  */
 static int progress_is_late(size_t i)
 {
@@ -509,7 +509,7 @@ static long last_start(void)
 /*
  * The device's last boot, for a device seen only on the network: the last
  * connect the cloud did not cause. A reconnect after a kick need not bring a
- * version report (neither Alibaba SDK sends one), so what the device
+ * version report (VER-7 allows none), so what the device
  * reported is judged from its boot. -1 when none is in the trace.
  */
 static long last_boot(void)
@@ -554,9 +554,9 @@ static int settle_boot(void)
     double waited = r ? mc_now(ct.cloud) - r->t : 0;
 
     double bound = ct.bounds.inform;
-    long i = s >= 0 ? ct_find((size_t)s, waited > ct_secs(bound) ? 0 : bound, inform_or_refused,
-                              NULL)
-                    : -1;
+    long i = s >= 0
+                 ? ct_find((size_t)s, waited > ct_secs(bound) ? 0 : bound, inform_or_refused, NULL)
+                 : -1;
 
     if (settled(i))
         return 0;
@@ -658,20 +658,23 @@ static void never_up(size_t from, int crashes, char *err, size_t errcap)
             snprintf(what + n - strlen(tail), sizeof(what) - (n - strlen(tail)),
                      ", printing nothing");
         snprintf(err, errcap, "the device crashed at every boot (%d times): %s", crashes, what);
-    }
-    else if (refused)
+    } else if (refused)
         snprintf(err, errcap, "the broker refused every login of the device: %.400s",
                  refused->info);
     else if (connected)
-        snprintf(err, errcap, "the device connected but never reported its version within %.0f "
-                              "s%s%.600s",
-                 ct_secs(ct.bounds.boot + ct.bounds.inform), log[0] ? "; its last log lines:\n" : "", log);
+        snprintf(err, errcap,
+                 "the device connected but never reported its version within %.0f "
+                 "s%s%.600s",
+                 ct_secs(ct.bounds.boot + ct.bounds.inform),
+                 log[0] ? "; its last log lines:\n" : "", log);
     else
-        snprintf(err, errcap, "the device never connected to the broker at %s:%d within %.0f "
-                              "s%s%.600s",
+        snprintf(err, errcap,
+                 "the device never connected to the broker at %s:%d within %.0f "
+                 "s%s%.600s",
                  mc_cloud_broker_host(ct.cloud),
                  ct.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud),
-                 ct_secs(ct.bounds.boot + ct.bounds.inform), log[0] ? "; its last log lines:\n" : "", log);
+                 ct_secs(ct.bounds.boot + ct.bounds.inform),
+                 log[0] ? "; its last log lines:\n" : "", log);
 }
 
 static int dut_crash(const ota_trace_rec *r, void *arg)
@@ -749,8 +752,7 @@ int ct_module_switch(const char *module)
         return 0;
     snprintf(ct.module_saved, sizeof(ct.module_saved), "%s", saved);
     if (ct_reboot() < 0 || ct_settle() != 0)
-        ct_fail("VER-1", "the device did not come back after a restart with OTA_MODULE=%s",
-                module);
+        ct_fail("VER-1", "the device did not come back after a restart with OTA_MODULE=%s", module);
     return 1;
 }
 
@@ -915,8 +917,8 @@ static void conclude(ct_attempt *a, long i)
 /*
  * Any sign that the device acted on the push: a block request counts too, so
  * that an attempt that has started is bounded by FAIL-2's 60 s, never by
- * PUSH-1's 10 s (Link SDK 4.x reports no progress before its first block and
- * resumes only after its own 10 s block timeout).
+ * PUSH-1's 10 s (a device may report no progress before its first block and
+ * resume only after a block timeout of its own).
  */
 static int reacts(const ota_trace_rec *r, void *arg)
 {
@@ -948,7 +950,7 @@ static int connected_at(size_t at)
  * No reaction to a push is the device's fault only when the push reached it.
  * It did not when the device was offline (the plugin says "undelivered"),
  * and nobody can tell on a broker without our plugin, where a device that
- * did not subscribe (Link SDK 4.x never does) gets nothing.
+ * did not subscribe gets nothing.
  */
 static int late_request(const ota_trace_rec *r, void *arg)
 {
@@ -1018,10 +1020,15 @@ static int is_hundred(const ota_trace_rec *r, void *arg)
     return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step == 100;
 }
 
+long ct_hundred_since(size_t from)
+{
+    return ct_scan(from, mc_trace_count(ct.cloud), is_hundred, NULL);
+}
+
 /* The attempt reported step "100". */
 static int downloaded(const ct_attempt *a)
 {
-    return ct_scan(a->push_at, mc_trace_count(ct.cloud), is_hundred, NULL) >= 0;
+    return ct_hundred_since(a->push_at) >= 0;
 }
 
 /*
@@ -1037,7 +1044,7 @@ static double attempt_bound(double timeout_s)
 /*
  * A push the device does not act on at all, for a reason judging.md allows
  * (FAIL-1: a push it cannot use may be ignored): a device without MQTT block
- * download, or one that verifies only MD5 (iotkit 3.x drops SHA-256 pushes).
+ * download, or one that verifies only MD5 and drops SHA-256 pushes.
  * The rules of such a test do not apply to it.
  */
 static void not_taken(const ct_attempt *a)
@@ -1048,7 +1055,7 @@ static void not_taken(const ct_attempt *a)
               ct_secs(ct.bounds.react));
     if (strlen(a->info.digest_hex) == 64)
         ct_na("N/A: the device did not act on a push signed with SHA-256 within %.0f s: it takes "
-              "only MD5 packages (as iotkit-embedded 3.x), and may ignore a push it cannot use "
+              "only MD5 packages, and may ignore a push it cannot use "
               "(FAIL-1)",
               ct_secs(ct.bounds.react));
 }

@@ -94,42 +94,41 @@ static void *live_tick(void *arg)
 static void usage(FILE *f)
 {
     fprintf(
-        f,
-        "usage: ota-conformance [options]\n"
-        "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
-        "  --device FILE      device profile: identity, adapter, endpoints, reset, time\n"
-        "                     bounds, serial settings (docs/device-profiles.md); default:\n"
-        "                     fixtures/devices/ref-device.json\n"
-        "  --dut-cmd CMD      run CMD (with /bin/sh) as the device (adapter process); default:\n"
-        "                     the reference device next to this program\n"
-        "  --adapter KIND     reference, process, serial or network (overrides the profile)\n"
-        "  --serial-port PATH the board's serial port (adapter serial)\n"
-        "  --mqtt-port N, --mqtts-port N, --http-port N, --https-port N\n"
-        "                     fixed ports, as firmware with compiled-in endpoints needs\n"
-        "                     (below 1024: root or CAP_NET_BIND_SERVICE)\n"
-        "  --listen ADDR      address of every port (default 127.0.0.1)\n"
-        "  --url-host HOST    host named in download URLs (the address the device reaches)\n"
-        "  --url-no-port      download URLs without a port (Alibaba's SDKs add their own)\n"
-        "  --broker HOST:PORT join this MQTT broker instead of starting one\n"
-        "  --cloud HOST:PORT  join the running ota-mock-cloud whose control API is there\n"
-        "  --junit FILE       write JUnit XML\n"
-        "  --html FILE        write the single-file HTML report\n"
-        "  --trace FILE       write the JSONL trace of every message and event\n"
-        "  --only PATTERN     run only tests whose name, group or rule matches\n"
-        "                     (a substring, or a glob with * and ?)\n"
-        "  --strict           every SHOULD rule fails like a MUST rule\n"
-        "  --time-scale X     multiply every deadline by X (slow devices)\n"
-        "  --tls              the device meets the broker over TLS (MQTTS) and downloads\n"
-        "                     by HTTPS, trusting the test CA (OTA_CA_FILE); SEC-3 runs\n"
-        "  --certs DIR        the test certificates (default: the build's certs/)\n"
-        "  --jobs N           test N instances of the device side by side, each with\n"
-        "                     its own broker and cloud (process devices only; 1..16;\n"
-        "                     default 1)\n"
-        "  --fixtures DIR     fixtures folder (default: the source tree's)\n"
-        "  --list             list the tests and the rules they check\n"
-        "  --requirements     print the rule catalogue with the tests covering each rule\n"
-        "  --quiet            print only the summary\n"
-        "  --help             this text\n");
+        f, "usage: ota-conformance [options]\n"
+           "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
+           "  --device FILE      device profile: identity, adapter, endpoints, reset, time\n"
+           "                     bounds, serial settings (docs/device-profiles.md); default:\n"
+           "                     fixtures/devices/ref-device.json\n"
+           "  --dut-cmd CMD      run CMD (with /bin/sh) as the device (adapter process); default:\n"
+           "                     the reference device next to this program\n"
+           "  --adapter KIND     reference, process, serial or network (overrides the profile)\n"
+           "  --serial-port PATH the board's serial port (adapter serial)\n"
+           "  --mqtt-port N, --mqtts-port N, --http-port N, --https-port N\n"
+           "                     fixed ports, as firmware with compiled-in endpoints needs\n"
+           "                     (below 1024: root or CAP_NET_BIND_SERVICE)\n"
+           "  --listen ADDR      address of every port (default 127.0.0.1)\n"
+           "  --url-host HOST    host named in download URLs (the address the device reaches)\n"
+           "  --url-no-port      download URLs without a port (Alibaba's SDKs add their own)\n"
+           "  --broker HOST:PORT join this MQTT broker instead of starting one\n"
+           "  --cloud HOST:PORT  join the running ota-mock-cloud whose control API is there\n"
+           "  --junit FILE       write JUnit XML\n"
+           "  --html FILE        write the single-file HTML report\n"
+           "  --trace FILE       write the JSONL trace of every message and event\n"
+           "  --only PATTERN     run only tests whose name, group or rule matches\n"
+           "                     (a substring, or a glob with * and ?)\n"
+           "  --strict           every SHOULD rule fails like a MUST rule\n"
+           "  --time-scale X     multiply every deadline by X (slow devices)\n"
+           "  --tls              the device meets the broker over TLS (MQTTS) and downloads\n"
+           "                     by HTTPS, trusting the test CA (OTA_CA_FILE); SEC-3 runs\n"
+           "  --certs DIR        the test certificates (default: the build's certs/)\n"
+           "  --jobs N           test N instances of the device side by side, each with\n"
+           "                     its own broker and cloud (process devices only; 1..16;\n"
+           "                     default 1)\n"
+           "  --fixtures DIR     fixtures folder (default: the source tree's)\n"
+           "  --list             list the tests and the rules they check\n"
+           "  --requirements     print the rule catalogue with the tests covering each rule\n"
+           "  --quiet            print only the summary\n"
+           "  --help             this text\n");
 }
 
 static int parse_options(int argc, char **argv)
@@ -180,7 +179,8 @@ static int parse_options(int argc, char **argv)
                 continue;
             n = strtol(argv[++i], &end, 10);
             if (*end || n < 1 || n > 65535) {
-                fprintf(stderr, "ota-conformance: %s wants a port from 1 to 65535\n", ports[k].name);
+                fprintf(stderr, "ota-conformance: %s wants a port from 1 to 65535\n",
+                        ports[k].name);
                 return -1;
             }
             *ports[k].port = (int)n;
@@ -682,8 +682,7 @@ static int use_profile(const char *path, char *err, size_t errcap)
     snprintf(ct.dev.dn, sizeof(ct.dev.dn), "%s", prof.dn);
     snprintf(ct.dev.secret, sizeof(ct.dev.secret), "%s", prof.secret);
     snprintf(ct.dev.module, sizeof(ct.dev.module), "%s", prof.module);
-    snprintf(ct.dev.firmware_version, sizeof(ct.dev.firmware_version), "%s",
-             prof.firmware_version);
+    snprintf(ct.dev.firmware_version, sizeof(ct.dev.firmware_version), "%s", prof.firmware_version);
     opt.tls = ct.tls = prof.tls;
     opt.scale = ct.scale = prof.time_scale;
     ct.adapter = dut_adapter_kind_name(prof.adapter);
@@ -692,8 +691,9 @@ static int use_profile(const char *path, char *err, size_t errcap)
                    (prof.adapter == DUT_ADAPTER_SERIAL && prof.reset != DUT_RESET_NONE);
     ct.bounds = prof.bounds;
     if (opt.jobs > 1 && (ct.boot_by_connect || ct_device_fixes_ports(&prof))) {
-        snprintf(err, errcap, "--jobs needs devices the suite starts itself on ports it chooses "
-                              "(adapter reference or process, no fixed ports): use --jobs 1");
+        snprintf(err, errcap,
+                 "--jobs needs devices the suite starts itself on ports it chooses "
+                 "(adapter reference or process, no fixed ports): use --jobs 1");
         return -1;
     }
     return 0;
@@ -784,10 +784,10 @@ static void summary(double secs)
         inconclusive += results[i].verdict == RP_INCONCLUSIVE;
         warn += results[i].nwarnings;
     }
-    if (unfinished || inconclusive)
-        snprintf(cut, sizeof(cut), "%s%.0d%s%s%.0d%s", unfinished ? ", " : "", unfinished,
-                 unfinished ? " unfinished" : "", inconclusive ? ", " : "", inconclusive,
-                 inconclusive ? " inconclusive" : "");
+    if (unfinished)
+        snprintf(cut, sizeof(cut), ", %d unfinished", unfinished);
+    if (inconclusive)
+        snprintf(cut + strlen(cut), sizeof(cut) - strlen(cut), ", %d inconclusive", inconclusive);
     printf("%s: %d tests, %d passed, %d failed%s, %d N/A, %d warning%s%s%s%s (%.1f s)\n",
            ct_interrupted ? "INTERRUPTED"
            : fail         ? "FAILED"

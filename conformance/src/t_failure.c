@@ -65,8 +65,9 @@ static void expect_minus_2(const char *plan, ct_attempt *a)
     int tries = count_requests(a->push_at, mc_trace_count(ct.cloud), &gap, &span);
 
     if (tries > 3 && a->outcome != CT_UP_FAILED)
-        snprintf(loop, sizeof(loop), "; meanwhile it asked for the file %d times (%.0f a second): "
-                                     "retrying without end never reports the failure",
+        snprintf(loop, sizeof(loop),
+                 "; meanwhile it asked for the file %d times (%.0f a second): "
+                 "retrying without end never reports the failure",
                  tries, span > 0 ? tries / span : (double)tries);
     ct_check("FAIL-2", a->outcome == CT_UP_FAILED && a->step == -2,
              "%s: expected step \"-2\" within %.0f s, got %s%s %s", about, ct_secs(60),

@@ -340,19 +340,6 @@ static void get_reply_starts_upgrade(void **state)
              ct_outcome_text(&a));
 }
 
-static int is_hundred_rec(const ota_trace_rec *r, void *arg)
-{
-    int step;
-    (void)arg;
-    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step == 100;
-}
-
-/* The first step "100" since record from, or -1. */
-static long hundred_since(size_t from)
-{
-    return ct_scan(from, mc_trace_count(ct.cloud), is_hundred_rec, NULL);
-}
-
 static int ends_or_boots(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
@@ -377,7 +364,7 @@ static void second_push_during_download(void **state)
     ct_spec_init(&s2, v2, sizeof(v2));
     ct_push(&a2, &s2); /* while the first download runs */
     i = ct_find(a2.push_at, 60, ends_or_boots, NULL);
-    if (i < 0 && hundred_since(a.push_at) >= 0)
+    if (i < 0 && ct_hundred_since(a.push_at) >= 0)
         ct_fail("FINAL-1",
                 "a download finished (step \"100\") after the second push, but the device "
                 "reported neither %s nor %s within %.0f s: progress 100 alone is not success",
@@ -402,7 +389,7 @@ static void second_push_during_download(void **state)
         ota_inform_parse((const char *)r->payload, r->payload_len, &in);
         ct_describe((size_t)j, where, sizeof(where));
     }
-    if (j >= 0 && !strcmp(in.version, a.from_version) && hundred_since(a.push_at) >= 0)
+    if (j >= 0 && !strcmp(in.version, a.from_version) && ct_hundred_since(a.push_at) >= 0)
         ct_fail("FINAL-1",
                 "a download finished (step \"100\"), then the device rebooted and reported %s "
                 "again %s: after a successful download it must report the new version",

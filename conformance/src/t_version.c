@@ -141,8 +141,7 @@ static void inform_ids_differ(void **state)
     boot = ct_reboot();
     if (boot < 0 || ct_find((size_t)boot, 10, ct_is_inform, NULL) < 0) {
         ct_need_seen_boot(boot, "VER-1");
-        ct_fail("VER-1", "the device did not report its version after %s",
-                ct_boot_words());
+        ct_fail("VER-1", "the device did not report its version after %s", ct_boot_words());
     }
     ct_spec_init(&s, v, sizeof(v));
     s.wrong_digest = 1; /* a failure: more messages, and no reboot in between */
@@ -189,8 +188,7 @@ static void no_periodic_reports(void **state)
     if (first < 0)
         ct_need_seen_boot(boot, "VER-1");
     if (first < 0)
-        ct_fail("VER-1", "the device did not report its version after %s",
-                ct_boot_words());
+        ct_fail("VER-1", "the device did not report its version after %s", ct_boot_words());
     next = ct_find((size_t)first + 1, 3, is_inform_or_connect, NULL);
     if (next >= 0 && ct_is_inform(mc_trace_at(ct.cloud, (size_t)next), NULL)) {
         ct_describe((size_t)next, where, sizeof(where));

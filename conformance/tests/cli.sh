@@ -114,13 +114,13 @@ out=$("$bin/ota-conformance" --quiet --only 'url_used_verbatim' --broker "127.0.
 out=$("$bin/ota-conformance" --quiet --only 'blocks_download_succeeds' --broker "127.0.0.1:$port") ||
     fail "a block download on an external broker failed: $out"
 # A device that resumes a block download only after its own 10 s block timeout, and reports no
-# progress before its first block (as Link SDK 4.x): an attempt that started is bounded by
+# progress before its first block: an attempt that started is bounded by
 # FAIL-2's 60 s, not by PUSH-1's 10 s.
 out=$("$bin/ota-conformance" --quiet --only kick_at_every_block_boundary \
     --dut-cmd "exec '$bin/ota-ref-device' --slow-resume") ||
     fail "a device that resumes after its block timeout must pass the torture test: $out"
 # A device that drops a partial buffer when the connection closes and resumes where its kept
-# data ends (as Link SDK 4.x) does not break DL-4.
+# data ends does not break DL-4.
 out=$("$bin/ota-conformance" --quiet --only 'DL-[234]' --jobs 2 \
     --dut-cmd "exec '$bin/ota-ref-device' --resume-aligned") ||
     fail "a device resuming at its last whole buffer must pass the download group: $out"
@@ -129,8 +129,7 @@ out=$("$bin/ota-conformance" --quiet --only blocks_download_succeeds \
     --dut-cmd "exec '$bin/ota-ref-device' --http-only") ||
     fail "a device without block download must not fail the blocks tests: $out"
 echo "$out" | grep -q '1 N/A' || fail "the blocks test is not N/A for an HTTP-only device: $out"
-# A device still looping on the previous test's URL, reporting -2 after each try (as iotkit
-# 3.x): its requests and steps are shown as late and never judged against the next test, so
+# A device still looping on the previous test's URL, reporting -2 after each try: its requests and steps are shown as late and never judged against the next test, so
 # the next test does not pass on a stale -2.
 out=$("$bin/ota-conformance" --only 'download_40*' --trace "$work/late.jsonl" \
     --dut-cmd "exec '$bin/ota-ref-device' --no-channel --bug loop-old-url")
@@ -141,7 +140,7 @@ grep -q '"info":"late: record' "$work/late.jsonl" || fail "late messages are not
 out=$("$bin/ota-conformance" --quiet --only survives_short_file \
     --dut-cmd "exec '$bin/ota-ref-device' --short-body-fails") ||
     fail "a device that reports a short file as -2 must pass: $out"
-# A device that never subscribes (as Link SDK 4.x) gets its pushes from our plugin, which
+# A device that never subscribes gets its pushes from our plugin, which
 # delivers unasked as the real cloud does; on a plain broker they never reach it, and the
 # test is inconclusive, never the device's failure.
 nosub="exec '$bin/ota-ref-device' --no-subscribe"

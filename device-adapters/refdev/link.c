@@ -33,8 +33,7 @@ void rd_report_version(const char *version)
 
     next_id(id, sizeof(id));
     ota_topic_build(OTA_TOPIC_INFORM, rd.pk, rd.dn, topic, sizeof(topic));
-    if (ota_inform_build(id, 0, version, reported_module(), payload,
-                         sizeof(payload)) != OTA_OK)
+    if (ota_inform_build(id, 0, version, reported_module(), payload, sizeof(payload)) != OTA_OK)
         return;
     mosquitto_publish(rd.mosq, NULL, topic, (int)strlen(payload), payload, 1, false);
     rd_log("reported version %s", version);
@@ -49,8 +48,8 @@ void rd_report_step(int step, const char *desc, int sync)
     if (step < 0 && rd_has_bug(BUG_EMPTY_DESC))
         desc = "";
     ota_topic_build(OTA_TOPIC_PROGRESS, rd.pk, rd.dn, topic, sizeof(topic));
-    if (ota_progress_build(id, step, rd_has_bug(BUG_STEP_NUMBER), desc,
-                           reported_module(), payload, sizeof(payload)) != OTA_OK)
+    if (ota_progress_build(id, step, rd_has_bug(BUG_STEP_NUMBER), desc, reported_module(), payload,
+                           sizeof(payload)) != OTA_OK)
         return;
     pthread_mutex_lock(&rd.lock);
     rd.pub_acked = 0;
@@ -131,8 +130,8 @@ void rd_ask_for_job(void)
     ota_topic_build(OTA_TOPIC_FW_GET, rd.pk, rd.dn, topic, sizeof(topic));
     if (rd_has_bug(BUG_GET_NO_PARAMS))
         snprintf(payload, sizeof(payload), "{\"id\":\"%s\",\"version\":\"1.0\"}", id);
-    else if (ota_fw_get_build(strtoul(id, NULL, 10), reported_module(), payload,
-                              sizeof(payload)) != OTA_OK)
+    else if (ota_fw_get_build(strtoul(id, NULL, 10), reported_module(), payload, sizeof(payload)) !=
+             OTA_OK)
         return;
     mosquitto_publish(rd.mosq, NULL, topic, (int)strlen(payload), payload, 1, false);
 }

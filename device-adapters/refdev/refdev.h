@@ -54,13 +54,13 @@ typedef enum {
     BUG_ACCEPT_ANY_CERT,    /* TLS without checking the server's certificate */
     BUG_HANG_ON_DISCONNECT, /* a block request lost with the connection: waits forever */
     BUG_RETRY_FLOOD,        /* retries a failed download every 5 ms without end, never reports
-                               (Link SDK 4.x loops at thousands a second on a 404) */
+                               (a real SDK loops thousands of times a second on a 404) */
     BUG_FLASH_SHORT,        /* a complete response shorter than the pushed size is flashed as
                                the image, unverified */
     BUG_FAIL_THEN_HUNDRED,  /* a failure step, the same again and "100" within milliseconds */
     BUG_NO_MODULE,          /* never names its module in inform or progress */
     BUG_LOOP_OLD_URL,       /* after a failed download: fetches that URL again and again,
-                               reports -2 after each, takes no other push (as iotkit 3.x) */
+                               reports -2 after each, takes no other push */
     BUG_SKIP_BAD_CRC_BLOCK, /* a block with a bad CRC is kept and the next one asked for */
     BUG__COUNT
 } rd_bug;
@@ -92,13 +92,13 @@ typedef struct {
     char ca_file[512];
     int tls;
     unsigned long long bugs;
-    int no_channel;   /* behave as a device without the control channel */
-    int short_fails;  /* variant: a complete but short response ends the download with -2 */
-    int no_subscribe; /* variant: subscribes to nothing, as Link SDK 4.x (the cloud delivers) */
-    int resume_aligned; /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
-    int http_only;      /* variant: no MQTT block download; such pushes are ignored */
-    int slow_resume;  /* variant: no step "0" before blocks, a lost block request asked again
-                         only after a 10 s block timeout, as Link SDK 4.x */
+    int no_channel;       /* behave as a device without the control channel */
+    int short_fails;      /* variant: a complete but short response ends the download with -2 */
+    int no_subscribe;     /* variant: subscribes to nothing (the cloud delivers) */
+    int resume_aligned;   /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
+    int http_only;        /* variant: no MQTT block download; such pushes are ignored */
+    int slow_resume;      /* variant: no step "0" before blocks, a lost block request asked again
+                             only after a 10 s block timeout */
     long long block_size; /* bytes per MQTT block request (--block-size) */
 
     pthread_mutex_t lock;

@@ -23,8 +23,8 @@
 #define RD_CONNECT_S    10L
 #define RD_BLOCK_WAIT_S 2.0
 #define RD_BLOCK_TRIES  3
-#define RD_SLOW_WAIT_S  10.0 /* --slow-resume: Link SDK 4.x's block timeout */
-#define RD_ALIGN        2048 /* --resume-aligned: Link SDK 4.x's receive buffer */
+#define RD_SLOW_WAIT_S  10.0 /* --slow-resume: a block timeout of its own */
+#define RD_ALIGN        2048 /* --resume-aligned: a receive buffer */
 
 static int rd_download_abandoned(void)
 {
@@ -111,7 +111,7 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
         d->have -= 100; /* the part file keeps its bytes: the overlap is appended twice */
     }
     if (rd.resume_aligned && d->have % RD_ALIGN) {
-        /* (variant) what Link SDK 4.x does: a partial buffer is dropped, the file too */
+        /* (variant) a partial buffer is dropped, the file too */
         d->have -= d->have % RD_ALIGN;
         if (truncate(path, (off_t)d->have) != 0)
             d->have = 0;
@@ -194,10 +194,10 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     int flood = rd_has_bug(BUG_RETRY_FLOOD);
-    int tries = flood                            ? INT_MAX
-                : rd_has_bug(BUG_RETRY_BURST)    ? 6
+    int tries = flood                           ? INT_MAX
+                : rd_has_bug(BUG_RETRY_BURST)   ? 6
                 : rd_has_bug(BUG_RETRY_FOREVER) ? 10
-                                                 : RD_TRIES;
+                                                : RD_TRIES;
     for (int t = 1; t <= tries; t++) {
         if (t > 1 && flood)
             ota_sleep(0.005);
@@ -208,8 +208,7 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
         if (rc == 0)
             break;
         if (d.short_body && rd.short_fails) {
-            rd_log("a complete response of %lld bytes, %lld pushed: not the image", d.have,
-                   d.size);
+            rd_log("a complete response of %lld bytes, %lld pushed: not the image", d.have, d.size);
             break;
         }
         if (rd_download_abandoned())
@@ -282,7 +281,7 @@ static unsigned char *block_next(double end, size_t *len, int gen, int *relinked
 
 /*
  * Judge one reply for the block at `off` of `want` bytes: 1 usable (data
- * and length set), 0 for another block (ignored, as 4.x does), -1 bad.
+ * and length set), 0 for another block (ignored), -1 bad.
  */
 static int block_check(const unsigned char *buf, size_t len, long long off, long long want,
                        const unsigned char **data, size_t *n, char *why, size_t cap)
@@ -440,7 +439,7 @@ static int verify(const ota_push *p, const char *path, char *why, size_t cap)
         want = p->md5;
     }
     if (rd_has_bug(BUG_BLOCK_NO_SHA256) && !p->has_url && p->md5[0] == '\0')
-        return 0; /* as 4.x: SHA-256 is not verified on the MQTT path */
+        return 0; /* SHA-256 is not verified on the MQTT path */
     f = fopen(path, "rb");
     if (!f) {
         snprintf(why, cap, "image vanished");
@@ -521,7 +520,8 @@ static void *worker(void *arg)
     set_state(RD_VERIFYING);
     if (short_image)
         rd_log("(bug flash-short-file) flashing %s unverified", part);
-    if (!rd_has_bug(BUG_NO_DIGEST_CHECK) && !short_image && verify(&p, part, why, sizeof(why)) != 0) {
+    if (!rd_has_bug(BUG_NO_DIGEST_CHECK) && !short_image &&
+        verify(&p, part, why, sizeof(why)) != 0) {
         unlink(part);
         step = rd_has_bug(BUG_WRONG_FAIL_CODE) ? -2 : -3;
         goto idle;
@@ -557,9 +557,9 @@ idle:
 }
 
 /*
- * (bug loop-old-url) what iotkit-embedded 3.x does after a failed download:
+ * (bug loop-old-url) after a failed download:
  * the same URL again and again, a -2 after each, busy for any other push,
- * until the device reboots. Idle by STATUS, as 3.x has no channel to say.
+ * until the device reboots. Idle by STATUS, as a device without a channel cannot say.
  */
 static void loop_old_url(const ota_push *p, const char *part, char *why)
 {

@@ -19,14 +19,23 @@ typedef struct {
     const char *key;
     ftype type;
     size_t off;
-    size_t size; /* strings: the buffer */
+    size_t size;   /* strings: the buffer */
     double lo, hi; /* numbers */
     int required;
 } field;
 
-#define S(sec, k, m, req) {sec, k, F_STR, offsetof(dut_profile, m), sizeof(((dut_profile *)0)->m), 0, 0, req}
-#define P(sec, k, m)      {sec, k, F_PORT, offsetof(dut_profile, m), 0, 0, 65535, 0}
-#define N(sec, k, m, l, h) {sec, k, F_NUM, offsetof(dut_profile, m), 0, l, h, 0}
+#define S(sec, k, m, req)                                                                          \
+    {                                                                                              \
+        sec, k, F_STR, offsetof(dut_profile, m), sizeof(((dut_profile *)0)->m), 0, 0, req          \
+    }
+#define P(sec, k, m)                                                                               \
+    {                                                                                              \
+        sec, k, F_PORT, offsetof(dut_profile, m), 0, 0, 65535, 0                                   \
+    }
+#define N(sec, k, m, l, h)                                                                         \
+    {                                                                                              \
+        sec, k, F_NUM, offsetof(dut_profile, m), 0, l, h, 0                                        \
+    }
 
 static const field fields[] = {
     S(NULL, "productKey", pk, 1),
@@ -37,8 +46,8 @@ static const field fields[] = {
     S(NULL, "dialect", dialect, 0),
     {NULL, "adapter", F_ADAPTER, offsetof(dut_profile, adapter), 0, 0, 0, 0},
     S(NULL, "command", command, 0),
-    {NULL, "capabilities", F_CAPS, offsetof(dut_profile, caps), sizeof(((dut_profile *)0)->caps),
-     0, 0, 0},
+    {NULL, "capabilities", F_CAPS, offsetof(dut_profile, caps), sizeof(((dut_profile *)0)->caps), 0,
+     0, 0},
     {NULL, "tls", F_BOOL, offsetof(dut_profile, tls), 0, 0, 0, 0},
     S(NULL, "flashCommand", flash_cmd, 0),
     S(NULL, "powerCycleCommand", power_cmd, 0),
@@ -123,8 +132,8 @@ static int read_caps(const cJSON *j, char *dst, size_t cap)
 
 static int baud_ok(double v)
 {
-    static const int speeds[] = {9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600,
-                                 1000000, 1500000, 2000000, 3000000, 4000000};
+    static const int speeds[] = {9600,   19200,   38400,   57600,   115200,  230400, 460800,
+                                 921600, 1000000, 1500000, 2000000, 3000000, 4000000};
     for (size_t i = 0; i < sizeof(speeds) / sizeof(speeds[0]); i++)
         if (v == speeds[i])
             return 1;
@@ -150,8 +159,9 @@ static int read_field(const field *f, const cJSON *j, dut_profile *p, char *why,
             (f->type != F_NUM && j->valuedouble != (double)(int)j->valuedouble))
             return snprintf(why, cap, "must be a number from %g to %g", f->lo, f->hi), -1;
         if (f->type == F_BAUD && !baud_ok(j->valuedouble))
-            return snprintf(why, cap, "%g is not a speed a serial port supports (9600, 19200, "
-                                      "38400, 57600, 115200, 230400, 460800, 921600, ...)",
+            return snprintf(why, cap,
+                            "%g is not a speed a serial port supports (9600, 19200, "
+                            "38400, 57600, 115200, 230400, 460800, 921600, ...)",
                             j->valuedouble),
                    -1;
         if (f->type == F_NUM)
@@ -174,8 +184,9 @@ static int read_field(const field *f, const cJSON *j, dut_profile *p, char *why,
         return 0;
     case F_CAPS:
         if (read_caps(j, base, f->size) != 0)
-            return snprintf(why, cap, "must be an array of capability names (\"reset\", "
-                                      "\"inject-flash\", ...)"),
+            return snprintf(why, cap,
+                            "must be an array of capability names (\"reset\", "
+                            "\"inject-flash\", ...)"),
                    -1;
         return 0;
     }
@@ -228,8 +239,9 @@ static int read_object(const cJSON *o, const char *section, const char *name, du
         }
         f = find_field(section, j->string);
         if (!f)
-            return snprintf(err, errcap, "device profile %s: unknown field '%s%s%s' (see "
-                                         "docs/device-profiles.md)",
+            return snprintf(err, errcap,
+                            "device profile %s: unknown field '%s%s%s' (see "
+                            "docs/device-profiles.md)",
                             name, section ? section : "", section ? "." : "", j->string),
                    DUT_ERR_ARG;
         if (read_field(f, j, p, why, sizeof(why)) != 0)
@@ -256,13 +268,15 @@ static int check_identity(const dut_profile *p, const cJSON *root, const char *n
                         name),
                DUT_ERR_ARG;
     if (!p->module[0] || !p->firmware_version[0])
-        return snprintf(err, errcap, "device profile %s: module and firmwareVersion must not be "
-                                     "empty",
+        return snprintf(err, errcap,
+                        "device profile %s: module and firmwareVersion must not be "
+                        "empty",
                         name),
                DUT_ERR_ARG;
     if (strcmp(p->dialect, "aliyun"))
-        return snprintf(err, errcap, "device profile %s: field 'dialect' is '%s'; only aliyun "
-                                     "is supported so far",
+        return snprintf(err, errcap,
+                        "device profile %s: field 'dialect' is '%s'; only aliyun "
+                        "is supported so far",
                         name, p->dialect),
                DUT_ERR_ARG;
     return DUT_OK;
@@ -287,9 +301,8 @@ int dut_profile_parse(const char *json, size_t len, const char *name, dut_profil
     if (rc == DUT_OK)
         rc = check_identity(out, root, name, err, errcap);
     if (rc == DUT_OK && !out->bounds.boot)
-        out->bounds.boot = out->adapter == DUT_ADAPTER_SERIAL || out->adapter == DUT_ADAPTER_NETWORK
-                               ? 60
-                               : 10;
+        out->bounds.boot =
+            out->adapter == DUT_ADAPTER_SERIAL || out->adapter == DUT_ADAPTER_NETWORK ? 60 : 10;
     cJSON_Delete(root);
     return rc;
 }

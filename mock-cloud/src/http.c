@@ -132,8 +132,8 @@ static int nap(mc_cloud *c, double s)
 /*
  * Where in this body a cut falls. Close, reset and stall act at a file
  * offset: a response that starts past it (a Range resume) is cut at once,
- * so a persistent fault can never be got round by resuming (Link SDK 4.x
- * resumed past "reset after 8000 bytes" 6 KiB at a time and finished).
+ * so a persistent fault can never be got round by resuming a little at a
+ * time.
  */
 static size_t cut_in_body(const body *b)
 {

@@ -1,6 +1,6 @@
 /*
- * Repetition in the trace, per device. A looping device (the Link SDK 4.x
- * retries a 404 some 3,000 times a second, forever) must not grow the trace
+ * Repetition in the trace, per device. A looping device (one retrying a 404
+ * thousands of times a second, forever) must not grow the trace
  * without bound: a record identical to a recent one of the same device is
  * kept MC_TRACE_KEEP_REPEATS times in a burst, then only counted, and one
  * summary record stands for what was counted. This file decides; trace.c
@@ -14,7 +14,8 @@
 
 #include "mock_priv.h"
 
-#define SLOTS    32   /* distinct recent records remembered per device (a device retrying
+#define SLOTS                                                                                      \
+    32                /* distinct recent records remembered per device (a device retrying          \
                          several cancelled jobs at once interleaves many) */
 #define WINDOW   1.0  /* a summary at least once a second while a burst goes on */
 #define MAX_DEVS 4096 /* past this many device names, records are kept as they come */
@@ -50,8 +51,8 @@ static int eligible(ota_trace_kind k)
 
 /*
  * Two JSON messages that differ only in their "id" (a device numbers every
- * message: Link SDK 4.x reports the same progress thousands of times a
- * second, each with the next id) are the same message repeated.
+ * message, and a looping one reports the same progress thousands of times
+ * a second, each with the next id) are the same message repeated.
  */
 static int same_but_id(const ota_trace_rec *a, const ota_trace_rec *b)
 {

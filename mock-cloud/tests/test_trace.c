@@ -120,7 +120,7 @@ static void identical_records_are_counted_not_kept(void **state)
     assert_string_equal(s->dev, "dev-a");
 }
 
-/* The same progress numbered anew each time (Link SDK 4.x's ids) is still one message repeated. */
+/* The same progress numbered anew each time is still one message repeated. */
 static void messages_differing_only_in_id_are_repeats(void **state)
 {
     bare *b = *state;
@@ -128,9 +128,10 @@ static void messages_differing_only_in_id_are_repeats(void **state)
     char msg[128];
 
     for (int i = 0; i < 2000; i++) {
-        int n = snprintf(msg, sizeof(msg), "{\"id\":%d,\"params\":{\"step\":\"-2\",\"desc\":\"\"}}", i);
-        mc_trace_add(b->c, OTA_TR_MQTT_IN, "dev-a", "/ota/device/progress/pk/dev-a", msg,
-                     (size_t)n, NULL);
+        int n =
+            snprintf(msg, sizeof(msg), "{\"id\":%d,\"params\":{\"step\":\"-2\",\"desc\":\"\"}}", i);
+        mc_trace_add(b->c, OTA_TR_MQTT_IN, "dev-a", "/ota/device/progress/pk/dev-a", msg, (size_t)n,
+                     NULL);
     }
     const char *other = "{\"id\":9,\"params\":{\"step\":\"-3\"}}";
     mc_trace_add(b->c, OTA_TR_MQTT_IN, "dev-a", "/ota/device/progress/pk/dev-a", other,
@@ -139,8 +140,8 @@ static void messages_differing_only_in_id_are_repeats(void **state)
     assert_true(n >= 1);
     assert_int_equal(repeats, 2000 - MC_TRACE_KEEP_REPEATS);
     /* A different step is a different message: kept. */
-    assert_non_null(strstr((const char *)mc_trace_at(b->c, mc_trace_count(b->c) - 1)->payload,
-                           "\"-3\""));
+    assert_non_null(
+        strstr((const char *)mc_trace_at(b->c, mc_trace_count(b->c) - 1)->payload, "\"-3\""));
 }
 
 static void a_loop_of_request_and_replies_collapses_as_one(void **state)

@@ -52,7 +52,8 @@ static const char css[] =
     "article{background:#fff;border:1px solid #dde;border-left:6px solid #2e7d32;"
     "border-radius:4px;margin:10px 0;padding:10px 14px}"
     "article.v-fail,article.v-unfinished{border-left-color:#c62828}"
-    "article.v-n\\/a,article.v-inconclusive{border-left-color:#90a4ae}article.warned{border-left-color:#f9a825}"
+    "article.v-n\\/"
+    "a,article.v-inconclusive{border-left-color:#90a4ae}article.warned{border-left-color:#f9a825}"
     ".why{background:#fdecea;padding:6px 10px;border-radius:4px;white-space:pre-wrap}"
     ".na{background:#eceff1;padding:6px 10px;border-radius:4px}"
     ".warn{background:#fff8e1;padding:4px 10px;border-radius:4px;margin:4px 0}"
@@ -224,10 +225,10 @@ static const char *rule_verdict(const rp_report *r, const char *id)
         for (int w = 0; w < t->nwarnings; w++)
             warn += !strcmp(t->warnings[w].rule, id);
     }
-    return !tests                      ? "untested"
-           : fail                      ? "fail"
-           : warn                      ? "warning"
-           : na == tests               ? "na"
+    return !tests                       ? "untested"
+           : fail                       ? "fail"
+           : warn                       ? "warning"
+           : na == tests                ? "na"
            : na + inconclusive == tests ? "inconclusive"
                                         : "pass";
 }
@@ -496,7 +497,8 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
         rp_xml_put(f, t->message);
         fputs("</p>\n", f);
     } else if (t->verdict == RP_NA || t->verdict == RP_INCONCLUSIVE) {
-        fputs(t->verdict == RP_NA ? "<p class=\"na\">" : "<p class=\"na\"><b>inconclusive</b>: ", f);
+        fputs(t->verdict == RP_NA ? "<p class=\"na\">" : "<p class=\"na\"><b>inconclusive</b>: ",
+              f);
         rp_xml_put(f, t->message);
         fputs("</p>\n", f);
     }

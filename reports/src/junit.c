@@ -13,7 +13,7 @@
 const char *rp_verdict_name(rp_verdict v)
 {
     static const char *const names[RP_VERDICT__COUNT] = {"pass", "fail", "n/a", "unfinished",
-                                                                 "inconclusive"};
+                                                         "inconclusive"};
     return (unsigned)v < RP_VERDICT__COUNT ? names[v] : "unknown";
 }
 
@@ -185,8 +185,8 @@ int rp_junit_write(const rp_run *r, const char *path)
     counts(r, NULL, &n, &fail, &skip, &err, &t);
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"", f);
     rp_xml_put(f, r->suite ? r->suite : "ota-conformance");
-    fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\">\n",
-            n, fail, err, skip, r->seconds);
+    fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\">\n", n,
+            fail, err, skip, r->seconds);
     for (int i = 0; i < r->ntests; i++) {
         const char *g = r->tests[i].group;
         if (seen_before(r, i))
@@ -194,8 +194,8 @@ int rp_junit_write(const rp_run *r, const char *path)
         counts(r, g, &n, &fail, &skip, &err, &t);
         fputs("  <testsuite name=\"", f);
         rp_xml_put(f, g);
-        fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\"",
-                n, fail, err, skip, t);
+        fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\"", n,
+                fail, err, skip, t);
         if (r->timestamp)
             fprintf(f, " timestamp=\"%s\"", r->timestamp);
         fputs(" hostname=\"", f);

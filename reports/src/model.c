@@ -10,7 +10,7 @@
 
 #include "otareport/report.h"
 
-#define RP_MAX_LINE (4 * 1024 * 1024)
+#define RP_MAX_LINE  (4 * 1024 * 1024)
 #define RP_MAX_RECS  2000000
 #define RP_KEEP_RECS (RP_MAX_RECS - 65536) /* then only test records */
 

@@ -106,8 +106,8 @@ typedef struct {
     int ntests;
     ota_trace_rec *recs; /* every record of the trace, heap */
     size_t nrecs;
-    int bad_lines;      /* lines that did not decode */
-    size_t not_loaded;  /* records past the cap that were left out (test records never are) */
+    int bad_lines;     /* lines that did not decode */
+    size_t not_loaded; /* records past the cap that were left out (test records never are) */
 } rp_report;
 
 /*
