@@ -207,7 +207,9 @@ typedef struct {
     mc_job_info info;
     char from_version[OTA_MAX_VERSION + 1];
     size_t push_at;
-    long end_at; /* the record that ended the attempt */
+    size_t reached_at; /* where the push last reached the device: push_at, or the boot after
+                          which the cloud delivered it again (a reboot of the device's own) */
+    long end_at;       /* the record that ended the attempt */
     ct_outcome outcome;
     int step;                           /* the negative step, when FAILED */
     char reported[OTA_MAX_VERSION + 1]; /* the version, when OTHER_VERSION */

@@ -164,7 +164,9 @@ static void usage(FILE *f)
             "connection only after a 10 s block timeout (correct too);\n"
             "--resume-aligned resumes an HTTP download where its last whole 2 KiB\n"
             "buffer ends, dropping the rest (correct too); --http-only\n"
-            "has no MQTT block download and ignores such pushes (correct too).\n"
+            "has no MQTT block download and ignores such pushes (correct too);\n"
+            "--reboot-after-failure SECS reboots SECS after reporting a failure,\n"
+            "losing a push that arrives meanwhile (correct too).\n"
             "Settings given as options win over the environment, so the device can\n"
             "behave like firmware with compiled-in settings:\n",
             RD_BLOCK_MIN, RD_BLOCK_MAX, RD_BLOCK);
@@ -201,6 +203,22 @@ static int parse_block_size(const char *text)
     return 0;
 }
 
+/* --reboot-after-failure SECS: the delay from a failure report to a reboot. */
+static int parse_reboot_delay(const char *text)
+{
+    char *end;
+    double s = strtod(text, &end);
+
+    if (end == text || *end || !(s >= 0.1 && s <= 60)) {
+        fprintf(stderr,
+                "ota-ref-device: --reboot-after-failure wants seconds from 0.1 to 60, got '%s'\n",
+                text);
+        return -1;
+    }
+    rd.reboot_after_failure = s;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -233,6 +251,9 @@ static int parse_args(int argc, char **argv)
             rd.resume_aligned = 1;
         } else if (!strcmp(argv[i], "--http-only")) {
             rd.http_only = 1;
+        } else if (!strcmp(argv[i], "--reboot-after-failure") && i + 1 < argc) {
+            if (parse_reboot_delay(argv[++i]) != 0)
+                return 2;
         } else if (!strcmp(argv[i], "--list-bugs")) {
             for (int k = 0; k < BUG__COUNT; k++)
                 printf("%-16s %-8s %s\n", rd_bugs[k].name, rd_bugs[k].rule, rd_bugs[k].what);

@@ -100,12 +100,14 @@ typedef struct {
     int slow_resume;      /* variant: no step "0" before blocks, a lost block request asked again
                              only after a 10 s block timeout */
     long long block_size; /* bytes per MQTT block request (--block-size) */
+    double reboot_after_failure; /* variant: seconds from a failure report to a reboot, 0: none */
 
     pthread_mutex_t lock;
     char version[OTA_MAX_VERSION + 1];
     rd_state state;
     int inject_flash;
     int exit_requested; /* 1: leave with status 0 (a reboot) */
+    int going_down;     /* (--reboot-after-failure) a reboot is due: pushes are lost */
     int just_upgraded;  /* this boot follows an upgrade */
     unsigned long next_id;
     struct mosquitto *mosq;

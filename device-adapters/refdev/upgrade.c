@@ -491,6 +491,7 @@ static int flash(const char *part, const char *version, char *why, size_t cap)
 }
 
 static void loop_old_url(const ota_push *p, const char *part, char *why);
+static void reboot_soon(void);
 
 static void *worker(void *arg)
 {
@@ -553,7 +554,26 @@ idle:
         rd_report_step(step, why, 0);
         rd_report_step(100, "done", 0);
     }
+    if (step && rd.reboot_after_failure > 0)
+        reboot_soon();
     return NULL;
+}
+
+/*
+ * (--reboot-after-failure) restart a while after a failed attempt, as some
+ * firmware does to recover: a push arriving meanwhile is lost with this run
+ * (the cloud delivers a pending job again when the device connects).
+ */
+static void reboot_soon(void)
+{
+    pthread_mutex_lock(&rd.lock);
+    rd.going_down = 1;
+    pthread_mutex_unlock(&rd.lock);
+    rd_log("rebooting in %.1f s after the failure", rd.reboot_after_failure);
+    ota_sleep(rd.reboot_after_failure);
+    pthread_mutex_lock(&rd.lock);
+    rd.exit_requested = 1;
+    pthread_mutex_unlock(&rd.lock);
 }
 
 /*
@@ -667,7 +687,7 @@ void rd_upgrade_on_push(const char *payload, size_t len)
 {
     ota_push p;
     char why[160] = "", running[OTA_MAX_VERSION + 1];
-    int rc = ota_push_parse(payload, len, &p), busy;
+    int rc = ota_push_parse(payload, len, &p), busy, going_down;
 
     if (rd_has_bug(BUG_CRASH_ON_PUSH))
         abort();
@@ -682,8 +702,13 @@ void rd_upgrade_on_push(const char *payload, size_t len)
     }
     pthread_mutex_lock(&rd.lock);
     busy = rd.worker_running || rd.exit_requested; /* rebooting: the image is written */
+    going_down = rd.going_down;
     snprintf(running, sizeof(running), "%s", rd.version);
     pthread_mutex_unlock(&rd.lock);
+    if (going_down) {
+        rd_log("push for %s lost: a reboot is due", p.version);
+        return;
+    }
     if (busy) {
         if (rd_has_bug(BUG_SECOND_PUSH)) {
             pthread_mutex_lock(&rd.lock);

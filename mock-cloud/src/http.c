@@ -220,25 +220,25 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
     struct MHD_Response *resp;
     enum MHD_Result ret;
     char cr[96];
-    int rr = f->kind == MC_FAULT_HTTP_IGNORE_RANGE
-                 ? 0
-                 : parse_range(range, img->size, &r->from, &r->len);
+    /* A short file is short for every request: a Range is served from the short file. */
+    size_t size =
+        f->kind == MC_FAULT_HTTP_TRUNCATE && (size_t)f->at < img->size ? (size_t)f->at : img->size;
+    int rr =
+        f->kind == MC_FAULT_HTTP_IGNORE_RANGE ? 0 : parse_range(range, size, &r->from, &r->len);
     uint64_t total;
     body *b;
 
     if (rr < 0) {
         r->status = 416;
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-        snprintf(cr, sizeof(cr), "bytes */%zu", img->size);
+        snprintf(cr, sizeof(cr), "bytes */%zu", size);
         if (resp)
             MHD_add_response_header(resp, "Content-Range", cr);
     } else {
         if (rr == 0) {
             r->from = 0;
-            r->len = img->size;
+            r->len = size; /* under http-truncate, a short file announced as such */
         }
-        if (f->kind == MC_FAULT_HTTP_TRUNCATE && (size_t)f->at < r->len)
-            r->len = (size_t)f->at; /* a short file, announced as such */
         r->status = rr ? 206 : 200;
         b = calloc(1, sizeof(*b));
         if (!b)
@@ -263,7 +263,7 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
             MHD_set_response_options(
                 resp, MHD_RF_HTTP_VERSION_1_0_ONLY | MHD_RF_HTTP_VERSION_1_0_RESPONSE, MHD_RO_END);
         if (resp && rr) {
-            snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", r->from, r->from + r->len - 1, img->size);
+            snprintf(cr, sizeof(cr), "bytes %zu-%zu/%zu", r->from, r->from + r->len - 1, size);
             MHD_add_response_header(resp, "Content-Range", cr);
         }
     }

@@ -231,6 +231,14 @@ static void http_faults_on_the_wire(void **state)
     assert_int_equal(b.len, 4000);
     free(b.buf);
 
+    /* A Range request is served from the short file: it ends at byte 1000 of 1000. */
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_TRUNCATE, .at = 1000, .count = 1}, 4000, 0, &ji,
+              &img);
+    assert_int_equal(fetch_ex(ji.url, "0-2047", 0, &b, &clen, &fi), 206);
+    assert_int_equal(fi.cc, CURLE_OK);
+    assert_int_equal(b.len, 1000);
+    free(b.buf);
+
     fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_CLOSE, .at = 1500, .count = 1}, 4000, 0, &ji,
               &img);
     fetch_ex(ji.url, NULL, 0, &b, &clen, &fi);
