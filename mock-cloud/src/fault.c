@@ -249,6 +249,14 @@ static void push_as_files(cJSON *data, int n)
         cJSON_DeleteItemFromObjectCaseSensitive(data, from[k]);
 }
 
+int mc_fault_needs_tls(const mc_fault *f)
+{
+    mc_push_edit edit;
+
+    mc_fault_push_edit(f, &edit);
+    return edit.foreign_url;
+}
+
 /* The kinds that rewrite the push's JSON; the others leave its text untouched. */
 static int push_rewrites(mc_fault_kind k)
 {

@@ -286,7 +286,6 @@ static int job_add(mc_cloud *c, mc_job *j)
 int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
 {
     char topic[OTA_MAX_TOPIC + 1], push[2048];
-    mc_push_edit edit;
     mc_device *d;
     mc_job *j;
     int rc;
@@ -294,8 +293,7 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     if (!c || !s || !s->dn || !s->version || !*s->version || strlen(s->version) > OTA_MAX_VERSION ||
         (unsigned)s->digest >= OTA_DIGEST__COUNT)
         return MC_ERR_ARG;
-    mc_fault_push_edit(&s->fault, &edit);
-    if (edit.foreign_url && !c->foreign_port)
+    if (mc_fault_needs_tls(&s->fault) && !c->foreign_port)
         return MC_ERR_ARG; /* no HTTPS without the TLS folder */
     j = calloc(1, sizeof(*j));
     if (!j)

@@ -331,6 +331,8 @@ static void every_kind_has_a_name_and_a_seam(void **state)
     assert_int_equal(mc_fault_seam_of(MC_FAULT_BLOCK_CORRUPT), MC_SEAM_BLOCK);
     assert_int_equal(mc_fault_seam_of(MC_FAULT_BLOCK_DROP), MC_SEAM_FRAME);
     assert_int_equal(mc_fault_seam_of(MC_FAULT_SESSION_KICK), MC_SEAM_SESSION);
+    assert_true(mc_fault_needs_tls(&(mc_fault){.kind = MC_FAULT_HTTP_FOREIGN_CERT}));
+    assert_false(mc_fault_needs_tls(&(mc_fault){.kind = MC_FAULT_HTTP_STATUS}));
 }
 
 int main(void)
