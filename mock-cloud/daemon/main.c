@@ -462,7 +462,7 @@ static enum MHD_Result post_job(struct MHD_Connection *con, const request *req)
         out = reply_error(con, 404, "no such device (GET /devices lists them)");
     } else if (rc != MC_OK) {
         out = reply_error(con, 400,
-                          s.fault.kind == MC_FAULT_HTTP_FOREIGN_CERT
+                          mc_fault_needs_tls(&s.fault)
                               ? "the plan needs TLS: start ota-mock-cloud with --tls"
                               : "the cloud refused the job");
     } else if (mc_job_get(cloud, id, &j) == MC_OK) {

@@ -17,7 +17,7 @@ int mc_device_claim(mc_cloud *c, const char *dn, const char *holder)
 
     if (!c || !dn || !holder || !*holder || strlen(holder) >= sizeof(d->claim))
         return MC_ERR_ARG;
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     d = mc_registry_find(c, NULL, dn);
     if (!d)
         rc = MC_ERR_NOTFOUND;
@@ -25,7 +25,7 @@ int mc_device_claim(mc_cloud *c, const char *dn, const char *holder)
         rc = MC_ERR_ARG;
     else
         snprintf(d->claim, sizeof(d->claim), "%s", holder);
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     if (rc != MC_OK)
         return rc;
     mc_jobs_cancel(c, dn); /* its jobs are the run's business now */
@@ -42,13 +42,13 @@ int mc_device_release(mc_cloud *c, const char *dn)
 
     if (!c || !dn)
         return MC_ERR_ARG;
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     d = mc_registry_find(c, NULL, dn);
     if (d && d->claim[0]) {
         d->claim[0] = '\0';
         rc = MC_OK;
     }
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     if (rc == MC_OK)
         mc_trace_add(c, OTA_TR_CLOUD, dn, NULL, NULL, 0, "released: served by this cloud again");
     return rc;
@@ -59,12 +59,12 @@ int mc_device_claimed(mc_cloud *c, const char *dn, char *holder, size_t cap)
     mc_device *d;
     int claimed;
 
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     d = mc_registry_find(c, NULL, dn);
     claimed = d && d->claim[0];
     if (holder && cap)
         snprintf(holder, cap, "%s", claimed ? d->claim : "");
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     return claimed;
 }
 
@@ -92,11 +92,11 @@ static void release_held_by(mc_cloud *c, const char *client_id)
 
     for (;;) {
         dn[0] = '\0';
-        pthread_mutex_lock(&c->lock);
+        mc_cloud_lock(c);
         for (int i = 0; i < c->ndevices && !dn[0]; i++)
             if (c->devices[i].claim[0] && !strcmp(c->devices[i].claim, client_id))
                 snprintf(dn, sizeof(dn), "%s", c->devices[i].info.dn);
-        pthread_mutex_unlock(&c->lock);
+        mc_cloud_unlock(c);
         if (!dn[0] || mc_device_release(c, dn) != MC_OK)
             return;
     }
@@ -111,8 +111,8 @@ int mc_claim_skip_event(mc_cloud *c, const char *what, const char *dn, const cha
             release_held_by(c, client_id);
         return 0;
     }
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     ours = *dn && mc_registry_find(c, NULL, dn) != NULL;
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     return !ours;
 }

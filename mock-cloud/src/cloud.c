@@ -1,8 +1,9 @@
 /*
  * The mock cloud's life cycle and its handling of device messages: inform
  * updates the registry and judges jobs, progress moves jobs along,
- * firmware/get is answered with the pending job. Bad input is refused with
- * an error record in the trace, never a crash.
+ * firmware/get is answered with the pending job, block requests go to the
+ * block server (blocks.c). Bad input is refused with an error record in the
+ * trace, never a crash.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,27 @@ const char *mc_strerror(int rc)
         "the job is already finished",
     };
     return (rc >= 0 && rc < MC_ERR__COUNT) ? texts[rc] : "unknown error";
+}
+
+/* The cloud whose lock this thread holds (the lock is not recursive: at most one). */
+static _Thread_local const mc_cloud *lock_held;
+
+void mc_cloud_lock(mc_cloud *c)
+{
+    pthread_mutex_lock(&c->lock);
+    lock_held = c;
+}
+
+void mc_cloud_unlock(mc_cloud *c)
+{
+    lock_held = NULL;
+    pthread_mutex_unlock(&c->lock);
+    mc_trace_flush(c); /* what was traced under the lock goes to the file now */
+}
+
+int mc_cloud_lock_held(const mc_cloud *c)
+{
+    return lock_held == c;
 }
 
 static void on_inform(mc_cloud *c, mc_device *d, const char *p, size_t len)
@@ -82,225 +104,6 @@ static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char
         ota_get_reply_empty_build(OTA_ENVELOPE_LIVE, g.id.value, reply, cap);
 }
 
-#define MC_BLOCK_MIN      256
-#define MC_BLOCK_MAX      131072
-#define MC_BLOCK_FILE_MAX 16777216
-
-/* A block reply to publish once the lock is released. */
-typedef struct {
-    uint8_t *frame;
-    size_t len;
-    int copies;   /* 0: none (dropped), 2: duplicated */
-    double delay; /* seconds the plugin holds it */
-    int kick;     /* disconnect the device instead */
-    int restart;  /* restart the broker instead */
-} block_out;
-
-/* Encode a reply frame: header from h, `n` data bytes. */
-static int block_frame(const ota_block_header *h, const uint8_t *data, size_t n, block_out *o)
-{
-    char hdr[512];
-
-    if (ota_block_header_build(h, hdr, sizeof(hdr)) != OTA_OK)
-        return -1;
-    o->frame = malloc(ota_frame_size(strlen(hdr), n));
-    if (!o->frame || ota_frame_encode(hdr, strlen(hdr), data, n, o->frame,
-                                      ota_frame_size(strlen(hdr), n), &o->len) != OTA_OK) {
-        free(o->frame);
-        o->frame = NULL;
-        return -1;
-    }
-    o->copies = 1;
-    return 0;
-}
-
-/* A defined error reply: code not 200, a msg, no data. Counted as refused input. */
-static void block_refuse(mc_cloud *c, const char *dn, const char *id, int code, const char *msg,
-                         block_out *o)
-{
-    ota_block_header h = {.code = code, .file_length = 0};
-
-    snprintf(h.id, sizeof(h.id), "%s", id);
-    snprintf(h.msg, sizeof(h.msg), "%s", msg);
-    snprintf(h.file_token, sizeof(h.file_token), "default");
-    mc_trace_add(c, OTA_TR_ERROR, dn, NULL, NULL, 0, "block request refused (%d): %s", code, msg);
-    block_frame(&h, NULL, 0, o);
-}
-
-static mc_job *job_by_stream(mc_cloud *c, const char *dn, long long stream_id)
-{
-    for (int i = c->njobs - 1; i >= 0; i--) {
-        mc_job *j = c->jobs[i];
-        if (j->mqtt && j->stream_id == stream_id && !strcmp(j->dn, dn))
-            return j;
-    }
-    return NULL;
-}
-
-/* Apply a block fault to a good reply about to be encoded (the block reply seam). */
-static void block_fault(mc_cloud *c, mc_job *j, ota_block_header *h, uint8_t *data, size_t *n,
-                        block_out *o)
-{
-    mc_fault f = j->fault;
-
-    mc_trace_add(c, OTA_TR_FAULT, j->dn, NULL, NULL, 0, "%s on the block at offset %lld",
-                 mc_fault_kind_name(f.kind), h->b_offset);
-    switch (f.kind) {
-    case MC_FAULT_BLOCK_CORRUPT:
-        if (*n)
-            data[*n / 2] ^= 0xFF;
-        break;
-    case MC_FAULT_BLOCK_BSIZE:
-        h->b_size = (long long)*n + 1;
-        break;
-    case MC_FAULT_BLOCK_OFFSET:
-        h->b_offset = h->b_offset >= (long long)*n ? h->b_offset - (long long)*n
-                                                   : h->b_offset + (long long)*n;
-        break;
-    case MC_FAULT_BLOCK_ERROR:
-        h->code = f.value ? (int)f.value : 500;
-        snprintf(h->msg, sizeof(h->msg), "injected error");
-        h->b_size = 0;
-        *n = 0;
-        break;
-    case MC_FAULT_BLOCK_DELAY:
-        o->delay = (double)f.value / 1000.0;
-        break;
-    default:
-        break;
-    }
-}
-
-/* After encoding: faults that damage the frame itself. */
-static void block_fault_frame(mc_fault_kind k, block_out *o)
-{
-    uint8_t t;
-
-    if (!o->frame)
-        return;
-    switch (k) {
-    case MC_FAULT_BLOCK_BAD_CRC:
-        o->frame[o->len - 2] ^= 0x5A;
-        break;
-    case MC_FAULT_BLOCK_CRC_BE:
-        t = o->frame[o->len - 2];
-        o->frame[o->len - 2] = o->frame[o->len - 1];
-        o->frame[o->len - 1] = t;
-        break;
-    case MC_FAULT_BLOCK_DUPLICATE:
-        o->copies = 2;
-        break;
-    case MC_FAULT_BLOCK_DROP:
-        o->copies = 0;
-        break;
-    case MC_FAULT_BLOCK_TRUNCATE:
-        o->len -= 3; /* the CRC and the last data byte lost */
-        break;
-    default:
-        break;
-    }
-}
-
-/* A CRC whose two bytes are equal: written big-endian it is still right. */
-static int crc_symmetric(const uint8_t *data, size_t n)
-{
-    uint16_t crc = ota_crc16_arc(data, n);
-    return (crc >> 8) == (crc & 0xFF);
-}
-
-/*
- * A block request (called with c->lock held): validate it against the job
- * it names, then build the reply, faults applied. Every bad request gets an
- * error reply, never silence.
- */
-static void on_block(mc_cloud *c, mc_device *d, const char *p, size_t len, block_out *o)
-{
-    ota_block_request q;
-    ota_block_header h = {.code = 200};
-    const char *dn = d->info.dn;
-    char why[160];
-    mc_job *j;
-    size_t n;
-    uint8_t *data;
-    int rc = ota_block_request_parse(p, len, &q), fires;
-
-    if (rc != OTA_OK) {
-        snprintf(why, sizeof(why), "malformed block request: %s", ota_strerror(rc));
-        block_refuse(c, dn, "", 400, why, o);
-        return;
-    }
-    j = job_by_stream(c, dn, q.stream_id);
-    if (!j || (j->state != MC_JOB_PENDING && j->state != MC_JOB_UPGRADING)) {
-        snprintf(why, sizeof(why), "no open download with streamId %lld for this device",
-                 q.stream_id);
-        block_refuse(c, dn, q.id.text, 404, why, o);
-        return;
-    }
-    n = j->image.size;
-    if (q.file_id != 1)
-        snprintf(why, sizeof(why), "stream %lld has no file %lld (only 1)", q.stream_id, q.file_id);
-    else if (q.offset < 0 || (size_t)q.offset >= n)
-        snprintf(why, sizeof(why), "offset %lld is outside the file of %zu bytes", q.offset, n);
-    else if (q.size > MC_BLOCK_MAX)
-        snprintf(why, sizeof(why), "block size %lld is over %d", q.size, MC_BLOCK_MAX);
-    else if (q.size < MC_BLOCK_MIN && (size_t)(q.offset + q.size) < n)
-        snprintf(why, sizeof(why), "block size %lld is under %d and not the last block", q.size,
-                 MC_BLOCK_MIN);
-    else if (n > MC_BLOCK_FILE_MAX)
-        snprintf(why, sizeof(why), "file size has exceeded the limit 16 MB");
-    else
-        why[0] = '\0';
-    if (why[0]) {
-        block_refuse(c, dn, q.id.text, 400, why, o);
-        return;
-    }
-    if (q.normalized)
-        mc_trace_add(c, OTA_TR_CLOUD, dn, NULL, NULL, 0,
-                     "block request repaired by the normalising pass (not valid JSON as sent)");
-    n -= (size_t)q.offset;
-    if ((size_t)q.size < n)
-        n = (size_t)q.size;
-    j->blocks++;
-    /* Session faults count the requests at or past `at`, as block faults count every request. */
-    if (j->fault.kind == MC_FAULT_SESSION_KICK || j->fault.kind == MC_FAULT_SESSION_RESTART) {
-        if (q.offset >= j->fault.at && mc_fault_fires(&j->fault, &j->fault_seen)) {
-            mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "%s at offset %lld",
-                         mc_fault_kind_name(j->fault.kind), q.offset);
-            if (j->fault.kind == MC_FAULT_SESSION_KICK)
-                o->kick = 1;
-            else
-                o->restart = 1;
-            return;
-        }
-    }
-    fires = mc_fault_is_block(j->fault.kind) && mc_fault_fires(&j->fault, &j->fault_seen);
-    data = malloc(n ? n : 1);
-    if (!data)
-        return;
-    memcpy(data, j->image.data + q.offset, n);
-    if (fires && j->fault.kind == MC_FAULT_BLOCK_CRC_BE && crc_symmetric(data, n)) {
-        /* Both byte orders read the same: swapping them damages nothing. The next block. */
-        j->fault_seen--;
-        fires = 0;
-        mc_trace_add(c, OTA_TR_CLOUD, dn, NULL, NULL, 0,
-                     "block-crc-be: the CRC of the block at offset %lld reads the same in both "
-                     "byte orders; the fault moves to the next block",
-                     q.offset);
-    }
-    snprintf(h.id, sizeof(h.id), "%s", q.id.text);
-    snprintf(h.msg, sizeof(h.msg), "success");
-    snprintf(h.file_token, sizeof(h.file_token), "%s", q.file_token[0] ? q.file_token : "default");
-    h.file_length = (long long)j->image.size;
-    h.b_size = (long long)n;
-    h.b_offset = q.offset;
-    if (fires)
-        block_fault(c, j, &h, data, &n, o);
-    block_frame(&h, data, n, o);
-    free(data);
-    if (fires)
-        block_fault_frame(j->fault.kind, o);
-}
-
 /*
  * What the broker plugin saw. Refusals are errors in the trace. A pending
  * job whose device went away (or was offline at the push) is delivered again
@@ -335,15 +138,15 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
                  cJSON_IsString(cid) && *cid->valuestring ? " client " : "",
                  cJSON_IsString(cid) ? cid->valuestring : "");
     if (*name && (!strcmp(what, "disconnect") || !strcmp(what, "undelivered"))) {
-        pthread_mutex_lock(&c->lock);
+        mc_cloud_lock(c);
         mc_device *d = mc_registry_find(c, NULL, name);
         j = d ? mc_job_open_for(c, name, d->info.module) : NULL;
         if (j && j->state == MC_JOB_PENDING && !j->pull_only)
             j->redeliver = 1;
-        pthread_mutex_unlock(&c->lock);
+        mc_cloud_unlock(c);
     }
     if (!strcmp(what, "connect") && *name) {
-        pthread_mutex_lock(&c->lock);
+        mc_cloud_lock(c);
         mc_device *d = mc_registry_find(c, NULL, name);
         j = d ? mc_job_open_for(c, name, d->info.module) : NULL;
         if (j && j->state == MC_JOB_PENDING && j->redeliver) {
@@ -353,7 +156,7 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
             mc_trace_add(c, OTA_TR_CLOUD, name, NULL, NULL, 0,
                          "job %d still pending: delivered again on reconnect", j->id);
         }
-        pthread_mutex_unlock(&c->lock);
+        mc_cloud_unlock(c);
         if (push[0])
             mc_mqtt_publish(c, name, topic, push, 1);
     }
@@ -364,7 +167,7 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
 {
     char pk[OTA_MAX_NAME + 1], dn[OTA_MAX_NAME + 1], reply_topic[OTA_MAX_TOPIC + 1];
     char reply[2048] = "";
-    block_out blk = {0};
+    mc_block_out blk = {0};
     ota_topic_kind kind;
     mc_device *d;
 
@@ -374,10 +177,10 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
     }
     if (!ota_topic_is_uplink(kind))
         return; /* our own downlink, heard back on a broker without the plugin */
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     d = mc_registry_find(c, pk, dn);
     if (mc_claim_skip_uplink(c, d, topic, payload, len)) {
-        pthread_mutex_unlock(&c->lock);
+        mc_cloud_unlock(c);
         return;
     }
     mc_trace_add(c, OTA_TR_MQTT_IN, d ? dn : NULL, topic, payload, len, NULL);
@@ -393,10 +196,10 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
         on_fw_get(c, d, payload, len, reply, sizeof(reply));
         ota_topic_build(OTA_TOPIC_FW_GET_REPLY, pk, dn, reply_topic, sizeof(reply_topic));
     } else if (kind == OTA_TOPIC_FILE_DOWNLOAD) {
-        on_block(c, d, payload, len, &blk);
+        mc_blocks_on_request(c, d, payload, len, &blk);
         ota_topic_build(OTA_TOPIC_FILE_DOWNLOAD_REPLY, pk, dn, reply_topic, sizeof(reply_topic));
     }
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     if (reply[0])
         mc_mqtt_publish(c, dn, reply_topic, reply, 1);
     if (blk.kick)

@@ -2,9 +2,10 @@
  * The firmware file server (libmicrohttpd, a thread per connection): serves
  * each job's image at its signed URL, with Range (206) and Content-Length,
  * never chunked. The exact request URI must match the pushed URL, as OSS
- * checks its signature. Faults are decided here, at the HTTP send seam, by
- * the job's fault plan, and applied while the body is written: the bytes on
- * the wire are exactly what the plan says.
+ * checks its signature. Faults fire at the HTTP send seam, once per
+ * request; fault.c says what each does to the response and to each slice of
+ * the body, and this file performs it while the body is written: the bytes
+ * on the wire are exactly what the plan says.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -129,83 +130,37 @@ static int nap(mc_cloud *c, double s)
     return !stopping;
 }
 
-/*
- * Where in this body a cut falls. Close, reset and stall act at a file
- * offset: a response that starts past it (a Range resume) is cut at once,
- * so a persistent fault can never be got round by resuming a little at a
- * time.
- */
-static size_t cut_in_body(const body *b)
-{
-    size_t at = (size_t)b->f.at;
-
-    if (b->f.kind != MC_FAULT_HTTP_CLOSE && b->f.kind != MC_FAULT_HTTP_RESET &&
-        b->f.kind != MC_FAULT_HTTP_STALL)
-        return at;
-    return at > b->from ? at - b->from : 0;
-}
-
+/* The fault seam decides what happens to each slice (fault.c); this performs it. */
 static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     body *b = cls;
-    size_t n, at = cut_in_body(b);
+    size_t n;
+    double wait;
+    mc_slice_act act;
 
     if (pos >= b->len)
         return MHD_CONTENT_READER_END_OF_STREAM;
     n = b->len - (size_t)pos;
     if (n > max)
         n = max;
-    switch (b->f.kind) {
-    case MC_FAULT_HTTP_CLOSE:
-    case MC_FAULT_HTTP_RESET:
-    case MC_FAULT_HTTP_STALL:
-    case MC_FAULT_SESSION_KICK:
-    case MC_FAULT_SESSION_RESTART:
-        if (pos >= at) {
-            if (b->f.kind == MC_FAULT_SESSION_KICK || b->f.kind == MC_FAULT_SESSION_RESTART) {
-                if (b->f.kind == MC_FAULT_SESSION_KICK)
-                    mc_device_kick(b->c, b->dn);
-                else
-                    mc_broker_restart_async(b->c);
-                b->f.kind = MC_FAULT_NONE; /* once; the rest of the body goes out */
-                break;
-            }
-            if (b->f.kind == MC_FAULT_HTTP_STALL)
-                nap(b->c, 120);
-            if (b->f.kind == MC_FAULT_HTTP_RESET && b->fd >= 0) {
-                struct linger l = {1, 0}; /* close with RST, not FIN */
-                setsockopt(b->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-            }
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        }
-        if (pos + n > at)
-            n = at - (size_t)pos;
-        break;
-    case MC_FAULT_HTTP_PAUSE:
-        if (!b->paused && pos >= at) {
-            b->paused = 1;
-            if (!nap(b->c, (double)b->f.value / 1000.0))
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-        } else if (!b->paused && pos + n > at) {
-            n = at - (size_t)pos;
-        }
-        break;
-    case MC_FAULT_HTTP_THROTTLE: {
-        double rate = b->f.value > 0 ? (double)b->f.value : 1.0;
-        size_t slice = (size_t)(rate / 20.0) + 1; /* about 20 writes a second */
-        if (n > slice)
-            n = slice;
-        if (!nap(b->c, b->t0 + (double)(pos + n) / rate - ota_clock_now()))
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        break;
+    act = mc_fault_http_slice(&b->f, b->from, (size_t)pos, &n, &b->paused, &wait);
+    if (act == MC_SLICE_KICK)
+        mc_device_kick(b->c, b->dn);
+    if (act == MC_SLICE_RESTART)
+        mc_broker_restart_async(b->c);
+    if (act == MC_SLICE_STALL)
+        nap(b->c, 120);
+    if (act == MC_SLICE_RESET && b->fd >= 0) {
+        struct linger l = {1, 0}; /* close with RST, not FIN */
+        setsockopt(b->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
     }
-    default:
-        break;
-    }
+    if (act == MC_SLICE_END || act == MC_SLICE_RESET || act == MC_SLICE_STALL)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if ((act == MC_SLICE_PAUSE && !nap(b->c, wait)) ||
+        (act == MC_SLICE_PACE && !nap(b->c, b->t0 + wait - ota_clock_now())))
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     memcpy(buf, b->data + b->from + pos, n);
-    at = (size_t)b->f.at; /* corrupt names a file offset */
-    if (b->f.kind == MC_FAULT_HTTP_CORRUPT && at >= b->from + pos && at < b->from + pos + n)
-        buf[at - b->from - pos] ^= (char)0xFF;
+    mc_fault_http_bytes(&b->f, b->from, (size_t)pos, buf, n);
     return (ssize_t)n;
 }
 
@@ -217,17 +172,20 @@ static void body_free(void *cls)
 static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const mc_image *img,
                                   const char *range, const mc_fault *f)
 {
+    mc_http_plan plan;
     struct MHD_Response *resp;
     enum MHD_Result ret;
     char cr[96];
-    /* A short file is short for every request: a Range is served from the short file. */
-    size_t size =
-        f->kind == MC_FAULT_HTTP_TRUNCATE && (size_t)f->at < img->size ? (size_t)f->at : img->size;
-    int rr =
-        f->kind == MC_FAULT_HTTP_IGNORE_RANGE ? 0 : parse_range(range, size, &r->from, &r->len);
+    size_t size;
+    int rr;
     uint64_t total;
     body *b;
 
+    mc_fault_http_plan(f, &plan);
+    /* A short file is short for every request: a Range is served from the short file. */
+    size = plan.short_len >= 0 && (size_t)plan.short_len < img->size ? (size_t)plan.short_len
+                                                                     : img->size;
+    rr = plan.ignore_range ? 0 : parse_range(range, size, &r->from, &r->len);
     if (rr < 0) {
         r->status = 416;
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -253,13 +211,11 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
         b->f = *f;
         b->fd = ci ? ci->connect_fd : -1;
         b->t0 = ota_clock_now();
-        total = f->kind == MC_FAULT_HTTP_NO_LENGTH || f->kind == MC_FAULT_HTTP_CHUNKED
-                    ? MHD_SIZE_UNKNOWN
-                    : r->len;
+        total = plan.unknown_length ? MHD_SIZE_UNKNOWN : r->len;
         resp = MHD_create_response_from_callback(total, 16384, body_read, b, body_free);
         if (!resp)
             free(b);
-        if (resp && f->kind == MC_FAULT_HTTP_NO_LENGTH)
+        if (resp && plan.http10)
             MHD_set_response_options(
                 resp, MHD_RF_HTTP_VERSION_1_0_ONLY | MHD_RF_HTTP_VERSION_1_0_RESPONSE, MHD_RO_END);
         if (resp && rr) {
@@ -308,9 +264,7 @@ static void find_job(mc_cloud *c, http_req *r, lookup *l)
     l->mqtt_only = j->mqtt;
     if (!l->uri_ok || l->mqtt_only)
         return;
-    if ((mc_fault_is_http(j->fault.kind) || j->fault.kind == MC_FAULT_SESSION_KICK ||
-         j->fault.kind == MC_FAULT_SESSION_RESTART) &&
-        mc_fault_fires(&j->fault, &j->fault_seen))
+    if (mc_fault_http_fires(&j->fault, &j->fault_seen))
         l->fault = j->fault;
 }
 
@@ -321,6 +275,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     mc_cloud *c = cls;
     http_req *r = *con_cls;
     const char *range = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Range");
+    mc_http_plan plan;
     lookup l;
     (void)url;
     (void)version;
@@ -334,9 +289,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     }
     if (strcmp(method, "GET") && strcmp(method, "HEAD"))
         return reply_text(con, r, 405, "method not allowed\n");
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     find_job(c, r, &l);
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     if (range)
         mc_trace_add(c, OTA_TR_HTTP, r->dn, r->uri, NULL, 0, "%s range=%s", method, range);
     else
@@ -356,15 +311,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
                      "HTTP 404: this job was pushed for MQTT block download");
         return reply_text(con, r, 404, "NoSuchKey\n");
     }
-    if (l.fault.kind == MC_FAULT_HTTP_STATUS || l.fault.kind == MC_FAULT_HTTP_EXPIRE) {
-        int status = l.fault.kind == MC_FAULT_HTTP_EXPIRE ? 403 : (int)l.fault.value;
+    mc_fault_http_plan(&l.fault, &plan);
+    if (plan.status) {
+        int status = plan.status;
         mc_trace_add(c, OTA_TR_FAULT, r->dn, r->uri, NULL, 0, "%s %d",
                      mc_fault_kind_name(l.fault.kind), status);
-        return reply_text(con, r, status,
-                          l.fault.kind == MC_FAULT_HTTP_EXPIRE ? "Request has expired\n"
-                                                               : "injected fault\n");
+        return reply_text(con, r, status, plan.text);
     }
-    if (l.fault.kind)
+    if (mc_fault_active(&l.fault))
         mc_trace_add(c, OTA_TR_FAULT, r->dn, r->uri, NULL, 0, "%s at=%lld value=%lld",
                      mc_fault_kind_name(l.fault.kind), l.fault.at, l.fault.value);
     return send_image(con, r, &l.img, range, &l.fault);

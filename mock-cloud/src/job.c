@@ -196,8 +196,10 @@ static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
     snprintf(text, sizeof(text), "job%d:%s", j->id, j->version);
     ota_digest_hex(OTA_DIGEST_SHA256, text, strlen(text), sig, sizeof(sig));
     snprintf(j->signature, sizeof(j->signature), "%.24s", sig);
-    /* The foreign-certificate fault names the HTTPS port whose certificate another CA signed. */
-    int foreign = j->fault.kind == MC_FAULT_HTTP_FOREIGN_CERT;
+    /* A push-seam fault may name the HTTPS port whose certificate another CA signed. */
+    mc_push_edit edit;
+    mc_fault_push_edit(&j->fault, &edit);
+    int foreign = edit.foreign_url;
     int https = c->https_urls || foreign;
     int port = foreign ? c->foreign_port : https ? c->https_port : c->http_port;
     char at[16] = "";
@@ -210,82 +212,18 @@ static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
     return MC_OK;
 }
 
-/* files[]: the package's url/size/sign/md5 moved into `n` file elements (same file each). */
-static void push_as_files(cJSON *data, int n)
-{
-    static const char *const from[] = {"url", "size", "sign", "md5"};
-    static const char *const to[] = {"fileUrl", "fileSize", "fileSign", "fileMd5"};
-    cJSON *files = cJSON_AddArrayToObject(data, "files");
-
-    for (int i = 0; files && i < n; i++) {
-        cJSON *f = cJSON_CreateObject();
-        char name[32];
-        snprintf(name, sizeof(name), i ? "part%d.bin" : "app.bin", i + 1);
-        cJSON_AddStringToObject(f, "fileName", name);
-        for (size_t k = 0; k < sizeof(from) / sizeof(from[0]); k++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, from[k]);
-            if (v)
-                cJSON_AddItemToObject(f, to[k], cJSON_Duplicate(v, 1));
-        }
-        cJSON_AddItemToArray(files, f);
-    }
-    for (size_t k = 0; k < sizeof(from) / sizeof(from[0]); k++)
-        cJSON_DeleteItemFromObjectCaseSensitive(data, from[k]);
-}
-
-/* Push faults change the push as published (the publish seam). */
-static int push_fault(mc_job *j)
-{
-    cJSON *root, *data;
-    char *text;
-    size_t n;
-
-    if (j->fault.kind == MC_FAULT_PUSH_MALFORMED) {
-        n = strlen(j->push) / 2;
-        j->push[n] = '\0'; /* cut in the middle: not JSON any more */
-        return MC_OK;
-    }
-    root = cJSON_Parse(j->push);
-    data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    if (!data) {
-        cJSON_Delete(root);
-        return MC_ERR_NOMEM;
-    }
-    switch (j->fault.kind) {
-    case MC_FAULT_PUSH_MISSING:
-        cJSON_DeleteItemFromObjectCaseSensitive(data, "version");
-        cJSON_DeleteItemFromObjectCaseSensitive(data, "size");
-        break;
-    case MC_FAULT_PUSH_WRONG_TYPES:
-        cJSON_ReplaceItemInObjectCaseSensitive(data, "size", cJSON_CreateString("not a number"));
-        cJSON_ReplaceItemInObjectCaseSensitive(data, "version", cJSON_CreateNumber(9));
-        break;
-    case MC_FAULT_PUSH_FILES:
-        push_as_files(data, j->fault.value > 1 ? (int)j->fault.value : 1);
-        break;
-    default:
-        break;
-    }
-    text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!text || strlen(text) >= sizeof(j->push)) {
-        free(text);
-        return MC_ERR_NOMEM;
-    }
-    memcpy(j->push, text, strlen(text) + 1);
-    free(text);
-    return MC_OK;
-}
-
+/* The push as published: built from the job, then changed by its push-seam fault (fault.c). */
 static int job_push(mc_job *j, const mc_job_spec *s)
 {
+    mc_push_edit edit;
     ota_push p;
     int rc;
 
+    mc_fault_push_edit(&j->fault, &edit);
     ota_push_init(&p);
     p.envelope = s->envelope;
     p.id = epoch_ms();
-    p.size = (long long)j->image.size - (j->fault.kind == MC_FAULT_PUSH_WRONG_SIZE ? 1 : 0);
+    p.size = (long long)j->image.size - edit.size_less;
     p.has_version = 1;
     snprintf(p.version, sizeof(p.version), "%s", j->version);
     if (!s->omit_transport && j->mqtt) {
@@ -300,7 +238,7 @@ static int job_push(mc_job *j, const mc_job_spec *s)
     p.has_sign_method = 1;
     snprintf(p.sign_method, sizeof(p.sign_method), "%s",
              s->sign_method_text ? s->sign_method_text : ota_sign_method_name(s->digest));
-    if (s->wrong_digest || j->fault.kind == MC_FAULT_PUSH_WRONG_DIGEST) {
+    if (s->wrong_digest || edit.wrong_digest) {
         /* FAIL-3T: well formed (lower-case, right length) but wrong, in sign and md5 alike. */
         char text[64];
         snprintf(text, sizeof(text), "not the image of job %d", j->id);
@@ -317,9 +255,8 @@ static int job_push(mc_job *j, const mc_job_spec *s)
         snprintf(p.module, sizeof(p.module), "%s", j->module);
     }
     rc = ota_push_build(&p, j->push, sizeof(j->push)) == OTA_OK ? MC_OK : MC_ERR_NOMEM;
-    if (rc == MC_OK && j->fault.kind >= MC_FAULT_PUSH_MISSING &&
-        j->fault.kind <= MC_FAULT_PUSH_FILES)
-        rc = push_fault(j);
+    if (rc == MC_OK)
+        rc = mc_fault_push_apply(&j->fault, j->push, sizeof(j->push));
     return rc;
 }
 
@@ -356,12 +293,12 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     if (!c || !s || !s->dn || !s->version || !*s->version || strlen(s->version) > OTA_MAX_VERSION ||
         (unsigned)s->digest >= OTA_DIGEST__COUNT)
         return MC_ERR_ARG;
-    if (s->fault.kind == MC_FAULT_HTTP_FOREIGN_CERT && !c->foreign_port)
+    if (mc_fault_needs_tls(&s->fault) && !c->foreign_port)
         return MC_ERR_ARG; /* no HTTPS without the TLS folder */
     j = calloc(1, sizeof(*j));
     if (!j)
         return MC_ERR_NOMEM;
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     d = mc_registry_find(c, NULL, s->dn);
     if (!d) {
         rc = MC_ERR_NOTFOUND;
@@ -394,8 +331,8 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
                  j->version, j->image.size, j->mqtt ? "MQTT blocks" : "HTTP",
                  ota_digest_kind_name(s->digest), s->wrong_digest ? "wrong digest" : j->digest_hex,
                  ota_envelope_name(s->envelope), s->omit_transport ? ", no url" : "",
-                 s->fault.kind ? ", fault " : "",
-                 s->fault.kind ? mc_fault_kind_name(s->fault.kind) : "");
+                 mc_fault_active(&s->fault) ? ", fault " : "",
+                 mc_fault_active(&s->fault) ? mc_fault_kind_name(s->fault.kind) : "");
     if (j->timeout_s > 0)
         mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0, "job %d times out after %g s", j->id,
                      j->timeout_s);
@@ -403,7 +340,7 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     *job_id = j->id;
     j = NULL;
 out:
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     job_free(j);
     if (rc == MC_OK && !s->no_publish)
         rc = mc_mqtt_publish(c, s->dn, topic, push, 1);
@@ -412,11 +349,11 @@ out:
 
 void mc_jobs_cancel(mc_cloud *c, const char *dn)
 {
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     for (int i = 0; i < c->njobs; i++)
         if (!strcmp(c->jobs[i]->dn, dn))
             mc_job_feed(c, c->jobs[i], MC_EV_SUPERSEDE, 0);
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     mc_device_clear(c, dn); /* and what the plugin still holds for it */
 }
 
@@ -432,7 +369,7 @@ int mc_job_cancel(mc_cloud *c, int id, const char *reason)
 
     if (!c)
         return MC_ERR_ARG;
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     j = mc_job_find(c, id);
     if (!j) {
         rc = MC_ERR_NOTFOUND;
@@ -442,7 +379,7 @@ int mc_job_cancel(mc_cloud *c, int id, const char *reason)
         snprintf(j->reason, sizeof(j->reason), "%s", reason ? reason : "canceled by the API");
         mc_job_feed(c, j, MC_EV_CANCEL, 0);
     }
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     return rc;
 }
 
@@ -451,13 +388,13 @@ void mc_jobs_tick(mc_cloud *c)
 {
     double now = mc_now(c);
 
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     for (int i = 0; i < c->njobs; i++) {
         mc_job *j = c->jobs[i];
         if (j->deadline > 0 && now >= j->deadline && is_open(j))
             mc_job_feed(c, j, MC_EV_TIMEOUT, 0);
     }
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
 }
 
 int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
@@ -465,7 +402,7 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
     mc_job *j;
     int rc = MC_ERR_NOTFOUND;
 
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     j = mc_job_find(c, id);
     if (j) {
         memset(out, 0, sizeof(*out));
@@ -487,7 +424,7 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
         snprintf(out->reason, sizeof(out->reason), "%s", j->reason);
         rc = MC_OK;
     }
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     return rc;
 }
 

@@ -104,30 +104,194 @@ typedef struct {
     char claim[128]; /* client id of the conformance run that claimed it; "": none */
 } mc_device;
 
-/* Fault seam: does the fault fire for this event? Counts it either way. */
-int mc_fault_fires(mc_fault *f, int *seen);
-static inline int mc_fault_is_http(mc_fault_kind k)
-{
-    return k >= MC_FAULT_HTTP_STATUS && k <= MC_FAULT_HTTP_EXPIRE;
-}
-static inline int mc_fault_is_block(mc_fault_kind k)
-{
-    return k >= MC_FAULT_BLOCK_BAD_CRC && k <= MC_FAULT_BLOCK_TRUNCATE;
-}
+/*
+ * Fault seams (fault.c). fault.c's table names each kind's seam and holds
+ * what it does there; the transports call the hooks below and never ask
+ * which kind a plan has. See docs/internals/fault-plans.md.
+ */
+typedef enum {
+    MC_SEAM_NONE = 0,
+    MC_SEAM_HTTP,    /* the HTTP response: status, headers, body bytes and pace */
+    MC_SEAM_BLOCK,   /* a block reply's header and data, before it is encoded */
+    MC_SEAM_FRAME,   /* a block reply's encoded frame, and how many copies go out */
+    MC_SEAM_PUSH,    /* the push as published, and the URL it names */
+    MC_SEAM_SESSION, /* the device's connection, during a download (HTTP or blocks) */
+    MC_SEAM__COUNT
+} mc_fault_seam;
 
+mc_fault_seam mc_fault_seam_of(mc_fault_kind k);
+const char *mc_fault_seam_name(mc_fault_seam s);
+/* 1 when the plan has a fault at all (for notes); says nothing about its seam. */
+int mc_fault_active(const mc_fault *f);
+/* Does the fault fire for this event? Counts it either way. */
+int mc_fault_fires(mc_fault *f, int *seen);
+
+/* Push seam: what a fault changes in a job's push before it is built. */
+typedef struct {
+    int size_less;    /* announce the size this many bytes short */
+    int wrong_digest; /* sign (and md5) of other bytes */
+    int foreign_url;  /* the URL names the HTTPS port with the foreign CA's certificate */
+} mc_push_edit;
+
+void mc_fault_push_edit(const mc_fault *f, mc_push_edit *out);
+/* Push seam, after the build: rewrite the push text in place (cap bytes). MC_ERR_NOMEM if it
+ * no longer fits or does not parse. */
+int mc_fault_push_apply(const mc_fault *f, char *push, size_t cap);
+
+/* HTTP seam: does a fault of a download request's seams (HTTP, session) fire? Counts it. */
+int mc_fault_http_fires(mc_fault *f, int *seen);
+
+/* How the fault that fired for a download shapes the response (kind NONE: not at all). */
+typedef struct {
+    int status;          /* answer with this status and text instead of the file; 0: the file */
+    const char *text;    /* static */
+    int ignore_range;    /* 200 and the whole file whatever Range asks */
+    long long short_len; /* the file is served as this many bytes long, for any Range; -1: whole */
+    int unknown_length;  /* no Content-Length (chunked, or ended by close) */
+    int http10;          /* an HTTP/1.0 response */
+} mc_http_plan;
+
+void mc_fault_http_plan(const mc_fault *f, mc_http_plan *out);
+
+/* What happens to the next slice of a response body. */
+typedef enum {
+    MC_SLICE_SEND = 0, /* send the n bytes */
+    MC_SLICE_END,      /* end the response with an error: the connection closes */
+    MC_SLICE_RESET,    /* reset the connection (RST), then end */
+    MC_SLICE_STALL,    /* send nothing while the server runs, then end */
+    MC_SLICE_KICK,     /* disconnect the device, then send the n bytes */
+    MC_SLICE_RESTART,  /* restart the broker, then send the n bytes */
+    MC_SLICE_PAUSE,    /* wait `wait` seconds, then send the n bytes */
+    MC_SLICE_PACE      /* wait until `wait` seconds after the body began, then send */
+} mc_slice_act;
+
+/*
+ * HTTP seam, per slice of the body: body byte `pos` (file offset from + pos),
+ * *n bytes wanted (may shrink). f is the body's copy of the fault (a one-shot
+ * session fault clears it); *paused the body's pause flag.
+ */
+mc_slice_act mc_fault_http_slice(mc_fault *f, size_t from, size_t pos, size_t *n, int *paused,
+                                 double *wait);
+/* HTTP seam, on the bytes of a slice just copied into buf. */
+void mc_fault_http_bytes(const mc_fault *f, size_t from, size_t pos, char *buf, size_t n);
+
+/* What the block and frame seams do to a block reply. */
+typedef enum {
+    MC_FRAME_INTACT = 0,
+    MC_FRAME_BAD_CRC,     /* the CRC's first byte xor 0x5A: wrong, data intact */
+    MC_FRAME_CRC_SWAPPED, /* the CRC written big-endian */
+    MC_FRAME_CUT          /* the CRC and the last data byte lost */
+} mc_frame_damage;
+
+/* The block seam's decision for one valid block request. */
+typedef enum {
+    MC_BLOCK_SEAM_NONE = 0, /* the reply as it is */
+    MC_BLOCK_SEAM_REPLY,    /* a block or frame fault fires: it changes the reply */
+    MC_BLOCK_SEAM_KICK,     /* disconnect the device instead of replying */
+    MC_BLOCK_SEAM_RESTART,  /* restart the broker instead of replying */
+    MC_BLOCK_SEAM_MOVED     /* it would change nothing on this block: it moves to the next */
+} mc_block_seam_act;
+
+typedef struct {
+    mc_block_seam_act act;
+    mc_fault fault; /* the plan that fired (act REPLY) */
+} mc_block_seam;
+
+/*
+ * A decided block reply (blocks.c): the header as sent, the image bytes it
+ * carries, and what the seams do to it.
+ */
+typedef struct {
+    int refused;        /* a bad request: an error reply, counted as refused input */
+    ota_block_header h; /* code 200, a refusal's code, or an injected one; bSize, bOffset */
+    size_t from, len;   /* image bytes the frame carries (len 0: none) */
+    long corrupt_at;    /* data byte flipped (xor 0xFF) before the CRC; -1: none */
+    mc_frame_damage damage;
+    int copies;     /* frames sent: 1; 2 duplicated; 0 none (dropped, or kick/restart) */
+    double delay_s; /* seconds the plugin holds it */
+    int kick;       /* disconnect the device instead */
+    int restart;    /* restart the broker instead */
+} mc_block_reply;
+
+/*
+ * Block seam, for a valid request at file offset `offset` whose reply would
+ * carry data[0..n): counts it and decides (session kinds count the requests
+ * at or past `at`; block and frame kinds count every one).
+ */
+void mc_fault_block_decide(mc_fault *f, int *seen, long long offset, const uint8_t *data, size_t n,
+                           mc_block_seam *out);
+/* Block and frame seams: apply a fault that fired to a reply about to be encoded. */
+void mc_fault_block_apply(const mc_fault *f, mc_block_reply *r);
+/* Frame seam: damage an encoded frame of *len bytes. */
+void mc_fault_frame_damage(mc_frame_damage d, uint8_t *frame, size_t *len);
+
+/* The block server's limits (the protocol's documented ones). */
+#define MC_BLOCK_MIN      256
+#define MC_BLOCK_MAX      131072
+#define MC_BLOCK_FILE_MAX 16777216
+
+/* What the block server knows of the job a request names (blocks.c's pure input). */
+typedef struct {
+    int found;   /* a job of this device with this streamId */
+    int open;    /* it is PENDING or UPGRADING */
+    size_t size; /* its image's size */
+} mc_block_src;
+
+/*
+ * Decide the reply to one block request, without effects: parse_rc is the
+ * request's parse result, src the job it names, seam the fault seam's
+ * decision (NULL: not asked yet; the reply is then only checked). Every bad
+ * request gets a refusal (code 400 or 404, a msg), never silence.
+ */
+void mc_block_decide(int parse_rc, const ota_block_request *q, const mc_block_src *src,
+                     const mc_block_seam *seam, mc_block_reply *out);
+/* The frame of a decided reply (heap, *len bytes; the caller frees it); NULL on no memory. */
+uint8_t *mc_block_encode(const mc_block_reply *r, const uint8_t *image, size_t *len);
+
+/* A block reply to publish once the cloud's lock is released. */
+typedef struct {
+    uint8_t *frame; /* heap; the uplink handler frees it */
+    size_t len;
+    int copies;   /* 0: none (dropped), 2: duplicated */
+    double delay; /* seconds the plugin holds it */
+    int kick;     /* disconnect the device instead */
+    int restart;  /* restart the broker instead */
+} mc_block_out;
+
+/* A block request from device d (c->lock held): the reply, decided and encoded, into *o. */
+void mc_blocks_on_request(mc_cloud *c, mc_device *d, const char *p, size_t len, mc_block_out *o);
+
+/*
+ * Locks, and the order they are taken in (docs/internals/locks-and-broker-restart.md).
+ * An arrow means "may be held while taking":
+ *
+ *   lock  ->  tlock  <-  wlock
+ *
+ * lock (the cloud: devices, jobs; take it with mc_cloud_lock) may take tlock
+ * (every mc_trace_add does), never wlock: the trace file is written by
+ * mc_cloud_unlock after the lock is released, or by a trace_add made
+ * without it. wlock (the trace file) takes tlock briefly to read a record;
+ * nothing is taken while tlock is held. klock (ticker), clock (the MQTT
+ * client's connection state), hlock (the file server's stop flag) and rlock
+ * (broker restarts) are leaves: each guards only its own fields and its
+ * holder takes no other lock and waits only on its own condition variable.
+ * No thread holds two of lock, clock, hlock, klock and rlock at once.
+ */
 struct mc_cloud {
-    pthread_mutex_t lock; /* devices, jobs */
+    pthread_mutex_t lock; /* devices, jobs: mc_cloud_lock / mc_cloud_unlock */
     mc_device *devices;
     int ndevices;
     mc_job **jobs;
     int njobs;
 
     /* trace */
-    pthread_mutex_t tlock;
+    pthread_mutex_t tlock; /* the records in memory, errors, repeat state */
     pthread_cond_t tcond;
     ota_trace_rec **recs;
     size_t nrecs, caprecs;
+    pthread_mutex_t wlock; /* the trace file: tfile's writes and nwritten */
     FILE *tfile;
+    size_t nwritten; /* records written to tfile so far (under wlock) */
     int errors;
     double t0;
     struct mc_repeat *repeat; /* repetition per device (trace_repeat.c), under tlock */
@@ -182,6 +346,21 @@ void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char
                    const void *payload, size_t len, int binary, const char *fmt, va_list ap);
 void mc_trace_close(mc_cloud *c);
 int mc_trace_open(mc_cloud *c, const char *path);
+/*
+ * Write the records stored so far and not yet in the file, in order (takes
+ * wlock, then tlock for each record). Never called with c->lock held: a
+ * record added under it waits for mc_cloud_unlock.
+ */
+void mc_trace_flush(mc_cloud *c);
+
+/*
+ * The cloud's lock. mc_cloud_unlock writes the trace records added while it
+ * was held, after releasing it, so a slow disk never holds up the cloud.
+ * mc_cloud_lock_held: 1 when the calling thread holds c's lock.
+ */
+void mc_cloud_lock(mc_cloud *c);
+void mc_cloud_unlock(mc_cloud *c);
+int mc_cloud_lock_held(const mc_cloud *c);
 
 /*
  * Repetition (trace_repeat.c), all with tlock held. mc_repeat_admit decides

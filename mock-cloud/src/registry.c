@@ -81,7 +81,7 @@ int mc_device_add(mc_cloud *c, const mc_device_info *d)
     mc_device *n;
     int rc = MC_OK;
 
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     for (int i = 0; i < c->ndevices; i++) {
         if (!strcmp(c->devices[i].info.dn, d->dn) && !strcmp(c->devices[i].info.pk, d->pk)) {
             c->devices[i].info = *d;
@@ -97,7 +97,7 @@ int mc_device_add(mc_cloud *c, const mc_device_info *d)
     memset(&c->devices[c->ndevices], 0, sizeof(c->devices[0]));
     c->devices[c->ndevices++].info = *d;
 out:
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     if (rc == MC_OK)
         rc = mc_registry_sync(c);
     return rc;
@@ -110,13 +110,13 @@ int mc_registry_sync(mc_cloud *c)
 
     if (!c->plugin)
         return MC_OK;
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     list = calloc((size_t)c->ndevices + 1, sizeof(*list));
     for (int i = 0; list && i < c->ndevices; i++)
         list[i] = c->devices[i].info;
     if (!list || mc_broker_write_devices(&c->broker, list, c->ndevices) != 0)
         rc = MC_ERR_IO;
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     free(list);
     return rc;
 }
@@ -157,21 +157,21 @@ mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn)
 int mc_device_count(mc_cloud *c)
 {
     int n;
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     n = c->ndevices;
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     return n;
 }
 
 int mc_device_at(mc_cloud *c, int i, mc_device_info *out)
 {
     int rc = MC_ERR_NOTFOUND;
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     if (i >= 0 && i < c->ndevices) {
         *out = c->devices[i].info;
         rc = MC_OK;
     }
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     return rc;
 }
 
@@ -180,12 +180,12 @@ int mc_device_get(mc_cloud *c, const char *dn, mc_device_info *out)
     mc_device *d;
     int rc = MC_ERR_NOTFOUND;
 
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     d = mc_registry_find(c, NULL, dn);
     if (d) {
         *out = d->info;
         rc = MC_OK;
     }
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     return rc;
 }

@@ -66,9 +66,9 @@ void mc_cloud_on_other_topic(mc_cloud *c, const char *topic, const void *payload
 
     if (!topic_device(topic, pk, dn))
         return;
-    pthread_mutex_lock(&c->lock);
+    mc_cloud_lock(c);
     known = mc_registry_find(c, pk, dn) != NULL;
-    pthread_mutex_unlock(&c->lock);
+    mc_cloud_unlock(c);
     if (known)
         mc_trace_add(c, OTA_TR_MQTT_IN, dn, topic, payload, len, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * The trace store: every event in memory (for the runner to wait on and
- * judge) and, when a path is given, one JSONL line per event, flushed at
- * once so a crash loses nothing already recorded. Long runs of identical
+ * judge) and, when a path is given, one JSONL line per event, flushed as
+ * soon as the cloud's lock is free (at once for a caller without it) so a
+ * crash loses next to nothing already recorded. Long runs of identical
  * records are counted instead of kept (trace_repeat.c decides which).
  */
 #include <stdarg.h>
@@ -18,7 +19,9 @@ double mc_now(const mc_cloud *c)
 int mc_trace_open(mc_cloud *c, const char *path)
 {
     pthread_mutex_init(&c->tlock, NULL);
+    pthread_mutex_init(&c->wlock, NULL);
     ota_cond_init_mono(&c->tcond);
+    c->nwritten = 0;
     if (path) {
         c->tfile = fopen(path, "w");
         if (!c->tfile)
@@ -29,6 +32,7 @@ int mc_trace_open(mc_cloud *c, const char *path)
 
 void mc_trace_close(mc_cloud *c)
 {
+    mc_trace_flush(c);
     for (size_t i = 0; i < c->nrecs; i++) {
         ota_trace_rec_clear(c->recs[i]);
         free(c->recs[i]);
@@ -41,6 +45,7 @@ void mc_trace_close(mc_cloud *c)
         fclose(c->tfile);
     c->tfile = NULL;
     pthread_cond_destroy(&c->tcond);
+    pthread_mutex_destroy(&c->wlock);
     pthread_mutex_destroy(&c->tlock);
 }
 
@@ -82,23 +87,55 @@ static int append(mc_cloud *c, ota_trace_rec *r)
     return 0;
 }
 
-/* Keep a record: in memory and in the file (tlock held). On failure it is freed, and -1. */
+/* Keep a record in memory (tlock held); mc_trace_flush writes it. On failure it is freed, -1. */
 static int store(mc_cloud *c, ota_trace_rec *r)
 {
-    char *line = NULL;
-
     if (append(c, r) != 0) {
         ota_trace_rec_clear(r);
         free(r);
         return -1;
     }
-    if (c->tfile && ota_trace_encode(r, &line) == OTA_OK) {
-        fputs(line, c->tfile);
-        fputc('\n', c->tfile);
-        fflush(c->tfile);
-    }
-    free(line);
     return 0;
+}
+
+/* The next record not yet in the file, or NULL (wlock held). Stored records never change. */
+static const ota_trace_rec *next_unwritten(mc_cloud *c)
+{
+    const ota_trace_rec *r = NULL;
+
+    pthread_mutex_lock(&c->tlock);
+    if (c->nwritten < c->nrecs)
+        r = c->recs[c->nwritten];
+    pthread_mutex_unlock(&c->tlock);
+    return r;
+}
+
+/*
+ * The file is written under its own lock, not the trace's: a thread adding a
+ * record (perhaps holding the cloud's lock) never waits for the disk.
+ */
+void mc_trace_flush(mc_cloud *c)
+{
+    const ota_trace_rec *r;
+    char *line;
+    int wrote = 0;
+
+    if (!c->tfile)
+        return;
+    pthread_mutex_lock(&c->wlock);
+    while ((r = next_unwritten(c)) != NULL) {
+        line = NULL;
+        if (ota_trace_encode(r, &line) == OTA_OK) {
+            fputs(line, c->tfile);
+            fputc('\n', c->tfile);
+        }
+        free(line);
+        c->nwritten++;
+        wrote = 1;
+    }
+    if (wrote)
+        fflush(c->tfile);
+    pthread_mutex_unlock(&c->wlock);
 }
 
 /*
@@ -132,6 +169,8 @@ void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char
     if (keep || sum)
         pthread_cond_broadcast(&c->tcond);
     pthread_mutex_unlock(&c->tlock);
+    if (!mc_cloud_lock_held(c))
+        mc_trace_flush(c);
 }
 
 void mc_trace_tick(mc_cloud *c)
@@ -145,6 +184,7 @@ void mc_trace_tick(mc_cloud *c)
     if (n)
         pthread_cond_broadcast(&c->tcond);
     pthread_mutex_unlock(&c->tlock);
+    mc_trace_flush(c);
 }
 
 void mc_trace_add(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,

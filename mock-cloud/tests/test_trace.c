@@ -180,6 +180,46 @@ static void notes_other_devices_and_pauses_are_kept(void **state)
     assert_int_equal(mc_trace_count(b->c), 220);
 }
 
+/* Lines in the trace file so far. */
+static int lines_in(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, ch;
+
+    assert_non_null(f);
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+/*
+ * The file is never written while the cloud's lock is held: a record added
+ * under it is in memory at once (waiters see it) and in the file once the
+ * lock is released; one added without it is in the file at once.
+ */
+static void the_file_is_written_after_the_cloud_lock_is_released(void **state)
+{
+    bare *b = *state;
+    mc_cloud *c = b->c;
+
+    pthread_mutex_init(&c->lock, NULL);
+    mc_trace_add(c, OTA_TR_CLOUD, "dev-a", NULL, NULL, 0, "before");
+    assert_int_equal(lines_in(b->path), 1);
+    mc_cloud_lock(c);
+    assert_true(mc_cloud_lock_held(c));
+    mc_trace_add(c, OTA_TR_CLOUD, "dev-a", NULL, NULL, 0, "under the lock");
+    mc_trace_add(c, OTA_TR_CLOUD, "dev-a", NULL, NULL, 0, "still under it");
+    assert_int_equal(mc_trace_count(c), 3);
+    assert_int_equal(lines_in(b->path), 1);
+    mc_cloud_unlock(c);
+    assert_false(mc_cloud_lock_held(c));
+    assert_int_equal(lines_in(b->path), 3);
+    mc_trace_add(c, OTA_TR_CLOUD, "dev-a", NULL, NULL, 0, "after");
+    assert_int_equal(lines_in(b->path), 4);
+    pthread_mutex_destroy(&c->lock);
+}
+
 static void *wait_for_more(void *arg)
 {
     mc_cloud *c = arg;
@@ -279,6 +319,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(notes_other_devices_and_pauses_are_kept, bare_setup,
                                         bare_teardown),
         cmocka_unit_test_setup_teardown(a_summary_wakes_waiters, bare_setup, bare_teardown),
+        cmocka_unit_test_setup_teardown(the_file_is_written_after_the_cloud_lock_is_released,
+                                        bare_setup, bare_teardown),
         cmocka_unit_test(a_looping_client_keeps_the_trace_small),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -276,6 +276,9 @@ typedef struct {
     int count;       /* fire this many times; -1 persistent */
 } mc_fault;
 
+/* 1 when a job with this fault needs the cloud's TLS folder (mc_config.tls_dir). */
+int mc_fault_needs_tls(const mc_fault *f);
+
 /*
  * A fault plan as data: {"name":..,"about":..,"transport":"http"|"mqtt",
  * "fault":{"kind":..,"at":..,"value":..,"skip":..,"count":..}}. The file

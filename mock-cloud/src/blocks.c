@@ -1,0 +1,206 @@
+/*
+ * The block server of MQTT block download: one reply frame per request on
+ * thing/file/download. A request is first decided (mc_block_decide, pure:
+ * the request, the job it names and the fault seam's decision in, the reply
+ * out), then encoded and handed back to the uplink handler, which publishes
+ * it once the cloud's lock is released. What a fault does to a reply is
+ * fault.c's business; this file never tells fault kinds apart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mock_priv.h"
+
+/* A defined error reply: code not 200, a msg, no data. */
+static void refuse(const char *id, int code, const char *msg, mc_block_reply *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->refused = 1;
+    r->h.code = code;
+    snprintf(r->h.id, sizeof(r->h.id), "%s", id);
+    snprintf(r->h.msg, sizeof(r->h.msg), "%s", msg);
+    snprintf(r->h.file_token, sizeof(r->h.file_token), "default");
+    r->corrupt_at = -1;
+    r->copies = 1;
+}
+
+/* Why a request cannot be served from a file of n bytes; "" when it can. */
+static void check_request(const ota_block_request *q, size_t n, char *why, size_t cap)
+{
+    if (q->file_id != 1)
+        snprintf(why, cap, "stream %lld has no file %lld (only 1)", q->stream_id, q->file_id);
+    else if (q->offset < 0 || (size_t)q->offset >= n)
+        snprintf(why, cap, "offset %lld is outside the file of %zu bytes", q->offset, n);
+    else if (q->size > MC_BLOCK_MAX)
+        snprintf(why, cap, "block size %lld is over %d", q->size, MC_BLOCK_MAX);
+    else if (q->size < MC_BLOCK_MIN && (size_t)(q->offset + q->size) < n)
+        snprintf(why, cap, "block size %lld is under %d and not the last block", q->size,
+                 MC_BLOCK_MIN);
+    else if (n > MC_BLOCK_FILE_MAX)
+        snprintf(why, cap, "file size has exceeded the limit 16 MB");
+    else
+        why[0] = '\0';
+}
+
+/* The good reply: the block asked for, shortened to what remains of the file. */
+static void serve(const ota_block_request *q, size_t size, mc_block_reply *r)
+{
+    size_t n = size - (size_t)q->offset;
+
+    if ((size_t)q->size < n)
+        n = (size_t)q->size;
+    memset(r, 0, sizeof(*r));
+    r->h.code = 200;
+    snprintf(r->h.id, sizeof(r->h.id), "%s", q->id.text);
+    snprintf(r->h.msg, sizeof(r->h.msg), "success");
+    snprintf(r->h.file_token, sizeof(r->h.file_token), "%s",
+             q->file_token[0] ? q->file_token : "default");
+    r->h.file_length = (long long)size;
+    r->h.b_size = (long long)n;
+    r->h.b_offset = q->offset;
+    r->from = (size_t)q->offset;
+    r->len = n;
+    r->corrupt_at = -1;
+    r->copies = 1;
+}
+
+void mc_block_decide(int parse_rc, const ota_block_request *q, const mc_block_src *src,
+                     const mc_block_seam *seam, mc_block_reply *out)
+{
+    char why[160];
+
+    if (parse_rc != OTA_OK) {
+        snprintf(why, sizeof(why), "malformed block request: %s", ota_strerror(parse_rc));
+        refuse("", 400, why, out);
+        return;
+    }
+    if (!src->found || !src->open) {
+        snprintf(why, sizeof(why), "no open download with streamId %lld for this device",
+                 q->stream_id);
+        refuse(q->id.text, 404, why, out);
+        return;
+    }
+    check_request(q, src->size, why, sizeof(why));
+    if (why[0]) {
+        refuse(q->id.text, 400, why, out);
+        return;
+    }
+    serve(q, src->size, out);
+    if (!seam)
+        return;
+    if (seam->act == MC_BLOCK_SEAM_KICK || seam->act == MC_BLOCK_SEAM_RESTART) {
+        out->copies = 0; /* no reply: the session fault acts instead */
+        out->kick = seam->act == MC_BLOCK_SEAM_KICK;
+        out->restart = seam->act == MC_BLOCK_SEAM_RESTART;
+    } else if (seam->act == MC_BLOCK_SEAM_REPLY) {
+        mc_fault_block_apply(&seam->fault, out);
+    }
+}
+
+uint8_t *mc_block_encode(const mc_block_reply *r, const uint8_t *image, size_t *len)
+{
+    char hdr[512];
+    uint8_t *data = NULL, *frame = NULL;
+    size_t cap;
+
+    if (ota_block_header_build(&r->h, hdr, sizeof(hdr)) != OTA_OK)
+        return NULL;
+    if (r->len) {
+        data = malloc(r->len);
+        if (!data)
+            return NULL;
+        memcpy(data, image + r->from, r->len);
+        if (r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len)
+            data[r->corrupt_at] ^= 0xFF; /* before the CRC: it matches the damaged data */
+    }
+    cap = ota_frame_size(strlen(hdr), r->len);
+    frame = malloc(cap);
+    if (frame && ota_frame_encode(hdr, strlen(hdr), data, r->len, frame, cap, len) != OTA_OK) {
+        free(frame);
+        frame = NULL;
+    }
+    free(data);
+    if (frame)
+        mc_fault_frame_damage(r->damage, frame, len);
+    return frame;
+}
+
+static mc_job *job_by_stream(mc_cloud *c, const char *dn, long long stream_id)
+{
+    for (int i = c->njobs - 1; i >= 0; i--) {
+        mc_job *j = c->jobs[i];
+        if (j->mqtt && j->stream_id == stream_id && !strcmp(j->dn, dn))
+            return j;
+    }
+    return NULL;
+}
+
+/* What the uplink handler does once the lock is released. */
+static void hand_over(const mc_block_reply *r, const uint8_t *image, mc_block_out *o)
+{
+    o->kick = r->kick;
+    o->restart = r->restart;
+    o->delay = r->delay_s;
+    if (r->kick || r->restart)
+        return;
+    o->frame = mc_block_encode(r, image, &o->len);
+    o->copies = o->frame ? r->copies : 0;
+}
+
+/* Ask the fault seam about a valid request, and say in the trace what it decided. */
+static void ask_seam(mc_cloud *c, mc_job *j, const ota_block_request *q, const mc_block_reply *r,
+                     mc_block_seam *seam)
+{
+    const char *dn = j->dn;
+
+    mc_fault_block_decide(&j->fault, &j->fault_seen, q->offset, j->image.data + r->from, r->len,
+                          seam);
+    if (seam->act == MC_BLOCK_SEAM_KICK || seam->act == MC_BLOCK_SEAM_RESTART)
+        mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "%s at offset %lld",
+                     mc_fault_kind_name(j->fault.kind), q->offset);
+    if (seam->act == MC_BLOCK_SEAM_MOVED)
+        mc_trace_add(c, OTA_TR_CLOUD, dn, NULL, NULL, 0,
+                     "%s: the CRC of the block at offset %lld reads the same in both "
+                     "byte orders; the fault moves to the next block",
+                     mc_fault_kind_name(j->fault.kind), q->offset);
+    if (seam->act == MC_BLOCK_SEAM_REPLY)
+        mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "%s on the block at offset %lld",
+                     mc_fault_kind_name(seam->fault.kind), q->offset);
+}
+
+/*
+ * A block request (called with c->lock held): decide the reply against the
+ * job it names, ask the fault seam for a valid one, and hand the frame
+ * over. Every bad request gets an error reply, never silence.
+ */
+void mc_blocks_on_request(mc_cloud *c, mc_device *d, const char *p, size_t len, mc_block_out *o)
+{
+    ota_block_request q;
+    mc_block_src src = {0};
+    mc_block_reply r;
+    mc_block_seam seam;
+    const char *dn = d->info.dn;
+    int rc = ota_block_request_parse(p, len, &q);
+    mc_job *j = rc == OTA_OK ? job_by_stream(c, dn, q.stream_id) : NULL;
+
+    if (j) {
+        src.found = 1;
+        src.open = j->state == MC_JOB_PENDING || j->state == MC_JOB_UPGRADING;
+        src.size = j->image.size;
+    }
+    mc_block_decide(rc, &q, &src, NULL, &r);
+    if (r.refused) {
+        mc_trace_add(c, OTA_TR_ERROR, dn, NULL, NULL, 0, "block request refused (%d): %s", r.h.code,
+                     r.h.msg);
+        hand_over(&r, NULL, o);
+        return;
+    }
+    if (q.normalized)
+        mc_trace_add(c, OTA_TR_CLOUD, dn, NULL, NULL, 0,
+                     "block request repaired by the normalising pass (not valid JSON as sent)");
+    j->blocks++;
+    ask_seam(c, j, &q, &r, &seam);
+    mc_block_decide(rc, &q, &src, &seam, &r);
+    hand_over(&r, j->image.data, o);
+}
