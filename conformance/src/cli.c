@@ -51,10 +51,11 @@ static void usage(FILE *f)
            "  --jobs N           test N instances of the device side by side, each with\n"
            "                     its own broker and cloud (process devices only; 1..16;\n"
            "                     default 1)\n"
-           "  --fixtures DIR     fixtures folder (default: the source tree's)\n"
+           "  --fixtures DIR     fixtures folder (default: $OTA_FIXTURES, else the source\n"
+           "                     tree's)\n"
            "  --list             list the tests and the rules they check\n"
            "  --requirements     print the rule catalogue with the tests covering each rule\n"
-           "  --quiet            print only the summary\n"
+           "  --quiet            print only the summary and the failures\n"
            "  --help, -h         this text\n");
 }
 
