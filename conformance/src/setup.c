@@ -332,7 +332,7 @@ const char *ct_setup_checks_text(const ct_run *r)
 
 void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p)
 {
-    char broker[128], *json;
+    char broker[160], *json; /* the record keeps its first 127 characters (rp_run_info) */
 
     snprintf(broker, sizeof(broker), "%s %.40s:%d, %s",
              mc_cloud_broker_embedded(ct.cloud) ? "embedded" : "external",
