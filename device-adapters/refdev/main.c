@@ -151,7 +151,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ota-ref-device [--bug NAME]... [--no-channel] [--block-size N]\n"
-            "                      [SETTING VALUE]... | --list-bugs\n"
+            "                      [SETTING VALUE]... | --list-bugs | --help\n"
             "A correct Aliyun OTA device, configured by the OTA_* environment of\n"
             "docs/dut-contract.md. Each --bug makes it break one rule; --no-channel\n"
             "makes it a device without the optional control channel; --block-size\n"
@@ -167,6 +167,7 @@ static void usage(FILE *f)
             "has no MQTT block download and ignores such pushes (correct too);\n"
             "--reboot-after-failure SECS reboots SECS after reporting a failure,\n"
             "losing a push that arrives meanwhile (correct too).\n"
+            "--list-bugs prints every bug switch with the rule it breaks.\n"
             "Settings given as options win over the environment, so the device can\n"
             "behave like firmware with compiled-in settings:\n",
             RD_BLOCK_MIN, RD_BLOCK_MAX, RD_BLOCK);

@@ -49,10 +49,17 @@ static void nap(double sec)
     nanosleep(&ts, NULL);
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr, "usage: ota-pty-board --link PATH [--reenumerate] [--banner TEXT] "
-                    "-- CMD [ARGS...]\n");
+    fprintf(f, "usage: ota-pty-board --link PATH [--reenumerate] [--banner TEXT] "
+               "-- CMD [ARGS...]\n"
+               "Plays a board on a serial port for tests: makes a pty, points PATH at it and\n"
+               "runs CMD on the other side, restarting it whenever it exits.\n\n"
+               "  --link PATH     the symlink the serial adapter opens as the board's port\n"
+               "  --reenumerate   each restart is a new pty and PATH is briefly absent, as a\n"
+               "                  USB board that re-enumerates\n"
+               "  --banner TEXT   printed before each start (default \"boot: ota-pty-board\")\n"
+               "  --help, -h      this text\n");
 }
 
 static int parse_args(board *b, int argc, char **argv)
@@ -217,8 +224,14 @@ int main(int argc, char **argv)
     struct sigaction sa;
     int rc;
 
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+    }
     if (parse_args(&b, argc, argv) != 0) {
-        usage();
+        usage(stderr);
         return 2;
     }
     memset(&sa, 0, sizeof(sa));

@@ -74,11 +74,15 @@ static void usage(FILE *f)
                "                      port from their own settings)\n"
                "  --devices DIR       device profiles (default: fixtures/devices)\n"
                "  --scenarios DIR     fault plans (default: fixtures/scenarios)\n"
-               "  --auth off          accept device logins without checking their signature\n"
+               "  --auth on|off       off: accept device logins without checking their signature\n"
+               "                      (default on)\n"
                "  --trace FILE        also write the JSONL trace to FILE\n"
                "  --job-timeout S     an open job fails (TIMED_OUT) after S seconds (default\n"
                "                      1800, 30 minutes; 0: never)\n"
-               "  --quiet             no message log, only the start-up lines and errors\n\n"
+               "  --mosquitto PATH    the broker program (default /usr/sbin/mosquitto when it\n"
+               "                      exists, else mosquitto from PATH)\n"
+               "  --quiet             no message log, only the start-up lines and errors\n"
+               "  --help, -h          this text\n\n"
                "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
                "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
                "POST /join (a conformance run claims a device; hands out the cloud credential),\n"
@@ -183,6 +187,12 @@ typedef struct {
     int too_big;
 } request;
 
+/* One request as a route's handler sees it: rest is what follows a route's "*". */
+typedef struct {
+    const char *method, *url, *rest;
+    const request *req;
+} api_call;
+
 static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, char *text,
                              const char *type)
 {
@@ -282,30 +292,32 @@ static cJSON *job_json(const mc_job_info *j)
     return o;
 }
 
-static enum MHD_Result get_devices(struct MHD_Connection *con)
+static enum MHD_Result get_devices(struct MHD_Connection *con, const api_call *call)
 {
     cJSON *a = cJSON_CreateArray();
     mc_device_info d;
+    (void)call;
 
     for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++)
         cJSON_AddItemToArray(a, device_json(&d));
     return reply_json(con, 200, a);
 }
 
-static enum MHD_Result get_jobs(struct MHD_Connection *con)
+static enum MHD_Result get_jobs(struct MHD_Connection *con, const api_call *call)
 {
     cJSON *a = cJSON_CreateArray();
     mc_job_info j;
+    (void)call;
 
     for (int id = 1; mc_job_get(cloud, id, &j) == MC_OK; id++)
         cJSON_AddItemToArray(a, job_json(&j));
     return reply_json(con, 200, a);
 }
 
-static enum MHD_Result get_job(struct MHD_Connection *con, const char *idtext)
+static enum MHD_Result get_job(struct MHD_Connection *con, const api_call *call)
 {
     char *end;
-    long id = strtol(idtext, &end, 10);
+    long id = strtol(call->rest, &end, 10);
     mc_job_info j;
 
     if (*end || id <= 0 || mc_job_get(cloud, (int)id, &j) != MC_OK)
@@ -313,11 +325,12 @@ static enum MHD_Result get_job(struct MHD_Connection *con, const char *idtext)
     return reply_json(con, 200, job_json(&j));
 }
 
-static enum MHD_Result get_scenarios(struct MHD_Connection *con)
+static enum MHD_Result get_scenarios(struct MHD_Connection *con, const api_call *call)
 {
     cJSON *a = cJSON_CreateArray();
     DIR *d = opendir(scenarios_dir);
     struct dirent *e;
+    (void)call;
 
     while (d && (e = readdir(d)) != NULL) {
         char name[256], err[256];
@@ -339,7 +352,7 @@ static enum MHD_Result get_scenarios(struct MHD_Connection *con)
     return reply_json(con, 200, a);
 }
 
-static enum MHD_Result get_trace(struct MHD_Connection *con)
+static enum MHD_Result get_trace(struct MHD_Connection *con, const api_call *call)
 {
     const char *from_text = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "from");
     size_t from = from_text ? strtoul(from_text, NULL, 10) : 0, n = mc_trace_count(cloud);
@@ -347,6 +360,7 @@ static enum MHD_Result get_trace(struct MHD_Connection *con)
     char *out = malloc(cap), next[32];
     struct MHD_Response *r;
     enum MHD_Result rc;
+    (void)call;
 
     if (!out)
         return MHD_NO;
@@ -380,8 +394,9 @@ static enum MHD_Result get_trace(struct MHD_Connection *con)
     return rc;
 }
 
-static enum MHD_Result post_job(struct MHD_Connection *con, const request *req)
+static enum MHD_Result post_job(struct MHD_Connection *con, const api_call *call)
 {
+    const request *req = call->req;
     cJSON *o = cJSON_ParseWithLength(req->body ? req->body : "", req->len);
     const cJSON *dev = cJSON_GetObjectItemCaseSensitive(o, "device"),
                 *ver = cJSON_GetObjectItemCaseSensitive(o, "version"),
@@ -475,12 +490,13 @@ done:
     return out;
 }
 
-static enum MHD_Result post_restart(struct MHD_Connection *con)
+static enum MHD_Result post_restart(struct MHD_Connection *con, const api_call *call)
 {
     const char *text = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "down");
     char *end = NULL;
     double down = text ? strtod(text, &end) : 0;
     cJSON *o;
+    (void)call;
 
     if (text && (*end || down < 0 || down > 60))
         return reply_error(con, 400, "down wants seconds from 0 to 60");
@@ -492,8 +508,9 @@ static enum MHD_Result post_restart(struct MHD_Connection *con)
     return reply_json(con, 200, o);
 }
 
-static enum MHD_Result post_kick(struct MHD_Connection *con, const char *rest)
+static enum MHD_Result post_kick(struct MHD_Connection *con, const api_call *call)
 {
+    const char *rest = call->rest;
     char dn[OTA_MAX_NAME + 1];
     size_t n = strcspn(rest, "/");
     mc_device_info d;
@@ -511,22 +528,73 @@ static enum MHD_Result post_kick(struct MHD_Connection *con, const char *rest)
     return reply_json(con, 200, o);
 }
 
-static enum MHD_Result api_join(struct MHD_Connection *con, const char *method, const char *url,
-                                const request *req)
+static enum MHD_Result api_join(struct MHD_Connection *con, const api_call *call)
 {
     mcd_site s = {opt.listen, opt.url_host, opt.url_no_port, opt.tls,
                   opt.auth && !strcmp(opt.auth, "off")};
     unsigned status = 500;
-    cJSON *o = mcd_join_handle(cloud, &s, method, url, req->body, req->len, &status);
+    cJSON *o = mcd_join_handle(cloud, &s, call->method, call->url, call->req->body, call->req->len,
+                               &status);
 
     return o ? reply_json(con, status, o) : MHD_NO;
 }
 
-static enum MHD_Result cancel_job(struct MHD_Connection *con, const char *rest, int is_delete)
+static enum MHD_Result cancel_job(struct MHD_Connection *con, const api_call *call)
 {
     cJSON *o = NULL;
-    unsigned status = mcd_job_cancel(cloud, rest, is_delete, &o);
+    unsigned status = mcd_job_cancel(cloud, call->rest, !strcmp(call->method, "DELETE"), &o);
     return reply_json(con, status, o);
+}
+
+/*
+ * The control API's routes, tried in order: a method (NULL: any) and a path,
+ * exact or, ending in "*", a prefix whose remainder the handler gets as rest.
+ */
+typedef struct {
+    const char *method;
+    const char *path;
+    enum MHD_Result (*handle)(struct MHD_Connection *con, const api_call *call);
+} api_route;
+
+static const api_route routes[] = {
+    {"GET", "/devices", get_devices},
+    {"GET", "/jobs", get_jobs},
+    {"GET", "/jobs/*", get_job},
+    {"GET", "/trace", get_trace},
+    {"GET", "/scenarios", get_scenarios},
+    {"POST", "/jobs", post_job},
+    {"POST", "/jobs/*", cancel_job}, /* N/cancel */
+    {"DELETE", "/jobs/*", cancel_job},
+    {"POST", "/broker/restart", post_restart},
+    {"POST", "/devices/*", post_kick}, /* DN/kick */
+    {NULL, "/join", api_join},         /* join.c answers every method itself */
+    {NULL, "/join/*", api_join},
+};
+
+/* The remainder of url after path, or NULL when the route's path does not match. */
+static const char *route_match(const char *path, const char *url)
+{
+    size_t n = strlen(path);
+
+    if (n && path[n - 1] == '*')
+        return strncmp(url, path, n - 1) ? NULL : url + n - 1;
+    return strcmp(url, path) ? NULL : url + n;
+}
+
+static enum MHD_Result route(struct MHD_Connection *con, api_call *call)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const api_route *r = &routes[i];
+        if (r->method && strcmp(r->method, call->method))
+            continue;
+        call->rest = route_match(r->path, call->url);
+        if (call->rest)
+            return r->handle(con, call);
+    }
+    return reply_error(con, 404,
+                       "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /trace?from=K; "
+                       "POST /jobs, /jobs/N/cancel, /broker/restart?down=S, /devices/DN/kick, "
+                       "/join; DELETE /jobs/N, /join/DN");
 }
 
 static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char *url,
@@ -559,34 +627,7 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
     }
     if (req->too_big)
         return reply_error(con, 413, "the body is larger than 8192 bytes");
-    if (!strcmp(method, "GET")) {
-        if (!strcmp(url, "/devices"))
-            return get_devices(con);
-        if (!strcmp(url, "/jobs"))
-            return get_jobs(con);
-        if (!strncmp(url, "/jobs/", 6))
-            return get_job(con, url + 6);
-        if (!strcmp(url, "/trace"))
-            return get_trace(con);
-        if (!strcmp(url, "/scenarios"))
-            return get_scenarios(con);
-    } else if (!strcmp(method, "POST") && !strcmp(url, "/jobs")) {
-        return post_job(con, req);
-    } else if (!strcmp(method, "POST") && !strncmp(url, "/jobs/", 6)) {
-        return cancel_job(con, url + 6, 0);
-    } else if (!strcmp(method, "DELETE") && !strncmp(url, "/jobs/", 6)) {
-        return cancel_job(con, url + 6, 1);
-    } else if (!strcmp(method, "POST") && !strcmp(url, "/broker/restart")) {
-        return post_restart(con);
-    } else if (!strcmp(method, "POST") && !strncmp(url, "/devices/", 9)) {
-        return post_kick(con, url + 9);
-    }
-    if (!strcmp(url, "/join") || !strncmp(url, "/join/", 6))
-        return api_join(con, method, url, req);
-    return reply_error(con, 404,
-                       "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /trace?from=K; "
-                       "POST /jobs, /jobs/N/cancel, /broker/restart?down=S, /devices/DN/kick, "
-                       "/join; DELETE /jobs/N, /join/DN");
+    return route(con, &(api_call){method, url, NULL, req});
 }
 
 static void on_api_done(void *cls, struct MHD_Connection *con, void **con_cls,

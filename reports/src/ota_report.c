@@ -10,7 +10,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ota-report --trace FILE [--junit FILE] [--html FILE]\n"
+    fprintf(f, "usage: ota-report --trace FILE [--junit FILE] [--html FILE] | --help\n"
                "Writes JUnit XML and/or the single-file HTML report of an ota-conformance\n"
                "run from its trace (ota-conformance --trace FILE).\n");
 }

@@ -1,0 +1,324 @@
+/*
+ * ota-conformance's command line: its options and --help, and what it can
+ * say without running anything: --list, --requirements and the check that
+ * every rule has a test and every test cites known rules. It starts nothing.
+ */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "run_priv.h"
+
+static const ct_group *const groups[] = {&ct_group_security, &ct_group_version, &ct_group_push,
+                                         &ct_group_final,    &ct_group_failure, &ct_group_download,
+                                         &ct_group_blocks};
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f, "usage: ota-conformance [options]\n"
+           "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
+           "  --device FILE      device profile: identity, adapter, endpoints, reset, time\n"
+           "                     bounds, serial settings (docs/device-profiles.md); default:\n"
+           "                     fixtures/devices/ref-device.json\n"
+           "  --dut-cmd CMD      run CMD (with /bin/sh) as the device (adapter process); default:\n"
+           "                     the reference device next to this program\n"
+           "  --adapter KIND     reference, process, serial or network (overrides the profile)\n"
+           "  --serial-port PATH the board's serial port (adapter serial)\n"
+           "  --mqtt-port N, --mqtts-port N, --http-port N, --https-port N\n"
+           "                     fixed ports, as firmware with compiled-in endpoints needs\n"
+           "                     (below 1024: root or CAP_NET_BIND_SERVICE)\n"
+           "  --listen ADDR      address of every port (default 127.0.0.1)\n"
+           "  --url-host HOST    host named in download URLs (the address the device reaches)\n"
+           "  --url-no-port      download URLs without a port (Alibaba's SDKs add their own)\n"
+           "  --broker HOST:PORT join this MQTT broker instead of starting one\n"
+           "  --cloud HOST:PORT  join the running ota-mock-cloud whose control API is there\n"
+           "  --junit FILE       write JUnit XML\n"
+           "  --html FILE        write the single-file HTML report\n"
+           "  --trace FILE       write the JSONL trace of every message and event\n"
+           "  --only PATTERN     run only tests whose name, group or rule matches\n"
+           "                     (a substring, or a glob with * and ?)\n"
+           "  --strict           every SHOULD rule fails like a MUST rule\n"
+           "  --time-scale X     multiply every deadline by X (slow devices)\n"
+           "  --auth on|off      off: the broker accepts the device's login without checking\n"
+           "                     its signature (bring-up; SEC-1 is N/A); default on\n"
+           "  --tls              the device meets the broker over TLS (MQTTS) and downloads\n"
+           "                     by HTTPS, trusting the test CA (OTA_CA_FILE); SEC-3 runs\n"
+           "  --certs DIR        the test certificates (default: the build's certs/)\n"
+           "  --jobs N           test N instances of the device side by side, each with\n"
+           "                     its own broker and cloud (process devices only; 1..16;\n"
+           "                     default 1)\n"
+           "  --fixtures DIR     fixtures folder (default: $OTA_FIXTURES, else the source\n"
+           "                     tree's)\n"
+           "  --list             list the tests and the rules they check\n"
+           "  --requirements     print the rule catalogue with the tests covering each rule\n"
+           "  --quiet            print only the summary and the failures\n"
+           "  --help, -h         this text\n");
+}
+
+/* --mqtt-port and the like: 1 when argv[*i] is one (taken, or -1 when bad), else 0. */
+static int take_port(ct_options *o, int argc, char **argv, int *i)
+{
+    const struct {
+        const char *name;
+        int *port;
+    } ports[] = {{"--mqtt-port", &o->dev.mqtt_port},
+                 {"--mqtts-port", &o->dev.mqtts_port},
+                 {"--http-port", &o->dev.http_port},
+                 {"--https-port", &o->dev.https_port}};
+
+    for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++) {
+        char *end;
+        long n;
+        if (strcmp(argv[*i], ports[k].name) || *i + 1 >= argc)
+            continue;
+        n = strtol(argv[++*i], &end, 10);
+        if (*end || n < 1 || n > 65535) {
+            fprintf(stderr, "ota-conformance: %s wants a port from 1 to 65535\n", ports[k].name);
+            return -1;
+        }
+        *ports[k].port = (int)n;
+        return 1;
+    }
+    return 0;
+}
+
+/* --time-scale and --jobs: 1 when argv[*i] is one (taken, or -1 when bad), else 0. */
+static int take_number(ct_options *o, int argc, char **argv, int *i)
+{
+    char *end;
+
+    if (*i + 1 >= argc)
+        return 0;
+    if (!strcmp(argv[*i], "--time-scale")) {
+        o->scale = strtod(argv[++*i], &end);
+        if (*end || o->scale <= 0 || o->scale > 100) {
+            fprintf(stderr, "ota-conformance: --time-scale wants a number in (0, 100]\n");
+            return -1;
+        }
+        return 1;
+    }
+    if (!strcmp(argv[*i], "--jobs")) {
+        long n = strtol(argv[++*i], &end, 10);
+        if (*end || n < 1 || n > CT_MAX_JOBS) {
+            fprintf(stderr, "ota-conformance: --jobs wants a number from 1 to %d\n", CT_MAX_JOBS);
+            return -1;
+        }
+        o->jobs = (int)n;
+        return 1;
+    }
+    return 0;
+}
+
+/* A flag or an option with a text value; 1 taken, -1 bad (said why). */
+static int take_other(ct_options *o, int argc, char **argv, int *i)
+{
+    const struct {
+        const char *name;
+        const char **str;
+        int *flag;
+    } table[] = {
+        {"--dut-cmd", &o->dut_cmd, NULL},
+        {"--junit", &o->junit, NULL},
+        {"--html", &o->html, NULL},
+        {"--auth", &o->auth, NULL},
+        {"--trace", &o->trace, NULL},
+        {"--only", &o->only, NULL},
+        {"--device", &o->device, NULL},
+        {"--fixtures", &o->fixtures, NULL},
+        {"--broker", &o->broker, NULL},
+        {"--cloud", &o->cloud, NULL}, /* the API of a running ota-mock-cloud */
+        {"--list", NULL, &o->list},
+        {"--requirements", NULL, &o->requirements},
+        {"--quiet", NULL, &o->quiet},
+        {"--strict", NULL, &o->strict},
+        {"--tls", NULL, &o->tls},
+        {"--certs", &o->certs, NULL},
+        {"--adapter", &o->dev.adapter, NULL},
+        {"--serial-port", &o->dev.serial_port, NULL},
+        {"--listen", &o->dev.listen, NULL},
+        {"--url-host", &o->dev.url_host, NULL},
+        {"--url-no-port", NULL, &o->dev.url_no_port},
+    };
+
+    for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
+        if (strcmp(argv[*i], table[k].name))
+            continue;
+        if (table[k].flag) {
+            *table[k].flag = 1;
+        } else if (*i + 1 < argc) {
+            *table[k].str = argv[++*i];
+        } else {
+            fprintf(stderr, "ota-conformance: %s needs a value\n", argv[*i]);
+            return -1;
+        }
+        return 1;
+    }
+    fprintf(stderr, "ota-conformance: unknown option '%s' (see --help)\n", argv[*i]);
+    return -1;
+}
+
+/* Options that do not go together. */
+static int check_combinations(const ct_options *o)
+{
+    if (o->tls && o->broker) {
+        fprintf(stderr, "ota-conformance: --tls needs the embedded broker (it gets the TLS "
+                        "listener); drop --broker or --tls\n");
+        return -1;
+    }
+    if (o->cloud && (o->broker || o->tls || o->jobs > 1)) {
+        fprintf(stderr, "ota-conformance: --cloud goes with neither --broker, --tls nor --jobs\n");
+        return -1;
+    }
+    if (o->jobs > 1 && o->broker) {
+        fprintf(stderr, "ota-conformance: --jobs needs the embedded broker (each device instance "
+                        "gets its own); drop --broker or --jobs\n");
+        return -1;
+    }
+    return 0;
+}
+
+int ct_cli_parse(ct_options *o, int argc, char **argv)
+{
+    o->scale = 0; /* unset: the profile's, else 1 */
+    o->jobs = 1;
+    for (int i = 1; i < argc; i++) {
+        int rc;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return CT_CLI_HELP;
+        }
+        rc = take_port(o, argc, argv, &i);
+        if (!rc)
+            rc = take_number(o, argc, argv, &i);
+        if (!rc)
+            rc = take_other(o, argc, argv, &i);
+        if (rc < 0)
+            return CT_CLI_BAD;
+    }
+    return check_combinations(o) ? CT_CLI_BAD : CT_CLI_RUN;
+}
+
+static int matches(const ct_options *o, const ct_case *c)
+{
+    char rules[128], *tok, *save = NULL;
+
+    if (!o->only)
+        return 1;
+    if (strpbrk(o->only, "*?[")) {
+        if (!fnmatch(o->only, c->name, 0) || !fnmatch(o->only, c->group, 0))
+            return 1;
+    } else if (strstr(c->name, o->only) || !strcmp(c->group, o->only)) {
+        return 1;
+    }
+    snprintf(rules, sizeof(rules), "%s", c->rules);
+    for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+        if (!fnmatch(o->only, tok, 0) || !strcmp(o->only, tok))
+            return 1;
+    return 0;
+}
+
+/* Does test c cite rule id? */
+static int cites(const ct_case *c, const char *id)
+{
+    size_t n = strlen(id);
+    for (const char *p = strstr(c->rules, id); p; p = strstr(p + 1, id))
+        if ((p == c->rules || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static size_t tests_citing(const char *id, char *names, size_t cap)
+{
+    size_t n = 0, used = 0;
+    if (cap)
+        names[0] = '\0';
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups[g]->ncases; i++) {
+            const ct_case *c = &groups[g]->cases[i];
+            if (!cites(c, id))
+                continue;
+            if (used < cap)
+                used += (size_t)snprintf(names + used, cap - used, "%s%s/%s", n ? ", " : "",
+                                         c->group, c->name);
+            n++;
+        }
+    return n;
+}
+
+/* --requirements: every rule with its tier, source and the tests that judge it. */
+void ct_cli_requirements(void)
+{
+    size_t covered = 0, total = 0;
+    char names[4096];
+
+    for (const ct_rule *r; (r = ct_rule_at(total)) != NULL; total++) {
+        size_t n = tests_citing(r->id, names, sizeof(names));
+        covered += n > 0;
+        printf("%-8s %-6s%s %s\n         source: %s\n         tests (%zu): %s%s%s%s\n", r->id,
+               ct_tier_name(r->tier), r->compat ? " (compat)" : "", r->text,
+               r->source ? r->source : "-", n, n ? names : "NONE", r->needs ? " (judged in --" : "",
+               r->needs ? r->needs : "", r->needs ? " runs only)" : "");
+    }
+    printf("coverage: %zu of %zu rules have a test\n", covered, total);
+    printf("verdicts: PASS; FAIL (a MUST broken, or any rule under --strict); WARN (a SHOULD "
+           "broken); N/A (the rule does not apply: the reason is given); INCONCLUSIVE (the test "
+           "could not create its situation for a reason that is not the device's fault, such as "
+           "a push that never reached it: the reason is given, JUnit shows an error, the run "
+           "does not fail)\n");
+}
+
+/* Every rule has a test (or needs a run feature), and every cited rule exists. */
+int ct_cli_check_catalogue(void)
+{
+    int bad = 0;
+    char err[256];
+
+    if (ct_rules_load(err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        return -1;
+    }
+    for (size_t k = 0; ct_rule_at(k); k++) {
+        const ct_rule *r = ct_rule_at(k);
+        if (!tests_citing(r->id, NULL, 0) && !r->needs) {
+            fprintf(stderr, "ota-conformance: rule %s has no test\n", r->id);
+            bad = 1;
+        }
+    }
+    for (size_t g = 0; g < NGROUPS; g++) {
+        for (size_t i = 0; i < groups[g]->ncases; i++) {
+            char rules[128], *tok, *save = NULL;
+            snprintf(rules, sizeof(rules), "%s", groups[g]->cases[i].rules);
+            for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+                if (!ct_rule_find(tok)) {
+                    fprintf(stderr, "ota-conformance: test %s cites unknown rule %s\n",
+                            groups[g]->cases[i].name, tok);
+                    bad = 1;
+                }
+            }
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+void ct_cli_list(const ct_options *o)
+{
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups[g]->ncases; i++) {
+            const ct_case *c = &groups[g]->cases[i];
+            if (matches(o, c))
+                printf("%-10s %-40s %s\n", c->group, c->name, c->rules);
+        }
+}
+
+void ct_cli_select(ct_run *r)
+{
+    r->nsel = 0;
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups[g]->ncases && r->nsel < CT_MAX_TESTS; i++)
+            if (matches(&r->opt, &groups[g]->cases[i]))
+                r->sel[r->nsel++] = &groups[g]->cases[i];
+}

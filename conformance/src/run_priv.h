@@ -1,0 +1,119 @@
+/*
+ * The runner's own state, shared by its files: the command line (cli.c), the
+ * live terminal output (live.c), the run's set-up (setup.c) and the runner
+ * itself (runner.c, serial and --jobs). One ct_run is passed between them;
+ * the harness's state for the running test stays in ct (ct.h).
+ */
+#ifndef CT_RUN_PRIV_H
+#define CT_RUN_PRIV_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "ct.h"
+#include "device.h"
+
+#define CT_MAX_TESTS 256
+
+/* The command line, as parsed; use_profile fills in what the profile says (tls, scale). */
+typedef struct {
+    const char *dut_cmd;
+    const char *junit;
+    const char *html;
+    const char *trace;
+    const char *only;
+    const char *device;
+    const char *fixtures;
+    const char *broker;
+    const char *cloud;
+    const char *auth;
+    int list, quiet, strict, requirements, tls;
+    int jobs;
+    const char *certs;
+    double scale;
+    ct_overrides dev; /* what the command line says about the device */
+} ct_options;
+
+/*
+ * Live status on a terminal: the running test, its elapsed time and the
+ * count, redrawn by a ticker thread. Without a terminal (CI) there is only
+ * one line per finished test; when quiet, none.
+ */
+typedef struct {
+    int tty, quiet, total, running, done;
+    char name[160];
+    double start;
+    pthread_mutex_t lock;
+    pthread_t ticker;
+} ct_live;
+
+/* One run of the suite: what was asked, what was selected, what came. */
+typedef struct {
+    ct_options opt;
+    dut_profile prof;                 /* the device profile with the command line's overrides */
+    const ct_case *sel[CT_MAX_TESTS]; /* the tests --only selects, in catalogue order */
+    size_t nsel;
+    rp_test results[CT_MAX_TESTS];
+    int nresults;
+    int is_worker; /* a --jobs worker process */
+    ct_live live;
+} ct_run;
+
+/* Where one run (or one --jobs worker) keeps its files, and the device's environment. */
+typedef struct {
+    char fixtures[PATH_MAX];
+    char devices[PATH_MAX + 16];
+    char profile[PATH_MAX + 32];
+    char state_dir[64];
+    char scratch[64];
+    char trace[PATH_MAX];
+    char cmd[PATH_MAX + 64];
+    char certs[PATH_MAX];
+    char env[12][PATH_MAX];
+    const char *envp[13];
+} ct_paths;
+
+/* ---- cli.c: the command line and the catalogue ---- */
+enum { CT_CLI_RUN = 0, CT_CLI_HELP = 1, CT_CLI_BAD = -1 };
+/* Fill o from argv; CT_CLI_HELP after printing --help, CT_CLI_BAD after saying why. */
+int ct_cli_parse(ct_options *o, int argc, char **argv);
+/* Load the rule catalogue; -1 (said on stderr) when a rule has no test or a test cites none. */
+int ct_cli_check_catalogue(void);
+void ct_cli_list(const ct_options *o);
+void ct_cli_requirements(void);
+/* The tests o->only selects, in catalogue order, into r->sel. */
+void ct_cli_select(ct_run *r);
+
+/* ---- live.c: what the terminal shows ---- */
+void ct_live_init(ct_live *l);
+void ct_live_start(ct_live *l, int quiet, int total);
+void ct_live_stop(ct_live *l);
+void ct_live_begin(ct_live *l, const rp_test *t);
+void ct_live_result(ct_live *l, const rp_test *t);
+void ct_live_summary(const ct_run *r, double secs);
+
+/* ---- setup.c: the run's cloud, device, trace records and reports ---- */
+/* Paths, the device profile, temporary folders and the device command; nothing started. */
+int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap);
+/* The cloud (and its broker) and the device, up to its first boot. */
+int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap);
+/* The run-begin record's JSON (rp_run_info); heap, the caller frees. */
+char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker);
+void ct_setup_run_end_json(char *json, size_t cap, double secs, const char *fw_after);
+void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p);
+void ct_setup_trace_run_end(double secs);
+/* What the broker checks, for the run-begin record: TLS, logins, topics. */
+const char *ct_setup_checks_text(const ct_run *r);
+/* JUnit and HTML from the trace, through the same code as ota-report. */
+int ct_setup_write_reports(const ct_run *r, const char *trace);
+/* Stop the device and the cloud and remove the run's temporary folders. */
+void ct_setup_teardown(ct_paths *p);
+
+/* ---- runner.c: running the selected tests ---- */
+/* SIGINT and SIGTERM end the running test as unfinished; blocked until the runner waits. */
+void ct_runner_catch_signals(void);
+/* Serial, or with --jobs N side by side; the exit status of ota-conformance. */
+int ct_runner_run(ct_run *r, ct_paths *p);
+
+#endif

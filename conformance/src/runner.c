@@ -1,0 +1,354 @@
+/*
+ * Runs the selected tests: each through CMocka with the runner's set-up and
+ * tear-down around it, either all in turn in this process (serial) or, with
+ * --jobs N, handed out to worker processes by jobs.c. It also owns SIGINT
+ * and SIGTERM: the running test ends unfinished, reports are still written.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "otaproto/clock.h"
+#include "run_priv.h"
+
+/*
+ * The run the CMocka fixtures below work for. CMocka hands a fixture only
+ * the test's state, which must stay the ct_case the test functions read
+ * (CT_CASE), so the run is reached here; run_one sets it.
+ */
+static ct_run *current;
+
+/* A --jobs worker process: its first SIGINT is not the user's second one. */
+static volatile sig_atomic_t in_worker;
+
+/* ---- per-test set-up and tear-down, around each CMocka test ---- */
+static void tiers_of(const char *rules, char *out, size_t cap)
+{
+    char buf[128], *tok, *save = NULL;
+    size_t o = 0;
+
+    out[0] = '\0';
+    snprintf(buf, sizeof(buf), "%s", rules);
+    for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        const ct_rule *r = ct_rule_find(tok);
+        int n = snprintf(out + o, cap - o, "%s%s%s", o ? " " : "", r ? ct_tier_name(r->tier) : "?",
+                         r && r->compat ? "(compat)" : "");
+        if (n < 0 || (size_t)n >= cap - o)
+            break;
+        o += (size_t)n;
+    }
+}
+
+/* A test boundary in the trace, with the test as JSON: reports are rebuilt from it. */
+static void trace_test(const rp_test *t, const char *what)
+{
+    char *json = rp_test_to_json(t);
+
+    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
+                 "%s %s/%s %s", what, t->group, t->name,
+                 !strcmp(what, "begin") ? t->rules : rp_verdict_name(t->verdict));
+    free(json);
+}
+
+static int before(void **state)
+{
+    const ct_case *c = *state;
+    rp_test *t;
+
+    if (current->nresults >= CT_MAX_TESTS)
+        return -1;
+    t = &current->results[current->nresults++];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->name, sizeof(t->name), "%s", c->name);
+    snprintf(t->group, sizeof(t->group), "%s", c->group);
+    snprintf(t->rules, sizeof(t->rules), "%s", c->rules);
+    tiers_of(c->rules, t->tiers, sizeof(t->tiers));
+    ct.cur = NULL; /* settling is not judged */
+    ct.njobs = 0;
+    ct_settle();
+    ct.t_begin = mc_trace_count(ct.cloud);
+    trace_test(t, "begin");
+    ct.t_start = mc_now(ct.cloud);
+    ct.cur = t;
+    ct_live_begin(&current->live, t);
+    return 0;
+}
+
+static int after(void **state)
+{
+    rp_test *t = ct.cur;
+    (void)state;
+
+    ct.cur = NULL;
+    if (!t)
+        return 0;
+    t->seconds = mc_now(ct.cloud) - ct.t_start;
+    mc_jobs_cancel(ct.cloud, ct.dev.dn); /* no job outlives its test */
+    trace_test(t, "end");
+    ct_live_result(&current->live, t);
+    ct_module_restore();
+    if (t->verdict == RP_FAIL)
+        ct_reboot(); /* the next test starts from a clean boot */
+    return 0;
+}
+
+/*
+ * One test through CMocka's public API, as a group of its own: the selection
+ * is known only at run time and a --jobs worker gets one test at a time.
+ * The group is named after the test, which names CMocka's scratch file.
+ */
+static void run_one(ct_run *r, const ct_case *c, const char *xml_dir)
+{
+    const struct CMUnitTest one[1] = {{.name = c->name,
+                                       .test_func = c->fn,
+                                       .setup_func = before,
+                                       .teardown_func = after,
+                                       .initial_state = (void *)c}};
+    char env[PATH_MAX];
+
+    /* CMocka's own report goes to a scratch file: our lines and JUnit are the output. */
+    snprintf(env, sizeof(env), "%s/cmocka-%%g.xml", xml_dir);
+    setenv("CMOCKA_XML_FILE", env, 1);
+    current = r;
+    cmocka_run_group_tests_name(c->name, one, NULL, NULL);
+    current = NULL;
+}
+
+/* ---- SIGINT and SIGTERM: the running test ends unfinished, reports are still written ---- */
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (ct_interrupted && !in_worker)
+        _exit(130); /* a second Ctrl-C: now */
+    ct_interrupted = 1;
+}
+
+static void stop_signals(int how)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    pthread_sigmask(how, &s, NULL);
+}
+
+/*
+ * Handlers without SA_RESTART (a worker's blocking read between tests ends),
+ * and the signals blocked until the threads of the cloud, the adapter and
+ * the ticker exist: they inherit the block, and only the main thread, in
+ * its waits, takes the signal.
+ */
+void ct_runner_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    stop_signals(SIG_BLOCK);
+}
+
+static int any_failed(const ct_run *r)
+{
+    int failed = 0;
+    for (int i = 0; i < r->nresults; i++)
+        failed |= r->results[i].verdict == RP_FAIL;
+    return failed;
+}
+
+/* One device instance, all tests in turn, in this process. */
+static int run_serial(ct_run *r, ct_paths *p)
+{
+    char err[512] = "";
+    int rc = 0;
+    double t0;
+
+    if (ct_setup_start(r, p, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        return 3;
+    }
+    t0 = mc_now(ct.cloud);
+    ct_setup_trace_run_begin(r, p);
+    ct_live_start(&r->live, r->opt.quiet, (int)r->nsel);
+    stop_signals(SIG_UNBLOCK);
+    for (size_t i = 0; i < r->nsel && !ct_interrupted; i++)
+        run_one(r, r->sel[i], p->scratch);
+    stop_signals(SIG_BLOCK);
+    ct_live_stop(&r->live);
+    ct_live_summary(r, mc_now(ct.cloud) - t0);
+    ct_setup_trace_run_end(mc_now(ct.cloud) - t0);
+    dut_close(ct.dut);
+    ct.dut = NULL;
+    mc_cloud_stop(ct.cloud); /* flushes and closes the trace */
+    ct.cloud = NULL;
+    if (ct_setup_write_reports(r, p->trace) != 0)
+        rc = 3;
+    return rc ? rc : ct_interrupted ? 130 : any_failed(r) ? 1 : 0;
+}
+
+/* ---- --jobs N: the worker's side ---- */
+
+typedef struct {
+    ct_run *run;
+    const ct_paths *paths;
+} job_ctx;
+
+/* Run the tests the parent names on cmd_fd, one at a time, until "quit"; see jobs.c. */
+static int job_serve(ct_run *r, ct_paths *p, int cmd_fd, int res_fd)
+{
+    char line[64];
+    mc_device_info d;
+    FILE *in = fdopen(cmd_fd, "r");
+    int rc = 0;
+
+    if (!in || dprintf(res_fd, "ready\n") < 0)
+        return 3;
+    stop_signals(SIG_UNBLOCK);
+    while (!ct_interrupted && fgets(line, sizeof(line), in) && strncmp(line, "quit", 4)) {
+        long idx = strtol(line, NULL, 10);
+        char *json;
+        if (idx < 0 || (size_t)idx >= r->nsel)
+            break;
+        run_one(r, r->sel[idx], p->scratch);
+        json = r->nresults ? rp_test_to_json(&r->results[r->nresults - 1]) : NULL;
+        if (!json || dprintf(res_fd, "done %ld %s\n", idx, json) < 0)
+            rc = 3;
+        free(json);
+        if (rc)
+            break;
+    }
+    stop_signals(SIG_BLOCK);
+    if (mc_device_get(ct.cloud, ct.dev.dn, &d) == MC_OK)
+        dprintf(res_fd, "fw %s\n", d.reported_version);
+    return rc;
+}
+
+/* A worker process: its own cloud, device and trace (scratch/job-<job+1>.jsonl). */
+static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
+{
+    const job_ctx *jc = ud;
+    ct_run *r = jc->run;
+    ct_paths p;
+    char err[512] = "", trace[PATH_MAX];
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    r->is_worker = 1;
+    in_worker = 1;
+    r->opt.quiet = 1;
+    r->live.quiet = 1;
+    r->live.tty = 0;
+    snprintf(trace, sizeof(trace), "%.4000s/job-%d.jsonl", jc->paths->scratch, job + 1);
+    r->opt.trace = trace;
+    if (ct_setup_prepare(r, &p, err, sizeof(err)) != 0 ||
+        ct_setup_start(r, &p, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: job %d: %s\n", job + 1, err);
+        rc = 3;
+    } else {
+        rc = job_serve(r, &p, cmd_fd, res_fd);
+    }
+    ct_setup_teardown(&p);
+    return rc;
+}
+
+/* ---- --jobs N: the parent's side ---- */
+static void job_started(size_t idx, void *ud)
+{
+    const job_ctx *jc = ud;
+    rp_test t;
+
+    memset(&t, 0, sizeof(t));
+    snprintf(t.name, sizeof(t.name), "%s", jc->run->sel[idx]->name);
+    snprintf(t.group, sizeof(t.group), "%s", jc->run->sel[idx]->group);
+    ct_live_begin(&jc->run->live, &t);
+}
+
+static void job_result(const rp_test *t, void *ud)
+{
+    const job_ctx *jc = ud;
+    ct_live_result(&jc->run->live, t);
+}
+
+/* The results once the workers are done: a test no worker ran fails; interrupted, only those that
+ * ran. */
+static void collect_results(ct_run *r, const ct_jobs *j)
+{
+    for (size_t i = 0; i < r->nsel; i++) {
+        if (j->done && j->done[i])
+            continue;
+        ct_jobs_failed(&r->results[i], r->sel[i]);
+        snprintf(r->results[i].message, sizeof(r->results[i].message),
+                 "not run: no device instance was left to run it (see the errors above)");
+    }
+    r->nresults = (int)r->nsel;
+    if (ct_interrupted) {
+        r->nresults = 0;
+        for (size_t i = 0; i < r->nsel; i++)
+            if (j->done && j->done[i])
+                r->results[r->nresults++] = r->results[i];
+    }
+}
+
+/* The run-end record: the version after the run is that of the instance that ran the last test. */
+static void run_end(const ct_run *r, const ct_jobs *j, char *end, size_t cap, double secs)
+{
+    size_t last = r->nsel ? r->nsel - 1 : 0;
+
+    ct_setup_run_end_json(end, cap, secs, "");
+    for (int k = 0; j->nran && k < j->njobs; k++)
+        for (size_t m = 0; m < j->nran[k]; m++)
+            if (j->ran[k][m] == (long)last)
+                ct_setup_run_end_json(end, cap, secs, j->fw[k]);
+}
+
+static int run_parallel(ct_run *r, ct_paths *p)
+{
+    ct_jobs j;
+    job_ctx jc = {r, p};
+    char *begin, end[256], broker[128];
+    int rc = 0;
+    double t0 = ota_clock_now();
+
+    memset(&j, 0, sizeof(j));
+    j.njobs = r->opt.jobs < (int)r->nsel ? r->opt.jobs : (int)r->nsel;
+    j.cases = r->sel;
+    j.ncases = r->nsel;
+    j.results = r->results;
+    j.scratch = p->scratch;
+    j.trace = p->trace;
+    j.dev = ct.dev.dn;
+    snprintf(broker, sizeof(broker), "embedded, one per device instance (%d jobs), %s", j.njobs,
+             ct_setup_checks_text(r));
+    begin = ct_setup_run_begin_json(r, p, broker);
+    j.run_begin = begin;
+    j.worker = job_worker;
+    j.on_start = job_started;
+    j.on_result = job_result;
+    j.ud = &jc;
+    ct_live_start(&r->live, r->opt.quiet, (int)r->nsel);
+    if (ct_jobs_run(&j) != 0)
+        rc = 3;
+    ct_live_stop(&r->live);
+    collect_results(r, &j);
+    ct_live_summary(r, ota_clock_now() - t0);
+    run_end(r, &j, end, sizeof(end), ota_clock_now() - t0);
+    if (ct_jobs_finish(&j, end) != 0) {
+        fprintf(stderr, "ota-conformance: cannot write the trace %s\n", p->trace);
+        rc = 3;
+    } else if (ct_setup_write_reports(r, p->trace) != 0) {
+        rc = 3;
+    }
+    free(begin);
+    ct_jobs_free(&j);
+    return rc ? rc : ct_interrupted ? 130 : any_failed(r) ? 1 : 0;
+}
+
+int ct_runner_run(ct_run *r, ct_paths *p)
+{
+    return r->opt.jobs > 1 && r->nsel > 1 ? run_parallel(r, p) : run_serial(r, p);
+}

@@ -1,0 +1,399 @@
+/*
+ * The set-up and tear-down of one run (or one --jobs worker): the device
+ * profile and the command line's overrides, temporary folders, the mock
+ * cloud and its broker, the device through its adapter, the run's own trace
+ * records and the reports written from the trace. It runs no test.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run_priv.h"
+
+/* ---- the adapter's events go into the trace ---- */
+
+/*
+ * A device that logs in a loop (an SDK retrying thousands of times a
+ * second) must not grow the trace without bound: at most CT_LOG_PER_S lines
+ * a second are kept, the rest are counted and the count is written once
+ * the second is over.
+ */
+#define CT_LOG_PER_S 100
+
+static struct {
+    pthread_mutex_t lock;
+    double window; /* start of the current second */
+    int kept, dropped;
+} log_rate = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int log_admit(mc_cloud *c)
+{
+    double now = mc_now(c);
+    int keep, dropped = 0;
+
+    pthread_mutex_lock(&log_rate.lock);
+    if (now - log_rate.window >= 1.0) {
+        dropped = log_rate.dropped;
+        log_rate.window = now;
+        log_rate.kept = log_rate.dropped = 0;
+    }
+    keep = log_rate.kept < CT_LOG_PER_S;
+    log_rate.kept += keep;
+    log_rate.dropped += !keep;
+    pthread_mutex_unlock(&log_rate.lock);
+    if (dropped)
+        mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0,
+                     "(%d more log lines in that second not stored: the device logs faster than "
+                     "%d lines a second)",
+                     dropped, CT_LOG_PER_S);
+    return keep;
+}
+
+static void on_dut_event(void *ud, dut_event_kind k, const char *text)
+{
+    mc_cloud *c = ud;
+    if (k == DUT_EV_LOG) {
+        if (log_admit(c))
+            mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0, "%s", text);
+    } else {
+        mc_trace_add(c, OTA_TR_DUT, ct.dev.dn, NULL, NULL, 0, "%s: %s", dut_event_name(k), text);
+    }
+}
+
+/* ---- set-up and tear-down of the whole run ---- */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void rm_tree(const char *dir)
+{
+    if (dir && dir[0])
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void self_dir(char *buf, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+    if (n <= 0) {
+        snprintf(buf, cap, ".");
+        return;
+    }
+    exe[n] = '\0';
+    snprintf(buf, cap, "%s", dirname(exe));
+}
+
+static int open_cloud(ct_run *r, ct_paths *p, char *err, size_t errcap)
+{
+    mc_config cfg = {0};
+    char host[128] = "", dir[PATH_MAX], plugin[PATH_MAX + 16];
+    int port = 0, rc;
+
+    if (r->opt.auth && strcmp(r->opt.auth, "off") && strcmp(r->opt.auth, "on")) {
+        snprintf(err, errcap, "--auth wants on or off, got '%s'", r->opt.auth);
+        return -1;
+    }
+    self_dir(dir, sizeof(dir));
+    snprintf(plugin, sizeof(plugin), "%s/otaauth.so", dir);
+    if (!r->opt.broker && !r->opt.cloud) {
+        if (access(plugin, R_OK) != 0) {
+            snprintf(err, errcap, "the broker plugin %.300s is missing (build the project first)",
+                     plugin);
+            return -1;
+        }
+        cfg.plugin_path = plugin;
+        cfg.auth_off = r->opt.auth && !strcmp(r->opt.auth, "off");
+        ct.auth_off = cfg.auth_off;
+    }
+
+    if (r->opt.broker) {
+        if (sscanf(r->opt.broker, "%127[^:]:%d", host, &port) != 2 || port <= 0 || port > 65535) {
+            snprintf(err, errcap, "--broker wants HOST:PORT, got '%s'", r->opt.broker);
+            return -1;
+        }
+        cfg.broker_host = host;
+        cfg.broker_port = port;
+    }
+    if (r->opt.tls) {
+        cfg.tls_dir = p->certs;
+        cfg.https_urls = 1;
+    }
+    if (!r->opt.broker) {
+        ct_device_endpoints(&r->prof, &cfg);
+        if (!r->opt.cloud && ct_device_fixes_ports(&r->prof) &&
+            ct_device_ports_free(&r->prof, err, errcap) != 0)
+            return -1;
+    }
+    if (r->opt.cloud) { /* its broker, our file server on its address */
+        static mc_join_info join;
+        if (mc_cloud_join(r->opt.cloud, &ct.dev, &join, err, errcap) != MC_OK)
+            return -1;
+        cfg.join = &join;
+        if (!r->prof.listen[0])
+            cfg.listen_addr = join.listen;
+        if (!r->prof.url_host[0])
+            cfg.url_host = join.url_host;
+        ct.auth_off = join.auth_off;
+    }
+    cfg.devices_dir = p->devices;
+    cfg.trace_path = p->trace;
+    rc = mc_cloud_start(&cfg, &ct.cloud, err, errcap);
+    if (rc != MC_OK)
+        return -1;
+    if (mc_device_add(ct.cloud, &ct.dev) != MC_OK) {
+        snprintf(err, errcap, "cannot register the device");
+        return -1;
+    }
+    return 0;
+}
+
+static void build_env(const ct_run *r, ct_paths *p)
+{
+    int n = 0;
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DIALECT=aliyun");
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_HOST=%s", mc_cloud_broker_host(ct.cloud));
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_PORT=%d",
+             r->opt.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud));
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_TLS=%d", r->opt.tls);
+    if (r->opt.tls)
+        snprintf(p->env[n++], sizeof(p->env[0]), "OTA_CA_FILE=%.*s/ca.pem",
+                 (int)sizeof(p->env[0]) - 32, p->certs);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_PRODUCT_KEY=%s", ct.dev.pk);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_NAME=%s", ct.dev.dn);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_SECRET=%s", ct.dev.secret);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MODULE=%s", ct.dev.module);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_FIRMWARE_VERSION=%s", ct.dev.firmware_version);
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_STATE_DIR=%s", p->state_dir);
+    for (int i = 0; i < n; i++)
+        p->envp[i] = p->env[i];
+    p->envp[n] = NULL;
+}
+
+/*
+ * The device profile with the command line's overrides: the identity the
+ * cloud registers, how the harness meets the device, its time bounds.
+ */
+static int use_profile(ct_run *r, const char *path, char *err, size_t errcap)
+{
+    r->opt.dev.dut_cmd = r->opt.dut_cmd;
+    r->opt.dev.tls = r->opt.tls;
+    r->opt.dev.scale = r->opt.scale;
+    if (ct_device_prepare(path, &r->opt.dev, &r->prof, err, errcap) != 0)
+        return -1;
+    memset(&ct.dev, 0, sizeof(ct.dev));
+    snprintf(ct.dev.pk, sizeof(ct.dev.pk), "%s", r->prof.pk);
+    snprintf(ct.dev.dn, sizeof(ct.dev.dn), "%s", r->prof.dn);
+    snprintf(ct.dev.secret, sizeof(ct.dev.secret), "%s", r->prof.secret);
+    snprintf(ct.dev.module, sizeof(ct.dev.module), "%s", r->prof.module);
+    snprintf(ct.dev.firmware_version, sizeof(ct.dev.firmware_version), "%s",
+             r->prof.firmware_version);
+    r->opt.tls = ct.tls = r->prof.tls;
+    r->opt.scale = ct.scale = r->prof.time_scale;
+    ct.adapter = dut_adapter_kind_name(r->prof.adapter);
+    ct.boot_by_connect =
+        r->prof.adapter == DUT_ADAPTER_SERIAL || r->prof.adapter == DUT_ADAPTER_NETWORK;
+    ct.can_reset = r->prof.adapter == DUT_ADAPTER_PROCESS ||
+                   r->prof.adapter == DUT_ADAPTER_REFERENCE ||
+                   (r->prof.adapter == DUT_ADAPTER_SERIAL && r->prof.reset != DUT_RESET_NONE);
+    ct.bounds = r->prof.bounds;
+    if (r->opt.jobs > 1 && (ct.boot_by_connect || ct_device_fixes_ports(&r->prof))) {
+        snprintf(err, errcap,
+                 "--jobs needs devices the suite starts itself on ports it chooses "
+                 "(adapter reference or process, no fixed ports): use --jobs 1");
+        return -1;
+    }
+    return 0;
+}
+
+int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap)
+{
+    const char *fx = r->opt.fixtures ? r->opt.fixtures : getenv("OTA_FIXTURES");
+    char dir[PATH_MAX];
+
+    snprintf(p->fixtures, sizeof(p->fixtures), "%s", fx ? fx : OTA_SOURCE_DIR "/fixtures");
+    snprintf(p->devices, sizeof(p->devices), "%s/devices", p->fixtures);
+    snprintf(ct.scenarios, sizeof(ct.scenarios), "%.4000s/scenarios", p->fixtures);
+    snprintf(p->certs, sizeof(p->certs), "%s", r->opt.certs ? r->opt.certs : OTA_CERTS_DIR);
+    if (r->opt.tls && access(p->certs, R_OK) != 0) {
+        snprintf(err, errcap, "no test certificates in %.300s (build the project, or --certs DIR)",
+                 p->certs);
+        return -1;
+    }
+    if (r->opt.device)
+        snprintf(p->profile, sizeof(p->profile), "%s", r->opt.device);
+    else
+        snprintf(p->profile, sizeof(p->profile), "%s/ref-device.json", p->devices);
+    if (use_profile(r, p->profile, err, errcap) != 0)
+        return -1;
+    snprintf(p->state_dir, sizeof(p->state_dir), "/tmp/ota-dut-XXXXXX");
+    snprintf(p->scratch, sizeof(p->scratch), "/tmp/ota-cmocka-XXXXXX");
+    if (!mkdtemp(p->state_dir) || !mkdtemp(p->scratch)) {
+        snprintf(err, errcap, "cannot create a temporary folder: %s", strerror(errno));
+        return -1;
+    }
+    /* Always a trace file: the reports are built from it, as ota-report does. */
+    if (r->opt.trace)
+        snprintf(p->trace, sizeof(p->trace), "%s", r->opt.trace);
+    else
+        snprintf(p->trace, sizeof(p->trace), "%s/trace.jsonl", p->scratch);
+    self_dir(dir, sizeof(dir));
+    if (r->prof.adapter == DUT_ADAPTER_PROCESS)
+        snprintf(p->cmd, sizeof(p->cmd), "%s", r->prof.command);
+    else if (r->prof.adapter == DUT_ADAPTER_REFERENCE)
+        snprintf(p->cmd, sizeof(p->cmd), "exec '%s/ota-ref-device'", dir);
+    else if (r->prof.adapter == DUT_ADAPTER_SERIAL)
+        snprintf(p->cmd, sizeof(p->cmd), "(board on %.200s)", r->prof.serial_port);
+    else
+        snprintf(p->cmd, sizeof(p->cmd), "(network device: nothing started)");
+    return 0;
+}
+
+int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap)
+{
+    dut_callbacks cb;
+    mc_device_info d;
+
+    if (open_cloud(r, p, err, errcap) != 0)
+        return -1;
+    build_env(r, p);
+    cb = (dut_callbacks){on_dut_event, ct.cloud};
+    if (ct_device_open(&r->prof, p->cmd, p->envp, &cb, &ct.dut, err, errcap) != 0 ||
+        ct_device_board_ready(&r->prof, ct.dut, ct.scale, err, errcap) != 0)
+        return -1;
+    if (!r->opt.quiet && ct.boot_by_connect && !r->is_worker)
+        printf("waiting up to %.0f s for the device %s to connect to %s:%d\n",
+               ct_secs(r->prof.bounds.boot + r->prof.bounds.inform), ct.dev.dn,
+               mc_cloud_broker_host(ct.cloud),
+               r->opt.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud));
+    if (ct_first_boot(err, errcap) != 0)
+        return -1;
+    /* Targets above what it runs: a device is never asked to downgrade. */
+    if (mc_device_get(ct.cloud, ct.dev.dn, &d) == MC_OK) {
+        int major = atoi(d.reported_version[0] ? d.reported_version : d.firmware_version);
+        ct.version_major = major >= 9 ? major + 1 : 9;
+    }
+    return 0;
+}
+
+char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker)
+{
+    rp_run_info info;
+    char *json;
+    time_t now = time(NULL);
+    size_t n = 0;
+
+    memset(&info, 0, sizeof(info));
+    while (ct_rule_at(n))
+        n++;
+    info.rules = calloc(n, sizeof(*info.rules));
+    for (size_t i = 0; info.rules && i < n; i++) {
+        const ct_rule *rule = ct_rule_at(i);
+        snprintf(info.rules[i].id, sizeof(info.rules[i].id), "%s", rule->id);
+        snprintf(info.rules[i].tier, sizeof(info.rules[i].tier), "%s", ct_tier_name(rule->tier));
+        info.rules[i].compat = rule->compat;
+        snprintf(info.rules[i].text, sizeof(info.rules[i].text), "%s", rule->text);
+        info.nrules = (int)i + 1;
+    }
+    snprintf(info.suite, sizeof(info.suite), "ota-conformance");
+    snprintf(info.device, sizeof(info.device), "%s", ct.dev.dn);
+    snprintf(info.dialect, sizeof(info.dialect), "aliyun");
+    snprintf(info.adapter, sizeof(info.adapter), "%s", ct.adapter ? ct.adapter : "process");
+    snprintf(info.dut_cmd, sizeof(info.dut_cmd), "%.500s", p->cmd);
+    snprintf(info.broker, sizeof(info.broker), "%s", broker);
+    snprintf(info.fw_before, sizeof(info.fw_before), "%s", ct.dev.firmware_version);
+    strftime(info.started, sizeof(info.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    info.strict = r->opt.strict;
+    info.time_scale = r->opt.scale;
+    json = rp_run_info_to_json(&info);
+    free(info.rules);
+    return json;
+}
+
+const char *ct_setup_checks_text(const ct_run *r)
+{
+    return ct.auth_off && r->opt.tls ? "TLS (MQTTS, HTTPS), AUTH OFF: logins not checked"
+           : ct.auth_off             ? "AUTH OFF: logins not checked"
+           : r->opt.tls              ? "TLS (MQTTS, HTTPS), logins and topics checked"
+                                     : "logins and topics checked";
+}
+
+void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p)
+{
+    char broker[160], *json; /* the record keeps its first 127 characters (rp_run_info) */
+
+    snprintf(broker, sizeof(broker), "%s %.40s:%d, %s",
+             mc_cloud_broker_embedded(ct.cloud) ? "embedded" : "external",
+             mc_cloud_broker_host(ct.cloud),
+             r->opt.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud),
+             !mc_cloud_plugin(ct.cloud) ? "no login or topic checks" : ct_setup_checks_text(r));
+    if (r->opt.cloud)
+        snprintf(broker, sizeof(broker), "joined ota-mock-cloud at %.60s, %s", r->opt.cloud,
+                 ct_setup_checks_text(r));
+    json = ct_setup_run_begin_json(r, p, broker);
+    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
+                 "run-begin");
+    free(json);
+}
+
+void ct_setup_run_end_json(char *json, size_t cap, double secs, const char *fw_after)
+{
+    snprintf(json, cap, "{\"seconds\":%.3f,\"fw_after\":\"%.64s\"}", secs, fw_after);
+}
+
+void ct_setup_trace_run_end(double secs)
+{
+    mc_device_info d;
+    char json[256];
+
+    mc_device_get(ct.cloud, ct.dev.dn, &d);
+    ct_setup_run_end_json(json, sizeof(json), secs, d.reported_version);
+    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, strlen(json), "run-end");
+}
+
+int ct_setup_write_reports(const ct_run *r, const char *trace)
+{
+    const ct_options *o = &r->opt;
+    rp_report *rep = NULL;
+    char err[512];
+    int rc = 0;
+
+    if (!o->junit && !o->html)
+        return 0;
+    if (rp_report_load(trace, &rep, err, sizeof(err)) != RP_OK) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        return -1;
+    }
+    if (o->junit && rp_report_junit(rep, o->junit) != RP_OK) {
+        fprintf(stderr, "ota-conformance: cannot write %s\n", o->junit);
+        rc = -1;
+    }
+    if (o->html && rp_html_write(rep, o->html) != RP_OK) {
+        fprintf(stderr, "ota-conformance: cannot write %s\n", o->html);
+        rc = -1;
+    }
+    rp_report_free(rep);
+    return rc;
+}
+
+void ct_setup_teardown(ct_paths *p)
+{
+    dut_close(ct.dut);
+    ct.dut = NULL;
+    mc_cloud_stop(ct.cloud); /* flushes and closes the trace */
+    ct.cloud = NULL;
+    rm_tree(p->state_dir);
+    rm_tree(p->scratch);
+}
