@@ -11,8 +11,7 @@ install(PROGRAMS fixtures/certs/make-certs.sh DESTINATION ${OTA_INSTALL_DATADIR}
 install(FILES README.md CHANGELOG.md docs/api-stability.md docs/install.md docs/dut-contract.md
   docs/device-profiles.md docs/judging.md docs/serial-adapter.md docs/broker-plugin.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(DIRECTORY ci/templates examples DESTINATION ${CMAKE_INSTALL_DOCDIR}
-  PATTERN "CMakeLists.txt" EXCLUDE)
+install(DIRECTORY ci/templates examples DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Man pages: made at build time from each program's --help (man/mkman.sh) and a short
 # hand-written part (man/NAME.extra); gzipped as Debian wants them.
@@ -51,6 +50,7 @@ install(FILES ${CMAKE_BINARY_DIR}/OtaConformanceConfig.cmake
 
 # pkg-config: relocatable (${pcfiledir}), so a copy unpacked anywhere can be built against.
 file(RELATIVE_PATH OTA_PC_TO_PREFIX /p/${CMAKE_INSTALL_LIBDIR}/pkgconfig /p)
+string(REGEX REPLACE "/$" "" OTA_PC_TO_PREFIX "${OTA_PC_TO_PREFIX}")
 foreach(pc libotaproto libotamock)
   configure_file(cmake/${pc}.pc.in ${CMAKE_BINARY_DIR}/pkgconfig/${pc}.pc @ONLY)
   install(FILES ${CMAKE_BINARY_DIR}/pkgconfig/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -44,7 +44,7 @@ for f in /usr/bin/ota-conformance /usr/bin/ota-mock-cloud /usr/bin/ota-ref-devic
     "/usr/lib/${multiarch:+$multiarch/}cmake/OtaConformance/OtaConformanceConfig.cmake"; do
     grep -qx "$f" "$pkgdir/files.txt" || fail "the package lacks $f"
 done
-if grep -E '\.(pem|key)$|/test_|/certs/|^/usr/local|^/(etc|opt|home|tmp)/' "$pkgdir/files.txt"; then
+if grep -E '\.(pem|key)$|^/usr/bin/test_|/certs/|^/usr/local|^/(etc|opt|home|tmp)/' "$pkgdir/files.txt"; then
     fail "the package ships the files above (certificates, test programs or paths outside /usr)"
 fi
 
