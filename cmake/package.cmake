@@ -12,9 +12,9 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
   "conformance suite and mock Aliyun IoT cloud for OTA firmware updates over MQTT")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "A mock Aliyun IoT cloud (Mosquitto broker with a login plugin, HTTP file server,
- OTA jobs with fault plans) and a conformance suite that judges a device's OTA
- code against the Aliyun OTA protocol, with JUnit XML, an HTML report and a
- trace. Includes a reference device, libotamock and libotaproto for tests.")
+OTA jobs with fault plans) and a conformance suite that judges a device's OTA
+code against the Aliyun OTA protocol, with JUnit XML, an HTML report and a
+trace. Includes a reference device, libotamock and libotaproto for tests.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${OTA_DEB_ARCH})

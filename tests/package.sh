@@ -59,7 +59,8 @@ for elf in "$stage"/usr/bin/* "$stage"/usr/lib/*/ota-conformance/otaauth.so \
     [ -f "$elf" ] || continue
     ldd "$elf" >"$pkgdir/ldd.txt"
     for so in $(readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-        path=$(awk -v so="$so" '$1 == so {print $3}' "$pkgdir/ldd.txt")
+        # "libx.so.1 => /path (…)", or the dynamic loader's "/path/ld-….so.2 (…)"
+        path=$(awk -v so="$so" '$1 == so {print $3} $1 ~ ("/" so "$") {print $1}' "$pkgdir/ldd.txt")
         [ -n "$path" ] || fail "$elf needs $so, which is not found"
         echo "$path" >>"$pkgdir/libs.txt"
     done

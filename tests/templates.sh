@@ -43,21 +43,38 @@ printf 'mkdir -p build/host && ln -sf "%s/ota-ref-device" build/host/firmware\n'
 
 # A board on a "serial port": the reference device with its settings compiled in,
 # behind ota-pty-board; the profile names the port and the ports it was built for.
-mqtt=$((20000 + $$ % 20000))
-http=$((mqtt + 1))
-cat >"$work/flash.sh" <<FLASH
+# make_board PORT: (re)writes both for the broker port PORT (HTTP on PORT+1).
+make_board() {
+    cat >"$work/flash.sh" <<FLASH
 #!/bin/sh
 mkdir -p "$work/board-state"
 "$bin/ota-pty-board" --link "$work/ttyBOARD" -- "$bin/ota-ref-device" --host 127.0.0.1 \
-    --port $mqtt --product-key a1RefProd01 --device-name ref-device-01 \
+    --port $1 --product-key a1RefProd01 --device-name ref-device-01 \
     --device-secret 0123456789abcdef0123456789abcdef --firmware-version 1.0.0 \
     --state-dir "$work/board-state" >"$work/board.log" 2>&1 &
 echo \$! >"$work/board.pid"
 for _ in \$(seq 1 100); do [ -e "$work/ttyBOARD" ] && exit 0; sleep 0.05; done
 exit 1
 FLASH
-sed -e "s|/tmp/ota-ttyREF|$work/ttyBOARD|" -e "s|18830|$mqtt|" -e "s|18080|$http|" \
-    "$share/devices/ref-serial.json" >"$work/board.json"
+    sed -e "s|/tmp/ota-ttyREF|$work/ttyBOARD|" -e "s|18830|$1|" -e "s|18080|$(($1 + 1))|" \
+        "$share/devices/ref-serial.json" >"$work/board.json"
+}
+
+# run_once DIR: the job's commands in DIR with the user's values set; the board stopped after.
+run_once() {
+    rc=0
+    (cd "$1" && PATH="$work/shim:$bin:$PATH" \
+        FIRMWARE_BUILD="sh $work/build-firmware.sh" \
+        FIRMWARE=./build/host/firmware DEVICE_PROFILE="$share/devices/ref-device.json" \
+        FLASH_BOARD="sh $work/flash.sh" BOARD_PROFILE="$work/board.json" \
+        timeout 120 sh -e job.sh >"$1/out.txt" 2>&1) || rc=$?
+    if [ -f "$work/board.pid" ]; then
+        board_pid=$(cat "$work/board.pid")
+        rm -f "$work/board.pid"
+        stop_board
+    fi
+    return $rc
+}
 
 # run_job TEMPLATE JOB: the job's commands in a fresh checkout folder.
 run_job() {
@@ -71,19 +88,13 @@ run_job() {
             fail "$1 job $2 does not install the package"
     fi
     $extract "$t" "$2" commands >"$dir/job.sh" || fail "$1 job $2: no commands"
-    (cd "$dir" && PATH="$work/shim:$bin:$PATH" \
-        FIRMWARE_BUILD="sh $work/build-firmware.sh" \
-        FIRMWARE=./build/host/firmware DEVICE_PROFILE="$share/devices/ref-device.json" \
-        FLASH_BOARD="sh $work/flash.sh" BOARD_PROFILE="$work/board.json" \
-        timeout 120 sh -e job.sh >"$dir/out.txt" 2>&1) || {
-        cat "$dir/out.txt"
-        fail "$1 job $2 failed"
-    }
-    if [ -f "$work/board.pid" ]; then
-        board_pid=$(cat "$work/board.pid")
-        rm -f "$work/board.pid"
-        stop_board
-    fi
+    # A board's fixed ports may be taken by something else on this machine: others, then.
+    for try in 1 2 3; do
+        make_board $((20000 + ($$ * 7 + try * 131) % 20000))
+        run_once "$dir" && break
+        grep -qE 'is taken|taken, or below|would not start' "$dir/out.txt" && [ "$try" -lt 3 ] ||
+            { cat "$dir/out.txt"; fail "$1 job $2 failed"; }
+    done
     grep -q '^PASS .*version_reported_at_boot' "$dir/out.txt" ||
         fail "$1 job $2 ran no test: $(cat "$dir/out.txt")"
     for a in $($extract "$t" "$2" artifacts); do

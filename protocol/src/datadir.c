@@ -44,10 +44,10 @@ static void self_dir(char *buf, size_t cap)
 /* dir/rel, with ".." resolved when the folder exists (so --help shows a plain path). */
 static void join_real(char *out, size_t cap, const char *dir, const char *rel)
 {
-    char raw[OTA_DATA_PATH_MAX + 256], real[PATH_MAX];
+    char raw[OTA_DATA_PATH_MAX], real[PATH_MAX];
 
-    snprintf(raw, sizeof(raw), "%s/%s", dir, rel);
-    snprintf(out, cap, "%s", realpath(raw, real) ? real : raw);
+    snprintf(raw, sizeof(raw), "%.3800s/%.200s", dir, rel);
+    snprintf(out, cap, "%.4000s", realpath(raw, real) ? real : raw);
 }
 
 /* The per-user cache: $XDG_CACHE_HOME/ota-conformance/certs, else ~/.cache/…. */
