@@ -46,6 +46,8 @@ static const ota_bound bounds[OTA_BOUND__COUNT] = {
     [OTA_BOUND_CRASH] = {"crash", 1, 1,
                          "a connection the device drops within 1 s of a push is a crash"},
     [OTA_BOUND_FOLLOW] = {"follow", 1, 1, "a job still open is taken up within 1 s of a report"},
+    [OTA_BOUND_READY] = {"ready", 2, 2,
+                         "a board that is up prints !READY within 2 s of its port opening"},
     [OTA_BOUND_BOOT] = {"boot", 10, 10, "a process device connects again within 10 s of a reboot"},
     [OTA_BOUND_BOOT_BOARD] = {"boot-board", 60, 60,
                               "a board or network device connects again within 60 s of a reboot"},

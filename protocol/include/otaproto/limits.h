@@ -52,6 +52,7 @@ typedef enum {
     OTA_BOUND_STATUS,        /* a STATUS reply while settling between tests */
     OTA_BOUND_CRASH,         /* a dropped connection this soon after a push is a crash */
     OTA_BOUND_FOLLOW,        /* a new job taken up this soon after a report */
+    OTA_BOUND_READY,         /* a board that is up prints !READY after its port opens */
     OTA_BOUND_BOOT,          /* a process device connects again after a reboot */
     OTA_BOUND_BOOT_BOARD,    /* a board or network device connects again after a reboot */
     OTA_BOUND__COUNT
