@@ -264,11 +264,13 @@ static int load_file(const char *dir, const char *file, ct_expect *e, char *err,
     fclose(f);
     rc = n > CT_SCENARIO_MAX ? -1 : ct_expect_parse(buf, n, e, why, sizeof(why));
     free(buf);
+    if (rc > 0 &&
+        (strncmp(file, e->plan, strlen(e->plan)) || strcmp(file + strlen(e->plan), ".json"))) {
+        snprintf(why, sizeof(why), "it names itself \"%s\"", e->plan);
+        rc = -1;
+    }
     if (rc < 0)
         snprintf(err, errcap, "scenario %.300s: %s", path, why[0] ? why : "over the size cap");
-    else if (rc > 0 &&
-             (strncmp(file, e->plan, strlen(e->plan)) || strcmp(file + strlen(e->plan), ".json")))
-        snprintf(err, errcap, "scenario %.300s names itself \"%s\"", path, e->plan), rc = -1;
     return rc;
 }
 
