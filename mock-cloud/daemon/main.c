@@ -46,7 +46,7 @@
 
 static struct {
     const char *devices, *scenarios, *listen, *certs, *trace, *url_host, *auth, *mosquitto;
-    const char *job_timeout;
+    const char *job_timeout, *dialect, *push_topic, *push_values;
     int mqtt_port, mqtts_port, http_port, https_port, api_port;
     int tls, url_no_port, http_urls, quiet;
 } opt;
@@ -58,51 +58,58 @@ static ota_data_paths data_paths;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ota-mock-cloud [options]\n"
-               "The mock Aliyun IoT cloud on its own: broker, file server, OTA jobs, faults.\n\n"
-               "  --listen ADDR       address of every port (default 127.0.0.1; 0.0.0.0 for the\n"
-               "                      lab network)\n"
-               "  --mqtt-port N       MQTT port (default: a free one; 1883 is the usual)\n"
-               "  --mqtts-port N      MQTT over TLS port, with --tls (8883 is the usual)\n"
-               "  --http-port N       file server port (80 for the 3.x SDK, which only downloads\n"
-               "                      from port 80)\n"
-               "  --https-port N      HTTPS file server port, with --tls (443 is the usual)\n"
-               "  --api-port N        control API port (default: a free one)\n"
-               "  --tls               MQTTS and HTTPS with the test certificates (the CA is\n"
-               "                      ca.pem of --certs); download URLs are https\n"
-               "  --http-urls         with --tls: download URLs stay plain http\n"
-               "  --certs DIR         the certificates (default: the build's certs/; an installed\n"
-               "                      copy makes them on first use in\n"
-               "                      $XDG_CACHE_HOME/ota-conformance/certs or ~/.cache/…)\n"
-               "  --url-host HOST     host in download URLs (default: the listen address; set it\n"
-               "                      to the address the board reaches this machine by)\n"
-               "  --url-no-port       download URLs without a port (both Alibaba SDKs take the\n"
-               "                      port from their own settings)\n"
-               "  --devices DIR       device profiles (default: devices/ of the fixtures folder:\n"
-               "                      ../share/ota-conformance next to this program when\n"
-               "                      installed, else the source tree's fixtures/)\n"
-               "  --scenarios DIR     fault plans (default: scenarios/ of the fixtures folder)\n"
-               "  --auth on|off       off: accept device logins without checking their signature\n"
-               "                      (default on)\n"
-               "  --trace FILE        also write the JSONL trace to FILE\n"
-               "  --job-timeout S     an open job fails (TIMED_OUT) after S seconds (default\n"
-               "                      1800, 30 minutes; 0: never)\n"
-               "  --mosquitto PATH    the broker program (default /usr/sbin/mosquitto when it\n"
-               "                      exists, else mosquitto from PATH)\n"
-               "  --quiet             no message log, only the start-up lines and errors\n"
-               "  --version           print the version and exit\n"
-               "  --help, -h          this text\n\n"
-               "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
-               "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
-               "POST /join (a conformance run claims a device; hands out the cloud credential),\n"
-               "DELETE /join/DN,\n"
-               "POST /jobs/N/cancel (or DELETE /jobs/N), POST /jobs with\n"
-               "  {\"device\":\"ref-device-01\",\"version\":\"2.0.0\",   (required)\n"
-               "   \"size\":65536, \"digest\":\"md5\"|\"sha256\", \"module\":\"default\",\n"
-               "   \"transport\":\"http\"|\"mqtt\", \"plan\":\"http-close-once\",\n"
-               "   \"timeout\":600 (seconds; 0: never)}  (optional)\n\n"
-               "Exit status: 0 stopped by SIGINT or SIGTERM, 2 bad usage, 3 could not start.\n\n"
-               "This copy looks for (without options):\n");
+    fprintf(f,
+            "usage: ota-mock-cloud [options]\n"
+            "The mock Aliyun IoT cloud on its own: broker, file server, OTA jobs, faults.\n\n"
+            "  --listen ADDR       address of every port (default 127.0.0.1; 0.0.0.0 for the\n"
+            "                      lab network)\n"
+            "  --mqtt-port N       MQTT port (default: a free one; 1883 is the usual)\n"
+            "  --mqtts-port N      MQTT over TLS port, with --tls (8883 is the usual)\n"
+            "  --http-port N       file server port (80 for the 3.x SDK, which only downloads\n"
+            "                      from port 80)\n"
+            "  --https-port N      HTTPS file server port, with --tls (443 is the usual)\n"
+            "  --api-port N        control API port (default: a free one)\n"
+            "  --tls               MQTTS and HTTPS with the test certificates (the CA is\n"
+            "                      ca.pem of --certs); download URLs are https\n"
+            "  --http-urls         with --tls: download URLs stay plain http\n"
+            "  --certs DIR         the certificates (default: the build's certs/; an installed\n"
+            "                      copy makes them on first use in\n"
+            "                      $XDG_CACHE_HOME/ota-conformance/certs or ~/.cache/…)\n"
+            "  --url-host HOST     host in download URLs (default: the listen address; set it\n"
+            "                      to the address the board reaches this machine by)\n"
+            "  --url-no-port       download URLs without a port (both Alibaba SDKs take the\n"
+            "                      port from their own settings)\n"
+            "  --devices DIR       device profiles (default: devices/ of the fixtures folder:\n"
+            "                      ../share/ota-conformance next to this program when\n"
+            "                      installed, else the source tree's fixtures/)\n"
+            "  --scenarios DIR     fault plans (default: scenarios/ of the fixtures folder)\n"
+            "  --auth on|off       off: accept device logins without checking their signature\n"
+            "                      (default on)\n"
+            "  --trace FILE        also write the JSONL trace to FILE\n"
+            "  --job-timeout S     an open job fails (TIMED_OUT) after S seconds (default\n"
+            "                      1800, 30 minutes; 0: never)\n"
+            "  --dialect NAME      aliyun (default) or thingspanel: logins by access token\n"
+            "                      (the profile's deviceSecret), the push under params\n"
+            "  --push-topic WHICH  thingspanel: the push on ota/devices/inform/DN, infrom/DN\n"
+            "                      (the stock server's spelling) or both (default)\n"
+            "  --push-values V     thingspanel: code (\"200\", size \"0\", empty sign: the stock\n"
+            "                      server; default) or doc (numbers and the digest)\n"
+            "  --mosquitto PATH    the broker program (default /usr/sbin/mosquitto when it\n"
+            "                      exists, else mosquitto from PATH)\n"
+            "  --quiet             no message log, only the start-up lines and errors\n"
+            "  --version           print the version and exit\n"
+            "  --help, -h          this text\n\n"
+            "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
+            "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
+            "POST /join (a conformance run claims a device; hands out the cloud credential),\n"
+            "DELETE /join/DN,\n"
+            "POST /jobs/N/cancel (or DELETE /jobs/N), POST /jobs with\n"
+            "  {\"device\":\"ref-device-01\",\"version\":\"2.0.0\",   (required)\n"
+            "   \"size\":65536, \"digest\":\"md5\"|\"sha256\", \"module\":\"default\",\n"
+            "   \"transport\":\"http\"|\"mqtt\", \"plan\":\"http-close-once\",\n"
+            "   \"timeout\":600 (seconds; 0: never)}  (optional)\n\n"
+            "Exit status: 0 stopped by SIGINT or SIGTERM, 2 bad usage, 3 could not start.\n\n"
+            "This copy looks for (without options):\n");
     ota_data_describe(&data_paths, f);
 }
 
@@ -133,6 +140,9 @@ static int parse_options(int argc, char **argv)
         {"--auth", &opt.auth, NULL, NULL},
         {"--mosquitto", &opt.mosquitto, NULL, NULL},
         {"--job-timeout", &opt.job_timeout, NULL, NULL},
+        {"--dialect", &opt.dialect, NULL, NULL},
+        {"--push-topic", &opt.push_topic, NULL, NULL},
+        {"--push-values", &opt.push_values, NULL, NULL},
         {"--mqtt-port", NULL, &opt.mqtt_port, NULL},
         {"--mqtts-port", NULL, &opt.mqtts_port, NULL},
         {"--http-port", NULL, &opt.http_port, NULL},
@@ -268,7 +278,11 @@ static const char *verdict_of(const mc_job_info *j, char *buf, size_t cap)
     case MC_JOB_UPGRADING:
         return "upgrading: progress reported, the new version not yet";
     case MC_JOB_SUCCEEDED:
-        snprintf(buf, cap, "succeeded: the device reported version %s", j->version);
+        if (mc_cloud_dialect(cloud)->success == OTA_SUCCESS_STEP_100)
+            snprintf(buf, cap, "succeeded: the device reported step \"100\" (version %s)",
+                     j->version);
+        else
+            snprintf(buf, cap, "succeeded: the device reported version %s", j->version);
         return buf;
     case MC_JOB_FAILED:
         snprintf(buf, cap, "failed: the device reported step \"%d\" (%s)", j->fail_code,
@@ -290,6 +304,8 @@ static cJSON *job_json(const mc_job_info *j)
     cJSON_AddStringToObject(o, "device", j->dn);
     cJSON_AddStringToObject(o, "version", j->version);
     cJSON_AddStringToObject(o, "state", mc_job_state_name(j->state));
+    if (mc_job_platform_state(cloud, j))
+        cJSON_AddStringToObject(o, "platformState", mc_job_platform_state(cloud, j));
     if (j->state == MC_JOB_FAILED)
         cJSON_AddNumberToObject(o, "failCode", j->fail_code);
     cJSON_AddStringToObject(o, "verdict", verdict_of(j, buf, sizeof(buf)));
@@ -706,6 +722,26 @@ static int find_data(char *devices, size_t dcap, char *certs, size_t ccap)
     return 0;
 }
 
+/* Dialects that log in by access token: the profile's deviceSecret is the token. */
+static void print_token_devices(void)
+{
+    const ota_dialect *dl = mc_cloud_dialect(cloud);
+    char push[OTA_MAX_TOPIC + 1], progress[OTA_MAX_TOPIC + 1];
+    mc_device_info d;
+
+    printf("  dialect %s: logins by access token, progress from the connection\n", dl->name);
+    for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++) {
+        if (ota_dialect_topic_build(dl, OTA_TOPIC_UPGRADE, 0, d.pk, d.dn, push, sizeof(push)) ||
+            ota_dialect_topic_build(dl, OTA_TOPIC_PROGRESS, 0, d.pk, d.dn, progress,
+                                    sizeof(progress)))
+            continue;
+        printf("  device %s: username '%s' (access token), no password; push on %s, progress "
+               "to %s\n",
+               d.dn, d.secret, push, progress);
+    }
+    fflush(stdout);
+}
+
 static void print_banner(int api_port, double job_timeout_s)
 {
     const char *host = strcmp(opt.listen, "0.0.0.0") ? opt.listen : "127.0.0.1";
@@ -714,7 +750,9 @@ static void print_banner(int api_port, double job_timeout_s)
     printf("ota-mock-cloud: listening on %s\n", opt.listen);
     printf("  MQTT   %d%s\n", mc_cloud_broker_port(cloud),
            mc_cloud_plugin(cloud) && (!opt.auth || strcmp(opt.auth, "off"))
-               ? " (logins checked the Aliyun way)"
+               ? (mc_cloud_dialect(cloud)->auth == OTA_AUTH_TOKEN
+                      ? " (logins by access token)"
+                      : " (logins checked the Aliyun way)")
                : " (logins NOT checked: --auth off)");
     if (opt.tls)
         printf("  MQTTS  %d\n  HTTPS  %d (CA: %s/ca.pem)\n", mc_cloud_mqtts_port(cloud),
@@ -734,6 +772,10 @@ static void print_banner(int api_port, double job_timeout_s)
         printf("  jobs   time out after %g s (--job-timeout)\n", job_timeout_s);
     else
         printf("  jobs   never time out (--job-timeout 0)\n");
+    if (mc_cloud_dialect(cloud)->auth == OTA_AUTH_TOKEN) {
+        print_token_devices();
+        return;
+    }
     for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++) {
         ota_login l;
         if (ota_login_build(d.pk, d.dn, d.secret, OTA_SIGNMETHOD_HMACSHA256, opt.tls ? 2 : 3,
@@ -780,6 +822,9 @@ int main(int argc, char **argv)
     cfg.url_host = opt.url_host;
     cfg.url_no_port = opt.url_no_port;
     cfg.job_timeout_s = MCD_JOB_TIMEOUT_DEFAULT;
+    cfg.dialect = opt.dialect;
+    cfg.push_on = opt.push_topic;
+    cfg.push_values = opt.push_values;
     if (opt.job_timeout)
         mcd_seconds_parse(opt.job_timeout, &cfg.job_timeout_s);
     if (opt.tls) {

@@ -273,6 +273,9 @@ static void on_downlink(const struct mosquitto_evt_message *m)
     ota_topic_kind kind;
     oa_client *c;
 
+    /* A topic without a leading '/' (ThingsPanel's) comes as "$ota/down/<topic>". */
+    if (oa.dialect->topics[OTA_TOPIC_UPGRADE][0] != '/' && real[0] == '/')
+        real++;
     if (ota_dialect_topic_parse(oa.dialect, real, &kind, pk, dn, NULL) != OTA_OK ||
         ota_topic_is_uplink(kind)) {
         event("undelivered", NULL, NULL, NULL, "not a downlink topic");

@@ -104,6 +104,8 @@ static int write_config(const mc_broker *b)
                 "plugin_opt_cloud_password %s\n"
                 "plugin_opt_auth %s\n",
                 b->plugin, b->dir, b->cloud_password, b->auth_off ? "off" : "on");
+    if (b->plugin[0] && b->dialect[0])
+        fprintf(f, "plugin_opt_dialect %s\n", b->dialect);
     if (b->tls_dir[0])
         fprintf(f,
                 "listener %d %s\n"

@@ -45,6 +45,7 @@ static const ota_dialect dialects[OTA_DIALECT__COUNT] = {
             .progress_wrapped = 0,
             .size_zero_unknown = 1,
             .sign_empty_skips = 1,
+            .module_ignored = 1,
             .ident = OTA_IDENT_CONNECTION,
             .auth = OTA_AUTH_TOKEN,
             .success = OTA_SUCCESS_STEP_100,

@@ -58,6 +58,7 @@ typedef struct {
     int progress_wrapped;  /* 1: {"id","params":{step...}}; 0: the bare {step...} object */
     int size_zero_unknown; /* a size of 0 means "not known", not an empty image */
     int sign_empty_skips;  /* an empty sign means "no signature", not a bad one */
+    int module_ignored;    /* the cloud ignores the module a progress message names */
     ota_ident ident;
     ota_auth auth;
     ota_success_rule success;
