@@ -4,13 +4,16 @@
 # on both spellings of the topic with the stock server's value types, an
 # unknown token refused, progress identified from the connection, step "100"
 # alone ending the job, the platform's task states in GET /jobs, and the
-# documented value types on the one spelling asked for.
+# documented value types on the one spelling asked for. Then the reference
+# device in the dialect upgrades end to end, with either value types.
 set -u
 bin=$1
 work=$(mktemp -d /tmp/ota-daemon-tp-XXXXXX)
 dpid=
 subpid=
+devpid=
 cleanup() {
+    [ -n "$devpid" ] && { pkill -P "$devpid" 2>/dev/null; kill "$devpid" 2>/dev/null; }
     [ -n "$subpid" ] && kill "$subpid" 2>/dev/null
     [ -n "$dpid" ] && kill "$dpid" 2>/dev/null
     wait 2>/dev/null
@@ -69,7 +72,7 @@ progress() { # body
 }
 
 state_is() { # job platformState
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 300); do
         curl -sf "$api/jobs/$1" | grep -q "\"platformState\":[[:space:]]*\"$2\"" && return 0
         sleep 0.05
     done
@@ -86,7 +89,7 @@ curl -sf -X POST "$api/jobs" -d '{"device":"ref-device-01","version":"2.0.0","si
 received 2 || fail "the push did not arrive on both topics"
 grep -q '^ota/devices/inform/ref-device-01 {"id":"[0-9]*","code":"200","params":{"version":"2.0.0","size":"0",' "$work/sub" ||
     fail "no stock-server push on inform"
-grep -q '^ota/devices/infrom/ref-device-01 .*"sign":"","module":"MCU","extData":{}}}$' "$work/sub" ||
+grep -q '^ota/devices/infrom/ref-device-01 .*"sign":"","module":"default","extData":{}}}$' "$work/sub" ||
     fail "no stock-server push on infrom"
 state_is 1 pushed
 progress '{"step":"50","desc":"half","module":"MCU"}'
@@ -109,4 +112,33 @@ grep -q '"code":200,"params":{"version":"2.0.0","size":4096,.*"sign":"[0-9a-f]\{
 [ "$(curl -sf "$api/trace?from=0" | grep -c '"mqtt-out"')" = 1 ] || fail "pushed on infrom too"
 "$bin/ota-mock-cloud" --dialect nope >"$work/bad" 2>&1
 grep -q "unknown dialect 'nope'" "$work/bad" || fail "an unknown dialect not refused by name"
+
+# The reference device in the dialect: a loop that restarts it when it reboots (exit 0).
+upgrade_ref_device() { # daemon options...
+    start_daemon "$@"
+    rm -rf "$work/state" && mkdir -p "$work/state"
+    (
+        export OTA_DIALECT=thingspanel OTA_MQTT_HOST=127.0.0.1 OTA_MQTT_PORT=$mport \
+            OTA_MQTT_TLS=0 OTA_PRODUCT_KEY=a1RefProd01 OTA_DEVICE_NAME=ref-device-01 \
+            OTA_DEVICE_SECRET=$TOK OTA_MODULE=default OTA_FIRMWARE_VERSION=1.0.0 \
+            OTA_STATE_DIR=$work/state
+        while "$bin/ota-ref-device" --no-channel; do :; done
+    ) >>"$work/device.log" 2>&1 &
+    devpid=$!
+    for _ in $(seq 1 100); do
+        curl -sf "$api/trace?from=0" | grep -q '"connect: ' && break
+        sleep 0.05
+    done
+    curl -sf -X POST "$api/jobs" -d '{"device":"ref-device-01","version":"2.0.0","size":40960}' \
+        >/dev/null || fail "POST /jobs"
+    state_is 1 succeeded
+    [ "$(cat "$work/state/version")" = 2.0.0 ] || fail "the device did not flash 2.0.0"
+    pkill -P "$devpid" 2>/dev/null
+    kill "$devpid" 2>/dev/null
+    wait "$devpid" 2>/dev/null
+    devpid=
+}
+upgrade_ref_device
+grep -q "no signature pushed" "$work/device.log" || fail "the stock push was verified?"
+upgrade_ref_device --push-values doc
 echo "ok"

@@ -113,7 +113,8 @@ int pd_params_push_build(const ota_push *p, ota_values values, char *buf, size_t
         cJSON_AddStringToObject(params, "url", p->url);
     cJSON_AddStringToObject(params, "signMethod", p->has_sign_method ? p->sign_method : "MD5");
     cJSON_AddStringToObject(params, "sign", p->sign);
-    cJSON_AddStringToObject(params, "module", p->has_module ? p->module : "MCU");
+    /* The platform always names the module; the default one by that name. */
+    cJSON_AddStringToObject(params, "module", p->has_module ? p->module : "default");
     cJSON_AddObjectToObject(params, "extData");
     return pj_print_take(root, buf, cap);
 }
