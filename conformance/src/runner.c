@@ -47,9 +47,11 @@ static void trace_test(const rp_test *t, const char *what)
 {
     char *json = rp_test_to_json(t);
 
-    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
-                 "%s %s/%s %s", what, t->group, t->name,
-                 !strcmp(what, "begin") ? t->rules : rp_verdict_name(t->verdict));
+    int begin = !strcmp(what, "begin");
+
+    mc_trace_event(ct.cloud, OTA_TR_TEST, MC_EV(begin ? OTA_EV_TEST_BEGIN : OTA_EV_TEST_END),
+                   ct.dev.dn, NULL, json, json ? strlen(json) : 0, "%s %s/%s %s", what, t->group,
+                   t->name, begin ? t->rules : rp_verdict_name(t->verdict));
     free(json);
 }
 
