@@ -156,6 +156,9 @@ void ct_inconclusive(const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
         va_end(ap);
+        /* In the timeline too, where the test stopped trying. */
+        mc_trace_event(ct.cloud, OTA_TR_CLOUD, MC_EV(OTA_EV_INCONCLUSIVE), ct.dev.dn, NULL, NULL, 0,
+                       "inconclusive: %.480s", ct.cur->message);
     }
     skip();
 }
