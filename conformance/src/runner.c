@@ -326,7 +326,7 @@ static int run_parallel(ct_run *r, ct_paths *p)
     j.dev = ct.dev.dn;
     snprintf(broker, sizeof(broker), "embedded, one per device instance (%d jobs), %s", j.njobs,
              ct_setup_checks_text(r));
-    begin = ct_setup_run_begin_json(r, p, broker);
+    begin = ct_setup_run_begin_json(r, p, broker, ct.auth_off);
     j.run_begin = begin;
     j.worker = job_worker;
     j.on_start = job_started;

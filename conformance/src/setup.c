@@ -285,7 +285,7 @@ int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap)
     return 0;
 }
 
-char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker)
+char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker, int auth_off)
 {
     rp_run_info info;
     char *json;
@@ -313,6 +313,7 @@ char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *br
     snprintf(info.fw_before, sizeof(info.fw_before), "%s", ct.dev.firmware_version);
     strftime(info.started, sizeof(info.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     info.strict = r->opt.strict;
+    info.auth_off = auth_off;
     info.time_scale = r->opt.scale;
     json = rp_run_info_to_json(&info);
     free(info.rules);
@@ -339,7 +340,9 @@ void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p)
     if (r->opt.cloud)
         snprintf(broker, sizeof(broker), "joined ota-mock-cloud at %.60s, %s", r->opt.cloud,
                  ct_setup_checks_text(r));
-    json = ct_setup_run_begin_json(r, p, broker);
+    /* Logins go unchecked only where our plugin checks them otherwise. */
+    json = ct_setup_run_begin_json(r, p, broker,
+                                   ct.auth_off && (r->opt.cloud || mc_cloud_plugin(ct.cloud)));
     mc_trace_event(ct.cloud, OTA_TR_TEST, MC_EV(OTA_EV_RUN_BEGIN), ct.dev.dn, NULL, json,
                    json ? strlen(json) : 0, "run-begin");
     free(json);

@@ -130,7 +130,7 @@ static void header(FILE *f, const rp_report *r, const tally *c)
     char fw[160], dur[64], mode[64];
 
     fputs("<header>", f);
-    if (strstr(r->info.broker, "AUTH OFF"))
+    if (r->info.auth_off)
         fputs("<p class=\"warn\"><b>Auth off:</b> device logins were not checked in this run "
               "(ota-conformance --auth off); SEC-1 is N/A.</p>\n",
               f);

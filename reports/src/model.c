@@ -61,6 +61,8 @@ char *rp_run_info_to_json(const rp_run_info *in)
     put_str(o, "fw_after", in->fw_after);
     put_str(o, "started", in->started);
     cJSON_AddNumberToObject(o, "strict", in->strict);
+    if (in->auth_off)
+        cJSON_AddNumberToObject(o, "auth_off", 1);
     cJSON_AddNumberToObject(o, "time_scale", in->time_scale);
     rules = cJSON_AddArrayToObject(o, "rules");
     for (int i = 0; rules && i < in->nrules; i++) {
@@ -88,6 +90,7 @@ static void info_from_json(const cJSON *o, rp_run_info *in)
     get_str(o, "fw_before", in->fw_before, sizeof(in->fw_before));
     get_str(o, "started", in->started, sizeof(in->started));
     in->strict = (int)get_num(o, "strict");
+    in->auth_off = (int)get_num(o, "auth_off");
     in->time_scale = get_num(o, "time_scale");
     free(in->rules);
     in->rules = n ? calloc((size_t)n, sizeof(*in->rules)) : NULL;

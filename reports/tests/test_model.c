@@ -110,6 +110,32 @@ static void boundaries_come_from_events_not_words(void **state)
     assert_int_equal(rp_report_load(trace, &r, err, sizeof(err)), RP_ERR_FORMAT);
 }
 
+/* The auth-off banner comes from the run's flag, not from the words of its broker line. */
+static void auth_off_is_a_flag(void **state)
+{
+    rp_report *r = NULL;
+    char err[256], *page;
+    (void)state;
+
+    write_trace("{\"t\":0,\"kind\":\"test\",\"event\":\"run-begin\",\"payload\":\"{\\\"suite\\\":"
+                "\\\"ota-conformance\\\",\\\"broker\\\":\\\"AUTH OFF\\\"}\"}\n");
+    assert_int_equal(rp_report_load(trace, &r, err, sizeof(err)), RP_OK);
+    assert_false(r->info.auth_off);
+    assert_int_equal(rp_html_write(r, html), RP_OK);
+    page = read_html();
+    assert_null(strstr(page, "Auth off:"));
+    free(page);
+    rp_report_free(r);
+    write_trace("{\"t\":0,\"kind\":\"test\",\"event\":\"run-begin\",\"payload\":\"{\\\"suite\\\":"
+                "\\\"ota-conformance\\\",\\\"auth_off\\\":1}\"}\n");
+    assert_int_equal(rp_report_load(trace, &r, err, sizeof(err)), RP_OK);
+    assert_int_equal(rp_html_write(r, html), RP_OK);
+    page = read_html();
+    assert_non_null(strstr(page, "Auth off:"));
+    free(page);
+    rp_report_free(r);
+}
+
 /* The evidence travels in the test's JSON (the end record, and --jobs results). */
 static void evidence_round_trips_in_json(void **state)
 {
@@ -140,6 +166,7 @@ int main(void)
         cmocka_unit_test(the_evidence_is_outlined_by_index),
         cmocka_unit_test(boundaries_come_from_events_not_words),
         cmocka_unit_test(evidence_round_trips_in_json),
+        cmocka_unit_test(auth_off_is_a_flag),
     };
     return cmocka_run_group_tests_name("model", tests, setup, teardown);
 }

@@ -88,6 +88,7 @@ typedef struct {
     char fw_after[68];
     char started[32]; /* ISO 8601, UTC */
     int strict;
+    int auth_off; /* device logins were not checked (--auth off) */
     double time_scale;
     rp_rule *rules; /* heap */
     int nrules;
