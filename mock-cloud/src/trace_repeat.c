@@ -75,7 +75,8 @@ static int same_but_id(const ota_trace_rec *a, const ota_trace_rec *b)
 
 static int same(const ota_trace_rec *a, const ota_trace_rec *b)
 {
-    if (a->kind != b->kind || strcmp(a->topic, b->topic) || strcmp(a->info, b->info))
+    if (a->kind != b->kind || a->event != b->event || strcmp(a->topic, b->topic) ||
+        strcmp(a->info, b->info))
         return 0;
     if (a->binary == b->binary && a->payload_len == b->payload_len &&
         (!a->payload_len || !memcmp(a->payload, b->payload, a->payload_len)))
@@ -129,7 +130,8 @@ static int free_slot(const dev_state *d)
 
 static int is_request(const ota_trace_rec *r)
 {
-    return r->kind == OTA_TR_MQTT_IN || (r->kind == OTA_TR_HTTP && strncmp(r->info, "done ", 5));
+    return r->kind == OTA_TR_MQTT_IN || (r->kind == OTA_TR_HTTP && r->event != OTA_EV_HTTP_DONE &&
+                                         r->event != OTA_EV_HTTP_ABORTED);
 }
 
 /* The slot the summary is about: a request before a reply, then the most left out. */
@@ -162,8 +164,8 @@ static void describe(const dev_state *d, const ota_trace_rec *r, char *out, size
     for (int i = 0; i < SLOTS; i++) {
         const ota_trace_rec *o = d->s[i].rec;
         if (o && o->kind == OTA_TR_HTTP && !strcmp(o->topic, r->topic) &&
-            !strncmp(o->info, "done ", 5))
-            status = atoi(o->info + 5);
+            (o->event == OTA_EV_HTTP_DONE || o->event == OTA_EV_HTTP_ABORTED))
+            status = o->status;
     }
     snprintf(out, cap, "%.*s %.*s", (int)strcspn(r->info, " "), r->info,
              (int)strcspn(r->topic, "?"), r->topic);
@@ -205,6 +207,10 @@ static ota_trace_rec *take_summary(dev_state *d, double now)
     if (r) {
         r->t = now;
         r->kind = OTA_TR_CLOUD;
+        r->event = OTA_EV_REPEATED;
+        r->of = lead->rec->event;
+        r->count = lead->held;
+        r->offset = r->last = -1;
         snprintf(r->dev, sizeof(r->dev), "%s", d->dev);
         snprintf(r->topic, sizeof(r->topic), "%s", lead->rec->topic);
         snprintf(r->info, sizeof(r->info), "repeated %ld times in %.2f s (%.0f/s): %s", lead->held,
