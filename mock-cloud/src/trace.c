@@ -159,7 +159,7 @@ static void put(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const c
                 va_list ap)
 {
     ota_trace_rec *r = rec_new(kind, dev, topic, payload, len, binary), *sum = NULL;
-    int keep;
+    int keep, summed;
 
     if (!r)
         return;
@@ -172,7 +172,8 @@ static void put(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const c
     if (kind == OTA_TR_ERROR)
         c->errors++;
     keep = mc_repeat_admit(c, r, &sum);
-    if (sum)
+    summed = sum != NULL;
+    for (; sum; sum = mc_repeat_more(c, r->t)) /* one per repeated request of the device */
         store(c, sum);
     if (!keep) {
         ota_trace_rec_clear(r);
@@ -180,7 +181,7 @@ static void put(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const c
     } else if (store(c, r) == 0) {
         mc_repeat_kept(c, r);
     }
-    if (keep || sum)
+    if (keep || summed)
         pthread_cond_broadcast(&c->tcond);
     pthread_mutex_unlock(&c->tlock);
     if (!mc_cloud_lock_held(c))
