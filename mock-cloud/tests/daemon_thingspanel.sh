@@ -13,7 +13,7 @@ dpid=
 subpid=
 devpid=
 cleanup() {
-    [ -n "$devpid" ] && { pkill -P "$devpid" 2>/dev/null; kill "$devpid" 2>/dev/null; }
+    [ -n "$devpid" ] && stop_device
     [ -n "$subpid" ] && kill "$subpid" 2>/dev/null
     [ -n "$dpid" ] && kill "$dpid" 2>/dev/null
     wait 2>/dev/null
@@ -122,7 +122,7 @@ upgrade_ref_device() { # daemon options...
             OTA_MQTT_TLS=0 OTA_PRODUCT_KEY=a1RefProd01 OTA_DEVICE_NAME=ref-device-01 \
             OTA_DEVICE_SECRET=$TOK OTA_MODULE=default OTA_FIRMWARE_VERSION=1.0.0 \
             OTA_STATE_DIR=$work/state
-        while "$bin/ota-ref-device" --no-channel; do :; done
+        while [ ! -e "$work/stop" ] && "$bin/ota-ref-device" --no-channel; do :; done
     ) >>"$work/device.log" 2>&1 &
     devpid=$!
     for _ in $(seq 1 100); do
@@ -133,9 +133,18 @@ upgrade_ref_device() { # daemon options...
         >/dev/null || fail "POST /jobs"
     state_is 1 succeeded
     [ "$(cat "$work/state/version")" = 2.0.0 ] || fail "the device did not flash 2.0.0"
-    pkill -P "$devpid" 2>/dev/null
-    kill "$devpid" 2>/dev/null
+    stop_device
+}
+
+# The loop starts no device once $work/stop exists; the one it may have started is stopped too.
+stop_device() {
+    touch "$work/stop"
+    while kill -0 "$devpid" 2>/dev/null; do
+        pkill -P "$devpid" 2>/dev/null
+        sleep 0.05
+    done
     wait "$devpid" 2>/dev/null
+    rm -f "$work/stop"
     devpid=
 }
 upgrade_ref_device
