@@ -28,6 +28,7 @@ typedef struct {
     const char *broker;
     const char *cloud;
     const char *auth;
+    const char *dialect; /* --dialect, else the profile's, else aliyun */
     int list, quiet, strict, requirements, tls;
     int jobs;
     const char *certs;
