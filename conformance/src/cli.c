@@ -313,6 +313,19 @@ const char *ct_cli_fixtures(const ct_options *o)
     return d.fixtures;
 }
 
+int ct_cli_profile_dialect(ct_options *o)
+{
+    static dut_profile prof;
+    char err[512];
+
+    if (o->dialect || !o->device)
+        return 0;
+    /* A profile that does not load is reported where the run sets up, as before. */
+    if (dut_profile_load(o->device, &prof, err, sizeof(err)) == DUT_OK)
+        o->dialect = prof.dialect;
+    return 0;
+}
+
 int ct_cli_check_catalogue(const ct_options *o)
 {
     int bad = 0;

@@ -60,8 +60,10 @@ void rd_report_step(int step, const char *desc, int sync)
         desc = "";
     if (ota_dialect_topic_build(rd.dialect, OTA_TOPIC_PROGRESS, 0, rd.pk, rd.dn, topic,
                                 sizeof(topic)) != OTA_OK ||
-        ota_dialect_progress_build(rd.dialect, id, step, rd_has_bug(BUG_STEP_NUMBER), desc,
-                                   reported_module(), payload, sizeof(payload)) != OTA_OK)
+        ota_dialect_progress_build(
+            rd_has_bug(BUG_TP_PROGRESS_PARAMS) ? ota_dialect_get(OTA_DIALECT_ALIYUN) : rd.dialect,
+            id, step, rd_has_bug(BUG_STEP_NUMBER), desc, reported_module(), payload,
+            sizeof(payload)) != OTA_OK)
         return;
     pthread_mutex_lock(&rd.lock);
     rd.pub_acked = 0;
