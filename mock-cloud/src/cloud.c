@@ -131,8 +131,10 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
         return;
     }
     mc_trace_add(c,
-                 !strcmp(what, "auth-refused") || !strcmp(what, "acl-denied") ? OTA_TR_ERROR
-                                                                              : OTA_TR_BROKER,
+                 !strcmp(what, "auth-refused") || !strcmp(what, "acl-denied") ||
+                         !strcmp(what, "flood")
+                     ? OTA_TR_ERROR
+                     : OTA_TR_BROKER,
                  name, NULL, payload, len, "%s: %s%s%s", what,
                  cJSON_IsString(detail) ? detail->valuestring : "",
                  cJSON_IsString(cid) && *cid->valuestring ? " client " : "",
