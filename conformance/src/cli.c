@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "jobs.h"
 #include "run_priv.h"
 
-static const ct_group *const groups[] = {&ct_group_security, &ct_group_version, &ct_group_push,
-                                         &ct_group_final,    &ct_group_failure, &ct_group_download,
-                                         &ct_group_blocks};
-#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+/* The catalogue (catalogue.c): the groups' tables and the scenario files with an expect block. */
+#define NGROUPS   ct_catalogue_ngroups()
+#define groups(g) ct_catalogue_group(g)
 
 static void usage(FILE *f)
 {
@@ -237,8 +237,8 @@ static size_t tests_citing(const char *id, char *names, size_t cap)
     if (cap)
         names[0] = '\0';
     for (size_t g = 0; g < NGROUPS; g++)
-        for (size_t i = 0; i < groups[g]->ncases; i++) {
-            const ct_case *c = &groups[g]->cases[i];
+        for (size_t i = 0; i < groups(g)->ncases; i++) {
+            const ct_case *c = &groups(g)->cases[i];
             if (!cites(c, id))
                 continue;
             if (used < cap)
@@ -272,12 +272,20 @@ void ct_cli_requirements(void)
 }
 
 /* Every rule has a test (or needs a run feature), and every cited rule exists. */
-int ct_cli_check_catalogue(void)
+const char *ct_cli_fixtures(const ct_options *o)
+{
+    const char *fx = o->fixtures ? o->fixtures : getenv("OTA_FIXTURES");
+    return fx ? fx : OTA_SOURCE_DIR "/fixtures";
+}
+
+int ct_cli_check_catalogue(const ct_options *o)
 {
     int bad = 0;
-    char err[256];
+    char err[512];
 
-    if (ct_rules_load(err, sizeof(err)) != 0) {
+    snprintf(ct.scenarios, sizeof(ct.scenarios), "%.4000s/scenarios", ct_cli_fixtures(o));
+    if (ct_rules_load(err, sizeof(err)) != 0 ||
+        ct_catalogue_load(ct.scenarios, err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-conformance: %s\n", err);
         return -1;
     }
@@ -289,13 +297,13 @@ int ct_cli_check_catalogue(void)
         }
     }
     for (size_t g = 0; g < NGROUPS; g++) {
-        for (size_t i = 0; i < groups[g]->ncases; i++) {
+        for (size_t i = 0; i < groups(g)->ncases; i++) {
             char rules[128], *tok, *save = NULL;
-            snprintf(rules, sizeof(rules), "%s", groups[g]->cases[i].rules);
+            snprintf(rules, sizeof(rules), "%s", groups(g)->cases[i].rules);
             for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
                 if (!ct_rule_find(tok)) {
                     fprintf(stderr, "ota-conformance: test %s cites unknown rule %s\n",
-                            groups[g]->cases[i].name, tok);
+                            groups(g)->cases[i].name, tok);
                     bad = 1;
                 }
             }
@@ -307,8 +315,8 @@ int ct_cli_check_catalogue(void)
 void ct_cli_list(const ct_options *o)
 {
     for (size_t g = 0; g < NGROUPS; g++)
-        for (size_t i = 0; i < groups[g]->ncases; i++) {
-            const ct_case *c = &groups[g]->cases[i];
+        for (size_t i = 0; i < groups(g)->ncases; i++) {
+            const ct_case *c = &groups(g)->cases[i];
             if (matches(o, c))
                 printf("%-10s %-40s %s\n", c->group, c->name, c->rules);
         }
@@ -318,7 +326,7 @@ void ct_cli_select(ct_run *r)
 {
     r->nsel = 0;
     for (size_t g = 0; g < NGROUPS; g++)
-        for (size_t i = 0; i < groups[g]->ncases && r->nsel < CT_MAX_TESTS; i++)
-            if (matches(&r->opt, &groups[g]->cases[i]))
-                r->sel[r->nsel++] = &groups[g]->cases[i];
+        for (size_t i = 0; i < groups(g)->ncases && r->nsel < CT_MAX_TESTS; i++)
+            if (matches(&r->opt, &groups(g)->cases[i]))
+                r->sel[r->nsel++] = &groups(g)->cases[i];
 }

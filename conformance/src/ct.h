@@ -17,7 +17,11 @@
 #include "otadut/dut.h"
 #include "otadut/profile.h"
 #include "otamock/mock.h"
+#include "otaproto/limits.h"
 #include "otareport/report.h"
+
+/* A bound of the protocol's table (otaproto/limits.h), in seconds before --time-scale. */
+#define CT_S(id) ota_bound_s(OTA_BOUND_##id)
 
 /* ---- rules (rules.c) ---- */
 typedef enum { CT_MUST = 0, CT_SHOULD } ct_tier;
@@ -47,6 +51,14 @@ typedef struct {
     const char *rules; /* space-separated IDs the test checks */
     const char *arg;   /* for table-driven tests: a fault plan's name */
 } ct_case;
+
+/*
+ * A row run by the engine (engine.h): the scenario file `plan` names the
+ * test, its group and its rules in its expect block (docs/scenarios.md).
+ */
+/* clang-format off */
+#define CT_SCENARIO(plan) {.arg = (plan)}
+/* clang-format on */
 
 /* The running test's case (its arg). */
 #define CT_CASE(state) ((const ct_case *)*(state))
@@ -234,9 +246,6 @@ int ct_is_get(const ota_trace_rec *r, void *arg); /* an HTTP GET of the file ser
  * plan's description for messages.
  */
 const char *ct_upgrade_plan(ct_attempt *a, const char *plan, char *where, size_t cap);
-/* Table-driven test: under the case's plan (arg) the upgrade must still succeed; cites the
- * case's first rule. */
-void ct_survives_plan(void **state);
 /* Progress checks over an attempt: PROG-4 (no decrease) and PROG-5 (3 s spacing). */
 void ct_check_progress_pace(size_t from, size_t to);
 /* Create and push the job; fails the test when the cloud refuses. */

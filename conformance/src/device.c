@@ -241,14 +241,12 @@ static int await_ready(dut_adapter *dut, double seconds)
     return dut_has_channel(dut);
 }
 
-#define CT_READY_GRACE_S 2.0
-
 int ct_device_board_ready(const dut_profile *p, dut_adapter *dut, double scale, char *err,
                           size_t errcap)
 {
     int wants_channel = p->reset == DUT_RESET_CHANNEL || p->caps[0];
 
-    if (p->adapter != DUT_ADAPTER_SERIAL || await_ready(dut, CT_READY_GRACE_S * scale))
+    if (p->adapter != DUT_ADAPTER_SERIAL || await_ready(dut, CT_S(READY) * scale))
         return 0;
     /* Its !READY went by before we opened the port (or never comes): a fresh boot tells. */
     if (p->reset != DUT_RESET_NONE && dut_restart(dut) == DUT_OK &&

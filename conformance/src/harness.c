@@ -579,7 +579,7 @@ static int device_idle(void)
 
     if (!dut_has_channel(ct.dut))
         return 1;
-    rc = dut_command(ct.dut, "STATUS", reply, sizeof(reply), ct_secs(2));
+    rc = dut_command(ct.dut, "STATUS", reply, sizeof(reply), ct_secs(CT_S(STATUS)));
     if (rc == DUT_ERR_CLOSED)
         return 0;
     return rc != DUT_OK || strstr(reply, "state=idle") != NULL;
@@ -592,18 +592,16 @@ static int device_speaks(const ota_trace_rec *r, void *arg)
     return (r->kind == OTA_TR_MQTT_IN || r->kind == OTA_TR_HTTP) && !strcmp(r->dev, ct.dev.dn);
 }
 
-/* Between tests: quiet this long, so that nothing of the last test spills into the next. */
-#define CT_QUIET_S 0.3
-
 int ct_settle(void)
 {
-    double end = mc_now(ct.cloud) + ct_secs(30);
+    double end = mc_now(ct.cloud) + ct_secs(CT_S(SETTLE));
 
     while (mc_now(ct.cloud) < end && !ct_interrupted) {
         if (settle_boot() != 0)
             return -1;
         if (device_idle()) {
-            ct_quiet(mc_trace_count(ct.cloud), CT_QUIET_S, device_speaks, NULL, 10);
+            /* Quiet for a moment, so that nothing of the last test spills into the next. */
+            ct_quiet(mc_trace_count(ct.cloud), CT_S(QUIET), device_speaks, NULL, CT_S(QUIET_MAX));
             return 0;
         }
         /* Busy (an upgrade still running): wake on the next event or in 50 ms. */
@@ -816,29 +814,16 @@ const char *ct_upgrade_plan(ct_attempt *a, const char *plan, char *where, size_t
 
     ct_spec_init(&s, v, sizeof(v));
     about = ct_spec_scenario(&s, plan);
-    ct_upgrade(a, &s, 60);
+    ct_upgrade(a, &s, CT_S(FINAL));
     where[0] = '\0';
     if (a->end_at >= 0)
         ct_describe((size_t)a->end_at, where, cap);
     return about;
 }
 
-void ct_survives_plan(void **state)
-{
-    const ct_case *c = CT_CASE(state);
-    char rule[16], where[400];
-    ct_attempt a;
-    const char *about = ct_upgrade_plan(&a, c->arg, where, sizeof(where));
-
-    snprintf(rule, sizeof(rule), "%.*s", (int)strcspn(c->rules, " "), c->rules);
-    ct_final_reported(&a);
-    ct_check(rule, a.outcome == CT_UP_SUCCEEDED,
-             "after %s the upgrade to %s must still succeed: got %s %s", about, a.info.version,
-             ct_outcome_text(&a), where);
-}
-
 void ct_check_progress_pace(size_t from, size_t to)
 {
+    const ota_bound *gap = ota_bound_at(OTA_BOUND_PROGRESS_GAP);
     int prev = -100, step;
     double prev_t = -1;
     char where[400];
@@ -854,10 +839,10 @@ void ct_check_progress_pace(size_t from, size_t to)
         ct_check("PROG-4", step >= prev,
                  "within one download the step must not decrease: \"%d\" came after \"%d\" %s",
                  step, prev, where);
-        ct_check("PROG-5", prev_t < 0 || r->t - prev_t >= 2.7,
-                 "intermediate progress at most once per 3 s: \"%d\" came %.2f s after the "
+        ct_check("PROG-5", prev_t < 0 || r->t - prev_t >= gap->judged,
+                 "intermediate progress at most once per %.0f s: \"%d\" came %.2f s after the "
                  "last one %s",
-                 step, r->t - prev_t, where);
+                 gap->seconds, step, r->t - prev_t, where);
         prev = step;
         prev_t = r->t;
     }
@@ -1005,7 +990,7 @@ static int dropped_by_device(const ota_trace_rec *r, void *arg)
 
 void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *what)
 {
-    long i = ct_find(a->reached_at, 1.0, dropped_by_device, NULL);
+    long i = ct_find(a->reached_at, CT_S(CRASH), dropped_by_device, NULL);
     char where[400];
 
     if (i < 0 || cloud_dropped(mc_trace_at(ct.cloud, (size_t)i)))
@@ -1039,7 +1024,8 @@ static int downloaded(const ct_attempt *a)
 static double attempt_bound(double timeout_s)
 {
     double longest = ct.bounds.final > ct.bounds.failure ? ct.bounds.final : ct.bounds.failure;
-    return longest > 60 ? timeout_s * longest / 60 : timeout_s;
+    double dflt = CT_S(FINAL) > CT_S(FAILURE) ? CT_S(FINAL) : CT_S(FAILURE);
+    return longest > dflt ? timeout_s * longest / dflt : timeout_s;
 }
 
 /*
@@ -1187,7 +1173,7 @@ void ct_running_version(char *buf, size_t cap)
 
     buf[0] = '\0';
     if (dut_has_channel(ct.dut) &&
-        dut_command(ct.dut, "STATUS", reply, sizeof(reply), ct_secs(5)) == DUT_OK) {
+        dut_command(ct.dut, "STATUS", reply, sizeof(reply), ct_secs(CT_S(CHANNEL))) == DUT_OK) {
         dut_line l;
         char line[DUT_MAX_LINE + 16];
         snprintf(line, sizeof(line), "@0 OK %s", reply);

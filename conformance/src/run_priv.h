@@ -78,8 +78,15 @@ typedef struct {
 enum { CT_CLI_RUN = 0, CT_CLI_HELP = 1, CT_CLI_BAD = -1 };
 /* Fill o from argv; CT_CLI_HELP after printing --help, CT_CLI_BAD after saying why. */
 int ct_cli_parse(ct_options *o, int argc, char **argv);
-/* Load the rule catalogue; -1 (said on stderr) when a rule has no test or a test cites none. */
-int ct_cli_check_catalogue(void);
+/* The fixtures folder: --fixtures, else $OTA_FIXTURES, else the source tree's. */
+const char *ct_cli_fixtures(const ct_options *o);
+/*
+ * Load the rule catalogue and the test catalogue (catalogue.c: the groups'
+ * tables and the scenario files of the fixtures folder with an expect
+ * block); -1 (said on stderr) when a file is bad, a rule has no test or a
+ * test cites an unknown one.
+ */
+int ct_cli_check_catalogue(const ct_options *o);
 void ct_cli_list(const ct_options *o);
 void ct_cli_requirements(void);
 /* The tests o->only selects, in catalogue order, into r->sel. */

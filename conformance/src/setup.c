@@ -220,10 +220,9 @@ static int use_profile(ct_run *r, const char *path, char *err, size_t errcap)
 
 int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap)
 {
-    const char *fx = r->opt.fixtures ? r->opt.fixtures : getenv("OTA_FIXTURES");
     char dir[PATH_MAX];
 
-    snprintf(p->fixtures, sizeof(p->fixtures), "%s", fx ? fx : OTA_SOURCE_DIR "/fixtures");
+    snprintf(p->fixtures, sizeof(p->fixtures), "%s", ct_cli_fixtures(&r->opt));
     snprintf(p->devices, sizeof(p->devices), "%s/devices", p->fixtures);
     snprintf(ct.scenarios, sizeof(ct.scenarios), "%.4000s/scenarios", p->fixtures);
     snprintf(p->certs, sizeof(p->certs), "%s", r->opt.certs ? r->opt.certs : OTA_CERTS_DIR);

@@ -3,7 +3,8 @@
  * of each kind, and the upgrade still succeeds), DL-3/DL-4 (resume by
  * Range, without overlap), DL-8 (slow but steady), DL-9 (chunked and
  * length-less bodies), PROG-4/PROG-5 over a download long enough to see
- * them. Faults come from fixtures/scenarios; each test names its plan.
+ * them. Faults come from fixtures/scenarios; each test names its plan, and
+ * the rows CT_SCENARIO makes are scenario files the engine runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static void url_used_verbatim(void **state)
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     bad = ct_scan(a.push_at, mc_trace_count(ct.cloud), uri_refused, NULL);
     if (bad >= 0) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)bad);
@@ -67,7 +68,7 @@ static void resumes_with_range(void **state)
     ct_spec_init(&s, v, sizeof(v));
     about = ct_spec_scenario(&s, "http-close-once");
     at = s.fault.at;
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     first = ct_scan(a.push_at, a.end_at >= 0 ? (size_t)a.end_at : mc_trace_count(ct.cloud),
                     ct_is_get, NULL);
     second = first >= 0 ? ct_scan((size_t)first + 1,
@@ -164,17 +165,17 @@ static void throttled_download_paces_progress(void **state)
 static const ct_case cases[] = {
     {"url_used_verbatim", "download", url_used_verbatim, "DL-1", NULL},
     {"resumes_with_range", "download", resumes_with_range, "DL-2 DL-3 DL-4", NULL},
-    {"survives_reset", "download", ct_survives_plan, "DL-2", "http-reset-once"},
+    CT_SCENARIO("http-reset-once"),
     {"survives_short_file", "download", short_file_never_flashed, "DL-2 FAIL-3S", NULL},
-    {"survives_stall", "download", ct_survives_plan, "DL-2", "http-stall-once"},
-    {"survives_ignored_range", "download", ct_survives_plan, "DL-2", "http-ignore-range"},
-    {"survives_kick_mid_download", "download", ct_survives_plan, "DL-2", "session-kick-http"},
-    {"survives_broker_restart", "download", ct_survives_plan, "DL-2", "session-broker-restart"},
+    CT_SCENARIO("http-stall-once"),
+    CT_SCENARIO("http-ignore-range"),
+    CT_SCENARIO("session-kick-http"),
+    CT_SCENARIO("session-broker-restart"),
     {"slow_download_completes", "download", throttled_download_paces_progress, "DL-8 PROG-4 PROG-5",
      NULL},
-    {"pause_2s_completes", "download", ct_survives_plan, "DL-8", "http-pause"},
-    {"no_content_length", "download", ct_survives_plan, "DL-9", "http-no-length"},
-    {"chunked_encoding", "download", ct_survives_plan, "DL-9", "http-chunked"},
+    CT_SCENARIO("http-pause"),
+    CT_SCENARIO("http-no-length"),
+    CT_SCENARIO("http-chunked"),
 };
 
 const ct_group ct_group_download = {"download", cases, sizeof(cases) / sizeof(cases[0])};

@@ -22,12 +22,12 @@ static void target_version_reported_after_upgrade(void **state)
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     if (a.outcome != CT_UP_SUCCEEDED) {
         long h = ct_scan(a.push_at, mc_trace_count(ct.cloud), is_hundred, NULL);
         ct_fail("FINAL-1",
                 "expected inform with version \"%s\" within %.0f s of the push; got %s%s", v,
-                ct_secs(60), ct_outcome_text(&a),
+                ct_secs(CT_S(FINAL)), ct_outcome_text(&a),
                 h >= 0 && a.outcome != CT_UP_DOWNLOADED
                     ? " after progress \"100\" (progress 100 alone is not success)"
                     : "");
@@ -79,7 +79,7 @@ static void target_version_not_reported_early(void **state)
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     end = mc_trace_count(ct.cloud);
     first = ct_scan(a.push_at, end, ct_is_inform, a.info.version);
     if (first < 0)
@@ -89,9 +89,9 @@ static void target_version_not_reported_early(void **state)
      * An early reporter is still downloading: let the attempt run out (the
      * device idle or rebooted, then a short quiet window) before judging order.
      */
-    done = ct_find(a.push_at, 60, download_done, &a);
+    done = ct_find(a.push_at, CT_S(FINAL), download_done, &a);
     ct_settle();
-    ct_find(mc_trace_count(ct.cloud), 0.3, ct_is_progress, NULL);
+    ct_find(mc_trace_count(ct.cloud), CT_S(QUIET), ct_is_progress, NULL);
     end = mc_trace_count(ct.cloud);
     for (long i = ct_scan(a.push_at, end, below_hundred, NULL); i >= 0;
          i = ct_scan((size_t)i + 1, end, below_hundred, NULL))
@@ -116,13 +116,13 @@ static void two_upgrades_back_to_back(void **state)
     (void)state;
 
     ct_spec_init(&s, v1, sizeof(v1));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     ct_final_reported(&a);
     ct_check("FINAL-3", a.outcome == CT_UP_SUCCEEDED, "the first upgrade (to %s) failed: got %s",
              v1, ct_outcome_text(&a));
     ct_settle();
     ct_spec_init(&s, v2, sizeof(v2));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     ct_final_reported(&a);
     ct_check("FINAL-3", a.outcome == CT_UP_SUCCEEDED,
              "the second upgrade in a row (to %s, right after %s) must succeed too: got %s", v2, v1,

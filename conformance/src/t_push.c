@@ -7,8 +7,6 @@
 
 #include "ct.h"
 
-#define QUIET_S 0.5 /* after a failure step: does anything positive follow? */
-
 static int starts_upgrade(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
@@ -25,15 +23,15 @@ static void live_push_starts_upgrade(void **state)
 
     ct_spec_init(&s, v, sizeof(v));
     ct_push(&a, &s);
-    i = ct_find(a.push_at, 10, starts_upgrade, NULL);
+    i = ct_find(a.push_at, CT_S(REACT), starts_upgrade, NULL);
     if (i < 0)
         ct_check_push_reached(&a);
     ct_check("PUSH-1", i >= 0,
              "a live-cloud push (code \"1000\", numeric id, signMethod Md5) must start the "
              "upgrade: expected a download request or a progress report within %.0f s, got "
              "neither",
-             ct_secs(10));
-    ct_await(&a, 60);
+             ct_secs(CT_S(REACT)));
+    ct_await(&a, CT_S(FINAL));
     ct_final_reported(&a);
     ct_check("PUSH-1", a.outcome == CT_UP_SUCCEEDED, "the upgrade to %s did not complete: got %s",
              v, ct_outcome_text(&a));
@@ -84,7 +82,7 @@ static void progress_step_is_a_string(void **state)
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     ct_check("PROG-1", judge_progress(a.push_at, mc_trace_count(ct.cloud)) > 0,
              "an upgrade must report progress on its progress topic, got none");
 }
@@ -98,7 +96,7 @@ static void progress_desc_at_most_128(void **state)
 
     ct_spec_init(&s, v, sizeof(v));
     s.wrong_digest = 1; /* a failure step carries the longest desc */
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     ct_check("PROG-2", judge_progress(a.push_at, mc_trace_count(ct.cloud)) > 0,
              "a failed upgrade must report progress, got none");
 }
@@ -112,13 +110,13 @@ static void progress_module_matches(void **state)
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     ct_check("PROG-3", judge_progress(a.push_at, mc_trace_count(ct.cloud)) > 0,
              "an upgrade must report progress, got none");
     if (!dflt || !ct_module_switch("MCU"))
         return;
     ct_spec_init(&s, v, sizeof(v)); /* again, as a device of module MCU (OTA_MODULE) */
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     ct_check("PROG-3", judge_progress(a.push_at, mc_trace_count(ct.cloud)) > 0,
              "an upgrade of module MCU must report progress, got none");
 }
@@ -139,13 +137,13 @@ static void one_failure_step_per_attempt(void **state)
 
     ct_spec_init(&s, v, sizeof(v));
     s.wrong_digest = 1;
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     ct_check("PROG-6", a.outcome == CT_UP_FAILED,
              "a failed attempt (wrong digest) must report a negative step; got %s",
              ct_outcome_text(&a));
     /* Everything until the device has been quiet for a moment: nothing positive, no other
      * code may follow the first negative step. */
-    end = ct_quiet((size_t)a.end_at + 1, QUIET_S, any_step, NULL, 10);
+    end = ct_quiet((size_t)a.end_at + 1, CT_S(AFTER_FAILURE), any_step, NULL, CT_S(QUIET_MAX));
     for (long i = ct_scan((size_t)a.end_at + 1, end, ct_is_progress, NULL); i >= 0;
          i = ct_scan((size_t)i + 1, end, ct_is_progress, NULL)) {
         int step = 0;
@@ -158,19 +156,19 @@ static void one_failure_step_per_attempt(void **state)
     }
 }
 
-/* A variant push the device should act on: started within 10 s and completed. */
+/* A variant push the device should act on: started within PUSH-1's bound and completed. */
 static void acted_on(const char *rule, const mc_job_spec *s, const char *what)
 {
     ct_attempt a;
 
     ct_push(&a, s);
-    if (ct_find(a.push_at, 10, starts_upgrade, NULL) < 0) {
+    if (ct_find(a.push_at, CT_S(REACT), starts_upgrade, NULL) < 0) {
         ct_check_push_reached(&a);
         ct_check(rule, 0, "%s must be acted on: no download and no progress within %.0f s", what,
-                 ct_secs(10));
+                 ct_secs(CT_S(REACT)));
         return;
     }
-    ct_await(&a, 60);
+    ct_await(&a, CT_S(FINAL));
     ct_final_reported(&a);
     ct_check(rule, a.outcome == CT_UP_SUCCEEDED, "%s must be installed like any other: got %s",
              what, ct_outcome_text(&a));
@@ -214,7 +212,7 @@ static void push_for_other_module_ignored(void **state)
     ct_spec_init(&s, v, sizeof(v));
     s.module = strcmp(ct.dev.module, "other-module") ? "other-module" : "second-module";
     ct_push(&a, &s);
-    ct_await(&a, 1.5); /* a short window: flashing it would be quick */
+    ct_await(&a, CT_S(IGNORED)); /* a short window: flashing it would be quick */
     ct_check("PUSH-5", a.outcome != CT_UP_SUCCEEDED && a.outcome != CT_UP_OTHER_VERSION,
              "a push for module \"%s\" must never be installed as this device's firmware; got %s",
              s.module, ct_outcome_text(&a));
@@ -235,7 +233,7 @@ static void push_for_running_version_changes_nothing(void **state)
     ct_spec_init(&s, v, sizeof(v));
     snprintf(v, sizeof(v), "%.31s", d.reported_version);
     ct_push(&a, &s);
-    ct_await(&a, 1.5); /* a short window: a wrong reaction comes at once */
+    ct_await(&a, CT_S(IGNORED)); /* a short window: a wrong reaction comes at once */
     if (a.end_at >= 0)
         ct_describe((size_t)a.end_at, where, sizeof(where));
     ct_check("PUSH-6", a.outcome != CT_UP_FAILED,
@@ -267,7 +265,7 @@ static void hundred_before_restart(void **state)
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     if (a.outcome != CT_UP_SUCCEEDED)
         ct_fail("FINAL-1", "the upgrade to %s did not succeed: got %s", v, ct_outcome_text(&a));
     end = (size_t)a.end_at;
@@ -289,7 +287,7 @@ static void failure_step_has_desc(void **state)
 
     ct_spec_init(&s, v, sizeof(v));
     s.wrong_digest = 1;
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     if (a.outcome != CT_UP_FAILED)
         ct_fail("PROG-6", "a wrong digest must end in a failure step; got %s", ct_outcome_text(&a));
     r = mc_trace_at(ct.cloud, (size_t)a.end_at);
@@ -317,11 +315,11 @@ static void get_reply_starts_upgrade(void **state)
         ct_na("N/A: the suite can neither reboot this device (adapter %s, no reset) nor make it "
               "reconnect (no broker plugin), and it asks for jobs only then",
               ct.adapter);
-    i = ct_find(st >= 0 ? (size_t)st : a.push_at, 10, ct_is_uplink,
+    i = ct_find(st >= 0 ? (size_t)st : a.push_at, CT_S(PULL), ct_is_uplink,
                 (void *)"/thing/ota/firmware/get");
     if (i < 0)
         ct_na("the device sent no firmware/get within %.0f s of %s: it does not pull jobs",
-              ct_secs(10), ct.can_reset ? "booting" : "reconnecting");
+              ct_secs(CT_S(PULL)), ct.can_reset ? "booting" : "reconnecting");
     const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
     ct_describe((size_t)i, where, sizeof(where));
     rc = ota_fw_get_parse((const char *)r->payload, r->payload_len, &g);
@@ -333,7 +331,7 @@ static void get_reply_starts_upgrade(void **state)
                  "firmware/get of module %s must name it in params.module %s", ct.dev.module,
                  where);
     a.push_at = (size_t)i;
-    ct_await(&a, 60);
+    ct_await(&a, CT_S(FINAL));
     ct_final_reported(&a);
     ct_check("PUSH-2", a.outcome == CT_UP_SUCCEEDED,
              "the get_reply carried a pending job for %s: it must start the upgrade, got %s", v,
@@ -357,23 +355,24 @@ static void second_push_during_download(void **state)
     ct_spec_init(&s, v, sizeof(v));
     ct_spec_scenario(&s, "http-throttle"); /* a download of a few seconds */
     ct_push(&a, &s);
-    if (ct_find(a.push_at, 10, ct_is_http, NULL) < 0) {
+    if (ct_find(a.push_at, CT_S(REACT), ct_is_http, NULL) < 0) {
         ct_check_push_reached(&a);
-        ct_fail("PUSH-1", "the push to %s started no download within %.0f s", v, ct_secs(10));
+        ct_fail("PUSH-1", "the push to %s started no download within %.0f s", v,
+                ct_secs(CT_S(REACT)));
     }
     ct_spec_init(&s2, v2, sizeof(v2));
     ct_push(&a2, &s2); /* while the first download runs */
-    i = ct_find(a2.push_at, 60, ends_or_boots, NULL);
+    i = ct_find(a2.push_at, CT_S(FINAL), ends_or_boots, NULL);
     if (i < 0 && ct_hundred_since(a.push_at) >= 0)
         ct_fail("FINAL-1",
                 "a download finished (step \"100\") after the second push, but the device "
                 "reported neither %s nor %s within %.0f s: progress 100 alone is not success",
-                v, v2, ct_secs(60));
+                v, v2, ct_secs(CT_S(FINAL)));
     if (i < 0)
         ct_fail("PUSH-7",
                 "a second push (%s) came during the download of %s: the device must end on a "
                 "target version, or on %s with one failure step; within %.0f s it did neither",
-                v2, v, a.from_version, ct_secs(60));
+                v2, v, a.from_version, ct_secs(CT_S(FINAL)));
     ct_describe((size_t)i, where, sizeof(where));
     if (ct_is_fail_step(mc_trace_at(ct.cloud, (size_t)i), NULL)) {
         ct_running_version(now, sizeof(now));
@@ -382,7 +381,7 @@ static void second_push_during_download(void **state)
                  a.from_version, now);
         return;
     }
-    long j = ct_find((size_t)i + 1, 10, ct_is_inform, NULL);
+    long j = ct_find((size_t)i + 1, CT_S(INFORM), ct_is_inform, NULL);
     ota_inform in = {0};
     if (j >= 0) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)j);
@@ -402,46 +401,18 @@ static void second_push_during_download(void **state)
      * A device that pulls the still-open second job after its reboot
      * (firmware/get) is right to; let that upgrade end here, not in the next test.
      */
-    if (strcmp(in.version, v2) && ct_find((size_t)j + 1, 1.0, starts_upgrade, NULL) >= 0) {
+    if (strcmp(in.version, v2) && ct_find((size_t)j + 1, CT_S(FOLLOW), starts_upgrade, NULL) >= 0) {
         a2.push_at = (size_t)j + 1;
-        ct_await(&a2, 60);
+        ct_await(&a2, CT_S(FINAL));
     }
-}
-
-static void one_file_package_processed(void **state)
-{
-    char where[400];
-    ct_attempt a;
-    const char *about = ct_upgrade_plan(&a, "push-files-one", where, sizeof(where));
-    (void)state;
-
-    ct_final_reported(&a);
-
-    ct_check("PUSH-9", a.outcome == CT_UP_SUCCEEDED,
-             "%s should be installed (Link SDK 4.x drops it): got %s %s", about,
-             ct_outcome_text(&a), where);
-}
-
-static void multi_file_package_handled(void **state)
-{
-    char where[400];
-    ct_attempt a;
-    const char *about = ct_upgrade_plan(&a, "push-files-two", where, sizeof(where));
-    (void)state;
-
-    ct_final_reported(&a);
-
-    ct_check("PUSH-10", a.outcome == CT_UP_SUCCEEDED || (a.outcome == CT_UP_FAILED && a.step == -1),
-             "%s should be installed or refused with \"-1\": got %s %s", about, ct_outcome_text(&a),
-             where);
 }
 
 static const ct_case cases[] = {
     {"live_push_starts_upgrade", "push", live_push_starts_upgrade, "PUSH-1", NULL},
     {"get_reply_starts_upgrade", "push", get_reply_starts_upgrade, "PUSH-2", NULL},
     {"second_push_during_download", "push", second_push_during_download, "PUSH-7", NULL},
-    {"one_file_package_processed", "push", one_file_package_processed, "PUSH-9", NULL},
-    {"multi_file_package_handled", "push", multi_file_package_handled, "PUSH-10", NULL},
+    CT_SCENARIO("push-files-one"),
+    CT_SCENARIO("push-files-two"),
     {"progress_step_is_a_string", "push", progress_step_is_a_string, "PROG-1", NULL},
     {"progress_desc_at_most_128", "push", progress_desc_at_most_128, "PROG-2", NULL},
     {"progress_module_matches", "push", progress_module_matches, "PROG-3", NULL},

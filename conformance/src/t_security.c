@@ -27,11 +27,12 @@ static void login_is_signed_correctly(void **state)
     s = ct_reboot();
     if (s < 0)
         ct_fail("SEC-1", "the device did not start again after %s", ct_boot_words());
-    i = ct_find((size_t)s, 10, ct_is_connect, NULL); /* a refusal fails the test on the way */
+    i = ct_find((size_t)s, CT_S(LOGIN), ct_is_connect,
+                NULL); /* a refusal fails the test on the way */
     ct_check("SEC-1", i >= 0,
              "expected the device to log in within %.0f s of boot (username dn&pk, clientId "
              "pk.dn|…|, HMAC password), it did not try",
-             ct_secs(10));
+             ct_secs(CT_S(LOGIN)));
     /* SEC-4: securemode=2 over TLS, 3 over plain TCP. */
     const char *sm = strstr(mc_trace_at(ct.cloud, (size_t)i)->info, "securemode=");
     char want = ct.tls ? '2' : '3';
@@ -50,11 +51,11 @@ static void device_stays_in_its_namespace(void **state)
 
     need_plugin();
     boot = ct_reboot();
-    if (boot < 0 || (ct.can_reset && ct_find((size_t)boot, 10, ct_is_inform, NULL) < 0)) {
+    if (boot < 0 || (ct.can_reset && ct_find((size_t)boot, CT_S(INFORM), ct_is_inform, NULL) < 0)) {
         ct_fail("VER-1", "the device did not report its version after %s", ct_boot_words());
     }
     ct_spec_init(&s, v, sizeof(v));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     i = ct_scan((size_t)boot, mc_trace_count(ct.cloud), ct_is_denied, NULL);
     if (i >= 0) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
@@ -120,7 +121,7 @@ static void foreign_broker_certificate_refused(void **state)
         ct_fail("SEC-3", "the mock could not restart its broker with the foreign certificate");
     /* A window for the device's reconnect attempts, without ct_find: nothing may end the
      * test before the broker's own certificate is back. */
-    end = mc_now(ct.cloud) + ct_secs(3);
+    end = mc_now(ct.cloud) + ct_secs(CT_S(TLS_REFUSED));
     while (mc_now(ct.cloud) < end && !ct_interrupted)
         mc_trace_wait(ct.cloud, mc_trace_count(ct.cloud), end);
     in = ct_scan(from, mc_trace_count(ct.cloud), ct_is_connect, NULL);
@@ -134,10 +135,10 @@ static void foreign_broker_certificate_refused(void **state)
                 "the broker presented a certificate signed by a CA the device does not trust (not "
                 "OTA_CA_FILE); the device must refuse the TLS connection, it logged in: %s",
                 where);
-    ct_check("SEC-3", ct_find(back, 15, ct_is_connect, NULL) >= 0,
+    ct_check("SEC-3", ct_find(back, CT_S(TLS_BACK), ct_is_connect, NULL) >= 0,
              "once the broker presented its own certificate again the device must connect "
              "again, it did not within %.0f s",
-             ct_secs(15));
+             ct_secs(CT_S(TLS_BACK)));
 }
 
 static void pending_job_delivered_after_reconnect(void **state)
@@ -157,11 +158,11 @@ static void pending_job_delivered_after_reconnect(void **state)
     before = mc_trace_count(ct.cloud);
     if (mc_device_kick(ct.cloud, ct.dev.dn) != MC_OK)
         ct_fail("PUSH-8", "the broker plugin did not take the kick command");
-    ct_check("PUSH-8", ct_find(before, 15, ct_is_connect, NULL) >= 0,
+    ct_check("PUSH-8", ct_find(before, CT_S(RECONNECT), ct_is_connect, NULL) >= 0,
              "after the cloud dropped the connection the device must connect again, it did not "
              "within %.0f s",
-             ct_secs(15));
-    ct_await(&a, 60);
+             ct_secs(CT_S(RECONNECT)));
+    ct_await(&a, CT_S(FINAL));
     ct_final_reported(&a);
     ct_check("PUSH-8", a.outcome == CT_UP_SUCCEEDED,
              "the job pending at reconnect was pushed again and must complete: got %s",

@@ -16,14 +16,14 @@ static long boot_inform(ota_inform *in, int *prc)
 
     if (s < 0)
         ct_fail("VER-1", "the device did not start again after %s", ct_boot_words());
-    i = ct_find((size_t)s, 10, ct_is_inform, NULL);
+    i = ct_find((size_t)s, CT_S(INFORM), ct_is_inform, NULL);
     if (i < 0)
         ct_need_seen_boot(s, "VER-1");
     if (i < 0) {
         char topic[OTA_MAX_TOPIC + 1];
         ota_topic_build(OTA_TOPIC_INFORM, ct.dev.pk, ct.dev.dn, topic, sizeof(topic));
         ct_fail("VER-1", "expected an inform on %s within %.0f s of boot, got none", topic,
-                ct_secs(10));
+                ct_secs(CT_S(INFORM)));
     }
     const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
     *prc = ota_inform_parse((const char *)r->payload, r->payload_len, in);
@@ -103,7 +103,7 @@ static void version_kept_after_failed_upgrade(void **state)
 
     ct_spec_init(&s, v, sizeof(v));
     s.wrong_digest = 1;
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     ct_check("VER-6", a.outcome != CT_UP_SUCCEEDED,
              "a push with a wrong digest must not be installed, yet the device reported %s", v);
     ct_running_version(now, sizeof(now));
@@ -120,7 +120,7 @@ static void version_is_target_after_upgrade(void **state)
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     ct_final_reported(&a);
     ct_check("VER-6", a.outcome == CT_UP_SUCCEEDED,
              "after a good upgrade the device must report %s; got %s", v, ct_outcome_text(&a));
@@ -139,13 +139,13 @@ static void inform_ids_differ(void **state)
     (void)state;
 
     boot = ct_reboot();
-    if (boot < 0 || ct_find((size_t)boot, 10, ct_is_inform, NULL) < 0) {
+    if (boot < 0 || ct_find((size_t)boot, CT_S(INFORM), ct_is_inform, NULL) < 0) {
         ct_need_seen_boot(boot, "VER-1");
         ct_fail("VER-1", "the device did not report its version after %s", ct_boot_words());
     }
     ct_spec_init(&s, v, sizeof(v));
     s.wrong_digest = 1; /* a failure: more messages, and no reboot in between */
-    ct_upgrade(&a, &s, 60);
+    ct_upgrade(&a, &s, CT_S(FINAL));
     for (size_t i = (size_t)boot; i < mc_trace_count(ct.cloud) && n < 64; i++) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
         ota_progress p;
@@ -184,12 +184,12 @@ static void no_periodic_reports(void **state)
     (void)state;
 
     boot = ct_reboot();
-    first = boot >= 0 ? ct_find((size_t)boot, 10, ct_is_inform, NULL) : -1;
+    first = boot >= 0 ? ct_find((size_t)boot, CT_S(INFORM), ct_is_inform, NULL) : -1;
     if (first < 0)
         ct_need_seen_boot(boot, "VER-1");
     if (first < 0)
         ct_fail("VER-1", "the device did not report its version after %s", ct_boot_words());
-    next = ct_find((size_t)first + 1, 3, is_inform_or_connect, NULL);
+    next = ct_find((size_t)first + 1, CT_S(REPORT_AGAIN), is_inform_or_connect, NULL);
     if (next >= 0 && ct_is_inform(mc_trace_at(ct.cloud, (size_t)next), NULL)) {
         ct_describe((size_t)next, where, sizeof(where));
         ct_check("VER-7", 0,

@@ -76,8 +76,8 @@ int rd_bug_parse(const char *name, rd_bug *out);
 
 /* MQTT block requests: the default size, and DL-5's bounds for --block-size. */
 #define RD_BLOCK     5120
-#define RD_BLOCK_MIN 256
-#define RD_BLOCK_MAX 131072
+#define RD_BLOCK_MIN OTA_BLOCK_MIN
+#define RD_BLOCK_MAX OTA_BLOCK_MAX
 
 typedef enum { RD_IDLE = 0, RD_DOWNLOADING, RD_VERIFYING, RD_FLASHING } rd_state;
 const char *rd_state_name(rd_state s);

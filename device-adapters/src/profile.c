@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "otadut/profile.h"
+#include "otaproto/limits.h"
 
 typedef enum { F_STR = 0, F_PORT, F_BOOL, F_NUM, F_ADAPTER, F_RESET, F_CAPS, F_BAUD } ftype;
 
@@ -104,7 +105,9 @@ void dut_profile_defaults(dut_profile *p)
     p->url_port = 1;
     p->reset = DUT_RESET_CHANNEL;
     p->time_scale = 1.0;
-    p->bounds = (dut_bounds){10, 10, 60, 60, 0};
+    /* judging.md's bounds, from the protocol's table; boot depends on the adapter (below). */
+    p->bounds = (dut_bounds){ota_bound_s(OTA_BOUND_INFORM), ota_bound_s(OTA_BOUND_REACT),
+                             ota_bound_s(OTA_BOUND_FAILURE), ota_bound_s(OTA_BOUND_FINAL), 0};
     p->baud = 115200;
     snprintf(p->framing, sizeof(p->framing), "8N1");
     p->reopen_window = 10;
@@ -305,7 +308,9 @@ int dut_profile_parse(const char *json, size_t len, const char *name, dut_profil
         rc = check_identity(out, root, name, err, errcap);
     if (rc == DUT_OK && !out->bounds.boot)
         out->bounds.boot =
-            out->adapter == DUT_ADAPTER_SERIAL || out->adapter == DUT_ADAPTER_NETWORK ? 60 : 10;
+            ota_bound_s(out->adapter == DUT_ADAPTER_SERIAL || out->adapter == DUT_ADAPTER_NETWORK
+                            ? OTA_BOUND_BOOT_BOARD
+                            : OTA_BOUND_BOOT);
     cJSON_Delete(root);
     return rc;
 }

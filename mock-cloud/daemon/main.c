@@ -37,6 +37,7 @@
 #include "daemon.h"
 #include "join.h"
 #include "otamock/mock.h"
+#include "otaproto/limits.h"
 
 #define MAX_BODY     8192
 #define TRACE_PAGE   2000
@@ -244,8 +245,6 @@ static cJSON *device_json(const mc_device_info *d)
 
 static const char *verdict_of(const mc_job_info *j, char *buf, size_t cap)
 {
-    static const char *const steps[] = {"", "upgrade failed", "download failed",
-                                        "verification failed", "flashing failed"};
     if (mcd_job_verdict(j))
         return mcd_job_verdict(j);
     switch (j->state) {
@@ -258,7 +257,7 @@ static const char *verdict_of(const mc_job_info *j, char *buf, size_t cap)
         return buf;
     case MC_JOB_FAILED:
         snprintf(buf, cap, "failed: the device reported step \"%d\" (%s)", j->fail_code,
-                 j->fail_code >= -4 && j->fail_code <= -1 ? steps[-j->fail_code] : "?");
+                 ota_step_name(j->fail_code) ? ota_step_name(j->fail_code) : "?");
         return buf;
     case MC_JOB_CANCELED:
         return "canceled: a newer job for the device replaced it";

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "mock_priv.h"
+#include "otaproto/limits.h"
 
 #define MC_MAX_JOBS 100000
 
@@ -76,12 +77,11 @@ static void note_reason(mc_job *j, mc_job_event ev, mc_job_state was)
         snprintf(j->reason, sizeof(j->reason), "canceled by the API");
 }
 
-static const char *step_text(int code)
+/* " (step -2: download failed)": the step's name from the protocol's table. */
+static void step_text(int code, char *buf, size_t cap)
 {
-    return code == -1   ? " (step -1: upgrade failed)"
-           : code == -2 ? " (step -2: download failed)"
-           : code == -3 ? " (step -3: verify failed)"
-                        : " (step -4: flash failed)";
+    const char *name = ota_step_name(code);
+    snprintf(buf, cap, " (step %d%s%s)", code, name ? ": " : "", name ? name : "");
 }
 
 /* {"job":N,"state":..,"from":..,"reason":..} and, for a timeout, "timeout" and the last "step". */
@@ -109,7 +109,7 @@ static void trace_change(mc_cloud *c, const mc_job *j, mc_job_state was, mc_job_
     char suffix[sizeof(j->reason) + 4] = "", *payload = NULL;
 
     if (act == MC_ACT_RECORD_FAIL)
-        snprintf(suffix, sizeof(suffix), "%s", step_text(j->fail_code));
+        step_text(j->fail_code, suffix, sizeof(suffix));
     if (act == MC_ACT_RECORD_TIMEOUT || act == MC_ACT_NOTE_CANCEL) {
         snprintf(suffix, sizeof(suffix), " (%s)", j->reason);
         payload = change_json(j, was, act);

@@ -8,6 +8,7 @@
 
 #include "otamock/mock.h"
 #include "otaproto/clock.h"
+#include "otaproto/limits.h"
 
 struct mosquitto;
 struct MHD_Daemon;
@@ -225,9 +226,9 @@ void mc_fault_block_apply(const mc_fault *f, mc_block_reply *r);
 /* Frame seam: damage an encoded frame of *len bytes. */
 void mc_fault_frame_damage(mc_frame_damage d, uint8_t *frame, size_t *len);
 
-/* The block server's limits (the protocol's documented ones). */
-#define MC_BLOCK_MIN      256
-#define MC_BLOCK_MAX      131072
+/* The block server's limits: the protocol's table (otaproto/limits.h). */
+#define MC_BLOCK_MIN      OTA_BLOCK_MIN
+#define MC_BLOCK_MAX      OTA_BLOCK_MAX
 #define MC_BLOCK_FILE_MAX 16777216
 
 /* What the block server knows of the job a request names (blocks.c's pure input). */

@@ -25,14 +25,19 @@ typedef enum {
 const char *dut_adapter_kind_name(dut_adapter_kind k);
 int dut_adapter_kind_parse(const char *name, dut_adapter_kind *out);
 
-/* The time bounds judging.md lets a profile change (seconds, before --time-scale). */
+/*
+ * The time bounds judging.md lets a profile change (seconds, before
+ * --time-scale). The defaults are the protocol's table (otaproto/limits.h).
+ */
 typedef struct {
-    double inform;  /* VER-1: inform after a boot (10) */
-    double react;   /* PUSH-1: a reaction to a push (10) */
-    double failure; /* FAIL-2: the failure step of a download that cannot finish (60) */
-    double final;   /* FINAL-1: the new version after a download (60) */
-    double boot;    /* how long a reboot may take until the device connects again
-                       (10 for a process, 60 for a board or a network device) */
+    double inform; /* VER-1: inform after a boot (OTA_BOUND_INFORM) */
+    double react;  /* PUSH-1: a reaction to a push (OTA_BOUND_REACT) */
+    double
+        failure; /* FAIL-2: the failure step of a download that cannot finish (OTA_BOUND_FAILURE) */
+    double final; /* FINAL-1: the new version after a download (OTA_BOUND_FINAL) */
+    double boot;  /* how long a reboot may take until the device connects again
+                     (OTA_BOUND_BOOT for a process, OTA_BOUND_BOOT_BOARD for a board or a
+                     network device) */
 } dut_bounds;
 
 typedef struct {

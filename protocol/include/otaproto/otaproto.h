@@ -10,6 +10,7 @@
 #include "otaproto/clock.h"
 #include "otaproto/crypto.h"
 #include "otaproto/frame.h"
+#include "otaproto/limits.h"
 #include "otaproto/msg.h"
 #include "otaproto/topic.h"
 #include "otaproto/trace.h"

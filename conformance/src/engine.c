@@ -1,0 +1,210 @@
+/*
+ * The engine: runs a scenario test. It pushes a job under the scenario's
+ * fault plan, awaits the outcome within the bound the expectation names,
+ * and checks each part of the expectation (retries, outcome, step, version)
+ * against its rule, in that order: a SHOULD part warns and the test goes
+ * on, a MUST part ends it. It never decides what a fault does; the mock
+ * cloud applies the plan at its seams.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine.h"
+
+/* A summary of repeated requests the cloud counted instead of storing ("repeated N times"). */
+static int repeats_of(const ota_trace_rec *r)
+{
+    int n = 0, job = -1;
+    if (r->kind == OTA_TR_CLOUD && !strcmp(r->dev, ct.dev.dn) &&
+        sscanf(r->info, "repeated %d times", &n) == 1 && strstr(r->info, ": GET ") &&
+        sscanf(r->topic, "/ota/%d/", &job) == 1 && ct_job_of_test(job))
+        return n; /* requests for this test's job only: an old job's loop is not this one's */
+    return 0;
+}
+
+/* A download request of this test (not a late one of an earlier job), or a count of them. */
+static int get_or_repeats(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return repeats_of(r) > 0 || ct_is_get(r, NULL);
+}
+
+int ct_count_requests(size_t from, size_t to, double *min_gap, double *span)
+{
+    double first = -1, last = -1, last_any = -1;
+    int tries = 0;
+
+    *min_gap = 1e9;
+    for (long k = ct_scan(from, to, get_or_repeats, NULL); k >= 0;
+         k = ct_scan((size_t)k + 1, to, get_or_repeats, NULL)) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)k);
+        last_any = r->t; /* a summary closes its counted window: the rate spans it */
+        tries += repeats_of(r);
+        if (repeats_of(r))
+            continue;
+        if (last >= 0 && r->t - last < *min_gap)
+            *min_gap = r->t - last;
+        if (first < 0)
+            first = r->t;
+        last = r->t;
+        tries++;
+    }
+    *span = first >= 0 ? (last_any > last ? last_any : last) - first : 0;
+    return tries;
+}
+
+static int step_allowed(const ct_expect *e, int step)
+{
+    if (!e->nsteps)
+        return step < 0;
+    for (int i = 0; i < e->nsteps; i++)
+        if (e->steps[i] == step)
+            return 1;
+    return 0;
+}
+
+/* The allowed steps for people: "\"-2\"", "\"-2\" or \"-3\"", or "a failure step". */
+static const char *steps_text(const ct_expect *e, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    snprintf(buf, cap, "a failure step");
+    for (int i = 0; i < e->nsteps && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s\"%d\"", i ? " or " : "step ", e->steps[i]);
+    return buf;
+}
+
+/* Push under the plan and await the outcome; the plan's description for messages. */
+static const char *attempt(const ct_expect *e, ct_attempt *a, char *v, size_t cap)
+{
+    mc_job_spec s;
+    const char *about;
+
+    if (e->sc.mqtt)
+        return ct_blocks_attempt(a, &s, v, cap, e);
+    ct_spec_init(&s, v, cap);
+    about = ct_spec_scenario(&s, e->plan);
+    s.digest = e->digest;
+    ct_upgrade(a, &s, ota_bound_s(e->bound));
+    return about;
+}
+
+/* FAIL-B-style: requests for the file, counted until they stop, are few and spaced. */
+static void check_retries(const ct_expect *e, const ct_attempt *a)
+{
+    const ota_bound *gap = ota_bound_at(OTA_BOUND_RETRY_GAP);
+    /* Retries after the failure step count too: a device that goes on asking has not stopped. */
+    size_t end = ct_quiet(a->end_at >= 0 ? (size_t)a->end_at : a->push_at, CT_S(RETRY_QUIET),
+                          ct_is_get, NULL, CT_S(RETRY_WATCH));
+    double min_gap, span;
+    int tries = ct_count_requests(a->push_at, end, &min_gap, &span);
+
+    ct_check(e->rule_retries, tries <= e->retries,
+             "a failure should be retried at most %d times; got %d tries%s", e->retries, tries,
+             a->outcome == CT_UP_FAILED ? "" : " and no end to them");
+    ct_check(e->rule_retries, tries < 2 || min_gap >= gap->judged,
+             "retries should be at least %.0f s apart (%.1f s allowed); two came %.3f s apart",
+             gap->seconds, gap->judged, min_gap);
+}
+
+/* The target version reported; with steps listed, a refusal with one of them is allowed too. */
+static void check_success(const ct_expect *e, const ct_attempt *a, const char *about,
+                          const char *where)
+{
+    char want[64];
+
+    ct_final_reported(a);
+    if (e->nsteps) {
+        ct_check(e->rule_outcome,
+                 a->outcome == CT_UP_SUCCEEDED ||
+                     (a->outcome == CT_UP_FAILED && step_allowed(e, a->step)),
+                 "after %s the upgrade to %s must succeed or be refused with %s: got %s %s", about,
+                 a->info.version, steps_text(e, want, sizeof(want)), ct_outcome_text(a), where);
+        return;
+    }
+    ct_check(e->rule_outcome, a->outcome == CT_UP_SUCCEEDED,
+             "after %s the upgrade to %s must still succeed: got %s %s", about, a->info.version,
+             ct_outcome_text(a), where);
+}
+
+/* A push the device cannot use: ignored, or answered with an allowed step; never installed. */
+static void check_refused(const ct_expect *e, const ct_attempt *a, const char *about,
+                          const char *where)
+{
+    char want[64];
+
+    ct_check(e->rule_outcome, a->outcome != CT_UP_SUCCEEDED,
+             "%s: it cannot be installed, yet the device reported %s", about, a->info.version);
+    ct_check(e->rule_step, a->outcome != CT_UP_FAILED || step_allowed(e, a->step),
+             "%s: must be answered with %s or ignored, got step \"%d\" %s", about,
+             steps_text(e, want, sizeof(want)), a->step, where);
+}
+
+static void check_failure(const ct_expect *e, const ct_attempt *a, const char *about,
+                          const char *where)
+{
+    int own_step_rule = e->nsteps && strcmp(e->rule_step, e->rule_outcome);
+    char want[64], loop[160] = "";
+    double gap, span;
+    int tries = ct_count_requests(a->push_at, mc_trace_count(ct.cloud), &gap, &span);
+
+    if (tries > 3 && a->outcome != CT_UP_FAILED)
+        snprintf(loop, sizeof(loop),
+                 "; meanwhile it asked for the file %d times (%.0f a second): "
+                 "retrying without end never reports the failure",
+                 tries, span > 0 ? tries / span : (double)tries);
+    steps_text(e, want, sizeof(want));
+    ct_check(e->rule_outcome,
+             a->outcome == CT_UP_FAILED && (own_step_rule || step_allowed(e, a->step)),
+             "%s: expected %s within %.0f s, got %s%s %s", about, want,
+             ct_secs(ota_bound_s(e->bound)), ct_outcome_text(a), loop, where);
+    if (own_step_rule)
+        ct_check(e->rule_step, a->outcome != CT_UP_FAILED || step_allowed(e, a->step),
+                 "%s: the failure should be reported as %s (%s), got \"%d\" %s", about, want,
+                 e->nsteps == 1 ? ota_step_name(e->steps[0]) : "one of these", a->step, where);
+}
+
+static void check_version(const ct_expect *e, const ct_attempt *a, const char *about)
+{
+    char now[OTA_MAX_VERSION + 1];
+
+    if (e->version == CT_EXPECT_VERSION_ANY)
+        return;
+    ct_running_version(now, sizeof(now));
+    if (e->version == CT_EXPECT_VERSION_OLD)
+        ct_check(e->rule_version, !strcmp(now, a->from_version),
+                 "after %s (%s) the device must still run %s, it reports \"%s\": the image must "
+                 "never be flashed",
+                 about, ct_outcome_text(a), a->from_version, now);
+    else
+        ct_check(e->rule_version, strcmp(now, a->info.version) != 0,
+                 "after %s the device runs the pushed version %s: an image that failed its "
+                 "check was flashed",
+                 about, now);
+}
+
+void ct_engine_run(void **state)
+{
+    const ct_case *c = CT_CASE(state);
+    const ct_expect *e = ct_catalogue_expect(c->arg);
+    char v[32], where[400] = "";
+    ct_attempt a;
+    const char *about;
+
+    if (!e)
+        fail_msg("scenario %s has no expect block", c->arg);
+    about = attempt(e, &a, v, sizeof(v));
+    if (e->silence)
+        ct_check_not_crashed(&a, e->rule_outcome, about);
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    if (e->retries >= 0)
+        check_retries(e, &a);
+    if (e->outcome == CT_EXPECT_SUCCESS)
+        check_success(e, &a, about, where);
+    else if (e->silence)
+        check_refused(e, &a, about, where);
+    else
+        check_failure(e, &a, about, where);
+    check_version(e, &a, about);
+}
