@@ -10,6 +10,8 @@
 
 #include "engine.h"
 #include "jobs.h"
+#include "otaproto/datadir.h"
+#include "otaproto/version.h"
 #include "run_priv.h"
 
 /* The catalogue (catalogue.c): the groups' tables and the scenario files with an expect block. */
@@ -23,7 +25,7 @@ static void usage(FILE *f)
            "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
            "  --device FILE      device profile: identity, adapter, endpoints, reset, time\n"
            "                     bounds, serial settings (docs/device-profiles.md); default:\n"
-           "                     fixtures/devices/ref-device.json\n"
+           "                     devices/ref-device.json of the fixtures folder\n"
            "  --dut-cmd CMD      run CMD (with /bin/sh) as the device (adapter process); default:\n"
            "                     the reference device next to this program\n"
            "  --adapter KIND     reference, process, serial or network (overrides the profile)\n"
@@ -47,16 +49,27 @@ static void usage(FILE *f)
            "                     its signature (bring-up; SEC-1 is N/A); default on\n"
            "  --tls              the device meets the broker over TLS (MQTTS) and downloads\n"
            "                     by HTTPS, trusting the test CA (OTA_CA_FILE); SEC-3 runs\n"
-           "  --certs DIR        the test certificates (default: the build's certs/)\n"
+           "  --certs DIR        the test certificates (default: the build's certs/; an\n"
+           "                     installed copy makes them on first use in\n"
+           "                     $XDG_CACHE_HOME/ota-conformance/certs, else\n"
+           "                     ~/.cache/ota-conformance/certs)\n"
            "  --jobs N           test N instances of the device side by side, each with\n"
            "                     its own broker and cloud (process devices only; 1..16;\n"
            "                     default 1)\n"
-           "  --fixtures DIR     fixtures folder (default: $OTA_FIXTURES, else the source\n"
-           "                     tree's)\n"
+           "  --fixtures DIR     fixtures folder (default: $OTA_FIXTURES, else\n"
+           "                     ../share/ota-conformance next to this program when\n"
+           "                     installed, else the source tree's fixtures/)\n"
            "  --list             list the tests and the rules they check\n"
            "  --requirements     print the rule catalogue with the tests covering each rule\n"
            "  --quiet            print only the summary and the failures\n"
-           "  --help, -h         this text\n");
+           "  --version          print the version and exit\n"
+           "  --help, -h         this text\n\n"
+           "Exit status: 0 all tests passed, 1 a test failed, 2 bad usage or no test\n"
+           "selected, 3 the run could not be set up, 130 interrupted.\n\n");
+    ota_data_paths d;
+    ota_data_locate(&d);
+    fprintf(f, "This copy looks for (without options):\n");
+    ota_data_describe(&d, f);
 }
 
 /* --mqtt-port and the like: 1 when argv[*i] is one (taken, or -1 when bad), else 0. */
@@ -191,6 +204,10 @@ int ct_cli_parse(ct_options *o, int argc, char **argv)
             usage(stdout);
             return CT_CLI_HELP;
         }
+        if (!strcmp(argv[i], "--version")) {
+            printf("ota-conformance %s\n", OTA_VERSION);
+            return CT_CLI_HELP;
+        }
         rc = take_port(o, argc, argv, &i);
         if (!rc)
             rc = take_number(o, argc, argv, &i);
@@ -272,10 +289,17 @@ void ct_cli_requirements(void)
 }
 
 /* Every rule has a test (or needs a run feature), and every cited rule exists. */
+/* --fixtures, $OTA_FIXTURES, else this copy's own (installed, or the source tree's). */
 const char *ct_cli_fixtures(const ct_options *o)
 {
+    static ota_data_paths d;
     const char *fx = o->fixtures ? o->fixtures : getenv("OTA_FIXTURES");
-    return fx ? fx : OTA_SOURCE_DIR "/fixtures";
+
+    if (fx)
+        return fx;
+    if (!d.fixtures[0])
+        ota_data_locate(&d);
+    return d.fixtures;
 }
 
 int ct_cli_check_catalogue(const ct_options *o)

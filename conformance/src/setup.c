@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <ftw.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "otaproto/datadir.h"
 #include "run_priv.h"
 
 /* ---- the adapter's events go into the trace ---- */
@@ -83,31 +83,20 @@ static void rm_tree(const char *dir)
         nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void self_dir(char *buf, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-    if (n <= 0) {
-        snprintf(buf, cap, ".");
-        return;
-    }
-    exe[n] = '\0';
-    snprintf(buf, cap, "%s", dirname(exe));
-}
+/* Where this copy finds its data (installed or a build folder); located once per process. */
+static ota_data_paths data_paths;
 
 static int open_cloud(ct_run *r, ct_paths *p, char *err, size_t errcap)
 {
     mc_config cfg = {0};
-    char host[128] = "", dir[PATH_MAX], plugin[PATH_MAX + 16];
+    char host[128] = "";
+    const char *plugin = data_paths.plugin;
     int port = 0, rc;
 
     if (r->opt.auth && strcmp(r->opt.auth, "off") && strcmp(r->opt.auth, "on")) {
         snprintf(err, errcap, "--auth wants on or off, got '%s'", r->opt.auth);
         return -1;
     }
-    self_dir(dir, sizeof(dir));
-    snprintf(plugin, sizeof(plugin), "%s/otaauth.so", dir);
     if (!r->opt.broker && !r->opt.cloud) {
         if (access(plugin, R_OK) != 0) {
             snprintf(err, errcap, "the broker plugin %.300s is missing (build the project first)",
@@ -220,22 +209,19 @@ static int use_profile(ct_run *r, const char *path, char *err, size_t errcap)
 
 int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap)
 {
-    char dir[PATH_MAX];
-
+    ota_data_locate(&data_paths);
     snprintf(p->fixtures, sizeof(p->fixtures), "%s", ct_cli_fixtures(&r->opt));
     snprintf(p->devices, sizeof(p->devices), "%s/devices", p->fixtures);
     snprintf(ct.scenarios, sizeof(ct.scenarios), "%.4000s/scenarios", p->fixtures);
-    snprintf(p->certs, sizeof(p->certs), "%s", r->opt.certs ? r->opt.certs : OTA_CERTS_DIR);
-    if (r->opt.tls && access(p->certs, R_OK) != 0) {
-        snprintf(err, errcap, "no test certificates in %.300s (build the project, or --certs DIR)",
-                 p->certs);
-        return -1;
-    }
+    snprintf(p->certs, sizeof(p->certs), "%s", r->opt.certs ? r->opt.certs : data_paths.certs);
     if (r->opt.device)
         snprintf(p->profile, sizeof(p->profile), "%s", r->opt.device);
     else
         snprintf(p->profile, sizeof(p->profile), "%s/ref-device.json", p->devices);
     if (use_profile(r, p->profile, err, errcap) != 0)
+        return -1;
+    /* An installed copy makes its test certificates on first use. */
+    if (r->opt.tls && ota_data_certs_ensure(&data_paths, p->certs, err, errcap) != 0)
         return -1;
     snprintf(p->state_dir, sizeof(p->state_dir), "/tmp/ota-dut-XXXXXX");
     snprintf(p->scratch, sizeof(p->scratch), "/tmp/ota-cmocka-XXXXXX");
@@ -248,11 +234,10 @@ int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap)
         snprintf(p->trace, sizeof(p->trace), "%s", r->opt.trace);
     else
         snprintf(p->trace, sizeof(p->trace), "%s/trace.jsonl", p->scratch);
-    self_dir(dir, sizeof(dir));
     if (r->prof.adapter == DUT_ADAPTER_PROCESS)
         snprintf(p->cmd, sizeof(p->cmd), "%s", r->prof.command);
     else if (r->prof.adapter == DUT_ADAPTER_REFERENCE)
-        snprintf(p->cmd, sizeof(p->cmd), "exec '%s/ota-ref-device'", dir);
+        snprintf(p->cmd, sizeof(p->cmd), "exec '%s/ota-ref-device'", data_paths.bindir);
     else if (r->prof.adapter == DUT_ADAPTER_SERIAL)
         snprintf(p->cmd, sizeof(p->cmd), "(board on %.200s)", r->prof.serial_port);
     else

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "otadut/channel.h"
+#include "otaproto/version.h"
 #include "refdev.h"
 
 rd_dev rd;
@@ -151,7 +152,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ota-ref-device [--bug NAME]... [--no-channel] [--block-size N]\n"
-            "                      [SETTING VALUE]... | --list-bugs | --help\n"
+            "                      [SETTING VALUE]... | --list-bugs | --version | --help\n"
             "A correct Aliyun OTA device, configured by the OTA_* environment of\n"
             "docs/dut-contract.md. Each --bug makes it break one rule; --no-channel\n"
             "makes it a device without the optional control channel; --block-size\n"
@@ -261,6 +262,9 @@ static int parse_args(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("ota-ref-device %s\n", OTA_VERSION);
             return 0;
         } else {
             usage(stderr);

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "otaproto/version.h"
+
 #define DEFAULT_BANNER "\r\nboot: ota-pty-board\r\n"
 #define CRASH_PAUSE_S  0.2 /* before restarting a command that crashed */
 #define GONE_PAUSE_S   0.2 /* PATH is absent this long on --reenumerate */
@@ -59,6 +61,7 @@ static void usage(FILE *f)
                "  --reenumerate   each restart is a new pty and PATH is briefly absent, as a\n"
                "                  USB board that re-enumerates\n"
                "  --banner TEXT   printed before each start (default \"boot: ota-pty-board\")\n"
+               "  --version       print the version and exit\n"
                "  --help, -h      this text\n");
 }
 
@@ -227,6 +230,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("ota-pty-board %s\n", OTA_VERSION);
             return 0;
         }
     }

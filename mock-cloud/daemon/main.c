@@ -20,7 +20,6 @@
  */
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <libgen.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -37,7 +36,9 @@
 #include "daemon.h"
 #include "join.h"
 #include "otamock/mock.h"
+#include "otaproto/datadir.h"
 #include "otaproto/limits.h"
+#include "otaproto/version.h"
 
 #define MAX_BODY     8192
 #define TRACE_PAGE   2000
@@ -52,6 +53,8 @@ static struct {
 
 static mc_cloud *cloud;
 static char scenarios_dir[PATH_MAX];
+/* Where this copy finds its data: next to the program when installed, else the source tree. */
+static ota_data_paths data_paths;
 
 static void usage(FILE *f)
 {
@@ -66,15 +69,19 @@ static void usage(FILE *f)
                "  --https-port N      HTTPS file server port, with --tls (443 is the usual)\n"
                "  --api-port N        control API port (default: a free one)\n"
                "  --tls               MQTTS and HTTPS with the test certificates (the CA is\n"
-               "                      certs/ca.pem of the build); download URLs are https\n"
+               "                      ca.pem of --certs); download URLs are https\n"
                "  --http-urls         with --tls: download URLs stay plain http\n"
-               "  --certs DIR         the certificates (default: the build's certs/)\n"
+               "  --certs DIR         the certificates (default: the build's certs/; an installed\n"
+               "                      copy makes them on first use in\n"
+               "                      $XDG_CACHE_HOME/ota-conformance/certs or ~/.cache/…)\n"
                "  --url-host HOST     host in download URLs (default: the listen address; set it\n"
                "                      to the address the board reaches this machine by)\n"
                "  --url-no-port       download URLs without a port (both Alibaba SDKs take the\n"
                "                      port from their own settings)\n"
-               "  --devices DIR       device profiles (default: fixtures/devices)\n"
-               "  --scenarios DIR     fault plans (default: fixtures/scenarios)\n"
+               "  --devices DIR       device profiles (default: devices/ of the fixtures folder:\n"
+               "                      ../share/ota-conformance next to this program when\n"
+               "                      installed, else the source tree's fixtures/)\n"
+               "  --scenarios DIR     fault plans (default: scenarios/ of the fixtures folder)\n"
                "  --auth on|off       off: accept device logins without checking their signature\n"
                "                      (default on)\n"
                "  --trace FILE        also write the JSONL trace to FILE\n"
@@ -83,6 +90,7 @@ static void usage(FILE *f)
                "  --mosquitto PATH    the broker program (default /usr/sbin/mosquitto when it\n"
                "                      exists, else mosquitto from PATH)\n"
                "  --quiet             no message log, only the start-up lines and errors\n"
+               "  --version           print the version and exit\n"
                "  --help, -h          this text\n\n"
                "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
                "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
@@ -92,7 +100,10 @@ static void usage(FILE *f)
                "  {\"device\":\"ref-device-01\",\"version\":\"2.0.0\",   (required)\n"
                "   \"size\":65536, \"digest\":\"md5\"|\"sha256\", \"module\":\"default\",\n"
                "   \"transport\":\"http\"|\"mqtt\", \"plan\":\"http-close-once\",\n"
-               "   \"timeout\":600 (seconds; 0: never)}  (optional)\n");
+               "   \"timeout\":600 (seconds; 0: never)}  (optional)\n\n"
+               "Exit status: 0 stopped by SIGINT or SIGTERM, 2 bad usage, 3 could not start.\n\n"
+               "This copy looks for (without options):\n");
+    ota_data_describe(&data_paths, f);
 }
 
 static int parse_port(const char *s, int *out)
@@ -136,6 +147,10 @@ static int parse_options(int argc, char **argv)
         size_t k;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            exit(0);
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("ota-mock-cloud %s\n", OTA_VERSION);
             exit(0);
         }
         for (k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
@@ -661,17 +676,34 @@ static struct MHD_Daemon *start_api(int *port)
 }
 
 /* ---- start-up ---- */
-static void self_dir(char *buf, size_t cap)
+/*
+ * The fixtures, the certificates and the plugin the options leave to us; an
+ * installed copy makes its test certificates on first use. 0, or 3 after
+ * saying why.
+ */
+static int find_data(char *devices, size_t dcap, char *certs, size_t ccap)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char err[512];
 
-    if (n <= 0) {
-        snprintf(buf, cap, ".");
-        return;
+    snprintf(devices, dcap, "%s", opt.devices ? opt.devices : "");
+    if (!opt.devices)
+        snprintf(devices, dcap, "%.4000s/devices", data_paths.fixtures);
+    if (opt.scenarios)
+        snprintf(scenarios_dir, sizeof(scenarios_dir), "%s", opt.scenarios);
+    else
+        snprintf(scenarios_dir, sizeof(scenarios_dir), "%.4000s/scenarios", data_paths.fixtures);
+    snprintf(certs, ccap, "%s", opt.certs ? opt.certs : data_paths.certs);
+    opt.certs = certs;
+    if (access(data_paths.plugin, R_OK) != 0) {
+        fprintf(stderr, "ota-mock-cloud: the broker plugin %s is missing (build the project)\n",
+                data_paths.plugin);
+        return 3;
     }
-    exe[n] = '\0';
-    snprintf(buf, cap, "%s", dirname(exe));
+    if (opt.tls && ota_data_certs_ensure(&data_paths, certs, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-mock-cloud: %s\n", err);
+        return 3;
+    }
+    return 0;
 }
 
 static void print_banner(int api_port, double job_timeout_s)
@@ -715,7 +747,7 @@ static void print_banner(int api_port, double job_timeout_s)
 
 int main(int argc, char **argv)
 {
-    char dir[PATH_MAX], plugin[PATH_MAX + 16], devices[PATH_MAX], certs[PATH_MAX], err[512] = "";
+    char devices[PATH_MAX], certs[PATH_MAX], err[512] = "";
     mc_config cfg = {0};
     struct MHD_Daemon *api = NULL;
     sigset_t stop;
@@ -723,23 +755,13 @@ int main(int argc, char **argv)
     size_t seen = 0;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    ota_data_locate(&data_paths);
     if (parse_options(argc, argv) != 0)
         return 2;
     if (!opt.listen)
         opt.listen = "127.0.0.1";
-    self_dir(dir, sizeof(dir));
-    snprintf(plugin, sizeof(plugin), "%s/otaauth.so", dir);
-    snprintf(devices, sizeof(devices), "%s",
-             opt.devices ? opt.devices : OTA_SOURCE_DIR "/fixtures/devices");
-    snprintf(scenarios_dir, sizeof(scenarios_dir), "%s",
-             opt.scenarios ? opt.scenarios : OTA_SOURCE_DIR "/fixtures/scenarios");
-    snprintf(certs, sizeof(certs), "%s", opt.certs ? opt.certs : OTA_CERTS_DIR);
-    opt.certs = certs;
-    if (access(plugin, R_OK) != 0) {
-        fprintf(stderr, "ota-mock-cloud: the broker plugin %s is missing (build the project)\n",
-                plugin);
+    if (find_data(devices, sizeof(devices), certs, sizeof(certs)) != 0)
         return 3;
-    }
     /* Signals are taken by the main thread only: block them before any thread starts. */
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -750,7 +772,7 @@ int main(int argc, char **argv)
     cfg.devices_dir = devices;
     cfg.trace_path = opt.trace;
     cfg.mosquitto_bin = opt.mosquitto;
-    cfg.plugin_path = plugin;
+    cfg.plugin_path = data_paths.plugin;
     cfg.auth_off = opt.auth && !strcmp(opt.auth, "off");
     cfg.listen_addr = opt.listen;
     cfg.mqtt_port = opt.mqtt_port;

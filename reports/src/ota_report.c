@@ -6,13 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "otaproto/version.h"
 #include "otareport/report.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ota-report --trace FILE [--junit FILE] [--html FILE] | --help\n"
+    fprintf(f, "usage: ota-report --trace FILE [--junit FILE] [--html FILE] | --version | --help\n"
                "Writes JUnit XML and/or the single-file HTML report of an ota-conformance\n"
-               "run from its trace (ota-conformance --trace FILE).\n");
+               "run from its trace (ota-conformance --trace FILE).\n\n"
+               "Exit status: 0 written, 2 bad usage, 3 unreadable trace or unwritable output.\n");
 }
 
 int main(int argc, char **argv)
@@ -29,6 +31,10 @@ int main(int argc, char **argv)
                                                          : NULL;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--version")) {
+            printf("ota-report %s\n", OTA_VERSION);
             return 0;
         }
         if (!dst || i + 1 >= argc) {
