@@ -130,7 +130,11 @@ void ct_na(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 void ct_inconclusive(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Describe a trace record for a message: topic, payload, time since the test began. */
+/*
+ * Describe a trace record for a message: topic, payload, time since the test
+ * began. A failure whose message quotes the description names that record
+ * as its evidence (by index), and the report outlines it.
+ */
 void ct_describe(size_t idx, char *buf, size_t cap);
 
 /* ---- waiting on the trace ---- */

@@ -11,14 +11,13 @@
 
 #include "engine.h"
 
-/* A summary of repeated requests the cloud counted instead of storing ("repeated N times"). */
+/* A summary of repeated download requests the cloud counted instead of storing: how many. */
 static int repeats_of(const ota_trace_rec *r)
 {
-    int n = 0, job = -1;
-    if (r->kind == OTA_TR_CLOUD && !strcmp(r->dev, ct.dev.dn) &&
-        sscanf(r->info, "repeated %d times", &n) == 1 && strstr(r->info, ": GET ") &&
-        sscanf(r->topic, "/ota/%d/", &job) == 1 && ct_job_of_test(job))
-        return n; /* requests for this test's job only: an old job's loop is not this one's */
+    int job = -1;
+    if (r->kind == OTA_TR_CLOUD && !strcmp(r->dev, ct.dev.dn) && r->event == OTA_EV_REPEATED &&
+        r->of == OTA_EV_HTTP_GET && sscanf(r->topic, "/ota/%d/", &job) == 1 && ct_job_of_test(job))
+        return (int)r->count; /* this test's job only: an old job's loop is not this one's */
     return 0;
 }
 

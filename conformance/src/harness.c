@@ -34,6 +34,63 @@ double ct_secs(double s)
     return s * ct.scale;
 }
 
+/*
+ * The records this test described (ct_describe), newest last: a failure
+ * whose message quotes one names that record as its evidence, by its trace
+ * index, and the report outlines it from there.
+ */
+#define CT_DESCRIBED 8
+
+static struct {
+    size_t begin; /* the test they belong to (its t_begin) */
+    int n;
+    size_t idx[CT_DESCRIBED];
+    char text[CT_DESCRIBED][400];
+} described;
+
+static void remember_described(size_t idx, const char *text)
+{
+    int k;
+
+    if (described.begin != ct.t_begin) {
+        described.begin = ct.t_begin;
+        described.n = 0;
+    }
+    if (described.n == CT_DESCRIBED) {
+        memmove(&described.idx[0], &described.idx[1],
+                sizeof(described.idx[0]) * (CT_DESCRIBED - 1));
+        memmove(&described.text[0], &described.text[1],
+                sizeof(described.text[0]) * (CT_DESCRIBED - 1));
+        described.n--;
+    }
+    k = described.n++;
+    described.idx[k] = idx;
+    snprintf(described.text[k], sizeof(described.text[k]), "%s", text);
+}
+
+/* The test's begin record: the evidence is counted from it, as the report counts. */
+static size_t begin_record(void)
+{
+    size_t n = mc_trace_count(ct.cloud);
+
+    for (size_t i = ct.t_begin; i < n; i++)
+        if (mc_trace_at(ct.cloud, i)->event == OTA_EV_TEST_BEGIN)
+            return i;
+    return ct.t_begin;
+}
+
+static void attach_evidence(rp_test *t)
+{
+    for (int k = described.begin == ct.t_begin ? described.n : 0; k-- > 0;) {
+        /* Our own sentence, not the trace's text: which described record the message cites. */
+        if (described.text[k][0] && strstr(t->message, described.text[k])) {
+            t->has_evidence = 1;
+            t->evidence = (long)described.idx[k] - (long)begin_record();
+            return;
+        }
+    }
+}
+
 static void record_failure(const char *rule, const char *fmt, va_list ap)
 {
     rp_test *t = ct.cur;
@@ -43,6 +100,7 @@ static void record_failure(const char *rule, const char *fmt, va_list ap)
     t->verdict = RP_FAIL;
     snprintf(t->failed_rule, sizeof(t->failed_rule), "%s", rule);
     vsnprintf(t->message, sizeof(t->message), fmt, ap);
+    attach_evidence(t);
 }
 
 void ct_fail(const char *rule, const char *fmt, ...)
@@ -98,6 +156,9 @@ void ct_inconclusive(const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
         va_end(ap);
+        /* In the timeline too, where the test stopped trying. */
+        mc_trace_event(ct.cloud, OTA_TR_CLOUD, MC_EV(OTA_EV_INCONCLUSIVE), ct.dev.dn, NULL, NULL, 0,
+                       "inconclusive: %.480s", ct.cur->message);
     }
     skip();
 }
@@ -118,6 +179,19 @@ void ct_describe(size_t idx, char *buf, size_t cap)
     else
         snprintf(buf, cap, "%s %.160s at +%.2f s", r->topic, r->payload ? (char *)r->payload : "",
                  at);
+    remember_described(idx, buf);
+}
+
+/* A device record's text after its event's name ("crash: <status>" gives the status). */
+static const char *dut_text(const ota_trace_rec *r)
+{
+    size_t n = strlen(ota_trace_event_name(r->event)) + 2;
+    return strlen(r->info) >= n ? r->info + n : "";
+}
+
+static int is_dut(const ota_trace_rec *r, ota_trace_event e)
+{
+    return r->kind == OTA_TR_DUT && r->event == e;
 }
 
 /* A crash inside the running test fails it, with the status and the device's last words. */
@@ -125,10 +199,10 @@ static void check_crash(const ota_trace_rec *r, size_t i)
 {
     char rule[16] = "PUSH-1";
 
-    if (!ct.cur || i < ct.t_begin || r->kind != OTA_TR_DUT || strncmp(r->info, "crash", 5))
+    if (!ct.cur || i < ct.t_begin || !is_dut(r, OTA_EV_CRASH))
         return;
     sscanf(ct.cur->rules, "%15s", rule);
-    ct_fail(rule, "the device crashed during the test: %s", r->info + 7);
+    ct_fail(rule, "the device crashed during the test: %s", dut_text(r));
 }
 
 /* The index of the record a predicate is looking at (boot detection looks back from it). */
@@ -253,9 +327,9 @@ static int is_disconnect_rec(const ota_trace_rec *r);
  */
 static int cloud_dropped(const ota_trace_rec *r)
 {
-    return (r->kind == OTA_TR_FAULT && (!strncmp(r->info, "session fault: kick", 19) ||
-                                        !strncmp(r->info, "broker restart", 14))) ||
-           (r->kind == OTA_TR_BROKER && !strncmp(r->info, "kick", 4));
+    return (r->kind == OTA_TR_FAULT &&
+            (r->event == OTA_EV_SESSION_KICK || r->event == OTA_EV_BROKER_RESTART)) ||
+           (r->kind == OTA_TR_BROKER && r->event == OTA_EV_KICK);
 }
 
 /*
@@ -284,7 +358,7 @@ int ct_is_start(const ota_trace_rec *r, void *arg)
     (void)arg;
     if (ct.boot_by_connect)
         return mc_trace_at(ct.cloud, scan_at) == r && is_boot_connect(scan_at);
-    return r->kind == OTA_TR_DUT && !strncmp(r->info, "start", 5);
+    return is_dut(r, OTA_EV_START);
 }
 
 /*
@@ -326,9 +400,9 @@ static void note_late(size_t i, const char *what)
     if (n >= CT_LATE_NOTES)
         return;
     noted[n++] = i;
-    mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
-                 "late: record %zu is %s of an earlier test: shown, not judged%s", i, what,
-                 n == CT_LATE_NOTES ? " (more late records in this test are not named)" : "");
+    mc_trace_event(ct.cloud, OTA_TR_CLOUD, MC_EV(OTA_EV_LATE), ct.dev.dn, NULL, NULL, 0,
+                   "late: record %zu is %s of an earlier test: shown, not judged%s", i, what,
+                   n == CT_LATE_NOTES ? " (more late records in this test are not named)" : "");
 }
 
 /* A download request of the device: the job its URL names, or the stream it asks for. */
@@ -338,11 +412,11 @@ static int request_of(const ota_trace_rec *r, int *job, long long *stream)
 
     *job = -1;
     *stream = -1;
-    if (r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn) && !strncmp(r->info, "GET", 3))
+    if (r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn) && r->event == OTA_EV_HTTP_GET)
         return sscanf(r->topic, "/ota/%d/", job) == 1;
     /* The cloud's count of repeated requests stands for the requests it did not store. */
-    if (r->kind == OTA_TR_CLOUD && !strcmp(r->dev, ct.dev.dn) &&
-        !strncmp(r->info, "repeated ", 9) && strstr(r->info, ": GET "))
+    if (r->kind == OTA_TR_CLOUD && !strcmp(r->dev, ct.dev.dn) && r->event == OTA_EV_REPEATED &&
+        r->of == OTA_EV_HTTP_GET)
         return sscanf(r->topic, "/ota/%d/", job) == 1;
     if (r->kind == OTA_TR_MQTT_IN && !strcmp(r->dev, ct.dev.dn) &&
         strstr(r->topic, "/thing/file/download") &&
@@ -411,42 +485,39 @@ static int is_stop(const ota_trace_rec *r)
 {
     if (ct.boot_by_connect)
         return is_disconnect_rec(r);
-    return r->kind == OTA_TR_DUT &&
-           (!strncmp(r->info, "exit", 4) || !strncmp(r->info, "crash", 5) ||
-            !strncmp(r->info, "killed", 6));
+    return is_dut(r, OTA_EV_EXIT) || is_dut(r, OTA_EV_CRASH) || is_dut(r, OTA_EV_KILLED);
 }
 
 /*
  * The start record of the device's current run. When the device stopped
  * after its last start (a reboot or crash still in flight), wait for the next.
  */
-/* Broker events about our device: by its name, or by a clientId that names it. */
-static int about_device(const ota_trace_rec *r)
+/*
+ * A broker event about our device: the login named it, or (a refused
+ * login whose username did not) its clientId does.
+ */
+static int broker_event(const ota_trace_rec *r, ota_trace_kind kind, ota_trace_event e)
 {
-    char cid[2 * OTA_MAX_NAME + 16];
-
-    if (!strcmp(r->dev, ct.dev.dn))
-        return 1;
-    snprintf(cid, sizeof(cid), "\"client_id\":\"%s.%s|", ct.dev.pk, ct.dev.dn);
-    return r->payload && strstr((const char *)r->payload, cid) != NULL;
+    return r->kind == kind && r->event == e &&
+           (!strcmp(r->dev, ct.dev.dn) || ota_client_id_names(r->client, ct.dev.pk, ct.dev.dn));
 }
 
 int ct_is_refused(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return r->kind == OTA_TR_ERROR && !strncmp(r->info, "auth-refused", 12) && about_device(r);
+    return broker_event(r, OTA_TR_ERROR, OTA_EV_AUTH_REFUSED);
 }
 
 int ct_is_denied(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return r->kind == OTA_TR_ERROR && !strncmp(r->info, "acl-denied", 10) && about_device(r);
+    return broker_event(r, OTA_TR_ERROR, OTA_EV_ACL_DENIED);
 }
 
 int ct_is_connect(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return r->kind == OTA_TR_BROKER && !strncmp(r->info, "connect", 7) && about_device(r);
+    return broker_event(r, OTA_TR_BROKER, OTA_EV_CONNECT);
 }
 
 static int is_connect_rec(const ota_trace_rec *r)
@@ -456,7 +527,7 @@ static int is_connect_rec(const ota_trace_rec *r)
 
 static int is_disconnect_rec(const ota_trace_rec *r)
 {
-    return r->kind == OTA_TR_BROKER && !strncmp(r->info, "disconnect", 10) && about_device(r);
+    return broker_event(r, OTA_TR_BROKER, OTA_EV_DISCONNECT);
 }
 
 /* Any connect of the device: where its current connection began. */
@@ -641,7 +712,7 @@ static void never_up(size_t from, int crashes, char *err, size_t errcap)
 
     for (size_t i = from; i < mc_trace_count(ct.cloud); i++) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
-        if (r->kind == OTA_TR_DUT && !strncmp(r->info, "crash", 5))
+        if (is_dut(r, OTA_EV_CRASH))
             last_crash = r;
         if (ct_is_refused(r, NULL))
             refused = r;
@@ -650,7 +721,7 @@ static void never_up(size_t from, int crashes, char *err, size_t errcap)
     dut_last_log(ct.dut, log, sizeof(log));
     if (crashes && last_crash) {
         char what[720];
-        size_t n = (size_t)snprintf(what, sizeof(what), "%.700s", last_crash->info + 7);
+        size_t n = (size_t)snprintf(what, sizeof(what), "%.700s", dut_text(last_crash));
         const char *tail = "; last log lines:\n";
         if (n > strlen(tail) && !strcmp(what + n - strlen(tail), tail))
             snprintf(what + n - strlen(tail), sizeof(what) - (n - strlen(tail)),
@@ -678,8 +749,8 @@ static void never_up(size_t from, int crashes, char *err, size_t errcap)
 static int dut_crash(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return (r->kind == OTA_TR_DUT && !strncmp(r->info, "crash", 5)) || ct_is_inform(r, NULL) ||
-           ct_is_refused(r, NULL) || (ct.boot_by_connect && is_connect_rec(r));
+    return is_dut(r, OTA_EV_CRASH) || ct_is_inform(r, NULL) || ct_is_refused(r, NULL) ||
+           (ct.boot_by_connect && is_connect_rec(r));
 }
 
 /*
@@ -803,7 +874,7 @@ int ct_is_uplink(const ota_trace_rec *r, void *suffix)
 int ct_is_get(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return ct_is_http(r, NULL) && !strncmp(r->info, "GET", 3);
+    return ct_is_http(r, NULL) && r->event == OTA_EV_HTTP_GET;
 }
 
 const char *ct_upgrade_plan(ct_attempt *a, const char *plan, char *where, size_t cap)
@@ -915,8 +986,7 @@ static int reacts(const ota_trace_rec *r, void *arg)
 static int is_undelivered(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return r->kind == OTA_TR_BROKER && !strncmp(r->info, "undelivered", 11) &&
-           !strcmp(r->dev, ct.dev.dn);
+    return r->kind == OTA_TR_BROKER && r->event == OTA_EV_UNDELIVERED && !strcmp(r->dev, ct.dev.dn);
 }
 
 /* Was the device connected when record `at` was written? */

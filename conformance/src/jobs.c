@@ -43,7 +43,8 @@ typedef struct {
 
 /* ---- the run's trace ---- */
 
-static int put_record(FILE *out, double t, const char *dev, const char *info, const char *json)
+static int put_record(FILE *out, double t, const char *dev, ota_trace_event ev, const char *info,
+                      const char *json)
 {
     ota_trace_rec r;
     char *line = NULL;
@@ -52,6 +53,7 @@ static int put_record(FILE *out, double t, const char *dev, const char *info, co
     memset(&r, 0, sizeof(r));
     r.t = t;
     r.kind = OTA_TR_TEST;
+    r.event = ev;
     snprintf(r.dev, sizeof(r.dev), "%s", dev);
     snprintf(r.info, sizeof(r.info), "%s", info);
     r.payload = (unsigned char *)json;
@@ -137,7 +139,7 @@ static void put_end(ct_jobs *j, long idx)
     snprintf(info, sizeof(info), "end %s/%s FAIL", t->group, t->name);
     mem = open_memstream(&buf, &n);
     if (mem) {
-        put_record(mem, last_time(&j->chunks[idx]), j->dev, info, json);
+        put_record(mem, last_time(&j->chunks[idx]), j->dev, OTA_EV_TEST_END, info, json);
         fclose(mem);
         grow(&j->chunks[idx], buf, n);
         if (j->out) {
@@ -300,7 +302,7 @@ int ct_jobs_run(ct_jobs *j)
     j->nran = calloc((size_t)j->njobs, sizeof(*j->nran));
     j->out = fopen(j->trace, "w");
     if (!ws || !pf || !j->done || !j->chunks || !j->ran || !j->nran || !j->out ||
-        put_record(j->out, 0, j->dev, "run-begin", j->run_begin) != 0) {
+        put_record(j->out, 0, j->dev, OTA_EV_RUN_BEGIN, "run-begin", j->run_begin) != 0) {
         free(ws);
         free(pf);
         return -1;
@@ -376,13 +378,13 @@ int ct_jobs_finish(ct_jobs *j, const char *run_end)
     f = fopen(tmp, "w");
     if (!f)
         return -1;
-    put_record(f, 0, j->dev, "run-begin", j->run_begin);
+    put_record(f, 0, j->dev, OTA_EV_RUN_BEGIN, "run-begin", j->run_begin);
     for (size_t i = 0; j->chunks && i < j->ncases; i++)
         if (j->chunks[i].s)
             fwrite(j->chunks[i].s, 1, j->chunks[i].len, f);
     if (j->tail.s)
         fwrite(j->tail.s, 1, j->tail.len, f);
-    put_record(f, 0, j->dev, "run-end", run_end);
+    put_record(f, 0, j->dev, OTA_EV_RUN_END, "run-end", run_end);
     if (fclose(f) != 0 || rename(tmp, j->trace) != 0) {
         unlink(tmp);
         rc = -1;

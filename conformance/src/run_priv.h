@@ -105,8 +105,8 @@ void ct_live_summary(const ct_run *r, double secs);
 int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap);
 /* The cloud (and its broker) and the device, up to its first boot. */
 int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap);
-/* The run-begin record's JSON (rp_run_info); heap, the caller frees. */
-char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker);
+/* The run-begin record's JSON (rp_run_info); heap, the caller frees. auth_off: logins unchecked. */
+char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker, int auth_off);
 void ct_setup_run_end_json(char *json, size_t cap, double secs, const char *fw_after);
 void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p);
 void ct_setup_trace_run_end(double secs);

@@ -47,9 +47,11 @@ static void trace_test(const rp_test *t, const char *what)
 {
     char *json = rp_test_to_json(t);
 
-    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
-                 "%s %s/%s %s", what, t->group, t->name,
-                 !strcmp(what, "begin") ? t->rules : rp_verdict_name(t->verdict));
+    int begin = !strcmp(what, "begin");
+
+    mc_trace_event(ct.cloud, OTA_TR_TEST, MC_EV(begin ? OTA_EV_TEST_BEGIN : OTA_EV_TEST_END),
+                   ct.dev.dn, NULL, json, json ? strlen(json) : 0, "%s %s/%s %s", what, t->group,
+                   t->name, begin ? t->rules : rp_verdict_name(t->verdict));
     free(json);
 }
 
@@ -324,7 +326,7 @@ static int run_parallel(ct_run *r, ct_paths *p)
     j.dev = ct.dev.dn;
     snprintf(broker, sizeof(broker), "embedded, one per device instance (%d jobs), %s", j.njobs,
              ct_setup_checks_text(r));
-    begin = ct_setup_run_begin_json(r, p, broker);
+    begin = ct_setup_run_begin_json(r, p, broker, ct.auth_off);
     j.run_begin = begin;
     j.worker = job_worker;
     j.on_start = job_started;

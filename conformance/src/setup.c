@@ -57,6 +57,18 @@ static int log_admit(mc_cloud *c)
     return keep;
 }
 
+/* The trace's event for each adapter event (a log line is a plain LOG record). */
+static ota_trace_event dut_trace_event(dut_event_kind k)
+{
+    static const ota_trace_event ev[DUT_EV__COUNT] = {
+        [DUT_EV_START] = OTA_EV_START,     [DUT_EV_READY] = OTA_EV_READY,
+        [DUT_EV_EVENT] = OTA_EV_DUT_EVENT, [DUT_EV_LOG] = OTA_EV_NONE,
+        [DUT_EV_EXIT] = OTA_EV_EXIT,       [DUT_EV_KILLED] = OTA_EV_KILLED,
+        [DUT_EV_CRASH] = OTA_EV_CRASH,
+    };
+    return (unsigned)k < DUT_EV__COUNT ? ev[k] : OTA_EV_NONE;
+}
+
 static void on_dut_event(void *ud, dut_event_kind k, const char *text)
 {
     mc_cloud *c = ud;
@@ -64,7 +76,8 @@ static void on_dut_event(void *ud, dut_event_kind k, const char *text)
         if (log_admit(c))
             mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0, "%s", text);
     } else {
-        mc_trace_add(c, OTA_TR_DUT, ct.dev.dn, NULL, NULL, 0, "%s: %s", dut_event_name(k), text);
+        mc_trace_event(c, OTA_TR_DUT, MC_EV(dut_trace_event(k)), ct.dev.dn, NULL, NULL, 0, "%s: %s",
+                       dut_event_name(k), text);
     }
 }
 
@@ -272,7 +285,7 @@ int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap)
     return 0;
 }
 
-char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker)
+char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker, int auth_off)
 {
     rp_run_info info;
     char *json;
@@ -300,6 +313,7 @@ char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *br
     snprintf(info.fw_before, sizeof(info.fw_before), "%s", ct.dev.firmware_version);
     strftime(info.started, sizeof(info.started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     info.strict = r->opt.strict;
+    info.auth_off = auth_off;
     info.time_scale = r->opt.scale;
     json = rp_run_info_to_json(&info);
     free(info.rules);
@@ -326,9 +340,11 @@ void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p)
     if (r->opt.cloud)
         snprintf(broker, sizeof(broker), "joined ota-mock-cloud at %.60s, %s", r->opt.cloud,
                  ct_setup_checks_text(r));
-    json = ct_setup_run_begin_json(r, p, broker);
-    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, json ? strlen(json) : 0,
-                 "run-begin");
+    /* Logins go unchecked only where our plugin checks them otherwise. */
+    json = ct_setup_run_begin_json(r, p, broker,
+                                   ct.auth_off && (r->opt.cloud || mc_cloud_plugin(ct.cloud)));
+    mc_trace_event(ct.cloud, OTA_TR_TEST, MC_EV(OTA_EV_RUN_BEGIN), ct.dev.dn, NULL, json,
+                   json ? strlen(json) : 0, "run-begin");
     free(json);
 }
 
@@ -344,7 +360,8 @@ void ct_setup_trace_run_end(double secs)
 
     mc_device_get(ct.cloud, ct.dev.dn, &d);
     ct_setup_run_end_json(json, sizeof(json), secs, d.reported_version);
-    mc_trace_add(ct.cloud, OTA_TR_TEST, ct.dev.dn, NULL, json, strlen(json), "run-end");
+    mc_trace_event(ct.cloud, OTA_TR_TEST, MC_EV(OTA_EV_RUN_END), ct.dev.dn, NULL, json,
+                   strlen(json), "run-end");
 }
 
 int ct_setup_write_reports(const ct_run *r, const char *trace)

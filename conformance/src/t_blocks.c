@@ -129,14 +129,13 @@ static int plan_blocks(const mc_fault *f)
     return f->skip + 3 > PLAN_BLOCKS ? f->skip + 3 : PLAN_BLOCKS;
 }
 
-/* The record of the plan's fault (its kind's name first), for our device. */
+/* The record of the plan's fault (the fault it names), for our device. */
 static int is_plan_fault(const ota_trace_rec *r, void *kind)
 {
     const char *name = mc_fault_kind_name(*(const mc_fault_kind *)kind);
-    size_t n = strlen(name);
 
-    return r->kind == OTA_TR_FAULT && !strcmp(r->dev, ct.dev.dn) && !strncmp(r->info, name, n) &&
-           r->info[n] == ' ';
+    return r->kind == OTA_TR_FAULT && !strcmp(r->dev, ct.dev.dn) &&
+           (r->event == OTA_EV_FAULT || r->event == OTA_EV_BLOCK_FAULT) && !strcmp(r->fault, name);
 }
 
 static const char *spec_blocks(mc_job_spec *s, char *v, size_t cap, const char *plan, int retry)
@@ -272,8 +271,7 @@ static void blocks_download_succeeds(void **state)
 static int fault_on_block(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return r->kind == OTA_TR_FAULT && !strcmp(r->dev, ct.dev.dn) &&
-           strstr(r->info, "on the block at offset") != NULL;
+    return r->kind == OTA_TR_FAULT && !strcmp(r->dev, ct.dev.dn) && r->event == OTA_EV_BLOCK_FAULT;
 }
 
 /*
@@ -297,7 +295,7 @@ static void bad_crc_is_asked_again(void **state)
         check_requests(&a, attempt_end(&a)); /* no block request at all: DL-5 */
         ct_inconclusive("the fault of plan %s never reached the device", c->arg);
     }
-    off = strtoll(strstr(mc_trace_at(ct.cloud, (size_t)f)->info, "offset ") + 7, NULL, 10);
+    off = mc_trace_at(ct.cloud, (size_t)f)->offset;
     next = ct_scan((size_t)f + 1, attempt_end(&a), ct_is_uplink, (void *)"/thing/file/download");
     if (next >= 0) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)next);

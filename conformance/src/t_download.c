@@ -15,8 +15,7 @@
 static int uri_refused(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return r->kind == OTA_TR_ERROR && !strcmp(r->dev, ct.dev.dn) &&
-           strstr(r->info, "request URI differs") != NULL;
+    return r->kind == OTA_TR_ERROR && !strcmp(r->dev, ct.dev.dn) && r->event == OTA_EV_URI_REFUSED;
 }
 
 static void url_used_verbatim(void **state)
@@ -45,8 +44,7 @@ static void url_used_verbatim(void **state)
 /* The Range start a GET record carries, or -1 without one. */
 static long long range_start(const ota_trace_rec *r)
 {
-    const char *p = strstr(r->info, "range=bytes=");
-    return p ? strtoll(p + 12, NULL, 10) : -1;
+    return r->event == OTA_EV_HTTP_GET || r->event == OTA_EV_HTTP_HEAD ? r->offset : -1;
 }
 
 /* The attempt's image was whole: the target reported, or at least step "100" after the check. */

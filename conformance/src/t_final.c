@@ -49,13 +49,11 @@ static void target_version_reported_after_upgrade(void **state)
 static int download_done(const ota_trace_rec *r, void *arg)
 {
     const ct_attempt *a = arg;
-    unsigned long long from, to;
-    int status;
 
     if (!ct_is_http(r, NULL) || !strstr(a->info.url, r->topic))
         return 0;
-    return sscanf(r->info, "done %d bytes=%llu-%llu completed", &status, &from, &to) == 3 &&
-           (status == 200 || status == 206) && to + 1 == a->info.size;
+    return r->event == OTA_EV_HTTP_DONE && (r->status == 200 || r->status == 206) && r->last >= 0 &&
+           (unsigned long long)r->last + 1 == a->info.size;
 }
 
 static int below_hundred(const ota_trace_rec *r, void *arg)

@@ -252,7 +252,7 @@ static int is_hundred_step(const ota_trace_rec *r, void *arg)
 static int is_stop_record(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return r->kind == OTA_TR_DUT && !strncmp(r->info, "exit", 4);
+    return r->kind == OTA_TR_DUT && r->event == OTA_EV_EXIT;
 }
 
 static void hundred_before_restart(void **state)

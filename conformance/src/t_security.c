@@ -34,7 +34,8 @@ static void login_is_signed_correctly(void **state)
              "pk.dn|…|, HMAC password), it did not try",
              ct_secs(CT_S(LOGIN)));
     /* SEC-4: securemode=2 over TLS, 3 over plain TCP. */
-    const char *sm = strstr(mc_trace_at(ct.cloud, (size_t)i)->info, "securemode=");
+    const char *cid = mc_trace_at(ct.cloud, (size_t)i)->client;
+    const char *sm = cid ? strstr(cid, "securemode=") : NULL; /* in the clientId the device sent */
     char want = ct.tls ? '2' : '3';
     ct_check("SEC-4", sm && sm[11] == want && (sm[12] == ',' || sm[12] == '|'),
              "over %s the clientId should carry securemode=%c, it has %.14s",

@@ -157,16 +157,26 @@ static void ask_seam(mc_cloud *c, mc_job *j, const ota_block_request *q, const m
     mc_fault_block_decide(&j->fault, &j->fault_seen, q->offset, j->image.data + r->from, r->len,
                           seam);
     if (seam->act == MC_BLOCK_SEAM_KICK || seam->act == MC_BLOCK_SEAM_RESTART)
-        mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "%s at offset %lld",
-                     mc_fault_kind_name(j->fault.kind), q->offset);
+        mc_trace_event(c, OTA_TR_FAULT,
+                       &(mc_trace_ev){.event = OTA_EV_FAULT,
+                                      .fault = mc_fault_kind_name(j->fault.kind),
+                                      .offset = q->offset,
+                                      .last = -1},
+                       dn, NULL, NULL, 0, "%s at offset %lld", mc_fault_kind_name(j->fault.kind),
+                       q->offset);
     if (seam->act == MC_BLOCK_SEAM_MOVED)
         mc_trace_add(c, OTA_TR_CLOUD, dn, NULL, NULL, 0,
                      "%s: the CRC of the block at offset %lld reads the same in both "
                      "byte orders; the fault moves to the next block",
                      mc_fault_kind_name(j->fault.kind), q->offset);
     if (seam->act == MC_BLOCK_SEAM_REPLY)
-        mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "%s on the block at offset %lld",
-                     mc_fault_kind_name(seam->fault.kind), q->offset);
+        mc_trace_event(c, OTA_TR_FAULT,
+                       &(mc_trace_ev){.event = OTA_EV_BLOCK_FAULT,
+                                      .fault = mc_fault_kind_name(seam->fault.kind),
+                                      .offset = q->offset,
+                                      .last = -1},
+                       dn, NULL, NULL, 0, "%s on the block at offset %lld",
+                       mc_fault_kind_name(seam->fault.kind), q->offset);
 }
 
 /*

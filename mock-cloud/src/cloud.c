@@ -120,6 +120,7 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
     char topic[OTA_MAX_TOPIC + 1] = "", push[2048] = "";
     const char *what = cJSON_IsString(ev) ? ev->valuestring : "?";
     const char *name = cJSON_IsString(dn) ? dn->valuestring : "";
+    mc_trace_ev tev = {.offset = -1, .last = -1};
     mc_job *j;
 
     if (!o) {
@@ -130,15 +131,18 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
         cJSON_Delete(o);
         return;
     }
-    mc_trace_add(c,
-                 !strcmp(what, "auth-refused") || !strcmp(what, "acl-denied") ||
-                         !strcmp(what, "flood")
-                     ? OTA_TR_ERROR
-                     : OTA_TR_BROKER,
-                 name, NULL, payload, len, "%s: %s%s%s", what,
-                 cJSON_IsString(detail) ? detail->valuestring : "",
-                 cJSON_IsString(cid) && *cid->valuestring ? " client " : "",
-                 cJSON_IsString(cid) ? cid->valuestring : "");
+    tev.client = cJSON_IsString(cid) ? cid->valuestring : NULL;
+    if (ota_trace_event_parse(what, &tev.event) != OTA_OK)
+        tev.event = OTA_EV_NONE; /* a plugin newer than this cloud: shown, not acted on */
+    mc_trace_event(c,
+                   tev.event == OTA_EV_AUTH_REFUSED || tev.event == OTA_EV_ACL_DENIED ||
+                           !strcmp(what, "flood") /* no event kind of its own: its text says it */
+                       ? OTA_TR_ERROR
+                       : OTA_TR_BROKER,
+                   &tev, name, NULL, payload, len, "%s: %s%s%s", what,
+                   cJSON_IsString(detail) ? detail->valuestring : "",
+                   cJSON_IsString(cid) && *cid->valuestring ? " client " : "",
+                   cJSON_IsString(cid) ? cid->valuestring : "");
     if (*name && (!strcmp(what, "disconnect") || !strcmp(what, "undelivered"))) {
         mc_cloud_lock(c);
         mc_device *d = mc_registry_find(c, NULL, name);
@@ -224,11 +228,11 @@ static int do_restart(mc_cloud *c, double down_s, int foreign)
 
     if (foreign >= 0)
         c->broker.foreign = foreign;
-    mc_trace_add(c, OTA_TR_FAULT, NULL, NULL, NULL, 0,
-                 "broker restart: stopping it (persistence on), down for %.1f s%s", down_s,
-                 foreign < 0 ? ""
-                 : foreign   ? "; its TLS listener will present a certificate of a foreign CA"
-                             : "; its TLS listener will present its own certificate");
+    mc_trace_event(c, OTA_TR_FAULT, MC_EV(OTA_EV_BROKER_RESTART), NULL, NULL, NULL, 0,
+                   "broker restart: stopping it (persistence on), down for %.1f s%s", down_s,
+                   foreign < 0 ? ""
+                   : foreign   ? "; its TLS listener will present a certificate of a foreign CA"
+                               : "; its TLS listener will present its own certificate");
     rc = mc_broker_restart_process(&c->broker, down_s, err, sizeof(err));
     /* Back means our own client is back too: commands to the plugin go through it. */
     if (rc == MC_OK && !mc_mqtt_wait_subscribed(c, before)) {

@@ -48,9 +48,16 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
     if (!r)
         return;
     if (r->status)
-        mc_trace_add(c, OTA_TR_HTTP, r->dn, r->uri, NULL, 0, "done %d bytes=%zu-%zu %s", r->status,
-                     r->from, r->len ? r->from + r->len - 1 : r->from,
-                     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "completed" : "aborted");
+        mc_trace_event(c, OTA_TR_HTTP,
+                       &(mc_trace_ev){.event = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+                                                   ? OTA_EV_HTTP_DONE
+                                                   : OTA_EV_HTTP_ABORTED,
+                                      .offset = (long long)r->from,
+                                      .last = (long long)(r->len ? r->from + r->len - 1 : r->from),
+                                      .status = r->status},
+                       r->dn, r->uri, NULL, 0, "done %d bytes=%zu-%zu %s", r->status, r->from,
+                       r->len ? r->from + r->len - 1 : r->from,
+                       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "completed" : "aborted");
     free(r);
     *con_cls = NULL;
 }
@@ -268,6 +275,14 @@ static void find_job(mc_cloud *c, http_req *r, lookup *l)
         l->fault = j->fault;
 }
 
+/* The event of an HTTP fault applied to a whole response (no block offset). */
+static const mc_trace_ev *fault_ev(mc_trace_ev *ev, mc_fault_kind k)
+{
+    *ev = (mc_trace_ev){
+        .event = OTA_EV_FAULT, .fault = mc_fault_kind_name(k), .offset = -1, .last = -1};
+    return ev;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -276,6 +291,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     http_req *r = *con_cls;
     const char *range = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Range");
     mc_http_plan plan;
+    mc_trace_ev ev = {.offset = -1, .last = -1};
     lookup l;
     (void)url;
     (void)version;
@@ -292,18 +308,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     mc_cloud_lock(c);
     find_job(c, r, &l);
     mc_cloud_unlock(c);
+    ev.event = strcmp(method, "GET") ? OTA_EV_HTTP_HEAD : OTA_EV_HTTP_GET;
+    ev.offset = range && !strncmp(range, "bytes=", 6) ? strtoll(range + 6, NULL, 10) : -1;
     if (range)
-        mc_trace_add(c, OTA_TR_HTTP, r->dn, r->uri, NULL, 0, "%s range=%s", method, range);
+        mc_trace_event(c, OTA_TR_HTTP, &ev, r->dn, r->uri, NULL, 0, "%s range=%s", method, range);
     else
-        mc_trace_add(c, OTA_TR_HTTP, r->dn, r->uri, NULL, 0, "%s no Range", method);
+        mc_trace_event(c, OTA_TR_HTTP, &ev, r->dn, r->uri, NULL, 0, "%s no Range", method);
     if (!l.found) {
         mc_trace_add(c, OTA_TR_ERROR, r->dn, r->uri, NULL, 0, "HTTP 404: no such file");
         return reply_text(con, r, 404, "NoSuchKey\n");
     }
     if (!l.uri_ok) {
-        mc_trace_add(c, OTA_TR_ERROR, r->dn, r->uri, NULL, 0,
-                     "HTTP 403: request URI differs from the pushed URL (path and query must be "
-                     "used verbatim)");
+        mc_trace_event(c, OTA_TR_ERROR, MC_EV(OTA_EV_URI_REFUSED), r->dn, r->uri, NULL, 0,
+                       "HTTP 403: request URI differs from the pushed URL (path and query must be "
+                       "used verbatim)");
         return reply_text(con, r, 403, "SignatureDoesNotMatch\n");
     }
     if (l.mqtt_only) {
@@ -314,13 +332,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     mc_fault_http_plan(&l.fault, &plan);
     if (plan.status) {
         int status = plan.status;
-        mc_trace_add(c, OTA_TR_FAULT, r->dn, r->uri, NULL, 0, "%s %d",
-                     mc_fault_kind_name(l.fault.kind), status);
+        mc_trace_event(c, OTA_TR_FAULT, fault_ev(&ev, l.fault.kind), r->dn, r->uri, NULL, 0,
+                       "%s %d", mc_fault_kind_name(l.fault.kind), status);
         return reply_text(con, r, status, plan.text);
     }
     if (mc_fault_active(&l.fault))
-        mc_trace_add(c, OTA_TR_FAULT, r->dn, r->uri, NULL, 0, "%s at=%lld value=%lld",
-                     mc_fault_kind_name(l.fault.kind), l.fault.at, l.fault.value);
+        mc_trace_event(c, OTA_TR_FAULT, fault_ev(&ev, l.fault.kind), r->dn, r->uri, NULL, 0,
+                       "%s at=%lld value=%lld", mc_fault_kind_name(l.fault.kind), l.fault.at,
+                       l.fault.value);
     return send_image(con, r, &l.img, range, &l.fault);
 }
 

@@ -366,12 +366,15 @@ int mc_cloud_lock_held(const mc_cloud *c);
 /*
  * Repetition (trace_repeat.c), all with tlock held. mc_repeat_admit decides
  * for one record about to be stored: 1 store it, 0 leave it out (counted).
- * *summary, when set, is a record to store first (the caller owns it).
+ * *summary, when set, is a record to store first (the caller owns it), and
+ * mc_repeat_more then hands over the device's other summaries (one per
+ * repeated request) until NULL.
  * mc_repeat_kept tells it the record it admitted is now stored at `r`.
  * mc_repeat_due hands over one summary that is due by time, or NULL.
  */
 int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary);
 void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r);
+ota_trace_rec *mc_repeat_more(mc_cloud *c, double now);
 ota_trace_rec *mc_repeat_due(mc_cloud *c, double now);
 void mc_repeat_free(mc_cloud *c);
 /* Write the summaries that are due (takes tlock); the ticker calls it. */

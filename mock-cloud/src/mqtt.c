@@ -227,7 +227,9 @@ static int control(mc_cloud *c, const char *command, const char *dn, double seco
              "{\"command\":\"%s\",\"pk\":\"%s\",\"dn\":\"%s\",\"seconds\":%.3f}", command, d.pk,
              d.dn, seconds);
     if (strcmp(command, "clear"))
-        mc_trace_add(c, OTA_TR_FAULT, dn, NULL, NULL, 0, "session fault: %s", command);
+        mc_trace_event(c, OTA_TR_FAULT,
+                       MC_EV(!strcmp(command, "kick") ? OTA_EV_SESSION_KICK : OTA_EV_FAULT), dn,
+                       NULL, NULL, 0, "session fault: %s", command);
     return mosquitto_publish(c->mosq, NULL, "$CONTROL/otaauth/v1", (int)strlen(json), json, 1,
                              false) == MOSQ_ERR_SUCCESS
                ? MC_OK

@@ -57,6 +57,7 @@ static ota_trace_rec *rec_new(ota_trace_kind kind, const char *dev, const char *
     if (!r)
         return NULL;
     r->kind = kind;
+    r->offset = r->last = -1;
     snprintf(r->dev, sizeof(r->dev), "%s", dev ? dev : "");
     snprintf(r->topic, sizeof(r->topic), "%s", topic ? topic : "");
     if (payload) {
@@ -138,19 +139,32 @@ void mc_trace_flush(mc_cloud *c)
     pthread_mutex_unlock(&c->wlock);
 }
 
+static void set_event(ota_trace_rec *r, const mc_trace_ev *ev)
+{
+    r->event = ev->event;
+    ota_trace_set_client(r, ev->client); /* out of memory: the record goes without it */
+    snprintf(r->fault, sizeof(r->fault), "%s", ev->fault ? ev->fault : "");
+    r->offset = ev->offset;
+    r->last = ev->last;
+    r->status = ev->status;
+}
+
 /*
  * A record identical to many just before it is counted rather than kept
  * (trace_repeat.c): a summary record may go in first, and the record itself
  * may be left out. Waiters wake for whatever was stored.
  */
-void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
-                   const void *payload, size_t len, int binary, const char *fmt, va_list ap)
+static void put(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const char *dev,
+                const char *topic, const void *payload, size_t len, int binary, const char *fmt,
+                va_list ap)
 {
     ota_trace_rec *r = rec_new(kind, dev, topic, payload, len, binary), *sum = NULL;
-    int keep;
+    int keep, summed;
 
     if (!r)
         return;
+    if (ev)
+        set_event(r, ev);
     if (fmt)
         vsnprintf(r->info, sizeof(r->info), fmt, ap);
     pthread_mutex_lock(&c->tlock);
@@ -158,7 +172,8 @@ void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char
     if (kind == OTA_TR_ERROR)
         c->errors++;
     keep = mc_repeat_admit(c, r, &sum);
-    if (sum)
+    summed = sum != NULL;
+    for (; sum; sum = mc_repeat_more(c, r->t)) /* one per repeated request of the device */
         store(c, sum);
     if (!keep) {
         ota_trace_rec_clear(r);
@@ -166,11 +181,17 @@ void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char
     } else if (store(c, r) == 0) {
         mc_repeat_kept(c, r);
     }
-    if (keep || sum)
+    if (keep || summed)
         pthread_cond_broadcast(&c->tcond);
     pthread_mutex_unlock(&c->tlock);
     if (!mc_cloud_lock_held(c))
         mc_trace_flush(c);
+}
+
+void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
+                   const void *payload, size_t len, int binary, const char *fmt, va_list ap)
+{
+    put(c, kind, NULL, dev, topic, payload, len, binary, fmt, ap);
 }
 
 void mc_trace_tick(mc_cloud *c)
@@ -193,6 +214,15 @@ void mc_trace_add(mc_cloud *c, ota_trace_kind kind, const char *dev, const char 
     va_list ap;
     va_start(ap, fmt);
     mc_trace_addv(c, kind, dev, topic, payload, len, 0, fmt, ap);
+    va_end(ap);
+}
+
+void mc_trace_event(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const char *dev,
+                    const char *topic, const void *payload, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    put(c, kind, ev, dev, topic, payload, len, 0, fmt, ap);
     va_end(ap);
 }
 

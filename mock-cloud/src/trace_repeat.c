@@ -40,6 +40,7 @@ struct mc_repeat {
     dev_state *devs;
     int n, cap;
     dev_state *pend; /* the device of the record just admitted as new */
+    dev_state *last; /* the device of the record just admitted (mc_repeat_more) */
 };
 
 /* Requests, messages and the cloud's direct answers to them; never notes or job changes. */
@@ -75,7 +76,8 @@ static int same_but_id(const ota_trace_rec *a, const ota_trace_rec *b)
 
 static int same(const ota_trace_rec *a, const ota_trace_rec *b)
 {
-    if (a->kind != b->kind || strcmp(a->topic, b->topic) || strcmp(a->info, b->info))
+    if (a->kind != b->kind || a->event != b->event || strcmp(a->topic, b->topic) ||
+        strcmp(a->info, b->info))
         return 0;
     if (a->binary == b->binary && a->payload_len == b->payload_len &&
         (!a->payload_len || !memcmp(a->payload, b->payload, a->payload_len)))
@@ -129,7 +131,8 @@ static int free_slot(const dev_state *d)
 
 static int is_request(const ota_trace_rec *r)
 {
-    return r->kind == OTA_TR_MQTT_IN || (r->kind == OTA_TR_HTTP && strncmp(r->info, "done ", 5));
+    return r->kind == OTA_TR_MQTT_IN || (r->kind == OTA_TR_HTTP && r->event != OTA_EV_HTTP_DONE &&
+                                         r->event != OTA_EV_HTTP_ABORTED);
 }
 
 /* The slot the summary is about: a request before a reply, then the most left out. */
@@ -162,8 +165,8 @@ static void describe(const dev_state *d, const ota_trace_rec *r, char *out, size
     for (int i = 0; i < SLOTS; i++) {
         const ota_trace_rec *o = d->s[i].rec;
         if (o && o->kind == OTA_TR_HTTP && !strcmp(o->topic, r->topic) &&
-            !strncmp(o->info, "done ", 5))
-            status = atoi(o->info + 5);
+            (o->event == OTA_EV_HTTP_DONE || o->event == OTA_EV_HTTP_ABORTED))
+            status = o->status;
     }
     snprintf(out, cap, "%.*s %.*s", (int)strcspn(r->info, " "), r->info,
              (int)strcspn(r->topic, "?"), r->topic);
@@ -186,12 +189,38 @@ static char *summary_json(long repeat, double seconds, double rate, const char *
     return text;
 }
 
-/* The summary of the device's window (heap, the caller stores it), or NULL when none is due. */
+/*
+ * Clear what one summary covers: the lead's count, and the replies and
+ * faults of the same topic (a request's answers). Returns the records.
+ */
+static long take_held(dev_state *d, slot *lead)
+{
+    long n = 0;
+
+    for (int i = 0; i < SLOTS; i++) {
+        slot *s = &d->s[i];
+        if (s->held && (s == lead || (!is_request(s->rec) && is_request(lead->rec) &&
+                                      !strcmp(s->rec->topic, lead->rec->topic)))) {
+            n += s->held;
+            s->held = 0;
+        }
+    }
+    d->held -= n;
+    return n;
+}
+
+/*
+ * The summary of one subject of the device's window (heap, the caller
+ * stores it), or NULL when none is due. A device looping on several
+ * requests at once gets one summary per request, each with its own count;
+ * the others follow on the next calls.
+ */
 static ota_trace_rec *take_summary(dev_state *d, double now)
 {
-    const slot *lead = lead_of(d);
+    slot *lead = (slot *)lead_of(d);
     double secs = d->last_held - d->win_t0, rate;
     char of[OTA_TRACE_MAX_INFO / 2];
+    long count, records;
     ota_trace_rec *r;
 
     if (!lead)
@@ -201,20 +230,23 @@ static ota_trace_rec *take_summary(dev_state *d, double now)
     secs = (double)(long long)(secs * 100 + 0.5) / 100;
     rate = (double)(long long)((double)lead->held / (secs > 0 ? secs : 0.01) + 0.5);
     describe(d, lead->rec, of, sizeof(of));
+    count = lead->held;
+    records = take_held(d, lead);
     r = calloc(1, sizeof(*r));
     if (r) {
         r->t = now;
         r->kind = OTA_TR_CLOUD;
+        r->event = OTA_EV_REPEATED;
+        r->of = lead->rec->event;
+        r->count = count;
+        r->offset = r->last = -1;
         snprintf(r->dev, sizeof(r->dev), "%s", d->dev);
         snprintf(r->topic, sizeof(r->topic), "%s", lead->rec->topic);
-        snprintf(r->info, sizeof(r->info), "repeated %ld times in %.2f s (%.0f/s): %s", lead->held,
-                 secs, rate, of);
-        r->payload = (unsigned char *)summary_json(lead->held, secs, rate, of, d->held);
+        snprintf(r->info, sizeof(r->info), "repeated %ld times in %.2f s (%.0f/s): %s", count, secs,
+                 rate, of);
+        r->payload = (unsigned char *)summary_json(count, secs, rate, of, records);
         r->payload_len = r->payload ? strlen((char *)r->payload) : 0;
     }
-    for (int i = 0; i < SLOTS; i++)
-        d->s[i].held = 0;
-    d->held = 0;
     return r;
 }
 
@@ -227,9 +259,10 @@ int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary
 
     *summary = NULL;
     if (c->repeat)
-        c->repeat->pend = NULL;
+        c->repeat->pend = c->repeat->last = NULL;
     if (!eligible(r->kind) || !(d = dev_get(c, r->dev)))
         return 1;
+    c->repeat->last = d;
     d->pending = -1;
     i = match(d, r);
     if (i < 0) { /* a different record: what was counted ends here */
@@ -267,6 +300,13 @@ void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r)
         d->s[d->pending].rec = r;
     if (d)
         d->pending = -1;
+}
+
+ota_trace_rec *mc_repeat_more(mc_cloud *c, double now)
+{
+    dev_state *d = c->repeat ? c->repeat->last : NULL;
+
+    return d && d->held ? take_summary(d, now) : NULL;
 }
 
 ota_trace_rec *mc_repeat_due(mc_cloud *c, double now)

@@ -220,9 +220,9 @@ grep -q 'GET no Range' "$work/loop.txt" || fail "a request without Range is not 
 [ "$bytes" -lt 8192 ] || fail "the log grew $bytes bytes for one loop"
 [ "$records" -lt 400 ] || fail "the trace grew to $records records for one loop"
 # The reports show the summary records: the daemon's trace, wrapped as one test of a run.
-t='{"t":0,"kind":"test","dev":"ref-device-01","payload":"{\"suite\":\"ota-conformance\",\"device\":\"ref-device-01\"}","info":"run-begin"}'
-b='{"t":0,"kind":"test","dev":"ref-device-01","payload":"{\"group\":\"failure\",\"name\":\"by_hand\",\"rules\":\"FAIL-B\"}","info":"begin failure/by_hand"}'
-e='{"t":99,"kind":"test","dev":"ref-device-01","payload":"{\"group\":\"failure\",\"name\":\"by_hand\",\"rules\":\"FAIL-B\",\"verdict\":\"fail\",\"failed_rule\":\"FAIL-B\",\"message\":\"looped\"}","info":"end failure/by_hand"}'
+t='{"t":0,"kind":"test","dev":"ref-device-01","payload":"{\"suite\":\"ota-conformance\",\"device\":\"ref-device-01\"}","info":"run-begin","event":"run-begin"}'
+b='{"t":0,"kind":"test","dev":"ref-device-01","payload":"{\"group\":\"failure\",\"name\":\"by_hand\",\"rules\":\"FAIL-B\"}","info":"begin failure/by_hand","event":"test-begin"}'
+e='{"t":99,"kind":"test","dev":"ref-device-01","payload":"{\"group\":\"failure\",\"name\":\"by_hand\",\"rules\":\"FAIL-B\",\"verdict\":\"fail\",\"failed_rule\":\"FAIL-B\",\"message\":\"looped\"}","info":"end failure/by_hand","event":"test-end"}'
 { echo "$t"; echo "$b"; cat "$work/timer.jsonl"; echo "$e"; } >"$work/run.jsonl"
 "$bin/ota-report" --trace "$work/run.jsonl" --junit "$work/run.xml" --html "$work/run.html" \
     2>"$work/report.err" || fail "ota-report on the daemon's trace: $(cat "$work/report.err")"

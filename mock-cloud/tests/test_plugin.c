@@ -251,9 +251,12 @@ static struct mosquitto *device_login(client_state *s)
     m = login(l.client_id, l.username, l.password, s);
     assert_int_equal(s->connack, 0);
     for (double end = mc_now(cloud) + 3; !connected && mc_now(cloud) < end;) {
-        for (size_t i = seen; i < mc_trace_count(cloud); i++)
-            connected |= mc_trace_at(cloud, i)->kind == OTA_TR_BROKER &&
-                         !strncmp(mc_trace_at(cloud, i)->info, "connect", 7);
+        for (size_t i = seen; i < mc_trace_count(cloud); i++) {
+            const ota_trace_rec *r = mc_trace_at(cloud, i);
+            /* The event and the clientId as fields: the runner decides on them, not on info. */
+            connected |= r->kind == OTA_TR_BROKER && r->event == OTA_EV_CONNECT &&
+                         !strcmp(r->dev, DN) && r->client && !strcmp(r->client, l.client_id);
+        }
         mc_trace_wait(cloud, mc_trace_count(cloud), mc_now(cloud) + 0.05);
     }
     assert_true(connected);

@@ -64,14 +64,19 @@ static void time_passes(mc_cloud *c, double s)
 
 static void add_get(mc_cloud *c, const char *dev)
 {
-    mc_trace_add(c, OTA_TR_HTTP, dev, URI, NULL, 0, "GET no Range");
+    mc_trace_event(c, OTA_TR_HTTP, MC_EV(OTA_EV_HTTP_GET), dev, URI, NULL, 0, "GET no Range");
 }
 
 static void add_loop_round(mc_cloud *c)
 {
     add_get(c, "dev-a");
-    mc_trace_add(c, OTA_TR_FAULT, "dev-a", URI, NULL, 0, "http-status 404");
-    mc_trace_add(c, OTA_TR_HTTP, "dev-a", URI, NULL, 0, "done 404 bytes=0-14 completed");
+    mc_trace_event(c, OTA_TR_FAULT,
+                   &(mc_trace_ev){.event = OTA_EV_FAULT, .fault = "http-status", .offset = -1},
+                   "dev-a", URI, NULL, 0, "http-status 404");
+    mc_trace_event(
+        c, OTA_TR_HTTP,
+        &(mc_trace_ev){.event = OTA_EV_HTTP_DONE, .offset = 0, .last = 14, .status = 404}, "dev-a",
+        URI, NULL, 0, "done 404 bytes=0-14 completed");
 }
 
 /* The summaries among records [from, count): how many, and the sum of their "repeat". */
@@ -82,7 +87,7 @@ static int summaries(mc_cloud *c, size_t from, long *repeats, long *records)
     *repeats = *records = 0;
     for (size_t i = from; i < mc_trace_count(c); i++) {
         const ota_trace_rec *r = mc_trace_at(c, i);
-        if (r->kind != OTA_TR_CLOUD || strncmp(r->info, "repeated ", 9))
+        if (r->kind != OTA_TR_CLOUD || r->event != OTA_EV_REPEATED)
             continue;
         cJSON *o = cJSON_ParseWithLength((const char *)r->payload, r->payload_len);
         assert_non_null(o);
@@ -160,6 +165,41 @@ static void a_loop_of_request_and_replies_collapses_as_one(void **state)
     assert_int_equal(mc_trace_count(b->c), 3 * MC_TRACE_KEEP_REPEATS + (size_t)n);
     const ota_trace_rec *s = mc_trace_at(b->c, mc_trace_count(b->c) - 1);
     assert_non_null(strstr(s->info, ": GET /ota/1/fw-1.bin -> 404"));
+    assert_int_equal(s->event, OTA_EV_REPEATED); /* what the runner decides on */
+    assert_int_equal(s->of, OTA_EV_HTTP_GET);
+    assert_true(s->count > 0 && s->count <= 3000 - MC_TRACE_KEEP_REPEATS);
+}
+
+/* The GETs of `uri` among the summaries: the sum of their counts. */
+static long summarised_gets(mc_cloud *c, const char *uri)
+{
+    long n = 0;
+
+    for (size_t i = 0; i < mc_trace_count(c); i++) {
+        const ota_trace_rec *r = mc_trace_at(c, i);
+        if (r->event == OTA_EV_REPEATED && r->of == OTA_EV_HTTP_GET && !strcmp(r->topic, uri))
+            n += r->count;
+    }
+    return n;
+}
+
+/* A device looping on two URLs at once: each request is summarised with its own count. */
+static void interleaved_loops_are_counted_each(void **state)
+{
+    bare *b = *state;
+    const char *other = "/ota/2/fw-2.bin?Expires=1&Signature=y";
+
+    for (int i = 0; i < 2000; i++) {
+        add_get(b->c, "dev-a");
+        if (i % 2 == 0)
+            mc_trace_event(b->c, OTA_TR_HTTP, MC_EV(OTA_EV_HTTP_GET), "dev-a", other, NULL, 0,
+                           "GET no Range");
+    }
+    mc_trace_add(b->c, OTA_TR_MQTT_IN, "dev-a", "/ota/device/progress/pk/dev-a", "{}", 2, NULL);
+    assert_int_equal(summarised_gets(b->c, URI), 2000 - MC_TRACE_KEEP_REPEATS);
+    assert_int_equal(summarised_gets(b->c, other), 1000 - MC_TRACE_KEEP_REPEATS);
+    /* Both summaries come before the record that ended the loop. */
+    assert_int_equal(mc_trace_at(b->c, mc_trace_count(b->c) - 1)->kind, OTA_TR_MQTT_IN);
 }
 
 static void notes_other_devices_and_pauses_are_kept(void **state)
@@ -315,6 +355,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(messages_differing_only_in_id_are_repeats, bare_setup,
                                         bare_teardown),
         cmocka_unit_test_setup_teardown(a_loop_of_request_and_replies_collapses_as_one, bare_setup,
+                                        bare_teardown),
+        cmocka_unit_test_setup_teardown(interleaved_loops_are_counted_each, bare_setup,
                                         bare_teardown),
         cmocka_unit_test_setup_teardown(notes_other_devices_and_pauses_are_kept, bare_setup,
                                         bare_teardown),

@@ -169,6 +169,18 @@ int ota_client_id_parse(const char *cid, ota_client_id *out)
     return OTA_OK;
 }
 
+int ota_client_id_names(const char *cid, const char *pk, const char *dn)
+{
+    size_t lp, ld;
+
+    if (!cid || !pk || !dn || !*pk || !*dn)
+        return 0;
+    lp = strlen(pk);
+    ld = strlen(dn);
+    return !strncmp(cid, pk, lp) && cid[lp] == '.' && !strncmp(cid + lp + 1, dn, ld) &&
+           cid[lp + 1 + ld] == '|';
+}
+
 int ota_login_verify(const char *client_id, const char *username, const char *password,
                      const char *secret)
 {

@@ -1,7 +1,9 @@
 /*
  * The trace record as one JSON line: {"t":…,"kind":…,"dev":…,"topic":…,
  * "payload":…,"info":…}. Binary payloads (block frames) travel as hex under
- * "payload_hex". Decoding reverses it; a report can be rebuilt from the file.
+ * "payload_hex". A record with an event kind adds "event" and that event's
+ * fields ("client", "fault", "offset", "last", "status", "of", "count").
+ * Decoding reverses it; a report can be rebuilt from the file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,96 @@ int ota_trace_kind_parse(const char *s, ota_trace_kind *out)
         }
     }
     return OTA_ERR_ARG;
+}
+
+static const char *const events[OTA_EV__COUNT] = {
+    [OTA_EV_NONE] = "none",
+    [OTA_EV_START] = "start",
+    [OTA_EV_READY] = "ready",
+    [OTA_EV_DUT_EVENT] = "device-event",
+    [OTA_EV_EXIT] = "exit",
+    [OTA_EV_KILLED] = "killed",
+    [OTA_EV_CRASH] = "crash",
+    [OTA_EV_CONNECT] = "connect",
+    [OTA_EV_DISCONNECT] = "disconnect",
+    [OTA_EV_KICK] = "kick",
+    [OTA_EV_UNDELIVERED] = "undelivered",
+    [OTA_EV_DROPPED] = "dropped",
+    [OTA_EV_DELAYED] = "delayed",
+    [OTA_EV_AUTH_REFUSED] = "auth-refused",
+    [OTA_EV_ACL_DENIED] = "acl-denied",
+    [OTA_EV_CLOUD_DISCONNECT] = "cloud-disconnect",
+    [OTA_EV_CONTROL_REFUSED] = "control-refused",
+    [OTA_EV_FAULT] = "fault",
+    [OTA_EV_BLOCK_FAULT] = "block-fault",
+    [OTA_EV_SESSION_KICK] = "session-kick",
+    [OTA_EV_BROKER_RESTART] = "broker-restart",
+    [OTA_EV_HTTP_GET] = "get",
+    [OTA_EV_HTTP_HEAD] = "head",
+    [OTA_EV_HTTP_DONE] = "done",
+    [OTA_EV_HTTP_ABORTED] = "aborted",
+    [OTA_EV_URI_REFUSED] = "uri-refused",
+    [OTA_EV_REPEATED] = "repeated",
+    [OTA_EV_LATE] = "late",
+    [OTA_EV_INCONCLUSIVE] = "inconclusive",
+    [OTA_EV_RUN_BEGIN] = "run-begin",
+    [OTA_EV_RUN_END] = "run-end",
+    [OTA_EV_TEST_BEGIN] = "test-begin",
+    [OTA_EV_TEST_END] = "test-end",
+};
+
+const char *ota_trace_event_name(ota_trace_event e)
+{
+    return (unsigned)e < OTA_EV__COUNT ? events[e] : "unknown";
+}
+
+int ota_trace_event_parse(const char *s, ota_trace_event *out)
+{
+    for (int i = 0; i < OTA_EV__COUNT; i++) {
+        if (s && !strcmp(s, events[i])) {
+            *out = (ota_trace_event)i;
+            return OTA_OK;
+        }
+    }
+    return OTA_ERR_RANGE;
+}
+
+int ota_trace_set_client(ota_trace_rec *r, const char *cid)
+{
+    free(r->client);
+    r->client = cid && *cid ? strdup(cid) : NULL;
+    return !cid || !*cid || r->client ? OTA_OK : OTA_ERR_NOMEM;
+}
+
+static int has_bytes(ota_trace_event e)
+{
+    return e == OTA_EV_HTTP_DONE || e == OTA_EV_HTTP_ABORTED;
+}
+
+/* The event and the fields it has; nothing for a plain record. */
+static void add_event(cJSON *root, const ota_trace_rec *r)
+{
+    ota_trace_event e = r->event;
+
+    if (e == OTA_EV_NONE)
+        return;
+    cJSON_AddStringToObject(root, "event", ota_trace_event_name(e));
+    if (r->client)
+        cJSON_AddStringToObject(root, "client", r->client);
+    if ((e == OTA_EV_FAULT || e == OTA_EV_BLOCK_FAULT) && r->fault[0])
+        cJSON_AddStringToObject(root, "fault", r->fault);
+    if ((e == OTA_EV_FAULT || e == OTA_EV_BLOCK_FAULT || e == OTA_EV_HTTP_GET ||
+         e == OTA_EV_HTTP_HEAD || has_bytes(e)) &&
+        r->offset >= 0)
+        cJSON_AddNumberToObject(root, "offset", (double)r->offset);
+    if (has_bytes(e)) {
+        cJSON_AddNumberToObject(root, "last", (double)r->last);
+        cJSON_AddNumberToObject(root, "status", r->status);
+    }
+    if (e == OTA_EV_REPEATED) {
+        cJSON_AddStringToObject(root, "of", ota_trace_event_name(r->of));
+        cJSON_AddNumberToObject(root, "count", (double)r->count);
+    }
 }
 
 static char *hex_of(const unsigned char *p, size_t n)
@@ -91,6 +183,7 @@ int ota_trace_encode(const ota_trace_rec *r, char **line_out)
     rc = add_payload(root, r);
     if (r->info[0])
         cJSON_AddStringToObject(root, "info", r->info);
+    add_event(root, r);
     if (rc == OTA_OK) {
         *line_out = cJSON_PrintUnformatted(root);
         if (!*line_out)
@@ -144,6 +237,44 @@ static int decode_payload(const cJSON *root, ota_trace_rec *out)
     return OTA_OK;
 }
 
+static long long num_or(const cJSON *root, const char *name, long long dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
+    return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+}
+
+static int event_of(const cJSON *root, const char *name, ota_trace_event *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    *out = OTA_EV_NONE;
+    if (!v)
+        return OTA_OK;
+    if (!cJSON_IsString(v))
+        return OTA_ERR_TYPE;
+    return ota_trace_event_parse(v->valuestring, out);
+}
+
+static int decode_event(const cJSON *root, ota_trace_rec *out)
+{
+    const cJSON *cid = cJSON_GetObjectItemCaseSensitive(root, "client");
+    int rc = event_of(root, "event", &out->event);
+
+    if (rc == OTA_OK)
+        rc = event_of(root, "of", &out->of);
+    if (rc == OTA_OK)
+        rc = pj_str(root, "fault", out->fault, sizeof(out->fault), NULL);
+    if (rc == OTA_OK && cid)
+        rc = cJSON_IsString(cid) && strlen(cid->valuestring) < OTA_MAX_CLIENTID
+                 ? ota_trace_set_client(out, cid->valuestring)
+                 : OTA_ERR_TYPE;
+    out->offset = num_or(root, "offset", -1);
+    out->last = num_or(root, "last", -1);
+    out->status = (int)num_or(root, "status", 0);
+    out->count = (long)num_or(root, "count", 0);
+    return rc;
+}
+
 int ota_trace_decode(const char *line, size_t len, ota_trace_rec *out)
 {
     cJSON *root = NULL;
@@ -176,6 +307,8 @@ int ota_trace_decode(const char *line, size_t len, ota_trace_rec *out)
         rc = pj_str(root, "info", out->info, sizeof(out->info), NULL);
     if (rc == OTA_OK)
         rc = decode_payload(root, out);
+    if (rc == OTA_OK)
+        rc = decode_event(root, out);
     cJSON_Delete(root);
     if (rc != OTA_OK)
         ota_trace_rec_clear(out);
@@ -189,4 +322,6 @@ void ota_trace_rec_clear(ota_trace_rec *r)
     free(r->payload);
     r->payload = NULL;
     r->payload_len = 0;
+    free(r->client);
+    r->client = NULL;
 }

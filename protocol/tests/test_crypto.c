@@ -203,6 +203,18 @@ static void login_refuses_bad_input(void **state)
     assert_int_equal(c.signmethod, OTA_SIGNMETHOD_HMACMD5);
 }
 
+static void client_id_names_its_device(void **state)
+{
+    (void)state;
+    assert_true(ota_client_id_names("pk1.dev-1|securemode=3|", "pk1", "dev-1"));
+    assert_true(ota_client_id_names("pk1.dev-1|", "pk1", "dev-1")); /* whatever follows */
+    assert_false(ota_client_id_names("pk1.dev-10|securemode=3|", "pk1", "dev-1"));
+    assert_false(ota_client_id_names("pk1.dev-1", "pk1", "dev-1"));
+    assert_false(ota_client_id_names("pk2.dev-1|", "pk1", "dev-1"));
+    assert_false(ota_client_id_names("|securemode=2|", "pk1", "dev-1"));
+    assert_false(ota_client_id_names(NULL, "pk1", "dev-1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +226,7 @@ int main(void)
         cmocka_unit_test(login_passwords_match_vectors),
         cmocka_unit_test(login_observed_3x_verifies),
         cmocka_unit_test(login_refuses_bad_input),
+        cmocka_unit_test(client_id_names_its_device),
     };
     return cmocka_run_group_tests_name("crypto", tests, setup, teardown);
 }

@@ -55,6 +55,71 @@ static void binary_record_round_trips(void **state)
     free(line);
 }
 
+static void event_fields_round_trip(void **state)
+{
+    ota_trace_rec r = {0}, d;
+    char *line = NULL;
+    (void)state;
+    r.kind = OTA_TR_BROKER;
+    r.event = OTA_EV_CONNECT;
+    strcpy(r.info, "connect:  client pk.dn|securemode=3|");
+    assert_int_equal(ota_trace_set_client(&r, "pk.dn|securemode=3|"), OTA_OK);
+    assert_int_equal(ota_trace_encode(&r, &line), OTA_OK);
+    assert_non_null(strstr(line, "\"event\":\"connect\""));
+    assert_null(strstr(line, "\"offset\"")); /* a connect has no offset */
+    assert_int_equal(ota_trace_decode(line, strlen(line), &d), OTA_OK);
+    assert_int_equal(d.event, OTA_EV_CONNECT);
+    assert_string_equal(d.client, "pk.dn|securemode=3|");
+    assert_int_equal(d.offset, -1);
+    ota_trace_rec_clear(&d);
+    ota_trace_rec_clear(&r);
+    free(line);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = OTA_TR_HTTP;
+    r.event = OTA_EV_HTTP_DONE;
+    r.offset = 0;
+    r.last = 4095;
+    r.status = 206;
+    assert_int_equal(ota_trace_encode(&r, &line), OTA_OK);
+    assert_int_equal(ota_trace_decode(line, strlen(line), &d), OTA_OK);
+    assert_int_equal(d.event, OTA_EV_HTTP_DONE);
+    assert_int_equal(d.offset, 0);
+    assert_int_equal(d.last, 4095);
+    assert_int_equal(d.status, 206);
+    ota_trace_rec_clear(&d);
+    free(line);
+
+    memset(&r, 0, sizeof(r));
+    r.kind = OTA_TR_CLOUD;
+    r.event = OTA_EV_REPEATED;
+    r.of = OTA_EV_HTTP_GET;
+    r.count = 1234;
+    assert_int_equal(ota_trace_encode(&r, &line), OTA_OK);
+    assert_int_equal(ota_trace_decode(line, strlen(line), &d), OTA_OK);
+    assert_int_equal(d.of, OTA_EV_HTTP_GET);
+    assert_int_equal(d.count, 1234);
+    free(line);
+}
+
+static void plain_records_have_no_event(void **state)
+{
+    ota_trace_rec d;
+    ota_trace_event e;
+    (void)state;
+    assert_int_equal(ota_trace_decode("{\"t\":1,\"kind\":\"log\",\"info\":\"crash\"}", 35, &d),
+                     OTA_OK);
+    assert_int_equal(d.event, OTA_EV_NONE); /* the words "crash" are not an event */
+    assert_int_equal(ota_trace_decode("{\"t\":1,\"kind\":\"log\",\"event\":\"nope\"}", 35, &d),
+                     OTA_ERR_RANGE);
+    for (int i = 0; i < OTA_EV__COUNT; i++) {
+        assert_int_equal(ota_trace_event_parse(ota_trace_event_name((ota_trace_event)i), &e),
+                         OTA_OK);
+        assert_int_equal(e, i);
+    }
+    assert_string_equal(ota_trace_event_name(OTA_EV__COUNT), "unknown");
+}
+
 static void broken_lines_are_refused(void **state)
 {
     ota_trace_rec d;
@@ -71,9 +136,9 @@ static void broken_lines_are_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(text_record_round_trips),
-        cmocka_unit_test(binary_record_round_trips),
-        cmocka_unit_test(broken_lines_are_refused),
+        cmocka_unit_test(text_record_round_trips),     cmocka_unit_test(binary_record_round_trips),
+        cmocka_unit_test(broken_lines_are_refused),    cmocka_unit_test(event_fields_round_trip),
+        cmocka_unit_test(plain_records_have_no_event),
     };
     return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
 }

@@ -130,7 +130,7 @@ static void header(FILE *f, const rp_report *r, const tally *c)
     char fw[160], dur[64], mode[64];
 
     fputs("<header>", f);
-    if (strstr(r->info.broker, "AUTH OFF"))
+    if (r->info.auth_off)
         fputs("<p class=\"warn\"><b>Auth off:</b> device logins were not checked in this run "
               "(ota-conformance --auth off); SEC-1 is N/A.</p>\n",
               f);
@@ -423,15 +423,11 @@ static void frame_cell(FILE *f, const ota_trace_rec *rec)
             h.code, h.b_offset, h.b_size, fr.data_len, fr.crc_ok ? "ok" : "BAD", fr.crc_sent);
 }
 
-/* Is this record the message a failure quotes? */
-static int offending(const rp_test *t, const ota_trace_rec *rec)
+/* Is record i the one a failure cites as its evidence (by its place in the trace)? */
+static int offending(const rp_test *t, size_t i)
 {
-    char probe[OTA_MAX_TOPIC + 200];
-
-    if (t->verdict != RP_FAIL || !rec->payload || rec->binary || !rec->topic[0])
-        return 0;
-    snprintf(probe, sizeof(probe), "%s %.160s", rec->topic, (const char *)rec->payload);
-    return strstr(t->message, probe) != NULL;
+    return t->verdict == RP_FAIL && t->has_evidence &&
+           (long long)i - (long long)t->rec_begin == t->evidence;
 }
 
 static void timeline(FILE *f, const rp_report *r, const rp_test *t)
@@ -447,7 +443,7 @@ static void timeline(FILE *f, const rp_report *r, const rp_test *t)
     for (size_t i = t->rec_begin; i < t->rec_end && i - t->rec_begin < MAX_ROWS; i++) {
         const ota_trace_rec *rec = &r->recs[i];
         fprintf(f, "<tr class=\"k-%s%s\"><td class=\"t\">+%.3f</td><td class=\"dir\">%s</td><td>",
-                ota_trace_kind_name(rec->kind), offending(t, rec) ? " offending" : "", rec->t - t0,
+                ota_trace_kind_name(rec->kind), offending(t, i) ? " offending" : "", rec->t - t0,
                 direction(rec->kind));
         rp_xml_put(f, rec->topic);
         fputs("</td><td>", f);

@@ -61,6 +61,8 @@ char *rp_run_info_to_json(const rp_run_info *in)
     put_str(o, "fw_after", in->fw_after);
     put_str(o, "started", in->started);
     cJSON_AddNumberToObject(o, "strict", in->strict);
+    if (in->auth_off)
+        cJSON_AddNumberToObject(o, "auth_off", 1);
     cJSON_AddNumberToObject(o, "time_scale", in->time_scale);
     rules = cJSON_AddArrayToObject(o, "rules");
     for (int i = 0; rules && i < in->nrules; i++) {
@@ -88,6 +90,7 @@ static void info_from_json(const cJSON *o, rp_run_info *in)
     get_str(o, "fw_before", in->fw_before, sizeof(in->fw_before));
     get_str(o, "started", in->started, sizeof(in->started));
     in->strict = (int)get_num(o, "strict");
+    in->auth_off = (int)get_num(o, "auth_off");
     in->time_scale = get_num(o, "time_scale");
     free(in->rules);
     in->rules = n ? calloc((size_t)n, sizeof(*in->rules)) : NULL;
@@ -119,6 +122,8 @@ char *rp_test_to_json(const rp_test *t)
     put_str(o, "failed_rule", t->failed_rule);
     put_str(o, "message", t->message);
     cJSON_AddNumberToObject(o, "seconds", t->seconds);
+    if (t->has_evidence)
+        cJSON_AddNumberToObject(o, "evidence", (double)t->evidence);
     w = cJSON_AddArrayToObject(o, "warnings");
     for (int i = 0; w && i < t->nwarnings; i++) {
         cJSON *x = cJSON_CreateObject();
@@ -142,6 +147,8 @@ static void test_from_json(const cJSON *o, rp_test *t)
     get_str(o, "failed_rule", t->failed_rule, sizeof(t->failed_rule));
     get_str(o, "message", t->message, sizeof(t->message));
     t->seconds = get_num(o, "seconds");
+    t->has_evidence = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "evidence"));
+    t->evidence = t->has_evidence ? (long)get_num(o, "evidence") : 0;
     t->verdict = RP_UNFINISHED;
     for (int v = 0; v < RP_VERDICT__COUNT; v++)
         if (!strcmp(verdict, rp_verdict_name((rp_verdict)v)))
@@ -243,13 +250,13 @@ static int rebuild(rp_report *r)
         if (rec->kind != OTA_TR_TEST || !rec->payload)
             continue;
         o = cJSON_Parse((const char *)rec->payload);
-        if (!strncmp(rec->info, "run-begin", 9)) {
+        if (rec->event == OTA_EV_RUN_BEGIN) {
             info_from_json(o, &r->info);
-        } else if (!strncmp(rec->info, "run-end", 7)) {
+        } else if (rec->event == OTA_EV_RUN_END) {
             r->complete = 1;
             r->seconds = get_num(o, "seconds");
             get_str(o, "fw_after", r->info.fw_after, sizeof(r->info.fw_after));
-        } else if (!strncmp(rec->info, "begin", 5)) {
+        } else if (rec->event == OTA_EV_TEST_BEGIN) {
             open = new_test(r);
             if (!open) {
                 cJSON_Delete(o);
@@ -259,7 +266,7 @@ static int rebuild(rp_report *r)
             open->verdict = RP_UNFINISHED;
             open->rec_begin = i;
             open->rec_end = r->nrecs;
-        } else if (!strncmp(rec->info, "end", 3) && open) {
+        } else if (rec->event == OTA_EV_TEST_END && open) {
             test_from_json(o, open);
             open->rec_end = i + 1;
             open = NULL;

@@ -199,7 +199,8 @@ const ota_trace_rec *mc_trace_at(mc_cloud *c, size_t i);
  * (kind, topic, info and payload; not the time) is kept MC_TRACE_KEEP_REPEATS
  * times in a burst, then only counted. While such a burst goes on, once a
  * second, and when it ends, one summary record stands for what was counted:
- * kind OTA_TR_CLOUD, info "repeated N times in S s (R/s): <what>", payload
+ * kind OTA_TR_CLOUD, event OTA_EV_REPEATED with the counted records' event
+ * (`of`) and N (`count`), info "repeated N times in S s (R/s): <what>", payload
  * {"repeat":N,"seconds":S,"rate":R,"of":"<what>","records":M} (M: every
  * record left out, the replies included). A burst of one record ends when it
  * pauses for MC_TRACE_REPEAT_GAP seconds. So a device looping forever costs
@@ -213,6 +214,23 @@ size_t mc_trace_wait(mc_cloud *c, size_t seen, double deadline);
 void mc_trace_add(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
                   const void *payload, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/*
+ * The event a record stands for, and its fields (see ota_trace_rec): what
+ * code decides on, while the text stays for people. offset is -1 when the
+ * event has none; MC_EV(e) is an event without fields.
+ */
+typedef struct {
+    ota_trace_event event;
+    const char *client; /* broker events: the clientId; NULL: none */
+    const char *fault;  /* OTA_EV_FAULT, OTA_EV_BLOCK_FAULT: the fault kind's name */
+    long long offset, last;
+    int status;
+} mc_trace_ev;
+#define MC_EV(e) (&(mc_trace_ev){.event = (e), .offset = -1, .last = -1})
+/* mc_trace_add with an event (ev NULL: none). */
+void mc_trace_event(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const char *dev,
+                    const char *topic, const void *payload, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 /* Bad input refused so far (malformed JSON, unknown devices, bad requests). */
 int mc_trace_errors(mc_cloud *c);
 

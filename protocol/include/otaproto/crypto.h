@@ -79,6 +79,8 @@ typedef struct {
 
 /* Parse "pk.dn|k=v,k=v,...|" including the 4.x trailing ",|" and the assigned form. */
 int ota_client_id_parse(const char *cid, ota_client_id *out);
+/* 1 when clientId cid begins with "pk.dn|" (names that device, whatever follows), else 0. */
+int ota_client_id_names(const char *cid, const char *pk, const char *dn);
 /*
  * Verify a login against a device secret: OTA_OK, OTA_ERR_SIGN (wrong
  * password, or the username names another device), or a parse error.

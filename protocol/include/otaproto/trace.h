@@ -25,7 +25,58 @@ typedef enum {
 const char *ota_trace_kind_name(ota_trace_kind k);
 int ota_trace_kind_parse(const char *s, ota_trace_kind *out);
 
-#define OTA_TRACE_MAX_INFO 512
+/*
+ * What a record says happened, for code to decide on; `info` is the same in
+ * words, for people. Messages and plain notes are OTA_EV_NONE. The broker
+ * events carry the names the otaauth plugin sends.
+ */
+typedef enum {
+    OTA_EV_NONE = 0,
+    /* the device, from its adapter (OTA_TR_DUT) */
+    OTA_EV_START,
+    OTA_EV_READY,
+    OTA_EV_DUT_EVENT, /* another event line of the device */
+    OTA_EV_EXIT,
+    OTA_EV_KILLED,
+    OTA_EV_CRASH,
+    /* the broker (OTA_TR_BROKER; refusals OTA_TR_ERROR) */
+    OTA_EV_CONNECT,
+    OTA_EV_DISCONNECT,
+    OTA_EV_KICK,
+    OTA_EV_UNDELIVERED,
+    OTA_EV_DROPPED,
+    OTA_EV_DELAYED,
+    OTA_EV_AUTH_REFUSED,
+    OTA_EV_ACL_DENIED,
+    OTA_EV_CLOUD_DISCONNECT,
+    OTA_EV_CONTROL_REFUSED,
+    /* the cloud */
+    OTA_EV_FAULT,          /* a fault applied (OTA_TR_FAULT; `fault` names its kind) */
+    OTA_EV_BLOCK_FAULT,    /* a fault applied to one block reply (`fault`, `offset`) */
+    OTA_EV_SESSION_KICK,   /* the cloud told the broker to drop the device (a kick) */
+    OTA_EV_BROKER_RESTART, /* the cloud stops its broker for a while */
+    OTA_EV_HTTP_GET,       /* a download request (`offset`: its Range start) */
+    OTA_EV_HTTP_HEAD,
+    OTA_EV_HTTP_DONE,    /* a response sent whole (`status`, bytes `offset`..`last`) */
+    OTA_EV_HTTP_ABORTED, /* a response cut short (the same fields) */
+    OTA_EV_URI_REFUSED,  /* a download whose path or query differs from the pushed URL */
+    OTA_EV_REPEATED,     /* a count of records not kept (`of`, `count`) */
+    /* the runner */
+    OTA_EV_LATE,         /* a record of an earlier test's job: shown, not judged */
+    OTA_EV_INCONCLUSIVE, /* a situation the test could not create */
+    OTA_EV_RUN_BEGIN,
+    OTA_EV_RUN_END,
+    OTA_EV_TEST_BEGIN,
+    OTA_EV_TEST_END,
+    OTA_EV__COUNT
+} ota_trace_event;
+
+const char *ota_trace_event_name(ota_trace_event e);
+/* OTA_ERR_RANGE for a name no event has. */
+int ota_trace_event_parse(const char *s, ota_trace_event *out);
+
+#define OTA_TRACE_MAX_INFO  512
+#define OTA_TRACE_MAX_FAULT 31
 
 typedef struct {
     double t; /* seconds on the run's monotonic clock */
@@ -36,12 +87,26 @@ typedef struct {
     unsigned char *payload; /* heap, NUL-terminated for convenience; NULL when none */
     size_t payload_len;
     int binary; /* payload stored as hex in the line */
+    ota_trace_event event;
+    /* Event fields, written to the line only for the events that have them. */
+    char *client;                        /* broker events: the clientId (heap); NULL: none */
+    char fault[OTA_TRACE_MAX_FAULT + 1]; /* FAULT, BLOCK_FAULT: the fault kind's name */
+    long long offset;   /* FAULT: the file offset it hit; HTTP: Range start, first byte; -1: none */
+    long long last;     /* HTTP_DONE, HTTP_ABORTED: the last byte sent */
+    int status;         /* HTTP_DONE, HTTP_ABORTED: the status */
+    ota_trace_event of; /* REPEATED: the event of the records counted */
+    long count;         /* REPEATED: how many were not kept */
 } ota_trace_rec;
 
 /* One line without the newline; *line_out is heap memory the caller frees. */
 int ota_trace_encode(const ota_trace_rec *r, char **line_out);
-/* Decode one line; the record's payload is heap memory freed by ota_trace_rec_clear. */
+/*
+ * Decode one line; the record's payload and client are heap memory freed by
+ * ota_trace_rec_clear. A line without "event" is OTA_EV_NONE.
+ */
 int ota_trace_decode(const char *line, size_t len, ota_trace_rec *out);
 void ota_trace_rec_clear(ota_trace_rec *r);
+/* Give r a copy of the clientId cid (NULL or "": none); OTA_ERR_NOMEM when out of memory. */
+int ota_trace_set_client(ota_trace_rec *r, const char *cid);
 
 #endif

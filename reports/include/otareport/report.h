@@ -48,6 +48,12 @@ typedef struct {
     double seconds;
     char *system_out;          /* heap; the test's slice of the trace, or NULL */
     size_t rec_begin, rec_end; /* the test's records in a loaded trace: [begin, end) */
+    /*
+     * The record a failure cites as its evidence, counted from the test's
+     * begin record (negative: before it); only when has_evidence.
+     */
+    int has_evidence;
+    long evidence;
 } rp_test;
 
 typedef struct {
@@ -82,6 +88,7 @@ typedef struct {
     char fw_after[68];
     char started[32]; /* ISO 8601, UTC */
     int strict;
+    int auth_off; /* device logins were not checked (--auth off) */
     double time_scale;
     rp_rule *rules; /* heap */
     int nrules;
