@@ -31,6 +31,11 @@ void rd_report_version(const char *version)
 {
     char topic[OTA_MAX_TOPIC + 1], payload[512], id[24];
 
+    if (!ota_dialect_has(rd.dialect, OTA_TOPIC_INFORM)) {
+        rd_log("running version %s (the %s dialect has no version report)", version,
+               rd.dialect->name);
+        return;
+    }
     next_id(id, sizeof(id));
     ota_topic_build(OTA_TOPIC_INFORM, rd.pk, rd.dn, topic, sizeof(topic));
     if (ota_inform_build(id, 0, version, reported_module(), payload, sizeof(payload)) != OTA_OK)
@@ -47,9 +52,10 @@ void rd_report_step(int step, const char *desc, int sync)
     next_id(id, sizeof(id));
     if (step < 0 && rd_has_bug(BUG_EMPTY_DESC))
         desc = "";
-    ota_topic_build(OTA_TOPIC_PROGRESS, rd.pk, rd.dn, topic, sizeof(topic));
-    if (ota_progress_build(id, step, rd_has_bug(BUG_STEP_NUMBER), desc, reported_module(), payload,
-                           sizeof(payload)) != OTA_OK)
+    if (ota_dialect_topic_build(rd.dialect, OTA_TOPIC_PROGRESS, 0, rd.pk, rd.dn, topic,
+                                sizeof(topic)) != OTA_OK ||
+        ota_dialect_progress_build(rd.dialect, id, step, rd_has_bug(BUG_STEP_NUMBER), desc,
+                                   reported_module(), payload, sizeof(payload)) != OTA_OK)
         return;
     pthread_mutex_lock(&rd.lock);
     rd.pub_acked = 0;
@@ -78,26 +84,52 @@ static void on_publish(struct mosquitto *m, void *obj, int mid)
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted);
 
+/*
+ * The downlink topics the dialect has: the push (and its other spelling,
+ * subscribed apart so that a broker refusing it refuses nothing else), the
+ * get_reply and the block reply. Returns how many.
+ */
+static int downlinks(char subs[4][OTA_MAX_TOPIC + 1])
+{
+    static const struct {
+        ota_topic_kind kind;
+        int alt;
+    } want[] = {{OTA_TOPIC_UPGRADE, 0},
+                {OTA_TOPIC_FW_GET_REPLY, 0},
+                {OTA_TOPIC_FILE_DOWNLOAD_REPLY, 0},
+                {OTA_TOPIC_UPGRADE, 1}};
+    int n = 0;
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        n += ota_dialect_topic_build(rd.dialect, want[i].kind, want[i].alt, rd.pk, rd.dn, subs[n],
+                                     OTA_MAX_TOPIC + 1) == OTA_OK;
+    return n;
+}
+
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
-    char subs[3][OTA_MAX_TOPIC + 1];
-    char *list[3] = {subs[0], subs[1], subs[2]};
+    char subs[4][OTA_MAX_TOPIC + 1];
+    char *list[4] = {subs[0], subs[1], subs[2], subs[3]};
+    int n;
     (void)obj;
 
     if (rc != 0) {
         rd_log("broker refused the login: %s", mosquitto_connack_string(rc));
         return;
     }
-    ota_topic_build(OTA_TOPIC_UPGRADE, rd.pk, rd.dn, subs[0], sizeof(subs[0]));
-    ota_topic_build(OTA_TOPIC_FW_GET_REPLY, rd.pk, rd.dn, subs[1], sizeof(subs[1]));
-    ota_topic_build(OTA_TOPIC_FILE_DOWNLOAD_REPLY, rd.pk, rd.dn, subs[2], sizeof(subs[2]));
+    n = downlinks(subs);
     if (rd.no_subscribe) { /* linked: what a subscription's grant does, at once */
         on_subscribe(m, obj, 0, 0, NULL);
         return;
     }
     if (rd_has_bug(BUG_SUBSCRIBE_ALL))
         mosquitto_subscribe(m, NULL, "#", 0);
-    mosquitto_subscribe_multiple(m, NULL, 3, list, 1, 0, NULL);
+    if (rd.dialect->push_alt && n > 1) { /* the first spelling's grant goes on with the boot */
+        mosquitto_subscribe(m, NULL, list[0], 1);
+        mosquitto_subscribe_multiple(m, &rd.alt_sub_mid, n - 1, list + 1, 1, 0, NULL);
+        return;
+    }
+    mosquitto_subscribe_multiple(m, NULL, n, list, 1, 0, NULL);
 }
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted)
@@ -109,6 +141,8 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
     (void)mid;
     (void)n;
     (void)granted;
+    if (mid && mid == rd.alt_sub_mid)
+        return; /* the push's other spelling: granted or not, the boot went on already */
     pthread_mutex_lock(&rd.lock);
     rd.links++; /* a block request lost with the old connection is sent again at once */
     pthread_cond_broadcast(&rd.blk_cond);
@@ -126,6 +160,8 @@ void rd_ask_for_job(void)
 {
     char topic[OTA_MAX_TOPIC + 1], payload[256], id[24];
 
+    if (!ota_dialect_has(rd.dialect, OTA_TOPIC_FW_GET))
+        return; /* the dialect has no way to ask */
     next_id(id, sizeof(id));
     ota_topic_build(OTA_TOPIC_FW_GET, rd.pk, rd.dn, topic, sizeof(topic));
     if (rd_has_bug(BUG_GET_NO_PARAMS))
@@ -166,7 +202,7 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     (void)m;
     (void)obj;
 
-    if (ota_topic_parse(msg->topic, &kind, pk, dn) != OTA_OK)
+    if (ota_dialect_topic_parse(rd.dialect, msg->topic, &kind, pk, dn, NULL) != OTA_OK)
         return;
     if (kind == OTA_TOPIC_FILE_DOWNLOAD_REPLY)
         rd_upgrade_on_block(msg->payload, (size_t)msg->payloadlen);
@@ -213,6 +249,12 @@ int rd_link_start(void)
         return -1;
     }
     snprintf(cid, sizeof(cid), "%s", login.client_id);
+    if (rd.dialect->auth == OTA_AUTH_TOKEN) {
+        /* username = access token, no password; the client id only has to be unique */
+        snprintf(cid, sizeof(cid), "%s", rd.dn);
+        snprintf(login.username, sizeof(login.username), "%.128s", key);
+        login.password[0] = '\0';
+    }
     if (rd_has_bug(BUG_USERNAME_OTHER))
         snprintf(login.username, sizeof(login.username), "%.60s-2&%s", rd.dn, rd.pk);
     rd.mosq = mosquitto_new(cid, true, NULL);
@@ -220,7 +262,7 @@ int rd_link_start(void)
         return -1;
     mosquitto_int_option(rd.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     mosquitto_int_option(rd.mosq, MOSQ_OPT_TCP_NODELAY, 1);
-    mosquitto_username_pw_set(rd.mosq, login.username, login.password);
+    mosquitto_username_pw_set(rd.mosq, login.username, login.password[0] ? login.password : NULL);
     if (rd.tls && mosquitto_tls_set(rd.mosq, rd.ca_file, NULL, NULL, NULL, NULL) != 0) {
         rd_log("cannot use CA file %s", rd.ca_file);
         return -1;

@@ -100,7 +100,7 @@ static int env_copy(const char *key, char *dst, size_t cap, int required)
 
 static int read_env(void)
 {
-    char port[16], tls[8], fw[OTA_MAX_VERSION + 1];
+    char port[16], tls[8], fw[OTA_MAX_VERSION + 1], dialect[32];
     int bad = env_copy("OTA_MQTT_HOST", rd.host, sizeof(rd.host), 1) |
               env_copy("OTA_MQTT_PORT", port, sizeof(port), 1) |
               env_copy("OTA_PRODUCT_KEY", rd.pk, sizeof(rd.pk), 1) |
@@ -110,9 +110,15 @@ static int read_env(void)
               env_copy("OTA_FIRMWARE_VERSION", fw, sizeof(fw), 1) |
               env_copy("OTA_MODULE", rd.module, sizeof(rd.module), 0) |
               env_copy("OTA_CA_FILE", rd.ca_file, sizeof(rd.ca_file), 0) |
-              env_copy("OTA_MQTT_TLS", tls, sizeof(tls), 0);
+              env_copy("OTA_MQTT_TLS", tls, sizeof(tls), 0) |
+              env_copy("OTA_DIALECT", dialect, sizeof(dialect), 0);
     if (bad)
         return -1;
+    rd.dialect = ota_dialect_find(dialect);
+    if (!rd.dialect) {
+        fprintf(stderr, "ota-ref-device: OTA_DIALECT '%s' is not aliyun or thingspanel\n", dialect);
+        return -1;
+    }
     rd.port = atoi(port);
     rd.tls = !strcmp(tls, "1");
     if (!strcmp(rd.module, "default"))
@@ -146,6 +152,7 @@ static const struct {
     {"--module", "OTA_MODULE"},
     {"--firmware-version", "OTA_FIRMWARE_VERSION"},
     {"--state-dir", "OTA_STATE_DIR"},
+    {"--dialect", "OTA_DIALECT"},
 };
 
 static void usage(FILE *f)
@@ -153,7 +160,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ota-ref-device [--bug NAME]... [--no-channel] [--block-size N]\n"
             "                      [SETTING VALUE]... | --list-bugs | --version | --help\n"
-            "A correct Aliyun OTA device, configured by the OTA_* environment of\n"
+            "A correct Aliyun OTA device (or ThingsPanel's, with OTA_DIALECT or\n"
+            "--dialect thingspanel), configured by the OTA_* environment of\n"
             "docs/dut-contract.md. Each --bug makes it break one rule; --no-channel\n"
             "makes it a device without the optional control channel; --block-size\n"
             "sets the bytes it asks for per MQTT block (%d..%d, default %d);\n"

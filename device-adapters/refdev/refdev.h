@@ -1,5 +1,8 @@
 /*
- * ota-ref-device: a correct Aliyun OTA device per the DUT contract, with bug
+ * ota-ref-device: a correct Aliyun OTA device per the DUT contract (or, with
+ * OTA_DIALECT thingspanel, a ThingsPanel one: token login, the push under
+ * params on either spelling of its topic, size "0" and an empty sign taken
+ * as unknown and unsigned, a bare progress body, no version report), with bug
  * switches that each break one rule the way real firmware does. Shared state
  * of its modules; one mutex guards everything mutable.
  */
@@ -92,7 +95,8 @@ typedef struct {
     char ca_file[512];
     int tls;
     unsigned long long bugs;
-    int no_channel;       /* behave as a device without the control channel */
+    const ota_dialect *dialect; /* OTA_DIALECT or --dialect; Aliyun by default */
+    int no_channel;             /* behave as a device without the control channel */
     int short_fails;      /* variant: a complete but short response ends the download with -2 */
     int no_subscribe;     /* variant: subscribes to nothing (the cloud delivers) */
     int resume_aligned;   /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
@@ -121,7 +125,8 @@ typedef struct {
     unsigned char *blk[4];
     size_t blk_len[4];
     int blk_head, blk_count;
-    int links; /* subscribed sessions so far: a change means the connection came back */
+    int alt_sub_mid; /* the SUBSCRIBE of the push topic's other spelling */
+    int links;       /* subscribed sessions so far: a change means the connection came back */
     int pushes_during_download; /* (bug second-push) */
 } rd_dev;
 

@@ -73,7 +73,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     dl *d = ud;
     size_t len = sz * n;
 
-    if (d->have + (long long)len > d->size && !rd_has_bug(BUG_SIZE_UNCHECKED))
+    if (d->size >= 0 && d->have + (long long)len > d->size && !rd_has_bug(BUG_SIZE_UNCHECKED))
         return 0; /* more than pushed: refuse, FAIL-3S */
     if (fwrite(p, 1, len, d->f) != len)
         return 0;
@@ -139,7 +139,7 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
     fclose(d->f);
     d->f = NULL;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    if (cc == CURLE_OK && code == 200 && d->have > 0 && d->have != d->size) {
+    if (cc == CURLE_OK && code == 200 && d->have > 0 && d->have != d->size && d->size >= 0) {
         snprintf(why, cap, "server ignored the Range request");
         d->have = 0; /* the body started over at byte 0: keep nothing of it */
         return -1;
@@ -148,7 +148,7 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
         snprintf(why, cap, "%s (HTTP %ld)", curl_easy_strerror(cc), code);
         return -1;
     }
-    if (d->have != d->size && !rd_has_bug(BUG_SIZE_UNCHECKED)) {
+    if (d->size >= 0 && d->have != d->size && !rd_has_bug(BUG_SIZE_UNCHECKED)) {
         d->short_body = d->have < d->size;
         snprintf(why, cap, "got %lld of %lld bytes", d->have, d->size);
         return d->short_body && rd_has_bug(BUG_FLASH_SHORT) ? 0 : -1;
@@ -433,6 +433,10 @@ static int verify(const ota_push *p, const char *path, char *why, size_t cap)
     int rc = -1;
     static int failed_before; /* (bug stale-digest) this boot already failed a check */
 
+    if (!want[0] && rd.dialect->sign_empty_skips) {
+        rd_log("no signature pushed: the image is not verified");
+        return 0;
+    }
     if (rd_has_bug(BUG_MD5_ONLY)) {
         if (!p->md5[0])
             return 0; /* no md5 field: nothing this firmware knows how to check */
@@ -644,11 +648,13 @@ static int check_push(const ota_push *p, const char *running, char *why, size_t 
         snprintf(why, cap, "unknown signMethod '%s'", p->sign_method);
         return -1;
     }
-    if (strlen(p->sign[0] ? p->sign : p->md5) != ota_digest_hex_len(k)) {
+    if (!p->sign[0] && !p->md5[0] && rd.dialect->sign_empty_skips) {
+        /* an empty sign means no signature: size and TLS are all there is */
+    } else if (strlen(p->sign[0] ? p->sign : p->md5) != ota_digest_hex_len(k)) {
         snprintf(why, cap, "digest has the wrong length for %s", ota_digest_kind_name(k));
         return -1;
     }
-    if (p->size <= 0) {
+    if (p->size <= 0 && !(p->size == -1 && rd.dialect->size_zero_unknown)) {
         snprintf(why, cap, "push has no usable size");
         return -1;
     }
@@ -687,7 +693,7 @@ void rd_upgrade_on_push(const char *payload, size_t len)
 {
     ota_push p;
     char why[160] = "", running[OTA_MAX_VERSION + 1];
-    int rc = ota_push_parse(payload, len, &p), busy, going_down;
+    int rc = ota_dialect_push_parse(rd.dialect, payload, len, &p, NULL), busy, going_down;
 
     if (rd_has_bug(BUG_CRASH_ON_PUSH))
         abort();
@@ -700,6 +706,8 @@ void rd_upgrade_on_push(const char *payload, size_t len)
         rd_report_step(-1, "unusable push", 0);
         return;
     }
+    if (p.size == 0 && rd.dialect->size_zero_unknown)
+        p.size = -1; /* ThingsPanel's stock server: size "0" means not known */
     pthread_mutex_lock(&rd.lock);
     busy = rd.worker_running || rd.exit_requested; /* rebooting: the image is written */
     going_down = rd.going_down;

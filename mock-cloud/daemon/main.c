@@ -46,7 +46,7 @@
 
 static struct {
     const char *devices, *scenarios, *listen, *certs, *trace, *url_host, *auth, *mosquitto;
-    const char *job_timeout;
+    const char *job_timeout, *dialect, *push_topic, *push_values;
     int mqtt_port, mqtts_port, http_port, https_port, api_port;
     int tls, url_no_port, http_urls, quiet;
 } opt;
@@ -87,6 +87,12 @@ static void usage(FILE *f)
                "  --trace FILE        also write the JSONL trace to FILE\n"
                "  --job-timeout S     an open job fails (TIMED_OUT) after S seconds (default\n"
                "                      1800, 30 minutes; 0: never)\n"
+               "  --dialect NAME      aliyun (default) or thingspanel: logins by access token\n"
+               "                      (the profile's deviceSecret), the push under params\n"
+               "  --push-topic WHICH  thingspanel: the push on ota/devices/inform/DN,\n"
+               "                      infrom/DN (the stock server's spelling) or both (default)\n"
+               "  --push-values V     thingspanel: code (the stock server's \"200\", size \"0\"\n"
+               "                      and empty sign; default) or doc (numbers, the digest)\n"
                "  --mosquitto PATH    the broker program (default /usr/sbin/mosquitto when it\n"
                "                      exists, else mosquitto from PATH)\n"
                "  --quiet             no message log, only the start-up lines and errors\n"
@@ -133,6 +139,9 @@ static int parse_options(int argc, char **argv)
         {"--auth", &opt.auth, NULL, NULL},
         {"--mosquitto", &opt.mosquitto, NULL, NULL},
         {"--job-timeout", &opt.job_timeout, NULL, NULL},
+        {"--dialect", &opt.dialect, NULL, NULL},
+        {"--push-topic", &opt.push_topic, NULL, NULL},
+        {"--push-values", &opt.push_values, NULL, NULL},
         {"--mqtt-port", NULL, &opt.mqtt_port, NULL},
         {"--mqtts-port", NULL, &opt.mqtts_port, NULL},
         {"--http-port", NULL, &opt.http_port, NULL},
@@ -268,7 +277,11 @@ static const char *verdict_of(const mc_job_info *j, char *buf, size_t cap)
     case MC_JOB_UPGRADING:
         return "upgrading: progress reported, the new version not yet";
     case MC_JOB_SUCCEEDED:
-        snprintf(buf, cap, "succeeded: the device reported version %s", j->version);
+        if (mc_cloud_dialect(cloud)->success == OTA_SUCCESS_STEP_100)
+            snprintf(buf, cap, "succeeded: the device reported step \"100\" (version %s)",
+                     j->version);
+        else
+            snprintf(buf, cap, "succeeded: the device reported version %s", j->version);
         return buf;
     case MC_JOB_FAILED:
         snprintf(buf, cap, "failed: the device reported step \"%d\" (%s)", j->fail_code,
@@ -290,6 +303,8 @@ static cJSON *job_json(const mc_job_info *j)
     cJSON_AddStringToObject(o, "device", j->dn);
     cJSON_AddStringToObject(o, "version", j->version);
     cJSON_AddStringToObject(o, "state", mc_job_state_name(j->state));
+    if (mc_job_platform_state(cloud, j))
+        cJSON_AddStringToObject(o, "platformState", mc_job_platform_state(cloud, j));
     if (j->state == MC_JOB_FAILED)
         cJSON_AddNumberToObject(o, "failCode", j->fail_code);
     cJSON_AddStringToObject(o, "verdict", verdict_of(j, buf, sizeof(buf)));
@@ -706,6 +721,26 @@ static int find_data(char *devices, size_t dcap, char *certs, size_t ccap)
     return 0;
 }
 
+/* Dialects that log in by access token: the profile's deviceSecret is the token. */
+static void print_token_devices(void)
+{
+    const ota_dialect *dl = mc_cloud_dialect(cloud);
+    char push[OTA_MAX_TOPIC + 1], progress[OTA_MAX_TOPIC + 1];
+    mc_device_info d;
+
+    printf("  dialect %s: logins by access token, progress from the connection\n", dl->name);
+    for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++) {
+        if (ota_dialect_topic_build(dl, OTA_TOPIC_UPGRADE, 0, d.pk, d.dn, push, sizeof(push)) ||
+            ota_dialect_topic_build(dl, OTA_TOPIC_PROGRESS, 0, d.pk, d.dn, progress,
+                                    sizeof(progress)))
+            continue;
+        printf("  device %s: username '%s' (access token), no password; push on %s, progress "
+               "to %s\n",
+               d.dn, d.secret, push, progress);
+    }
+    fflush(stdout);
+}
+
 static void print_banner(int api_port, double job_timeout_s)
 {
     const char *host = strcmp(opt.listen, "0.0.0.0") ? opt.listen : "127.0.0.1";
@@ -714,7 +749,9 @@ static void print_banner(int api_port, double job_timeout_s)
     printf("ota-mock-cloud: listening on %s\n", opt.listen);
     printf("  MQTT   %d%s\n", mc_cloud_broker_port(cloud),
            mc_cloud_plugin(cloud) && (!opt.auth || strcmp(opt.auth, "off"))
-               ? " (logins checked the Aliyun way)"
+               ? (mc_cloud_dialect(cloud)->auth == OTA_AUTH_TOKEN
+                      ? " (logins by access token)"
+                      : " (logins checked the Aliyun way)")
                : " (logins NOT checked: --auth off)");
     if (opt.tls)
         printf("  MQTTS  %d\n  HTTPS  %d (CA: %s/ca.pem)\n", mc_cloud_mqtts_port(cloud),
@@ -734,6 +771,10 @@ static void print_banner(int api_port, double job_timeout_s)
         printf("  jobs   time out after %g s (--job-timeout)\n", job_timeout_s);
     else
         printf("  jobs   never time out (--job-timeout 0)\n");
+    if (mc_cloud_dialect(cloud)->auth == OTA_AUTH_TOKEN) {
+        print_token_devices();
+        return;
+    }
     for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++) {
         ota_login l;
         if (ota_login_build(d.pk, d.dn, d.secret, OTA_SIGNMETHOD_HMACSHA256, opt.tls ? 2 : 3,
@@ -780,6 +821,9 @@ int main(int argc, char **argv)
     cfg.url_host = opt.url_host;
     cfg.url_no_port = opt.url_no_port;
     cfg.job_timeout_s = MCD_JOB_TIMEOUT_DEFAULT;
+    cfg.dialect = opt.dialect;
+    cfg.push_on = opt.push_topic;
+    cfg.push_values = opt.push_values;
     if (opt.job_timeout)
         mcd_seconds_parse(opt.job_timeout, &cfg.job_timeout_s);
     if (opt.tls) {

@@ -1,7 +1,10 @@
 /*
  * otaauth: a Mosquitto plugin (API version 5) that makes the broker behave
- * like the Aliyun cloud's front door. It checks each login the Aliyun way,
- * keeps every device inside its own topic namespace, delivers the cloud's
+ * like the Aliyun cloud's front door. It checks each login the Aliyun way
+ * (with plugin_opt_dialect thingspanel: by access token, and a device's
+ * uplinks that name no device are copied to the cloud on
+ * "$ota/up/<pk>/<dn>/<topic>", as that platform's broker knows the device
+ * from its connection), keeps every device inside its own topic namespace, delivers the cloud's
  * downlink messages straight to the device's client (subscribed or not,
  * exactly once), and tells the mock cloud what it refused or saw on
  * "$ota/events". The cloud drives it through "$CONTROL/otaauth/v1". Any
@@ -20,11 +23,13 @@
 #include <mosquitto_plugin.h>
 
 #include "otaproto/clock.h"
+#include "otaproto/dialect.h"
 #include "otaproto/topic.h"
 #include "policy.h"
 
 #define OA_EVENTS     "$ota/events"
 #define OA_DOWN       "$ota/down"
+#define OA_UP         "$ota/up"
 #define OA_CONTROL    "$CONTROL/otaauth/v1"
 #define OA_MAX_CLIENT 4096
 #define OA_MAX_FILE   (8 * 1024 * 1024)
@@ -65,7 +70,8 @@ static struct {
     size_t ndevices;
     char cloud_password[128];
     int auth_off;
-    unsigned long max_rate; /* publishes a second per connection (plugin_opt_max_rate) */
+    unsigned long max_rate;     /* publishes a second per connection (plugin_opt_max_rate) */
+    const ota_dialect *dialect; /* plugin_opt_dialect; Aliyun by default */
     oa_client clients[OA_MAX_CLIENT];
     int nclients;
     oa_cloud clouds[OA_MAX_CLOUDS];
@@ -139,10 +145,11 @@ static oa_client *client_by_id(const char *id)
     return NULL;
 }
 
+/* pk empty: a dialect whose downlinks name the device only (its numbers are unique). */
 static oa_client *client_by_device(const char *pk, const char *dn)
 {
     for (int i = oa.nclients - 1; i >= 0; i--)
-        if (!strcmp(oa.clients[i].dn, dn) && !strcmp(oa.clients[i].pk, pk))
+        if (!strcmp(oa.clients[i].dn, dn) && (!*pk || !strcmp(oa.clients[i].pk, pk)))
             return &oa.clients[i];
     return NULL;
 }
@@ -202,8 +209,12 @@ static int on_basic_auth(int ev, void *data, void *ud)
     (void)ud;
 
     load_devices();
-    oa_login_check(oa.devices, oa.ndevices, oa.cloud_password, oa.auth_off, id, a->username,
-                   a->password, &l);
+    if (oa.dialect->auth == OTA_AUTH_TOKEN)
+        oa_token_login_check(oa.devices, oa.ndevices, oa.cloud_password, a->username, a->password,
+                             &l);
+    else
+        oa_login_check(oa.devices, oa.ndevices, oa.cloud_password, oa.auth_off, id, a->username,
+                       a->password, &l);
     if (l.kind == OA_LOGIN_REFUSED) {
         event("auth-refused", id, l.pk, l.dn, l.reason);
         return MOSQ_ERR_AUTH;
@@ -260,7 +271,7 @@ static int on_acl_check(int ev, void *data, void *ud)
             return MOSQ_ERR_ACL_DENIED; /* counted; reported once the second is over */
     }
     if (c && a->access != MOSQ_ACL_UNSUBSCRIBE &&
-        oa_acl_allowed(c->pk, c->dn, a->topic, a->access == MOSQ_ACL_SUBSCRIBE))
+        oa_dialect_acl_allowed(oa.dialect, c->pk, c->dn, a->topic, a->access == MOSQ_ACL_SUBSCRIBE))
         return MOSQ_ERR_SUCCESS;
     if (c && a->access == MOSQ_ACL_UNSUBSCRIBE)
         return MOSQ_ERR_SUCCESS;
@@ -284,7 +295,11 @@ static void on_downlink(const struct mosquitto_evt_message *m)
     ota_topic_kind kind;
     oa_client *c;
 
-    if (ota_topic_parse(real, &kind, pk, dn) != OTA_OK || ota_topic_is_uplink(kind)) {
+    /* A topic without a leading '/' (ThingsPanel's) comes as "$ota/down/<topic>". */
+    if (oa.dialect->topics[OTA_TOPIC_UPGRADE][0] != '/' && real[0] == '/')
+        real++;
+    if (ota_dialect_topic_parse(oa.dialect, real, &kind, pk, dn, NULL) != OTA_OK ||
+        ota_topic_is_uplink(kind)) {
         event("undelivered", NULL, NULL, NULL, "not a downlink topic");
         return;
     }
@@ -320,6 +335,25 @@ static void on_downlink(const struct mosquitto_evt_message *m)
     deliver(c->client_id, real, m->payload, (int)m->payloadlen, m->qos);
 }
 
+/*
+ * In a dialect whose uplinks name no device, the broker knows the device
+ * from the connection (as ThingsPanel's does): hand the cloud a copy on
+ * "$ota/up/<pk>/<dn>/<topic>". The original goes on as usual.
+ */
+static void on_uplink(const struct mosquitto_evt_message *m)
+{
+    oa_client *c;
+    char up[OTA_MAX_TOPIC * 2];
+
+    if (oa.dialect->ident != OTA_IDENT_CONNECTION)
+        return;
+    c = client_by_id(mosquitto_client_id(m->client));
+    if (!c)
+        return;
+    snprintf(up, sizeof(up), OA_UP "/%s/%s/%s", c->pk, c->dn, m->topic);
+    mosquitto_broker_publish_copy(NULL, up, (int)m->payloadlen, m->payload, m->qos, false, NULL);
+}
+
 static int on_message(int ev, void *data, void *ud)
 {
     struct mosquitto_evt_message *m = data;
@@ -329,6 +363,8 @@ static int on_message(int ev, void *data, void *ud)
 
     if (user && !strcmp(user, "ota-mock-cloud") && !strncmp(m->topic, OA_DOWN "/", 10))
         on_downlink(m);
+    else if (!user || strcmp(user, "ota-mock-cloud"))
+        on_uplink(m);
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -441,6 +477,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
     memset(&oa, 0, sizeof(oa));
     oa.id = identifier;
     oa.max_rate = OA_MAX_RATE;
+    oa.dialect = ota_dialect_get(OTA_DIALECT_ALIYUN);
     *userdata = NULL;
     for (int i = 0; i < option_count; i++) {
         if (!strcmp(options[i].key, "devices"))
@@ -451,6 +488,12 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
             oa.auth_off = !strcmp(options[i].value, "off");
         else if (!strcmp(options[i].key, "max_rate") && strtoul(options[i].value, NULL, 10) > 0)
             oa.max_rate = strtoul(options[i].value, NULL, 10);
+        else if (!strcmp(options[i].key, "dialect"))
+            oa.dialect = ota_dialect_find(options[i].value);
+    }
+    if (!oa.dialect) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "otaauth: unknown plugin_opt_dialect");
+        return MOSQ_ERR_INVAL;
     }
     if (!oa.devices_path[0] || !oa.cloud_password[0]) {
         mosquitto_log_printf(MOSQ_LOG_ERR, "otaauth: plugin_opt_devices and "

@@ -90,6 +90,34 @@ void oa_login_check(const oa_device *devices, size_t n, const char *cloud_passwo
            ota_strerror(rc));
 }
 
+void oa_token_login_check(const oa_device *devices, size_t n, const char *cloud_password,
+                          const char *username, const char *password, oa_login *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!username || !*username)
+        return refuse(out, "no username (devices log in with their access token as username)");
+    if (strlen(username) > OA_MAX_FIELD || (password && strlen(password) > OA_MAX_FIELD))
+        return refuse(out, "a login field is longer than 512 bytes");
+    if (!strcmp(username, OA_CLOUD_USER)) {
+        if (password && cloud_password && *cloud_password && !strcmp(password, cloud_password)) {
+            out->kind = OA_LOGIN_CLOUD;
+            return;
+        }
+        return refuse(out, "the cloud's credential with a wrong password");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(devices[i].secret, username))
+            continue;
+        memcpy(out->pk, devices[i].pk, sizeof(out->pk));
+        memcpy(out->dn, devices[i].dn, sizeof(out->dn));
+        if (password && *password)
+            return refuse(out, "a password with an access token (the voucher is the token alone)");
+        out->kind = OA_LOGIN_DEVICE;
+        return;
+    }
+    refuse(out, "unknown access token '%.64s'", username);
+}
+
 /* Pattern levels: literal, "*" one level (a '+' in a filter too), "**" the rest (>= 0 levels). */
 static int match_levels(const char *const *pat, const char *topic, int is_filter)
 {
@@ -130,6 +158,20 @@ int oa_acl_allowed(const char *pk, const char *dn, const char *topic, int is_fil
         if (match_levels(all[i], topic, is_filter))
             return 1;
     return 0;
+}
+
+int oa_dialect_acl_allowed(const ota_dialect *d, const char *pk, const char *dn, const char *topic,
+                           int is_filter)
+{
+    char tpk[OTA_MAX_NAME + 1], tdn[OTA_MAX_NAME + 1];
+    ota_topic_kind kind;
+
+    if (!d || d == ota_dialect_get(OTA_DIALECT_ALIYUN))
+        return oa_acl_allowed(pk, dn, topic, is_filter);
+    if (!topic || strpbrk(topic, "+#") ||
+        ota_dialect_topic_parse(d, topic, &kind, tpk, tdn, NULL) != OTA_OK)
+        return 0;
+    return (!tpk[0] || !strcmp(tpk, pk)) && (!tdn[0] || !strcmp(tdn, dn));
 }
 
 int oa_devices_parse(const char *text, oa_device *out, size_t cap)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "otaproto/base.h"
+#include "otaproto/dialect.h"
 
 #define OA_MAX_DEVICES 100000
 
@@ -47,6 +48,23 @@ void oa_login_check(const oa_device *devices, size_t n, const char *cloud_passwo
  * with wildcards allowed only inside it.
  */
 int oa_acl_allowed(const char *pk, const char *dn, const char *topic, int is_filter);
+
+/*
+ * A login by access token (dialects whose auth is OTA_AUTH_TOKEN): the
+ * username is the token, looked up in the registry's secret column; the
+ * password must be empty, as the platform's broker compares the voucher
+ * exactly. The cloud's credential works as in oa_login_check.
+ */
+void oa_token_login_check(const oa_device *devices, size_t n, const char *cloud_password,
+                          const char *username, const char *password, oa_login *out);
+
+/*
+ * May device pk/dn use topic in dialect d? Aliyun: oa_acl_allowed. Others:
+ * the dialect's own topics, those naming a device naming this one, and no
+ * wildcards.
+ */
+int oa_dialect_acl_allowed(const ota_dialect *d, const char *pk, const char *dn, const char *topic,
+                           int is_filter);
 
 /* Parse a devices file (lines "pk<TAB>dn<TAB>secret"); returns the count or -1. */
 int oa_devices_parse(const char *text, oa_device *out, size_t cap);

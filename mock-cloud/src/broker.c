@@ -108,6 +108,8 @@ static int write_config(const mc_broker *b)
     if (b->plugin[0] && getenv("OTA_BROKER_MAX_RATE") &&
         strtoul(getenv("OTA_BROKER_MAX_RATE"), NULL, 10) > 0)
         fprintf(f, "plugin_opt_max_rate %lu\n", strtoul(getenv("OTA_BROKER_MAX_RATE"), NULL, 10));
+    if (b->plugin[0] && b->dialect[0])
+        fprintf(f, "plugin_opt_dialect %s\n", b->dialect);
     if (b->tls_dir[0])
         fprintf(f,
                 "listener %d %s\n"

@@ -74,16 +74,20 @@ static void on_progress(mc_cloud *c, mc_device *d, const char *p, size_t len)
 {
     ota_progress pr;
     mc_job *j;
-    int rc = ota_progress_parse(p, len, &pr);
+    int rc = ota_dialect_progress_parse(c->dialect, p, len, &pr);
 
     if (rc != OTA_OK) {
         mc_trace_add(c, OTA_TR_ERROR, d->info.dn, NULL, NULL, 0, "progress refused: %s (%s)",
                      ota_strerror(rc), ota_err_name(rc));
         return;
     }
-    j = mc_job_open_for(c, d->info.dn, pr.has_module ? pr.module : NULL);
+    j = mc_job_open_for(c, d->info.dn,
+                        pr.has_module && !c->dialect->module_ignored ? pr.module : NULL);
     if (j)
         mc_job_feed(c, j, pr.step < 0 ? MC_EV_FAIL_STEP : MC_EV_PROGRESS, pr.step);
+    /* Where step 100 alone is success (ThingsPanel), it ends the job as an inform would. */
+    if (j && pr.step == 100 && ota_dialect_upgrade_succeeded(c->dialect, pr.step, NULL, j->version))
+        mc_job_feed(c, j, MC_EV_INFORM_TARGET, 0);
 }
 
 static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char *reply, size_t cap)
@@ -117,7 +121,8 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
     const cJSON *dn = cJSON_GetObjectItemCaseSensitive(o, "dn");
     const cJSON *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
     const cJSON *cid = cJSON_GetObjectItemCaseSensitive(o, "client_id");
-    char topic[OTA_MAX_TOPIC + 1] = "", push[2048] = "";
+    char topics[2][OTA_MAX_TOPIC + 1], push[2048] = "";
+    int ntopics = 0;
     const char *what = cJSON_IsString(ev) ? ev->valuestring : "?";
     const char *name = cJSON_IsString(dn) ? dn->valuestring : "";
     mc_trace_ev tev = {.offset = -1, .last = -1};
@@ -157,16 +162,47 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
         j = d ? mc_job_open_for(c, name, d->info.module) : NULL;
         if (j && j->state == MC_JOB_PENDING && j->redeliver) {
             j->redeliver = 0;
-            ota_topic_build(OTA_TOPIC_UPGRADE, d->info.pk, d->info.dn, topic, sizeof(topic));
+            ntopics = mc_push_topics(c, &d->info, topics);
             snprintf(push, sizeof(push), "%s", j->push);
             mc_trace_add(c, OTA_TR_CLOUD, name, NULL, NULL, 0,
                          "job %d still pending: delivered again on reconnect", j->id);
         }
         mc_cloud_unlock(c);
-        if (push[0])
-            mc_mqtt_publish(c, name, topic, push, 1);
+        for (int i = 0; push[0] && i < ntopics; i++)
+            mc_mqtt_publish(c, name, topics[i], push, 1);
     }
     cJSON_Delete(o);
+}
+
+/*
+ * An uplink the plugin copied to "$ota/up/<pk>/<dn>/<topic>" because its
+ * topic names no device: the device is the one the plugin names.
+ */
+static void on_connection_uplink(mc_cloud *c, const char *via, const void *payload, size_t len)
+{
+    char pk[OTA_MAX_NAME + 1], dn[OTA_MAX_NAME + 1], tpk[OTA_MAX_NAME + 1];
+    char tdn[OTA_MAX_NAME + 1];
+    const char *topic = via + strlen(MC_UP_PREFIX);
+    ota_topic_kind kind;
+    mc_device *d;
+
+    if (sscanf(topic, "%64[^/]/%64[^/]/", pk, dn) != 2)
+        return;
+    topic += strlen(pk) + strlen(dn) + 2;
+    if (ota_dialect_topic_parse(c->dialect, topic, &kind, tpk, tdn, NULL) != OTA_OK ||
+        !ota_topic_is_uplink(kind))
+        return;
+    mc_cloud_lock(c);
+    d = mc_registry_find(c, pk, dn);
+    if (d && !mc_claim_skip_uplink(c, d, topic, payload, len)) {
+        mc_trace_add(c, OTA_TR_MQTT_IN, dn, topic, payload, len, NULL);
+        if (len > OTA_MAX_PAYLOAD)
+            mc_trace_add(c, OTA_TR_ERROR, dn, topic, NULL, 0, "payload of %zu bytes over the cap",
+                         len);
+        else if (kind == OTA_TOPIC_PROGRESS)
+            on_progress(c, d, payload, len);
+    }
+    mc_cloud_unlock(c);
 }
 
 void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, size_t len)
@@ -177,6 +213,10 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
     ota_topic_kind kind;
     mc_device *d;
 
+    if (!strncmp(topic, MC_UP_PREFIX, strlen(MC_UP_PREFIX))) {
+        on_connection_uplink(c, topic, payload, len);
+        return;
+    }
     if (ota_topic_parse(topic, &kind, pk, dn) != OTA_OK) {
         mc_cloud_on_other_topic(c, topic, payload, len);
         return;
@@ -328,6 +368,33 @@ void mc_broker_restart_async(mc_cloud *c)
     pthread_mutex_unlock(&c->rlock);
 }
 
+/* The dialect options of cfg into c; MC_ERR_ARG with err set for an unknown name. */
+static int dialect_apply(mc_cloud *c, const mc_config *cfg, char *err, size_t errcap)
+{
+    c->dialect = ota_dialect_find(cfg->dialect);
+    if (!c->dialect) {
+        snprintf(err, errcap, "unknown dialect '%s' (aliyun or thingspanel)", cfg->dialect);
+        return MC_ERR_ARG;
+    }
+    if (cfg->push_on && ota_push_on_from_name(cfg->push_on, &c->push_on) != OTA_OK) {
+        snprintf(err, errcap, "unknown push topic '%s' (both, inform or infrom)", cfg->push_on);
+        return MC_ERR_ARG;
+    }
+    if (cfg->push_values && ota_values_from_name(cfg->push_values, &c->push_values) != OTA_OK) {
+        snprintf(err, errcap, "unknown push value types '%s' (code or doc)", cfg->push_values);
+        return MC_ERR_ARG;
+    }
+    if (c->dialect->ident == OTA_IDENT_CONNECTION && !cfg->join &&
+        (!cfg->plugin_path || cfg->broker_host)) {
+        snprintf(err, errcap, "the %s dialect needs the broker plugin (its uplinks name no device)",
+                 c->dialect->name);
+        return MC_ERR_ARG;
+    }
+    snprintf(c->broker.dialect, sizeof(c->broker.dialect), "%s",
+             c->dialect == ota_dialect_get(OTA_DIALECT_ALIYUN) ? "" : c->dialect->name);
+    return MC_OK;
+}
+
 int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errcap)
 {
     char dummy[8];
@@ -357,6 +424,9 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
         goto fail;
     }
     c->job_timeout_s = cfg->job_timeout_s > 0 ? cfg->job_timeout_s : 0;
+    rc = dialect_apply(c, cfg, err, errcap);
+    if (rc != MC_OK)
+        goto fail;
     rc = mc_ticker_start(c);
     if (rc != MC_OK) {
         snprintf(err, errcap, "cannot start the timer thread");

@@ -264,7 +264,7 @@ static int push_rewrites(mc_fault_kind k)
            k == MC_FAULT_PUSH_MALFORMED || k == MC_FAULT_PUSH_FILES;
 }
 
-int mc_fault_push_apply(const mc_fault *f, char *push, size_t cap)
+int mc_fault_push_apply(const mc_fault *f, const char *wrapper, char *push, size_t cap)
 {
     cJSON *root, *data;
     char *text;
@@ -276,7 +276,7 @@ int mc_fault_push_apply(const mc_fault *f, char *push, size_t cap)
         return MC_OK;
     }
     root = cJSON_Parse(push);
-    data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    data = cJSON_GetObjectItemCaseSensitive(root, wrapper);
     if (!data) {
         cJSON_Delete(root);
         return MC_ERR_NOMEM;

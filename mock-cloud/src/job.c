@@ -213,7 +213,7 @@ static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
 }
 
 /* The push as published: built from the job, then changed by its push-seam fault (fault.c). */
-static int job_push(mc_job *j, const mc_job_spec *s)
+static int job_push(mc_job *j, const mc_job_spec *s, const ota_dialect *dialect, ota_values values)
 {
     mc_push_edit edit;
     ota_push p;
@@ -254,9 +254,16 @@ static int job_push(mc_job *j, const mc_job_spec *s)
         p.has_module = 1;
         snprintf(p.module, sizeof(p.module), "%s", j->module);
     }
-    rc = ota_push_build(&p, j->push, sizeof(j->push)) == OTA_OK ? MC_OK : MC_ERR_NOMEM;
+    /* A stock ThingsPanel server sends size "0" and an empty sign, whatever the package. */
+    if (values == OTA_VALUES_CODE && dialect->size_zero_unknown)
+        p.size = 0;
+    if (values == OTA_VALUES_CODE && dialect->sign_empty_skips)
+        p.sign[0] = '\0';
+    rc = ota_dialect_push_build(dialect, &p, values, j->push, sizeof(j->push)) == OTA_OK
+             ? MC_OK
+             : MC_ERR_NOMEM;
     if (rc == MC_OK)
-        rc = mc_fault_push_apply(&j->fault, j->push, sizeof(j->push));
+        rc = mc_fault_push_apply(&j->fault, dialect->push_key, j->push, sizeof(j->push));
     return rc;
 }
 
@@ -285,10 +292,10 @@ static int job_add(mc_cloud *c, mc_job *j)
 
 int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
 {
-    char topic[OTA_MAX_TOPIC + 1], push[2048];
+    char topics[2][OTA_MAX_TOPIC + 1], push[2048];
     mc_device *d;
     mc_job *j;
-    int rc;
+    int rc, ntopics = 0;
 
     if (!c || !s || !s->dn || !s->version || !*s->version || strlen(s->version) > OTA_MAX_VERSION ||
         (unsigned)s->digest >= OTA_DIGEST__COUNT)
@@ -317,14 +324,14 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     j->deadline = j->timeout_s > 0 ? mc_now(c) + j->timeout_s : 0;
     rc = job_prepare(c, j, s);
     if (rc == MC_OK)
-        rc = job_push(j, s);
+        rc = job_push(j, s, c->dialect, c->push_values);
     if (rc != MC_OK)
         goto out;
     supersede_open_jobs(c, j->dn, j->module);
     rc = job_add(c, j);
     if (rc != MC_OK)
         goto out;
-    ota_topic_build(OTA_TOPIC_UPGRADE, d->info.pk, d->info.dn, topic, sizeof(topic));
+    ntopics = mc_push_topics(c, &d->info, topics);
     memcpy(push, j->push, sizeof(push));
     mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0,
                  "job %d created: version %s, %zu bytes by %s, %s %s, %s envelope%s%s%s", j->id,
@@ -342,9 +349,22 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
 out:
     mc_cloud_unlock(c);
     job_free(j);
-    if (rc == MC_OK && !s->no_publish)
-        rc = mc_mqtt_publish(c, s->dn, topic, push, 1);
+    for (int i = 0; rc == MC_OK && !s->no_publish && i < ntopics; i++)
+        rc = mc_mqtt_publish(c, s->dn, topics[i], push, 1);
     return rc;
+}
+
+int mc_push_topics(const mc_cloud *c, const mc_device_info *d, char topics[2][OTA_MAX_TOPIC + 1])
+{
+    int n = 0;
+
+    if (c->push_on != OTA_PUSH_ON_ALT || !c->dialect->push_alt)
+        n += ota_dialect_topic_build(c->dialect, OTA_TOPIC_UPGRADE, 0, d->pk, d->dn, topics[n],
+                                     OTA_MAX_TOPIC + 1) == OTA_OK;
+    if (c->push_on != OTA_PUSH_ON_DOC && c->dialect->push_alt)
+        n += ota_dialect_topic_build(c->dialect, OTA_TOPIC_UPGRADE, 1, d->pk, d->dn, topics[n],
+                                     OTA_MAX_TOPIC + 1) == OTA_OK;
+    return n;
 }
 
 void mc_jobs_cancel(mc_cloud *c, const char *dn)
@@ -397,6 +417,35 @@ void mc_jobs_tick(mc_cloud *c)
     mc_cloud_unlock(c);
 }
 
+/* Task states per dialect, by job state; [MC_JOB__COUNT] is a PENDING job not yet pushed. */
+static const char *const platform_states[OTA_DIALECT__COUNT][MC_JOB__COUNT + 1] = {
+    [OTA_DIALECT_THINGSPANEL] =
+        {
+            [MC_JOB_PENDING] = "pushed",
+            [MC_JOB_UPGRADING] = "upgrading",
+            [MC_JOB_SUCCEEDED] = "succeeded",
+            [MC_JOB_FAILED] = "failed",
+            [MC_JOB_CANCELED] = "cancelled",
+            [MC_JOB_TIMED_OUT] = "failed",
+            [MC_JOB__COUNT] = "pending",
+        },
+};
+
+const char *mc_job_platform_state(const mc_cloud *c, const mc_job_info *j)
+{
+    int id = (int)(c->dialect - ota_dialect_get(OTA_DIALECT_ALIYUN));
+    int s = j->state == MC_JOB_PENDING && !j->pushed ? MC_JOB__COUNT : (int)j->state;
+
+    if (id < 0 || id >= OTA_DIALECT__COUNT || s < 0 || s > MC_JOB__COUNT)
+        return NULL;
+    return platform_states[id][s];
+}
+
+const ota_dialect *mc_cloud_dialect(const mc_cloud *c)
+{
+    return c->dialect;
+}
+
 int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
 {
     mc_job *j;
@@ -422,6 +471,7 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
         out->has_step = j->has_step;
         out->last_step = j->last_step;
         snprintf(out->reason, sizeof(out->reason), "%s", j->reason);
+        out->pushed = !j->pull_only && !j->redeliver;
         rc = MC_OK;
     }
     mc_cloud_unlock(c);

@@ -20,6 +20,7 @@ typedef struct {
     char tls_dir[256];  /* ca.pem, server.pem/.key, foreign.pem/.key: a TLS listener; "": none */
     char plugin[4096];  /* otaauth.so; "": a plain broker */
     int auth_off;
+    char dialect[32]; /* the plugin's dialect */
     /* Set by the start. */
     pid_t pid;
     char dir[256]; /* temporary folder holding config, log and the plugin's devices file */
@@ -135,9 +136,10 @@ typedef struct {
 } mc_push_edit;
 
 void mc_fault_push_edit(const mc_fault *f, mc_push_edit *out);
-/* Push seam, after the build: rewrite the push text in place (cap bytes). MC_ERR_NOMEM if it
+/* Push seam, after the build: rewrite the push text in place (cap bytes), inside the
+ * dialect's wrapper object ("data" or "params"). MC_ERR_NOMEM if it
  * no longer fits or does not parse. */
-int mc_fault_push_apply(const mc_fault *f, char *push, size_t cap);
+int mc_fault_push_apply(const mc_fault *f, const char *wrapper, char *push, size_t cap);
 
 /* HTTP seam: does a fault of a download request's seams (HTTP, session) fire? Counts it. */
 int mc_fault_http_fires(mc_fault *f, int *seen);
@@ -304,6 +306,11 @@ struct mc_cloud {
     int ticker_up, k_stop;
     double job_timeout_s;
 
+    /* The dialect spoken, and for one with two push spellings which and with what value types. */
+    const ota_dialect *dialect;
+    ota_push_on push_on;
+    ota_values push_values;
+
     /* transports */
     mc_broker broker;
     int embedded;
@@ -409,6 +416,8 @@ void mc_http_stop(mc_cloud *c);
 mc_job *mc_job_find(mc_cloud *c, int id);
 /* MQTT side: dispatch one uplink message (called from the libmosquitto thread). */
 void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, size_t len);
+/* Where the plugin copies uplinks that name no device: MC_UP_PREFIX "<pk>/<dn>/<topic>". */
+#define MC_UP_PREFIX "$ota/up/"
 int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap);
 /* 1 once a connection after the first `after` ones has its SUBACKs; 0 at the deadline. */
 int mc_mqtt_wait_subscribed(mc_cloud *c, int after);
@@ -440,6 +449,8 @@ int mc_claim_skip_event(mc_cloud *c, const char *what, const char *dn, const cha
 
 /* Job helpers (c->lock held). */
 void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code);
+/* The push topics of device d in the cloud's dialect (one, or both spellings); the count. */
+int mc_push_topics(const mc_cloud *c, const mc_device_info *d, char topics[2][OTA_MAX_TOPIC + 1]);
 mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module);
 void mc_jobs_free(mc_cloud *c);
 #endif

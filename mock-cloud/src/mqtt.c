@@ -45,6 +45,9 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     /* The plugin's events first: a device's connect must not slip by unseen. */
     if (c->plugin)
         mosquitto_subscribe(m, NULL, "$ota/events", 1);
+    /* A dialect whose uplinks name no device: the plugin's copies that name it. */
+    if (c->plugin && c->dialect->ident == OTA_IDENT_CONNECTION)
+        mosquitto_subscribe(m, NULL, MC_UP_PREFIX "#", 1);
     /* On our own broker every device namespace (the log shows every topic a device uses; one
      * filter, as overlapping ones would deliver a message twice); on a shared one, OTA only. */
     if (c->embedded)
@@ -191,7 +194,9 @@ static int publish(mc_cloud *c, const char *dev, const char *topic, const void *
 {
     char via[OTA_MAX_TOPIC + 16];
 
-    snprintf(via, sizeof(via), "%s%s", c->plugin ? "$ota/down" : "", topic);
+    /* "$ota/down" then the topic, with a '/' between for topics that lack a leading one. */
+    snprintf(via, sizeof(via), "%s%s%s", c->plugin ? "$ota/down" : "",
+             c->plugin && topic[0] != '/' ? "/" : "", topic);
     if (binary)
         trace_bin(c, dev, topic, payload, len);
     else

@@ -105,6 +105,43 @@ static void namespace_rules(void **state)
     assert_false(oa_acl_allowed(pk, dn, "/shadow/#", 1));
 }
 
+/* ThingsPanel: the access token is the username; an unknown one is refused, as its broker does. */
+static void token_logins(void **state)
+{
+    oa_login l;
+    (void)state;
+    oa_token_login_check(devs, 2, "cloud-secret", "fedcba9876543210fedcba9876543210", "", &l);
+    assert_int_equal(l.kind, OA_LOGIN_DEVICE);
+    assert_string_equal(l.dn, "dev-002");
+    oa_token_login_check(devs, 2, "cloud-secret", "fedcba9876543210fedcba9876543210", NULL, &l);
+    assert_int_equal(l.kind, OA_LOGIN_DEVICE);
+    oa_token_login_check(devs, 2, "cloud-secret", "no-such-token", NULL, &l);
+    assert_int_equal(l.kind, OA_LOGIN_REFUSED);
+    assert_non_null(strstr(l.reason, "unknown access token"));
+    oa_token_login_check(devs, 2, "cloud-secret", "dev-001&a1B2c3D4e5F", PW, &l);
+    assert_int_equal(l.kind, OA_LOGIN_REFUSED);
+    oa_token_login_check(devs, 2, "cloud-secret", "fedcba9876543210fedcba9876543210", "pw", &l);
+    assert_int_equal(l.kind, OA_LOGIN_REFUSED);
+    oa_token_login_check(devs, 2, "cloud-secret", "ota-mock-cloud", "cloud-secret", &l);
+    assert_int_equal(l.kind, OA_LOGIN_CLOUD);
+}
+
+static void thingspanel_topic_rules(void **state)
+{
+    const ota_dialect *tp = ota_dialect_find("thingspanel");
+    (void)state;
+    assert_true(oa_dialect_acl_allowed(tp, "pk1", "dn1", "ota/devices/progress", 0));
+    assert_true(oa_dialect_acl_allowed(tp, "pk1", "dn1", "ota/devices/inform/dn1", 1));
+    assert_true(oa_dialect_acl_allowed(tp, "pk1", "dn1", "ota/devices/infrom/dn1", 1));
+    assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "ota/devices/inform/dn2", 1));
+    assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "ota/devices/inform/+", 1));
+    assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "ota/devices/#", 1));
+    assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "/ota/device/progress/pk1/dn1", 0));
+    /* Aliyun through the same entry point is oa_acl_allowed. */
+    assert_true(oa_dialect_acl_allowed(NULL, "pk1", "dn1", "/ota/device/progress/pk1/dn1", 0));
+    assert_false(oa_dialect_acl_allowed(NULL, "pk1", "dn1", "ota/devices/progress", 0));
+}
+
 static void devices_file_parses(void **state)
 {
     oa_device out[3];
@@ -146,6 +183,8 @@ int main(void)
         cmocka_unit_test(bad_logins_are_refused),
         cmocka_unit_test(auth_off_skips_the_signature_only),
         cmocka_unit_test(namespace_rules),
+        cmocka_unit_test(token_logins),
+        cmocka_unit_test(thingspanel_topic_rules),
         cmocka_unit_test(devices_file_parses),
     };
     return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

@@ -65,21 +65,16 @@ static int parse_desc(const cJSON *params, ota_progress *out)
     return OTA_OK;
 }
 
-int ota_progress_parse(const char *json, size_t len, ota_progress *out)
+/*
+ * step, desc and module of the object that holds them: Aliyun's params, or
+ * the whole message in dialects that send it bare. A step out of range still
+ * reads the rest and returns OTA_ERR_RANGE last.
+ */
+int pp_progress_fields(const cJSON *params, ota_progress *out)
 {
-    cJSON *root = NULL;
-    const cJSON *params, *step;
+    const cJSON *step = params ? cJSON_GetObjectItemCaseSensitive(params, "step") : NULL;
     int rc, rc_range = OTA_OK;
 
-    if (!out)
-        return OTA_ERR_ARG;
-    memset(out, 0, sizeof(*out));
-    rc = pj_parse(json, len, &root, NULL);
-    if (rc != OTA_OK)
-        return rc;
-    pj_id(root, &out->id);
-    params = cJSON_GetObjectItemCaseSensitive(root, "params");
-    step = params ? cJSON_GetObjectItemCaseSensitive(params, "step") : NULL;
     if (!params || !step) {
         rc = OTA_ERR_MISSING;
     } else if (!cJSON_IsObject(params)) {
@@ -95,15 +90,44 @@ int ota_progress_parse(const char *json, size_t len, ota_progress *out)
         rc = parse_desc(params, out);
     if (rc == OTA_OK)
         rc = pj_str(params, "module", out->module, sizeof(out->module), &out->has_module);
-    cJSON_Delete(root);
     return rc != OTA_OK ? rc : rc_range;
+}
+
+int ota_progress_parse(const char *json, size_t len, ota_progress *out)
+{
+    cJSON *root = NULL;
+    int rc;
+
+    if (!out)
+        return OTA_ERR_ARG;
+    memset(out, 0, sizeof(*out));
+    rc = pj_parse(json, len, &root, NULL);
+    if (rc != OTA_OK)
+        return rc;
+    pj_id(root, &out->id);
+    rc = pp_progress_fields(cJSON_GetObjectItemCaseSensitive(root, "params"), out);
+    cJSON_Delete(root);
+    return rc;
+}
+
+void pp_progress_add(cJSON *obj, int step, int step_as_number, const char *desc, const char *module)
+{
+    char s[16];
+
+    snprintf(s, sizeof(s), "%d", step);
+    if (step_as_number)
+        cJSON_AddNumberToObject(obj, "step", step);
+    else
+        cJSON_AddStringToObject(obj, "step", s);
+    cJSON_AddStringToObject(obj, "desc", desc ? desc : "");
+    if (module)
+        cJSON_AddStringToObject(obj, "module", module);
 }
 
 int ota_progress_build(const char *id_text, int step, int step_as_number, const char *desc,
                        const char *module, char *buf, size_t cap)
 {
     cJSON *root, *params;
-    char s[16];
 
     if (!buf)
         return OTA_ERR_ARG;
@@ -112,15 +136,7 @@ int ota_progress_build(const char *id_text, int step, int step_as_number, const 
         return OTA_ERR_NOMEM;
     cJSON_AddStringToObject(root, "id", id_text ? id_text : "0");
     params = cJSON_AddObjectToObject(root, "params");
-    if (params) {
-        snprintf(s, sizeof(s), "%d", step);
-        if (step_as_number)
-            cJSON_AddNumberToObject(params, "step", step);
-        else
-            cJSON_AddStringToObject(params, "step", s);
-        cJSON_AddStringToObject(params, "desc", desc ? desc : "");
-        if (module)
-            cJSON_AddStringToObject(params, "module", module);
-    }
+    if (params)
+        pp_progress_add(params, step, step_as_number, desc, module);
     return pj_print_take(root, buf, cap);
 }

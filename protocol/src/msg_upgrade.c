@@ -165,6 +165,13 @@ static int parse_numbers(const cJSON *data, ota_push *out)
     return rc;
 }
 
+int pu_push_fields(const cJSON *data, ota_push *out)
+{
+    int rc = parse_strings(data, out);
+
+    return rc == OTA_OK ? parse_numbers(data, out) : rc;
+}
+
 int ota_push_parse(const char *json, size_t len, ota_push *out)
 {
     cJSON *root = NULL;
@@ -186,9 +193,7 @@ int ota_push_parse(const char *json, size_t len, ota_push *out)
     else if (rc == OTA_OK && !data->child)
         rc = OTA_ERR_MISSING;
     if (rc == OTA_OK)
-        rc = parse_strings(data, out);
-    if (rc == OTA_OK)
-        rc = parse_numbers(data, out);
+        rc = pu_push_fields(data, out);
     cJSON_Delete(root);
     return rc;
 }

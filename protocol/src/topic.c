@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "otaproto/topic.h"
+#include "proto_priv.h"
 
 static const struct {
     const char *name;
@@ -13,21 +14,16 @@ static const struct {
     const char *filter;
     int uplink;
 } topics[OTA_TOPIC__COUNT] = {
-    [OTA_TOPIC_INFORM] = {"inform", "/ota/device/inform/{pk}/{dn}", "/ota/device/inform/+/+", 1},
-    [OTA_TOPIC_UPGRADE] = {"upgrade", "/ota/device/upgrade/{pk}/{dn}", "/ota/device/upgrade/+/+",
-                           0},
-    [OTA_TOPIC_PROGRESS] = {"progress", "/ota/device/progress/{pk}/{dn}",
-                            "/ota/device/progress/+/+", 1},
-    [OTA_TOPIC_FW_GET] = {"firmware/get", "/sys/{pk}/{dn}/thing/ota/firmware/get",
-                          "/sys/+/+/thing/ota/firmware/get", 1},
-    [OTA_TOPIC_FW_GET_REPLY] = {"firmware/get_reply", "/sys/{pk}/{dn}/thing/ota/firmware/get_reply",
+    [OTA_TOPIC_INFORM] = {"inform", PT_ALI_INFORM, "/ota/device/inform/+/+", 1},
+    [OTA_TOPIC_UPGRADE] = {"upgrade", PT_ALI_UPGRADE, "/ota/device/upgrade/+/+", 0},
+    [OTA_TOPIC_PROGRESS] = {"progress", PT_ALI_PROGRESS, "/ota/device/progress/+/+", 1},
+    [OTA_TOPIC_FW_GET] = {"firmware/get", PT_ALI_FW_GET, "/sys/+/+/thing/ota/firmware/get", 1},
+    [OTA_TOPIC_FW_GET_REPLY] = {"firmware/get_reply", PT_ALI_FW_GET_REPLY,
                                 "/sys/+/+/thing/ota/firmware/get_reply", 0},
-    [OTA_TOPIC_REQUEST] = {"request", "/ota/device/request/{pk}/{dn}", "/ota/device/request/+/+",
-                           1},
-    [OTA_TOPIC_FILE_DOWNLOAD] = {"file/download", "/sys/{pk}/{dn}/thing/file/download",
+    [OTA_TOPIC_REQUEST] = {"request", PT_ALI_REQUEST, "/ota/device/request/+/+", 1},
+    [OTA_TOPIC_FILE_DOWNLOAD] = {"file/download", PT_ALI_FILE_DOWNLOAD,
                                  "/sys/+/+/thing/file/download", 1},
-    [OTA_TOPIC_FILE_DOWNLOAD_REPLY] = {"file/download_reply",
-                                       "/sys/{pk}/{dn}/thing/file/download_reply",
+    [OTA_TOPIC_FILE_DOWNLOAD_REPLY] = {"file/download_reply", PT_ALI_FILE_DOWNLOAD_REPLY,
                                        "/sys/+/+/thing/file/download_reply", 0},
 };
 
@@ -51,20 +47,17 @@ static int valid_level(const char *s)
     return s && *s && strlen(s) <= OTA_MAX_NAME && !strpbrk(s, "/+#");
 }
 
-int ota_topic_build(ota_topic_kind k, const char *pk, const char *dn, char *buf, size_t cap)
+int pt_build(const char *tmpl, const char *pk, const char *dn, int wild, char *buf, size_t cap)
 {
     const char *t;
     size_t o = 0;
 
-    if ((unsigned)k >= OTA_TOPIC__COUNT || !valid_level(pk) || !valid_level(dn) || !buf)
-        return OTA_ERR_ARG;
-    for (t = topics[k].tmpl; *t;) {
-        const char *part = NULL;
+    for (t = tmpl; *t;) {
+        int ph = !strncmp(t, "{pk}", 4) || !strncmp(t, "{dn}", 4);
+        const char *part = !ph ? NULL : wild ? "+" : t[1] == 'p' ? pk : dn;
         size_t n;
-        if (!strncmp(t, "{pk}", 4))
-            part = pk;
-        else if (!strncmp(t, "{dn}", 4))
-            part = dn;
+        if (ph && !wild && !valid_level(part))
+            return OTA_ERR_ARG;
         n = part ? strlen(part) : 1;
         if (o + n >= cap)
             return OTA_ERR_SPACE;
@@ -76,9 +69,17 @@ int ota_topic_build(ota_topic_kind k, const char *pk, const char *dn, char *buf,
     return OTA_OK;
 }
 
-/* Match topic against one template; fills pk and dn on success. */
-static int match(const char *tmpl, const char *topic, char *pk, char *dn)
+int ota_topic_build(ota_topic_kind k, const char *pk, const char *dn, char *buf, size_t cap)
 {
+    if ((unsigned)k >= OTA_TOPIC__COUNT || !valid_level(pk) || !valid_level(dn) || !buf)
+        return OTA_ERR_ARG;
+    return pt_build(topics[k].tmpl, pk, dn, 0, buf, cap);
+}
+
+/* Match topic against one template; fills pk and dn on success. */
+int pt_match(const char *tmpl, const char *topic, char *pk, char *dn)
+{
+    pk[0] = dn[0] = '\0';
     while (*tmpl && *topic) {
         char *dst = !strncmp(tmpl, "{pk}", 4) ? pk : !strncmp(tmpl, "{dn}", 4) ? dn : NULL;
         if (dst) {
@@ -103,7 +104,7 @@ int ota_topic_parse(const char *topic, ota_topic_kind *kind, char *pk, char *dn)
     if (strlen(topic) > OTA_MAX_TOPIC)
         return OTA_ERR_TOO_LONG;
     for (int i = 0; i < OTA_TOPIC__COUNT; i++) {
-        if (match(topics[i].tmpl, topic, pk, dn)) {
+        if (pt_match(topics[i].tmpl, topic, pk, dn)) {
             *kind = (ota_topic_kind)i;
             return OTA_OK;
         }

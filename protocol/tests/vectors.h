@@ -1,4 +1,4 @@
-/* Loads fixtures/vectors/vectors.json (copied from the spec) for the unit tests. */
+/* Loads fixtures/vectors/vectors.json and siblings (copied from the specs) for the unit tests. */
 #ifndef PROTO_TEST_VECTORS_H
 #define PROTO_TEST_VECTORS_H
 
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static inline cJSON *vectors_load(void)
+static inline cJSON *vectors_load_file(const char *name)
 {
     const char *dir = getenv("OTA_FIXTURES");
     char path[1024];
@@ -15,7 +15,7 @@ static inline cJSON *vectors_load(void)
     char *buf;
     cJSON *root;
 
-    snprintf(path, sizeof(path), "%s/vectors/vectors.json", dir ? dir : OTA_SOURCE_DIR "/fixtures");
+    snprintf(path, sizeof(path), "%s/vectors/%s", dir ? dir : OTA_SOURCE_DIR "/fixtures", name);
     f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -33,6 +33,11 @@ static inline cJSON *vectors_load(void)
     root = cJSON_Parse(buf);
     free(buf);
     return root;
+}
+
+static inline cJSON *vectors_load(void)
+{
+    return vectors_load_file("vectors.json");
 }
 
 static inline const char *vstr(const cJSON *o, const char *k)

@@ -84,6 +84,15 @@ typedef struct {
     const mc_join_info *join;
     double job_timeout_s; /* an open job times out after this many seconds; 0: never (the
                              library's default, so a test decides its own waits) */
+    /*
+     * The dialect (otaproto/dialect.h) by name; NULL: Aliyun. A dialect whose
+     * uplinks name no device needs the plugin. push_on: "both" (NULL),
+     * "inform" or "infrom", for a dialect with two spellings of the push
+     * topic; push_values: "code" (NULL, as a stock server sends them) or "doc".
+     */
+    const char *dialect;
+    const char *push_on;
+    const char *push_values;
 } mc_config;
 
 /*
@@ -361,11 +370,21 @@ typedef struct {
     int has_step;        /* a progress step 0..100 came */
     int last_step;       /* the last one, with has_step */
     char reason[160];    /* why it is CANCELED or TIMED_OUT, in a sentence; "" otherwise */
+    int pushed;          /* the push went out to a connected device (not pull-only, not
+                            waiting for the device to come back) */
 } mc_job_info;
 
 /* Create the job, supersede the device's older open job, and publish the push. */
 int mc_job_create(mc_cloud *c, const mc_job_spec *spec, int *job_id);
 int mc_job_get(mc_cloud *c, int job_id, mc_job_info *out);
+/*
+ * The job's state as the platform of the cloud's dialect names its task
+ * states (ThingsPanel: pending, pushed, upgrading, succeeded, failed,
+ * cancelled); NULL for a dialect without its own (Aliyun: mc_job_state_name).
+ */
+const char *mc_job_platform_state(const mc_cloud *c, const mc_job_info *j);
+/* The dialect the cloud speaks; never NULL. */
+const ota_dialect *mc_cloud_dialect(const mc_cloud *c);
 /*
  * Cancel one open job (state CANCELED, `reason` kept as its reason; NULL:
  * "canceled by the API"). MC_ERR_NOTFOUND for no such job, MC_ERR_STATE when

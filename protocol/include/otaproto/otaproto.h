@@ -9,6 +9,7 @@
 #include "otaproto/base.h"
 #include "otaproto/clock.h"
 #include "otaproto/crypto.h"
+#include "otaproto/dialect.h"
 #include "otaproto/frame.h"
 #include "otaproto/limits.h"
 #include "otaproto/msg.h"
