@@ -17,7 +17,8 @@
 #define CT_MAX_CASES     256
 #define CT_MAX_GROUPS    16
 #define CT_MAX_SCENARIOS 128
-#define CT_SCENARIO_MAX  8192 /* bytes of one scenario file, as the mock cloud reads it */
+#define CT_SCENARIO_MAX  8192    /* bytes of one scenario file, as the mock cloud reads it */
+#define CT_MAX_RETRIES   1000000 /* an "expect" block's "retries", so it fits an int */
 
 /* The groups in the order they run (and --list prints them). */
 static const ct_group *const builtin[] = {&ct_group_security, &ct_group_version, &ct_group_push,
@@ -59,7 +60,9 @@ static int parse_steps(const cJSON *a, ct_expect *e, char *err, size_t errcap)
     }
     cJSON_ArrayForEach(s, a)
     {
-        if (!cJSON_IsNumber(s) || !ota_step_name((int)s->valuedouble)) {
+        /* The range before the cast: a number beyond int has no int value. */
+        if (!cJSON_IsNumber(s) || !(s->valuedouble >= -4 && s->valuedouble <= -1) ||
+            !ota_step_name((int)s->valuedouble)) {
             snprintf(err, errcap, "\"steps\" holds a step that is not -1..-4");
             return -1;
         }
@@ -98,7 +101,8 @@ static int parse_outcome(const cJSON *x, ct_expect *e, char *err, size_t errcap)
                  : !strcmp(version, "not-target") ? CT_EXPECT_VERSION_NOT_TARGET
                                                   : CT_EXPECT_VERSION_ANY;
     e->retries = -1;
-    if (retries && (!cJSON_IsNumber(retries) || retries->valuedouble < 0)) {
+    if (retries && (!cJSON_IsNumber(retries) ||
+                    !(retries->valuedouble >= 0 && retries->valuedouble <= CT_MAX_RETRIES))) {
         snprintf(err, errcap, "\"retries\" must be a number of requests");
         return -1;
     }

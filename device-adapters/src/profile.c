@@ -295,9 +295,12 @@ int dut_profile_parse(const char *json, size_t len, const char *name, dut_profil
     dut_profile_defaults(out);
     root = len <= DUT_PROFILE_MAX_FILE ? cJSON_ParseWithLength(json, len) : NULL;
     if (!cJSON_IsObject(root)) {
+        /* The input need not be NUL-terminated: the excerpt stops at its end. */
         const char *at = cJSON_GetErrorPtr();
-        snprintf(err, errcap, "device profile %s: not a JSON object%s%.40s%s", name,
-                 root || !at ? "" : " (near \"", root || !at ? "" : at, root || !at ? "" : "\")");
+        int near = !root && at && at >= json && at <= json + len;
+        int n = near ? (int)(json + len - at < 40 ? json + len - at : 40) : 0;
+        snprintf(err, errcap, "device profile %s: not a JSON object%s%.*s%s", name,
+                 near ? " (near \"" : "", n, near ? at : "", near ? "\")" : "");
         cJSON_Delete(root);
         return DUT_ERR_ARG;
     }

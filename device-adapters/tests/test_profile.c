@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -113,6 +114,25 @@ static void bad_profiles_say_why(void **state)
     }
 }
 
+/*
+ * Found by fuzz_profile: the error excerpt after a parse error was printed
+ * with %.40s from a buffer that need not end in NUL, reading past its end.
+ */
+static void error_excerpt_stays_inside_the_input(void **state)
+{
+    static const char text[] = "{\"productKey\":";
+    size_t len = sizeof(text) - 1;
+    char *exact = malloc(len ? len : 1), err[512] = "";
+    dut_profile p;
+    (void)state;
+
+    memcpy(exact, text, len); /* no NUL after it: ASan sees any read past len */
+    assert_int_equal(dut_profile_parse(exact, len, "t.json", &p, err, sizeof(err)), DUT_ERR_ARG);
+    assert_non_null(strstr(err, "not a JSON object"));
+    assert_int_equal(dut_profile_parse(exact, 0, "t.json", &p, err, sizeof(err)), DUT_ERR_ARG);
+    free(exact);
+}
+
 static void whole_profile_checks(void **state)
 {
     static const struct {
@@ -144,6 +164,7 @@ int main(void)
         cmocka_unit_test(identity_only_is_the_reference_device),
         cmocka_unit_test(full_profile),
         cmocka_unit_test(bad_profiles_say_why),
+        cmocka_unit_test(error_excerpt_stays_inside_the_input),
         cmocka_unit_test(whole_profile_checks),
     };
     return cmocka_run_group_tests_name("dut_profile", tests, NULL, NULL);

@@ -44,6 +44,7 @@ typedef struct {
     char dn[OTA_MAX_NAME + 1];
     int drop_next;     /* drop this many downlink messages */
     double delay_next; /* hold the next downlink message this long (s) */
+    oa_rate rate;      /* its publishes this second (OA_MAX_RATE) */
 } oa_client;
 
 /* A connection with the cloud's credential: its end is an event (a joined run went away). */
@@ -69,6 +70,7 @@ static struct {
     size_t ndevices;
     char cloud_password[128];
     int auth_off;
+    unsigned long max_rate;     /* publishes a second per connection (plugin_opt_max_rate) */
     const ota_dialect *dialect; /* plugin_opt_dialect; Aliyun by default */
     oa_client clients[OA_MAX_CLIENT];
     int nclients;
@@ -226,6 +228,20 @@ static int on_basic_auth(int ev, void *data, void *ud)
     return MOSQ_ERR_SUCCESS;
 }
 
+/* A flood window of c that ended with drops: one event saying how much was dropped. */
+static void report_flood(oa_client *c, double now)
+{
+    unsigned long seen, dropped;
+    char detail[160];
+
+    if (!oa_rate_take(&c->rate, now, &seen, &dropped))
+        return;
+    snprintf(detail, sizeof(detail),
+             "%lu publishes in about a second, %lu dropped over the cap of %lu a second", seen,
+             dropped, oa.max_rate);
+    event("flood", c->client_id, c->pk, c->dn, detail);
+}
+
 static const char *access_name(int access)
 {
     return access == MOSQ_ACL_SUBSCRIBE     ? "subscribe"
@@ -248,6 +264,12 @@ static int on_acl_check(int ev, void *data, void *ud)
     if (user && !strcmp(user, "ota-mock-cloud"))
         return MOSQ_ERR_SUCCESS;
     c = client_by_id(id);
+    if (c && a->access == MOSQ_ACL_WRITE) {
+        double now = ota_clock_now();
+        report_flood(c, now);
+        if (!oa_rate_admit(&c->rate, now, oa.max_rate))
+            return MOSQ_ERR_ACL_DENIED; /* counted; reported once the second is over */
+    }
     if (c && a->access != MOSQ_ACL_UNSUBSCRIBE &&
         oa_dialect_acl_allowed(oa.dialect, c->pk, c->dn, a->topic, a->access == MOSQ_ACL_SUBSCRIBE))
         return MOSQ_ERR_SUCCESS;
@@ -361,6 +383,8 @@ static int on_tick(int ev, void *data, void *ud)
         free(d->payload);
         d->payload = NULL;
     }
+    for (int i = 0; i < oa.nclients; i++)
+        report_flood(&oa.clients[i], now); /* a flood that stopped is told too */
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -377,7 +401,8 @@ static int on_disconnect(int ev, void *data, void *ud)
     if (forget_cloud(d->client, id, reason))
         return MOSQ_ERR_SUCCESS;
     if (!c || c->client != d->client)
-        return MOSQ_ERR_SUCCESS; /* a connection already taken over by a newer one */
+        return MOSQ_ERR_SUCCESS;          /* a connection already taken over by a newer one */
+    report_flood(c, c->rate.start + 1.0); /* now: the entry and its counts go with the connection */
     event("disconnect", id, c->pk, c->dn, reason);
     *c = oa.clients[--oa.nclients];
     return MOSQ_ERR_SUCCESS;
@@ -451,6 +476,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 {
     memset(&oa, 0, sizeof(oa));
     oa.id = identifier;
+    oa.max_rate = OA_MAX_RATE;
     oa.dialect = ota_dialect_get(OTA_DIALECT_ALIYUN);
     *userdata = NULL;
     for (int i = 0; i < option_count; i++) {
@@ -460,6 +486,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
             snprintf(oa.cloud_password, sizeof(oa.cloud_password), "%s", options[i].value);
         else if (!strcmp(options[i].key, "auth"))
             oa.auth_off = !strcmp(options[i].value, "off");
+        else if (!strcmp(options[i].key, "max_rate") && strtoul(options[i].value, NULL, 10) > 0)
+            oa.max_rate = strtoul(options[i].value, NULL, 10);
         else if (!strcmp(options[i].key, "dialect"))
             oa.dialect = ota_dialect_find(options[i].value);
     }

@@ -196,3 +196,31 @@ int oa_devices_parse(const char *text, oa_device *out, size_t cap)
     }
     return (int)n;
 }
+
+/*
+ * Fixed one-second windows: a window opens at the first publish after the
+ * last one ended. A window that dropped nothing just closes; one that did
+ * stays until oa_rate_take reports it, so no flood goes untold.
+ */
+int oa_rate_admit(oa_rate *r, double now, unsigned long cap)
+{
+    if (!r->start || (now - r->start >= 1.0 && !r->dropped)) {
+        r->start = now;
+        r->seen = 0;
+    }
+    if (++r->seen <= cap)
+        return 1;
+    r->dropped++;
+    return 0;
+}
+
+int oa_rate_take(oa_rate *r, double now, unsigned long *seen, unsigned long *dropped)
+{
+    if (!r->dropped || now - r->start < 1.0)
+        return 0;
+    *seen = r->seen;
+    *dropped = r->dropped;
+    r->start = now;
+    r->seen = r->dropped = 0;
+    return 1;
+}

@@ -69,4 +69,26 @@ int oa_dialect_acl_allowed(const ota_dialect *d, const char *pk, const char *dn,
 /* Parse a devices file (lines "pk<TAB>dn<TAB>secret"); returns the count or -1. */
 int oa_devices_parse(const char *text, oa_device *out, size_t cap);
 
+/*
+ * Publishes one device connection may send in a second (the default of
+ * plugin_opt_max_rate); the rest of that second's are dropped by the broker,
+ * counted and reported to the cloud as a "flood" event. Above a fast block
+ * download's request rate on one host, below a flood's.
+ */
+#define OA_MAX_RATE 10000
+
+/* One device's publishes in its current one-second window. */
+typedef struct {
+    double start; /* seconds on the plugin's clock; 0: no window yet */
+    unsigned long seen, dropped;
+} oa_rate;
+
+/* Count one publish at time now: 1 to let it through, 0 to drop it (over cap this window). */
+int oa_rate_admit(oa_rate *r, double now, unsigned long cap);
+/*
+ * A window that dropped something and has ended by now: 1, with what it saw
+ * and dropped, and the counts start again; 0 when there is nothing to report.
+ */
+int oa_rate_take(oa_rate *r, double now, unsigned long *seen, unsigned long *dropped);
+
 #endif

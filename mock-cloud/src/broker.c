@@ -104,6 +104,10 @@ static int write_config(const mc_broker *b)
                 "plugin_opt_cloud_password %s\n"
                 "plugin_opt_auth %s\n",
                 b->plugin, b->dir, b->cloud_password, b->auth_off ? "off" : "on");
+    /* The per-connection publish cap; tests lower it to reach it with a client's rate. */
+    if (b->plugin[0] && getenv("OTA_BROKER_MAX_RATE") &&
+        strtoul(getenv("OTA_BROKER_MAX_RATE"), NULL, 10) > 0)
+        fprintf(f, "plugin_opt_max_rate %lu\n", strtoul(getenv("OTA_BROKER_MAX_RATE"), NULL, 10));
     if (b->plugin[0] && b->dialect[0])
         fprintf(f, "plugin_opt_dialect %s\n", b->dialect);
     if (b->tls_dir[0])

@@ -144,7 +144,8 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
     if (ota_trace_event_parse(what, &tev.event) != OTA_OK)
         tev.event = OTA_EV_NONE; /* a plugin newer than this cloud: shown, not acted on */
     mc_trace_event(c,
-                   tev.event == OTA_EV_AUTH_REFUSED || tev.event == OTA_EV_ACL_DENIED
+                   tev.event == OTA_EV_AUTH_REFUSED || tev.event == OTA_EV_ACL_DENIED ||
+                           !strcmp(what, "flood") /* no event kind of its own: its text says it */
                        ? OTA_TR_ERROR
                        : OTA_TR_BROKER,
                    &tev, name, NULL, payload, len, "%s: %s%s%s", what,

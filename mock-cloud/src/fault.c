@@ -109,8 +109,8 @@ static int num(const cJSON *o, const char *key, long long lo, long long hi, long
 
     if (!v)
         return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-        v->valuedouble < (double)lo || v->valuedouble > (double)hi) {
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi) ||
+        v->valuedouble != (double)(long long)v->valuedouble) {
         snprintf(err, errcap, "\"%s\" must be a whole number from %lld to %lld", key, lo, hi);
         return -1;
     }

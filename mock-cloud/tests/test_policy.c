@@ -151,9 +151,34 @@ static void devices_file_parses(void **state)
     assert_int_equal(oa_devices_parse("a\tb\tc\na\tb\tc\n", out, 1), -1);
 }
 
+/* A flood: the cap holds within a second, drops are counted, told once, then counting starts again.
+ */
+static void rate_caps_and_counts_a_flood(void **state)
+{
+    oa_rate r = {0};
+    unsigned long seen = 0, dropped = 0, passed = 0;
+    (void)state;
+
+    for (int i = 0; i < 25; i++)
+        passed += (unsigned long)oa_rate_admit(&r, 100.0 + i * 0.01, 10);
+    assert_int_equal(passed, 10);
+    assert_false(oa_rate_take(&r, 100.5, &seen, &dropped)); /* the second is not over */
+    assert_true(oa_rate_take(&r, 101.0, &seen, &dropped));
+    assert_int_equal(seen, 25);
+    assert_int_equal(dropped, 15);
+    assert_false(oa_rate_take(&r, 103.0, &seen, &dropped)); /* told once */
+    assert_true(oa_rate_admit(&r, 103.0, 10));
+    /* Without drops a window just closes: nothing to tell. */
+    for (int i = 0; i < 10; i++)
+        assert_true(oa_rate_admit(&r, 105.0, 10));
+    assert_false(oa_rate_take(&r, 107.0, &seen, &dropped));
+    assert_true(oa_rate_admit(&r, 107.0, 10));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rate_caps_and_counts_a_flood),
         cmocka_unit_test(sdk_logins_pass),
         cmocka_unit_test(bad_logins_are_refused),
         cmocka_unit_test(auth_off_skips_the_signature_only),

@@ -36,6 +36,8 @@ int ota_json_normalize(const char *in, size_t len, char *out, size_t cap, int *c
         return OTA_ERR_ARG;
     if (len > OTA_MAX_PAYLOAD)
         return OTA_ERR_TOO_LONG;
+    if (cap == 0)
+        return OTA_ERR_SPACE; /* not even room for the terminator of an empty input */
     *changed = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];

@@ -2,6 +2,8 @@
  * The progress message: a percentage "0".."100" or a failure step "-1".."-4".
  * A numeric step parses (real devices send it) but is flagged for the judge.
  */
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +35,11 @@ static int parse_step(const cJSON *j, ota_progress *out)
         out->step = (int)v;
         out->step_is_string = 1;
     } else if (cJSON_IsNumber(j)) {
-        if (j->valuedouble != (double)(int)j->valuedouble)
+        double d = j->valuedouble;
+        if (floor(d) != d)
             return OTA_ERR_TYPE;
-        out->step = (int)j->valuedouble;
+        /* A whole number beyond int is out of range, not a cast of undefined value. */
+        out->step = d < INT_MIN ? INT_MIN : d > INT_MAX ? INT_MAX : (int)d;
     } else {
         return OTA_ERR_TYPE;
     }

@@ -300,6 +300,19 @@ static void normalizer_is_capped_and_precise(void **state)
                      OTA_OK);
     assert_false(changed);
     assert_int_equal(ota_json_normalize(P("{\"a\":1}"), out, 3, &changed), OTA_ERR_SPACE);
+    /* Found by fuzz_normalize: an empty input and no room for its terminator. */
+    assert_int_equal(ota_json_normalize("", 0, out, 0, &changed), OTA_ERR_SPACE);
+}
+
+/* Found by fuzz_progress: a numeric step far beyond int was cast with undefined result. */
+static void progress_huge_numeric_step_is_out_of_range(void **state)
+{
+    ota_progress p;
+    (void)state;
+    assert_int_equal(ota_progress_parse(P("{\"params\":{\"step\":1e300}}"), &p), OTA_ERR_RANGE);
+    assert_int_equal(ota_progress_parse(P("{\"params\":{\"step\":-1e300}}"), &p), OTA_ERR_RANGE);
+    assert_int_equal(ota_progress_parse(P("{\"params\":{\"step\":3e9}}"), &p), OTA_ERR_RANGE);
+    assert_int_equal(ota_progress_parse(P("{\"params\":{\"step\":1.5}}"), &p), OTA_ERR_TYPE);
 }
 
 int main(void)
@@ -311,6 +324,7 @@ int main(void)
         cmocka_unit_test(inform_build_round_trips),
         cmocka_unit_test(progress_observed_payloads_parse),
         cmocka_unit_test(progress_steps_and_desc),
+        cmocka_unit_test(progress_huge_numeric_step_is_out_of_range),
         cmocka_unit_test(progress_build_forms),
         cmocka_unit_test(push_live_and_doc_envelopes),
         cmocka_unit_test(push_build_matches_live_cloud_shape),
