@@ -62,13 +62,8 @@ int pd_params_push_parse(const char *json, size_t len, ota_push *out, ota_values
     if (rc != OTA_OK)
         return rc;
     rc = tp_envelope(root, out);
-    params = cJSON_GetObjectItemCaseSensitive(root, "params");
-    if (rc == OTA_OK && !params)
-        rc = OTA_ERR_MISSING;
-    else if (rc == OTA_OK && !cJSON_IsObject(params))
-        rc = OTA_ERR_TYPE;
-    else if (rc == OTA_OK && !params->child)
-        rc = OTA_ERR_MISSING;
+    if (rc == OTA_OK)
+        rc = pu_wrapper(root, "params", &params);
     if (rc == OTA_OK)
         rc = size_to_number(params, &v);
     if (rc == OTA_OK)

@@ -172,10 +172,22 @@ int pu_push_fields(const cJSON *data, ota_push *out)
     return rc == OTA_OK ? parse_numbers(data, out) : rc;
 }
 
+int pu_wrapper(cJSON *root, const char *name, cJSON **out)
+{
+    cJSON *w = cJSON_GetObjectItemCaseSensitive(root, name);
+
+    *out = w;
+    if (!w)
+        return OTA_ERR_MISSING;
+    if (!cJSON_IsObject(w))
+        return OTA_ERR_TYPE;
+    return w->child ? OTA_OK : OTA_ERR_MISSING;
+}
+
 int ota_push_parse(const char *json, size_t len, ota_push *out)
 {
     cJSON *root = NULL;
-    const cJSON *data;
+    cJSON *data;
     int rc;
 
     if (!out)
@@ -185,13 +197,8 @@ int ota_push_parse(const char *json, size_t len, ota_push *out)
     if (rc != OTA_OK)
         return rc;
     rc = parse_envelope(root, out);
-    data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    if (rc == OTA_OK && !data)
-        rc = OTA_ERR_MISSING;
-    else if (rc == OTA_OK && !cJSON_IsObject(data))
-        rc = OTA_ERR_TYPE;
-    else if (rc == OTA_OK && !data->child)
-        rc = OTA_ERR_MISSING;
+    if (rc == OTA_OK)
+        rc = pu_wrapper(root, "data", &data);
     if (rc == OTA_OK)
         rc = pu_push_fields(data, out);
     cJSON_Delete(root);

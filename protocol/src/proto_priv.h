@@ -43,6 +43,8 @@ int pt_match(const char *tmpl, const char *topic, char *pk, char *dn);
 int pp_progress_fields(const cJSON *obj, ota_progress *out);
 /* The push's package fields (strings, then numbers and files[]) from its wrapper object. */
 int pu_push_fields(const cJSON *data, ota_push *out);
+/* The push's wrapper object `name` ("data", "params") of root: present, an object, not empty. */
+int pu_wrapper(cJSON *root, const char *name, cJSON **out);
 /* The progress fields step, desc and module into obj. */
 void pp_progress_add(cJSON *obj, int step, int step_as_number, const char *desc,
                      const char *module);
