@@ -394,6 +394,14 @@ int ct_catalogue_load(const char *scenarios, char *err, size_t errcap)
             return -1;
         groups[ngroups++] = (ct_group){builtin[g]->name, &cases[first], ncases - first};
     }
+    /* The dialect's own tests after Aliyun's; Aliyun has none, so its catalogue is unchanged. */
+    if (ct.dialect && !strcmp(ct.dialect->name, "thingspanel")) {
+        size_t first = ncases;
+        for (size_t i = 0; i < ct_group_thingspanel.ncases; i++)
+            if (add_row(&ct_group_thingspanel, &ct_group_thingspanel.cases[i], err, errcap))
+                return -1;
+        groups[ngroups++] = (ct_group){ct_group_thingspanel.name, &cases[first], ncases - first};
+    }
     /* Groups only scenarios make, in the order their first file comes. */
     for (size_t i = 0; i < nexpects; i++)
         if (!used[i] && add_group(expects[i].group, err, errcap))

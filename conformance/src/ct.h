@@ -17,6 +17,7 @@
 #include "otadut/dut.h"
 #include "otadut/profile.h"
 #include "otamock/mock.h"
+#include "otaproto/dialect.h"
 #include "otaproto/limits.h"
 #include "otareport/report.h"
 
@@ -37,6 +38,17 @@ typedef struct {
 
 /* Parse the built-in catalogue (conformance/requirements/aliyun.json); -1 with err when bad. */
 int ct_rules_load(char *err, size_t errcap);
+/*
+ * Add dialect d's own rules and its N/A reasons (requirements/<name>.json,
+ * built in); nothing for Aliyun. -1 with err when the file is bad.
+ */
+int ct_rules_load_dialect(const ota_dialect *d, char *err, size_t errcap);
+/* Why a test (by group and name) cannot be judged in the loaded dialect; NULL when it can. */
+const char *ct_test_na(const char *group, const char *name);
+/* Why rule id does not apply in the loaded dialect; NULL when it does. */
+const char *ct_rule_na(const char *id);
+/* Whether rule id was added by a dialect (it needs no test in the Aliyun catalogue's check). */
+int ct_rule_of_dialect(const char *id);
 
 const ct_rule *ct_rule_find(const char *id);
 /* The i-th rule of the catalogue, NULL past the end. */
@@ -71,6 +83,8 @@ typedef struct {
 
 extern const ct_group ct_group_security, ct_group_version, ct_group_push, ct_group_final,
     ct_group_failure, ct_group_download, ct_group_blocks;
+/* The ThingsPanel dialect's own tests (t_dialect.c), in the catalogue only in that dialect. */
+extern const ct_group ct_group_thingspanel;
 
 /* ---- the run ---- */
 typedef struct {
@@ -80,8 +94,9 @@ typedef struct {
     char scenarios[4096]; /* fixtures/scenarios: fault plans as data */
     double scale;         /* --time-scale */
     int strict;
-    int auth_off; /* --auth off: logins are not checked */
-    int tls;      /* --tls: MQTTS and HTTPS with the test CA */
+    int auth_off;               /* --auth off: logins are not checked */
+    int tls;                    /* --tls: MQTTS and HTTPS with the test CA */
+    const ota_dialect *dialect; /* --dialect: topics and success rule of the device's platform */
     int verbose;
     int version_seq; /* for fresh target versions */
     size_t image_size;
@@ -155,7 +170,9 @@ size_t ct_quiet(size_t from, double quiet_s, ct_pred pred, void *arg, double max
 long ct_scan(size_t from, size_t to, ct_pred pred, void *arg);
 
 /* Predicates on device messages. */
-int ct_is_inform(const ota_trace_rec *r, void *arg);   /* arg: version or NULL */
+int ct_is_inform(const ota_trace_rec *r, void *arg);
+/* The device is up: its version report, or its connect in a dialect that has no report. */
+int ct_is_up(const ota_trace_rec *r, void *arg);       /* arg: version or NULL */
 int ct_is_progress(const ota_trace_rec *r, void *arg); /* arg: NULL */
 int ct_is_fail_step(const ota_trace_rec *r, void *arg);
 int ct_is_start(const ota_trace_rec *r, void *arg);   /* a device (re)start */

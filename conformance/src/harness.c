@@ -276,8 +276,19 @@ static int from_device(const ota_trace_rec *r, ota_topic_kind k)
 
     if (r->kind != OTA_TR_MQTT_IN || strcmp(r->dev, ct.dev.dn))
         return 0;
-    ota_topic_build(k, ct.dev.pk, ct.dev.dn, want, sizeof(want));
+    /* The dialect's topic; a message the dialect lacks never matches. */
+    if (ota_dialect_topic_build(ct.dialect, k, 0, ct.dev.pk, ct.dev.dn, want, sizeof(want)) !=
+        OTA_OK)
+        return 0;
     return !strcmp(r->topic, want);
+}
+
+int ct_is_up(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    if (ota_dialect_has(ct.dialect, OTA_TOPIC_INFORM))
+        return ct_is_inform(r, NULL);
+    return ct_is_connect(r, NULL) && !strcmp(r->dev, ct.dev.dn);
 }
 
 int ct_is_inform(const ota_trace_rec *r, void *arg)
@@ -303,7 +314,7 @@ int ct_is_progress(const ota_trace_rec *r, void *arg)
 int ct_step_of(const ota_trace_rec *r, int *step)
 {
     ota_progress p;
-    int rc = ota_progress_parse((const char *)r->payload, r->payload_len, &p);
+    int rc = ota_dialect_progress_parse(ct.dialect, (const char *)r->payload, r->payload_len, &p);
 
     if (rc != OTA_OK && rc != OTA_ERR_RANGE)
         return 0;
@@ -540,7 +551,7 @@ static int any_connect(const ota_trace_rec *r, void *arg)
 static int inform_or_refused(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return ct_is_inform(r, NULL) || ct_is_refused(r, NULL);
+    return ct_is_up(r, NULL) || ct_is_refused(r, NULL);
 }
 
 /* Settled on a boot report (1), or on a refused login (0: ct.refused says why). */
@@ -749,7 +760,7 @@ static void never_up(size_t from, int crashes, char *err, size_t errcap)
 static int dut_crash(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return is_dut(r, OTA_EV_CRASH) || ct_is_inform(r, NULL) || ct_is_refused(r, NULL) ||
+    return is_dut(r, OTA_EV_CRASH) || ct_is_up(r, NULL) || ct_is_refused(r, NULL) ||
            (ct.boot_by_connect && is_connect_rec(r));
 }
 
@@ -782,7 +793,7 @@ int ct_first_boot(char *err, size_t errcap)
         const ota_trace_rec *r = i >= 0 ? mc_trace_at(ct.cloud, (size_t)i) : NULL;
         if (!r)
             break;
-        if (ct_is_inform(r, NULL) || ct_is_refused(r, NULL))
+        if (ct_is_up(r, NULL) || ct_is_refused(r, NULL))
             return 0; /* up; a refused login is judged by SEC-1 in every test */
         if (ct.boot_by_connect && is_connect_rec(r)) {
             up_without_report((size_t)i);
@@ -927,7 +938,9 @@ void ct_push(ct_attempt *a, const mc_job_spec *s)
     memset(a, 0, sizeof(*a));
     a->end_at = -1;
     mc_device_get(ct.cloud, ct.dev.dn, &d);
-    snprintf(a->from_version, sizeof(a->from_version), "%s", d.reported_version);
+    /* A dialect without a version report: the profile's until a step "100" sets the cloud's. */
+    snprintf(a->from_version, sizeof(a->from_version), "%s",
+             d.reported_version[0] ? d.reported_version : ct.dev.firmware_version);
     rc = mc_job_create(ct.cloud, s, &a->job);
     if (rc != MC_OK)
         ct_fail("PUSH-1", "the mock cloud could not create the job: %s", mc_strerror(rc));
@@ -940,16 +953,25 @@ void ct_push(ct_attempt *a, const mc_job_spec *s)
     }
 }
 
+/* Step "100" in a dialect where it alone is success (ThingsPanel). */
+static int succeeded_by_step(const ota_trace_rec *r)
+{
+    int step;
+    return ct.dialect && ct.dialect->success == OTA_SUCCESS_STEP_100 && ct_is_progress(r, NULL) &&
+           ct_step_of(r, &step) && step == 100;
+}
+
 static int ends_attempt(const ota_trace_rec *r, void *arg)
 {
     ct_attempt *a = arg;
-    return ct_is_fail_step(r, NULL) || ct_is_inform(r, a->info.version) || ct_is_start(r, NULL);
+    return ct_is_fail_step(r, NULL) || ct_is_inform(r, a->info.version) || ct_is_start(r, NULL) ||
+           succeeded_by_step(r);
 }
 
 static int reports(const ota_trace_rec *r, void *arg)
 {
     (void)arg;
-    return ct_is_fail_step(r, NULL) || ct_is_inform(r, NULL);
+    return ct_is_fail_step(r, NULL) || ct_is_inform(r, NULL) || succeeded_by_step(r);
 }
 
 /* Classify the record that ended the attempt (a step or an inform). */
@@ -962,7 +984,7 @@ static void conclude(ct_attempt *a, long i)
     if (ct_is_fail_step(r, NULL)) {
         a->outcome = CT_UP_FAILED;
         ct_step_of(r, &a->step);
-    } else if (ct_is_inform(r, a->info.version)) {
+    } else if (ct_is_inform(r, a->info.version) || succeeded_by_step(r)) {
         a->outcome = CT_UP_SUCCEEDED;
     } else {
         a->outcome = CT_UP_OTHER_VERSION;

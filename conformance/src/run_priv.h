@@ -28,6 +28,7 @@ typedef struct {
     const char *broker;
     const char *cloud;
     const char *auth;
+    const char *dialect; /* --dialect, else the profile's, else aliyun */
     int list, quiet, strict, requirements, tls;
     int jobs;
     const char *certs;
@@ -87,6 +88,8 @@ const char *ct_cli_fixtures(const ct_options *o);
  * test cites an unknown one.
  */
 int ct_cli_check_catalogue(const ct_options *o);
+/* Without --dialect, the dialect a --device profile names (the catalogue depends on it). */
+int ct_cli_profile_dialect(ct_options *o);
 void ct_cli_list(const ct_options *o);
 void ct_cli_requirements(void);
 /* The tests o->only selects, in catalogue order, into r->sel. */

@@ -55,6 +55,33 @@ static void trace_test(const rp_test *t, const char *what)
     free(json);
 }
 
+/* Why test c does not apply in the run's dialect (its first N/A rule), or NULL. */
+static const char *dialect_na(const ct_case *c)
+{
+    char rules[128], *tok, *save = NULL;
+    static char why[320];
+
+    if (ct_test_na(c->group, c->name)) {
+        snprintf(why, sizeof(why), "N/A in the %s dialect: %s", ota_dialect_name(ct.dialect),
+                 ct_test_na(c->group, c->name));
+        return why;
+    }
+    snprintf(rules, sizeof(rules), "%s", c->rules);
+    for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+        if (ct_rule_na(tok)) {
+            snprintf(why, sizeof(why), "N/A in the %s dialect: %s: %s",
+                     ota_dialect_name(ct.dialect), tok, ct_rule_na(tok));
+            return why;
+        }
+    return NULL;
+}
+
+/* A test whose rules do not apply in the dialect: N/A with the reason, never dropped. */
+static void not_in_dialect(void **state)
+{
+    ct_na("%s", dialect_na(CT_CASE(state)));
+}
+
 static int before(void **state)
 {
     const ct_case *c = *state;
@@ -70,7 +97,8 @@ static int before(void **state)
     tiers_of(c->rules, t->tiers, sizeof(t->tiers));
     ct.cur = NULL; /* settling is not judged */
     ct.njobs = 0;
-    ct_settle();
+    if (!dialect_na(c))
+        ct_settle();
     ct.t_begin = mc_trace_count(ct.cloud);
     trace_test(t, "begin");
     ct.t_start = mc_now(ct.cloud);
@@ -105,7 +133,7 @@ static int after(void **state)
 static void run_one(ct_run *r, const ct_case *c, const char *xml_dir)
 {
     const struct CMUnitTest one[1] = {{.name = c->name,
-                                       .test_func = c->fn,
+                                       .test_func = dialect_na(c) ? not_in_dialect : c->fn,
                                        .setup_func = before,
                                        .teardown_func = after,
                                        .initial_state = (void *)c}};

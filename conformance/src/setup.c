@@ -150,6 +150,7 @@ static int open_cloud(ct_run *r, ct_paths *p, char *err, size_t errcap)
             cfg.url_host = join.url_host;
         ct.auth_off = join.auth_off;
     }
+    cfg.dialect = r->opt.dialect;
     cfg.devices_dir = p->devices;
     cfg.trace_path = p->trace;
     rc = mc_cloud_start(&cfg, &ct.cloud, err, errcap);
@@ -165,7 +166,7 @@ static int open_cloud(ct_run *r, ct_paths *p, char *err, size_t errcap)
 static void build_env(const ct_run *r, ct_paths *p)
 {
     int n = 0;
-    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DIALECT=aliyun");
+    snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DIALECT=%s", ota_dialect_name(ct.dialect));
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_HOST=%s", mc_cloud_broker_host(ct.cloud));
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MQTT_PORT=%d",
              r->opt.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud));
@@ -306,7 +307,7 @@ char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *br
     }
     snprintf(info.suite, sizeof(info.suite), "ota-conformance");
     snprintf(info.device, sizeof(info.device), "%s", ct.dev.dn);
-    snprintf(info.dialect, sizeof(info.dialect), "aliyun");
+    snprintf(info.dialect, sizeof(info.dialect), "%s", ota_dialect_name(ct.dialect));
     snprintf(info.adapter, sizeof(info.adapter), "%s", ct.adapter ? ct.adapter : "process");
     snprintf(info.dut_cmd, sizeof(info.dut_cmd), "%.500s", p->cmd);
     snprintf(info.broker, sizeof(info.broker), "%s", broker);

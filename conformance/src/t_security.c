@@ -52,7 +52,7 @@ static void device_stays_in_its_namespace(void **state)
 
     need_plugin();
     boot = ct_reboot();
-    if (boot < 0 || (ct.can_reset && ct_find((size_t)boot, CT_S(INFORM), ct_is_inform, NULL) < 0)) {
+    if (boot < 0 || (ct.can_reset && ct_find((size_t)boot, CT_S(INFORM), ct_is_up, NULL) < 0)) {
         ct_fail("VER-1", "the device did not report its version after %s", ct_boot_words());
     }
     ct_spec_init(&s, v, sizeof(v));

@@ -65,6 +65,14 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                                 "the download hangs without a report"},
     [BUG_SKIP_BAD_CRC_BLOCK] = {"skip-bad-crc-block", "DL-7",
                                 "a block with a bad CRC is kept; the next block is asked for"},
+    [BUG_TP_PROGRESS_PARAMS] = {"tp-progress-params", "TP-PROG-1",
+                                "(thingspanel) progress wrapped in params with an id"},
+    [BUG_TP_READ_DATA] = {"tp-read-data", "TP-PUSH-1",
+                          "(thingspanel) reads the package from data: the push is ignored"},
+    [BUG_TP_SIZE_ZERO] = {"tp-size-zero-empty", "TP-PUSH-2",
+                          "(thingspanel) size \"0\" taken as an empty image: refused"},
+    [BUG_TP_NEED_SIGN] = {"tp-need-sign", "TP-PUSH-3",
+                          "(thingspanel) an empty sign taken as a bad one: -3"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

@@ -32,8 +32,14 @@ void rd_report_version(const char *version)
     char topic[OTA_MAX_TOPIC + 1], payload[512], id[24];
 
     if (!ota_dialect_has(rd.dialect, OTA_TOPIC_INFORM)) {
+        char path[600];
         rd_log("running version %s (the %s dialect has no version report)", version,
                rd.dialect->name);
+        /* "100" is the only success report here: one that never left before the reboot is
+         * sent now, or the platform never learns the upgrade finished. */
+        rd_state_path("hundred-unsent", path, sizeof(path));
+        if (unlink(path) == 0)
+            rd_report_step(100, "running the new version", 0);
         return;
     }
     next_id(id, sizeof(id));
@@ -54,8 +60,10 @@ void rd_report_step(int step, const char *desc, int sync)
         desc = "";
     if (ota_dialect_topic_build(rd.dialect, OTA_TOPIC_PROGRESS, 0, rd.pk, rd.dn, topic,
                                 sizeof(topic)) != OTA_OK ||
-        ota_dialect_progress_build(rd.dialect, id, step, rd_has_bug(BUG_STEP_NUMBER), desc,
-                                   reported_module(), payload, sizeof(payload)) != OTA_OK)
+        ota_dialect_progress_build(
+            rd_has_bug(BUG_TP_PROGRESS_PARAMS) ? ota_dialect_get(OTA_DIALECT_ALIYUN) : rd.dialect,
+            id, step, rd_has_bug(BUG_STEP_NUMBER), desc, reported_module(), payload,
+            sizeof(payload)) != OTA_OK)
         return;
     pthread_mutex_lock(&rd.lock);
     rd.pub_acked = 0;
@@ -66,6 +74,8 @@ void rd_report_step(int step, const char *desc, int sync)
     for (double end = ota_clock_now() + RD_PUBACK_TIMEOUT; sync && !rd.pub_acked;)
         if (ota_cond_wait_until(&rd.pub_cond, &rd.lock, end) != 0)
             break;
+    if (sync && !rd.pub_acked && step == 100 && !ota_dialect_has(rd.dialect, OTA_TOPIC_INFORM))
+        rd_state_write("hundred-unsent", "1");
     pthread_mutex_unlock(&rd.lock);
     rd_log("progress %d: %s", step, desc);
 }

@@ -65,6 +65,12 @@ typedef enum {
     BUG_LOOP_OLD_URL,       /* after a failed download: fetches that URL again and again,
                                reports -2 after each, takes no other push */
     BUG_SKIP_BAD_CRC_BLOCK, /* a block with a bad CRC is kept and the next one asked for */
+    /* The ThingsPanel dialect's own mistakes (no effect in Aliyun's), after Aliyun's bugs so
+     * that their order stays. */
+    BUG_TP_PROGRESS_PARAMS, /* progress wrapped in {"id","params":{...}} as in Aliyun */
+    BUG_TP_READ_DATA,       /* the package read from "data", as in Aliyun: the push is ignored */
+    BUG_TP_SIZE_ZERO,       /* size "0" taken as an empty image: the push is refused (-1) */
+    BUG_TP_NEED_SIGN,       /* an empty sign taken as a bad one: verification fails (-3) */
     BUG__COUNT
 } rd_bug;
 

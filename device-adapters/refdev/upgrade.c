@@ -433,6 +433,10 @@ static int verify(const ota_push *p, const char *path, char *why, size_t cap)
     int rc = -1;
     static int failed_before; /* (bug stale-digest) this boot already failed a check */
 
+    if (!want[0] && rd.dialect->sign_empty_skips && rd_has_bug(BUG_TP_NEED_SIGN)) {
+        rd_log("(bug tp-need-sign) no signature pushed: verification fails");
+        return -1;
+    }
     if (!want[0] && rd.dialect->sign_empty_skips) {
         rd_log("no signature pushed: the image is not verified");
         return 0;
@@ -693,7 +697,11 @@ void rd_upgrade_on_push(const char *payload, size_t len)
 {
     ota_push p;
     char why[160] = "", running[OTA_MAX_VERSION + 1];
-    int rc = ota_dialect_push_parse(rd.dialect, payload, len, &p, NULL), busy, going_down;
+    /* (bug tp-read-data) the package looked for under Aliyun's "data" */
+    const ota_dialect *d = rd_has_bug(BUG_TP_READ_DATA) && strcmp(rd.dialect->push_key, "data")
+                               ? ota_dialect_get(OTA_DIALECT_ALIYUN)
+                               : rd.dialect;
+    int rc = ota_dialect_push_parse(d, payload, len, &p, NULL), busy, going_down;
 
     if (rd_has_bug(BUG_CRASH_ON_PUSH))
         abort();
@@ -706,7 +714,7 @@ void rd_upgrade_on_push(const char *payload, size_t len)
         rd_report_step(-1, "unusable push", 0);
         return;
     }
-    if (p.size == 0 && rd.dialect->size_zero_unknown)
+    if (p.size == 0 && rd.dialect->size_zero_unknown && !rd_has_bug(BUG_TP_SIZE_ZERO))
         p.size = -1; /* ThingsPanel's stock server: size "0" means not known */
     pthread_mutex_lock(&rd.lock);
     busy = rd.worker_running || rd.exit_requested; /* rebooting: the image is written */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "otadut/profile.h"
+#include "otaproto/dialect.h"
 #include "otaproto/limits.h"
 
 typedef enum { F_STR = 0, F_PORT, F_BOOL, F_NUM, F_ADAPTER, F_RESET, F_CAPS, F_BAUD } ftype;
@@ -276,10 +277,10 @@ static int check_identity(const dut_profile *p, const cJSON *root, const char *n
                         "empty",
                         name),
                DUT_ERR_ARG;
-    if (strcmp(p->dialect, "aliyun"))
+    if (!ota_dialect_find(p->dialect))
         return snprintf(err, errcap,
                         "device profile %s: field 'dialect' is '%s'; only aliyun "
-                        "is supported so far",
+                        "and thingspanel are known",
                         name, p->dialect),
                DUT_ERR_ARG;
     return DUT_OK;

@@ -86,8 +86,12 @@ static void on_progress(mc_cloud *c, mc_device *d, const char *p, size_t len)
     if (j)
         mc_job_feed(c, j, pr.step < 0 ? MC_EV_FAIL_STEP : MC_EV_PROGRESS, pr.step);
     /* Where step 100 alone is success (ThingsPanel), it ends the job as an inform would. */
-    if (j && pr.step == 100 && ota_dialect_upgrade_succeeded(c->dialect, pr.step, NULL, j->version))
+    if (j && pr.step == 100 &&
+        ota_dialect_upgrade_succeeded(c->dialect, pr.step, NULL, j->version)) {
+        /* the platform now records the target as the device's version */
+        snprintf(d->info.reported_version, sizeof(d->info.reported_version), "%s", j->version);
         mc_job_feed(c, j, MC_EV_INFORM_TARGET, 0);
+    }
 }
 
 static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char *reply, size_t cap)

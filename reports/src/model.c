@@ -370,7 +370,8 @@ static char *slice_text(const rp_report *r, const rp_test *t, size_t cap)
 
 int rp_report_junit(const rp_report *r, const char *path)
 {
-    rp_run run = {r->info.suite, r->info.device, r->info.started, r->seconds, r->tests, r->ntests};
+    rp_run run = {r->info.suite, r->info.device, r->info.started, r->seconds,
+                  r->tests,      r->ntests,      r->info.dialect};
     int rc;
 
     for (int i = 0; i < r->ntests; i++) {

@@ -63,6 +63,7 @@ typedef struct {
     double seconds;
     const rp_test *tests;
     int ntests;
+    const char *dialect; /* the device's platform; NULL or "aliyun" (the default) is not named */
 } rp_run;
 
 typedef enum { RP_OK = 0, RP_ERR_ARG, RP_ERR_IO, RP_ERR_FORMAT, RP_ERR_NOMEM } rp_err;
