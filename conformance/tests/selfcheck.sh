@@ -15,44 +15,33 @@ status=0
 # Mutant runs use shorter deadlines: a bug must be caught, not waited out.
 scale=${SELFCHECK_TIME_SCALE:-0.5}
 
-# The whole catalogue, plain TCP and then over TLS, four device instances side by side.
-# Plain runs have two N/A: SEC-3 (HTTPS and MQTTS) is judged over TLS only.
-run_reference() {
-    local mode want
-    for mode in plain tls; do
-        local out="$work/ref-$mode.txt" flags=()
-        want=' 0 failed, 2 N/A, 0 warnings, strict ('
-        if [ "$mode" = tls ]; then flags=(--tls); want=' 0 failed, 0 N/A, 0 warnings, strict, TLS'; fi
-        if ! "$bin/ota-conformance" --strict --quiet --jobs 4 "${flags[@]}" \
-            --junit "$work/ref-$mode.xml" --trace "$work/ref-$mode.jsonl" >"$out" 2>&1; then
-            echo "reference device ($mode): FAILED (it must pass everything)"; cat "$out"; return 1
-        fi
-        if ! grep -qF "$want" "$out"; then
-            echo "reference device ($mode): not clean"; cat "$out"; return 1
-        fi
-        xmllint --noout "$work/ref-$mode.xml" ||
-            { echo "reference device ($mode): JUnit is not valid XML"; return 1; }
-        echo "reference device ($mode): $(head -1 "$out")"
-    done
-    run_reference_thingspanel
-}
-
-# The ThingsPanel dialect, plain TCP only (its TLS pass costs as much again): its own
-# tests pass, and every Aliyun test it cannot judge is N/A with the reason (49 of them).
-run_reference_thingspanel() {
-    local out="$work/ref-thingspanel.txt" want=' 0 failed, 49 N/A, 0 warnings, strict ('
-    if ! "$bin/ota-conformance" --dialect thingspanel --strict --quiet --jobs 4 \
-        --junit "$work/ref-thingspanel.xml" --trace "$work/ref-thingspanel.jsonl" >"$out" 2>&1; then
-        echo "reference device (thingspanel): FAILED (it must pass everything)"; cat "$out"; return 1
+# One reference pass: NAME, the summary text it must print, then its options.
+check_reference() {
+    local name=$1 want=$2 out="$work/ref-$1.txt"
+    shift 2
+    if ! "$bin/ota-conformance" --strict --quiet --jobs 4 "$@" \
+        --junit "$work/ref-$name.xml" --trace "$work/ref-$name.jsonl" >"$out" 2>&1; then
+        echo "reference device ($name): FAILED (it must pass everything)"; cat "$out"; return 1
     fi
     if ! grep -qF "$want" "$out"; then
-        echo "reference device (thingspanel): not clean"; cat "$out"; return 1
+        echo "reference device ($name): not clean"; cat "$out"; return 1
     fi
-    xmllint --noout "$work/ref-thingspanel.xml" ||
-        { echo "reference device (thingspanel): JUnit is not valid XML"; return 1; }
+    xmllint --noout "$work/ref-$name.xml" ||
+        { echo "reference device ($name): JUnit is not valid XML"; return 1; }
+    echo "reference device ($name): $(head -1 "$out")"
+}
+
+# The whole catalogue, plain TCP and then over TLS, four device instances side by side.
+# Plain runs have two N/A: SEC-3 (HTTPS and MQTTS) is judged over TLS only.
+# The ThingsPanel dialect runs plain TCP only (its TLS pass costs as much again): its own
+# tests pass, and every Aliyun test it cannot judge is N/A with the reason (49 of them).
+run_reference() {
+    check_reference plain ' 0 failed, 2 N/A, 0 warnings, strict (' || return 1
+    check_reference tls ' 0 failed, 0 N/A, 0 warnings, strict, TLS' --tls || return 1
+    check_reference thingspanel ' 0 failed, 49 N/A, 0 warnings, strict (' \
+        --dialect thingspanel || return 1
     grep -q '<property name="dialect" value="thingspanel"/>' "$work/ref-thingspanel.xml" ||
         { echo "reference device (thingspanel): JUnit does not name the dialect"; return 1; }
-    echo "reference device (thingspanel): $(head -1 "$out")"
 }
 
 # One bug: the run must fail, and a failure must cite the expected rule.

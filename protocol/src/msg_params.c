@@ -116,19 +116,7 @@ int pd_params_push_build(const ota_push *p, ota_values values, char *buf, size_t
 
 int pd_bare_progress_parse(const char *json, size_t len, ota_progress *out)
 {
-    cJSON *root = NULL;
-    int rc;
-
-    if (!out)
-        return OTA_ERR_ARG;
-    memset(out, 0, sizeof(*out));
-    rc = pj_parse(json, len, &root, NULL);
-    if (rc != OTA_OK)
-        return rc;
-    pj_id(root, &out->id);
-    rc = pp_progress_fields(root, out);
-    cJSON_Delete(root);
-    return rc;
+    return pp_progress_parse(json, len, NULL, out);
 }
 
 int pd_bare_progress_build(int step, int step_as_number, const char *desc, const char *module,

@@ -93,7 +93,7 @@ int pp_progress_fields(const cJSON *params, ota_progress *out)
     return rc != OTA_OK ? rc : rc_range;
 }
 
-int ota_progress_parse(const char *json, size_t len, ota_progress *out)
+int pp_progress_parse(const char *json, size_t len, const char *wrapper, ota_progress *out)
 {
     cJSON *root = NULL;
     int rc;
@@ -105,9 +105,14 @@ int ota_progress_parse(const char *json, size_t len, ota_progress *out)
     if (rc != OTA_OK)
         return rc;
     pj_id(root, &out->id);
-    rc = pp_progress_fields(cJSON_GetObjectItemCaseSensitive(root, "params"), out);
+    rc = pp_progress_fields(wrapper ? cJSON_GetObjectItemCaseSensitive(root, wrapper) : root, out);
     cJSON_Delete(root);
     return rc;
+}
+
+int ota_progress_parse(const char *json, size_t len, ota_progress *out)
+{
+    return pp_progress_parse(json, len, "params", out);
 }
 
 void pp_progress_add(cJSON *obj, int step, int step_as_number, const char *desc, const char *module)

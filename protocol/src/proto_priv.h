@@ -41,6 +41,8 @@ int pt_build(const char *tmpl, const char *pk, const char *dn, int wild, char *b
 int pt_match(const char *tmpl, const char *topic, char *pk, char *dn);
 /* The step parser and the fields after it, on the object that holds step. */
 int pp_progress_fields(const cJSON *obj, ota_progress *out);
+/* A progress message whose fields are in `wrapper` ("params"), or at its top level (NULL). */
+int pp_progress_parse(const char *json, size_t len, const char *wrapper, ota_progress *out);
 /* The push's package fields (strings, then numbers and files[]) from its wrapper object. */
 int pu_push_fields(const cJSON *data, ota_push *out);
 /* The push's wrapper object `name` ("data", "params") of root: present, an object, not empty. */
