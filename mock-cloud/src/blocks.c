@@ -101,22 +101,24 @@ void mc_block_decide(int parse_rc, const ota_block_request *q, const mc_block_sr
 uint8_t *mc_block_encode(const mc_block_reply *r, const uint8_t *image, size_t *len)
 {
     char hdr[512];
+    const uint8_t *src = r->len ? image + r->from : NULL;
     uint8_t *data = NULL, *frame = NULL;
     size_t cap;
 
     if (ota_block_header_build(&r->h, hdr, sizeof(hdr)) != OTA_OK)
         return NULL;
-    if (r->len) {
+    /* The image's bytes go straight into the frame; a copy only for a byte to flip. */
+    if (r->len && r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len) {
         data = malloc(r->len);
         if (!data)
             return NULL;
-        memcpy(data, image + r->from, r->len);
-        if (r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len)
-            data[r->corrupt_at] ^= 0xFF; /* before the CRC: it matches the damaged data */
+        memcpy(data, src, r->len);
+        data[r->corrupt_at] ^= 0xFF; /* before the CRC: it matches the damaged data */
+        src = data;
     }
     cap = ota_frame_size(strlen(hdr), r->len);
     frame = malloc(cap);
-    if (frame && ota_frame_encode(hdr, strlen(hdr), data, r->len, frame, cap, len) != OTA_OK) {
+    if (frame && ota_frame_encode(hdr, strlen(hdr), src, r->len, frame, cap, len) != OTA_OK) {
         free(frame);
         frame = NULL;
     }
