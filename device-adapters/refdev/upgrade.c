@@ -292,8 +292,8 @@ void rd_upgrade_on_block(const void *frame, size_t len)
     }
     rd.blk[(rd.blk_head + rd.blk_count) % 4] = b;
     rd.blk_count++;
-    pthread_cond_broadcast(&rd.blk_cond);
     pthread_mutex_unlock(&rd.lock);
+    pthread_cond_broadcast(&rd.blk_cond); /* after the unlock: the worker wakes to a free lock */
 }
 
 static void blocks_clear(void)
