@@ -120,6 +120,7 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
             d->have = 0;
     }
     d->last_data = ota_clock_now();
+    d->short_body = 0; /* of this response only: a short one before it was retried */
     d->f = fopen(path, d->have ? "ab" : "wb");
     if (!d->f) {
         snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));

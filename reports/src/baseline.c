@@ -12,8 +12,8 @@
 
 #include "report_priv.h"
 
-static const char *const metric_names[RP_METRIC__COUNT] = {
-    "verdict", "messages", "bytes", "requests", "retries", "time"};
+static const char *const metric_names[RP_METRIC__COUNT] = {"verdict",  "messages", "bytes",
+                                                           "requests", "retries",  "time"};
 
 /* The defaults, documented in docs/baseline.md: bytes in percent of the image, time in s. */
 static const double defaults[RP_METRIC__COUNT] = {0, 5, 25, 2, 2, 10};
@@ -78,16 +78,16 @@ double rp_metric_value(const rp_test *t, rp_metric m)
 static double allowed(const rp_thresholds *th, rp_metric m, const rp_test *a, const rp_test *b)
 {
     if (m == RP_METRIC_BYTES) {
-        long long img = a->cost.image_bytes > b->cost.image_bytes ? a->cost.image_bytes
-                                                                  : b->cost.image_bytes;
+        long long img =
+            a->cost.image_bytes > b->cost.image_bytes ? a->cost.image_bytes : b->cost.image_bytes;
         double base = img > 0 ? (double)img : fmax((double)a->cost.bytes, (double)b->cost.bytes);
         return base * th->v[m] / 100.0;
     }
     return th->v[m];
 }
 
-static void compare_metric(const rp_thresholds *th, rp_metric m, const rp_test *a,
-                           const rp_test *b, rp_diff *d)
+static void compare_metric(const rp_thresholds *th, rp_metric m, const rp_test *a, const rp_test *b,
+                           rp_diff *d)
 {
     double va = rp_metric_value(a, m), vb = rp_metric_value(b, m);
     size_t n = strlen(d->text);
@@ -226,8 +226,8 @@ void rp_compare_print(const rp_report *r, FILE *f)
                 c->before->info.started);
         return;
     }
-    fprintf(f, "baseline %s (%s): %d test%s differ, %d worse%s\n", c->path,
-            c->before->info.started, c->changed, c->changed == 1 ? "" : "s", c->worse,
+    fprintf(f, "baseline %s (%s): %d test%s differ, %d worse%s\n", c->path, c->before->info.started,
+            c->changed, c->changed == 1 ? "" : "s", c->worse,
             c->strict && c->worse ? " (--baseline-strict: they fail)" : "");
     for (int k = 0; k < c->nrows; k++) {
         const rp_diff *d = &c->rows[k];

@@ -17,11 +17,11 @@ typedef struct {
     char path[OTA_MAX_URL + 1];
     long long stream;
     long long size;
-    int gets;      /* HTTP GETs for it */
-    long long top; /* the highest block offset asked for; -1: none */
-    long long open_from;  /* the Range start of a GET without its end record yet; -1: none */
+    int gets;               /* HTTP GETs for it */
+    long long top;          /* the highest block offset asked for; -1: none */
+    long long open_from;    /* the Range start of a GET without its end record yet; -1: none */
     long long guessed_from; /* a GET whose bytes were taken from the next one's Range */
-    int fetched; /* bytes of it were sent */
+    int fetched;            /* bytes of it were sent */
 } image;
 
 typedef struct {
@@ -220,8 +220,8 @@ static void on_http(walk *w, const ota_trace_rec *rec)
     }
     if (rec->event != OTA_EV_HTTP_DONE && rec->event != OTA_EV_HTTP_ABORTED)
         return;
-    sent = (rec->status == 200 || rec->status == 206) && rec->last >= rec->offset &&
-           rec->offset >= 0;
+    sent =
+        (rec->status == 200 || rec->status == 206) && rec->last >= rec->offset && rec->offset >= 0;
     if (m && m->guessed_from >= 0 && rec->offset == m->guessed_from) {
         m->guessed_from = -1; /* counted already, from the GET after it */
         return;

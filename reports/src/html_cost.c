@@ -78,7 +78,9 @@ void rp_html_cost(FILE *f, const rp_report *r)
 /* One figure of both runs; a changed one marked, "worse" in red. */
 static void pair(FILE *f, const rp_diff *d, rp_metric m, const rp_test *a, const rp_test *b)
 {
-    const char *cls = d->worse & (1u << m) ? " class=\"worse\"" : d->changed & (1u << m) ? " class=\"changed\"" : "";
+    const char *cls = d->worse & (1u << m)     ? " class=\"worse\""
+                      : d->changed & (1u << m) ? " class=\"changed\""
+                                               : "";
     double va = a ? rp_metric_value(a, m) : -1, vb = b ? rp_metric_value(b, m) : -1;
 
     fprintf(f, "<td%s>", cls);
@@ -107,7 +109,10 @@ static void baseline_row(FILE *f, const rp_report *r, const rp_diff *d)
     const rp_test *b = d->now >= 0 ? &r->tests[d->now] : NULL;
 
     fprintf(f, "<tr class=\"bl-row%s\" data-changed=\"%d\" data-worse=\"%d\"><td>",
-            d->worse ? " worse" : d->changed ? " changed" : "", d->changed != 0, d->worse != 0);
+            d->worse     ? " worse"
+            : d->changed ? " changed"
+                         : "",
+            d->changed != 0, d->worse != 0);
     if (b) {
         fputs("<a href=\"", f);
         anchor(f, b);
@@ -130,8 +135,9 @@ void rp_html_baseline(FILE *f, const rp_report *r)
 
     if (!c)
         return;
-    fprintf(f, "<section id=\"baseline\" data-changed=\"%d\" data-worse=\"%d\"><h2>Against the "
-               "baseline</h2>\n<p>",
+    fprintf(f,
+            "<section id=\"baseline\" data-changed=\"%d\" data-worse=\"%d\"><h2>Against the "
+            "baseline</h2>\n<p>",
             c->changed, c->worse);
     rp_xml_put(f, c->path);
     fputs(" (", f);
@@ -148,7 +154,8 @@ void rp_html_baseline(FILE *f, const rp_report *r)
             c->th.v[RP_METRIC_RETRIES], c->th.v[RP_METRIC_TIME]);
     fputs("<table class=\"rules baseline\"><tr><th>test</th>", f);
     for (int m = 0; m < RP_METRIC__COUNT; m++)
-        fprintf(f, "<th>%s</th>", m == RP_METRIC_TIME ? "push to final" : rp_metric_name((rp_metric)m));
+        fprintf(f, "<th>%s</th>",
+                m == RP_METRIC_TIME ? "push to final" : rp_metric_name((rp_metric)m));
     fputs("<th>difference</th></tr>\n", f);
     /* The differences first, then the rest: a reader looks for what changed. */
     for (int pass = 0; pass < 2; pass++)

@@ -47,11 +47,11 @@ typedef struct {
     int messages;          /* messages the device sent */
     int pushes;            /* pushes (and get_replies with a job) sent to the device */
     int requests;          /* HTTP GETs and block requests */
-    int retries;           /* requests after the first of a push (HTTP), or for a block asked before */
-    double gap_min;        /* the shortest time from a request to the retry after it; -1: none */
-    double gap_mean;       /* the mean of those times; -1: none */
-    int faults;            /* fault records */
-    char fault[32];        /* the kind of the first fault; "" without one */
+    int retries;     /* requests after the first of a push (HTTP), or for a block asked before */
+    double gap_min;  /* the shortest time from a request to the retry after it; -1: none */
+    double gap_mean; /* the mean of those times; -1: none */
+    int faults;      /* fault records */
+    char fault[32];  /* the kind of the first fault; "" without one */
     double fault_to_report; /* the first fault to the device's next final report; -1: none */
     double push_to_final;   /* the first push to the device's last final report; -1: none */
 } rp_cost;
@@ -137,8 +137,8 @@ typedef struct rp_report {
     int ntests;
     ota_trace_rec *recs; /* every record of the trace, heap */
     size_t nrecs;
-    int bad_lines;     /* lines that did not decode */
-    size_t not_loaded; /* records past the cap that were left out (test records never are) */
+    int bad_lines;          /* lines that did not decode */
+    size_t not_loaded;      /* records past the cap that were left out (test records never are) */
     struct rp_compare *cmp; /* with a baseline (rp_report_compare), else NULL; owned */
 } rp_report;
 
@@ -208,8 +208,8 @@ typedef struct rp_compare {
     rp_report *before; /* the baseline run; owned */
     char path[512];    /* the baseline trace */
     rp_thresholds th;
-    int strict;       /* --baseline-strict: a test that got worse fails in JUnit */
-    rp_diff *rows;    /* this run's tests in order, then those only the baseline has */
+    int strict;    /* --baseline-strict: a test that got worse fails in JUnit */
+    rp_diff *rows; /* this run's tests in order, then those only the baseline has */
     int nrows;
     int changed, worse; /* rows with a change, with one that got worse */
 } rp_compare;
@@ -221,8 +221,8 @@ double rp_metric_value(const rp_test *t, rp_metric m);
  * r->cmp (JUnit and HTML show it). err says what went wrong: RP_ERR_IO or
  * RP_ERR_FORMAT for a baseline that is no readable trace.
  */
-int rp_report_compare(rp_report *r, const char *baseline_trace, const rp_thresholds *th,
-                      int strict, char *err, size_t errcap);
+int rp_report_compare(rp_report *r, const char *baseline_trace, const rp_thresholds *th, int strict,
+                      char *err, size_t errcap);
 /* The differences of r->cmp as lines for a terminal (nothing without a baseline). */
 void rp_compare_print(const rp_report *r, FILE *f);
 /* The row of r->cmp for this run's test i, or NULL. */
