@@ -33,9 +33,9 @@ void rp_html_cost_line(FILE *f, const rp_test *t)
         fprintf(f, " (%.2f s apart at least, %.2f s on average)", c->gap_min, c->gap_mean);
     fprintf(f, ", %d message%s sent", c->messages, c->messages == 1 ? "" : "s");
     if (c->fault_to_report >= 0) {
-        fputs(", ", f);
+        fputs(", from the fault (", f);
         rp_xml_put(f, c->fault);
-        fprintf(f, " to the device's report %.2f s", c->fault_to_report);
+        fprintf(f, ") to the device's report %.2f s", c->fault_to_report);
     }
     if (c->push_to_final >= 0)
         fprintf(f, ", push to final report %.2f s", c->push_to_final);
