@@ -215,12 +215,20 @@ const rp_diff *rp_compare_row(const rp_report *r, int i)
 void rp_compare_print(const rp_report *r, FILE *f)
 {
     const rp_compare *c = r ? r->cmp : NULL;
+    int only_before = 0, only_now = 0;
 
     if (!c)
         return;
     if (strcmp(c->before->info.device, r->info.device))
         fprintf(f, "baseline: note: the baseline ran device %s, this run %s\n",
                 c->before->info.device, r->info.device);
+    for (int k = 0; k < c->nrows; k++) {
+        only_before += c->rows[k].now < 0;
+        only_now += c->rows[k].before < 0;
+    }
+    if (only_before || only_now)
+        fprintf(f, "baseline: %d test%s only in the baseline, %d only in this run (not compared)\n",
+                only_before, only_before == 1 ? "" : "s", only_now);
     if (!c->changed) {
         fprintf(f, "baseline %s (%s): no difference beyond the thresholds\n", c->path,
                 c->before->info.started);
