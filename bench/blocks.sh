@@ -8,7 +8,7 @@
 #
 # usage: bench/blocks.sh [--runs N] [--sizes "5120 65536 131072"] [--bytes N] [--no-build]
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 runs=3
 sizes="5120 65536 131072"
 bytes=16000000
@@ -89,6 +89,10 @@ mock_run() {
     if kill -0 "$rpid" 2>/dev/null || [ ! -f "$state/firmware.bin" ]; then
         echo "blocks.sh: the device did not finish the download; its log:" >&2
         tail -5 "$work/device.log" >&2
+        kill "$rpid" 2>/dev/null
+        wait "$rpid" 2>/dev/null
+        rpid=""
+        curl -sf -X POST "$api/jobs/$job/cancel" >/dev/null
         return 1
     fi
     wait "$rpid"
@@ -129,6 +133,7 @@ for block in $sizes; do
         i=$((i + 1))
         e=$(echo_run "$block")
         m=$(mock_run "$block" "$i") || { rc=1; continue; }
+        # shellcheck disable=SC2086 # three numbers
         set -- $m
         echo "  block $block run $r: echo $e MB/s, mock $1 MB/s ($3 requests; the cloud's part" \
             "of a block ${2} us, median)"

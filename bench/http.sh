@@ -9,7 +9,7 @@
 #
 # usage: bench/http.sh [--runs N] [--bytes N] [--no-build]
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 runs=5
 bytes=16000000
 build=1
@@ -125,12 +125,10 @@ get "$nurl" >/dev/null
 tm=""
 tn=""
 for r in $(seq 1 "$runs"); do
-    set -- $(get "$url")
-    m=$1
-    [ "${2%.*}" -eq "$bytes" ] || { echo "http.sh: the mock sent ${2%.*} bytes" >&2; exit 1; }
-    set -- $(get "$nurl")
-    n=$1
-    [ "${2%.*}" -eq "$bytes" ] || { echo "http.sh: nginx sent ${2%.*} bytes" >&2; exit 1; }
+    read -r m got <<<"$(get "$url")"
+    [ "${got%.*}" -eq "$bytes" ] || { echo "http.sh: the mock sent ${got%.*} bytes" >&2; exit 1; }
+    read -r n got <<<"$(get "$nurl")"
+    [ "${got%.*}" -eq "$bytes" ] || { echo "http.sh: nginx sent ${got%.*} bytes" >&2; exit 1; }
     echo "  run $r: mock $m s, nginx $n s"
     tm="$tm $m"
     tn="$tn $n"
