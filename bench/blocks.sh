@@ -64,6 +64,12 @@ read_trace() {
     done
 }
 
+stop_device() {
+    kill "$rpid" 2>/dev/null
+    wait "$rpid" 2>/dev/null
+    rpid=""
+}
+
 # One download by the reference device at block size $1: prints MB/s and the cloud's share.
 mock_run() {
     local block=$1 state="$work/state-$1-$2" end
@@ -82,16 +88,14 @@ mock_run() {
     done
     job=$(curl -sf -X POST "$api/jobs" -d "{\"device\":\"ref-device-01\",\"version\":\"2.0.$2\",\"size\":$bytes,\"transport\":\"mqtt\",\"digest\":\"md5\"}" |
         sed -n 's/^\t"id":\t\([0-9]*\).*/\1/p')
-    [ -n "$job" ] || return 1
+    [ -n "$job" ] || { echo "blocks.sh: POST /jobs failed" >&2; stop_device; return 1; }
     # The device writes the image and reboots (exits 0) once the download is verified.
     end=$((SECONDS + 60))
     while kill -0 "$rpid" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
     if kill -0 "$rpid" 2>/dev/null || [ ! -f "$state/firmware.bin" ]; then
         echo "blocks.sh: the device did not finish the download; its log:" >&2
         tail -5 "$work/device.log" >&2
-        kill "$rpid" 2>/dev/null
-        wait "$rpid" 2>/dev/null
-        rpid=""
+        stop_device
         curl -sf -X POST "$api/jobs/$job/cancel" >/dev/null
         return 1
     fi
