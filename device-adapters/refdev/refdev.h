@@ -100,7 +100,7 @@ const char *rd_state_name(rd_state s);
 /* A block reply queued for the worker; `good` when the link thread already checked it. */
 typedef struct {
     unsigned char *frame;
-    size_t len;
+    size_t len, cap;
     int good;          /* the reply for the block at `off`, code 200, size and CRC right */
     long long off;     /* with good */
     size_t data_at, n; /* with good: where its data lies in frame, and how many bytes */

@@ -274,12 +274,61 @@ static int ask_ahead(rd_blk *b, long long *next)
                             a.size - *next < a.block ? a.size - *next : a.block, *next) == 0;
 }
 
+/*
+ * Spare frame buffers (under rd.lock): a block's buffer goes back here once
+ * written, and the next reply is copied into it. Freeing and allocating
+ * 64 KiB per block let the allocator hand the pages back to the kernel and
+ * fault them in again for every block.
+ */
+#define SPARES 4
+static unsigned char *spare[SPARES];
+static size_t spare_cap[SPARES];
+static int nspare;
+
+static unsigned char *frame_buf(size_t len, size_t *cap)
+{
+    unsigned char *p = NULL;
+
+    pthread_mutex_lock(&rd.lock);
+    if (nspare) {
+        nspare--;
+        p = spare[nspare];
+        *cap = spare_cap[nspare];
+    }
+    pthread_mutex_unlock(&rd.lock);
+    if (p && *cap >= len)
+        return p;
+    free(p);
+    *cap = len ? len : 1;
+    return malloc(*cap);
+}
+
+/* Give a frame's buffer back for the next reply (rd.lock held), or free it. */
+static void frame_done_locked(rd_blk *b)
+{
+    if (b->frame && nspare < SPARES) {
+        spare[nspare] = b->frame;
+        spare_cap[nspare++] = b->cap;
+    } else {
+        free(b->frame);
+    }
+    b->frame = NULL;
+}
+
+static void frame_done(rd_blk *b)
+{
+    pthread_mutex_lock(&rd.lock);
+    frame_done_locked(b);
+    pthread_mutex_unlock(&rd.lock);
+}
+
 void rd_upgrade_on_block(const void *frame, size_t len)
 {
-    rd_blk b = {.frame = malloc(len ? len : 1), .len = len};
+    rd_blk b = {.len = len};
     long long next = -1;
     int asked;
 
+    b.frame = frame_buf(len, &b.cap);
     if (!b.frame)
         return;
     memcpy(b.frame, frame, len);
@@ -290,7 +339,7 @@ void rd_upgrade_on_block(const void *frame, size_t len)
         rd.ahead.links = rd.links;
     }
     if (rd.blk_count == 4) { /* full: the oldest goes */
-        free(rd.blk[rd.blk_head].frame);
+        frame_done_locked(&rd.blk[rd.blk_head]);
         rd.blk_head = (rd.blk_head + 1) % 4;
         rd.blk_count--;
     }
@@ -304,8 +353,7 @@ static void blocks_clear(void)
 {
     pthread_mutex_lock(&rd.lock);
     while (rd.blk_count) {
-        free(rd.blk[rd.blk_head].frame);
-        rd.blk[rd.blk_head].frame = NULL;
+        frame_done_locked(&rd.blk[rd.blk_head]);
         rd.blk_head = (rd.blk_head + 1) % 4;
         rd.blk_count--;
     }
@@ -452,7 +500,7 @@ static long long fetch_block(const ota_push *p, long long off, long long want, i
                 snprintf(why, cap, "cannot write the image: %s", strerror(errno));
                 rc = -1;
             }
-            free(b.frame);
+            frame_done(&b);
             if (rc > 0)
                 return (long long)n;
             if (rc < 0)
@@ -887,4 +935,8 @@ void rd_upgrade_join(void)
     if (joinable)
         pthread_join(rd.worker, NULL);
     blocks_clear(); /* late or duplicated replies */
+    pthread_mutex_lock(&rd.lock);
+    while (nspare)
+        free(spare[--nspare]);
+    pthread_mutex_unlock(&rd.lock);
 }
