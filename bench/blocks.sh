@@ -41,19 +41,33 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The mock cloud as a person starts it, without the message log (--quiet): free ports.
-"$bin/ota-mock-cloud" --quiet >"$work/cloud.log" 2>&1 &
-dpid=$!
-for _ in $(seq 1 100); do
-    api=$(sed -n 's/^  API    \(http:[^ ]*\).*/\1/p' "$work/cloud.log")
-    [ -n "$api" ] && break
-    sleep 0.05
-done
-mport=$(sed -n 's/^  MQTT   \([0-9]*\).*/\1/p' "$work/cloud.log")
-[ -n "$api" ] && [ -n "$mport" ] || { echo "blocks.sh: ota-mock-cloud did not start:" >&2; cat "$work/cloud.log" >&2; exit 3; }
+# The mock cloud as a person starts it, without the message log (--quiet), on free ports: a
+# fresh one for every run, so that no run pays for the memory of the ones before it.
+start_cloud() {
+    "$bin/ota-mock-cloud" --quiet >"$work/cloud.log" 2>&1 &
+    dpid=$!
+    api=""
+    for _ in $(seq 1 400); do
+        api=$(sed -n 's/^  API    \(http:[^ ]*\).*/\1/p' "$work/cloud.log")
+        [ -n "$api" ] && break
+        sleep 0.05
+    done
+    mport=$(sed -n 's/^  MQTT   \([0-9]*\).*/\1/p' "$work/cloud.log")
+    seen=0
+    if [ -z "$api" ] || [ -z "$mport" ]; then
+        echo "blocks.sh: ota-mock-cloud did not start:" >&2
+        cat "$work/cloud.log" >&2
+        return 1
+    fi
+}
+
+stop_cloud() {
+    kill "$dpid" 2>/dev/null
+    wait "$dpid" 2>/dev/null
+    dpid=""
+}
 
 # Trace records from the next unread one on, page by page (X-Next-From), into $work/trace.jsonl.
-seen=0
 read_trace() {
     : >"$work/trace.jsonl"
     while :; do
@@ -136,7 +150,11 @@ for block in $sizes; do
     for r in $(seq 1 "$runs"); do
         i=$((i + 1))
         e=$(echo_run "$block")
-        m=$(mock_run "$block" "$i") || { rc=1; continue; }
+        start_cloud || exit 3
+        m=$(mock_run "$block" "$i")
+        ok=$?
+        stop_cloud
+        [ "$ok" -eq 0 ] || { rc=1; continue; }
         # shellcheck disable=SC2086 # three numbers
         set -- $m
         echo "  block $block run $r: echo $e MB/s, mock $1 MB/s ($3 requests; the cloud's part" \
