@@ -284,6 +284,8 @@ struct mc_cloud {
     pthread_mutex_t lock; /* devices, jobs: mc_cloud_lock / mc_cloud_unlock */
     mc_device *devices;
     int ndevices;
+    int *dev_index;       /* open addressing by deviceName: device index + 1, 0 empty */
+    size_t dev_index_cap; /* a power of two, at least twice ndevices */
     mc_job **jobs;
     int njobs;
 
@@ -403,6 +405,8 @@ int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap);
 mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn);
 /* Give the broker plugin the current registry (no-op without the plugin). */
 int mc_registry_sync(mc_cloud *c);
+/* The name index (registry.c); with free(c->devices) at the end. */
+void mc_registry_free(mc_cloud *c);
 /* An event from the broker plugin ($ota/events). */
 void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len);
 
