@@ -417,13 +417,18 @@ int fl_device_start(fleet *f, fl_device *d)
     int rc;
 
     fl = f;
+    fl_loop_socketpairs(0);
     if (!d->mosq) {
         if (ota_login_build(f->pk, d->dn, d->secret, OTA_SIGNMETHOD_HMACSHA256, 3,
-                            OTA_LOGIN_TIMESTAMP, &l) != OTA_OK)
+                            OTA_LOGIN_TIMESTAMP, &l) != OTA_OK) {
+            fl_loop_socketpairs(1);
             return -1;
+        }
         d->mosq = mosquitto_new(l.client_id, true, d);
-        if (!d->mosq)
+        if (!d->mosq) {
+            fl_loop_socketpairs(1);
             return -1;
+        }
         mosquitto_int_option(d->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
         mosquitto_int_option(d->mosq, MOSQ_OPT_TCP_NODELAY, 1);
         mosquitto_username_pw_set(d->mosq, l.username, l.password);
@@ -431,7 +436,6 @@ int fl_device_start(fleet *f, fl_device *d)
         mosquitto_disconnect_callback_set(d->mosq, on_disconnect);
         mosquitto_message_callback_set(d->mosq, on_message);
     }
-    fl_loop_socketpairs(0);
     rc = d->connects ? mosquitto_reconnect_async(d->mosq)
                      : mosquitto_connect_async(d->mosq, f->mqtt_host, f->mqtt_port, KEEPALIVE_S);
     fl_loop_socketpairs(1);
