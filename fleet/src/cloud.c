@@ -90,8 +90,7 @@ int fl_cloud_start(fl_cloud *c, const char *program, const char *const *extra, c
         }
         ota_sleep(0.05);
     }
-    snprintf(err, cap, "%s did not print its control API within %.0f s", program,
-             START_TIMEOUT_S);
+    snprintf(err, cap, "%s did not print its control API within %.0f s", program, START_TIMEOUT_S);
     return -1;
 }
 
@@ -168,8 +167,8 @@ void fl_proc_figures(int pid, long *hwm_kb, double *cpu_s)
     f = fopen(path, "r");
     if (f && fgets(line, sizeof(line), f)) {
         const char *p = strrchr(line, ')'); /* the name may hold spaces */
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) ==
-                     2)
+        if (p &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
             *cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
     }
     if (f)

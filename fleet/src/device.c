@@ -173,7 +173,7 @@ static void on_block(fl_device *d, const void *payload, size_t len)
     if (h.code != 200) {
         char why[FL_REASON];
         snprintf(why, sizeof(why), "block reply code %d", h.code);
-        fail(d, OTA_STEP_DOWNLOAD_FAILED, why);
+        block_retry(d, why);
         return;
     }
     if (h.b_offset != d->got)

@@ -17,14 +17,14 @@
 
 struct mosquitto;
 
-#define FL_MAX_PLANS     16
-#define FL_BLOCK_WAIT_S  5.0  /* a block reply this late is asked for again */
-#define FL_BLOCK_TRIES   3    /* tries per block */
-#define FL_HTTP_TRIES    3    /* downloads per job, each resuming by Range */
-#define FL_HTTP_TIMEOUT  60L  /* seconds one download may take */
-#define FL_RECONNECT_S   1.0  /* a dropped connection is made again after this */
-#define FL_REPORT_GAP_S  3.0  /* intermediate progress at most this often (PROG-5) */
-#define FL_REASON        160
+#define FL_MAX_PLANS    16
+#define FL_BLOCK_WAIT_S 5.0 /* a block reply this late is asked for again */
+#define FL_BLOCK_TRIES  3   /* tries per block */
+#define FL_HTTP_TRIES   3   /* downloads per job, each resuming by Range */
+#define FL_HTTP_TIMEOUT 60L /* seconds one download may take */
+#define FL_RECONNECT_S  1.0 /* a dropped connection is made again after this */
+#define FL_REPORT_GAP_S 3.0 /* intermediate progress at most this often (PROG-5) */
+#define FL_REASON       160
 
 typedef enum {
     FL_DEV_NEW = 0,    /* not connected yet */
@@ -41,10 +41,10 @@ typedef enum {
 const char *fl_dev_state_name(fl_dev_state s);
 
 typedef struct {
-    char name[64];   /* the fault plan, as GET /scenarios names it */
-    double share;    /* 0..1 of the devices */
-    int mqtt;        /* the plan's transport */
-    int devices;     /* devices given it */
+    char name[64]; /* the fault plan, as GET /scenarios names it */
+    double share;  /* 0..1 of the devices */
+    int mqtt;      /* the plan's transport */
+    int devices;   /* devices given it */
     int done, failed;
 } fl_plan;
 
@@ -57,17 +57,17 @@ typedef struct fl_device {
     unsigned events; /* what epoll watches it for */
     int touched;     /* on the loop's list of devices to flush */
     fl_dev_state state;
-    int plan;        /* index into the plans, -1: none */
+    int plan; /* index into the plans, -1: none */
     int job_id;
     int connected, connects;
     int awaiting;        /* a CONNECT out, its CONNACK not in */
     double reconnect_at; /* > 0: connect again at this time */
     char version[OTA_MAX_VERSION + 1];
     /* the upgrade */
-    ota_push *push;  /* heap while an upgrade runs */
+    ota_push *push; /* heap while an upgrade runs */
     ota_digest *digest;
-    long long got;   /* bytes received in order */
-    int tries;       /* block or download tries of the current piece */
+    long long got; /* bytes received in order */
+    int tries;     /* block or download tries of the current piece */
     double wait_until;
     double last_report;
     int last_pct;
@@ -87,7 +87,7 @@ typedef struct {
     double timeout_s;
     int connect_window; /* CONNECTs without CONNACK at once */
     int http_parallel;
-    int progress;       /* a progress bar: stdout is a terminal */
+    int progress; /* a progress bar: stdout is a terminal */
     int verbose;
     fl_plan plans[FL_MAX_PLANS];
     int nplans;

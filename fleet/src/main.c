@@ -25,7 +25,7 @@
 #include "otaproto/version.h"
 
 static struct {
-    const char *cloud, *mock_cloud, *faults, *from, *to, *json;
+    const char *cloud, *mock_cloud, *cloud_args, *faults, *from, *to, *json;
     double timeout_s;
     int quiet;
 } opt = {.from = "1.0.0", .to = "2.0.0", .timeout_s = 600};
@@ -57,6 +57,8 @@ static void usage(FILE *out)
             "  --cloud HOST:PORT    use the running ota-mock-cloud with this control API\n"
             "                       (default: start one, and stop it at the end)\n"
             "  --mock-cloud PATH    the ota-mock-cloud to start (default: next to ota-fleet)\n"
+            "  --cloud-args \"ARGS\"  more options for the ota-mock-cloud it starts (split at\n"
+            "                       spaces), e.g. \"--url-host 192.168.1.10\"\n"
             "  --product-key PK     the devices' productKey (default a1FleetProd)\n"
             "  --prefix NAME        device names NAME00000, NAME00001, ... (default fleet-)\n"
             "  --from V, --to V     the version the devices run and the one pushed (default\n"
@@ -143,6 +145,8 @@ static int parse_options(int argc, char **argv)
             opt.cloud = val;
         } else if (!strcmp(a, "--mock-cloud")) {
             opt.mock_cloud = val;
+        } else if (!strcmp(a, "--cloud-args")) {
+            opt.cloud_args = val;
         } else if (!strcmp(a, "--product-key") && *val && !strpbrk(val, "/+#.&")) {
             F.pk = val;
         } else if (!strcmp(a, "--prefix") && *val && strlen(val) < 40 && !strpbrk(val, "/+#&")) {
@@ -278,8 +282,8 @@ static void bar(fleet *f, const char *what, int of)
     memset(line, '#', (size_t)filled);
     memset(line + filled, '.', (size_t)(width - filled));
     line[width] = '\0';
-    printf("\r%-9s [%s] %d/%d done, %d failed, %d connected, %.1f s ", what, line, done, of,
-           failed, f->n - f->count[FL_DEV_NEW] - f->count[FL_DEV_CONNECTING], ota_clock_now() - t_begin);
+    printf("\r%-9s [%s] %d/%d done, %d failed, %d connected, %.1f s ", what, line, done, of, failed,
+           f->n - f->count[FL_DEV_NEW] - f->count[FL_DEV_CONNECTING], ota_clock_now() - t_begin);
     fflush(stdout);
 }
 
@@ -304,12 +308,19 @@ static void connect_tick(fleet *f)
 
 static int finished_all(fleet *f)
 {
-    return interrupted || (jobs_made == f->n && f->count[FL_DEV_DONE] + f->count[FL_DEV_FAILED] == f->n);
+    return interrupted ||
+           (jobs_made == f->n && f->count[FL_DEV_DONE] + f->count[FL_DEV_FAILED] == f->n);
 }
 
+/*
+ * Jobs are made in batches on the loop's thread, for up to 80 ms of every
+ * 100 ms tick: the devices already pushed are served in between.
+ */
 static void upgrade_tick(fleet *f)
 {
-    if (jobs_made < f->n && !run_err[0]) {
+    double until = ota_clock_now() + 0.08;
+
+    while (jobs_made < f->n && !run_err[0] && !interrupted && ota_clock_now() < until) {
         int n = fl_cloud_jobs(&C, f, jobs_made, 50, opt.to, run_err, sizeof(run_err));
         if (n > 0)
             jobs_made += n;
@@ -436,8 +447,8 @@ static void summary(figures *fg, char (*states)[16])
 
     if (g)
         tally(states, g, &ng, fg);
-    printf("ota-fleet: %d devices, %s, %ld-byte image%s\n", F.n,
-           F.mqtt ? "MQTT blocks" : "HTTP", F.size, F.nplans ? ", with faults" : "");
+    printf("ota-fleet: %d devices, %s, %ld-byte image%s\n", F.n, F.mqtt ? "MQTT blocks" : "HTTP",
+           F.size, F.nplans ? ", with faults" : "");
     if (F.mqtt)
         printf("  blocks   %ld bytes a request\n", F.block);
     printf("  done     %d\n  failed   %d\n", fg->done, fg->failed);
@@ -464,13 +475,19 @@ static void summary(figures *fg, char (*states)[16])
 
 static int start_cloud(char *err, size_t cap)
 {
-    char prog[PATH_MAX];
+    char prog[PATH_MAX], args[1024], *save = NULL;
+    const char *extra[24];
+    int n = 0;
 
+    snprintf(args, sizeof(args), "%s", opt.cloud_args ? opt.cloud_args : "");
+    for (char *t = strtok_r(args, " ", &save); t && n < 23; t = strtok_r(NULL, " ", &save))
+        extra[n++] = t;
+    extra[n] = NULL;
     if (opt.cloud) {
         snprintf(C.api, sizeof(C.api), "%s", opt.cloud);
     } else {
         snprintf(prog, sizeof(prog), "%.4000s/ota-mock-cloud", paths.bindir);
-        if (fl_cloud_start(&C, opt.mock_cloud ? opt.mock_cloud : prog, NULL, err, cap) != 0)
+        if (fl_cloud_start(&C, opt.mock_cloud ? opt.mock_cloud : prog, extra, err, cap) != 0)
             return -1;
     }
     if (fl_cloud_status(&C, err, cap) != 0)
@@ -503,7 +520,8 @@ static int run(figures *fg)
     long kb;
     int rc = 3;
 
-    if (make_devices() != 0 || fl_loop_init(&F, err, sizeof(err)) != 0 || start_cloud(err, sizeof(err)) != 0 ||
+    if (make_devices() != 0 || fl_loop_init(&F, err, sizeof(err)) != 0 ||
+        start_cloud(err, sizeof(err)) != 0 ||
         fl_cloud_register(&C, &F, opt.from, err, sizeof(err)) != 0)
         goto out;
     t_begin = ota_clock_now();

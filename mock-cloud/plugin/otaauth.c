@@ -72,7 +72,7 @@ static struct {
     int auth_off;
     unsigned long max_rate;     /* publishes a second per connection (plugin_opt_max_rate) */
     const ota_dialect *dialect; /* plugin_opt_dialect; Aliyun by default */
-    oa_client *clients; /* grows to OA_MAX_CLIENT */
+    oa_client *clients;         /* grows to OA_MAX_CLIENT */
     int nclients, capclients;
     int *by_id, *by_dn; /* open addressing: client index + 1, 0 empty; idx_cap slots each */
     size_t idx_cap;
