@@ -99,7 +99,6 @@ typedef struct {
     fl_device *devs;
     int epfd;
     CURLM *multi;
-    long curl_timeout_ms;
     int http_running;
     int *touched;
     int ntouched;

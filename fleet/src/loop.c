@@ -68,11 +68,13 @@ static int on_curl_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sp
     return 0;
 }
 
+static double curl_due = -1; /* when libcurl wants its timeout action; -1: never */
+
 static int on_curl_timer(CURLM *m, long ms, void *ud)
 {
-    fleet *f = ud;
     (void)m;
-    f->curl_timeout_ms = ms;
+    (void)ud;
+    curl_due = ms < 0 ? -1 : ota_clock_now() + ms / 1000.0;
     return 0;
 }
 
@@ -82,7 +84,6 @@ int fl_loop_init(fleet *f, char *err, size_t cap)
     f->multi = curl_multi_init();
     f->touched = calloc((size_t)f->n, sizeof(int));
     f->http_queue = calloc((size_t)f->n, sizeof(int));
-    f->curl_timeout_ms = -1;
     if (f->epfd < 0 || !f->multi || !f->touched || !f->http_queue) {
         snprintf(err, cap, "cannot set up the event loop: %s", strerror(errno));
         return -1;
@@ -187,8 +188,8 @@ void fl_loop_run(fleet *f, double deadline, int (*done)(fleet *f), void (*tick)(
             ms = 0;
         if (ms > 100)
             ms = 100;
-        if (f->curl_timeout_ms >= 0 && f->curl_timeout_ms < ms)
-            ms = (int)f->curl_timeout_ms;
+        if (curl_due >= 0 && (curl_due - now) * 1000 < ms)
+            ms = curl_due > now ? (int)((curl_due - now) * 1000) : 0;
         int n = epoll_wait(f->epfd, ev, MAX_EV, ms);
         for (int i = 0; i < n; i++) {
             unsigned tag = (unsigned)(ev[i].data.u64 >> 32), id = (uint32_t)ev[i].data.u64;
@@ -201,8 +202,10 @@ void fl_loop_run(fleet *f, double deadline, int (*done)(fleet *f), void (*tick)(
                 curl_multi_socket_action(f->multi, (curl_socket_t)id, mask, &running);
             }
         }
-        if (n == 0 || (f->curl_timeout_ms == 0))
+        if (curl_due >= 0 && ota_clock_now() >= curl_due) {
+            curl_due = -1;
             curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
         curl_finished(f);
         now = ota_clock_now();
         if (now >= next_tick) {
