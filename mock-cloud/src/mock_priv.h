@@ -405,7 +405,7 @@ int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap);
 mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn);
 /* Give the broker plugin the current registry (no-op without the plugin). */
 int mc_registry_sync(mc_cloud *c);
-/* The name index (registry.c); with free(c->devices) at the end. */
+/* Free the devices and their name index (registry.c). */
 void mc_registry_free(mc_cloud *c);
 /* An event from the broker plugin ($ota/events). */
 void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len);

@@ -194,6 +194,9 @@ int mc_device_add(mc_cloud *c, const mc_device_info *d)
 
 void mc_registry_free(mc_cloud *c)
 {
+    free(c->devices);
+    c->devices = NULL;
+    c->ndevices = 0;
     free(c->dev_index);
     c->dev_index = NULL;
     c->dev_index_cap = 0;
