@@ -146,7 +146,7 @@ static mc_device *by_name(mc_cloud *c, const char *dn, int *slot_out)
 static int add_locked(mc_cloud *c, const mc_device_info *d)
 {
     mc_device *n;
-    int slot;
+    int slot = -1;
 
     for (mc_device *o = by_name(c, d->dn, NULL); o; o = NULL) {
         if (!strcmp(o->info.pk, d->pk)) {
@@ -167,7 +167,7 @@ static int add_locked(mc_cloud *c, const mc_device_info *d)
     c->devices = n;
     memset(&c->devices[c->ndevices], 0, sizeof(c->devices[0]));
     c->devices[c->ndevices++].info = *d;
-    if (!by_name(c, d->dn, &slot))
+    if (!by_name(c, d->dn, &slot) && slot >= 0)
         c->dev_index[slot] = c->ndevices; /* the first of its name stays the one found */
     return MC_OK;
 }
