@@ -511,7 +511,7 @@ static int verdicts(char (*states)[16], char *err, size_t cap)
         open = fl_cloud_verdicts(&C, &F, states, err, cap);
         if (open <= 0)
             break;
-        ota_sleep(0.2);
+        ota_sleep(0.05);
     } while (ota_clock_now() < end);
     return open < 0 ? -1 : 0;
 }
