@@ -19,6 +19,7 @@
 
 #define START_TIMEOUT_S 20.0
 #define BODY_CAP        7000 /* under the control API's 8 KiB body cap */
+#define BATCH_BODY_CAP  (64 * 1024) /* a daemon that takes batches takes bodies of MiBs */
 
 /* ---- starting ota-mock-cloud ---- */
 static int read_api_line(const char *path, char *api, size_t cap)
@@ -262,8 +263,8 @@ int fl_cloud_jobs(fl_cloud *c, fleet *f, int from, int max, const char *version,
 
     if (c->batch != 0) {
         cJSON *arr = cJSON_CreateArray(), *reply = NULL;
-        size_t used = 2;
-        for (int i = from; i < f->n && n < max && used < BODY_CAP - 300; i++, n++) {
+        size_t used = 2, cap_body = c->batch == 1 ? BATCH_BODY_CAP : BODY_CAP;
+        for (int i = from; i < f->n && n < max && used < cap_body - 300; i++, n++) {
             cJSON_AddItemToArray(arr, job_body(f, &f->devs[i], version));
             used += 200;
         }

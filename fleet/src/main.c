@@ -321,7 +321,7 @@ static void upgrade_tick(fleet *f)
     double until = ota_clock_now() + 0.08;
 
     while (jobs_made < f->n && !run_err[0] && !interrupted && ota_clock_now() < until) {
-        int n = fl_cloud_jobs(&C, f, jobs_made, 50, opt.to, run_err, sizeof(run_err));
+        int n = fl_cloud_jobs(&C, f, jobs_made, 100, opt.to, run_err, sizeof(run_err));
         if (n > 0)
             jobs_made += n;
         else
