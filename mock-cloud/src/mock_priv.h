@@ -99,6 +99,7 @@ typedef struct {
     double deadline;  /* mc_now() at which the timer fires */
     int has_step, last_step;
     char reason[160]; /* why it was canceled or timed out */
+    int prev_same_dn; /* id of the device's job before this one; 0: none */
 } mc_job;
 
 typedef struct {
@@ -288,6 +289,9 @@ struct mc_cloud {
     size_t dev_index_cap; /* a power of two, at least twice ndevices */
     mc_job **jobs;
     int njobs;
+    int *job_index;       /* open addressing by deviceName: the id of its newest job, 0 empty */
+    size_t job_index_cap; /* a power of two; job_names names use it */
+    int job_names;
 
     /* trace */
     pthread_mutex_t tlock; /* the records in memory, errors, repeat state */
