@@ -534,8 +534,10 @@ static int run(figures *fg)
     if (F.progress)
         printf("\n");
     if (interrupted || F.count[FL_DEV_NEW] + F.count[FL_DEV_CONNECTING]) {
-        snprintf(err, sizeof(err), "%d devices could not log in within %.0f s",
-                 F.count[FL_DEV_NEW] + F.count[FL_DEV_CONNECTING], fg->connect_s);
+        snprintf(err, sizeof(err), "%d devices %s after %.1f s",
+                 F.count[FL_DEV_NEW] + F.count[FL_DEV_CONNECTING],
+                 interrupted ? "not logged in yet: interrupted" : "could not log in",
+                 fg->connect_s);
         goto out;
     }
     fl_proc_figures(C.cloud_pid, &kb, &cloud_cpu0);
