@@ -88,7 +88,6 @@ typedef struct {
     int connect_window; /* CONNECTs without CONNACK at once */
     int http_parallel;
     int progress; /* a progress bar: stdout is a terminal */
-    int verbose;
     fl_plan plans[FL_MAX_PLANS];
     int nplans;
     /* the cloud */
