@@ -73,6 +73,12 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                           "(thingspanel) size \"0\" taken as an empty image: refused"},
     [BUG_TP_NEED_SIGN] = {"tp-need-sign", "TP-PUSH-3",
                           "(thingspanel) an empty sign taken as a bad one: -3"},
+    [BUG_PWR_VERSION_FIRST] = {"pwr-version-first", "PWR-2",
+                               "the version written before the image is in place"},
+    [BUG_PWR_IN_PLACE] = {"pwr-in-place", "PWR-1",
+                          "the image written over the running one: a cut leaves it broken"},
+    [BUG_PWR_TRUST_PARTIAL] = {"pwr-trust-partial", "PWR-4",
+                               "a kept partial download resumed without checking its image"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)
