@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The power group against the reference device: every cut point of its table
+# is cut and every check passes, with and without the control channel (then
+# PWR-2 is proven by the next upgrade instead of STATUS image=); the table,
+# each cut and the group's run time are printed. The bug switches that break
+# PWR-1, PWR-2 and PWR-4 are self-check entries (selfcheck_bug_pwr-*).
+set -u
+bin=$1
+work=$(mktemp -d /tmp/ota-power-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+out=$(timeout 240 "$bin/ota-conformance" --strict --only power --trace "$work/trace.jsonl" 2>&1)
+rc=$?
+echo "$out"
+[ "$rc" -eq 0 ] || fail "the reference device must pass the power group (exit $rc)"
+echo "$out" | grep -q '3 tests, 3 passed, 0 failed, 0 N/A, 0 warnings' || fail "not clean: $out"
+echo "$out" | grep -qE '^power group: 3 tests in [0-9.]+ s \(at most 12 cuts each\)$' ||
+    fail "the group's run time is not printed"
+# Each test learned a table and cut at its points.
+[ "$(grep -c 'power: the uncut upgrade' "$work/trace.jsonl")" -eq 3 ] ||
+    fail "not every test learned its cut points"
+grep -q 'cut points: 1 create ' "$work/trace.jsonl" || fail "the state-folder table names no changes"
+for what in 'rename to pending' 'rename to version' 'progress report 1' 'byte 2048 received' \
+    'block request 2'; do
+    grep -q "power: cut [0-9]* at the $what" "$work/trace.jsonl" || fail "no cut at the $what"
+done
+# Cuts after the commit point: the boot finished the upgrade.
+grep -q 'finished the upgrade to' "$work/trace.jsonl" || fail "no cut was rolled forward at boot"
+grep -oE 'power: [0-9]+ cuts of [0-9]+ cut points in [0-9.]+ s' "$work/trace.jsonl"
+
+# No control channel, so no image-digest: PWR-2 is judged by the next upgrade.
+out=$(timeout 120 "$bin/ota-conformance" --strict --quiet --only cut_at_every_flash_write \
+    --dut-cmd "exec '$bin/ota-ref-device' --no-channel" 2>&1) ||
+    fail "a device without the control channel must pass: $out"
+echo "$out" | grep -q '1 tests, 1 passed' || fail "not run: $out"
+echo "power group: passed"
