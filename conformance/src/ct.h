@@ -117,8 +117,8 @@ typedef struct {
                  1]; /* the broker refused the device's login: every test fails on SEC-1 */
 
     /* the running test */
-    int jobs[32]; /* the jobs it created: a download for another is late, never judged */
-    long long streams[32];
+    int jobs[64]; /* the jobs it created: a download for another is late, never judged */
+    long long streams[64];
     int njobs;
     rp_test *cur;
     size_t t_begin; /* trace index where it began */

@@ -283,8 +283,7 @@ static int cut_once(pwr_run *pr, const cut_point *c)
     }
     pr->cuts++;
     if (c->kind == CUT_STATE && c->n > 1)
-        snprintf(what + strlen(what), sizeof(what) - strlen(what), " (the %d%s)", c->n,
-                 c->n == 2 ? "nd" : c->n == 3 ? "rd" : "th");
+        snprintf(what + strlen(what), sizeof(what) - strlen(what), " (number %d of them)", c->n);
     snprintf(after, sizeof(after), "after a power cut at the %s (%s to %s),", what, a.from_version,
              v);
     mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
