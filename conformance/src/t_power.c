@@ -437,7 +437,7 @@ static void cut_at_every_flash_write(void **state)
     run(&pr);
 }
 
-static void cut_at_every_download_step(void **state)
+static void cut_at_every_transfer_step(void **state)
 {
     pwr_run pr = {0};
     (void)state;
@@ -454,7 +454,7 @@ static void cut_at_every_block_request(void **state)
 static const ct_case cases[] = {
     {"cut_at_every_flash_write", "power", cut_at_every_flash_write, "PWR-1 PWR-2 PWR-3 PWR-4",
      NULL},
-    {"cut_at_every_download_step", "power", cut_at_every_download_step, "PWR-1 PWR-2 PWR-3 PWR-4",
+    {"cut_at_every_transfer_step", "power", cut_at_every_transfer_step, "PWR-1 PWR-2 PWR-3 PWR-4",
      NULL},
     {"cut_at_every_block_request", "power", cut_at_every_block_request, "PWR-1 PWR-2 PWR-3 PWR-4",
      NULL},
