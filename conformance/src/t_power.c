@@ -148,8 +148,8 @@ static int cut_at(ct_attempt *a, const cut_point *c, char *what, size_t cap, siz
         if (++seen < c->n)
             continue;
         *mark = mc_trace_count(ct.cloud);
-        mc_jobs_cancel(ct.cloud, ct.dev.dn); /* before it boots again and asks for it */
         dut_restart(ct.dut);
+        mc_jobs_cancel(ct.cloud, ct.dev.dn); /* before it boots again and asks for it */
         if (c->kind == CUT_BYTES)
             snprintf(what, cap, "byte %lld received", c->at);
         else

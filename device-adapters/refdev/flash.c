@@ -20,7 +20,7 @@
  * power cut lands inside it. The device waits this long after each step of
  * a commit, so that a cut made at a step falls before the next one.
  */
-#define RD_FLASH_OP_S 0.03
+#define RD_FLASH_OP_S 0.05
 #define RD_PAGE       1024 /* (bug pwr-in-place) bytes programmed per step */
 
 /* What the writer appends to an image: the bootloader checks the image against it. */
