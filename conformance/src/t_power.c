@@ -22,10 +22,9 @@
 #define PWR_IMAGE    8192 /* bytes: a few writes, two blocks, three byte points */
 #define PWR_KIB_STEP 2048 /* HTTP: a cut point each this many bytes received */
 #define PWR_TAIL     8    /* the last changes of an upgrade (its commit) are all cut */
-#define PWR_PAUSE_MS                                                                               \
-    3000 /* the download is held this long at a byte point: the cut falls in it                    \
-          */
-#define PWR_POINTS 64
+/* The download is held this long at a byte point: the cut falls in the pause. */
+#define PWR_PAUSE_MS 3000
+#define PWR_POINTS   64
 
 typedef enum { CUT_STATE = 0, CUT_PROGRESS, CUT_BYTES, CUT_BLOCK } cut_kind;
 
