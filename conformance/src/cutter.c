@@ -51,9 +51,9 @@ static void on_change(ct_cutter *c, const struct inotify_event *e)
             snprintf(c->names[c->events - 1], sizeof(c->names[0]), "%s", name);
         if (c->nth > 0 && (!c->key[0] || !strcmp(c->key, name)) && ++c->seen == c->nth) {
             c->at = mc_trace_count(ct.cloud);
-            dut_restart(ct.dut);
+            dut_restart(ct.dut); /* SIGKILL, then the adapter starts it again: a power cycle */
             /* No job is open when it boots again: the cloud must not deliver this one anew. */
-            mc_jobs_cancel(ct.cloud, ct.dev.dn); /* SIGKILL, then the adapter starts it again: a power cycle */
+            mc_jobs_cancel(ct.cloud, ct.dev.dn);
             c->fired = 1;
             snprintf(c->what, sizeof(c->what), "%s", name);
         }
