@@ -1,7 +1,7 @@
 /*
  * The reference device's upgrade: check the push, download with libcurl
  * (resuming by Range, at most three tries a second apart), report progress
- * at most every 3 s, verify the digest, write the image to the state folder
+ * at most every 3 s, verify the digest, write the image to flash (flash.c)
  * and reboot. Every failure ends in exactly one negative step.
  */
 #include <curl/curl.h>
@@ -174,7 +174,7 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
         snprintf(why, cap, "libcurl unavailable");
         return -1;
     }
-    unlink(path);
+    d.have = rd_partial_take(p, path);
     if (rd_has_bug(BUG_STRIP_QUERY)) {
         char bare[OTA_MAX_URL + 1];
         snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(p->url, "?"), p->url);
@@ -232,9 +232,9 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
 /*
  * Asking ahead. The link thread checks a reply for the block the worker waits
  * for as it arrives and, when it is good (code 200, the offset and size asked
- * for, the CRC right), sends the request for the next block at once, before
- * it hands the reply over. The worker still takes every block in order and
- * writes it; it only leaves out a request that already went out. The cloud
+ * for, the CRC right), writes it and sends the request for the next block at
+ * once, before it hands the reply over. The worker still takes every block in
+ * order; it only leaves out a write and a request that were done. The cloud
  * sees the same lock-step (one request outstanding, the next only after a good
  * reply), but a block no longer waits for two thread hand-overs on its way.
  * Anything else (a bad reply, one for another block, a retry, a connection
@@ -256,7 +256,11 @@ static int reply_good(rd_blk *b, long long off, long long want)
     return 1;
 }
 
-/* A good reply for the worker's block: ask for the next one now. 1 when the request went out. */
+/*
+ * A good reply for the worker's block: write it and ask for the next one now
+ * (a request for a block still means every byte before it is in the part
+ * file, as a power cut may show). 1 when the request went out.
+ */
 static int ask_ahead(rd_blk *b, long long *next)
 {
     rd_ahead a;
@@ -266,6 +270,14 @@ static int ask_ahead(rd_blk *b, long long *next)
     a.on = a.on && a.off >= 0 && a.next < 0 && !rd.pushes_during_download;
     pthread_mutex_unlock(&rd.lock);
     if (!a.on || !reply_good(b, a.off, a.len))
+        return 0;
+    /* Under the lock: the worker closes the file only after it turned asking ahead off. */
+    pthread_mutex_lock(&rd.lock);
+    if (!rd.ahead.on || rd.ahead.off != a.off ||
+        pwrite(rd.ahead.fd, b->frame + b->data_at, b->n, a.off) != (ssize_t)b->n)
+        b->good = 0; /* the worker writes it itself (and says why it cannot) */
+    pthread_mutex_unlock(&rd.lock);
+    if (!b->good)
         return 0;
     *next = a.off + a.len;
     if (*next >= a.size)
@@ -496,7 +508,7 @@ static long long fetch_block(const ota_push *p, long long off, long long want, i
             if (!b.frame)
                 break;
             rc = block_check(&b, off, want, &data, &n, why, cap);
-            if (rc > 0 && pwrite(fd, data, n, off) != (ssize_t)n) {
+            if (rc > 0 && !(b.good && b.off == off) && pwrite(fd, data, n, off) != (ssize_t)n) {
                 snprintf(why, cap, "cannot write the image: %s", strerror(errno));
                 rc = -1;
             }
@@ -512,10 +524,10 @@ static long long fetch_block(const ota_push *p, long long off, long long want, i
 }
 
 /* Asking ahead on (for this push) or off. */
-static void ahead_set(const ota_push *p, long long block)
+static void ahead_set(const ota_push *p, long long block, int fd)
 {
     pthread_mutex_lock(&rd.lock);
-    rd.ahead = (rd_ahead){.on = p != NULL, .off = -1, .next = -1};
+    rd.ahead = (rd_ahead){.on = p != NULL, .fd = fd, .off = -1, .next = -1};
     if (p) {
         rd.ahead.stream_id = p->stream_id;
         rd.ahead.file_id = p->stream_file_id;
@@ -532,8 +544,8 @@ static int download_blocks(const ota_push *p, const char *path, char *why, size_
     int last_pct = 0, fd;
     double last_report = ota_clock_now();
 
-    unlink(path);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    off = rd_partial_take(p, path); /* a download kept from before a reboot goes on */
+    fd = open(path, O_WRONLY | O_CREAT | (off ? 0 : O_TRUNC) | O_CLOEXEC, 0644);
     if (fd < 0) {
         snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
         return -1;
@@ -541,7 +553,7 @@ static int download_blocks(const ota_push *p, const char *path, char *why, size_
     if (rd_has_bug(BUG_SMALL_BLOCKS))
         block = 128;
     blocks_clear();
-    ahead_set(p, block);
+    ahead_set(p, block, fd);
     while (off < p->size) {
         long long want = p->size - off < block ? p->size - off : block;
         long long n = fetch_block(p, off, want, fd, why, cap);
@@ -550,7 +562,7 @@ static int download_blocks(const ota_push *p, const char *path, char *why, size_
         off += n;
         rd_progress(&last_pct, &last_report, (int)(off * 100 / p->size));
     }
-    ahead_set(NULL, 0);
+    ahead_set(NULL, 0, -1);
     blocks_clear();
     if (close(fd) != 0 && off == p->size) {
         snprintf(why, cap, "cannot write the image: %s", strerror(errno));
@@ -614,7 +626,6 @@ out:
 /* Write the image where the bootloader takes it from, then the version. */
 static int flash(const char *part, const char *version, char *why, size_t cap)
 {
-    char fw[600];
     int inject;
 
     pthread_mutex_lock(&rd.lock);
@@ -626,13 +637,13 @@ static int flash(const char *part, const char *version, char *why, size_t cap)
         snprintf(why, cap, "flash write failed (injected fault)");
         return -1;
     }
-    rd_state_path("firmware.bin", fw, sizeof(fw));
-    if (rename(part, fw) != 0 || rd_state_write("version", version) != 0) {
-        snprintf(why, cap, "flash write failed: %s", strerror(errno));
+    if (rd_flash_write(part, version, why, cap) != 0)
         return -1;
-    }
-    rd_state_write("just-upgraded", version);
-    rd_state_write("upgraded-once", version);
+    /* Markers only the bugs that use them write: every file is a write a power cut can hit. */
+    if (rd_has_bug(BUG_NO_FINAL_INFORM))
+        rd_state_write("just-upgraded", version);
+    if (rd_has_bug(BUG_UPGRADE_ONCE))
+        rd_state_write("upgraded-once", version);
     return 0;
 }
 
