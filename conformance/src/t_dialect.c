@@ -145,11 +145,45 @@ static void tp_subscribes_to_inform(void **state)
             seen[0] ? seen : "nothing");
 }
 
+/*
+ * TP-PUSH-4: the push as the platform's documentation shows it ("code":200,
+ * numeric size, the image's digest in sign, signMethod "Md5") is acted on,
+ * and its sign is checked: the same push with a digest that is not the
+ * image's (signMethod "MD5", as the backend stores it) fails with "-3".
+ */
+static void tp_documented_push(void **state)
+{
+    ct_attempt a;
+    mc_job_spec s;
+    char v[OTA_MAX_VERSION + 1], v2[OTA_MAX_VERSION + 1], where[400] = "";
+    (void)state;
+
+    ct_spec_init(&s, v, sizeof(v));
+    s.documented = 1;
+    ct_upgrade(&a, &s, CT_S(FINAL));
+    ct_check("TP-PUSH-4", a.outcome == CT_UP_SUCCEEDED,
+             "a documented push (\"code\":200, numeric size, the image's MD5 in sign, signMethod "
+             "\"Md5\") of a good image should upgrade the device; came %s",
+             ct_outcome_text(&a));
+    ct_spec_init(&s, v2, sizeof(v2));
+    s.documented = 1;
+    s.wrong_digest = 1;
+    s.sign_method_text = "MD5";
+    ct_upgrade(&a, &s, CT_S(FINAL));
+    if (a.end_at >= 0)
+        ct_describe((size_t)a.end_at, where, sizeof(where));
+    ct_check("TP-PUSH-4", a.outcome == CT_UP_FAILED && a.step == -3,
+             "a documented push whose sign is not the image's digest (signMethod \"MD5\") should "
+             "fail verification with step \"-3\"; came %s %s",
+             ct_outcome_text(&a), where);
+}
+
 static const ct_case cases[] = {
     {"tp_upgrade", "thingspanel", tp_upgrade,
      "TP-LOGIN-1 TP-PUSH-1 TP-PUSH-2 TP-PUSH-3 TP-PROG-1 TP-PROG-2 TP-FINAL-1", NULL},
     {"tp_subscribes_to_inform", "thingspanel", tp_subscribes_to_inform, "TP-SUB-1 TP-LOGIN-1",
      NULL},
+    {"tp_documented_push", "thingspanel", tp_documented_push, "TP-PUSH-4", NULL},
 };
 
 const ct_group ct_group_thingspanel = {"thingspanel", cases, sizeof(cases) / sizeof(cases[0])};

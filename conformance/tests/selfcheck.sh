@@ -85,7 +85,7 @@ run_bug() {
 # Rules judged only over TLS: their mutants run with --tls.
 TLS_RULES="SEC-3"
 # SHOULD rules are caught only under --strict (judging.md tiers).
-SHOULD_RULES="VER-3 VER-4 VER-7 PUSH-3 PUSH-4 PUSH-9 PUSH-10 PROG-4 PROG-5 PROG-7 PROG-8 FAIL-2B FAIL-3S FAIL-1 FAIL-B DL-3 DL-6 DL-9 SEC-4"
+SHOULD_RULES="VER-3 VER-4 VER-7 PUSH-3 PUSH-4 PUSH-9 PUSH-10 PROG-4 PROG-5 PROG-7 PROG-8 FAIL-2B FAIL-3S FAIL-1 FAIL-B DL-3 DL-6 DL-9 SEC-4 TP-PUSH-4 TP-PROG-2"
 
 bugs=("$@")
 if [ "${1:-}" = "--reference" ]; then

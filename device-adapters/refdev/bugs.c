@@ -75,6 +75,8 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                           "(thingspanel) an empty sign taken as a bad one: -3"},
     [BUG_TP_INFROM_ONLY] = {"tp-infrom-only", "TP-SUB-1",
                             "(thingspanel) subscribes to the infrom push topic only, not inform"},
+    [BUG_TP_NO_VERIFY] = {"tp-no-verify", "TP-PUSH-4",
+                          "(thingspanel) a pushed sign is never checked: a wrong image is flashed"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

@@ -72,6 +72,7 @@ typedef enum {
     BUG_TP_SIZE_ZERO,       /* size "0" taken as an empty image: the push is refused (-1) */
     BUG_TP_NEED_SIGN,       /* an empty sign taken as a bad one: verification fails (-3) */
     BUG_TP_INFROM_ONLY,     /* subscribes to the stock server's "infrom" push topic only */
+    BUG_TP_NO_VERIFY,       /* a sign is never checked, as if every push were the stock server's */
     BUG__COUNT
 } rd_bug;
 

@@ -219,6 +219,8 @@ static int job_push(mc_job *j, const mc_job_spec *s, const ota_dialect *dialect,
     ota_push p;
     int rc;
 
+    if (s->documented)
+        values = OTA_VALUES_DOC;
     mc_fault_push_edit(&j->fault, &edit);
     ota_push_init(&p);
     p.envelope = s->envelope;
