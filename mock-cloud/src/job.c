@@ -190,7 +190,9 @@ static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
     if (rc != MC_OK)
         return rc;
     if (ota_digest_hex(s->digest, j->image.data, j->image.size, j->digest_hex,
-                       sizeof(j->digest_hex)) != OTA_OK)
+                       sizeof(j->digest_hex)) != OTA_OK ||
+        ota_digest_hex(OTA_DIGEST_SHA256, j->image.data, j->image.size, j->sha256_hex,
+                       sizeof(j->sha256_hex)) != OTA_OK)
         return MC_ERR_NOMEM;
     snprintf(j->file, sizeof(j->file), "fw-%d.bin", j->id);
     snprintf(text, sizeof(text), "job%d:%s", j->id, j->version);
@@ -465,6 +467,7 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
         snprintf(out->url, sizeof(out->url), "%s", j->url);
         out->size = j->image.size;
         snprintf(out->digest_hex, sizeof(out->digest_hex), "%s", j->digest_hex);
+        snprintf(out->sha256_hex, sizeof(out->sha256_hex), "%s", j->sha256_hex);
         out->trace_at = j->trace_at;
         out->mqtt = j->mqtt;
         out->stream_id = j->stream_id;

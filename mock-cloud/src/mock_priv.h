@@ -82,6 +82,7 @@ typedef struct {
     char signature[32]; /* query Signature the URL carries */
     char url[OTA_MAX_URL + 1];
     char digest_hex[65];
+    char sha256_hex[65]; /* of the image, whatever the push's digest */
     mc_image image;
     ota_digest_kind digest;
     mc_job_state state;

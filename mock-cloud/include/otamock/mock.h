@@ -365,6 +365,7 @@ typedef struct {
     char url[OTA_MAX_URL + 1];
     size_t size;
     char digest_hex[65]; /* of the real image */
+    char sha256_hex[65]; /* SHA-256 of the real image, whatever the push's digest */
     size_t trace_at;     /* trace index of the push */
     int mqtt;            /* pushed for MQTT block download */
     long long stream_id; /* its streamId (streamFileId is 1) */
