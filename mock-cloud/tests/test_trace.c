@@ -38,7 +38,7 @@ static int bare_setup(void **state)
         return -1;
     b->c = calloc(1, sizeof(*b->c));
     snprintf(b->path, sizeof(b->path), "/tmp/ota-trace-test-%d.jsonl", (int)getpid());
-    if (!b->c || mc_trace_open(b->c, b->path) != MC_OK)
+    if (!b->c || mc_trace_open(b->c, b->path, 0) != MC_OK)
         return -1;
     b->c->t0 = ota_clock_now();
     *state = b;
