@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "order.h"
 #include "otaproto/clock.h"
 #include "run_priv.h"
 
@@ -340,6 +341,7 @@ static int run_parallel(ct_run *r, ct_paths *p)
 {
     ct_jobs j;
     job_ctx jc = {r, p};
+    size_t *order;
     char *begin, end[256], broker[128];
     int rc = 0;
     double t0 = ota_clock_now();
@@ -348,6 +350,10 @@ static int run_parallel(ct_run *r, ct_paths *p)
     j.njobs = r->opt.jobs < (int)r->nsel ? r->opt.jobs : (int)r->nsel;
     j.cases = r->sel;
     j.ncases = r->nsel;
+    /* Before the trace is written anew: the previous run's times, if it is there. */
+    order = malloc((r->nsel ? r->nsel : 1) * sizeof(*order));
+    if (order && ct_order_longest_first(r->sel, r->nsel, r->opt.trace, order) == 0)
+        j.order = order;
     j.results = r->results;
     j.scratch = p->scratch;
     j.trace = p->trace;
@@ -374,6 +380,7 @@ static int run_parallel(ct_run *r, ct_paths *p)
         rc = 3;
     }
     free(begin);
+    free(order);
     ct_jobs_free(&j);
     return rc ? rc : ct_interrupted ? 130 : any_failed(r) ? 1 : 0;
 }

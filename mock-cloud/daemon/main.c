@@ -798,12 +798,19 @@ int main(int argc, char **argv)
         struct timespec poll = {0, 0};
         size_t n = mc_trace_wait(cloud, seen, mc_now(cloud) + 0.2);
         ota_trace_rec rec;
+        size_t missed = 0;
         for (; !opt.quiet && seen < n; seen++) {
-            if (mc_trace_copy(cloud, seen, &rec) != MC_OK)
-                continue; /* let go already (--trace-keep) */
+            if (mc_trace_copy(cloud, seen, &rec) != MC_OK) {
+                missed++; /* let go before the log came to it (--trace-keep) */
+                continue;
+            }
             mcd_log_record(&rec);
             ota_trace_rec_clear(&rec);
         }
+        if (missed)
+            printf("%9.3f (%zu records not printed: let go before the log came to them; the "
+                   "--trace file has them, --trace-keep keeps more)\n",
+                   mc_now(cloud), missed);
         seen = n;
         sig = sigtimedwait(&stop, NULL, &poll);
         if (sig < 0)

@@ -371,6 +371,31 @@ static int ask_block(fixture *f, const mc_job_info *ji, long long size, long lon
     return 0;
 }
 
+/*
+ * The trace keeps a block reply's image bytes by reference: the record holds
+ * the frame without them, and gives back (and writes to the file) exactly
+ * the frame the device got.
+ */
+static void frame_is_traced_by_reference(fixture *f, const ota_frame *fr, size_t data_len)
+{
+    const uint8_t *frame = (const uint8_t *)fr->header - 2;
+    size_t len = 2 + fr->header_len + fr->data_len + 2, n = 0;
+    const ota_trace_rec *r = NULL;
+    unsigned char *whole = NULL;
+
+    for (size_t i = mc_trace_count(f->c); i-- > 0 && !r;)
+        if (mc_trace_at(f->c, i)->kind == OTA_TR_MQTT_OUT && mc_trace_at(f->c, i)->binary)
+            r = mc_trace_at(f->c, i);
+    assert_non_null(r);
+    assert_int_equal(r->ref_len, data_len);
+    assert_int_equal(r->payload_len, len - data_len);
+    assert_int_equal(ota_trace_payload_size(r), len);
+    assert_int_equal(ota_trace_payload_take(r, &whole, &n), OTA_OK);
+    assert_int_equal(n, len);
+    assert_memory_equal(whole, frame, len);
+    free(whole);
+}
+
 static void blocks_are_served_and_bad_requests_answered(void **state)
 {
     fixture *f = *state;
@@ -387,6 +412,7 @@ static void blocks_are_served_and_bad_requests_answered(void **state)
     assert_int_equal(h.file_length, 6000);
     assert_true(fr.crc_ok);
     assert_memory_equal(fr.data, img.data, 5120);
+    frame_is_traced_by_reference(f, &fr, 5120);
     /* the last block is shortened to what remains; a trailing comma is repaired */
     assert_int_equal(ask_block(f, &ji, 5120, 5120, 1, &fr, &h), 1);
     assert_int_equal(h.b_size, 880);
