@@ -102,6 +102,13 @@ void mcd_job_json_add(cJSON *o, const mc_job_info *j)
 
 /* ---- POST /jobs: one job (an object) or a batch (an array of them) ---- */
 
+/* Say why into err; the status. */
+static unsigned refuse(char *err, size_t cap, unsigned status, const char *why)
+{
+    snprintf(err, cap, "%s", why);
+    return status;
+}
+
 /* The optional members of a job request; 0, or the HTTP status with err. */
 static unsigned spec_options(const cJSON *o, const char *scenarios_dir, mc_job_spec *s, char *err,
                              size_t cap)
@@ -115,25 +122,24 @@ static unsigned spec_options(const cJSON *o, const char *scenarios_dir, mc_job_s
     int rc;
 
     if (size && (!cJSON_IsNumber(size) || size->valuedouble < 1 || size->valuedouble > 16e6))
-        return snprintf(err, cap, "\"size\" must be a number of bytes from 1 to 16000000"), 400;
+        return refuse(err, cap, 400, "\"size\" must be a number of bytes from 1 to 16000000");
     if (size)
         s->image_size = (size_t)size->valuedouble;
     if (dig && (!cJSON_IsString(dig) || ota_sign_method_parse(dig->valuestring, &s->digest)))
-        return snprintf(err, cap, "\"digest\" must be \"md5\" or \"sha256\""), 400;
+        return refuse(err, cap, 400, "\"digest\" must be \"md5\" or \"sha256\"");
     if (mod && !cJSON_IsString(mod))
-        return snprintf(err, cap, "\"module\" must be a string"), 400;
+        return refuse(err, cap, 400, "\"module\" must be a string");
     s->module = mod ? mod->valuestring : NULL;
     if (tr && !(cJSON_IsString(tr) &&
                 (!strcmp(tr->valuestring, "http") || !strcmp(tr->valuestring, "mqtt"))))
-        return snprintf(err, cap, "\"transport\" must be \"http\" or \"mqtt\""), 400;
+        return refuse(err, cap, 400, "\"transport\" must be \"http\" or \"mqtt\"");
     s->mqtt = tr && !strcmp(tr->valuestring, "mqtt");
     if (mcd_job_timeout_of(cJSON_GetObjectItemCaseSensitive(o, "timeout"), &s->timeout_s) != 0)
-        return snprintf(err, cap, "\"timeout\" must be seconds from 0 (never) to 2592000"), 400;
+        return refuse(err, cap, 400, "\"timeout\" must be seconds from 0 (never) to 2592000");
     if (!plan)
         return 0;
     if (!cJSON_IsString(plan))
-        return snprintf(err, cap, "\"plan\" must be the name of a fault plan (GET /scenarios)"),
-               400;
+        return refuse(err, cap, 400, "\"plan\" must be the name of a fault plan (GET /scenarios)");
     err[0] = '\0';
     rc = mc_scenario_load(scenarios_dir, plan->valuestring, &sc, err, cap);
     if (rc != MC_OK) {
@@ -156,17 +162,16 @@ static unsigned spec_of(mc_cloud *c, const cJSON *o, const char *scenarios_dir, 
 
     memset(s, 0, sizeof(*s));
     if (!cJSON_IsObject(o))
-        return snprintf(err, cap, "the body must be a JSON object"), 400;
+        return refuse(err, cap, 400, "the body must be a JSON object");
     if (!cJSON_IsString(dev) || !cJSON_IsString(ver) || !*ver->valuestring ||
         strlen(ver->valuestring) > OTA_MAX_VERSION)
-        return snprintf(err, cap,
-                        "\"device\" (a deviceName) and \"version\" (1 to 64 characters) are "
-                        "required strings"),
-               400;
+        return refuse(err, cap, 400,
+                      "\"device\" (a deviceName) and \"version\" (1 to 64 characters) are "
+                      "required strings");
     s->dn = dev->valuestring;
     if (mc_device_claimed(c, s->dn, holder, sizeof(holder)))
-        return snprintf(err, cap, "the device is claimed by a conformance run (DELETE /join/DN)"),
-               409;
+        return refuse(err, cap, 409,
+                      "the device is claimed by a conformance run (DELETE /join/DN)");
     s->version = ver->valuestring;
     s->image_size = size;
     return spec_options(o, scenarios_dir, s, err, cap);
@@ -180,7 +185,7 @@ static unsigned create(mc_cloud *c, mc_job_spec *s, int *id, char *err, size_t c
     if (rc == MC_OK)
         return 201;
     if (rc == MC_ERR_NOTFOUND)
-        return snprintf(err, cap, "no such device (GET /devices lists them)"), 404;
+        return refuse(err, cap, 404, "no such device (GET /devices lists them)");
     snprintf(err, cap, "%s",
              mc_fault_needs_tls(&s->fault) ? "the plan needs TLS: start ota-mock-cloud with --tls"
                                            : "the cloud refused the job");
@@ -225,13 +230,15 @@ static unsigned post_batch(mc_cloud *c, const cJSON *a, const mcd_jobs_api *api,
         return 400;
     }
     specs = calloc((size_t)n, sizeof(*specs));
-    if (!specs)
-        return *out = error_json("out of memory"), 500;
+    if (!specs) {
+        *out = error_json("out of memory");
+        return 500;
+    }
     cJSON_ArrayForEach(o, a)
     {
         st = spec_of(c, o, api->scenarios_dir, api->default_size, &specs[i], err, sizeof(err));
         if (!st && mc_device_get(c, specs[i].dn, &d) != MC_OK)
-            st = 404, snprintf(err, sizeof(err), "no such device (GET /devices lists them)");
+            st = refuse(err, sizeof(err), 404, "no such device (GET /devices lists them)");
         if (st)
             break;
         i++;
