@@ -41,6 +41,15 @@ static void usage(FILE *f)
            "  --junit FILE       write JUnit XML\n"
            "  --html FILE        write the single-file HTML report\n"
            "  --trace FILE       write the JSONL trace of every message and event\n"
+           "  --baseline TRACE   compare this run with an earlier one of the same device\n"
+           "                     (the file its --trace wrote): per test the verdict,\n"
+           "                     messages, bytes downloaded, requests, retries and time\n"
+           "                     from push to final report; changes are printed and in\n"
+           "                     the reports (docs/baseline.md)\n"
+           "  --baseline-strict  a test worse than the baseline fails (exit status 1)\n"
+           "  --baseline-threshold NAME=VALUE\n"
+           "                     how far a figure may move: messages=5, bytes=25 (percent\n"
+           "                     of the image), requests=2, retries=2, time=10 (seconds)\n"
            "  --only PATTERN     run only tests whose name, group or rule matches\n"
            "                     (a substring, or a glob with * and ?)\n"
            "  --strict           every SHOULD rule fails like a MUST rule\n"
@@ -101,13 +110,23 @@ static int take_port(ct_options *o, int argc, char **argv, int *i)
     return 0;
 }
 
-/* --time-scale and --jobs: 1 when argv[*i] is one (taken, or -1 when bad), else 0. */
+/* --time-scale, --jobs and --baseline-threshold: 1 when argv[*i] is one (taken, or -1 when
+ * bad), else 0. */
 static int take_number(ct_options *o, int argc, char **argv, int *i)
 {
     char *end;
 
     if (*i + 1 >= argc)
         return 0;
+    if (!strcmp(argv[*i], "--baseline-threshold")) {
+        if (rp_thresholds_set(&o->thresholds, argv[++*i]) != RP_OK) {
+            fprintf(stderr, "ota-conformance: --baseline-threshold wants NAME=VALUE, NAME one of "
+                            "messages, bytes, requests, retries, time, VALUE a number >= 0\n");
+            return -1;
+        }
+        o->thresholds_set = 1;
+        return 1;
+    }
     if (!strcmp(argv[*i], "--time-scale")) {
         o->scale = strtod(argv[++*i], &end);
         if (*end || o->scale <= 0 || o->scale > 100) {
@@ -142,6 +161,8 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--auth", &o->auth, NULL},
         {"--dialect", &o->dialect, NULL},
         {"--trace", &o->trace, NULL},
+        {"--baseline", &o->baseline, NULL},
+        {"--baseline-strict", NULL, &o->baseline_strict},
         {"--only", &o->only, NULL},
         {"--device", &o->device, NULL},
         {"--fixtures", &o->fixtures, NULL},
@@ -185,6 +206,11 @@ static int check_combinations(const ct_options *o)
                 o->dialect);
         return -1;
     }
+    if ((o->baseline_strict || o->thresholds_set) && !o->baseline) {
+        fprintf(stderr, "ota-conformance: --baseline-strict and --baseline-threshold need "
+                        "--baseline TRACE\n");
+        return -1;
+    }
     if (o->tls && o->broker) {
         fprintf(stderr, "ota-conformance: --tls needs the embedded broker (it gets the TLS "
                         "listener); drop --broker or --tls\n");
@@ -206,6 +232,7 @@ int ct_cli_parse(ct_options *o, int argc, char **argv)
 {
     o->scale = 0; /* unset: the profile's, else 1 */
     o->jobs = 1;
+    rp_thresholds_default(&o->thresholds);
     for (int i = 1; i < argc; i++) {
         int rc;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

@@ -2,7 +2,8 @@
  * ota-conformance: starts the mock cloud (and its broker), starts the device
  * through its adapter, runs the test groups with CMocka, prints one line per
  * test and a summary, and writes JUnit. Exit status: 0 all passed, 1 a test
- * failed, 2 bad usage, 3 the run could not be set up.
+ * failed (or got worse than the --baseline under --baseline-strict), 2 bad
+ * usage, 3 the run could not be set up.
  *
  * The work is in cli.c (options, --list, --requirements), setup.c (cloud,
  * device, trace records, reports), runner.c (serial and --jobs runs, with
@@ -24,6 +25,22 @@ static void harness_defaults(const ct_options *o)
     ct.auth_off = o->auth && !strcmp(o->auth, "off") && !o->broker;
     ct.tls = o->tls;
     cmocka_set_message_output(CM_OUTPUT_XML);
+}
+
+/* A --baseline that is no readable trace is said before the run, not after it. */
+static int baseline_readable(const char *path)
+{
+    rp_report *b = NULL;
+    char err[512] = "";
+
+    if (!path)
+        return 1;
+    if (rp_report_load(path, &b, err, sizeof(err)) != RP_OK) {
+        fprintf(stderr, "ota-conformance: --baseline: %s\n", err);
+        return 0;
+    }
+    rp_report_free(b);
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -50,6 +67,8 @@ int main(int argc, char **argv)
         ct_cli_requirements();
         return 0;
     }
+    if (!baseline_readable(run.opt.baseline))
+        return 2;
     ct_cli_select(&run);
     if (!run.nsel) {
         fprintf(stderr, "ota-conformance: no test matches '%s' (see --list)\n", run.opt.only);

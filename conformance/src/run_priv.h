@@ -32,6 +32,9 @@ typedef struct {
     int list, quiet, strict, requirements, tls;
     int jobs;
     const char *certs;
+    const char *baseline; /* --baseline: the trace of an earlier run */
+    int baseline_strict, thresholds_set;
+    rp_thresholds thresholds; /* --baseline-threshold, over the defaults */
     double scale;
     ct_overrides dev; /* what the command line says about the device */
 } ct_options;
@@ -115,8 +118,12 @@ void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p);
 void ct_setup_trace_run_end(double secs);
 /* What the broker checks, for the run-begin record: TLS, logins, topics. */
 const char *ct_setup_checks_text(const ct_run *r);
-/* JUnit and HTML from the trace, through the same code as ota-report. */
-int ct_setup_write_reports(const ct_run *r, const char *trace);
+/*
+ * JUnit and HTML from the trace, through the same code as ota-report, and
+ * with --baseline the comparison (printed, and in both reports). *worse:
+ * tests got worse than the baseline under --baseline-strict.
+ */
+int ct_setup_write_reports(const ct_run *r, const char *trace, int *worse);
 /* Stop the device and the cloud and remove the run's temporary folders. */
 void ct_setup_teardown(ct_paths *p);
 

@@ -196,7 +196,7 @@ static int any_failed(const ct_run *r)
 static int run_serial(ct_run *r, ct_paths *p)
 {
     char err[512] = "";
-    int rc = 0;
+    int rc = 0, worse = 0;
     double t0;
 
     if (ct_setup_start(r, p, err, sizeof(err)) != 0) {
@@ -217,9 +217,9 @@ static int run_serial(ct_run *r, ct_paths *p)
     ct.dut = NULL;
     mc_cloud_stop(ct.cloud); /* flushes and closes the trace */
     ct.cloud = NULL;
-    if (ct_setup_write_reports(r, p->trace) != 0)
+    if (ct_setup_write_reports(r, p->trace, &worse) != 0)
         rc = 3;
-    return rc ? rc : ct_interrupted ? 130 : any_failed(r) ? 1 : 0;
+    return rc ? rc : ct_interrupted ? 130 : any_failed(r) || worse ? 1 : 0;
 }
 
 /* ---- --jobs N: the worker's side ---- */
@@ -343,7 +343,7 @@ static int run_parallel(ct_run *r, ct_paths *p)
     job_ctx jc = {r, p};
     size_t *order;
     char *begin, end[256], broker[128];
-    int rc = 0;
+    int rc = 0, worse = 0;
     double t0 = ota_clock_now();
 
     memset(&j, 0, sizeof(j));
@@ -376,13 +376,13 @@ static int run_parallel(ct_run *r, ct_paths *p)
     if (ct_jobs_finish(&j, end) != 0) {
         fprintf(stderr, "ota-conformance: cannot write the trace %s\n", p->trace);
         rc = 3;
-    } else if (ct_setup_write_reports(r, p->trace) != 0) {
+    } else if (ct_setup_write_reports(r, p->trace, &worse) != 0) {
         rc = 3;
     }
     free(begin);
     free(order);
     ct_jobs_free(&j);
-    return rc ? rc : ct_interrupted ? 130 : any_failed(r) ? 1 : 0;
+    return rc ? rc : ct_interrupted ? 130 : any_failed(r) || worse ? 1 : 0;
 }
 
 int ct_runner_run(ct_run *r, ct_paths *p)

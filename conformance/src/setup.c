@@ -365,18 +365,28 @@ void ct_setup_trace_run_end(double secs)
                    strlen(json), "run-end");
 }
 
-int ct_setup_write_reports(const ct_run *r, const char *trace)
+int ct_setup_write_reports(const ct_run *r, const char *trace, int *worse)
 {
     const ct_options *o = &r->opt;
     rp_report *rep = NULL;
     char err[512];
     int rc = 0;
 
-    if (!o->junit && !o->html)
+    *worse = 0;
+    if (!o->junit && !o->html && !o->baseline)
         return 0;
     if (rp_report_load(trace, &rep, err, sizeof(err)) != RP_OK) {
         fprintf(stderr, "ota-conformance: %s\n", err);
         return -1;
+    }
+    if (o->baseline) {
+        if (rp_report_compare(rep, o->baseline, &o->thresholds, o->baseline_strict, err,
+                              sizeof(err)) != RP_OK) {
+            fprintf(stderr, "ota-conformance: --baseline: %s\n", err);
+            rc = -1;
+        }
+        rp_compare_print(rep, stdout);
+        *worse = o->baseline_strict && rep->cmp && rep->cmp->worse;
     }
     if (o->junit && rp_report_junit(rep, o->junit) != RP_OK) {
         fprintf(stderr, "ota-conformance: cannot write %s\n", o->junit);

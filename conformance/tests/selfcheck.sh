@@ -44,6 +44,22 @@ run_reference() {
         { echo "reference device (thingspanel): JUnit does not name the dialect"; return 1; }
 }
 
+# A cost switch (its rule is "conformant"): it breaks no rule, so the run must pass, under
+# --strict, the whole catalogue (--baseline shows what it costs:
+# conformance/tests/baseline.sh). It is not counted in the mutation score.
+run_conformant() {
+    local bug=$1 out="$work/$1.txt"
+    if "$bin/ota-conformance" --strict --quiet --jobs 3 \
+        --junit "$work/$bug.xml" --trace "$work/$bug.jsonl" \
+        --dut-cmd "exec '$bin/ota-ref-device' --bug $bug" >"$out" 2>&1; then
+        echo "conformant --bug $bug: $(head -1 "$out")"
+        return 0
+    fi
+    echo "NOT CONFORMANT --bug $bug: a cost switch must pass"
+    sed 's/^/    /' "$out" | head -20
+    return 1
+}
+
 # One bug: the run must fail, and a failure must cite the expected rule.
 # The run is limited to the tests that judge that rule (--only RULE): the
 # reference run above proves every other test passes a correct device, and
@@ -91,6 +107,10 @@ pids=()
 for bug in "${bugs[@]}"; do
     rule=$("$bin/ota-ref-device" --list-bugs | awk -v b="$bug" '$1 == b {print $2}')
     [ -n "$rule" ] || { echo "unknown bug $bug"; status=1; continue; }
+    if [ "$rule" = conformant ]; then
+        run_conformant "$bug" || status=1
+        continue
+    fi
     total=$((total + 1))
     ( run_bug "$bug" "$rule" >"$work/$bug.result" ) &
     pids+=($!)

@@ -73,6 +73,9 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                           "(thingspanel) size \"0\" taken as an empty image: refused"},
     [BUG_TP_NEED_SIGN] = {"tp-need-sign", "TP-PUSH-3",
                           "(thingspanel) an empty sign taken as a bad one: -3"},
+    [BUG_DOWNLOAD_TWICE] = {"download-twice", RD_CONFORMANT,
+                            "downloads the image twice before verifying it (twice the bytes, "
+                            "no rule broken)"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

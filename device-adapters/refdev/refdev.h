@@ -71,12 +71,18 @@ typedef enum {
     BUG_TP_READ_DATA,       /* the package read from "data", as in Aliyun: the push is ignored */
     BUG_TP_SIZE_ZERO,       /* size "0" taken as an empty image: the push is refused (-1) */
     BUG_TP_NEED_SIGN,       /* an empty sign taken as a bad one: verification fails (-3) */
+    /* Costs, not mistakes: the device stays conformant and only downloads more (its rule in
+     * rd_bugs is RD_CONFORMANT; --baseline must show it). */
+    BUG_DOWNLOAD_TWICE, /* downloads the image a second time, to a scratch file, before verifying */
     BUG__COUNT
 } rd_bug;
 
+/* The rule of a switch that breaks none (a cost): the self-check expects it to pass. */
+#define RD_CONFORMANT "conformant"
+
 typedef struct {
     const char *name;
-    const char *rule; /* the judging.md rule the suite must cite */
+    const char *rule; /* the judging.md rule the suite must cite, or RD_CONFORMANT */
     const char *what;
 } rd_bug_info;
 

@@ -42,12 +42,15 @@ static void set_state(rd_state s)
     pthread_mutex_unlock(&rd.lock);
 }
 
+/* (bug download-twice) the second download is silent: the worker thread sets this. */
+static int second_pass;
+
 /* An intermediate report when the step grew and 3 s have passed since the last one. */
 static void rd_progress(int *last_pct, double *last_report, int pct)
 {
     double gap = rd_has_bug(BUG_PROGRESS_FLOOD) ? 0.3 : RD_REPORT_GAP_S;
 
-    if (pct > *last_pct && pct < 100 && ota_clock_now() - *last_report >= gap) {
+    if (!second_pass && pct > *last_pct && pct < 100 && ota_clock_now() - *last_report >= gap) {
         /* (bug progress-backwards) the second report goes down by one */
         rd_report_step(pct, "downloading", 0);
         if (rd_has_bug(BUG_PROGRESS_BACK) && pct > 1)
@@ -117,6 +120,7 @@ static int fetch_once(CURL *h, dl *d, const char *path, char *why, size_t cap)
             d->have = 0;
     }
     d->last_data = ota_clock_now();
+    d->short_body = 0; /* of this response only: a short one before it was retried */
     d->f = fopen(path, d->have ? "ab" : "wb");
     if (!d->f) {
         snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
@@ -501,6 +505,29 @@ static int flash(const char *part, const char *version, char *why, size_t cap)
 static void loop_old_url(const ota_push *p, const char *part, char *why);
 static void reboot_soon(void);
 
+/*
+ * (bug download-twice) the whole image once more, into a scratch file that
+ * is thrown away: twice the bytes on the link, nothing else changes. Its
+ * progress is not reported and its failure does not matter, so the device
+ * stays conformant; only the cost of an update (--baseline) shows it.
+ */
+static void download_again(const ota_push *p)
+{
+    char scratch[600], why[256] = "";
+    int rc, was_short = short_image;
+
+    rd_state_path("download.again", scratch, sizeof(scratch));
+    rd_log("(bug download-twice) downloading the image a second time before verifying");
+    second_pass = 1;
+    rc = p->has_url ? download(p, scratch, why, sizeof(why))
+                    : download_blocks(p, scratch, why, sizeof(why));
+    second_pass = 0;
+    short_image = was_short;
+    if (rc != 0)
+        rd_log("(bug download-twice) the second download failed (%s): ignored", why);
+    unlink(scratch);
+}
+
 static void *worker(void *arg)
 {
     ota_push p;
@@ -526,6 +553,8 @@ static void *worker(void *arg)
             step = rd_has_bug(BUG_DOWNLOAD_MINUS4) ? -4 : -2;
         goto idle;
     }
+    if (rd_has_bug(BUG_DOWNLOAD_TWICE) && !short_image && !rd_download_abandoned())
+        download_again(&p);
     set_state(RD_VERIFYING);
     if (short_image)
         rd_log("(bug flash-short-file) flashing %s unverified", part);

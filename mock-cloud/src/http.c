@@ -25,6 +25,8 @@ typedef struct {
     int job;
     int status;
     size_t from, len;
+    int streamed; /* the image's body: sent counts what went out */
+    size_t sent;  /* body bytes handed to the connection */
 } http_req;
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
@@ -47,17 +49,19 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
 
     if (!r)
         return;
+    /* The bytes that went out: a body cut short says how far it got (-1: none). */
+    long long last = r->streamed ? (r->sent ? (long long)(r->from + r->sent) - 1 : -1)
+                                 : (long long)(r->len ? r->from + r->len - 1 : r->from);
     if (r->status)
         mc_trace_event(c, OTA_TR_HTTP,
                        &(mc_trace_ev){.event = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
                                                    ? OTA_EV_HTTP_DONE
                                                    : OTA_EV_HTTP_ABORTED,
                                       .offset = (long long)r->from,
-                                      .last = (long long)(r->len ? r->from + r->len - 1 : r->from),
+                                      .last = last,
                                       .status = r->status},
-                       r->dn, r->uri, NULL, 0, "done %d bytes=%zu-%zu %s", r->status, r->from,
-                       r->len ? r->from + r->len - 1 : r->from,
-                       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "completed" : "aborted");
+                       r->dn, r->uri, NULL, 0, "done %d bytes=%zu-%lld %s", r->status, r->from,
+                       last, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "completed" : "aborted");
     free(r);
     *con_cls = NULL;
 }
@@ -120,6 +124,7 @@ typedef struct {
     int fd;       /* the connection's socket, for a reset */
     int paused;
     double t0;
+    size_t *sent; /* the request's count of bytes sent: it outlives every read */
 } body;
 
 /* Sleep up to `s` seconds; 0 early when the server stops. */
@@ -168,6 +173,8 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
         return MHD_CONTENT_READER_END_WITH_ERROR;
     mc_image_read(&b->img, b->from + (size_t)pos, buf, n);
     mc_fault_http_bytes(&b->f, b->from, (size_t)pos, buf, n);
+    if (*b->sent < (size_t)pos + n)
+        *b->sent = (size_t)pos + n;
     return (ssize_t)n;
 }
 
@@ -218,6 +225,8 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
         b->f = *f;
         b->fd = ci ? ci->connect_fd : -1;
         b->t0 = ota_clock_now();
+        b->sent = &r->sent;
+        r->streamed = 1;
         total = plan.unknown_length ? MHD_SIZE_UNKNOWN : r->len;
         resp = MHD_create_response_from_callback(total, 16384, body_read, b, body_free);
         if (!resp)

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "otaproto/otaproto.h"
-#include "otareport/report.h"
+#include "report_priv.h"
 
 #define MAX_ROWS    1500 /* timeline rows per test; the JUnit slice has the rest */
 #define MAX_PAYLOAD 1500 /* characters of one payload shown */
@@ -67,6 +67,8 @@ static const char css[] =
     ".v{font-weight:600}.v-fail .v,.rv-fail{color:#c62828}.rv-pass{color:#2e7d32}"
     ".rv-warning{color:#b26a00}.rv-na,.rv-untested{color:#78909c}"
     "svg.chart{background:#fbfcfe;border:1px solid #e3e6ee;margin:6px 0}"
+    ".cost{color:#455a64;margin:4px 0}.baseline td.changed{background:#fff8e1}"
+    ".baseline td.worse{background:#fdecea;color:#c62828;font-weight:600}"
     ".hidden{display:none}";
 
 static const char script[] =
@@ -505,6 +507,7 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
         rp_xml_put(f, t->warnings[w].text);
         fputs("</p>\n", f);
     }
+    rp_html_cost_line(f, t);
     if (t->rec_end > t->rec_begin && t->rec_begin < r->nrecs) {
         chart(f, r, t);
         timeline(f, r, t);
@@ -533,7 +536,9 @@ int rp_html_write(const rp_report *r, const char *path)
     filters(f, r);
     fputs("<main>\n", f);
     failures(f, r);
+    rp_html_baseline(f, r);
     rule_table(f, r);
+    rp_html_cost(f, r);
     fputs("<section id=\"tests\"><h2>Tests</h2>\n", f);
     for (int i = 0; i < r->ntests; i++)
         test_article(f, r, &r->tests[i]);

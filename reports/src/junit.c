@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "otareport/report.h"
+#include "report_priv.h"
 
 const char *rp_verdict_name(rp_verdict v)
 {
@@ -94,6 +94,20 @@ void rp_xml_put(FILE *f, const char *s)
     free(buf);
 }
 
+/* The baseline row of test x when the run was compared with one. */
+static const rp_diff *row_of(const rp_run *r, const rp_test *x)
+{
+    return r->report ? rp_compare_row(r->report, (int)(x - r->tests)) : NULL;
+}
+
+/* Under --baseline-strict a test that got worse than the baseline fails (if it did not already). */
+static int baseline_fails(const rp_run *r, const rp_test *x)
+{
+    const rp_diff *d = row_of(r, x);
+    return d && d->worse && r->report->cmp->strict && x->verdict != RP_FAIL &&
+           x->verdict != RP_UNFINISHED;
+}
+
 static void counts(const rp_run *r, const char *group, int *n, int *fail, int *skip, int *errors,
                    double *t)
 {
@@ -104,8 +118,8 @@ static void counts(const rp_run *r, const char *group, int *n, int *fail, int *s
         if (group && strcmp(x->group, group))
             continue;
         (*n)++;
-        *fail += x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED;
-        *skip += x->verdict == RP_NA;
+        *fail += x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED || baseline_fails(r, x);
+        *skip += x->verdict == RP_NA && !baseline_fails(r, x);
         *errors += x->verdict == RP_INCONCLUSIVE;
         *t += x->seconds;
     }
@@ -120,7 +134,34 @@ static void put_property(FILE *f, const char *name, const char *value)
     fputs("\"/>\n", f);
 }
 
-static void put_case(FILE *f, const rp_test *x)
+/* The test's cost, and with a baseline its figures there and what changed. */
+static void put_figures(FILE *f, const rp_run *r, const rp_test *x)
+{
+    rp_figure fig[16];
+    const rp_diff *d = row_of(r, x);
+    int n = rp_cost_figures(&x->cost, fig, 16);
+    char name[48], value[32];
+
+    for (int i = 0; i < n; i++)
+        put_property(f, fig[i].name, fig[i].value);
+    if (!d)
+        return;
+    if (d->before >= 0) {
+        const rp_test *b = &r->report->cmp->before->tests[d->before];
+        put_property(f, "baseline.verdict", rp_verdict_name(b->verdict));
+        for (int m = RP_METRIC_MESSAGES; m < RP_METRIC__COUNT; m++) {
+            double v = rp_metric_value(b, (rp_metric)m);
+            snprintf(name, sizeof(name), "baseline.%s", rp_metric_name((rp_metric)m));
+            snprintf(value, sizeof(value), "%.*f", m == RP_METRIC_TIME ? 3 : 0, v);
+            if (m != RP_METRIC_TIME || v >= 0)
+                put_property(f, name, value);
+        }
+    }
+    if (d->text[0])
+        put_property(f, d->worse ? "baseline.worse" : "baseline.change", d->text);
+}
+
+static void put_case(FILE *f, const rp_run *r, const rp_test *x)
 {
     fputs("    <testcase name=\"", f);
     rp_xml_put(f, x->name);
@@ -135,6 +176,7 @@ static void put_case(FILE *f, const rp_test *x)
         snprintf(text, sizeof(text), "%s: %s", x->warnings[w].rule, x->warnings[w].text);
         put_property(f, "warning", text);
     }
+    put_figures(f, r, x);
     fputs("      </properties>\n", f);
     if (x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED) {
         fputs("      <failure message=\"", f);
@@ -143,6 +185,14 @@ static void put_case(FILE *f, const rp_test *x)
         rp_xml_put(f, x->failed_rule);
         fputs("\">", f);
         rp_xml_put(f, x->message);
+        fputs("</failure>\n", f);
+    } else if (baseline_fails(r, x)) {
+        fputs("      <failure message=\"worse than the baseline: ", f);
+        rp_xml_put(f, row_of(r, x)->text);
+        fputs("\" type=\"BASELINE\">worse than the baseline ", f);
+        rp_xml_put(f, r->report->cmp->path);
+        fputs(": ", f);
+        rp_xml_put(f, row_of(r, x)->text);
         fputs("</failure>\n", f);
     } else if (x->verdict == RP_INCONCLUSIVE) {
         fputs("      <error message=\"", f);
@@ -210,7 +260,7 @@ int rp_junit_write(const rp_run *r, const char *path)
         }
         for (int k = i; k < r->ntests; k++)
             if (!strcmp(r->tests[k].group, g))
-                put_case(f, &r->tests[k]);
+                put_case(f, r, &r->tests[k]);
         fputs("  </testsuite>\n", f);
     }
     fputs("</testsuites>\n", f);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "otareport/report.h"
+#include "report_priv.h"
 
 #define RP_MAX_LINE  (4 * 1024 * 1024)
 #define RP_MAX_RECS  2000000
@@ -283,6 +283,8 @@ static int rebuild(rp_report *r)
     }
     if (!r->complete && r->nrecs)
         r->seconds = r->recs[r->nrecs - 1].t - r->recs[0].t;
+    for (int i = 0; i < r->ntests; i++)
+        rp_cost_measure(r, &r->tests[i]);
     return RP_OK;
 }
 
@@ -330,6 +332,7 @@ void rp_report_free(rp_report *r)
         free(r->tests[i].system_out);
     free(r->tests);
     free(r->info.rules);
+    rp_compare_free(r->cmp);
     free(r);
 }
 
@@ -371,7 +374,7 @@ static char *slice_text(const rp_report *r, const rp_test *t, size_t cap)
 int rp_report_junit(const rp_report *r, const char *path)
 {
     rp_run run = {r->info.suite, r->info.device, r->info.started, r->seconds,
-                  r->tests,      r->ntests,      r->info.dialect};
+                  r->tests,      r->ntests,      r->info.dialect, r};
     int rc;
 
     for (int i = 0; i < r->ntests; i++) {

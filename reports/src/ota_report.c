@@ -1,7 +1,8 @@
 /*
  * ota-report: rebuild a run's reports from its JSONL trace, also a trace of
- * a run that was killed half-way. Exit 0 written, 2 bad usage, 3 unreadable
- * trace or unwritable output.
+ * a run that was killed half-way, optionally compared with an earlier run's
+ * trace. Exit 0 written, 1 worse than the baseline under --baseline-strict,
+ * 2 bad usage, 3 unreadable trace or unwritable output.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,24 +12,37 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ota-report --trace FILE [--junit FILE] [--html FILE] | --version | --help\n"
+    fprintf(f, "usage: ota-report --trace FILE [--junit FILE] [--html FILE] [--baseline TRACE\n"
+               "                  [--baseline-strict] [--baseline-threshold NAME=VALUE]...]\n"
+               "       ota-report --version | --help\n"
                "Writes JUnit XML and/or the single-file HTML report of an ota-conformance\n"
-               "run from its trace (ota-conformance --trace FILE).\n\n"
-               "Exit status: 0 written, 2 bad usage, 3 unreadable trace or unwritable output.\n");
+               "run from its trace (ota-conformance --trace FILE). --baseline compares it\n"
+               "with the trace of an earlier run of the same device, as ota-conformance\n"
+               "--baseline does (docs/baseline.md).\n\n"
+               "Exit status: 0 written, 1 a test got worse than the baseline under\n"
+               "--baseline-strict, 2 bad usage, 3 unreadable trace or unwritable output.\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *trace = NULL, *junit = NULL, *html = NULL;
+    const char *trace = NULL, *junit = NULL, *html = NULL, *baseline = NULL, *limit = NULL;
     rp_report *r = NULL;
+    rp_thresholds th;
     char err[512] = "";
-    int rc = 0;
+    int rc = 0, strict = 0;
 
+    rp_thresholds_default(&th);
     for (int i = 1; i < argc; i++) {
-        const char **dst = !strcmp(argv[i], "--trace")   ? &trace
-                           : !strcmp(argv[i], "--junit") ? &junit
-                           : !strcmp(argv[i], "--html")  ? &html
-                                                         : NULL;
+        const char **dst = !strcmp(argv[i], "--trace")                ? &trace
+                           : !strcmp(argv[i], "--junit")              ? &junit
+                           : !strcmp(argv[i], "--html")               ? &html
+                           : !strcmp(argv[i], "--baseline")           ? &baseline
+                           : !strcmp(argv[i], "--baseline-threshold") ? &limit
+                                                                      : NULL;
+        if (!strcmp(argv[i], "--baseline-strict")) {
+            strict = 1;
+            continue;
+        }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
@@ -42,6 +56,11 @@ int main(int argc, char **argv)
             return 2;
         }
         *dst = argv[++i];
+        if (dst == &limit && rp_thresholds_set(&th, limit) != RP_OK) {
+            fprintf(stderr, "ota-report: --baseline-threshold wants NAME=VALUE, NAME one of "
+                            "messages, bytes, requests, retries, time, VALUE a number >= 0\n");
+            return 2;
+        }
     }
     if (!trace || (!junit && !html)) {
         usage(stderr);
@@ -51,6 +70,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "ota-report: %s\n", err);
         return 3;
     }
+    if (baseline && rp_report_compare(r, baseline, &th, strict, err, sizeof(err)) != RP_OK) {
+        fprintf(stderr, "ota-report: baseline: %s\n", err);
+        rp_report_free(r);
+        return 3;
+    }
+    rp_compare_print(r, stdout);
     if (junit && rp_report_junit(r, junit) != RP_OK) {
         fprintf(stderr, "ota-report: cannot write %s\n", junit);
         rc = 3;
@@ -61,6 +86,8 @@ int main(int argc, char **argv)
     }
     if (!r->complete)
         fprintf(stderr, "ota-report: the run did not finish; the last test is marked unfinished\n");
+    if (!rc && strict && r->cmp && r->cmp->worse)
+        rc = 1;
     rp_report_free(r);
     return rc;
 }

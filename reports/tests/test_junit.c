@@ -35,7 +35,8 @@ static void xpath(const char *expr, char *out, size_t cap)
 static void hostile_text_still_makes_valid_xml(void **state)
 {
     rp_test t[4] = {0};
-    rp_run run = {"ota-conformance", "dev<1>", "2026-11-22T00:00:00", 1.5, t, 4, "thingspanel"};
+    rp_run run = {"ota-conformance", "dev<1>", "2026-11-22T00:00:00", 1.5, t, 4,
+                  "thingspanel",     NULL};
     char cmd[512], out[256];
     int fd;
     (void)state;

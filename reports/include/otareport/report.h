@@ -35,6 +35,27 @@ typedef struct {
     char text[512];
 } rp_warning;
 
+/*
+ * What one test cost the device, measured from its slice of the trace
+ * (cost.c): rebuilt on load, never stored in the test's JSON.
+ */
+typedef struct {
+    int measured;          /* the test's records were loaded */
+    long long image_bytes; /* the pushed size of each image the device fetched from, summed */
+    long long bytes;       /* bytes sent to the device: HTTP bodies and block data */
+    double amplification;  /* bytes / image_bytes; 0 without an image */
+    int messages;          /* messages the device sent */
+    int pushes;            /* pushes (and get_replies with a job) sent to the device */
+    int requests;          /* HTTP GETs and block requests */
+    int retries;     /* requests after the first of a push (HTTP), or for a block asked before */
+    double gap_min;  /* the shortest time from a request to the retry after it; -1: none */
+    double gap_mean; /* the mean of those times; -1: none */
+    int faults;      /* fault records */
+    char fault[32];  /* the kind of the first fault; "" without one */
+    double fault_to_report; /* the first fault to the device's next final report; -1: none */
+    double push_to_final;   /* the first push to the device's last final report; -1: none */
+} rp_cost;
+
 typedef struct {
     char name[96];
     char group[48];
@@ -54,6 +75,7 @@ typedef struct {
      */
     int has_evidence;
     long evidence;
+    rp_cost cost; /* loaded reports only */
 } rp_test;
 
 typedef struct {
@@ -64,6 +86,7 @@ typedef struct {
     const rp_test *tests;
     int ntests;
     const char *dialect; /* the device's platform; NULL or "aliyun" (the default) is not named */
+    const struct rp_report *report; /* the loaded run, for its baseline comparison; may be NULL */
 } rp_run;
 
 typedef enum { RP_OK = 0, RP_ERR_ARG, RP_ERR_IO, RP_ERR_FORMAT, RP_ERR_NOMEM } rp_err;
@@ -106,7 +129,7 @@ char *rp_test_to_json(const rp_test *t);
 /* Decode rp_test_to_json's text; RP_ERR_FORMAT when it is not a test object. */
 int rp_test_from_json(const char *json, rp_test *t);
 
-typedef struct {
+typedef struct rp_report {
     rp_run_info info;
     int complete; /* the run-end record was found */
     double seconds;
@@ -114,8 +137,9 @@ typedef struct {
     int ntests;
     ota_trace_rec *recs; /* every record of the trace, heap */
     size_t nrecs;
-    int bad_lines;     /* lines that did not decode */
-    size_t not_loaded; /* records past the cap that were left out (test records never are) */
+    int bad_lines;          /* lines that did not decode */
+    size_t not_loaded;      /* records past the cap that were left out (test records never are) */
+    struct rp_compare *cmp; /* with a baseline (rp_report_compare), else NULL; owned */
 } rp_report;
 
 /*
@@ -128,6 +152,81 @@ void rp_report_free(rp_report *r);
 int rp_report_junit(const rp_report *r, const char *path);
 /* The single-file HTML report. */
 int rp_html_write(const rp_report *r, const char *path);
+
+/* ---- the cost of an update, per fault kind (cost.c) ---- */
+typedef struct {
+    char fault[32]; /* "" for the tests without a fault */
+    int tests;      /* tests that downloaded an image */
+    double amp_sum, amp_min, amp_max;
+    int retries;
+    double report_sum; /* fault to report, summed over the tests that reported */
+    int reported;
+} rp_cost_kind;
+
+/* The tests of r that downloaded an image, grouped by their first fault's kind; how many kinds. */
+int rp_cost_kinds(const rp_report *r, rp_cost_kind *out, int cap);
+/* One line: "http-reset: 1.00x the image, 1.0 retries per test, 2.1 s from the fault ...". */
+void rp_cost_kind_text(const rp_cost_kind *k, char *buf, size_t cap);
+
+/* ---- this run against an earlier one of the same device (baseline.c) ---- */
+typedef enum {
+    RP_METRIC_VERDICT = 0,
+    RP_METRIC_MESSAGES,
+    RP_METRIC_BYTES,
+    RP_METRIC_REQUESTS,
+    RP_METRIC_RETRIES,
+    RP_METRIC_TIME,
+    RP_METRIC__COUNT
+} rp_metric;
+
+const char *rp_metric_name(rp_metric m);
+
+/*
+ * How far a figure may move before it is a difference. bytes: percent of the
+ * image size; messages, requests, retries: counts; time: seconds. A change
+ * must be larger than its threshold; a verdict change always counts.
+ */
+typedef struct {
+    double v[RP_METRIC__COUNT];
+} rp_thresholds;
+
+void rp_thresholds_default(rp_thresholds *th);
+/* "NAME=VALUE" (bytes=25, messages=5, ...); RP_ERR_ARG for an unknown name or a bad value. */
+int rp_thresholds_set(rp_thresholds *th, const char *spec);
+
+/* One test in either run, and how it changed. */
+typedef struct {
+    char group[48];
+    char name[96];
+    int before, now;  /* the test's index in each run; -1: not in that run */
+    unsigned changed; /* a bit per rp_metric past its threshold */
+    unsigned worse;   /* those of them that got worse */
+    char text[640];   /* the changes, in words; "" when none */
+} rp_diff;
+
+typedef struct rp_compare {
+    rp_report *before; /* the baseline run; owned */
+    char path[512];    /* the baseline trace */
+    rp_thresholds th;
+    int strict;    /* --baseline-strict: a test that got worse fails in JUnit */
+    rp_diff *rows; /* this run's tests in order, then those only the baseline has */
+    int nrows;
+    int changed, worse; /* rows with a change, with one that got worse */
+} rp_compare;
+
+/* A test's figure for metric m (the verdict as a rank: 0 pass or N/A, 1 inconclusive, 2 fail). */
+double rp_metric_value(const rp_test *t, rp_metric m);
+/*
+ * Compare r with the run recorded in baseline_trace and keep the result in
+ * r->cmp (JUnit and HTML show it). err says what went wrong: RP_ERR_IO or
+ * RP_ERR_FORMAT for a baseline that is no readable trace.
+ */
+int rp_report_compare(rp_report *r, const char *baseline_trace, const rp_thresholds *th, int strict,
+                      char *err, size_t errcap);
+/* The differences of r->cmp as lines for a terminal (nothing without a baseline). */
+void rp_compare_print(const rp_report *r, FILE *f);
+/* The row of r->cmp for this run's test i, or NULL. */
+const rp_diff *rp_compare_row(const rp_report *r, int i);
 
 /* Write the run as one JUnit XML document. RP_ERR_IO when the file can not be written. */
 int rp_junit_write(const rp_run *run, const char *path);
