@@ -129,7 +129,9 @@ uint8_t *mc_block_encode(const mc_block_reply *r, const mc_image *img, size_t *l
 /*
  * Where the encoded frame of r carries the image's bytes untouched, so the
  * trace keeps them by reference: after the length and the header, up to
- * the CRC (a cut frame carries one byte less). None when a byte was flipped.
+ * the CRC. A damaged frame (a byte flipped, its CRC or end changed) is kept
+ * whole: it is rare, and a record by reference is then always a frame's
+ * head, the reference and its CRC.
  */
 static void frame_ref(const mc_block_reply *r, const mc_image *img, const uint8_t *frame,
                       size_t flen, mc_frame_ref *ref)
@@ -137,10 +139,11 @@ static void frame_ref(const mc_block_reply *r, const mc_image *img, const uint8_
     size_t at = flen >= 2 ? 2 + (((size_t)frame[0] << 8) | frame[1]) : flen;
 
     memset(ref, 0, sizeof(*ref));
-    if (!r->len || (r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len) || at >= flen)
+    if (!r->len || (r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len) ||
+        r->damage != MC_FRAME_INTACT || at + r->len + 2 != flen)
         return;
     ref->at = at;
-    ref->len = flen - at < r->len ? flen - at : r->len;
+    ref->len = r->len;
     ref->off = (long long)r->from;
     ref->key = mc_image_key(img);
 }
