@@ -1,7 +1,7 @@
 /*
  * The reference device's MQTT link: a signed Aliyun login, subscriptions to
  * its own downlink topics, the boot version report once they are granted,
- * and progress reports. libmosquitto's thread reconnects on its own.
+ * and progress reports. The link thread reconnects with a deadline per attempt.
  */
 #include <mosquitto.h>
 #include <pthread.h>
@@ -13,6 +13,11 @@
 #include "refdev.h"
 
 #define RD_PUBACK_TIMEOUT 5.0
+/* Seconds a connection attempt may wait for the broker's CONNACK. */
+#define RD_CONNECT_DEADLINE 5
+
+/* Set by a granted login, cleared when the link fails. */
+static int link_up;
 
 /* The module named in reports: none for the default module (and none at all with no-module). */
 static const char *reported_module(void)
@@ -127,6 +132,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
         rd_log("broker refused the login: %s", mosquitto_connack_string(rc));
         return;
     }
+    __atomic_store_n(&link_up, 1, __ATOMIC_RELEASE);
     n = downlinks(subs);
     if (rd.no_subscribe) { /* linked: what a subscription's grant does, at once */
         on_subscribe(m, obj, 0, 0, NULL);
@@ -229,15 +235,43 @@ static int link_stopping, link_running;
  * fails among them (a server certificate it does not trust). A device keeps
  * trying: a second later, again.
  */
+/* Sleep SECS in short slices, so that a stop is not kept waiting. */
+static void link_pause(int secs)
+{
+    for (int i = 0; i < secs * 10 && !__atomic_load_n(&link_stopping, __ATOMIC_ACQUIRE); i++)
+        usleep(100 * 1000);
+}
+
+/*
+ * The link's own loop, never blocking: each attempt is a non-blocking connect with a deadline
+ * for the broker's answer (a connection that a broker on its way down accepted and never
+ * answers must not hold the device for a keepalive), then 1, 2, 3, 4, 4 ... s between tries.
+ */
 static void *link_main(void *arg)
 {
+    double attempt = ota_clock_now();
+    int failures = 0;
     (void)arg;
+
     while (!__atomic_load_n(&link_stopping, __ATOMIC_ACQUIRE)) {
-        int rc = mosquitto_loop_forever(rd.mosq, 1000, 1);
+        int rc = mosquitto_loop(rd.mosq, 200, 1);
         if (__atomic_load_n(&link_stopping, __ATOMIC_ACQUIRE))
             break;
-        rd_log("connection failed: %s; trying again in 1 s", mosquitto_strerror(rc));
-        sleep(1);
+        if (rc == MOSQ_ERR_SUCCESS) {
+            if (__atomic_load_n(&link_up, __ATOMIC_ACQUIRE)) {
+                failures = 0;
+                continue;
+            }
+            if (ota_clock_now() - attempt < RD_CONNECT_DEADLINE)
+                continue;
+            rd_log("no answer from the broker within %d s", RD_CONNECT_DEADLINE);
+        }
+        __atomic_store_n(&link_up, 0, __ATOMIC_RELEASE);
+        failures = failures < 4 ? failures + 1 : 4;
+        if (rc != MOSQ_ERR_SUCCESS)
+            rd_log("connection failed: %s; trying again in %d s", mosquitto_strerror(rc), failures);
+        link_pause(failures);
+        attempt = ota_clock_now();
         mosquitto_reconnect_async(rd.mosq);
     }
     return NULL;
