@@ -1,7 +1,7 @@
 # cmake --install: the programs, the broker plugin, the fixtures and the certificate maker in
 # the usual prefix layout (docs/install.md), the man pages, and libotaproto/libotamock with
 # their headers, pkg-config files and a CMake package config for the user's own tests.
-install(TARGETS ota-conformance ota-mock-cloud ota-ref-device ota-report ota-pty-board
+install(TARGETS ota-conformance ota-mock-cloud ota-ref-device ota-report ota-pty-board ota-fleet
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS otaauth LIBRARY DESTINATION ${OTA_INSTALL_PLUGINDIR})
 install(DIRECTORY fixtures/devices fixtures/scenarios fixtures/schemas
@@ -10,13 +10,13 @@ install(DIRECTORY fixtures/devices fixtures/scenarios fixtures/schemas
 install(PROGRAMS fixtures/certs/make-certs.sh DESTINATION ${OTA_INSTALL_DATADIR})
 install(FILES README.md CHANGELOG.md docs/api-stability.md docs/install.md docs/dut-contract.md
   docs/device-profiles.md docs/judging.md docs/serial-adapter.md docs/broker-plugin.md
-  docs/baseline.md
+  docs/baseline.md docs/fleet.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ci/templates examples DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Man pages: made at build time from each program's --help (man/mkman.sh) and a short
 # hand-written part (man/NAME.extra); gzipped as Debian wants them.
-set(OTA_PROGRAMS ota-conformance ota-mock-cloud ota-ref-device ota-report ota-pty-board)
+set(OTA_PROGRAMS ota-conformance ota-mock-cloud ota-ref-device ota-report ota-pty-board ota-fleet)
 set(OTA_MAN_PAGES)
 foreach(prog ${OTA_PROGRAMS})
   set(page ${CMAKE_BINARY_DIR}/man/${prog}.1.gz)

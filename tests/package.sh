@@ -30,7 +30,7 @@ echo "Depends: $depends"
 # The file list: what a user needs is there, nothing of the build is.
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$pkgdir/files.txt"
 for f in /usr/bin/ota-conformance /usr/bin/ota-mock-cloud /usr/bin/ota-ref-device \
-    /usr/bin/ota-report /usr/bin/ota-pty-board \
+    /usr/bin/ota-report /usr/bin/ota-pty-board /usr/bin/ota-fleet \
     "/usr/lib/${multiarch:+$multiarch/}ota-conformance/otaauth.so" \
     /usr/share/ota-conformance/devices/ref-device.json \
     /usr/share/ota-conformance/scenarios/http-status-404.json \
@@ -90,9 +90,12 @@ done
 bin=$stage/usr/bin
 "$bin/ota-conformance" --version | grep -qx "ota-conformance $(dpkg-deb -f "$deb" Version)" ||
     fail "ota-conformance --version does not say the package's version"
-for p in ota-mock-cloud ota-ref-device ota-report ota-pty-board; do
+for p in ota-mock-cloud ota-ref-device ota-report ota-pty-board ota-fleet; do
     "$bin/$p" --version | grep -q "^$p " || fail "$p --version"
 done
+# ota-fleet starts the ota-mock-cloud next to it, which finds its plugin and fixtures.
+"$bin/ota-fleet" --devices 5 --quiet >"$pkgdir/fleet.txt" 2>&1 ||
+    fail "the staged ota-fleet: $(cat "$pkgdir/fleet.txt")"
 help=$("$bin/ota-conformance" --help)
 echo "$help" | grep -q "fixtures  *$stage/usr/share/ota-conformance (installed)" ||
     fail "the staged copy does not use its own fixtures: $help"

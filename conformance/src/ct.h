@@ -82,7 +82,7 @@ typedef struct {
 } ct_group;
 
 extern const ct_group ct_group_security, ct_group_version, ct_group_push, ct_group_final,
-    ct_group_failure, ct_group_download, ct_group_blocks;
+    ct_group_failure, ct_group_download, ct_group_blocks, ct_group_power;
 /* The ThingsPanel dialect's own tests (t_dialect.c), in the catalogue only in that dialect. */
 extern const ct_group ct_group_thingspanel;
 
@@ -103,11 +103,13 @@ typedef struct {
     long long block_size; /* what the device asks per MQTT block; 0 until a block test saw it */
 
     /* the device: how we meet it */
-    const char *adapter; /* "reference", "process", "serial", "network" */
-    int boot_by_connect; /* a boot is seen as a new MQTT connection (serial, network) */
-    int can_reset;       /* the suite can reboot it (process, or a reset method) */
-    dut_bounds bounds;   /* time bounds from the profile, before --time-scale */
-    int version_major;   /* target versions are <major>.0.N, above what the device runs */
+    const char *adapter;   /* "reference", "process", "serial", "network" */
+    int boot_by_connect;   /* a boot is seen as a new MQTT connection (serial, network) */
+    int can_reset;         /* the suite can reboot it (process, or a reset method) */
+    int power_cut;         /* dut_restart cuts its power: SIGKILL, or a board's powerCycleCommand */
+    const char *state_dir; /* a process device's OTA_STATE_DIR (its flash), NULL for others */
+    dut_bounds bounds;     /* time bounds from the profile, before --time-scale */
+    int version_major;     /* target versions are <major>.0.N, above what the device runs */
 
     char module_saved[OTA_MAX_MODULE + 1]; /* the profile's module while a test switched it */
 
@@ -115,8 +117,8 @@ typedef struct {
                  1]; /* the broker refused the device's login: every test fails on SEC-1 */
 
     /* the running test */
-    int jobs[32]; /* the jobs it created: a download for another is late, never judged */
-    long long streams[32];
+    int jobs[64]; /* the jobs it created: a download for another is late, never judged */
+    long long streams[64];
     int njobs;
     rp_test *cur;
     size_t t_begin; /* trace index where it began */
@@ -223,6 +225,12 @@ int ct_first_boot(char *err, size_t errcap);
  */
 int ct_module_switch(const char *module);
 void ct_module_restore(void);
+
+/* ---- power loss (t_power.c) ---- */
+/* Cut points per power test at most; a longer table is sampled (README, "Power loss"). */
+#define CT_PWR_MAX_CUTS 12
+/* After every test: stop a power test's watcher, however the test ended. */
+void ct_power_teardown(void);
 
 /* ---- upgrades ---- */
 typedef enum {

@@ -96,6 +96,22 @@ void ct_live_result(ct_live *l, const rp_test *t)
     pthread_mutex_unlock(&l->lock);
 }
 
+/* The power group's run time, bounded by its cut points (README, "Power loss"). */
+static void power_summary(const ct_run *r)
+{
+    int n = 0;
+    double secs = 0;
+
+    for (int i = 0; i < r->nresults; i++)
+        if (!strcmp(r->results[i].group, "power") && r->results[i].verdict != RP_NA) {
+            n++;
+            secs += r->results[i].seconds;
+        }
+    if (n)
+        printf("power group: %d test%s in %.1f s (at most %d cuts each)\n", n, n == 1 ? "" : "s",
+               secs, CT_PWR_MAX_CUTS);
+}
+
 void ct_live_summary(const ct_run *r, double secs)
 {
     const rp_test *res = r->results;
@@ -121,6 +137,7 @@ void ct_live_summary(const ct_run *r, double secs)
            r->nresults, pass, fail, cut, na, warn, warn == 1 ? "" : "s",
            r->opt.strict ? ", strict" : "", r->opt.tls ? ", TLS" : "",
            ct.auth_off ? ", AUTH OFF" : "", secs);
+    power_summary(r);
     for (int i = 0; r->opt.quiet && i < r->nresults; i++)
         if (res[i].verdict == RP_FAIL)
             printf("  FAIL %s/%s %s: %s\n", res[i].group, res[i].name, res[i].failed_rule,

@@ -114,6 +114,7 @@ static int after(void **state)
     (void)state;
 
     ct.cur = NULL;
+    ct_power_teardown();
     if (!t)
         return 0;
     t->seconds = mc_now(ct.cloud) - ct.t_start;

@@ -211,6 +211,11 @@ static int use_profile(ct_run *r, const char *path, char *err, size_t errcap)
     ct.can_reset = r->prof.adapter == DUT_ADAPTER_PROCESS ||
                    r->prof.adapter == DUT_ADAPTER_REFERENCE ||
                    (r->prof.adapter == DUT_ADAPTER_SERIAL && r->prof.reset != DUT_RESET_NONE);
+    /* A process is cut by SIGKILL; a board only when its reset is the power-cycle command. */
+    ct.power_cut = r->prof.adapter == DUT_ADAPTER_PROCESS ||
+                   r->prof.adapter == DUT_ADAPTER_REFERENCE ||
+                   (r->prof.adapter == DUT_ADAPTER_SERIAL && r->prof.reset == DUT_RESET_COMMAND &&
+                    r->prof.power_cmd[0] && !r->prof.reset_cmd[0]);
     ct.bounds = r->prof.bounds;
     if (r->opt.jobs > 1 && (ct.boot_by_connect || ct_device_fixes_ports(&r->prof))) {
         snprintf(err, errcap,
@@ -267,6 +272,8 @@ int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap)
     if (open_cloud(r, p, err, errcap) != 0)
         return -1;
     build_env(r, p);
+    /* The folder the device was given as its flash: the power group watches it. */
+    ct.state_dir = ct.power_cut && !ct.boot_by_connect ? p->state_dir : NULL;
     cb = (dut_callbacks){on_dut_event, ct.cloud};
     if (ct_device_open(&r->prof, p->cmd, p->envp, &cb, &ct.dut, err, errcap) != 0 ||
         ct_device_board_ready(&r->prof, ct.dut, ct.scale, err, errcap) != 0)

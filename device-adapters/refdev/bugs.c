@@ -76,6 +76,12 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
     [BUG_DOWNLOAD_TWICE] = {"download-twice", RD_CONFORMANT,
                             "downloads the image twice before verifying it (twice the bytes, "
                             "no rule broken)"},
+    [BUG_PWR_VERSION_FIRST] = {"pwr-version-first", "PWR-2",
+                               "the version written before the image is in place"},
+    [BUG_PWR_IN_PLACE] = {"pwr-in-place", "PWR-1",
+                          "the image written over the running one: a cut leaves it broken"},
+    [BUG_PWR_TRUST_PARTIAL] = {"pwr-trust-partial", "PWR-4",
+                               "a kept partial download resumed without checking its image"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

@@ -58,10 +58,19 @@ int rd_state_write(const char *name, const char *text)
     f = fopen(tmp, "w");
     if (!f)
         return -1;
-    fputs(text, f);
-    if (fclose(f) != 0)
+    /* Written whole, synced, then renamed over the old one: a cut leaves one or the other. */
+    if (fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        fclose(f);
         return -1;
-    return rename(tmp, path);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return -1;
+    f = fopen(rd.state_dir, "r"); /* the rename is durable once the folder is synced */
+    if (f) {
+        fsync(fileno(f));
+        fclose(f);
+    }
+    return 0;
 }
 
 int rd_state_read(const char *name, char *buf, size_t cap)
@@ -100,7 +109,7 @@ static int env_copy(const char *key, char *dst, size_t cap, int required)
 
 static int read_env(void)
 {
-    char port[16], tls[8], fw[OTA_MAX_VERSION + 1], dialect[32];
+    char port[16], tls[8], fw[OTA_MAX_VERSION + 1], dialect[32], why[300];
     int bad = env_copy("OTA_MQTT_HOST", rd.host, sizeof(rd.host), 1) |
               env_copy("OTA_MQTT_PORT", port, sizeof(port), 1) |
               env_copy("OTA_PRODUCT_KEY", rd.pk, sizeof(rd.pk), 1) |
@@ -126,6 +135,11 @@ static int read_env(void)
     if (rd.port <= 0 || rd.port > 65535) {
         fprintf(stderr, "ota-ref-device: OTA_MQTT_PORT '%s' is not a port\n", port);
         return -1;
+    }
+    if (rd_flash_boot(why, sizeof(why)) != 0) {
+        /* A real board would hang or reset forever here; this one crashes at every boot. */
+        rd_log("bootloader: %s; the device cannot start", why);
+        abort();
     }
     if (rd_state_read("version", rd.version, sizeof(rd.version)) != 0 || !rd.version[0])
         snprintf(rd.version, sizeof(rd.version), "%s", fw);
@@ -293,7 +307,8 @@ static int on_command(const dut_line *l)
         char ver[3 * OTA_MAX_VERSION + 1];
         pthread_mutex_lock(&rd.lock);
         dut_pct_encode(rd.version, ver, sizeof(ver));
-        rd_chan("@%u OK version=%s state=%s", l->seq, ver, rd_state_name(rd.state));
+        rd_chan("@%u OK version=%s state=%s%s%s", l->seq, ver, rd_state_name(rd.state),
+                rd.image_sha256[0] ? " image=" : "", rd.image_sha256);
         pthread_mutex_unlock(&rd.lock);
     } else if (!strcmp(l->word, "INJECT")) {
         v = dut_line_arg(l, "fault");
@@ -393,7 +408,7 @@ int main(int argc, char **argv)
         return 3;
     }
     if (!rd.no_channel)
-        rd_chan("!READY fw=%s caps=inject-flash,reset,set-version", rd.version);
+        rd_chan("!READY fw=%s caps=inject-flash,reset,set-version,image-digest", rd.version);
     serve();
     rd_log("rebooting");
     rd_upgrade_join();

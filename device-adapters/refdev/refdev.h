@@ -74,6 +74,11 @@ typedef enum {
     /* Costs, not mistakes: the device stays conformant and only downloads more (its rule in
      * rd_bugs is RD_CONFORMANT; --baseline must show it). */
     BUG_DOWNLOAD_TWICE, /* downloads the image a second time, to a scratch file, before verifying */
+    /* Power loss (the power group): commits that a cut leaves half done. */
+    BUG_PWR_VERSION_FIRST, /* the new version written before the image is in place */
+    BUG_PWR_IN_PLACE,      /* the image written over the running one, page by page */
+    BUG_PWR_TRUST_PARTIAL, /* a download kept across a reboot resumed without checking it is
+                              of the pushed image */
     BUG__COUNT
 } rd_bug;
 
@@ -106,6 +111,7 @@ typedef struct {
     char state_dir[512];
     char ca_file[512];
     int tls;
+    char image_sha256[65]; /* of the image in flash (its trailer), "" for the factory image */
     unsigned long long bugs;
     const ota_dialect *dialect; /* OTA_DIALECT or --dialect; Aliyun by default */
     int no_channel;             /* behave as a device without the control channel */
@@ -171,6 +177,17 @@ void rd_upgrade_on_push(const char *payload, size_t len);
 /* A download_reply frame arrived: queue it for the download. */
 void rd_upgrade_on_block(const void *frame, size_t len);
 void rd_upgrade_join(void);
+
+/* flash.c: the image, its commit, the bootloader's check, kept partial downloads */
+/* At boot: finish a commit a cut interrupted, check the image; -1 with why when it is broken. */
+int rd_flash_boot(char *why, size_t cap);
+/* Write the verified image in `part` and the version (atomic unless a pwr-* bug); -1 with why. */
+int rd_flash_write(const char *part, const char *version, char *why, size_t cap);
+/*
+ * Before a download to `part`: the bytes of a partial download of this push kept from an
+ * earlier attempt or boot (resume from there), or 0 (any other partial removed).
+ */
+long long rd_partial_take(const ota_push *p, const char *part);
 
 /* state files */
 int rd_state_write(const char *name, const char *text);

@@ -1,7 +1,7 @@
 /*
  * The reference device's upgrade: check the push, download with libcurl
  * (resuming by Range, at most three tries a second apart), report progress
- * at most every 3 s, verify the digest, write the image to the state folder
+ * at most every 3 s, verify the digest, write the image to flash (flash.c)
  * and reboot. Every failure ends in exactly one negative step.
  */
 #include <curl/curl.h>
@@ -173,7 +173,7 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
         snprintf(why, cap, "libcurl unavailable");
         return -1;
     }
-    unlink(path);
+    d.have = rd_partial_take(p, path);
     if (rd_has_bug(BUG_STRIP_QUERY)) {
         char bare[OTA_MAX_URL + 1];
         snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(p->url, "?"), p->url);
@@ -400,8 +400,8 @@ static int download_blocks(const ota_push *p, const char *path, char *why, size_
     double last_report = ota_clock_now();
     FILE *f;
 
-    unlink(path);
-    f = fopen(path, "wb");
+    off = rd_partial_take(p, path);
+    f = fopen(path, off ? "r+b" : "wb");
     if (!f) {
         snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
         return -1;
@@ -480,7 +480,6 @@ out:
 /* Write the image where the bootloader takes it from, then the version. */
 static int flash(const char *part, const char *version, char *why, size_t cap)
 {
-    char fw[600];
     int inject;
 
     pthread_mutex_lock(&rd.lock);
@@ -492,13 +491,13 @@ static int flash(const char *part, const char *version, char *why, size_t cap)
         snprintf(why, cap, "flash write failed (injected fault)");
         return -1;
     }
-    rd_state_path("firmware.bin", fw, sizeof(fw));
-    if (rename(part, fw) != 0 || rd_state_write("version", version) != 0) {
-        snprintf(why, cap, "flash write failed: %s", strerror(errno));
+    if (rd_flash_write(part, version, why, cap) != 0)
         return -1;
-    }
-    rd_state_write("just-upgraded", version);
-    rd_state_write("upgraded-once", version);
+    /* Markers only the bugs that use them write: every file is a write a power cut can hit. */
+    if (rd_has_bug(BUG_NO_FINAL_INFORM))
+        rd_state_write("just-upgraded", version);
+    if (rd_has_bug(BUG_UPGRADE_ONCE))
+        rd_state_write("upgraded-once", version);
     return 0;
 }
 

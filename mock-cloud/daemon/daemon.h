@@ -53,4 +53,14 @@ typedef struct {
 unsigned mcd_jobs_post(mc_cloud *c, const char *body, size_t len, const mcd_jobs_api *api,
                        cJSON **out);
 
+/*
+ * POST /devices (api_fleet.c): one device profile or an array of up to 1000,
+ * registered at once. The HTTP status, and in *out the JSON body.
+ */
+unsigned mcd_devices_post(mc_cloud *c, const char *body, size_t len, cJSON **out);
+/* GET /status: the daemon's and the broker's pids, the broker's address, counts. */
+cJSON *mcd_status_json(mc_cloud *c, const char *host);
+/* Lift RLIMIT_NOFILE to its hard limit (the broker started afterwards inherits it). */
+void mcd_raise_nofile(void);
+
 #endif

@@ -15,6 +15,8 @@
  *   POST /broker/restart?down=S   restart the broker (persistence on), down S seconds
  *   POST /devices/DN/kick  disconnect the device
  *   POST /join, DELETE /join/DN   a conformance run claims a device / gives it back (join.c)
+ *   POST /devices          register devices, one profile or an array (api_fleet.c)
+ *   GET  /status           pids, the broker's address, counts (api_fleet.c)
  *
  * Exit status: 0 stopped by SIGINT or SIGTERM, 2 bad usage, 3 could not start.
  */
@@ -110,7 +112,8 @@ static void usage(FILE *f)
                "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
                "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
                "POST /join (a conformance run claims a device; hands out the cloud credential),\n"
-               "DELETE /join/DN,\n"
+               "DELETE /join/DN, GET /status (pids and the broker), POST /devices (device\n"
+               "profiles: one, or an array of up to 1000),\n"
                "POST /jobs/N/cancel (or DELETE /jobs/N), POST /jobs with\n"
                "  {\"device\":\"ref-device-01\",\"version\":\"2.0.0\",   (required)\n"
                "   \"size\":65536, \"digest\":\"md5\"|\"sha256\", \"module\":\"default\",\n"
@@ -515,6 +518,20 @@ static enum MHD_Result api_join(struct MHD_Connection *con, const api_call *call
     return o ? reply_json(con, status, o) : MHD_NO;
 }
 
+static enum MHD_Result post_devices(struct MHD_Connection *con, const api_call *call)
+{
+    cJSON *o = NULL;
+    unsigned status = mcd_devices_post(cloud, call->req->body, call->req->len, &o);
+    return reply_json(con, status, o);
+}
+
+static enum MHD_Result get_status(struct MHD_Connection *con, const api_call *call)
+{
+    const char *host = strcmp(opt.listen, "0.0.0.0") ? opt.listen : "127.0.0.1";
+    (void)call;
+    return reply_json(con, 200, mcd_status_json(cloud, host));
+}
+
 static enum MHD_Result cancel_job(struct MHD_Connection *con, const api_call *call)
 {
     cJSON *o = NULL;
@@ -542,6 +559,8 @@ static const api_route routes[] = {
     {"POST", "/jobs/*", cancel_job}, /* N/cancel */
     {"DELETE", "/jobs/*", cancel_job},
     {"POST", "/broker/restart", post_restart},
+    {"POST", "/devices", post_devices},
+    {"GET", "/status", get_status},
     {"POST", "/devices/*", post_kick}, /* DN/kick */
     {NULL, "/join", api_join},         /* join.c answers every method itself */
     {NULL, "/join/*", api_join},
@@ -568,9 +587,9 @@ static enum MHD_Result route(struct MHD_Connection *con, api_call *call)
             return r->handle(con, call);
     }
     return reply_error(con, 404,
-                       "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /trace?from=K; "
-                       "POST /jobs, /jobs/N/cancel, /broker/restart?down=S, /devices/DN/kick, "
-                       "/join; DELETE /jobs/N, /join/DN");
+                       "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /status, "
+                       "/trace?from=K; POST /jobs, /jobs/N/cancel, /broker/restart?down=S, "
+                       "/devices, /devices/DN/kick, /join; DELETE /jobs/N, /join/DN");
 }
 
 static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char *url,
@@ -756,6 +775,7 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    mcd_raise_nofile(); /* a fleet: a descriptor per device here and in the broker */
 
     cfg.devices_dir = devices;
     cfg.trace_path = opt.trace;

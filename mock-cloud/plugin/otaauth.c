@@ -31,7 +31,7 @@
 #define OA_DOWN       "$ota/down"
 #define OA_UP         "$ota/up"
 #define OA_CONTROL    "$CONTROL/otaauth/v1"
-#define OA_MAX_CLIENT 4096
+#define OA_MAX_CLIENT 200000 /* device connections at once (a fleet's); past it: no downlinks */
 #define OA_MAX_FILE   (8 * 1024 * 1024)
 #define OA_MAX_DELAY  16
 #define OA_MAX_CLOUDS 64
@@ -72,8 +72,10 @@ static struct {
     int auth_off;
     unsigned long max_rate;     /* publishes a second per connection (plugin_opt_max_rate) */
     const ota_dialect *dialect; /* plugin_opt_dialect; Aliyun by default */
-    oa_client clients[OA_MAX_CLIENT];
-    int nclients;
+    oa_client *clients;         /* grows to OA_MAX_CLIENT */
+    int nclients, capclients;
+    int *by_id, *by_dn; /* open addressing: client index + 1, 0 empty; idx_cap slots each */
+    size_t idx_cap;
     oa_cloud clouds[OA_MAX_CLOUDS];
     int nclouds;
     oa_delayed delayed[OA_MAX_DELAY];
@@ -137,19 +139,91 @@ static void load_devices(void)
     oa.devices_size = st.st_size;
 }
 
+static size_t hash(const char *s)
+{
+    size_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Put client i into both indexes; by device name the newest entry wins. */
+static void index_put(int i)
+{
+    size_t mask = oa.idx_cap - 1, k;
+
+    for (k = hash(oa.clients[i].client_id) & mask; oa.by_id[k]; k = (k + 1) & mask)
+        ;
+    oa.by_id[k] = i + 1;
+    for (k = hash(oa.clients[i].dn) & mask; oa.by_dn[k]; k = (k + 1) & mask)
+        if (!strcmp(oa.clients[oa.by_dn[k] - 1].dn, oa.clients[i].dn))
+            break;
+    oa.by_dn[k] = i + 1;
+}
+
+/*
+ * Build both indexes again, for at least `want` clients. A fleet of
+ * thousands of connections looks a client up at every publish; a removal
+ * (which moves the last entry) rebuilds, which disconnects can afford.
+ */
+static int index_rebuild(int want)
+{
+    size_t cap = oa.idx_cap ? oa.idx_cap : 256;
+
+    while (cap < 2 * (size_t)want)
+        cap *= 2;
+    if (cap != oa.idx_cap) {
+        int *a = calloc(cap, sizeof(int)), *b = calloc(cap, sizeof(int));
+        if (!a || !b) {
+            free(a);
+            free(b);
+            return -1;
+        }
+        free(oa.by_id);
+        free(oa.by_dn);
+        oa.by_id = a;
+        oa.by_dn = b;
+        oa.idx_cap = cap;
+    } else {
+        memset(oa.by_id, 0, cap * sizeof(int));
+        memset(oa.by_dn, 0, cap * sizeof(int));
+    }
+    for (int i = 0; i < oa.nclients; i++)
+        index_put(i);
+    return 0;
+}
+
 static oa_client *client_by_id(const char *id)
 {
-    for (int i = 0; id && i < oa.nclients; i++)
-        if (!strcmp(oa.clients[i].client_id, id))
-            return &oa.clients[i];
+    size_t mask = oa.idx_cap - 1;
+
+    if (!id || !oa.idx_cap)
+        return NULL;
+    for (size_t k = hash(id) & mask; oa.by_id[k]; k = (k + 1) & mask)
+        if (!strcmp(oa.clients[oa.by_id[k] - 1].client_id, id))
+            return &oa.clients[oa.by_id[k] - 1];
     return NULL;
 }
 
 /* pk empty: a dialect whose downlinks name the device only (its numbers are unique). */
 static oa_client *client_by_device(const char *pk, const char *dn)
 {
+    size_t mask = oa.idx_cap - 1, k;
+    oa_client *c = NULL;
+
+    if (!oa.idx_cap)
+        return NULL;
+    for (k = hash(dn) & mask; oa.by_dn[k]; k = (k + 1) & mask) {
+        c = &oa.clients[oa.by_dn[k] - 1];
+        if (!strcmp(c->dn, dn))
+            break;
+        c = NULL;
+    }
+    if (!c || !*pk || !strcmp(c->pk, pk))
+        return c;
+    /* the newest of that name is another product's: look at every one */
     for (int i = oa.nclients - 1; i >= 0; i--)
-        if (!strcmp(oa.clients[i].dn, dn) && (!*pk || !strcmp(oa.clients[i].pk, pk)))
+        if (!strcmp(oa.clients[i].dn, dn) && !strcmp(oa.clients[i].pk, pk))
             return &oa.clients[i];
     return NULL;
 }
@@ -161,13 +235,31 @@ static void remember(const struct mosquitto *client, const char *id, const char 
     if (!c) {
         if (oa.nclients >= OA_MAX_CLIENT)
             return;
+        if (oa.nclients == oa.capclients) {
+            int cap = oa.capclients ? 2 * oa.capclients : 256;
+            oa_client *n = realloc(oa.clients, (size_t)cap * sizeof(*n));
+            if (!n)
+                return;
+            oa.clients = n;
+            oa.capclients = cap;
+        }
+        if (2 * (size_t)(oa.nclients + 1) > oa.idx_cap && index_rebuild(oa.nclients + 1) != 0)
+            return;
         c = &oa.clients[oa.nclients++];
         memset(c, 0, sizeof(*c));
         snprintf(c->client_id, sizeof(c->client_id), "%s", id);
+        snprintf(c->pk, sizeof(c->pk), "%s", pk);
+        snprintf(c->dn, sizeof(c->dn), "%s", dn);
+        c->client = client;
+        index_put(oa.nclients - 1);
+        return;
     }
     c->client = client;
-    snprintf(c->pk, sizeof(c->pk), "%s", pk);
-    snprintf(c->dn, sizeof(c->dn), "%s", dn);
+    if (strcmp(c->pk, pk) || strcmp(c->dn, dn)) {
+        snprintf(c->pk, sizeof(c->pk), "%s", pk);
+        snprintf(c->dn, sizeof(c->dn), "%s", dn);
+        index_rebuild(oa.nclients);
+    }
 }
 
 static void remember_cloud(const struct mosquitto *client, const char *id)
@@ -405,6 +497,7 @@ static int on_disconnect(int ev, void *data, void *ud)
     report_flood(c, c->rate.start + 1.0); /* now: the entry and its counts go with the connection */
     event("disconnect", id, c->pk, c->dn, reason);
     *c = oa.clients[--oa.nclients];
+    index_rebuild(oa.nclients);
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -525,6 +618,11 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int 
     for (int i = 0; i < OA_MAX_DELAY; i++)
         free(oa.delayed[i].payload);
     free(oa.devices);
+    free(oa.clients);
+    free(oa.by_id);
+    free(oa.by_dn);
     oa.devices = NULL;
+    oa.clients = NULL;
+    oa.by_id = oa.by_dn = NULL;
     return MOSQ_ERR_SUCCESS;
 }

@@ -148,14 +148,14 @@ static void frame_ref(const mc_block_reply *r, const mc_image *img, const uint8_
     ref->key = mc_image_key(img);
 }
 
+/* A job's streamId is 100000 plus its id (job.c): found without a scan. */
 static mc_job *job_by_stream(mc_cloud *c, const char *dn, long long stream_id)
 {
-    for (int i = c->njobs - 1; i >= 0; i--) {
-        mc_job *j = c->jobs[i];
-        if (j->mqtt && j->stream_id == stream_id && !strcmp(j->dn, dn))
-            return j;
-    }
-    return NULL;
+    mc_job *j = stream_id > 100000 && stream_id - 100000 <= c->njobs
+                    ? mc_job_find(c, (int)(stream_id - 100000))
+                    : NULL;
+
+    return j && j->mqtt && j->stream_id == stream_id && !strcmp(j->dn, dn) ? j : NULL;
 }
 
 /* What the uplink handler does once the lock is released. */

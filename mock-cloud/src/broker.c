@@ -93,7 +93,9 @@ static int write_config(const mc_broker *b)
             "log_type error\n"
             "log_type warning\n"
             "%s"
-            "max_queued_messages 10000\n"
+            /* The cloud's own session gets every device's uplinks: a fleet of 10,000 logging in
+             * at once queues more than 10,000 behind its inflight window, and a full queue drops. */
+            "max_queued_messages 200000\n"
             "set_tcp_nodelay true\n",
             b->port, b->addr, b->plugin[0] ? "false" : "true", b->dir,
             getenv("OTA_KEEP_BROKER_LOG") ? "log_type all\n" : "");

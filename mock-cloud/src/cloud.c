@@ -529,7 +529,7 @@ void mc_cloud_stop(mc_cloud *c)
     if (c->embedded)
         mc_broker_stop(&c->broker);
     mc_jobs_free(c);
-    free(c->devices);
+    mc_registry_free(c);
     mc_trace_close(c);
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->rlock);
@@ -557,6 +557,11 @@ int mc_cloud_broker_embedded(const mc_cloud *c)
 int mc_cloud_plugin(const mc_cloud *c)
 {
     return c->plugin;
+}
+
+int mc_cloud_broker_pid(const mc_cloud *c)
+{
+    return c->embedded ? (int)c->broker.pid : 0;
 }
 
 int mc_cloud_http_port(const mc_cloud *c)

@@ -168,6 +168,14 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     }
     if (act == MC_SLICE_END || act == MC_SLICE_RESET || act == MC_SLICE_STALL)
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (act == MC_SLICE_PAUSE) /* the moment the pause begins: a power test cuts here */
+        mc_trace_event(b->c, OTA_TR_FAULT,
+                       &(mc_trace_ev){.event = OTA_EV_FAULT,
+                                      .fault = "http-pause",
+                                      .offset = (long long)(b->from + (size_t)pos),
+                                      .last = -1},
+                       b->dn, NULL, NULL, 0, "http-pause: paused at byte %zu for %.1f s",
+                       b->from + (size_t)pos, wait);
     if ((act == MC_SLICE_PAUSE && !nap(b->c, wait)) ||
         (act == MC_SLICE_PACE && !nap(b->c, b->t0 + wait - ota_clock_now())))
         return MHD_CONTENT_READER_END_WITH_ERROR;

@@ -157,8 +157,12 @@ void mc_jobs_free(mc_cloud *c)
     for (int i = 0; i < c->njobs; i++)
         free(c->jobs[i]);
     free(c->jobs);
+    free(c->job_index);
     c->jobs = NULL;
     c->njobs = 0;
+    c->job_index = NULL;
+    c->job_index_cap = 0;
+    c->job_names = 0;
 }
 
 static int is_default(const char *module)
@@ -181,6 +185,10 @@ static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
 
     if (rc == MC_OK)
         rc = mc_image_digest(&j->image, s->digest, j->digest_hex, sizeof(j->digest_hex));
+    if (rc == MC_OK && s->digest == OTA_DIGEST_SHA256)
+        snprintf(j->sha256_hex, sizeof(j->sha256_hex), "%s", j->digest_hex);
+    else if (rc == MC_OK)
+        rc = mc_image_digest(&j->image, OTA_DIGEST_SHA256, j->sha256_hex, sizeof(j->sha256_hex));
     if (rc != MC_OK)
         return rc;
     snprintf(j->file, sizeof(j->file), "fw-%d.bin", j->id);
@@ -258,26 +266,97 @@ static int job_push(mc_job *j, const mc_job_spec *s, const ota_dialect *dialect,
     return rc;
 }
 
+static size_t name_hash(const char *s)
+{
+    size_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/*
+ * A device's jobs form a chain, newest first (prev_same_dn), whose head the
+ * index holds by device name: a fleet's every message finds its job without
+ * a scan of every job. The slot of dn (c->lock held, the index not empty).
+ */
+static int *index_slot(const mc_cloud *c, const char *dn)
+{
+    size_t mask = c->job_index_cap - 1, k;
+
+    for (k = name_hash(dn) & mask; c->job_index[k]; k = (k + 1) & mask)
+        if (!strcmp(c->jobs[c->job_index[k] - 1]->dn, dn))
+            break;
+    return &c->job_index[k];
+}
+
+/* The id of the device's newest job, 0 when it has none. */
+static int newest_job(const mc_cloud *c, const char *dn)
+{
+    return c->job_index_cap ? *index_slot(c, dn) : 0;
+}
+
+/* Make room for one more device name: rebuild at twice the size (heads stay the newest). */
+static int index_room(mc_cloud *c)
+{
+    size_t cap = c->job_index_cap ? c->job_index_cap : 64;
+    int *old = c->job_index;
+
+    if (2 * (size_t)(c->job_names + 1) <= c->job_index_cap)
+        return MC_OK;
+    while (2 * (size_t)(c->job_names + 1) > cap)
+        cap *= 2;
+    c->job_index = calloc(cap, sizeof(int));
+    if (!c->job_index) {
+        c->job_index = old;
+        return MC_ERR_NOMEM;
+    }
+    free(old);
+    c->job_index_cap = cap;
+    for (int i = 0; i < c->njobs; i++)
+        *index_slot(c, c->jobs[i]->dn) = c->jobs[i]->id;
+    return MC_OK;
+}
+
+/* Feed ev to every job of dn (of one module; NULL: any), oldest first, as a scan of all did. */
+static void feed_device_jobs(mc_cloud *c, const char *dn, const char *module, mc_job_event ev)
+{
+    int n = 0, *ids;
+
+    for (int id = newest_job(c, dn); id; id = c->jobs[id - 1]->prev_same_dn)
+        n++;
+    ids = n ? malloc((size_t)n * sizeof(*ids)) : NULL;
+    n = 0;
+    for (int id = newest_job(c, dn); ids && id; id = c->jobs[id - 1]->prev_same_dn)
+        ids[n++] = id;
+    while (n-- > 0) {
+        mc_job *o = c->jobs[ids[n] - 1];
+        if (!module || !strcmp(o->module, module))
+            mc_job_feed(c, o, ev, 0);
+    }
+    free(ids);
+}
+
 static void supersede_open_jobs(mc_cloud *c, const char *dn, const char *module)
 {
-    for (int i = 0; i < c->njobs; i++) {
-        mc_job *o = c->jobs[i];
-        if (!strcmp(o->dn, dn) && !strcmp(o->module, module))
-            mc_job_feed(c, o, MC_EV_SUPERSEDE, 0);
-    }
+    feed_device_jobs(c, dn, module, MC_EV_SUPERSEDE);
 }
 
 static int job_add(mc_cloud *c, mc_job *j)
 {
     mc_job **n;
+    int *head;
 
-    if (c->njobs >= MC_MAX_JOBS)
+    if (c->njobs >= MC_MAX_JOBS || index_room(c) != MC_OK)
         return MC_ERR_NOMEM;
     n = realloc(c->jobs, (size_t)(c->njobs + 1) * sizeof(*n));
     if (!n)
         return MC_ERR_NOMEM;
     c->jobs = n;
     c->jobs[c->njobs++] = j;
+    head = index_slot(c, j->dn);
+    j->prev_same_dn = *head;
+    c->job_names += *head == 0;
+    *head = j->id;
     return MC_OK;
 }
 
@@ -361,9 +440,7 @@ int mc_push_topics(const mc_cloud *c, const mc_device_info *d, char topics[2][OT
 void mc_jobs_cancel(mc_cloud *c, const char *dn)
 {
     mc_cloud_lock(c);
-    for (int i = 0; i < c->njobs; i++)
-        if (!strcmp(c->jobs[i]->dn, dn))
-            mc_job_feed(c, c->jobs[i], MC_EV_SUPERSEDE, 0);
+    feed_device_jobs(c, dn, NULL, MC_EV_SUPERSEDE);
     mc_cloud_unlock(c);
     mc_device_clear(c, dn); /* and what the plugin still holds for it */
 }
@@ -454,6 +531,7 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
         snprintf(out->url, sizeof(out->url), "%s", j->url);
         out->size = j->image.size;
         snprintf(out->digest_hex, sizeof(out->digest_hex), "%s", j->digest_hex);
+        snprintf(out->sha256_hex, sizeof(out->sha256_hex), "%s", j->sha256_hex);
         out->trace_at = j->trace_at;
         out->mqtt = j->mqtt;
         out->stream_id = j->stream_id;
@@ -473,9 +551,9 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
 mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module)
 {
     const char *m = is_default(module) ? "default" : module;
-    for (int i = c->njobs - 1; i >= 0; i--) {
-        mc_job *j = c->jobs[i];
-        if (!strcmp(j->dn, dn) && !strcmp(j->module, m) && is_open(j))
+    for (int id = newest_job(c, dn); id; id = c->jobs[id - 1]->prev_same_dn) {
+        mc_job *j = c->jobs[id - 1];
+        if (!strcmp(j->module, m) && is_open(j))
             return j;
     }
     return NULL;

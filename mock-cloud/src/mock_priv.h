@@ -92,6 +92,7 @@ typedef struct {
     char signature[32]; /* query Signature the URL carries */
     char url[OTA_MAX_URL + 1];
     char digest_hex[65];
+    char sha256_hex[65]; /* of the image, whatever the push's digest */
     mc_image image;
     ota_digest_kind digest;
     mc_job_state state;
@@ -109,6 +110,7 @@ typedef struct {
     double deadline;  /* mc_now() at which the timer fires */
     int has_step, last_step;
     char reason[160]; /* why it was canceled or timed out */
+    int prev_same_dn; /* id of the device's job before this one; 0: none */
 } mc_job;
 
 typedef struct {
@@ -310,8 +312,13 @@ struct mc_cloud {
     pthread_mutex_t lock; /* devices, jobs: mc_cloud_lock / mc_cloud_unlock */
     mc_device *devices;
     int ndevices;
+    int *dev_index;       /* open addressing by deviceName: device index + 1, 0 empty */
+    size_t dev_index_cap; /* a power of two, at least twice ndevices */
     mc_job **jobs;
     int njobs;
+    int *job_index;       /* open addressing by deviceName: the id of its newest job, 0 empty */
+    size_t job_index_cap; /* a power of two; job_names names use it */
+    int job_names;
 
     /* trace */
     pthread_mutex_t tlock; /* the records in memory, errors, repeat state */
@@ -438,6 +445,8 @@ int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap);
 mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn);
 /* Give the broker plugin the current registry (no-op without the plugin). */
 int mc_registry_sync(mc_cloud *c);
+/* Free the devices and their name index (registry.c). */
+void mc_registry_free(mc_cloud *c);
 /* An event from the broker plugin ($ota/events). */
 void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len);
 

@@ -46,19 +46,12 @@ static int field(const cJSON *o, const char *key, char *dst, size_t cap, const c
     return 0;
 }
 
-int mc_device_load(const char *path, mc_device_info *out, char *err, size_t errcap)
+int mc_device_parse(const char *json, size_t len, mc_device_info *out, char *err, size_t errcap)
 {
-    char *text = mc_slurp(path, MC_MAX_PROFILE);
-    cJSON *root;
+    cJSON *root = cJSON_ParseWithLength(json, len);
     int bad;
 
     memset(out, 0, sizeof(*out));
-    if (!text) {
-        snprintf(err, errcap, "cannot read device profile %s", path);
-        return MC_ERR_IO;
-    }
-    root = cJSON_Parse(text);
-    free(text);
     bad = !cJSON_IsObject(root) || field(root, "productKey", out->pk, sizeof(out->pk), NULL) ||
           field(root, "deviceName", out->dn, sizeof(out->dn), NULL) ||
           field(root, "deviceSecret", out->secret, sizeof(out->secret), NULL) ||
@@ -68,39 +61,145 @@ int mc_device_load(const char *path, mc_device_info *out, char *err, size_t errc
     cJSON_Delete(root);
     if (bad || strpbrk(out->pk, "/+#&.") || strpbrk(out->dn, "/+#&")) {
         snprintf(err, errcap,
-                 "device profile %s: productKey, deviceName and deviceSecret must be non-empty "
-                 "strings without '/', '+', '#' or '&'",
-                 path);
+                 "productKey, deviceName and deviceSecret must be non-empty strings without "
+                 "'/', '+', '#' or '&'");
         return MC_ERR_FIXTURE;
     }
     return MC_OK;
 }
 
-int mc_device_add(mc_cloud *c, const mc_device_info *d)
+int mc_device_load(const char *path, mc_device_info *out, char *err, size_t errcap)
 {
-    mc_device *n;
-    int rc = MC_OK;
+    char *text = mc_slurp(path, MC_MAX_PROFILE), why[200];
+    int rc;
 
-    mc_cloud_lock(c);
+    memset(out, 0, sizeof(*out));
+    if (!text) {
+        snprintf(err, errcap, "cannot read device profile %s", path);
+        return MC_ERR_IO;
+    }
+    rc = mc_device_parse(text, strlen(text), out, why, sizeof(why));
+    free(text);
+    if (rc != MC_OK)
+        snprintf(err, errcap, "device profile %s: %s", path, why);
+    return rc;
+}
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Rebuild the name index for at least `want` devices (c->lock held). */
+static int index_grow(mc_cloud *c, int want)
+{
+    size_t cap = 64;
+    int *t;
+
+    while (cap < 2 * (size_t)want)
+        cap *= 2;
+    if (cap <= c->dev_index_cap)
+        return MC_OK;
+    t = calloc(cap, sizeof(*t));
+    if (!t)
+        return MC_ERR_NOMEM;
+    free(c->dev_index);
+    c->dev_index = t;
+    c->dev_index_cap = cap;
     for (int i = 0; i < c->ndevices; i++) {
-        if (!strcmp(c->devices[i].info.dn, d->dn) && !strcmp(c->devices[i].info.pk, d->pk)) {
-            c->devices[i].info = *d;
-            goto out;
+        size_t k = name_hash(c->devices[i].info.dn) & (cap - 1);
+        while (t[k])
+            k = (k + 1) & (cap - 1);
+        t[k] = i + 1;
+    }
+    return MC_OK;
+}
+
+/*
+ * The first device of that name (c->lock held), by the index: a fleet of
+ * thousands looks a device up for every message. Devices of one name in
+ * two products are rare; the caller checks the productKey.
+ */
+static mc_device *by_name(mc_cloud *c, const char *dn, int *slot_out)
+{
+    size_t mask = c->dev_index_cap - 1, k;
+
+    if (!c->dev_index_cap)
+        return NULL;
+    for (k = name_hash(dn) & mask; c->dev_index[k]; k = (k + 1) & mask) {
+        mc_device *d = &c->devices[c->dev_index[k] - 1];
+        if (!strcmp(d->info.dn, dn)) {
+            if (slot_out)
+                *slot_out = (int)k;
+            return d;
         }
     }
-    n = realloc(c->devices, (size_t)(c->ndevices + 1) * sizeof(*n));
-    if (!n) {
-        rc = MC_ERR_NOMEM;
-        goto out;
+    if (slot_out)
+        *slot_out = (int)k;
+    return NULL;
+}
+
+/* Add or replace one device (c->lock held); the plugin's file is the caller's to sync. */
+static int add_locked(mc_cloud *c, const mc_device_info *d)
+{
+    mc_device *n;
+    int slot = -1;
+
+    for (mc_device *o = by_name(c, d->dn, NULL); o; o = NULL) {
+        if (!strcmp(o->info.pk, d->pk)) {
+            o->info = *d;
+            return MC_OK;
+        }
+        for (int i = 0; i < c->ndevices; i++) /* the same name in another product */
+            if (!strcmp(c->devices[i].info.dn, d->dn) && !strcmp(c->devices[i].info.pk, d->pk)) {
+                c->devices[i].info = *d;
+                return MC_OK;
+            }
     }
+    if (index_grow(c, c->ndevices + 1) != MC_OK)
+        return MC_ERR_NOMEM;
+    n = realloc(c->devices, (size_t)(c->ndevices + 1) * sizeof(*n));
+    if (!n)
+        return MC_ERR_NOMEM;
     c->devices = n;
     memset(&c->devices[c->ndevices], 0, sizeof(c->devices[0]));
     c->devices[c->ndevices++].info = *d;
-out:
+    if (!by_name(c, d->dn, &slot) && slot >= 0)
+        c->dev_index[slot] = c->ndevices; /* the first of its name stays the one found */
+    return MC_OK;
+}
+
+int mc_devices_add(mc_cloud *c, const mc_device_info *list, int n)
+{
+    int rc = MC_OK;
+
+    if (!c || n < 0 || (n && !list))
+        return MC_ERR_ARG;
+    mc_cloud_lock(c);
+    for (int i = 0; rc == MC_OK && i < n; i++)
+        rc = add_locked(c, &list[i]);
     mc_cloud_unlock(c);
     if (rc == MC_OK)
         rc = mc_registry_sync(c);
     return rc;
+}
+
+int mc_device_add(mc_cloud *c, const mc_device_info *d)
+{
+    return mc_devices_add(c, d, 1);
+}
+
+void mc_registry_free(mc_cloud *c)
+{
+    free(c->devices);
+    c->devices = NULL;
+    c->ndevices = 0;
+    free(c->dev_index);
+    c->dev_index = NULL;
+    c->dev_index_cap = 0;
 }
 
 int mc_registry_sync(mc_cloud *c)
@@ -139,15 +238,24 @@ int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap)
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         rc = mc_device_load(path, &info, err, errcap);
-        if (rc == MC_OK)
-            rc = mc_device_add(c, &info);
+        if (rc == MC_OK) {
+            mc_cloud_lock(c);
+            rc = add_locked(c, &info);
+            mc_cloud_unlock(c);
+        }
     }
     closedir(d);
-    return rc;
+    return rc == MC_OK ? mc_registry_sync(c) : rc; /* the plugin's file once, not per device */
 }
 
 mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn)
 {
+    mc_device *d = by_name(c, dn, NULL);
+
+    if (d && (!pk || !strcmp(d->info.pk, pk)))
+        return d;
+    if (!d)
+        return NULL;
     for (int i = 0; i < c->ndevices; i++)
         if (!strcmp(c->devices[i].info.dn, dn) && (!pk || !strcmp(c->devices[i].info.pk, pk)))
             return &c->devices[i];

@@ -41,8 +41,9 @@ typedef struct {
 struct mc_repeat {
     dev_state *devs;
     int n, cap;
-    dev_state *pend; /* the device of the record just admitted as new */
-    dev_state *last; /* the device of the record just admitted (mc_repeat_more) */
+    int index[2 * MAX_DEVS]; /* open addressing by device name: devs index + 1, 0 empty */
+    dev_state *pend;         /* the device of the record just admitted as new */
+    dev_state *last;         /* the device of the record just admitted (mc_repeat_more) */
 };
 
 /* Requests, messages and the cloud's direct answers to them; never notes or job changes. */
@@ -100,15 +101,29 @@ static void slot_clear(slot *s)
     memset(s, 0, sizeof(*s));
 }
 
+static size_t name_hash(const char *s)
+{
+    size_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/*
+ * The state of a device, made at its first record; NULL past MAX_DEVS
+ * devices. Found by its name's index: a fleet of thousands adds a record
+ * for every message.
+ */
 static dev_state *dev_get(mc_cloud *c, const char *name)
 {
     struct mc_repeat *rp = c->repeat;
+    size_t mask = 2 * MAX_DEVS - 1, k;
 
     if (!rp && !(rp = c->repeat = calloc(1, sizeof(*rp))))
         return NULL;
-    for (int i = 0; i < rp->n; i++)
-        if (!strcmp(rp->devs[i].dev, name))
-            return &rp->devs[i];
+    for (k = name_hash(name) & mask; rp->index[k]; k = (k + 1) & mask)
+        if (!strcmp(rp->devs[rp->index[k] - 1].dev, name))
+            return &rp->devs[rp->index[k] - 1];
     if (rp->n == rp->cap) {
         int cap = rp->cap ? 2 * rp->cap : 8;
         dev_state *n = cap <= MAX_DEVS ? realloc(rp->devs, (size_t)cap * sizeof(*n)) : NULL;
@@ -119,6 +134,7 @@ static dev_state *dev_get(mc_cloud *c, const char *name)
     }
     memset(&rp->devs[rp->n], 0, sizeof(rp->devs[0]));
     snprintf(rp->devs[rp->n].dev, sizeof(rp->devs[0].dev), "%s", name);
+    rp->index[k] = rp->n + 1; /* k: the empty slot the search ended on */
     return &rp->devs[rp->n++];
 }
 

@@ -124,6 +124,24 @@ grep -q '"error"' "$work/post.json" || fail "no error text: $(cat "$work/post.js
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/devices/nobody/kick")" = 404 ] || fail "kicking an unknown device must be 404"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/broker/restart?down=x")" = 400 ] || fail "a bad down must be 400"
 
+# POST /devices: a batch of profiles registered at once (a fleet's); a bad one is refused by
+# its position and nothing of the batch is kept. GET /status names the daemon and its broker.
+devs() { curl -s -o "$work/post.json" -w '%{http_code}' -X POST "$api/devices" -d "$1"; }
+[ "$(devs '[{"productKey":"a1Fleet","deviceName":"fl-1","deviceSecret":"s1"},{"productKey":"a1Fleet","deviceName":"fl-2","deviceSecret":"s2","firmwareVersion":"0.9"}]')" = 201 ] ||
+    fail "POST /devices with two: $(cat "$work/post.json")"
+grep -q '"registered":	2' "$work/post.json" || fail "POST /devices does not count them: $(cat "$work/post.json")"
+curl -s "$api/devices" | tr -d ' \t\n' | grep -q '"deviceName":"fl-2","module":"default","firmwareVersion":"0.9"' ||
+    fail "GET /devices lacks fl-2: $(curl -s "$api/devices")"
+[ "$(devs '[{"productKey":"a1Fleet","deviceName":"fl-3","deviceSecret":"s3"},{"productKey":"a1Fleet","deviceName":"fl/4","deviceSecret":"s4"}]')" = 400 ] ||
+    fail "a device name with '/' must be 400"
+grep -q '"device 1: productKey, deviceName and deviceSecret' "$work/post.json" ||
+    fail "the refusal does not name the element: $(cat "$work/post.json")"
+curl -s "$api/devices" | grep -q '"fl-3"' && fail "a refused batch left fl-3 registered"
+[ "$(devs '"text"')" = 400 ] || fail "POST /devices with a string must be 400"
+[ "$(curl -s -o "$work/r.json" -w '%{http_code}' "$api/status")" = 200 ] || fail "GET /status"
+tr -d ' \t\n' <"$work/r.json" | grep -Eq '"pid":[1-9][0-9]*,"brokerPid":[1-9][0-9]*,"mqttHost":"127.0.0.1","mqttPort":[1-9]' ||
+    fail "GET /status: $(cat "$work/r.json")"
+
 # The trace, in pages: X-Next-From says where to go on.
 curl -s -D "$work/h.txt" "$api/trace?from=0" >"$work/trace.jsonl"
 grep -q '"kind":"mqtt-in"' "$work/trace.jsonl" || fail "GET /trace has no device messages"

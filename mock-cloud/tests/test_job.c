@@ -85,7 +85,7 @@ static int bare_teardown(void **state)
 {
     mc_cloud *c = *state;
     mc_jobs_free(c);
-    free(c->devices);
+    mc_registry_free(c);
     mc_trace_close(c);
     pthread_mutex_destroy(&c->lock);
     free(c);

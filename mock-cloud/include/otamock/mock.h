@@ -122,6 +122,8 @@ int mc_cloud_https_port(const mc_cloud *c);
 int mc_cloud_foreign_https_port(const mc_cloud *c);
 /* 1 when the broker runs the otaauth plugin (logins and topics are checked). */
 int mc_cloud_plugin(const mc_cloud *c);
+/* The embedded broker's process id; 0 on another broker (or while it restarts). */
+int mc_cloud_broker_pid(const mc_cloud *c);
 
 /*
  * Restart the embedded broker with persistence on: persistent sessions
@@ -165,10 +167,18 @@ typedef struct {
 int mc_device_count(mc_cloud *c);
 int mc_device_at(mc_cloud *c, int i, mc_device_info *out);
 int mc_device_get(mc_cloud *c, const char *dn, mc_device_info *out);
+/* One profile from JSON text; MC_ERR_FIXTURE (err says why) when it is not a usable one. */
+int mc_device_parse(const char *json, size_t len, mc_device_info *out, char *err, size_t errcap);
 /* Read one profile file without a running cloud (for the runner's --device). */
 int mc_device_load(const char *path, mc_device_info *out, char *err, size_t errcap);
 /* Add a device profile to a running cloud (replacing one of the same name). */
 int mc_device_add(mc_cloud *c, const mc_device_info *d);
+/*
+ * Add n profiles at once (each replacing one of the same name): the broker
+ * plugin's devices file is rewritten once, not n times, so a fleet of
+ * thousands registers in one go. MC_ERR_ARG for a NULL list with n > 0.
+ */
+int mc_devices_add(mc_cloud *c, const mc_device_info *list, int n);
 
 /* ---- joining a running ota-mock-cloud ---- */
 /*
@@ -382,6 +392,7 @@ typedef struct {
     char url[OTA_MAX_URL + 1];
     size_t size;
     char digest_hex[65]; /* of the real image */
+    char sha256_hex[65]; /* SHA-256 of the real image, whatever the push's digest */
     size_t trace_at;     /* trace index of the push */
     int mqtt;            /* pushed for MQTT block download */
     long long stream_id; /* its streamId (streamFileId is 1) */
