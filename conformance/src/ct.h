@@ -45,6 +45,12 @@ int ct_rules_load(char *err, size_t errcap);
 int ct_rules_load_dialect(const ota_dialect *d, char *err, size_t errcap);
 /* Why a test (by group and name) cannot be judged in the loaded dialect; NULL when it can. */
 const char *ct_test_na(const char *group, const char *name);
+/*
+ * Why a test's pushes carry the loaded dialect's documented value types
+ * (ThingsPanel: numeric code and size, the digest in sign) instead of a stock
+ * server's; NULL when they carry the cloud's own (ct_spec_init decides).
+ */
+const char *ct_test_documented(const char *group, const char *name);
 /* Why rule id does not apply in the loaded dialect; NULL when it does. */
 const char *ct_rule_na(const char *id);
 /* Whether rule id was added by a dialect (it needs no test in the Aliyun catalogue's check). */

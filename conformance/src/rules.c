@@ -31,6 +31,11 @@ static struct {
     const char *key, *why;
 } natests[MAX_RULES];
 static size_t nnatests;
+/* The loaded dialect's tests whose pushes carry the documented value types, and why. */
+static struct {
+    char *key, *why;
+} doctests[MAX_RULES];
+static size_t ndoctests;
 
 /* A string member copied to the heap (kept for the run); NULL when absent or not a string. */
 static const char *dup_member(const cJSON *o, const char *key)
@@ -121,6 +126,13 @@ int ct_rules_load_dialect(const ota_dialect *d, char *err, size_t errcap)
             natests[nnatests++].why = strdup(why->valuestring);
         }
     }
+    cJSON_ArrayForEach(why, cJSON_GetObjectItemCaseSensitive(root, "documented"))
+    {
+        if (ndoctests < MAX_RULES && cJSON_IsString(why) && why->string) {
+            doctests[ndoctests].key = strdup(why->string);
+            doctests[ndoctests++].why = strdup(why->valuestring);
+        }
+    }
     cJSON_Delete(root);
     return rc;
 }
@@ -133,6 +145,17 @@ const char *ct_test_na(const char *group, const char *name)
     for (size_t i = 0; i < nnatests; i++)
         if (!strcmp(natests[i].key, group) || !strcmp(natests[i].key, key))
             return natests[i].why;
+    return NULL;
+}
+
+const char *ct_test_documented(const char *group, const char *name)
+{
+    char key[256];
+
+    snprintf(key, sizeof(key), "%s/%s", group, name);
+    for (size_t i = 0; i < ndoctests; i++)
+        if (!strcmp(doctests[i].key, group) || !strcmp(doctests[i].key, key))
+            return doctests[i].why;
     return NULL;
 }
 

@@ -82,6 +82,10 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                           "the image written over the running one: a cut leaves it broken"},
     [BUG_PWR_TRUST_PARTIAL] = {"pwr-trust-partial", "PWR-4",
                                "a kept partial download resumed without checking its image"},
+    [BUG_TP_INFROM_ONLY] = {"tp-infrom-only", "TP-SUB-1",
+                            "(thingspanel) subscribes to the infrom push topic only, not inform"},
+    [BUG_TP_NO_VERIFY] = {"tp-no-verify", "TP-PUSH-4",
+                          "(thingspanel) a pushed sign is never checked: a wrong image is flashed"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

@@ -140,6 +140,13 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     }
     if (rd_has_bug(BUG_SUBSCRIBE_ALL))
         mosquitto_subscribe(m, NULL, "#", 0);
+    if (rd.dialect->push_alt && n > 1 && rd_has_bug(BUG_TP_INFROM_ONLY)) {
+        rd_log("(bug tp-infrom-only) subscribing to %s only, not %s", list[n - 1], list[0]);
+        mosquitto_subscribe(m, NULL, list[n - 1], 1); /* its grant goes on with the boot */
+        if (n > 2)
+            mosquitto_subscribe_multiple(m, &rd.alt_sub_mid, n - 2, list + 1, 1, 0, NULL);
+        return;
+    }
     if (rd.dialect->push_alt && n > 1) { /* the first spelling's grant goes on with the boot */
         mosquitto_subscribe(m, NULL, list[0], 1);
         mosquitto_subscribe_multiple(m, &rd.alt_sub_mid, n - 1, list + 1, 1, 0, NULL);

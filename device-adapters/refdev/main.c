@@ -181,8 +181,9 @@ static void usage(FILE *f)
             "sets the bytes it asks for per MQTT block (%d..%d, default %d);\n"
             "--short-body-fails makes it report -2 at once for a complete response\n"
             "shorter than the pushed size (correct too: judging.md DL-2, FAIL-3S);\n"
-            "--no-subscribe subscribes to nothing: the real cloud\n"
-            "delivers its downlinks anyway (correct too); --slow-resume reports no\n"
+            "--no-subscribe subscribes to nothing: the real Aliyun cloud\n"
+            "delivers its downlinks anyway (correct there; ThingsPanel's broker\n"
+            "does not, so it breaks TP-SUB-1); --slow-resume reports no\n"
             "step 0 before its blocks and asks again for a block lost with the\n"
             "connection only after a 10 s block timeout (correct too);\n"
             "--resume-aligned resumes an HTTP download where its last whole 2 KiB\n"
@@ -279,8 +280,15 @@ static int parse_args(int argc, char **argv)
             if (parse_reboot_delay(argv[++i]) != 0)
                 return 2;
         } else if (!strcmp(argv[i], "--list-bugs")) {
+            int wname = 0, wrule = 0; /* columns as wide as their widest entry */
+            for (int k = 0; k < BUG__COUNT; k++) {
+                int n = (int)strlen(rd_bugs[k].name), r = (int)strlen(rd_bugs[k].rule);
+                wname = n > wname ? n : wname;
+                wrule = r > wrule ? r : wrule;
+            }
             for (int k = 0; k < BUG__COUNT; k++)
-                printf("%-16s %-8s %s\n", rd_bugs[k].name, rd_bugs[k].rule, rd_bugs[k].what);
+                printf("%-*s  %-*s  %s\n", wname, rd_bugs[k].name, wrule, rd_bugs[k].rule,
+                       rd_bugs[k].what);
             return 0;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);

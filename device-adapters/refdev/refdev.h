@@ -79,6 +79,9 @@ typedef enum {
     BUG_PWR_IN_PLACE,      /* the image written over the running one, page by page */
     BUG_PWR_TRUST_PARTIAL, /* a download kept across a reboot resumed without checking it is
                               of the pushed image */
+    /* More of the ThingsPanel dialect's mistakes, at the end so that the order stays. */
+    BUG_TP_INFROM_ONLY, /* subscribes to the stock server's "infrom" push topic only */
+    BUG_TP_NO_VERIFY,   /* a sign is never checked, as if every push were the stock server's */
     BUG__COUNT
 } rd_bug;
 

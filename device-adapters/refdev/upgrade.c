@@ -445,6 +445,10 @@ static int verify(const ota_push *p, const char *path, char *why, size_t cap)
         rd_log("no signature pushed: the image is not verified");
         return 0;
     }
+    if (rd.dialect->sign_empty_skips && rd_has_bug(BUG_TP_NO_VERIFY)) {
+        rd_log("(bug tp-no-verify) the stock server never signs: the image is not verified");
+        return 0;
+    }
     if (rd_has_bug(BUG_MD5_ONLY)) {
         if (!p->md5[0])
             return 0; /* no md5 field: nothing this firmware knows how to check */

@@ -18,7 +18,7 @@
 #include "fleet_cloud.h"
 
 #define START_TIMEOUT_S 20.0
-#define BODY_CAP        7000 /* under the control API's 8 KiB body cap */
+#define BODY_CAP        7000        /* under the control API's 8 KiB body cap */
 #define BATCH_BODY_CAP  (64 * 1024) /* a daemon that takes batches takes bodies of MiBs */
 
 /* ---- starting ota-mock-cloud ---- */

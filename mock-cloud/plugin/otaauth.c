@@ -363,8 +363,13 @@ static int on_acl_check(int ev, void *data, void *ud)
             return MOSQ_ERR_ACL_DENIED; /* counted; reported once the second is over */
     }
     if (c && a->access != MOSQ_ACL_UNSUBSCRIBE &&
-        oa_dialect_acl_allowed(oa.dialect, c->pk, c->dn, a->topic, a->access == MOSQ_ACL_SUBSCRIBE))
+        oa_dialect_acl_allowed(oa.dialect, c->pk, c->dn, a->topic,
+                               a->access == MOSQ_ACL_SUBSCRIBE)) {
+        /* A granted subscription is told too: rules judge what a device subscribes to. */
+        if (a->access == MOSQ_ACL_SUBSCRIBE)
+            event("subscribe", id, c->pk, c->dn, a->topic);
         return MOSQ_ERR_SUCCESS;
+    }
     if (c && a->access == MOSQ_ACL_UNSUBSCRIBE)
         return MOSQ_ERR_SUCCESS;
     if (a->access == MOSQ_ACL_READ)

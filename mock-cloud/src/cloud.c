@@ -81,8 +81,10 @@ static void on_progress(mc_cloud *c, mc_device *d, const char *p, size_t len)
                      ota_strerror(rc), ota_err_name(rc));
         return;
     }
-    j = mc_job_open_for(c, d->info.dn,
-                        pr.has_module && !c->dialect->module_ignored ? pr.module : NULL);
+    /* A cloud that ignores the module (ThingsPanel) reports on the device's current task. */
+    j = c->dialect->module_ignored
+            ? mc_job_open_any(c, d->info.dn)
+            : mc_job_open_for(c, d->info.dn, pr.has_module ? pr.module : NULL);
     if (j)
         mc_job_feed(c, j, pr.step < 0 ? MC_EV_FAIL_STEP : MC_EV_PROGRESS, pr.step);
     /* Where step 100 alone is success (ThingsPanel), it ends the job as an inform would. */

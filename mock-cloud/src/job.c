@@ -218,6 +218,8 @@ static int job_push(mc_job *j, const mc_job_spec *s, const ota_dialect *dialect,
     ota_push p;
     int rc;
 
+    if (s->documented)
+        values = OTA_VALUES_DOC;
     mc_fault_push_edit(&j->fault, &edit);
     ota_push_init(&p);
     p.envelope = s->envelope;
@@ -548,6 +550,14 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
 }
 
 /* The newest open job of a device for a module (c->lock held), or NULL. */
+mc_job *mc_job_open_any(mc_cloud *c, const char *dn)
+{
+    for (int i = c->njobs - 1; i >= 0; i--)
+        if (!strcmp(c->jobs[i]->dn, dn) && is_open(c->jobs[i]))
+            return c->jobs[i];
+    return NULL;
+}
+
 mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module)
 {
     const char *m = is_default(module) ? "default" : module;

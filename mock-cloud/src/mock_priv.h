@@ -499,5 +499,7 @@ void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code);
 /* The push topics of device d in the cloud's dialect (one, or both spellings); the count. */
 int mc_push_topics(const mc_cloud *c, const mc_device_info *d, char topics[2][OTA_MAX_TOPIC + 1]);
 mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module);
+/* The device's newest open job of any module (a dialect whose cloud ignores the module). */
+mc_job *mc_job_open_any(mc_cloud *c, const char *dn);
 void mc_jobs_free(mc_cloud *c);
 #endif

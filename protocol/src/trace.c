@@ -69,6 +69,7 @@ static const char *const events[OTA_EV__COUNT] = {
     [OTA_EV_RUN_END] = "run-end",
     [OTA_EV_TEST_BEGIN] = "test-begin",
     [OTA_EV_TEST_END] = "test-end",
+    [OTA_EV_SUBSCRIBE] = "subscribe",
 };
 
 const char *ota_trace_event_name(ota_trace_event e)

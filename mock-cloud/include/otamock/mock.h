@@ -381,6 +381,9 @@ typedef struct {
                                      on reconnect) */
     double timeout_s;             /* 0: the cloud's job_timeout_s; > 0: seconds from creation;
                                      < 0: never */
+    int documented;               /* a dialect with two value types (ThingsPanel): this push
+                                     has the documented ones (numeric code and size, the
+                                     digest in sign) whatever the cloud's push_values */
 } mc_job_spec;
 
 typedef struct {

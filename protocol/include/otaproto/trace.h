@@ -68,6 +68,8 @@ typedef enum {
     OTA_EV_RUN_END,
     OTA_EV_TEST_BEGIN,
     OTA_EV_TEST_END,
+    /* the broker again (OTA_TR_BROKER): a subscription it granted, the filter in `info` */
+    OTA_EV_SUBSCRIBE,
     OTA_EV__COUNT
 } ota_trace_event;
 
