@@ -11,10 +11,10 @@
 
 #define FZ_IMAGE 1000
 
-static void check_served(const mc_block_reply *r, const uint8_t *image)
+static void check_served(const mc_block_reply *r, const mc_image *img, const uint8_t *image)
 {
     size_t len = 0;
-    uint8_t *frame = mc_block_encode(r, image, &len);
+    uint8_t *frame = mc_block_encode(r, img, &len);
     ota_frame f;
 
     if (!frame)
@@ -31,6 +31,7 @@ static void check_served(const mc_block_reply *r, const uint8_t *image)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t image[FZ_IMAGE];
+    mc_image img = {.size = FZ_IMAGE, .seed = 0};
     ota_block_request q;
     mc_block_src src = {.found = 1, .open = 1, .size = FZ_IMAGE};
     mc_block_reply r;
@@ -42,6 +43,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = ota_block_request_parse((const char *)data, size, &q);
     memset(&r, 0, sizeof(r));
     mc_block_decide(rc, &q, &src, NULL, &r);
-    check_served(&r, image);
+    check_served(&r, &img, image);
     return 0;
 }

@@ -2,7 +2,8 @@
  * --jobs N: the selected tests shared out over N device instances, each in
  * its own worker process with its own broker, mock cloud, device and trace.
  * The parent hands out one test at a time to whichever worker is free (so a
- * slow test never holds up a queue) and prints results as they come.
+ * slow test never holds up a queue), the longest first (order.c), and
+ * prints results as they come.
  *
  * The run's trace: as each test ends, the parent appends the worker's new
  * trace lines (that test's records) to it at once, so a run killed half-way
@@ -169,14 +170,16 @@ static int send_cmd(worker *w, long idx)
     return write(w->cmd, line, (size_t)n) == n ? 0 : -1;
 }
 
-/* Give worker w the next test, or tell it to quit. */
+/* Give worker w the next test (in j->order), or tell it to quit. */
 static void hand_out(ct_jobs *j, worker *w, size_t *next)
 {
-    if (*next < j->ncases && !ct_interrupted && send_cmd(w, (long)*next) == 0) {
-        w->running = (long)*next;
-        w->ran[w->nran++] = (long)*next;
+    size_t idx = *next < j->ncases && j->order ? j->order[*next] : *next;
+
+    if (*next < j->ncases && !ct_interrupted && send_cmd(w, (long)idx) == 0) {
+        w->running = (long)idx;
+        w->ran[w->nran++] = (long)idx;
         if (j->on_start)
-            j->on_start(*next, j->ud);
+            j->on_start(idx, j->ud);
         (*next)++;
         return;
     }

@@ -20,6 +20,7 @@ typedef struct {
     int njobs;
     const ct_case *const *cases; /* the selected tests, catalogue order */
     size_t ncases;
+    const size_t *order;   /* the order tests are handed out in (indexes of cases); NULL: theirs */
     rp_test *results;      /* ncases slots, filled as results come */
     const char *scratch;   /* worker k writes its trace to scratch/job-<k+1>.jsonl */
     const char *trace;     /* the run's trace, written as tests end */

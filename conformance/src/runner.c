@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "order.h"
 #include "otaproto/clock.h"
 #include "run_priv.h"
 
@@ -341,6 +342,7 @@ static int run_parallel(ct_run *r, ct_paths *p)
 {
     ct_jobs j;
     job_ctx jc = {r, p};
+    size_t *order;
     char *begin, end[256], broker[128];
     int rc = 0, worse = 0;
     double t0 = ota_clock_now();
@@ -349,6 +351,10 @@ static int run_parallel(ct_run *r, ct_paths *p)
     j.njobs = r->opt.jobs < (int)r->nsel ? r->opt.jobs : (int)r->nsel;
     j.cases = r->sel;
     j.ncases = r->nsel;
+    /* Before the trace is written anew: the previous run's times, if it is there. */
+    order = malloc((r->nsel ? r->nsel : 1) * sizeof(*order));
+    if (order && ct_order_longest_first(r->sel, r->nsel, r->opt.trace, order) == 0)
+        j.order = order;
     j.results = r->results;
     j.scratch = p->scratch;
     j.trace = p->trace;
@@ -375,6 +381,7 @@ static int run_parallel(ct_run *r, ct_paths *p)
         rc = 3;
     }
     free(begin);
+    free(order);
     ct_jobs_free(&j);
     return rc ? rc : ct_interrupted ? 130 : any_failed(r) || worse ? 1 : 0;
 }

@@ -137,6 +137,8 @@ flood=$(grep -o "flood: [0-9]* publishes in about a second, [0-9]* dropped over 
 [ -n "$flood" ] || fail "the flood is not reported in the trace"
 echo "trace: $flood"
 grep -q "acl-denied: subscribe # " "$tr" || fail "the subscription to '#' is not reported"
+grep -q '"bad_utf8":[1-9]' "$tr" || fail "the malformed UTF-8 is not counted in the trace"
+iconv -f UTF-8 -t UTF-8 "$tr" >/dev/null 2>&1 || fail "the daemon's trace is not valid UTF-8"
 grep -q "\"kind\":\"cloud\",\"dev\":\"$dn\".*repeated [0-9]* times" "$tr" ||
     echo "note: no repeat summary for $dn (the flood's ids differ)"
 refused=$(grep -c "\"dev\":\"$dn\".*download_reply" "$tr")

@@ -33,6 +33,26 @@ const char *mcd_job_verdict(const mc_job_info *j);
 /* Timeout, last step and reason into a job's JSON. */
 void mcd_job_json_add(cJSON *o, const mc_job_info *j);
 
+/* The most jobs one POST /jobs batch may create. */
+#define MCD_JOBS_BATCH_MAX 10000
+
+/* What POST /jobs needs of the daemon. */
+typedef struct {
+    const char *scenarios_dir;                /* the fault plans "plan" names */
+    size_t default_size;                      /* an image's size without "size" */
+    cJSON *(*job_json)(const mc_job_info *j); /* a job as the API shows it */
+} mcd_jobs_api;
+
+/*
+ * POST /jobs: a JSON object creates one job, an array of them a batch
+ * (1 to MCD_JOBS_BATCH_MAX, all checked before any is made). The HTTP
+ * status (201 when made), and in *out the body the caller sends and frees:
+ * the job, the array of jobs, or {"error"} (a batch adds "index", and
+ * "created" when some were made before one failed).
+ */
+unsigned mcd_jobs_post(mc_cloud *c, const char *body, size_t len, const mcd_jobs_api *api,
+                       cJSON **out);
+
 /*
  * POST /devices (api_fleet.c): one device profile or an array of up to 1000,
  * registered at once. The HTTP status, and in *out the JSON body.

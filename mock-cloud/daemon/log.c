@@ -112,7 +112,7 @@ void mcd_log_record(const ota_trace_rec *r)
     if (print_summary(r))
         return;
     if (r->payload && r->binary)
-        snprintf(payload, sizeof(payload), "<%zu bytes>", r->payload_len);
+        snprintf(payload, sizeof(payload), "<%zu bytes>", ota_trace_payload_size(r));
     else if (r->payload)
         snprintf(payload, sizeof(payload), "%.*s%s", LOG_PAYLOAD_MAX, (const char *)r->payload,
                  r->payload_len > LOG_PAYLOAD_MAX ? "…" : "");

@@ -42,19 +42,26 @@
 #include "otaproto/limits.h"
 #include "otaproto/version.h"
 
-#define MAX_BODY     8192
+#define MAX_BODY     (2 * 1024 * 1024) /* a batch of MCD_JOBS_BATCH_MAX jobs fits */
 #define TRACE_PAGE   2000
 #define DEFAULT_SIZE (64 * 1024)
 #define LOG_BATCH_NS 20000000L /* 20 ms between the log's batches */
+/*
+ * Trace records kept in memory (--trace-keep): a daemon runs for weeks, so
+ * its memory must not grow with the records; GET /trace serves the newest
+ * ones, the --trace file has them all.
+ */
+#define MCD_TRACE_KEEP 10000
 
 static struct {
     const char *devices, *scenarios, *listen, *certs, *trace, *url_host, *auth, *mosquitto;
-    const char *job_timeout, *dialect, *push_topic, *push_values;
+    const char *job_timeout, *dialect, *push_topic, *push_values, *trace_keep;
     int mqtt_port, mqtts_port, http_port, https_port, api_port;
     int tls, url_no_port, http_urls, quiet;
 } opt;
 
 static mc_cloud *cloud;
+static size_t trace_keep = MCD_TRACE_KEEP;
 static char scenarios_dir[PATH_MAX];
 /* Where this copy finds its data: next to the program when installed, else the source tree. */
 static ota_data_paths data_paths;
@@ -88,6 +95,8 @@ static void usage(FILE *f)
                "  --auth on|off       off: accept device logins without checking their signature\n"
                "                      (default on)\n"
                "  --trace FILE        also write the JSONL trace to FILE\n"
+               "  --trace-keep N      trace records kept in memory for GET /trace (default\n"
+               "                      10000; 0: all); the file gets every one\n"
                "  --job-timeout S     an open job fails (TIMED_OUT) after S seconds (default\n"
                "                      1800, 30 minutes; 0: never)\n"
                "  --dialect NAME      aliyun (default) or thingspanel: logins by access token\n"
@@ -126,6 +135,17 @@ static int parse_port(const char *s, int *out)
     return 0;
 }
 
+/* A count from 0 to 100,000,000. */
+static int parse_count(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || *s == '-' || v > 100000000ULL)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
 static int parse_options(int argc, char **argv)
 {
     static const struct {
@@ -139,6 +159,7 @@ static int parse_options(int argc, char **argv)
         {"--devices", &opt.devices, NULL, NULL},
         {"--scenarios", &opt.scenarios, NULL, NULL},
         {"--trace", &opt.trace, NULL, NULL},
+        {"--trace-keep", &opt.trace_keep, NULL, NULL},
         {"--url-host", &opt.url_host, NULL, NULL},
         {"--auth", &opt.auth, NULL, NULL},
         {"--mosquitto", &opt.mosquitto, NULL, NULL},
@@ -200,6 +221,11 @@ static int parse_options(int argc, char **argv)
     if (opt.job_timeout && mcd_seconds_parse(opt.job_timeout, &secs) != 0) {
         fprintf(stderr, "ota-mock-cloud: --job-timeout wants seconds from 0 to 2592000, got '%s'\n",
                 opt.job_timeout);
+        return -1;
+    }
+    if (opt.trace_keep && parse_count(opt.trace_keep, &trace_keep) != 0) {
+        fprintf(stderr, "ota-mock-cloud: --trace-keep wants a number of records, got '%s'\n",
+                opt.trace_keep);
         return -1;
     }
     if (!opt.tls && (opt.mqtts_port || opt.https_port || opt.http_urls)) {
@@ -389,7 +415,7 @@ static enum MHD_Result get_trace(struct MHD_Connection *con, const api_call *cal
 {
     const char *from_text = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "from");
     size_t from = from_text ? strtoul(from_text, NULL, 10) : 0, n = mc_trace_count(cloud);
-    size_t end = n - from > TRACE_PAGE ? from + TRACE_PAGE : n, used = 0, cap = 4096;
+    size_t first = mc_trace_first(cloud), used = 0, cap = 4096, end;
     char *out = malloc(cap), next[32];
     struct MHD_Response *r;
     enum MHD_Result rc;
@@ -398,9 +424,17 @@ static enum MHD_Result get_trace(struct MHD_Connection *con, const api_call *cal
     if (!out)
         return MHD_NO;
     out[0] = '\0';
+    if (from < first)
+        from = first; /* older records were let go (--trace-keep): the file has them */
+    end = n > from && n - from > TRACE_PAGE ? from + TRACE_PAGE : n;
     for (size_t i = from; i < end; i++) {
         char *line = NULL;
-        if (ota_trace_encode(mc_trace_at(cloud, i), &line) != OTA_OK)
+        ota_trace_rec rec;
+        if (mc_trace_copy(cloud, i, &rec) != MC_OK)
+            continue;
+        rc = ota_trace_encode(&rec, &line) == OTA_OK ? MHD_YES : MHD_NO;
+        ota_trace_rec_clear(&rec);
+        if (rc != MHD_YES)
             continue;
         size_t l = strlen(line);
         if (used + l + 2 > cap) {
@@ -429,98 +463,11 @@ static enum MHD_Result get_trace(struct MHD_Connection *con, const api_call *cal
 
 static enum MHD_Result post_job(struct MHD_Connection *con, const api_call *call)
 {
-    const request *req = call->req;
-    cJSON *o = cJSON_ParseWithLength(req->body ? req->body : "", req->len);
-    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(o, "device"),
-                *ver = cJSON_GetObjectItemCaseSensitive(o, "version"),
-                *size = cJSON_GetObjectItemCaseSensitive(o, "size"),
-                *dig = cJSON_GetObjectItemCaseSensitive(o, "digest"),
-                *mod = cJSON_GetObjectItemCaseSensitive(o, "module"),
-                *tr = cJSON_GetObjectItemCaseSensitive(o, "transport"),
-                *plan = cJSON_GetObjectItemCaseSensitive(o, "plan");
-    mc_job_spec s;
-    mc_scenario sc;
-    mc_job_info j;
-    char err[256];
-    int id, rc;
-    enum MHD_Result out;
+    mcd_jobs_api api = {scenarios_dir, DEFAULT_SIZE, job_json};
+    cJSON *o = NULL;
+    unsigned status = mcd_jobs_post(cloud, call->req->body, call->req->len, &api, &o);
 
-    memset(&s, 0, sizeof(s));
-    if (!cJSON_IsObject(o)) {
-        out = reply_error(con, 400, "the body must be a JSON object");
-        goto done;
-    }
-    if (!cJSON_IsString(dev) || !cJSON_IsString(ver) || !*ver->valuestring ||
-        strlen(ver->valuestring) > OTA_MAX_VERSION) {
-        out = reply_error(con, 400,
-                          "\"device\" (a deviceName) and \"version\" (1 to 64 characters) are "
-                          "required strings");
-        goto done;
-    }
-    s.dn = dev->valuestring;
-    if (mc_device_claimed(cloud, s.dn, err, sizeof(err))) {
-        out = reply_error(con, 409, "the device is claimed by a conformance run (DELETE /join/DN)");
-        goto done;
-    }
-    s.version = ver->valuestring;
-    s.image_size = DEFAULT_SIZE;
-    if (size && (!cJSON_IsNumber(size) || size->valuedouble < 1 || size->valuedouble > 16e6)) {
-        out = reply_error(con, 400, "\"size\" must be a number of bytes from 1 to 16000000");
-        goto done;
-    }
-    if (size)
-        s.image_size = (size_t)size->valuedouble;
-    if (dig && (!cJSON_IsString(dig) || ota_sign_method_parse(dig->valuestring, &s.digest))) {
-        out = reply_error(con, 400, "\"digest\" must be \"md5\" or \"sha256\"");
-        goto done;
-    }
-    if (mod && !cJSON_IsString(mod)) {
-        out = reply_error(con, 400, "\"module\" must be a string");
-        goto done;
-    }
-    s.module = mod ? mod->valuestring : NULL;
-    if (tr && !(cJSON_IsString(tr) &&
-                (!strcmp(tr->valuestring, "http") || !strcmp(tr->valuestring, "mqtt")))) {
-        out = reply_error(con, 400, "\"transport\" must be \"http\" or \"mqtt\"");
-        goto done;
-    }
-    s.mqtt = tr && !strcmp(tr->valuestring, "mqtt");
-    if (mcd_job_timeout_of(cJSON_GetObjectItemCaseSensitive(o, "timeout"), &s.timeout_s) != 0) {
-        out = reply_error(con, 400, "\"timeout\" must be seconds from 0 (never) to 2592000");
-        goto done;
-    }
-    if (plan) {
-        if (!cJSON_IsString(plan)) {
-            out =
-                reply_error(con, 400, "\"plan\" must be the name of a fault plan (GET /scenarios)");
-            goto done;
-        }
-        err[0] = '\0';
-        rc = mc_scenario_load(scenarios_dir, plan->valuestring, &sc, err, sizeof(err));
-        if (rc != MC_OK) {
-            out = reply_error(con, rc == MC_ERR_FIXTURE ? 400 : 404,
-                              err[0] ? err : "no such fault plan (GET /scenarios lists them)");
-            goto done;
-        }
-        s.fault = sc.fault;
-        s.mqtt = tr ? s.mqtt : sc.mqtt;
-    }
-    rc = mc_job_create(cloud, &s, &id);
-    if (rc == MC_ERR_NOTFOUND) {
-        out = reply_error(con, 404, "no such device (GET /devices lists them)");
-    } else if (rc != MC_OK) {
-        out = reply_error(con, 400,
-                          mc_fault_needs_tls(&s.fault)
-                              ? "the plan needs TLS: start ota-mock-cloud with --tls"
-                              : "the cloud refused the job");
-    } else if (mc_job_get(cloud, id, &j) == MC_OK) {
-        out = reply_json(con, 201, job_json(&j));
-    } else {
-        out = reply_error(con, 500, "the job vanished");
-    }
-done:
-    cJSON_Delete(o);
-    return out;
+    return reply_json(con, status, o);
 }
 
 static enum MHD_Result post_restart(struct MHD_Connection *con, const api_call *call)
@@ -675,7 +622,7 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
         return MHD_YES;
     }
     if (req->too_big)
-        return reply_error(con, 413, "the body is larger than 8192 bytes");
+        return reply_error(con, 413, "the body is larger than 2 MiB");
     return route(con, &(api_call){method, url, NULL, req});
 }
 
@@ -845,6 +792,7 @@ int main(int argc, char **argv)
     cfg.dialect = opt.dialect;
     cfg.push_on = opt.push_topic;
     cfg.push_values = opt.push_values;
+    cfg.trace_keep = trace_keep;
     if (opt.job_timeout)
         mcd_seconds_parse(opt.job_timeout, &cfg.job_timeout_s);
     if (opt.tls) {
@@ -875,9 +823,20 @@ int main(int argc, char **argv)
     while (!sig) {
         struct timespec pause = {0, opt.quiet ? 200000000L : LOG_BATCH_NS};
         if (!opt.quiet) {
-            size_t n = mc_trace_wait(cloud, seen, mc_now(cloud) + 0.2);
-            for (; seen < n; seen++)
-                mcd_log_record(mc_trace_at(cloud, seen));
+            size_t n = mc_trace_wait(cloud, seen, mc_now(cloud) + 0.2), missed = 0;
+            ota_trace_rec rec;
+            for (; seen < n; seen++) {
+                if (mc_trace_copy(cloud, seen, &rec) != MC_OK) {
+                    missed++; /* let go before the log came to it (--trace-keep) */
+                    continue;
+                }
+                mcd_log_record(&rec);
+                ota_trace_rec_clear(&rec);
+            }
+            if (missed)
+                printf("%9.3f (%zu records not printed: let go before the log came to them; the "
+                       "--trace file has them, --trace-keep keeps more)\n",
+                       mc_now(cloud), missed);
         }
         sig = sigtimedwait(&stop, NULL, &pause);
         if (sig < 0)

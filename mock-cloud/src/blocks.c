@@ -98,27 +98,25 @@ void mc_block_decide(int parse_rc, const ota_block_request *q, const mc_block_sr
     }
 }
 
-uint8_t *mc_block_encode(const mc_block_reply *r, const uint8_t *image, size_t *len)
+uint8_t *mc_block_encode(const mc_block_reply *r, const mc_image *img, size_t *len)
 {
     char hdr[512];
-    const uint8_t *src = r->len ? image + r->from : NULL;
     uint8_t *data = NULL, *frame = NULL;
     size_t cap;
 
     if (ota_block_header_build(&r->h, hdr, sizeof(hdr)) != OTA_OK)
         return NULL;
-    /* The image's bytes go straight into the frame; a copy only for a byte to flip. */
-    if (r->len && r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len) {
+    if (r->len) {
         data = malloc(r->len);
         if (!data)
             return NULL;
-        memcpy(data, src, r->len);
-        data[r->corrupt_at] ^= 0xFF; /* before the CRC: it matches the damaged data */
-        src = data;
+        mc_image_read(img, r->from, data, r->len);
+        if (r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len)
+            data[r->corrupt_at] ^= 0xFF; /* before the CRC: it matches the damaged data */
     }
     cap = ota_frame_size(strlen(hdr), r->len);
     frame = malloc(cap);
-    if (frame && ota_frame_encode(hdr, strlen(hdr), src, r->len, frame, cap, len) != OTA_OK) {
+    if (frame && ota_frame_encode(hdr, strlen(hdr), data, r->len, frame, cap, len) != OTA_OK) {
         free(frame);
         frame = NULL;
     }
@@ -126,6 +124,28 @@ uint8_t *mc_block_encode(const mc_block_reply *r, const uint8_t *image, size_t *
     if (frame)
         mc_fault_frame_damage(r->damage, frame, len);
     return frame;
+}
+
+/*
+ * Where the encoded frame of r carries the image's bytes untouched, so the
+ * trace keeps them by reference: after the length and the header, up to
+ * the CRC. A damaged frame (a byte flipped, its CRC or end changed) is kept
+ * whole: it is rare, and a record by reference is then always a frame's
+ * head, the reference and its CRC.
+ */
+static void frame_ref(const mc_block_reply *r, const mc_image *img, const uint8_t *frame,
+                      size_t flen, mc_frame_ref *ref)
+{
+    size_t at = flen >= 2 ? 2 + (((size_t)frame[0] << 8) | frame[1]) : flen;
+
+    memset(ref, 0, sizeof(*ref));
+    if (!r->len || (r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len) ||
+        r->damage != MC_FRAME_INTACT || at + r->len + 2 != flen)
+        return;
+    ref->at = at;
+    ref->len = r->len;
+    ref->off = (long long)r->from;
+    ref->key = mc_image_key(img);
 }
 
 /* A job's streamId is 100000 plus its id (job.c): found without a scan. */
@@ -139,15 +159,17 @@ static mc_job *job_by_stream(mc_cloud *c, const char *dn, long long stream_id)
 }
 
 /* What the uplink handler does once the lock is released. */
-static void hand_over(const mc_block_reply *r, const uint8_t *image, mc_block_out *o)
+static void hand_over(const mc_block_reply *r, const mc_image *img, mc_block_out *o)
 {
     o->kick = r->kick;
     o->restart = r->restart;
     o->delay = r->delay_s;
     if (r->kick || r->restart)
         return;
-    o->frame = mc_block_encode(r, image, &o->len);
+    o->frame = mc_block_encode(r, img, &o->len);
     o->copies = o->frame ? r->copies : 0;
+    if (o->frame)
+        frame_ref(r, img, o->frame, o->len, &o->ref);
 }
 
 /* Ask the fault seam about a valid request, and say in the trace what it decided. */
@@ -155,9 +177,13 @@ static void ask_seam(mc_cloud *c, mc_job *j, const ota_block_request *q, const m
                      mc_block_seam *seam)
 {
     const char *dn = j->dn;
+    uint8_t *data = r->len ? malloc(r->len) : NULL;
 
-    mc_fault_block_decide(&j->fault, &j->fault_seen, q->offset, j->image.data + r->from, r->len,
-                          seam);
+    /* Out of memory, the seam sees no data: only a CRC fault's check of it would differ. */
+    if (data)
+        mc_image_read(&j->image, r->from, data, r->len);
+    mc_fault_block_decide(&j->fault, &j->fault_seen, q->offset, data, data ? r->len : 0, seam);
+    free(data);
     if (seam->act == MC_BLOCK_SEAM_KICK || seam->act == MC_BLOCK_SEAM_RESTART)
         mc_trace_event(c, OTA_TR_FAULT,
                        &(mc_trace_ev){.event = OTA_EV_FAULT,
@@ -214,5 +240,5 @@ void mc_blocks_on_request(mc_cloud *c, mc_device *d, const char *p, size_t len, 
     j->blocks++;
     ask_seam(c, j, &q, &r, &seam);
     mc_block_decide(rc, &q, &src, &seam, &r);
-    hand_over(&r, j->image.data, o);
+    hand_over(&r, &j->image, o);
 }

@@ -262,7 +262,7 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
         mc_trace_add(c, OTA_TR_ERROR, dn, NULL, NULL, 0,
                      "block-delay needs the broker plugin: the reply goes out at once");
     for (int i = 0; blk.frame && i < blk.copies; i++)
-        mc_mqtt_publish_bin(c, dn, reply_topic, blk.frame, blk.len, 0);
+        mc_mqtt_publish_bin(c, dn, reply_topic, blk.frame, blk.len, &blk.ref, 0);
     free(blk.frame);
 }
 
@@ -424,7 +424,7 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
     ota_cond_init_mono(&c->hcond);
     if (cfg->join)
         mc_join_apply(c, cfg->join); /* first: a failure below gives the device back */
-    rc = mc_trace_open(c, cfg->trace_path);
+    rc = mc_trace_open(c, cfg->trace_path, cfg->trace_keep);
     if (rc != MC_OK) {
         snprintf(err, errcap, "cannot write the trace to %s", cfg->trace_path);
         goto fail;

@@ -117,11 +117,11 @@ static int parse_range(const char *h, size_t size, size_t *from, size_t *len)
 typedef struct {
     mc_cloud *c;
     char dn[OTA_MAX_NAME + 1];
-    const unsigned char *data; /* the image: lives until the cloud stops */
-    size_t from;               /* file offset of body byte 0 */
-    size_t len;                /* body bytes we mean to send */
-    mc_fault f;                /* kind NONE when no fault fired */
-    int fd;                    /* the connection's socket, for a reset */
+    mc_image img; /* its bytes are written slice by slice (image.c) */
+    size_t from;  /* file offset of body byte 0 */
+    size_t len;   /* body bytes we mean to send */
+    mc_fault f;   /* kind NONE when no fault fired */
+    int fd;       /* the connection's socket, for a reset */
     int paused;
     double t0;
     size_t *sent; /* the request's count of bytes sent: it outlives every read */
@@ -179,7 +179,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
     if ((act == MC_SLICE_PAUSE && !nap(b->c, wait)) ||
         (act == MC_SLICE_PACE && !nap(b->c, b->t0 + wait - ota_clock_now())))
         return MHD_CONTENT_READER_END_WITH_ERROR;
-    memcpy(buf, b->data + b->from + pos, n);
+    mc_image_read(&b->img, b->from + (size_t)pos, buf, n);
     mc_fault_http_bytes(&b->f, b->from, (size_t)pos, buf, n);
     if (*b->sent < (size_t)pos + n)
         *b->sent = (size_t)pos + n;
@@ -227,7 +227,7 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
             MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
         b->c = r->c;
         snprintf(b->dn, sizeof(b->dn), "%s", r->dn);
-        b->data = img->data;
+        b->img = *img;
         b->from = r->from;
         b->len = r->len;
         b->f = *f;
@@ -261,7 +261,7 @@ typedef struct {
     int uri_ok;
     int mqtt_only;  /* the job is pushed for block download: no HTTP file */
     mc_fault fault; /* the fault that fired for this request; kind NONE if none */
-    mc_image img;   /* borrowed: images live until the cloud stops */
+    mc_image img;   /* the job's image (its size and seed) */
 } lookup;
 
 /* Find the job named by the path and decide its fault (c->lock held). */

@@ -152,18 +152,10 @@ mc_job *mc_job_find(mc_cloud *c, int id)
     return (id >= 1 && id <= c->njobs) ? c->jobs[id - 1] : NULL;
 }
 
-static void job_free(mc_job *j)
-{
-    if (!j)
-        return;
-    mc_image_free(&j->image);
-    free(j);
-}
-
 void mc_jobs_free(mc_cloud *c)
 {
     for (int i = 0; i < c->njobs; i++)
-        job_free(c->jobs[i]);
+        free(c->jobs[i]);
     free(c->jobs);
     free(c->job_index);
     c->jobs = NULL;
@@ -191,13 +183,14 @@ static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
     char text[128], sig[65];
     int rc = mc_image_make(s->image_size, (unsigned)j->id * 7919u, &j->image);
 
+    if (rc == MC_OK)
+        rc = mc_image_digest(&j->image, s->digest, j->digest_hex, sizeof(j->digest_hex));
+    if (rc == MC_OK && s->digest == OTA_DIGEST_SHA256)
+        snprintf(j->sha256_hex, sizeof(j->sha256_hex), "%s", j->digest_hex);
+    else if (rc == MC_OK)
+        rc = mc_image_digest(&j->image, OTA_DIGEST_SHA256, j->sha256_hex, sizeof(j->sha256_hex));
     if (rc != MC_OK)
         return rc;
-    if (ota_digest_hex(s->digest, j->image.data, j->image.size, j->digest_hex,
-                       sizeof(j->digest_hex)) != OTA_OK ||
-        ota_digest_hex(OTA_DIGEST_SHA256, j->image.data, j->image.size, j->sha256_hex,
-                       sizeof(j->sha256_hex)) != OTA_OK)
-        return MC_ERR_NOMEM;
     snprintf(j->file, sizeof(j->file), "fw-%d.bin", j->id);
     snprintf(text, sizeof(text), "job%d:%s", j->id, j->version);
     ota_digest_hex(OTA_DIGEST_SHA256, text, strlen(text), sig, sizeof(sig));
@@ -427,7 +420,7 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     j = NULL;
 out:
     mc_cloud_unlock(c);
-    job_free(j);
+    free(j);
     for (int i = 0; rc == MC_OK && !s->no_publish && i < ntopics; i++)
         rc = mc_mqtt_publish(c, s->dn, topics[i], push, 1);
     return rc;

@@ -41,14 +41,24 @@ void mc_broker_stop(mc_broker *b);
 /* Stop the process (persistence saved), stay down down_s, start it again on the same ports. */
 int mc_broker_restart_process(mc_broker *b, double down_s, char *err, size_t errcap);
 
+/*
+ * A deterministic image (image.c): byte i = (i*31 + 7 + seed) mod 251. It is
+ * its size and seed only; its bytes are written on demand, so no job holds
+ * its image in memory.
+ */
 typedef struct {
-    unsigned char *data;
-    size_t size;
+    size_t size; /* at most MC_BLOCK_FILE_MAX (and below 4 GiB: mc_image_key packs it) */
+    unsigned seed;
 } mc_image;
 
-/* Deterministic image: byte i = (i*31 + 7 + seed) mod 251. */
 int mc_image_make(size_t size, unsigned seed, mc_image *out);
-void mc_image_free(mc_image *img);
+/* Bytes [off, off + n) of the image into buf; the caller keeps off + n within its size. */
+void mc_image_read(const mc_image *img, size_t off, void *buf, size_t n);
+/* The image's digest as lower-case hex; MC_ERR_NOMEM when the digest could not be made. */
+int mc_image_digest(const mc_image *img, ota_digest_kind kind, char *hex, size_t cap);
+/* The image as a trace record's ref_key, and the ref_read that writes its bytes back. */
+unsigned long long mc_image_key(const mc_image *img);
+void mc_image_read_key(unsigned long long key, long long off, void *buf, size_t n);
 
 typedef enum {
     MC_EV_PROGRESS = 0, /* a step 0..100 */
@@ -250,17 +260,33 @@ typedef struct {
  */
 void mc_block_decide(int parse_rc, const ota_block_request *q, const mc_block_src *src,
                      const mc_block_seam *seam, mc_block_reply *out);
-/* The frame of a decided reply (heap, *len bytes; the caller frees it); NULL on no memory. */
-uint8_t *mc_block_encode(const mc_block_reply *r, const uint8_t *image, size_t *len);
+/*
+ * The frame of a decided reply, its data read from img (heap, *len bytes;
+ * the caller frees it); NULL on no memory. img may be NULL for a reply
+ * without data.
+ */
+uint8_t *mc_block_encode(const mc_block_reply *r, const mc_image *img, size_t *len);
+
+/*
+ * The image bytes a frame carries untouched: frame bytes [at, at + len) are
+ * the image's from offset off. The trace keeps them by reference (the
+ * record's ref_* fields) instead of copying them. len 0: none.
+ */
+typedef struct {
+    size_t at, len;
+    long long off;
+    unsigned long long key; /* mc_image_key of the image */
+} mc_frame_ref;
 
 /* A block reply to publish once the cloud's lock is released. */
 typedef struct {
     uint8_t *frame; /* heap; the uplink handler frees it */
     size_t len;
-    int copies;   /* 0: none (dropped), 2: duplicated */
-    double delay; /* seconds the plugin holds it */
-    int kick;     /* disconnect the device instead */
-    int restart;  /* restart the broker instead */
+    mc_frame_ref ref; /* where frame holds the image's bytes */
+    int copies;       /* 0: none (dropped), 2: duplicated */
+    double delay;     /* seconds the plugin holds it */
+    int kick;         /* disconnect the device instead */
+    int restart;      /* restart the broker instead */
 } mc_block_out;
 
 /* A block request from device d (c->lock held): the reply, decided and encoded, into *o. */
@@ -297,11 +323,13 @@ struct mc_cloud {
     /* trace */
     pthread_mutex_t tlock; /* the records in memory, errors, repeat state */
     pthread_cond_t tcond;
-    ota_trace_rec **recs;
+    ota_trace_rec **recs; /* records first .. nrecs - 1 (recs[0] is record `first`) */
     size_t nrecs, caprecs;
-    pthread_mutex_t wlock; /* the trace file: tfile's writes and nwritten */
+    size_t first; /* records before it were let go (keep) */
+    size_t keep;  /* records kept in memory at least; 0: every one (mc_config.trace_keep) */
+    pthread_mutex_t wlock; /* the trace file: tfile's writes */
     FILE *tfile;
-    size_t nwritten; /* records written to tfile so far (under wlock) */
+    size_t nwritten; /* records written to tfile so far (changed under wlock and tlock) */
     int errors;
     double t0;
     struct mc_repeat *repeat; /* repetition per device (trace_repeat.c), under tlock */
@@ -359,8 +387,12 @@ struct mc_cloud {
 
 void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
                    const void *payload, size_t len, int binary, const char *fmt, va_list ap);
+/* A block reply frame going out: stored with its image bytes by reference (ref; NULL: copied). */
+void mc_trace_frame(mc_cloud *c, const char *dev, const char *topic, const void *frame, size_t len,
+                    const mc_frame_ref *ref);
 void mc_trace_close(mc_cloud *c);
-int mc_trace_open(mc_cloud *c, const char *path);
+/* keep: the records kept in memory (0: all); older ones go once they are in the file. */
+int mc_trace_open(mc_cloud *c, const char *path, size_t keep);
 /*
  * Write the records stored so far and not yet in the file, in order (takes
  * wlock, then tlock for each record). Never called with c->lock held: a
@@ -383,11 +415,14 @@ int mc_cloud_lock_held(const mc_cloud *c);
  * *summary, when set, is a record to store first (the caller owns it), and
  * mc_repeat_more then hands over the device's other summaries (one per
  * repeated request) until NULL.
- * mc_repeat_kept tells it the record it admitted is now stored at `r`.
+ * mc_repeat_kept tells it the record it admitted is now stored at `r`,
+ * record number idx. mc_repeat_evict: the records before number `below`
+ * are about to be freed; a slot holding one keeps its own copy.
  * mc_repeat_due hands over one summary that is due by time, or NULL.
  */
 int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary);
-void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r);
+void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r, size_t idx);
+void mc_repeat_evict(mc_cloud *c, size_t below);
 ota_trace_rec *mc_repeat_more(mc_cloud *c, double now);
 ota_trace_rec *mc_repeat_due(mc_cloud *c, double now);
 void mc_repeat_free(mc_cloud *c);
@@ -434,9 +469,12 @@ int mc_mqtt_wait_subscribed(mc_cloud *c, int after);
 int mc_mqtt_connects(mc_cloud *c);
 void mc_mqtt_stop(mc_cloud *c);
 int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos);
-/* A binary payload (block frames); the trace keeps it as hex. */
+/*
+ * A binary payload (block frames); the trace file shows it as hex. ref (NULL:
+ * none) says which bytes are the image's, kept in memory by reference.
+ */
 int mc_mqtt_publish_bin(mc_cloud *c, const char *dev, const char *topic, const void *data,
-                        size_t len, int qos);
+                        size_t len, const mc_frame_ref *ref, int qos);
 
 /* Join mode: take the joined broker and credential (before anything can fail). */
 void mc_join_apply(mc_cloud *c, const mc_join_info *j);

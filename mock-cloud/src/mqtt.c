@@ -179,18 +179,11 @@ void mc_mqtt_stop(mc_cloud *c)
  * With the plugin, downlinks go to "$ota/down<topic>" and the plugin hands
  * them to the device's client directly: delivered whether or not the device
  * subscribed, exactly once. The trace shows the topic the device receives.
+ * A binary payload (a block frame) goes to the trace with the image bytes it
+ * carries (ref) held by reference.
  */
-static void trace_bin(mc_cloud *c, const char *dev, const char *topic, const void *data, size_t len,
-                      ...)
-{
-    va_list ap;
-    va_start(ap, len);
-    mc_trace_addv(c, OTA_TR_MQTT_OUT, dev, topic, data, len, 1, NULL, ap);
-    va_end(ap);
-}
-
 static int publish(mc_cloud *c, const char *dev, const char *topic, const void *payload, size_t len,
-                   int qos, int binary)
+                   int qos, int binary, const mc_frame_ref *ref)
 {
     char via[OTA_MAX_TOPIC + 16];
 
@@ -198,7 +191,7 @@ static int publish(mc_cloud *c, const char *dev, const char *topic, const void *
     snprintf(via, sizeof(via), "%s%s%s", c->plugin ? "$ota/down" : "",
              c->plugin && topic[0] != '/' ? "/" : "", topic);
     if (binary)
-        trace_bin(c, dev, topic, payload, len);
+        mc_trace_frame(c, dev, topic, payload, len, ref);
     else
         mc_trace_add(c, OTA_TR_MQTT_OUT, dev, topic, payload, len, NULL);
     if (mosquitto_publish(c->mosq, NULL, via, (int)len, payload, qos, false) != MOSQ_ERR_SUCCESS) {
@@ -210,13 +203,13 @@ static int publish(mc_cloud *c, const char *dev, const char *topic, const void *
 
 int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos)
 {
-    return publish(c, dev, topic, payload, strlen(payload), qos, 0);
+    return publish(c, dev, topic, payload, strlen(payload), qos, 0, NULL);
 }
 
 int mc_mqtt_publish_bin(mc_cloud *c, const char *dev, const char *topic, const void *data,
-                        size_t len, int qos)
+                        size_t len, const mc_frame_ref *ref, int qos)
 {
-    return publish(c, dev, topic, data, len, qos, 1);
+    return publish(c, dev, topic, data, len, qos, 1, ref);
 }
 
 static int control(mc_cloud *c, const char *command, const char *dn, double seconds)

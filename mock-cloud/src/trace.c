@@ -1,9 +1,12 @@
 /*
- * The trace store: every event in memory (for the runner to wait on and
- * judge) and, when a path is given, one JSONL line per event, flushed as
- * soon as the cloud's lock is free (at once for a caller without it) so a
- * crash loses next to nothing already recorded. Long runs of identical
- * records are counted instead of kept (trace_repeat.c decides which).
+ * The trace store: events in memory (for the runner to wait on and judge)
+ * and, when a path is given, one JSONL line per event, flushed as soon as
+ * the cloud's lock is free (at once for a caller without it) so a crash
+ * loses next to nothing already recorded. Long runs of identical records
+ * are counted instead of kept (trace_repeat.c decides which). A block
+ * reply keeps the image bytes it carries by reference (image.c writes them
+ * back for the file). With mc_config.trace_keep set (a daemon), only the
+ * newest records stay in memory; the file still gets every one.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -16,12 +19,14 @@ double mc_now(const mc_cloud *c)
     return ota_clock_now() - c->t0;
 }
 
-int mc_trace_open(mc_cloud *c, const char *path)
+int mc_trace_open(mc_cloud *c, const char *path, size_t keep)
 {
     pthread_mutex_init(&c->tlock, NULL);
     pthread_mutex_init(&c->wlock, NULL);
     ota_cond_init_mono(&c->tcond);
     c->nwritten = 0;
+    c->first = 0;
+    c->keep = keep;
     if (path) {
         c->tfile = fopen(path, "w");
         if (!c->tfile)
@@ -30,16 +35,20 @@ int mc_trace_open(mc_cloud *c, const char *path)
     return MC_OK;
 }
 
+static void rec_free(ota_trace_rec *r)
+{
+    ota_trace_rec_clear(r);
+    free(r);
+}
+
 void mc_trace_close(mc_cloud *c)
 {
     mc_trace_flush(c);
-    for (size_t i = 0; i < c->nrecs; i++) {
-        ota_trace_rec_clear(c->recs[i]);
-        free(c->recs[i]);
-    }
+    for (size_t i = 0; i < c->nrecs - c->first; i++)
+        rec_free(c->recs[i]);
     free(c->recs);
     c->recs = NULL;
-    c->nrecs = 0;
+    c->nrecs = c->first = 0;
     mc_repeat_free(c);
     if (c->tfile)
         fclose(c->tfile);
@@ -49,8 +58,37 @@ void mc_trace_close(mc_cloud *c)
     pthread_mutex_destroy(&c->tlock);
 }
 
+/* The payload, capped; a frame's image bytes (ref) stay out of it, held by reference. */
+static void set_payload(ota_trace_rec *r, const unsigned char *p, size_t len, int binary,
+                        const mc_frame_ref *ref)
+{
+    size_t at = 0, skip = 0;
+
+    if (len > OTA_MAX_PAYLOAD)
+        len = OTA_MAX_PAYLOAD;
+    if (ref && ref->len && ref->at + ref->len <= len) {
+        at = ref->at;
+        skip = ref->len;
+    }
+    r->payload = malloc(len - skip + 1);
+    if (!r->payload)
+        return;
+    memcpy(r->payload, p, at);
+    memcpy(r->payload + at, p + at + skip, len - at - skip);
+    r->payload[len - skip] = 0;
+    r->payload_len = len - skip;
+    r->binary = binary;
+    if (skip) {
+        r->ref_at = at;
+        r->ref_len = skip;
+        r->ref_off = ref->off;
+        r->ref_key = ref->key;
+        r->ref_read = mc_image_read_key;
+    }
+}
+
 static ota_trace_rec *rec_new(ota_trace_kind kind, const char *dev, const char *topic,
-                              const void *payload, size_t len, int binary)
+                              const void *payload, size_t len, int binary, const mc_frame_ref *ref)
 {
     ota_trace_rec *r = calloc(1, sizeof(*r));
 
@@ -60,23 +98,16 @@ static ota_trace_rec *rec_new(ota_trace_kind kind, const char *dev, const char *
     r->offset = r->last = -1;
     snprintf(r->dev, sizeof(r->dev), "%s", dev ? dev : "");
     snprintf(r->topic, sizeof(r->topic), "%s", topic ? topic : "");
-    if (payload) {
-        if (len > OTA_MAX_PAYLOAD)
-            len = OTA_MAX_PAYLOAD;
-        r->payload = malloc(len + 1);
-        if (r->payload) {
-            memcpy(r->payload, payload, len);
-            r->payload[len] = 0;
-            r->payload_len = len;
-            r->binary = binary;
-        }
-    }
+    if (payload)
+        set_payload(r, payload, len, binary, ref);
     return r;
 }
 
 static int append(mc_cloud *c, ota_trace_rec *r)
 {
-    if (c->nrecs == c->caprecs) {
+    size_t held = c->nrecs - c->first;
+
+    if (held == c->caprecs) {
         size_t cap = c->caprecs ? 2 * c->caprecs : 256;
         ota_trace_rec **n = realloc(c->recs, cap * sizeof(*n));
         if (!n)
@@ -84,29 +115,60 @@ static int append(mc_cloud *c, ota_trace_rec *r)
         c->recs = n;
         c->caprecs = cap;
     }
-    c->recs[c->nrecs++] = r;
+    c->recs[held] = r;
+    c->nrecs++;
     return 0;
+}
+
+/*
+ * With a cap on the records kept (tlock held): once a quarter more than the
+ * cap are held, the oldest go, down to the cap. Only records already in the
+ * file go (with a file); a repeat slot that points at one takes a copy first.
+ */
+static void evict(mc_cloud *c)
+{
+    size_t held = c->nrecs - c->first, limit = c->tfile ? c->nwritten : c->nrecs, n;
+
+    if (!c->keep || held <= c->keep + c->keep / 4)
+        return;
+    n = held - c->keep;
+    if (c->first + n > limit)
+        n = limit > c->first ? limit - c->first : 0;
+    if (!n)
+        return;
+    mc_repeat_evict(c, c->first + n);
+    for (size_t i = 0; i < n; i++)
+        rec_free(c->recs[i]);
+    memmove(c->recs, c->recs + n, (held - n) * sizeof(*c->recs));
+    c->first += n;
 }
 
 /* Keep a record in memory (tlock held); mc_trace_flush writes it. On failure it is freed, -1. */
 static int store(mc_cloud *c, ota_trace_rec *r)
 {
     if (append(c, r) != 0) {
-        ota_trace_rec_clear(r);
-        free(r);
+        rec_free(r);
         return -1;
     }
+    evict(c);
     return 0;
 }
 
-/* The next record not yet in the file, or NULL (wlock held). Stored records never change. */
-static const ota_trace_rec *next_unwritten(mc_cloud *c)
+/*
+ * The next record not yet in the file, or NULL (wlock held), after counting
+ * the one just written (done). Records at or past nwritten are never
+ * evicted, so the pointer stays good while the file is written.
+ */
+static const ota_trace_rec *next_unwritten(mc_cloud *c, int done)
 {
     const ota_trace_rec *r = NULL;
 
     pthread_mutex_lock(&c->tlock);
+    c->nwritten += done != 0;
     if (c->nwritten < c->nrecs)
-        r = c->recs[c->nwritten];
+        r = c->recs[c->nwritten - c->first];
+    else
+        evict(c);
     pthread_mutex_unlock(&c->tlock);
     return r;
 }
@@ -124,14 +186,13 @@ void mc_trace_flush(mc_cloud *c)
     if (!c->tfile)
         return;
     pthread_mutex_lock(&c->wlock);
-    while ((r = next_unwritten(c)) != NULL) {
+    for (r = next_unwritten(c, 0); r; r = next_unwritten(c, 1)) {
         line = NULL;
         if (ota_trace_encode(r, &line) == OTA_OK) {
             fputs(line, c->tfile);
             fputc('\n', c->tfile);
         }
         free(line);
-        c->nwritten++;
         wrote = 1;
     }
     if (wrote)
@@ -154,11 +215,9 @@ static void set_event(ota_trace_rec *r, const mc_trace_ev *ev)
  * (trace_repeat.c): a summary record may go in first, and the record itself
  * may be left out. Waiters wake for whatever was stored.
  */
-static void put(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const char *dev,
-                const char *topic, const void *payload, size_t len, int binary, const char *fmt,
-                va_list ap)
+static void put(mc_cloud *c, ota_trace_rec *r, const mc_trace_ev *ev, const char *fmt, va_list ap)
 {
-    ota_trace_rec *r = rec_new(kind, dev, topic, payload, len, binary), *sum = NULL;
+    ota_trace_rec *sum = NULL;
     int keep, summed;
 
     if (!r)
@@ -169,17 +228,18 @@ static void put(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const c
         vsnprintf(r->info, sizeof(r->info), fmt, ap);
     pthread_mutex_lock(&c->tlock);
     r->t = mc_now(c);
-    if (kind == OTA_TR_ERROR)
+    if (r->kind == OTA_TR_ERROR)
         c->errors++;
     keep = mc_repeat_admit(c, r, &sum);
     summed = sum != NULL;
     for (; sum; sum = mc_repeat_more(c, r->t)) /* one per repeated request of the device */
         store(c, sum);
     if (!keep) {
-        ota_trace_rec_clear(r);
-        free(r);
-    } else if (store(c, r) == 0) {
-        mc_repeat_kept(c, r);
+        rec_free(r);
+    } else {
+        size_t at = c->nrecs;
+        if (store(c, r) == 0)
+            mc_repeat_kept(c, r, at);
     }
     if (keep || summed)
         pthread_cond_broadcast(&c->tcond);
@@ -191,7 +251,21 @@ static void put(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const c
 void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
                    const void *payload, size_t len, int binary, const char *fmt, va_list ap)
 {
-    put(c, kind, NULL, dev, topic, payload, len, binary, fmt, ap);
+    put(c, rec_new(kind, dev, topic, payload, len, binary, NULL), NULL, fmt, ap);
+}
+
+static void put_frame(mc_cloud *c, ota_trace_rec *r, ...)
+{
+    va_list ap;
+    va_start(ap, r);
+    put(c, r, NULL, NULL, ap);
+    va_end(ap);
+}
+
+void mc_trace_frame(mc_cloud *c, const char *dev, const char *topic, const void *frame, size_t len,
+                    const mc_frame_ref *ref)
+{
+    put_frame(c, rec_new(OTA_TR_MQTT_OUT, dev, topic, frame, len, 1, ref));
 }
 
 void mc_trace_tick(mc_cloud *c)
@@ -222,7 +296,7 @@ void mc_trace_event(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, con
 {
     va_list ap;
     va_start(ap, fmt);
-    put(c, kind, ev, dev, topic, payload, len, 0, fmt, ap);
+    put(c, rec_new(kind, dev, topic, payload, len, 0, NULL), ev, fmt, ap);
     va_end(ap);
 }
 
@@ -239,10 +313,31 @@ const ota_trace_rec *mc_trace_at(mc_cloud *c, size_t i)
 {
     const ota_trace_rec *r = NULL;
     pthread_mutex_lock(&c->tlock);
-    if (i < c->nrecs)
-        r = c->recs[i];
+    if (i >= c->first && i < c->nrecs)
+        r = c->recs[i - c->first];
     pthread_mutex_unlock(&c->tlock);
     return r;
+}
+
+int mc_trace_copy(mc_cloud *c, size_t i, ota_trace_rec *out)
+{
+    int rc = MC_ERR_NOTFOUND;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&c->tlock);
+    if (i >= c->first && i < c->nrecs)
+        rc = ota_trace_rec_copy(c->recs[i - c->first], out) == OTA_OK ? MC_OK : MC_ERR_NOMEM;
+    pthread_mutex_unlock(&c->tlock);
+    return rc;
+}
+
+size_t mc_trace_first(mc_cloud *c)
+{
+    size_t n;
+    pthread_mutex_lock(&c->tlock);
+    n = c->first;
+    pthread_mutex_unlock(&c->tlock);
+    return n;
 }
 
 size_t mc_trace_wait(mc_cloud *c, size_t seen, double deadline)

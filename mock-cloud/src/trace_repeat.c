@@ -24,8 +24,10 @@
 #define ID_SLACK 16   /* ... and how much two may differ in length (their ids) */
 
 typedef struct {
-    const ota_trace_rec *rec; /* its stored copy (lives until the trace closes); NULL: free */
+    const ota_trace_rec *rec; /* its stored copy, or own; NULL: free */
     uint64_t key;             /* rec's fingerprint (record_key) */
+    size_t idx;               /* the stored copy's record number */
+    ota_trace_rec *own;       /* the slot's own copy once the stored one was let go */
     double last_t;            /* when it came last */
     long seen;                /* times in this burst, stored or not */
     long held;                /* left out since the last summary */
@@ -145,10 +147,23 @@ static int same(const ota_trace_rec *a, const ota_trace_rec *b)
     if (a->kind != b->kind || a->event != b->event || strcmp(a->topic, b->topic) ||
         strcmp(a->info, b->info))
         return 0;
+    if (a->ref_len != b->ref_len ||
+        (a->ref_len && (a->ref_at != b->ref_at || a->ref_off != b->ref_off ||
+                        a->ref_key != b->ref_key || a->ref_read != b->ref_read)))
+        return 0;
     if (a->binary == b->binary && a->payload_len == b->payload_len &&
         (!a->payload_len || !memcmp(a->payload, b->payload, a->payload_len)))
         return 1;
     return same_but_id(a, b);
+}
+
+static void slot_clear(slot *s)
+{
+    if (s->own) {
+        ota_trace_rec_clear(s->own);
+        free(s->own);
+    }
+    memset(s, 0, sizeof(*s));
 }
 
 static size_t name_hash(const char *s)
@@ -351,6 +366,7 @@ int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary
     if (i < 0) { /* a different record: what was counted ends here */
         *summary = take_summary(d, r->t);
         i = free_slot(d);
+        slot_clear(&d->s[i]);
         d->s[i] = (slot){.rec = NULL, .key = key, .last_t = r->t, .seen = 1};
         d->pending = i;
         c->repeat->pend = d;
@@ -375,12 +391,14 @@ int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary
     return 0;
 }
 
-void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r)
+void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r, size_t idx)
 {
     dev_state *d = c->repeat ? c->repeat->pend : NULL;
 
-    if (d && d->pending >= 0)
+    if (d && d->pending >= 0) {
         d->s[d->pending].rec = r;
+        d->s[d->pending].idx = idx;
+    }
     if (d)
         d->pending = -1;
 }
@@ -404,8 +422,38 @@ ota_trace_rec *mc_repeat_due(mc_cloud *c, double now)
     return NULL;
 }
 
+/*
+ * A slot compares new records with the record it stands for: when the trace
+ * lets that record go (mc_config.trace_keep), the slot keeps a copy. Out of
+ * memory, the slot is forgotten with what it counted.
+ */
+void mc_repeat_evict(mc_cloud *c, size_t below)
+{
+    struct mc_repeat *rp = c->repeat;
+
+    for (int i = 0; rp && i < rp->n; i++) {
+        for (int k = 0; k < SLOTS; k++) {
+            slot *s = &rp->devs[i].s[k];
+            if (!s->rec || s->own || s->idx >= below)
+                continue;
+            s->own = malloc(sizeof(*s->own));
+            if (s->own && ota_trace_rec_copy(s->rec, s->own) == OTA_OK) {
+                s->rec = s->own;
+                continue;
+            }
+            free(s->own);
+            s->own = NULL;
+            rp->devs[i].held -= s->held;
+            slot_clear(s);
+        }
+    }
+}
+
 void mc_repeat_free(mc_cloud *c)
 {
+    for (int i = 0; c->repeat && i < c->repeat->n; i++)
+        for (int k = 0; k < SLOTS; k++)
+            slot_clear(&c->repeat->devs[i].s[k]);
     if (c->repeat)
         free(c->repeat->devs);
     free(c->repeat);

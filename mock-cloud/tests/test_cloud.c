@@ -191,10 +191,16 @@ static long fetch(const char *url, const char *range, body *b, curl_off_t *clen)
     return fetch_ex(url, range, 0, b, clen, &fi);
 }
 
-/* A job of `size` bytes under one fault; its URL and image. */
+/* A job's image as bytes, to compare with what went out. */
+typedef struct {
+    uint8_t data[65536];
+} image_bytes;
+
+/* A job of `size` bytes (at most 65536) under one fault; its URL and image. */
 static int fault_job(fixture *f, mc_fault fault, size_t size, int mqtt, mc_job_info *ji,
-                     mc_image *img)
+                     image_bytes *img)
 {
+    mc_image im;
     static int seq;
     char v[32];
     mc_job_spec s = {
@@ -205,8 +211,10 @@ static int fault_job(fixture *f, mc_fault fault, size_t size, int mqtt, mc_job_i
     assert_int_equal(mc_job_create(f->c, &s, &id), MC_OK);
     assert_int_equal(mc_job_get(f->c, id, ji), MC_OK);
     pthread_mutex_lock(&f->c->lock);
-    *img = mc_job_find(f->c, id)->image; /* borrowed: lives until the cloud stops */
+    im = mc_job_find(f->c, id)->image;
     pthread_mutex_unlock(&f->c->lock);
+    assert_true(im.size <= sizeof(img->data));
+    mc_image_read(&im, 0, img->data, im.size);
     return id;
 }
 
@@ -215,7 +223,7 @@ static void http_faults_on_the_wire(void **state)
 {
     fixture *f = *state;
     mc_job_info ji;
-    mc_image img;
+    image_bytes img;
     body b;
     curl_off_t clen;
     fetch_info fi;
@@ -363,11 +371,36 @@ static int ask_block(fixture *f, const mc_job_info *ji, long long size, long lon
     return 0;
 }
 
+/*
+ * The trace keeps a block reply's image bytes by reference: the record holds
+ * the frame without them, and gives back (and writes to the file) exactly
+ * the frame the device got.
+ */
+static void frame_is_traced_by_reference(fixture *f, const ota_frame *fr, size_t data_len)
+{
+    const uint8_t *frame = (const uint8_t *)fr->header - 2;
+    size_t len = 2 + fr->header_len + fr->data_len + 2, n = 0;
+    const ota_trace_rec *r = NULL;
+    unsigned char *whole = NULL;
+
+    for (size_t i = mc_trace_count(f->c); i-- > 0 && !r;)
+        if (mc_trace_at(f->c, i)->kind == OTA_TR_MQTT_OUT && mc_trace_at(f->c, i)->binary)
+            r = mc_trace_at(f->c, i);
+    assert_non_null(r);
+    assert_int_equal(r->ref_len, data_len);
+    assert_int_equal(r->payload_len, len - data_len);
+    assert_int_equal(ota_trace_payload_size(r), len);
+    assert_int_equal(ota_trace_payload_take(r, &whole, &n), OTA_OK);
+    assert_int_equal(n, len);
+    assert_memory_equal(whole, frame, len);
+    free(whole);
+}
+
 static void blocks_are_served_and_bad_requests_answered(void **state)
 {
     fixture *f = *state;
     mc_job_info ji;
-    mc_image img;
+    image_bytes img;
     ota_frame fr;
     ota_block_header h;
 
@@ -379,6 +412,7 @@ static void blocks_are_served_and_bad_requests_answered(void **state)
     assert_int_equal(h.file_length, 6000);
     assert_true(fr.crc_ok);
     assert_memory_equal(fr.data, img.data, 5120);
+    frame_is_traced_by_reference(f, &fr, 5120);
     /* the last block is shortened to what remains; a trailing comma is repaired */
     assert_int_equal(ask_block(f, &ji, 5120, 5120, 1, &fr, &h), 1);
     assert_int_equal(h.b_size, 880);
@@ -401,7 +435,7 @@ static void block_faults_on_the_wire(void **state)
 {
     fixture *f = *state;
     mc_job_info ji;
-    mc_image img;
+    image_bytes img;
     ota_frame fr;
     ota_block_header h;
     uint16_t crc;
@@ -467,7 +501,7 @@ static void push_faults_change_the_push(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         mc_job_info ji;
-        mc_image img;
+        image_bytes img;
         ota_push p;
         int id =
             fault_job(f, (mc_fault){.kind = cases[i].kind, .value = cases[i].value, .count = 1},

@@ -74,7 +74,7 @@ static int bare_setup(void **state)
     pthread_mutex_init(&c->lock, NULL);
     c->t0 = ota_clock_now();
     c->dialect = ota_dialect_get(OTA_DIALECT_ALIYUN); /* what mc_cloud_start sets by default */
-    if (mc_trace_open(c, NULL) != MC_OK ||
+    if (mc_trace_open(c, NULL, 0) != MC_OK ||
         mc_registry_load(c, OTA_SOURCE_DIR "/fixtures/devices", err, sizeof(err)) != MC_OK)
         return -1;
     *state = c;

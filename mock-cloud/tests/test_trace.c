@@ -38,7 +38,7 @@ static int bare_setup(void **state)
         return -1;
     b->c = calloc(1, sizeof(*b->c));
     snprintf(b->path, sizeof(b->path), "/tmp/ota-trace-test-%d.jsonl", (int)getpid());
-    if (!b->c || mc_trace_open(b->c, b->path) != MC_OK)
+    if (!b->c || mc_trace_open(b->c, b->path, 0) != MC_OK)
         return -1;
     b->c->t0 = ota_clock_now();
     *state = b;
@@ -347,6 +347,48 @@ static void a_looping_client_keeps_the_trace_small(void **state)
     unlink(path);
 }
 
+/*
+ * With a cap (mc_config.trace_keep: a daemon), the oldest records are let
+ * go once they are in the file: memory holds about the cap, the file every
+ * record, and a burst counted across the cut (its first record let go long
+ * before it ends) still comes out with the right count.
+ */
+static void a_capped_trace_lets_old_records_go(void **state)
+{
+    bare *b = *state;
+    ota_trace_rec copy;
+    const ota_trace_rec *s;
+    size_t n, lines = 0;
+    char buf[4096];
+    FILE *f;
+
+    b->c->keep = 100;
+    for (int i = 0; i < 1000; i++) {
+        mc_trace_add(b->c, OTA_TR_CLOUD, "dev-b", NULL, NULL, 0, "note %d", i);
+        add_get(b->c, "dev-a");
+    }
+    time_passes(b->c, 1.5);
+    mc_trace_tick(b->c);
+    n = mc_trace_count(b->c);
+    assert_int_equal(n, 1000 + MC_TRACE_KEEP_REPEATS + 1);
+    assert_true(mc_trace_first(b->c) > 0);
+    assert_true(n - mc_trace_first(b->c) <= 125);
+    assert_null(mc_trace_at(b->c, 0));
+    assert_int_equal(mc_trace_copy(b->c, 0, &copy), MC_ERR_NOTFOUND);
+    assert_int_equal(mc_trace_copy(b->c, n - 2, &copy), MC_OK);
+    assert_string_equal(copy.info, "note 999");
+    ota_trace_rec_clear(&copy);
+    s = mc_trace_at(b->c, n - 1);
+    assert_int_equal(s->event, OTA_EV_REPEATED);
+    assert_int_equal(s->count, 1000 - MC_TRACE_KEEP_REPEATS);
+    f = fopen(b->path, "r");
+    assert_non_null(f);
+    while (fgets(buf, sizeof(buf), f))
+        lines += strchr(buf, '\n') != NULL;
+    fclose(f);
+    assert_int_equal(lines, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +403,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(notes_other_devices_and_pauses_are_kept, bare_setup,
                                         bare_teardown),
         cmocka_unit_test_setup_teardown(a_summary_wakes_waiters, bare_setup, bare_teardown),
+        cmocka_unit_test_setup_teardown(a_capped_trace_lets_old_records_go, bare_setup,
+                                        bare_teardown),
         cmocka_unit_test_setup_teardown(the_file_is_written_after_the_cloud_lock_is_released,
                                         bare_setup, bare_teardown),
         cmocka_unit_test(a_looping_client_keeps_the_trace_small),

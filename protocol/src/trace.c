@@ -100,18 +100,21 @@ static int has_bytes(ota_trace_event e)
     return e == OTA_EV_HTTP_DONE || e == OTA_EV_HTTP_ABORTED;
 }
 
+static int add_text(cJSON *root, const char *key, const char *s, size_t n, long *bad);
+
 /* The event and the fields it has; nothing for a plain record. */
-static void add_event(cJSON *root, const ota_trace_rec *r)
+static int add_event(cJSON *root, const ota_trace_rec *r, long *bad)
 {
     ota_trace_event e = r->event;
+    int rc = OTA_OK;
 
     if (e == OTA_EV_NONE)
-        return;
+        return OTA_OK;
     cJSON_AddStringToObject(root, "event", ota_trace_event_name(e));
     if (r->client)
-        cJSON_AddStringToObject(root, "client", r->client);
-    if ((e == OTA_EV_FAULT || e == OTA_EV_BLOCK_FAULT) && r->fault[0])
-        cJSON_AddStringToObject(root, "fault", r->fault);
+        rc = add_text(root, "client", r->client, strlen(r->client), bad);
+    if (rc == OTA_OK && (e == OTA_EV_FAULT || e == OTA_EV_BLOCK_FAULT) && r->fault[0])
+        rc = add_text(root, "fault", r->fault, strlen(r->fault), bad);
     if ((e == OTA_EV_FAULT || e == OTA_EV_BLOCK_FAULT || e == OTA_EV_HTTP_GET ||
          e == OTA_EV_HTTP_HEAD || has_bytes(e)) &&
         r->offset >= 0)
@@ -124,6 +127,7 @@ static void add_event(cJSON *root, const ota_trace_rec *r)
         cJSON_AddStringToObject(root, "of", ota_trace_event_name(r->of));
         cJSON_AddNumberToObject(root, "count", (double)r->count);
     }
+    return rc;
 }
 
 static char *hex_of(const unsigned char *p, size_t n)
@@ -141,20 +145,157 @@ static char *hex_of(const unsigned char *p, size_t n)
     return h;
 }
 
-static int add_payload(cJSON *root, const ota_trace_rec *r)
+size_t ota_trace_payload_size(const ota_trace_rec *r)
 {
+    return r->payload_len + (r->ref_read ? r->ref_len : 0);
+}
+
+int ota_trace_payload_take(const ota_trace_rec *r, unsigned char **out, size_t *len)
+{
+    size_t n = ota_trace_payload_size(r),
+           at = r->ref_at < r->payload_len ? r->ref_at : r->payload_len;
+    unsigned char *p;
+
+    *out = NULL;
+    *len = 0;
+    if (!r->payload && !n)
+        return OTA_OK;
+    p = malloc(n + 1);
+    if (!p)
+        return OTA_ERR_NOMEM;
+    if (n == r->payload_len) {
+        memcpy(p, r->payload, n);
+    } else {
+        memcpy(p, r->payload, at);
+        r->ref_read(r->ref_key, r->ref_off, p + at, r->ref_len);
+        memcpy(p + at + r->ref_len, r->payload + at, r->payload_len - at);
+    }
+    p[n] = 0;
+    *out = p;
+    *len = n;
+    return OTA_OK;
+}
+
+int ota_trace_rec_copy(const ota_trace_rec *src, ota_trace_rec *dst)
+{
+    *dst = *src;
+    dst->payload = NULL;
+    dst->client = NULL;
+    if (src->payload) {
+        dst->payload = malloc(src->payload_len + 1);
+        if (!dst->payload)
+            goto nomem;
+        memcpy(dst->payload, src->payload, src->payload_len);
+        dst->payload[src->payload_len] = 0;
+    }
+    if (src->client && !(dst->client = strdup(src->client)))
+        goto nomem;
+    return OTA_OK;
+nomem:
+    ota_trace_rec_clear(dst);
+    memset(dst, 0, sizeof(*dst));
+    return OTA_ERR_NOMEM;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4;
+    else
+        return 0;
+    if (c == 0xE0)
+        lo = 0xA0; /* no overlong forms */
+    else if (c == 0xED)
+        hi = 0x9F; /* no surrogates */
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F; /* nothing past U+10FFFF */
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+/*
+ * s (n bytes, no NUL) as valid UTF-8: NULL when it is already (use s), else
+ * a heap copy with each byte that starts no valid sequence written as U+FFFD
+ * (EF BF BD), counted in *bad. On no memory, *nomem is set.
+ */
+static char *utf8_clean(const char *s, size_t n, long *bad, int *nomem)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, o = 0, len;
+    char *out;
+
+    while (i < n && (len = utf8_seq(u + i, n - i)) != 0)
+        i += len;
+    if (i == n)
+        return NULL;
+    out = malloc(3 * n + 1);
+    if (!out) {
+        *nomem = 1;
+        return NULL;
+    }
+    for (i = 0; i < n;) {
+        len = utf8_seq(u + i, n - i);
+        if (len) {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+            (*bad)++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* A string member, made valid UTF-8 first; OTA_ERR_NOMEM when out of memory. */
+static int add_text(cJSON *root, const char *key, const char *s, size_t n, long *bad)
+{
+    int nomem = 0;
+    char *clean = utf8_clean(s, n, bad, &nomem);
+
+    if (nomem)
+        return OTA_ERR_NOMEM;
+    cJSON_AddStringToObject(root, key, clean ? clean : s);
+    free(clean);
+    return OTA_OK;
+}
+
+static int add_payload(cJSON *root, const ota_trace_rec *r, long *bad)
+{
+    unsigned char *whole = NULL;
+    size_t n = 0;
     char *h;
+    int rc;
 
     if (!r->payload)
         return OTA_OK;
-    if (!r->binary) {
-        /* cJSON needs a C string: the payload must hold no NUL, else it goes as hex. */
-        if (memchr(r->payload, 0, r->payload_len) == NULL) {
-            cJSON_AddStringToObject(root, "payload", (const char *)r->payload);
-            return OTA_OK;
-        }
-    }
-    h = hex_of(r->payload, r->payload_len);
+    /* cJSON needs a C string: a text payload must hold no NUL, else it goes as hex. */
+    if (!r->binary && !r->ref_len && memchr(r->payload, 0, r->payload_len) == NULL)
+        return add_text(root, "payload", (const char *)r->payload, r->payload_len, bad);
+    rc = ota_trace_payload_take(r, &whole, &n);
+    if (rc != OTA_OK)
+        return rc;
+    h = hex_of(whole, n);
+    free(whole);
     if (!h)
         return OTA_ERR_NOMEM;
     cJSON_AddStringToObject(root, "payload_hex", h);
@@ -162,29 +303,43 @@ static int add_payload(cJSON *root, const ota_trace_rec *r)
     return OTA_OK;
 }
 
+/* The record's texts, each made valid UTF-8 (bad bytes counted in *bad). */
+static int add_texts(cJSON *root, const ota_trace_rec *r, long *bad)
+{
+    int rc = OTA_OK;
+
+    if (r->dev[0])
+        rc = add_text(root, "dev", r->dev, strlen(r->dev), bad);
+    if (rc == OTA_OK && r->topic[0])
+        rc = add_text(root, "topic", r->topic, strlen(r->topic), bad);
+    if (rc == OTA_OK)
+        rc = add_payload(root, r, bad);
+    if (rc == OTA_OK && r->info[0])
+        rc = add_text(root, "info", r->info, strlen(r->info), bad);
+    return rc;
+}
+
 int ota_trace_encode(const ota_trace_rec *r, char **line_out)
 {
     cJSON *root;
+    long bad = 0;
     int rc;
 
     if (!r || !line_out)
         return OTA_ERR_ARG;
     *line_out = NULL;
-    if (r->payload_len > OTA_MAX_PAYLOAD)
+    if (ota_trace_payload_size(r) > OTA_MAX_PAYLOAD)
         return OTA_ERR_TOO_LONG;
     root = cJSON_CreateObject();
     if (!root)
         return OTA_ERR_NOMEM;
     cJSON_AddNumberToObject(root, "t", (double)(long long)(r->t * 1e6) / 1e6);
     cJSON_AddStringToObject(root, "kind", ota_trace_kind_name(r->kind));
-    if (r->dev[0])
-        cJSON_AddStringToObject(root, "dev", r->dev);
-    if (r->topic[0])
-        cJSON_AddStringToObject(root, "topic", r->topic);
-    rc = add_payload(root, r);
-    if (r->info[0])
-        cJSON_AddStringToObject(root, "info", r->info);
-    add_event(root, r);
+    rc = add_texts(root, r, &bad);
+    if (rc == OTA_OK)
+        rc = add_event(root, r, &bad);
+    if (rc == OTA_OK && bad + r->bad_utf8 > 0)
+        cJSON_AddNumberToObject(root, "bad_utf8", (double)(bad + r->bad_utf8));
     if (rc == OTA_OK) {
         *line_out = cJSON_PrintUnformatted(root);
         if (!*line_out)
@@ -273,6 +428,7 @@ static int decode_event(const cJSON *root, ota_trace_rec *out)
     out->last = num_or(root, "last", -1);
     out->status = (int)num_or(root, "status", 0);
     out->count = (long)num_or(root, "count", 0);
+    out->bad_utf8 = (long)num_or(root, "bad_utf8", 0);
     return rc;
 }
 

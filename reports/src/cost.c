@@ -133,7 +133,12 @@ static void on_block_request(walk *w, const ota_trace_rec *rec)
     w->block_want = q.size;
 }
 
-/* A block reply's data bytes: from the frame, else (a trace without it) what was asked. */
+/*
+ * A block reply's data bytes: from the frame, else (a trace without it) what
+ * was asked. A record read from the mock cloud's memory holds the frame's
+ * image bytes by reference (ref_len of them, not in payload); one read from
+ * a file holds the frame whole.
+ */
 static void on_block_reply(walk *w, const ota_trace_rec *rec)
 {
     ota_frame fr;
@@ -142,7 +147,7 @@ static void on_block_reply(walk *w, const ota_trace_rec *rec)
 
     if (rec->binary && rec->payload &&
         ota_frame_decode(rec->payload, rec->payload_len, &fr) == OTA_OK) {
-        n = (long long)fr.data_len;
+        n = (long long)fr.data_len + (rec->ref_read ? (long long)rec->ref_len : 0);
         if (ota_block_header_parse(fr.header, fr.header_len, &h) == OTA_OK && h.code != 200)
             n = 0;
     } else if (!rec->payload) {

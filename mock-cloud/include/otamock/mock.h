@@ -93,6 +93,13 @@ typedef struct {
     const char *dialect;
     const char *push_on;
     const char *push_values;
+    /*
+     * Records kept in memory at least (0: every one, the library's default).
+     * A long-running cloud sets it: older records are let go once they are
+     * in the trace file (at once without one), mc_trace_at gives NULL for
+     * them, and another thread reads records with mc_trace_copy.
+     */
+    size_t trace_keep;
 } mc_config;
 
 /*
@@ -210,8 +217,21 @@ const char *mc_cloud_credential(const mc_cloud *c);
 /* Seconds since the cloud started, on the monotonic clock. */
 double mc_now(const mc_cloud *c);
 size_t mc_trace_count(mc_cloud *c);
-/* A record; the pointer stays valid until mc_cloud_stop. */
+/*
+ * A record; the pointer stays valid until mc_cloud_stop. With
+ * mc_config.trace_keep set, NULL for a record no longer kept, and the
+ * pointer stays valid only until the record is let go: read with
+ * mc_trace_copy from a thread other than the one adding records.
+ */
 const ota_trace_rec *mc_trace_at(mc_cloud *c, size_t i);
+/*
+ * A copy of record i into *out (ota_trace_rec_copy; clear it with
+ * ota_trace_rec_clear): MC_ERR_NOTFOUND when it is no longer kept (or not
+ * yet there), MC_ERR_NOMEM.
+ */
+int mc_trace_copy(mc_cloud *c, size_t i, ota_trace_rec *out);
+/* The oldest record still kept (0 unless mc_config.trace_keep let some go). */
+size_t mc_trace_first(mc_cloud *c);
 /*
  * Repetition is collapsed per device: an HTTP request, an MQTT message in or
  * out, an error or a fault identical to a recent one of the same device

@@ -98,7 +98,39 @@ typedef struct {
     int status;         /* HTTP_DONE, HTTP_ABORTED: the status */
     ota_trace_event of; /* REPEATED: the event of the records counted */
     long count;         /* REPEATED: how many were not kept */
+    /*
+     * Part of the payload held by reference, not copied (the mock cloud's
+     * block replies: the image bytes a frame carries). The message as sent
+     * is payload[0..ref_at), then the ref_len bytes ref_read(ref_key,
+     * ref_off, buf, ref_len) writes, then payload[ref_at..payload_len).
+     * ref_len 0: payload is the whole message. ota_trace_encode writes the
+     * whole message, so the line is the same either way; a record decoded
+     * from a line holds it whole.
+     */
+    size_t ref_at, ref_len;
+    long long ref_off;
+    unsigned long long ref_key; /* names the source to ref_read */
+    void (*ref_read)(unsigned long long key, long long off, void *buf, size_t n);
+    /*
+     * Bytes of the record's text (payload, info, topic, device, client,
+     * fault) that were not valid UTF-8: ota_trace_encode writes each as
+     * U+FFFD and counts them in "bad_utf8"; decoding reads the count back.
+     */
+    long bad_utf8;
 } ota_trace_rec;
+
+/* The size of the message as sent: payload_len plus the bytes held by reference. */
+size_t ota_trace_payload_size(const ota_trace_rec *r);
+/*
+ * The message as sent, whole (heap, *len bytes plus a NUL the caller frees);
+ * OTA_ERR_NOMEM when out of memory. A record without a payload gives NULL and 0.
+ */
+int ota_trace_payload_take(const ota_trace_rec *r, unsigned char **out, size_t *len);
+/*
+ * A deep copy of src into dst: its own payload (held by reference as in
+ * src) and client; cleared with ota_trace_rec_clear. OTA_ERR_NOMEM, dst empty.
+ */
+int ota_trace_rec_copy(const ota_trace_rec *src, ota_trace_rec *dst);
 
 /* One line without the newline; *line_out is heap memory the caller frees. */
 int ota_trace_encode(const ota_trace_rec *r, char **line_out);
