@@ -326,7 +326,10 @@ static void a_looping_client_keeps_the_trace_small(void **state)
     CURL *h = curl_easy_init();
     curl_easy_setopt(h, CURLOPT_URL, ji.url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    for (double end = mc_now(c) + 3; mc_now(c) < end; requests++)
+    /* 3 s, longer (at most 6 s) on a machine too loaded to loop 4 * KEEP times in 3 s */
+    for (double t0 = mc_now(c);
+         mc_now(c) < t0 + 3 || (requests <= 4 * MC_TRACE_KEEP_REPEATS && mc_now(c) < t0 + 6);
+         requests++)
         assert_int_equal(curl_easy_perform(h), CURLE_OK);
     curl_easy_cleanup(h);
     usleep(1500 * 1000); /* the ticker writes the last summary */
@@ -335,12 +338,12 @@ static void a_looping_client_keeps_the_trace_small(void **state)
     int n = summaries(c, from, &repeats, &records);
     size_t kept = mc_trace_count(c) - from;
     assert_int_equal(stat(path, &st), 0);
-    printf("%ld requests in 3 s: %zu records (%d summaries), trace file %lld bytes\n", requests,
-           kept, n, (long long)st.st_size);
+    printf("%ld requests in 3 to 6 s: %zu records (%d summaries), trace file %lld bytes\n",
+           requests, kept, n, (long long)st.st_size);
     assert_true(requests > 4 * MC_TRACE_KEEP_REPEATS);
     assert_int_equal(gets, MC_TRACE_KEEP_REPEATS);
     assert_int_equal(gets + repeats, requests);
-    assert_true(n >= 2 && n <= 6);
+    assert_true(n >= 2 && n <= 9);
     assert_true(kept <= 3 * MC_TRACE_KEEP_REPEATS + 6);
     assert_true(st.st_size < 96 * 1024);
     mc_cloud_stop(c);
