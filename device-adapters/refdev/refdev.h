@@ -105,6 +105,29 @@ int rd_bug_parse(const char *name, rd_bug *out);
 typedef enum { RD_IDLE = 0, RD_DOWNLOADING, RD_VERIFYING, RD_FLASHING } rd_state;
 const char *rd_state_name(rd_state s);
 
+/* A block reply queued for the worker; `good` when the link thread already checked it. */
+typedef struct {
+    unsigned char *frame;
+    size_t len, cap;
+    int good;          /* the reply for the block at `off`, code 200, size and CRC right, and
+                          written to the part file */
+    long long off;     /* with good */
+    size_t data_at, n; /* with good: where its data lies in frame, and how many bytes */
+} rd_blk;
+
+/*
+ * Asking ahead (upgrade.c): the block the worker waits for, and the request
+ * for the next one the link thread sent when a good reply came.
+ */
+typedef struct {
+    int on; /* an MQTT block download is running */
+    int fd; /* its part file */
+    long long stream_id, file_id, size, block;
+    long long off, len; /* the worker's block; off -1: none yet */
+    long long next;     /* the block asked for ahead; -1: none */
+    int links;          /* rd.links when it was asked for */
+} rd_ahead;
+
 typedef struct {
     /* configuration, read-only after boot */
     char host[256];
@@ -143,9 +166,9 @@ typedef struct {
     int pub_mid, pub_acked;
     /* block replies waiting for the worker (a small ring) */
     pthread_cond_t blk_cond;
-    unsigned char *blk[4];
-    size_t blk_len[4];
+    rd_blk blk[4];
     int blk_head, blk_count;
+    rd_ahead ahead;
     int alt_sub_mid; /* the SUBSCRIBE of the push topic's other spelling */
     int links;       /* subscribed sessions so far: a change means the connection came back */
     int pushes_during_download; /* (bug second-push) */

@@ -6,6 +6,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,73 +229,186 @@ static int download(const ota_push *p, const char *path, char *why, size_t cap)
     return rc;
 }
 
+/*
+ * Asking ahead. The link thread checks a reply for the block the worker waits
+ * for as it arrives and, when it is good (code 200, the offset and size asked
+ * for, the CRC right), writes it and sends the request for the next block at
+ * once, before it hands the reply over. The worker still takes every block in
+ * order; it only leaves out a write and a request that were done. The cloud
+ * sees the same lock-step (one request outstanding, the next only after a good
+ * reply), but a block no longer waits for two thread hand-overs on its way.
+ * Anything else (a bad reply, one for another block, a retry, a connection
+ * that came back) goes the worker's way, as before.
+ */
+static int reply_good(rd_blk *b, long long off, long long want)
+{
+    ota_frame fr;
+    ota_block_header h;
+
+    if (ota_frame_decode(b->frame, b->len, &fr) != OTA_OK || !fr.crc_ok ||
+        ota_block_header_parse(fr.header, fr.header_len, &h) != OTA_OK || h.code != 200 ||
+        h.b_offset != off || h.b_size != want || (long long)fr.data_len != want)
+        return 0;
+    b->good = 1;
+    b->off = off;
+    b->data_at = (size_t)(fr.data - b->frame);
+    b->n = fr.data_len;
+    return 1;
+}
+
+/*
+ * A good reply for the worker's block: write it and ask for the next one now
+ * (a request for a block still means every byte before it is in the part
+ * file, as a power cut may show). 1 when the request went out.
+ */
+static int ask_ahead(rd_blk *b, long long *next)
+{
+    rd_ahead a;
+
+    pthread_mutex_lock(&rd.lock);
+    a = rd.ahead;
+    a.on = a.on && a.off >= 0 && a.next < 0 && !rd.pushes_during_download;
+    pthread_mutex_unlock(&rd.lock);
+    if (!a.on || !reply_good(b, a.off, a.len))
+        return 0;
+    /* Under the lock: the worker closes the file only after it turned asking ahead off. */
+    pthread_mutex_lock(&rd.lock);
+    if (!rd.ahead.on || rd.ahead.off != a.off ||
+        pwrite(rd.ahead.fd, b->frame + b->data_at, b->n, a.off) != (ssize_t)b->n)
+        b->good = 0; /* the worker writes it itself (and says why it cannot) */
+    pthread_mutex_unlock(&rd.lock);
+    if (!b->good)
+        return 0;
+    *next = a.off + a.len;
+    if (*next >= a.size)
+        return 0;
+    return rd_request_block(a.stream_id, a.file_id,
+                            a.size - *next < a.block ? a.size - *next : a.block, *next) == 0;
+}
+
+/*
+ * Spare frame buffers (under rd.lock): a block's buffer goes back here once
+ * written, and the next reply is copied into it. Freeing and allocating
+ * 64 KiB per block let the allocator hand the pages back to the kernel and
+ * fault them in again for every block.
+ */
+#define SPARES 4
+static unsigned char *spare[SPARES];
+static size_t spare_cap[SPARES];
+static int nspare;
+
+static unsigned char *frame_buf(size_t len, size_t *cap)
+{
+    unsigned char *p = NULL;
+
+    pthread_mutex_lock(&rd.lock);
+    if (nspare) {
+        nspare--;
+        p = spare[nspare];
+        *cap = spare_cap[nspare];
+    }
+    pthread_mutex_unlock(&rd.lock);
+    if (p && *cap >= len)
+        return p;
+    free(p);
+    *cap = len ? len : 1;
+    return malloc(*cap);
+}
+
+/* Give a frame's buffer back for the next reply (rd.lock held), or free it. */
+static void frame_done_locked(rd_blk *b)
+{
+    if (b->frame && nspare < SPARES) {
+        spare[nspare] = b->frame;
+        spare_cap[nspare++] = b->cap;
+    } else {
+        free(b->frame);
+    }
+    b->frame = NULL;
+}
+
+static void frame_done(rd_blk *b)
+{
+    pthread_mutex_lock(&rd.lock);
+    frame_done_locked(b);
+    pthread_mutex_unlock(&rd.lock);
+}
+
 void rd_upgrade_on_block(const void *frame, size_t len)
 {
-    unsigned char *copy = malloc(len ? len : 1);
+    rd_blk b = {.len = len};
+    long long next = -1;
+    int asked;
 
-    if (!copy)
+    b.frame = frame_buf(len, &b.cap);
+    if (!b.frame)
         return;
-    memcpy(copy, frame, len);
+    memcpy(b.frame, frame, len);
+    asked = ask_ahead(&b, &next);
     pthread_mutex_lock(&rd.lock);
+    if (asked && rd.ahead.on && rd.ahead.off == b.off && rd.ahead.next < 0) {
+        rd.ahead.next = next;
+        rd.ahead.links = rd.links;
+    }
     if (rd.blk_count == 4) { /* full: the oldest goes */
-        free(rd.blk[rd.blk_head]);
+        frame_done_locked(&rd.blk[rd.blk_head]);
         rd.blk_head = (rd.blk_head + 1) % 4;
         rd.blk_count--;
     }
-    int slot = (rd.blk_head + rd.blk_count) % 4;
-    rd.blk[slot] = copy;
-    rd.blk_len[slot] = len;
+    rd.blk[(rd.blk_head + rd.blk_count) % 4] = b;
     rd.blk_count++;
-    pthread_cond_broadcast(&rd.blk_cond);
     pthread_mutex_unlock(&rd.lock);
+    pthread_cond_broadcast(&rd.blk_cond); /* after the unlock: the worker wakes to a free lock */
 }
 
 static void blocks_clear(void)
 {
     pthread_mutex_lock(&rd.lock);
     while (rd.blk_count) {
-        free(rd.blk[rd.blk_head]);
-        rd.blk[rd.blk_head] = NULL;
+        frame_done_locked(&rd.blk[rd.blk_head]);
         rd.blk_head = (rd.blk_head + 1) % 4;
         rd.blk_count--;
     }
     pthread_mutex_unlock(&rd.lock);
 }
 
-/* The next queued reply, waiting until `end`; NULL on timeout. Caller frees. */
-/* The next block reply, or NULL at `end` or when the connection came back since link `gen`. */
-static unsigned char *block_next(double end, size_t *len, int gen, int *relinked)
+/* The next block reply (frame NULL at `end` or when the connection came back since link `gen`). */
+static rd_blk block_next(double end, int gen, int *relinked)
 {
-    unsigned char *f = NULL;
+    rd_blk b = {0};
 
     pthread_mutex_lock(&rd.lock);
     while (!rd.blk_count && rd.links == gen)
         if (ota_cond_wait_until(&rd.blk_cond, &rd.lock, end) != 0)
             break;
     if (rd.blk_count) {
-        f = rd.blk[rd.blk_head];
-        *len = rd.blk_len[rd.blk_head];
-        rd.blk[rd.blk_head] = NULL;
+        b = rd.blk[rd.blk_head];
+        rd.blk[rd.blk_head].frame = NULL;
         rd.blk_head = (rd.blk_head + 1) % 4;
         rd.blk_count--;
     }
-    *relinked = !f && rd.links != gen;
+    *relinked = !b.frame && rd.links != gen;
     pthread_mutex_unlock(&rd.lock);
-    return f;
+    return b;
 }
 
 /*
  * Judge one reply for the block at `off` of `want` bytes: 1 usable (data
  * and length set), 0 for another block (ignored), -1 bad.
  */
-static int block_check(const unsigned char *buf, size_t len, long long off, long long want,
-                       const unsigned char **data, size_t *n, char *why, size_t cap)
+static int block_check(const rd_blk *b, long long off, long long want, const unsigned char **data,
+                       size_t *n, char *why, size_t cap)
 {
     ota_frame fr;
     ota_block_header h;
 
-    if (ota_frame_decode(buf, len, &fr) != OTA_OK) {
-        snprintf(why, cap, "undecodable frame of %zu bytes", len);
+    if (b->good && b->off == off) { /* the link checked it already */
+        *data = b->frame + b->data_at;
+        *n = b->n;
+        return 1;
+    }
+    if (ota_frame_decode(b->frame, b->len, &fr) != OTA_OK) {
+        snprintf(why, cap, "undecodable frame of %zu bytes", b->len);
         return -1;
     }
     if (ota_block_header_parse(fr.header, fr.header_len, &h) != OTA_OK) {
@@ -324,11 +438,30 @@ static int block_check(const unsigned char *buf, size_t len, long long off, long
 }
 
 /*
+ * Start waiting for the block at `off`: 1 when the link already asked for it
+ * (on the connection that is still up), so only the first try may skip its
+ * request. *gen gets the link generation.
+ */
+static int ahead_take(long long off, long long want, int first, int *gen)
+{
+    int asked;
+
+    pthread_mutex_lock(&rd.lock);
+    *gen = rd.links;
+    asked = first && rd.ahead.next == off && rd.ahead.links == rd.links;
+    rd.ahead.off = off;
+    rd.ahead.len = want;
+    rd.ahead.next = -1;
+    pthread_mutex_unlock(&rd.lock);
+    return asked;
+}
+
+/*
  * One block: request, wait, check; up to RD_BLOCK_TRIES tries a second apart.
  * When the connection drops and comes back while waiting, the request is sent
  * again at once (it was lost with the old connection).
  */
-static long long fetch_block(const ota_push *p, long long off, long long want, FILE *f, char *why,
+static long long fetch_block(const ota_push *p, long long off, long long want, int fd, char *why,
                              size_t cap)
 {
     int relinked = 0;
@@ -339,24 +472,22 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
 
         if (t > 1 && !relinked)
             sleep(RD_RETRY_GAP_S);
+        int asked = ahead_take(off, want, t == 1 && !relinked, &gen);
         relinked = 0;
-        pthread_mutex_lock(&rd.lock);
-        gen = rd.links;
-        pthread_mutex_unlock(&rd.lock);
         if (rd_download_abandoned()) {
             snprintf(why, cap, "download abandoned");
             return -1;
         }
-        if (rd_request_block(p->stream_id, p->stream_file_id, want, off) != 0) {
+        if (!asked && rd_request_block(p->stream_id, p->stream_file_id, want, off) != 0) {
             snprintf(why, cap, "cannot publish the block request");
             continue;
         }
         double wait = rd.slow_resume ? RD_SLOW_WAIT_S : RD_BLOCK_WAIT_S;
         snprintf(why, cap, "no reply for the block at offset %lld within %.0f s", off, wait);
         for (end = ota_clock_now() + wait; got < 0;) {
-            size_t len = 0, n = 0;
+            size_t n = 0;
             const unsigned char *data = NULL;
-            unsigned char *buf = block_next(end, &len, gen, &relinked);
+            rd_blk b = block_next(end, gen, &relinked);
             int rc;
             if (relinked && rd_has_bug(BUG_HANG_ON_DISCONNECT)) {
                 rd_log("(bug hang-on-disconnect) waiting for a reply that will never come");
@@ -365,7 +496,7 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
                 snprintf(why, cap, "download abandoned");
                 return -1;
             }
-            if (relinked && rd.slow_resume && !buf && ota_clock_now() < end) {
+            if (relinked && rd.slow_resume && !b.frame && ota_clock_now() < end) {
                 pthread_mutex_lock(&rd.lock); /* waits out its block timeout instead */
                 gen = rd.links;
                 pthread_mutex_unlock(&rd.lock);
@@ -374,14 +505,14 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
             }
             if (relinked)
                 snprintf(why, cap, "the connection dropped and came back; asking again");
-            if (!buf)
+            if (!b.frame)
                 break;
-            rc = block_check(buf, len, off, want, &data, &n, why, cap);
-            if (rc > 0 && (fseek(f, off, SEEK_SET) != 0 || fwrite(data, 1, n, f) != n)) {
+            rc = block_check(&b, off, want, &data, &n, why, cap);
+            if (rc > 0 && !(b.good && b.off == off) && pwrite(fd, data, n, off) != (ssize_t)n) {
                 snprintf(why, cap, "cannot write the image: %s", strerror(errno));
                 rc = -1;
             }
-            free(buf);
+            frame_done(&b);
             if (rc > 0)
                 return (long long)n;
             if (rc < 0)
@@ -392,33 +523,48 @@ static long long fetch_block(const ota_push *p, long long off, long long want, F
     return -1;
 }
 
+/* Asking ahead on (for this push) or off. */
+static void ahead_set(const ota_push *p, long long block, int fd)
+{
+    pthread_mutex_lock(&rd.lock);
+    rd.ahead = (rd_ahead){.on = p != NULL, .fd = fd, .off = -1, .next = -1};
+    if (p) {
+        rd.ahead.stream_id = p->stream_id;
+        rd.ahead.file_id = p->stream_file_id;
+        rd.ahead.size = p->size;
+        rd.ahead.block = block;
+    }
+    pthread_mutex_unlock(&rd.lock);
+}
+
 /* MQTT block download: one request outstanding, each block CRC-checked. */
 static int download_blocks(const ota_push *p, const char *path, char *why, size_t cap)
 {
     long long off = 0, block = rd.block_size ? rd.block_size : RD_BLOCK;
-    int last_pct = 0;
+    int last_pct = 0, fd;
     double last_report = ota_clock_now();
-    FILE *f;
 
-    off = rd_partial_take(p, path);
-    f = fopen(path, off ? "r+b" : "wb");
-    if (!f) {
+    off = rd_partial_take(p, path); /* a download kept from before a reboot goes on */
+    fd = open(path, O_WRONLY | O_CREAT | (off ? 0 : O_TRUNC) | O_CLOEXEC, 0644);
+    if (fd < 0) {
         snprintf(why, cap, "cannot write %.200s: %s", path, strerror(errno));
         return -1;
     }
     if (rd_has_bug(BUG_SMALL_BLOCKS))
         block = 128;
     blocks_clear();
+    ahead_set(p, block, fd);
     while (off < p->size) {
         long long want = p->size - off < block ? p->size - off : block;
-        long long n = fetch_block(p, off, want, f, why, cap);
+        long long n = fetch_block(p, off, want, fd, why, cap);
         if (n < 0)
             break;
         off += n;
         rd_progress(&last_pct, &last_report, (int)(off * 100 / p->size));
     }
+    ahead_set(NULL, 0, -1);
     blocks_clear();
-    if (fclose(f) != 0 && off == p->size) {
+    if (close(fd) != 0 && off == p->size) {
         snprintf(why, cap, "cannot write the image: %s", strerror(errno));
         return -1;
     }
@@ -804,4 +950,8 @@ void rd_upgrade_join(void)
     if (joinable)
         pthread_join(rd.worker, NULL);
     blocks_clear(); /* late or duplicated replies */
+    pthread_mutex_lock(&rd.lock);
+    while (nspare)
+        free(spare[--nspare]);
+    pthread_mutex_unlock(&rd.lock);
 }

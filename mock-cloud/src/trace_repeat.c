@@ -6,6 +6,7 @@
  * summary record stands for what was counted. This file decides; trace.c
  * stores. Everything here runs with the trace lock held.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,12 @@
                          several cancelled jobs at once interleaves many) */
 #define WINDOW   1.0  /* a summary at least once a second while a burst goes on */
 #define MAX_DEVS 4096 /* past this many device names, records are kept as they come */
+#define ID_MAX   4096 /* same_but_id: the longest payload it parses */
+#define ID_SLACK 16   /* ... and how much two may differ in length (their ids) */
 
 typedef struct {
     const ota_trace_rec *rec; /* its stored copy, or own; NULL: free */
+    uint64_t key;             /* rec's fingerprint (record_key) */
     size_t idx;               /* the stored copy's record number */
     ota_trace_rec *own;       /* the slot's own copy once the stored one was let go */
     double last_t;            /* when it came last */
@@ -64,8 +68,8 @@ static int same_but_id(const ota_trace_rec *a, const ota_trace_rec *b)
     int eq;
     size_t la = a->payload_len, lb = b->payload_len;
 
-    if (a->kind != OTA_TR_MQTT_IN || a->binary || b->binary || la + 16 < lb || lb + 16 < la ||
-        la > 4096 || !la || !lb)
+    if (a->kind != OTA_TR_MQTT_IN || a->binary || b->binary || la + ID_SLACK < lb ||
+        lb + ID_SLACK < la || la > ID_MAX || !la || !lb)
         return 0;
     x = cJSON_ParseWithLength((const char *)a->payload, la);
     y = cJSON_ParseWithLength((const char *)b->payload, lb);
@@ -75,6 +79,67 @@ static int same_but_id(const ota_trace_rec *a, const ota_trace_rec *b)
     cJSON_Delete(x);
     cJSON_Delete(y);
     return eq;
+}
+
+/* FNV-1a over n more bytes. */
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* A value as cJSON_Compare sees it: an object's members in any order, an array's in order. */
+static uint64_t json_key(const cJSON *j)
+{
+    uint64_t h = mix(1469598103934665603ULL, &(int){j->type & 0xFF}, sizeof(int)), sum = 0;
+    double v;
+
+    if (cJSON_IsNumber(j)) {
+        v = j->valuedouble == 0 ? 0 : j->valuedouble; /* -0 and 0 are one value */
+        return mix(h, &v, sizeof(v));
+    }
+    if (cJSON_IsString(j))
+        return mix(h, j->valuestring, strlen(j->valuestring));
+    for (const cJSON *e = j->child; e; e = e->next) {
+        uint64_t k = json_key(e);
+        if (cJSON_IsArray(j))
+            h = mix(h, &k, sizeof(k));
+        else if (e->string)
+            sum += mix(mix(h, e->string, strlen(e->string)), &k, sizeof(k));
+    }
+    return cJSON_IsObject(j) ? mix(h, &sum, sizeof(sum)) : h;
+}
+
+/*
+ * A fingerprint of what same() compares, so that a new record is compared in
+ * full only with the slots that may hold its equal: records same() takes as
+ * equal have equal keys. A payload same_but_id may read counts as its JSON
+ * without "id" (parsed once here rather than once per slot); any other by its
+ * length and its first and last bytes. Numbers count by their exact value:
+ * two that cJSON_Compare takes as equal within its rounding but that differ
+ * in their last bit are told apart (a looping device repeats its own text).
+ */
+static uint64_t record_key(const ota_trace_rec *r)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t n = r->payload_len, edge = n < 128 ? n : 64;
+    cJSON *o = NULL;
+
+    h = mix(h, &(int[]){(int)r->kind, (int)r->event, r->binary}, 3 * sizeof(int));
+    h = mix(mix(h, r->topic, strlen(r->topic) + 1), r->info, strlen(r->info));
+    if (r->kind == OTA_TR_MQTT_IN && !r->binary && n && n <= ID_MAX + ID_SLACK)
+        o = cJSON_ParseWithLength((const char *)r->payload, n);
+    if (cJSON_IsObject(o)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "id");
+        h = mix(h, &(uint64_t){json_key(o)}, sizeof(uint64_t));
+    } else if (n) {
+        h = mix(mix(mix(h, &n, sizeof(n)), r->payload, edge), r->payload + n - edge, edge);
+    }
+    cJSON_Delete(o);
+    return h;
 }
 
 static int same(const ota_trace_rec *a, const ota_trace_rec *b)
@@ -138,10 +203,10 @@ static dev_state *dev_get(mc_cloud *c, const char *name)
     return &rp->devs[rp->n++];
 }
 
-static int match(const dev_state *d, const ota_trace_rec *r)
+static int match(const dev_state *d, const ota_trace_rec *r, uint64_t key)
 {
     for (int i = 0; i < SLOTS; i++)
-        if (d->s[i].rec && same(d->s[i].rec, r))
+        if (d->s[i].rec && d->s[i].key == key && same(d->s[i].rec, r))
             return i;
     return -1;
 }
@@ -286,6 +351,7 @@ int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary
     dev_state *d;
     slot *s;
     double prev;
+    uint64_t key;
     int i;
 
     *summary = NULL;
@@ -295,12 +361,13 @@ int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary
         return 1;
     c->repeat->last = d;
     d->pending = -1;
-    i = match(d, r);
+    key = record_key(r);
+    i = match(d, r, key);
     if (i < 0) { /* a different record: what was counted ends here */
         *summary = take_summary(d, r->t);
         i = free_slot(d);
         slot_clear(&d->s[i]);
-        d->s[i] = (slot){.rec = NULL, .last_t = r->t, .seen = 1};
+        d->s[i] = (slot){.rec = NULL, .key = key, .last_t = r->t, .seen = 1};
         d->pending = i;
         c->repeat->pend = d;
         return 1;

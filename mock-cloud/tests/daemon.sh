@@ -75,6 +75,8 @@ done
 [ "$ok" -eq 1 ] || fail "ota-mock-cloud did not start on fixed ports"
 grep -q "^  MQTT   $mport " "$work/main.log" || fail "the MQTT port is not the one asked for"
 grep -q "^  HTTP   $hport" "$work/main.log" || fail "the HTTP port is not the one asked for"
+# The device lines follow the API line (a slow start, under Valgrind say, prints them later).
+for _ in $(seq 1 100); do grep -q "clientId 'a1RefProd01.ref-device-01|" "$work/main.log" && break; sleep 0.05; done
 grep -q "clientId 'a1RefProd01.ref-device-01|" "$work/main.log" || fail "no login printed for the device"
 
 curl -sf "$api/devices" | grep -q '"deviceName":	"ref-device-01"' || fail "GET /devices: $(curl -s "$api/devices")"

@@ -66,14 +66,14 @@ int ota_block_header_build(const ota_block_header *h, char *buf, size_t cap)
     if (!root)
         return OTA_ERR_NOMEM;
     cJSON_AddStringToObject(root, "id", h->id);
-    cJSON_AddNumberToObject(root, "code", h->code);
+    pj_add_int(root, "code", h->code);
     cJSON_AddStringToObject(root, "msg", h->msg);
     data = cJSON_AddObjectToObject(root, "data");
     if (data) {
         cJSON_AddStringToObject(data, "fileToken", h->file_token);
-        cJSON_AddNumberToObject(data, "fileLength", (double)h->file_length);
-        cJSON_AddNumberToObject(data, "bSize", (double)h->b_size);
-        cJSON_AddNumberToObject(data, "bOffset", (double)h->b_offset);
+        pj_add_int(data, "fileLength", h->file_length);
+        pj_add_int(data, "bSize", h->b_size);
+        pj_add_int(data, "bOffset", h->b_offset);
     }
     return pj_print_take(root, buf, cap);
 }

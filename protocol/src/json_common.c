@@ -2,6 +2,7 @@
  * cJSON helpers for the message modules, and the one normalising pass that
  * repairs what real SDKs send (trailing commas, raw control characters).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,22 @@ int pj_int(const cJSON *obj, const char *key, long long *out, int *present)
     return OTA_OK;
 }
 
+/*
+ * cJSON prints every number with "%1.15g" and reads it back to check it;
+ * an integer under 10^15 prints the same digits as "%lld", which a block
+ * download's messages print thousands of times a second, so it goes in as
+ * raw text.
+ */
+cJSON *pj_add_int(cJSON *obj, const char *key, long long v)
+{
+    char text[24];
+
+    if (v <= -1000000000000000LL || v >= 1000000000000000LL)
+        return cJSON_AddNumberToObject(obj, key, (double)v);
+    snprintf(text, sizeof(text), "%lld", v);
+    return cJSON_AddRawToObject(obj, key, text);
+}
+
 int pj_print_take(cJSON *root, char *buf, size_t cap)
 {
     char *s;
@@ -184,6 +201,11 @@ int pj_print_take(cJSON *root, char *buf, size_t cap)
 
     if (!root)
         return OTA_ERR_NOMEM;
+    /* Straight into buf; cJSON may want up to 5 bytes more than it writes: then as before. */
+    if (cap <= INT_MAX && cJSON_PrintPreallocated(root, buf, (int)cap, 0)) {
+        cJSON_Delete(root);
+        return OTA_OK;
+    }
     s = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!s)

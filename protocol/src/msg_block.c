@@ -73,12 +73,12 @@ int ota_block_request_build(const char *id_text, long long stream_id, long long 
         info = cJSON_AddObjectToObject(params, "fileInfo");
         block = cJSON_AddObjectToObject(params, "fileBlock");
         if (info) {
-            cJSON_AddNumberToObject(info, "streamId", (double)stream_id);
-            cJSON_AddNumberToObject(info, "fileId", (double)file_id);
+            pj_add_int(info, "streamId", stream_id);
+            pj_add_int(info, "fileId", file_id);
         }
         if (block) {
-            cJSON_AddNumberToObject(block, "size", (double)size);
-            cJSON_AddNumberToObject(block, "offset", (double)offset);
+            pj_add_int(block, "size", size);
+            pj_add_int(block, "offset", offset);
         }
     }
     return pj_print_take(root, buf, cap);

@@ -19,6 +19,8 @@ void pj_id(const cJSON *root, ota_msg_id *id);
 int pj_str(const cJSON *obj, const char *key, char *dst, size_t cap, int *present);
 /* Integer member: OTA_ERR_TYPE when not a number holding an integer. */
 int pj_int(const cJSON *obj, const char *key, long long *out, int *present);
+/* Add an integer member printed exactly as cJSON would, without its round trip; NULL: no memory. */
+cJSON *pj_add_int(cJSON *obj, const char *key, long long v);
 /* Print root unformatted into buf and delete root, in every case. */
 int pj_print_take(cJSON *root, char *buf, size_t cap);
 
