@@ -23,23 +23,10 @@ while [ $# -gt 0 ]; do
        exit 2 ;;
     esac
 done
-if [ "$build" -eq 1 ]; then ./ci/build release || exit 3; fi
-bin=$PWD/build/release/bin
-for p in ota-mock-cloud ota-ref-device ota-bench-echo; do
-    [ -x "$bin/$p" ] || { echo "blocks.sh: $bin/$p is missing (build the release preset)" >&2; exit 3; }
-done
-
-work=$(mktemp -d /tmp/ota-bench-blocks-XXXXXX)
+. bench/lib.sh
+bench_setup blocks "$build" ota-mock-cloud ota-ref-device ota-bench-echo
 dpid=""
 rpid=""
-cleanup() {
-    [ -n "$rpid" ] && kill "$rpid" 2>/dev/null
-    [ -n "$dpid" ] && kill "$dpid" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # The mock cloud as a person starts it, without the message log (--quiet), on free ports: a
 # fresh one for every run, so that no run pays for the memory of the ones before it.

@@ -27,13 +27,8 @@ while [ $# -gt 0 ]; do
        exit 2 ;;
     esac
 done
-if [ "$build" -eq 1 ]; then ./ci/build release || exit 3; fi
-bin=$PWD/build/release/bin
-for p in ota-mock-cloud ota-fleet otaauth.so; do
-    [ -e "$bin/$p" ] || { echo "fleet.sh: $bin/$p is missing (build the release preset)" >&2; exit 3; }
-done
-work=$(mktemp -d /tmp/ota-bench-fleet-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+. bench/lib.sh
+bench_setup fleet "$build" ota-mock-cloud ota-fleet otaauth.so
 
 # num FILE KEY: a number of ota-fleet's --json.
 num() { sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\([-0-9.e+]*\),\{0,1\}$/\1/p" "$1"; }

@@ -21,9 +21,8 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bench/http.sh [--runs N] [--bytes N] [--no-build]" >&2; exit 2 ;;
     esac
 done
-if [ "$build" -eq 1 ]; then ./ci/build release || exit 3; fi
-bin=$PWD/build/release/bin
-[ -x "$bin/ota-mock-cloud" ] || { echo "http.sh: $bin/ota-mock-cloud is missing" >&2; exit 3; }
+. bench/lib.sh
+bench_setup http "$build" ota-mock-cloud
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 if [ ! -x "$nginx" ]; then
     sudo=""
@@ -33,18 +32,9 @@ if [ ! -x "$nginx" ]; then
     nginx=/usr/sbin/nginx
 fi
 
-work=$(mktemp -d /tmp/ota-bench-http-XXXXXX)
 chmod 755 "$work"
 dpid=""
 npid=""
-cleanup() {
-    [ -n "$npid" ] && kill "$npid" 2>/dev/null
-    [ -n "$dpid" ] && kill "$dpid" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 "$bin/ota-mock-cloud" --quiet >"$work/cloud.log" 2>&1 &
 dpid=$!

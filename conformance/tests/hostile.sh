@@ -10,19 +10,8 @@
 set -u
 bin=$1
 fx=$(cd "$(dirname "$0")/../../fixtures" && pwd)
-work=$(mktemp -d /tmp/ota-hostile-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    [ -n "${OTA_KEEP_WORK:-}" ] && echo "kept $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -25 "$f"; }; done
-    exit 1
-}
+. "$(dirname "$0")/../../tests/lib.sh"
+ota_test_work hostile
 await_log() { # file text: 30 s
     for _ in $(seq 1 300); do
         grep -q -- "$2" "$1" && return 0

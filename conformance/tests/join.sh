@@ -8,19 +8,8 @@
 set -u
 bin=$1
 fx=$(cd "$(dirname "$0")/../../fixtures" && pwd)
-work=$(mktemp -d /tmp/ota-join-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -25 "$f"; }; done
-    exit 1
-}
+. "$(dirname "$0")/../../tests/lib.sh"
+ota_test_work join
 
 # Wait until GET $1 shows the text $2 (30 s).
 await() {

@@ -6,19 +6,8 @@
 # PWR-1, PWR-2 and PWR-4 are self-check entries (selfcheck_bug_pwr-*).
 set -u
 bin=$1
-work=$(mktemp -d /tmp/ota-power-XXXXXX)
-board=""
-# Every wait here is bounded: a board that does not stop on SIGTERM gets SIGKILL.
-stop_board() {
-    [ -n "$board" ] || return 0
-    kill "$board" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$board" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$board" 2>/dev/null
-    wait "$board" 2>/dev/null
-    board=""
-}
-trap 'stop_board; rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/../../tests/lib.sh"
+ota_test_work power
 
 out=$(timeout 240 "$bin/ota-conformance" --strict --only power --trace "$work/trace.jsonl" 2>&1)
 rc=$?

@@ -10,20 +10,8 @@
 set -u
 bin=$1
 src=$(cd "$(dirname "$0")/../.." && pwd)
-fail() { echo "FAIL: $*"; exit 1; }
-
-work=$(mktemp -d /tmp/ota-serial-XXXXXX)
-board=""
-# Every wait here is bounded: a board that does not stop on SIGTERM gets SIGKILL.
-stop_board() {
-    [ -n "$board" ] || return 0
-    kill "$board" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$board" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$board" 2>/dev/null
-    wait "$board" 2>/dev/null
-    board=""
-}
-trap 'stop_board; rm -rf "$work"' EXIT
+. "$(dirname "$0")/../../tests/lib.sh"
+ota_test_work serial
 
 start_board() {
     mkdir -p "$work/state"

@@ -7,19 +7,8 @@
 set -u
 bin=$1
 fx=$(cd "$(dirname "$0")/../../fixtures" && pwd)
-work=$(mktemp -d /tmp/ota-fleet-join-XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*"
-    for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -25 "$f"; }; done
-    exit 1
-}
+. "$(dirname "$0")/../../tests/lib.sh"
+ota_test_work fleet-join
 
 "$bin/ota-mock-cloud" --quiet --devices "$fx/devices" --scenarios "$fx/scenarios" \
     >"$work/daemon.log" 2>&1 &
