@@ -7,7 +7,6 @@
  * wrong. It does not download or verify; upgrade.c does.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,30 +31,13 @@ static void flash_op(void)
     ota_sleep(RD_FLASH_OP_S);
 }
 
-static int sync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY), rc;
-
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* A rename or an unlink is durable once the folder is synced. */
-static void sync_dir(void)
-{
-    sync_path(rd.state_dir);
-}
-
 static void state_remove(const char *name)
 {
     char path[600];
 
     rd_state_path(name, path, sizeof(path));
     if (unlink(path) == 0)
-        sync_dir();
+        rd_state_sync();
 }
 
 /* SHA-256 of the first len bytes of a file; 0 when read whole. */
@@ -139,7 +121,7 @@ int rd_flash_boot(char *why, size_t cap)
             snprintf(why, cap, "cannot finish the upgrade to %s: %s", pending, strerror(errno));
             return -1;
         }
-        sync_dir();
+        rd_state_sync();
         if (rd_state_write("version", pending) != 0) {
             snprintf(why, cap, "cannot write the version: %s", strerror(errno));
             return -1;
@@ -208,13 +190,13 @@ int rd_flash_write(const char *part, const char *version, char *why, size_t cap)
         if (rc == 0) {
             flash_op();
             rc = rename(part, fw);
-            sync_dir();
+            rd_state_sync();
         }
     } else if (rd_state_write("pending", version) == 0) {
         /* The commit point: from here the bootloader finishes the upgrade after a cut. */
         flash_op();
         rc = rename(part, fw);
-        sync_dir();
+        rd_state_sync();
         flash_op();
         if (rc == 0)
             rc = rd_state_write("version", version);

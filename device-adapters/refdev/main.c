@@ -5,6 +5,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,12 +66,18 @@ int rd_state_write(const char *name, const char *text)
     }
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return -1;
-    f = fopen(rd.state_dir, "r"); /* the rename is durable once the folder is synced */
-    if (f) {
-        fsync(fileno(f));
-        fclose(f);
-    }
+    rd_state_sync();
     return 0;
+}
+
+void rd_state_sync(void)
+{
+    int fd = open(rd.state_dir, O_RDONLY | O_DIRECTORY);
+
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
 }
 
 int rd_state_read(const char *name, char *buf, size_t cap)

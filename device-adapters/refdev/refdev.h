@@ -217,6 +217,8 @@ long long rd_partial_take(const ota_push *p, const char *part);
 
 /* state files */
 int rd_state_write(const char *name, const char *text);
+/* A rename or an unlink in OTA_STATE_DIR is durable once the folder is synced. */
+void rd_state_sync(void);
 int rd_state_read(const char *name, char *buf, size_t cap);
 void rd_state_path(const char *name, char *buf, size_t cap);
 
