@@ -38,6 +38,8 @@ for f in /usr/bin/ota-conformance /usr/bin/ota-mock-cloud /usr/bin/ota-ref-devic
     /usr/share/man/man1/ota-conformance.1.gz /usr/share/man/man1/ota-mock-cloud.1.gz \
     /usr/share/doc/ota-conformance/CHANGELOG.md \
     /usr/share/doc/ota-conformance/templates/github-actions.yml \
+    /usr/share/doc/ota-conformance/examples/README.md \
+    /usr/share/doc/ota-conformance/examples/host-ota/README.md \
     /usr/include/otamock/mock.h /usr/include/otaproto/version.h \
     "/usr/lib/${multiarch:+$multiarch/}libotamock.a" \
     "/usr/lib/${multiarch:+$multiarch/}pkgconfig/libotamock.pc" \
