@@ -3,6 +3,7 @@
 # unreachable broker each end with a clear message and the documented status.
 set -u
 bin=$1
+src=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "FAIL: $*"; exit 1; }
 
 out=$("$bin/ota-conformance" --list) || fail "--list exited $?"
@@ -90,11 +91,13 @@ out=$("$bin/ota-conformance" --quiet --auth off --only security --dut-cmd "exec 
 echo "$out" | grep -q '3 N/A.*AUTH OFF' || fail "--auth off is not in the summary: $out"
 
 # An external broker (a plain Mosquitto on a free loopback port): the suite joins it, and
-# the tests that need the broker plugin are N/A.
+# the tests that need the broker plugin are N/A. Its configuration is where Debian's service
+# keeps its own (the taken-port check below tells that service apart).
+mkdir -p "$work/etc/mosquitto"
 for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 40000))
-    printf 'listener %d 127.0.0.1\nallow_anonymous true\n' "$port" >"$work/m.conf"
-    mosquitto -c "$work/m.conf" >"$work/m.log" 2>&1 &
+    printf 'listener %d 127.0.0.1\nallow_anonymous true\n' "$port" >"$work/etc/mosquitto/mosquitto.conf"
+    mosquitto -c "$work/etc/mosquitto/mosquitto.conf" >"$work/m.log" 2>&1 &
     mpid=$!
     for _ in $(seq 1 100); do
         mosquitto_pub -p "$port" -t probe -m x 2>/dev/null && break 2
@@ -159,6 +162,15 @@ err=$("$bin/ota-conformance" --quiet --only VER-1 --mqtt-port "$port" 2>&1)
 [ $? -eq 3 ] || fail "a taken fixed port must exit 3: $err"
 echo "$err" | grep -q "MQTT port $port, but it is taken by pid $mpid (mosquitto)" ||
     fail "the taken port's holder is not named: $err"
+# ... and where the port came from, and the fix: the option, or the profile's field; Debian's
+# mosquitto service (the package depends on mosquitto) is named with how to stop it.
+echo "$err" | grep -q -- "--mqtt-port asks for the MQTT port $port, .*sudo systemctl disable --now mosquitto), or give --mqtt-port another port" ||
+    fail "the taken port's origin or fix is not named: $err"
+sed "s/\"mqttPort\": [0-9]*/\"mqttPort\": $port/" "$src/fixtures/devices/ref-network.json" >"$work/fixed.json"
+err=$("$bin/ota-conformance" --quiet --only VER-1 --device "$work/fixed.json" 2>&1)
+[ $? -eq 3 ] || fail "a taken port of the profile must exit 3: $err"
+echo "$err" | grep -q "the device profile $work/fixed.json fixes (endpoints.mqttPort) the MQTT port $port, but it is taken by pid $mpid (mosquitto): .*override it with --mqtt-port N" ||
+    fail "the profile's taken port does not name the profile and the fix: $err"
 
 # A device that never comes up stops the run with one sentence, not a failure per test.
 err=$("$bin/ota-conformance" --quiet --only VER-1 --time-scale 0.2 --dut-cmd 'echo booting; sleep 60' 2>&1)

@@ -813,6 +813,7 @@ int main(int argc, char **argv)
         mc_cloud_stop(cloud);
         return 3;
     }
+    mcd_log_dialect(mc_cloud_dialect(cloud));
     print_banner(api_port, cfg.job_timeout_s);
     /*
      * The log: every record as it comes, until SIGINT or SIGTERM. It wakes for a batch at most
