@@ -132,6 +132,27 @@ out=$("$bin/ota-conformance" --quiet --only blocks_download_succeeds \
     --dut-cmd "exec '$bin/ota-ref-device' --http-only") ||
     fail "a device without block download must not fail the blocks tests: $out"
 echo "$out" | grep -q '1 N/A' || fail "the blocks test is not N/A for an HTTP-only device: $out"
+# One that answers a block push with -2 instead (a device written from docs/dut-contract.md
+# by someone who missed its block download part: mosquitto_sub and mosquitto_pub) fails DL-5,
+# and the failure says how to opt out.
+cat >"$work/minus2.sh" <<'EOF2'
+pk=$OTA_PRODUCT_KEY dn=$OTA_DEVICE_NAME
+cid="$pk.$dn|securemode=3,signmethod=hmacsha256,timestamp=2524608000000|"
+pw=$(printf 'clientId%s.%sdeviceName%sproductKey%stimestamp2524608000000' "$pk" "$dn" "$dn" "$pk" |
+    openssl dgst -sha256 -hmac "$OTA_DEVICE_SECRET" | sed 's/.* //')
+pub() { mosquitto_pub -h "$OTA_MQTT_HOST" -p "$OTA_MQTT_PORT" -i "${cid%|},_v=pub|" -u "$dn&$pk" -P "$pw" -q 1 "$@"; }
+mosquitto_sub -h "$OTA_MQTT_HOST" -p "$OTA_MQTT_PORT" -i "$cid" -u "$dn&$pk" -P "$pw" -q 1 \
+    -t "/ota/device/upgrade/$pk/$dn" | while read -r push; do
+    pub -t "/ota/device/progress/$pk/$dn" -m '{"id":"2","params":{"step":"-2","desc":"no url"}}'
+done &
+sleep 0.5
+pub -t "/ota/device/inform/$pk/$dn" -m "{\"id\":\"1\",\"params\":{\"version\":\"$OTA_FIRMWARE_VERSION\"}}"
+wait
+EOF2
+out=$(timeout 120 "$bin/ota-conformance" --only blocks_download_succeeds --dut-cmd "exec sh '$work/minus2.sh'")
+[ $? -eq 1 ] || fail "a device answering a block push with -2 must fail: $out"
+echo "$out" | grep -q 'DL-5: .*got step "-2" (a device without MQTT block download ignores such a push.*docs/dut-contract.md)' ||
+    fail "DL-5's failure does not say how a device without block download opts out: $out"
 # A device still looping on the previous test's URL, reporting -2 after each try: its requests and steps are shown as late and never judged against the next test, so
 # the next test does not pass on a stale -2.
 out=$("$bin/ota-conformance" --only 'download_40*' --trace "$work/late.jsonl" \
