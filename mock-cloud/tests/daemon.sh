@@ -166,6 +166,10 @@ rc=$?
 [ "$rc" -eq 3 ] || fail "a taken MQTT port must exit 3, got $rc"
 grep -q "port $mport is taken by pid [0-9]* (mosquitto)" "$work/taken.log" ||
     fail "the error does not name the port and its holder: $(cat "$work/taken.log")"
+"$bin/ota-mock-cloud" --api-port "${api##*:}" --devices "$fx/devices" >"$work/taken.log" 2>&1
+[ $? -eq 3 ] || fail "a taken API port must exit 3"
+grep -q "control API would not start on .* port ${api##*:}: it is taken by pid $dpid (ota-mock-cloud)" \
+    "$work/taken.log" || fail "the API port's holder is not named: $(cat "$work/taken.log")"
 "$bin/ota-mock-cloud" --http-port 70000 >/dev/null 2>&1
 [ $? -eq 2 ] || fail "a port above 65535 must be bad usage (2)"
 
