@@ -130,11 +130,11 @@ void ct_live_summary(const ct_run *r, double secs)
         snprintf(cut, sizeof(cut), ", %d unfinished", unfinished);
     if (inconclusive)
         snprintf(cut + strlen(cut), sizeof(cut) - strlen(cut), ", %d inconclusive", inconclusive);
-    printf("%s: %d tests, %d passed, %d failed%s, %d N/A, %d warning%s%s%s%s (%.1f s)\n",
+    printf("%s: %d test%s, %d passed, %d failed%s, %d N/A, %d warning%s%s%s%s (%.1f s)\n",
            ct_interrupted ? "INTERRUPTED"
            : fail         ? "FAILED"
                           : "PASSED",
-           r->nresults, pass, fail, cut, na, warn, warn == 1 ? "" : "s",
+           r->nresults, r->nresults == 1 ? "" : "s", pass, fail, cut, na, warn, warn == 1 ? "" : "s",
            r->opt.strict ? ", strict" : "", r->opt.tls ? ", TLS" : "",
            ct.auth_off ? ", AUTH OFF" : "", secs);
     power_summary(r);

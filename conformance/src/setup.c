@@ -136,7 +136,7 @@ static int open_cloud(ct_run *r, ct_paths *p, char *err, size_t errcap)
     if (!r->opt.broker) {
         ct_device_endpoints(&r->prof, &cfg);
         if (!r->opt.cloud && ct_device_fixes_ports(&r->prof) &&
-            ct_device_ports_free(&r->prof, err, errcap) != 0)
+            ct_device_ports_free(&r->prof, &r->opt.dev, p->profile, err, errcap) != 0)
             return -1;
     }
     if (r->opt.cloud) { /* its broker, our file server on its address */

@@ -160,11 +160,12 @@ static void header(FILE *f, const rp_report *r, const tally *c)
     meta_row(f, "duration", dur);
     meta_row(f, "judging", mode);
     fprintf(f,
-            "</table>\n<p class=\"counts\"><span id=\"n-tests\">%d</span> tests: "
+            "</table>\n<p class=\"counts\"><span id=\"n-tests\">%d</span> test%s: "
             "<span id=\"n-passed\">%d</span> passed, <span id=\"n-failed\">%d</span> failed, "
             "<span id=\"n-na\">%d</span> N/A, <span id=\"n-inconclusive\">%d</span> "
-            "inconclusive, <span id=\"n-warnings\">%d</span> warnings%s</p>\n",
-            r->ntests, c->pass, c->fail + c->unfinished, c->na, c->inconclusive, c->warnings,
+            "inconclusive, <span id=\"n-warnings\">%d</span> warning%s%s</p>\n",
+            r->ntests, r->ntests == 1 ? "" : "s", c->pass, c->fail + c->unfinished, c->na,
+            c->inconclusive, c->warnings, c->warnings == 1 ? "" : "s",
             c->unfinished ? " (one test did not finish)" : "");
     if (!r->complete)
         fputs("<p class=\"warn\">This run did not finish: the report was rebuilt from its "
