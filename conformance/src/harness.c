@@ -12,6 +12,24 @@
 ct_ctx ct;
 volatile sig_atomic_t ct_interrupted;
 
+/* Where text was cut to fit, it ends in "…" (on a character boundary): never a silent cut. */
+static void mark_cut(char *buf, size_t cap, int wanted)
+{
+    size_t at;
+
+    if (wanted < 0 || (size_t)wanted < cap || cap < 8)
+        return;
+    at = cap - 4; /* room for the 3 bytes of "…" and the NUL */
+    while (at > 0 && ((unsigned char)buf[at] & 0xC0) == 0x80)
+        at--;
+    memcpy(buf + at, "\xe2\x80\xa6", 4);
+}
+
+static void put_text(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    mark_cut(buf, cap, vsnprintf(buf, cap, fmt, ap));
+}
+
 /*
  * SIGINT or SIGTERM came: the running test ends at its next wait, marked
  * unfinished (it is not the device's fault); outside a test the wait just
@@ -24,7 +42,8 @@ static void check_interrupted(void)
     if (ct.cur->verdict != RP_FAIL) {
         ct.cur->verdict = RP_UNFINISHED;
         snprintf(ct.cur->message, sizeof(ct.cur->message),
-                 "interrupted: the run was stopped (SIGINT or SIGTERM) before this test ended");
+                 "interrupted: the run was stopped (SIGINT, SIGTERM or SIGHUP) before this test "
+                 "ended");
     }
     fail();
 }
@@ -99,7 +118,7 @@ static void record_failure(const char *rule, const char *fmt, va_list ap)
         return;
     t->verdict = RP_FAIL;
     snprintf(t->failed_rule, sizeof(t->failed_rule), "%s", rule);
-    vsnprintf(t->message, sizeof(t->message), fmt, ap);
+    put_text(t->message, sizeof(t->message), fmt, ap);
     attach_evidence(t);
 }
 
@@ -129,7 +148,7 @@ void ct_check(const char *rule, int ok, const char *fmt, ...)
     if (ct.cur && ct.cur->nwarnings < RP_MAX_WARNINGS) {
         rp_warning *w = &ct.cur->warnings[ct.cur->nwarnings++];
         snprintf(w->rule, sizeof(w->rule), "%s", rule);
-        vsnprintf(w->text, sizeof(w->text), fmt, ap);
+        put_text(w->text, sizeof(w->text), fmt, ap);
     }
     va_end(ap);
 }
@@ -141,7 +160,7 @@ void ct_na(const char *fmt, ...)
     if (ct.cur) {
         ct.cur->verdict = RP_NA;
         va_start(ap, fmt);
-        vsnprintf(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
+        put_text(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
         va_end(ap);
     }
     skip();
@@ -154,7 +173,7 @@ void ct_inconclusive(const char *fmt, ...)
     if (ct.cur && ct.cur->verdict != RP_FAIL) {
         ct.cur->verdict = RP_INCONCLUSIVE;
         va_start(ap, fmt);
-        vsnprintf(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
+        put_text(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
         va_end(ap);
         /* In the timeline too, where the test stopped trying. */
         mc_trace_event(ct.cloud, OTA_TR_CLOUD, MC_EV(OTA_EV_INCONCLUSIVE), ct.dev.dn, NULL, NULL, 0,
@@ -172,13 +191,15 @@ void ct_describe(size_t idx, char *buf, size_t cap)
         return;
     }
     double at = r->t - mc_trace_at(ct.cloud, ct.t_begin)->t;
+    char payload[168];
 
+    /* A long payload is cut, and the cut is marked: a cut digest must not read as one. */
+    mark_cut(payload, 164,
+             snprintf(payload, 164, "%s", r->payload ? (const char *)r->payload : ""));
     if (at < 0)
-        snprintf(buf, cap, "%s %.160s %.2f s before this test began", r->topic,
-                 r->payload ? (char *)r->payload : "", -at);
+        snprintf(buf, cap, "%s %s %.2f s before this test began", r->topic, payload, -at);
     else
-        snprintf(buf, cap, "%s %.160s at +%.2f s", r->topic, r->payload ? (char *)r->payload : "",
-                 at);
+        snprintf(buf, cap, "%s %s at +%.2f s", r->topic, payload, at);
     remember_described(idx, buf);
 }
 
@@ -231,7 +252,46 @@ static void check_refused(void)
         ct_fail("SEC-1", "the broker refused the device's login: %s", ct.refused);
 }
 
+/* The rule a wait of timeout_s seconds stands for (by its bound), or NULL. */
+static const char *wait_rule(double timeout_s)
+{
+    const struct {
+        double s;
+        const char *rule;
+    } profile[] = {{ct.bounds.final, "FINAL-1"},
+                   {ct.bounds.failure, "FAIL-2"},
+                   {ct.bounds.react, "PUSH-1"},
+                   {ct.bounds.inform, "VER-1"}};
+
+    for (size_t k = 0; k < sizeof(profile) / sizeof(profile[0]); k++)
+        if (profile[k].s > 0 && timeout_s > profile[k].s - 1e-6 && timeout_s < profile[k].s + 1e-6)
+            return profile[k].rule;
+    for (int k = 0; k < OTA_BOUND__COUNT; k++) {
+        const ota_bound *b = ota_bound_at((ota_bound_id)k);
+        if (b && b->name[0] >= 'A' && b->name[0] <= 'Z' && timeout_s > b->seconds - 1e-6 &&
+            timeout_s < b->seconds + 1e-6)
+            return b->name;
+    }
+    return NULL;
+}
+
+static long find_until(size_t from, double timeout_s, ct_pred pred, void *arg);
+
+/* A long wait is announced to the runner, which says so in CI while it lasts (live.c). */
 long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg)
+{
+    int long_wait = ct.cur && ct_secs(timeout_s) >= CT_LIVE_STILL_S;
+    long i;
+
+    if (long_wait)
+        ct_live_wait(ct_secs(timeout_s), wait_rule(timeout_s));
+    i = find_until(from, timeout_s, pred, arg);
+    if (long_wait)
+        ct_live_wait(0, NULL);
+    return i;
+}
+
+static long find_until(size_t from, double timeout_s, ct_pred pred, void *arg)
 {
     double deadline = mc_now(ct.cloud) + ct_secs(timeout_s);
     size_t i = from;
