@@ -252,9 +252,20 @@ static void check_refused(void)
         ct_fail("SEC-1", "the broker refused the device's login: %s", ct.refused);
 }
 
-/* The rule a wait of timeout_s seconds stands for (by its bound), or NULL. */
+static int same_s(double a, double b)
+{
+    return a > b - 1e-6 && a < b + 1e-6;
+}
+
+/*
+ * The rule a wait of timeout_s seconds stands for, or NULL: the first rule
+ * the running test cites whose bound it is, else any rule with that bound.
+ */
 static const char *wait_rule(double timeout_s)
 {
+    static char cited[16];
+    char rules[128], *tok, *save = NULL;
+    ota_bound_id id;
     const struct {
         double s;
         const char *rule;
@@ -263,24 +274,37 @@ static const char *wait_rule(double timeout_s)
                    {ct.bounds.react, "PUSH-1"},
                    {ct.bounds.inform, "VER-1"}};
 
+    snprintf(rules, sizeof(rules), "%s", ct.cur ? ct.cur->rules : "");
+    for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+        for (size_t k = 0; k < sizeof(profile) / sizeof(profile[0]); k++)
+            if (!strcmp(tok, profile[k].rule) ? same_s(timeout_s, profile[k].s)
+                : ota_bound_find(tok, &id) == OTA_OK && same_s(timeout_s, ota_bound_s(id))) {
+                snprintf(cited, sizeof(cited), "%s", tok);
+                return cited;
+            }
     for (size_t k = 0; k < sizeof(profile) / sizeof(profile[0]); k++)
-        if (profile[k].s > 0 && timeout_s > profile[k].s - 1e-6 && timeout_s < profile[k].s + 1e-6)
+        if (same_s(timeout_s, profile[k].s))
             return profile[k].rule;
     for (int k = 0; k < OTA_BOUND__COUNT; k++) {
         const ota_bound *b = ota_bound_at((ota_bound_id)k);
-        if (b && b->name[0] >= 'A' && b->name[0] <= 'Z' && timeout_s > b->seconds - 1e-6 &&
-            timeout_s < b->seconds + 1e-6)
+        if (b && b->name[0] >= 'A' && b->name[0] <= 'Z' && same_s(timeout_s, b->seconds))
             return b->name;
     }
     return NULL;
 }
+
+/*
+ * The test whose long wait (ct_await's, around its ct_find calls) is
+ * announced already; a test's end by longjmp leaves it set, to no harm.
+ */
+static const rp_test *wait_announced;
 
 static long find_until(size_t from, double timeout_s, ct_pred pred, void *arg);
 
 /* A long wait is announced to the runner, which says so in CI while it lasts (live.c). */
 long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg)
 {
-    int long_wait = ct.cur && ct_secs(timeout_s) >= CT_LIVE_STILL_S;
+    int long_wait = ct.cur && wait_announced != ct.cur && ct_secs(timeout_s) >= CT_LIVE_STILL_S;
     long i;
 
     if (long_wait)
@@ -1238,7 +1262,25 @@ static long first_reaction(ct_attempt *a, double react_s, size_t *from)
     return ct_find(*from, react_s, reacts, a);
 }
 
+static void await_bounded(ct_attempt *a, double timeout_s);
+
+/* The wait for an attempt's outcome, announced once with its whole bound (ct_live_wait). */
 void ct_await(ct_attempt *a, double timeout_s)
+{
+    int long_wait = ct.cur && ct_secs(attempt_bound(timeout_s)) >= CT_LIVE_STILL_S;
+
+    if (long_wait) {
+        ct_live_wait(ct_secs(attempt_bound(timeout_s)), wait_rule(timeout_s));
+        wait_announced = ct.cur;
+    }
+    await_bounded(a, timeout_s);
+    if (long_wait) {
+        wait_announced = NULL;
+        ct_live_wait(0, NULL);
+    }
+}
+
+static void await_bounded(ct_attempt *a, double timeout_s)
 {
     double end = mc_now(ct.cloud) + ct_secs(attempt_bound(timeout_s));
     double react = ct.bounds.react;

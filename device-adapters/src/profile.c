@@ -299,8 +299,19 @@ int dut_profile_parse(const char *json, size_t len, const char *name, dut_profil
         const char *at = cJSON_GetErrorPtr();
         int near = !root && at && at >= json && at <= json + len;
         int n = near ? (int)(json + len - at < 40 ? json + len - at : 40) : 0;
-        snprintf(err, errcap, "device profile %s: not a JSON object%s%.*s%s", name,
-                 near ? " (near \"" : "", n, near ? at : "", near ? "\")" : "");
+        int line = 1, col = 1;
+        /* Where the parser stopped, as an editor counts it (columns in bytes). */
+        for (const char *c = json; near && c < at; c++) {
+            col = *c == '\n' ? 1 : col + 1;
+            line += *c == '\n';
+        }
+        if (near)
+            snprintf(err, errcap,
+                     "device profile %s: not a JSON object: a JSON error at line %d, column %d "
+                     "(near \"%.*s\")",
+                     name, line, col, n, at);
+        else
+            snprintf(err, errcap, "device profile %s: not a JSON object", name);
         cJSON_Delete(root);
         return DUT_ERR_ARG;
     }
