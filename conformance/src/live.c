@@ -128,6 +128,36 @@ void ct_live_begin(ct_live *l, const rp_test *t)
 #define WRAP_AT 100
 
 /*
+ * The length of the word at p: up to a space or a line break, except inside
+ * a JSON object or string (a payload quoted in a message is one word, so
+ * that it can be copied whole from the terminal).
+ */
+static size_t word_len(const char *p)
+{
+    size_t n = 0;
+    int depth = 0, in_str = 0;
+
+    for (; p[n] && p[n] != '\n'; n++) {
+        char c = p[n];
+        if (in_str) {
+            if (c == '\\' && p[n + 1] && p[n + 1] != '\n')
+                n++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"' && depth) {
+            in_str = 1;
+        } else if (c == '{') {
+            depth++;
+        } else if (c == '}' && depth) {
+            depth--;
+        } else if (c == ' ' && !depth) {
+            break;
+        }
+    }
+    return n;
+}
+
+/*
  * Text for a person, indented 6 and wrapped at WRAP_AT columns between
  * words (a word longer than a line, such as a JSON payload, keeps its own
  * line whole); the text's own line breaks are kept.
@@ -138,7 +168,7 @@ static void put_wrapped(const char *text)
     int col = 0;
 
     while (*p) {
-        size_t word = strcspn(p, " \n"), chars = 0;
+        size_t word = word_len(p), chars = 0;
         for (size_t i = 0; i < word; i++) /* columns: UTF-8 characters, not bytes */
             chars += ((unsigned char)p[i] & 0xC0) != 0x80;
         if (col == 0) {
