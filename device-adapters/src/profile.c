@@ -4,6 +4,7 @@
  * their path, so a typo ("mqtPort") is an error, not a silent default.
  * "about" and fields starting with "_" are comments.
  */
+#include <errno.h>
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -335,7 +336,7 @@ int dut_profile_load(const char *path, dut_profile *out, char *err, size_t errca
     int rc;
 
     if (!f) {
-        snprintf(err, errcap, "cannot read device profile %s", path);
+        snprintf(err, errcap, "cannot read device profile %s: %s", path, strerror(errno));
         return DUT_ERR_ARG;
     }
     buf = malloc(DUT_PROFILE_MAX_FILE + 1);
