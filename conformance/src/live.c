@@ -55,14 +55,17 @@ static void still(ct_live *l)
     double now = ota_clock_now(), since, secs;
     char what[64];
 
-    if (l->running <= 0 || now - l->last_line < CT_LIVE_STILL_S)
+    if (l->inflight <= 0 || now - l->last_line < CT_LIVE_STILL_S)
         return;
     pthread_mutex_lock(&waiting.lock);
     since = waiting.since;
     secs = waiting.secs;
     snprintf(what, sizeof(what), "%s", waiting.what);
     pthread_mutex_unlock(&waiting.lock);
-    if (secs > 0 && since >= l->start)
+    if (l->inflight > 1) /* --jobs: the waits are the workers' */
+        printf("      still running %d tests; the last one started, %s, %.0f s ago\n",
+               l->inflight, l->name, now - l->start);
+    else if (secs > 0 && since >= l->start)
         printf("      still waiting for %s in %s: %.0f s of %.0f (test running %.0f s)\n",
                what[0] ? what : "the device", l->name, now - since, secs, now - l->start);
     else
@@ -120,6 +123,7 @@ void ct_live_begin(ct_live *l, const rp_test *t)
     snprintf(l->name, sizeof(l->name), "%s/%s", t->group, t->name);
     l->start = ota_clock_now();
     l->running = l->running < 0 ? -1 : 1;
+    l->inflight++;
     if (l->tty)
         draw(l);
     pthread_mutex_unlock(&l->lock);
@@ -208,6 +212,7 @@ void ct_live_result(ct_live *l, const rp_test *t)
     pthread_mutex_lock(&l->lock);
     l->done++;
     l->running = l->running < 0 ? -1 : 0;
+    l->inflight -= l->inflight > 0;
     if (l->tty)
         printf("\r\033[K");
     printf("%s  %-8s %-40s [%s] %.2fs\n",

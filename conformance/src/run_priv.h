@@ -50,6 +50,7 @@ typedef struct {
     double start;
     double last_line; /* when the last line was printed (no terminal: "still ..." lines) */
     int ticking;      /* the ticker thread runs */
+    int inflight;     /* tests begun and not ended (several with --jobs) */
     pthread_mutex_t lock;
     pthread_t ticker;
 } ct_live;
