@@ -138,8 +138,13 @@ void ct_check(const char *rule, int ok, const char *fmt, ...)
 
     if (ok)
         return;
+    if (!r) {
+        /* A harness bug, not the device's: conformance/tests/rule_ids.py keeps it out of the tree. */
+        ct_fail(rule, "internal error: the suite names rule %s, which is not in the catalogue", rule);
+        return;
+    }
     va_start(ap, fmt);
-    if (!r || r->tier == CT_MUST || ct.strict) {
+    if (r->tier == CT_MUST || ct.strict) {
         record_failure(rule, fmt, ap);
         va_end(ap);
         fail();
