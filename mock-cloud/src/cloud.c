@@ -5,6 +5,7 @@
  * block server (blocks.c). Bad input is refused with an error record in the
  * trace, never a crash.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,7 +427,7 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
         mc_join_apply(c, cfg->join); /* first: a failure below gives the device back */
     rc = mc_trace_open(c, cfg->trace_path, cfg->trace_keep);
     if (rc != MC_OK) {
-        snprintf(err, errcap, "cannot write the trace to %s", cfg->trace_path);
+        snprintf(err, errcap, "cannot write the trace to %s: %s", cfg->trace_path, strerror(errno));
         goto fail;
     }
     c->job_timeout_s = cfg->job_timeout_s > 0 ? cfg->job_timeout_s : 0;
