@@ -107,6 +107,12 @@ typedef struct {
     int version_seq; /* for fresh target versions */
     size_t image_size;
     long long block_size; /* what the device asks per MQTT block; 0 until a block test saw it */
+    /*
+     * Push kinds (ct_push_kind) learned over the run: the device acted on one
+     * of that kind (handled), or let one pass without any reaction where
+     * judging.md allows it (ignored: the rest of its tests are N/A at once).
+     */
+    unsigned kinds_handled, kinds_ignored;
 
     /* the device: how we meet it */
     const char *adapter;   /* "reference", "process", "serial", "network" */
@@ -123,6 +129,7 @@ typedef struct {
                  1]; /* the broker refused the device's login: every test fails on SEC-1 */
 
     /* the running test */
+    size_t crash_warned; /* the crash record (index + 1) a SHOULD rule warned about; 0: none */
     int jobs[64]; /* the jobs it created: a download for another is late, never judged */
     long long streams[64];
     int njobs;

@@ -82,6 +82,7 @@ typedef enum {
     /* More of the ThingsPanel dialect's mistakes, at the end so that the order stays. */
     BUG_TP_INFROM_ONLY, /* subscribes to the stock server's "infrom" push topic only */
     BUG_TP_NO_VERIFY,   /* a sign is never checked, as if every push were the stock server's */
+    BUG_FLASH_OTHER_LATE, /* a push for another module is installed as its own, 2 s late */
     BUG__COUNT
 } rd_bug;
 

@@ -785,12 +785,13 @@ static void loop_old_url(const ota_push *p, const char *part, char *why)
 }
 
 /* Decide about a push: the reasons a device uses, ignores or refuses one. */
-static int check_push(const ota_push *p, const char *running, char *why, size_t cap)
+static int check_push(const ota_push *p, const char *running, int any_module, char *why,
+                      size_t cap)
 {
     ota_digest_kind k;
     const char *mod = p->has_module && strcmp(p->module, "default") ? p->module : "";
 
-    if (strcmp(mod, rd.module) && !rd_has_bug(BUG_IGNORE_MODULE)) {
+    if (strcmp(mod, rd.module) && !rd_has_bug(BUG_IGNORE_MODULE) && !any_module) {
         rd_log("push for module '%s' ignored: this device runs module '%s'", mod, rd.module);
         return 1;
     }
@@ -871,7 +872,52 @@ static int quirk_drops(const ota_push *p)
     return 0;
 }
 
+static void take_push(const char *payload, size_t len, int any_module);
+
+typedef struct {
+    char *payload;
+    size_t len;
+} late_push;
+
+/* (bug flash-other-module-late) the other module's push, taken as this device's own 2 s later. */
+static void *take_late(void *arg)
+{
+    late_push *l = arg;
+
+    ota_sleep(2.0);
+    rd_log("(bug flash-other-module-late) taking the push for another module as its own");
+    take_push(l->payload, l->len, 1);
+    free(l->payload);
+    free(l);
+    return NULL;
+}
+
+static void flash_other_late(const char *payload, size_t len)
+{
+    late_push *l = malloc(sizeof(*l));
+    pthread_t t;
+
+    if (!l || !(l->payload = malloc(len ? len : 1))) {
+        free(l);
+        return;
+    }
+    memcpy(l->payload, payload, len);
+    l->len = len;
+    if (pthread_create(&t, NULL, take_late, l) != 0) {
+        free(l->payload);
+        free(l);
+        return;
+    }
+    pthread_detach(t);
+}
+
 void rd_upgrade_on_push(const char *payload, size_t len)
+{
+    take_push(payload, len, 0);
+}
+
+/* A push (or get_reply); any_module: taken whatever module it names (a bug's late copy). */
+static void take_push(const char *payload, size_t len, int any_module)
 {
     ota_push p;
     char why[160] = "", running[OTA_MAX_VERSION + 1];
@@ -916,7 +962,10 @@ void rd_upgrade_on_push(const char *payload, size_t len)
     }
     if (quirk_drops(&p))
         return;
-    rc = check_push(&p, running, why, sizeof(why));
+    rc = check_push(&p, running, any_module, why, sizeof(why));
+    if (rc > 0 && !any_module && rd_has_bug(BUG_FLASH_OTHER_LATE) && p.has_module &&
+        strcmp(p.module, "default") && strcmp(p.module, rd.module))
+        flash_other_late(payload, len);
     if (rc > 0)
         return;
     if (rc < 0) {
