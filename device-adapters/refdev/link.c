@@ -294,7 +294,9 @@ int rd_link_start(void)
 
     /* (bug bad-sign-key) a key that is almost right: a real provisioning slip. */
     snprintf(key, sizeof(key), "%s%s", rd.secret, rd_has_bug(BUG_BAD_SIGN_KEY) ? "0" : "");
-    if (ota_login_build(rd.pk, rd.dn, key, OTA_SIGNMETHOD_HMACSHA256, rd.tls ? 2 : 3,
+    memset(&login, 0, sizeof(login));
+    if (rd.dialect->auth != OTA_AUTH_TOKEN &&
+        ota_login_build(rd.pk, rd.dn, key, OTA_SIGNMETHOD_HMACSHA256, rd.tls ? 2 : 3,
                         OTA_LOGIN_TIMESTAMP, &login) != OTA_OK) {
         rd_log("cannot sign the login: check OTA_PRODUCT_KEY and OTA_DEVICE_NAME");
         return -1;
@@ -308,7 +310,8 @@ int rd_link_start(void)
     }
     if (rd_has_bug(BUG_USERNAME_OTHER))
         snprintf(login.username, sizeof(login.username), "%.60s-2&%s", rd.dn, rd.pk);
-    rd.mosq = mosquitto_new(cid, true, NULL);
+    /* (--persistent-session) clean session off: the broker keeps the session across reboots. */
+    rd.mosq = mosquitto_new(cid, !rd.persistent, NULL);
     if (!rd.mosq)
         return -1;
     mosquitto_int_option(rd.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);

@@ -146,6 +146,8 @@ typedef struct {
     int no_subscribe;     /* variant: subscribes to nothing (the cloud delivers) */
     int resume_aligned;   /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
     int http_only;        /* variant: no MQTT block download; such pushes are ignored */
+    int persistent;       /* variant: clean session off, as iotkit-embedded 3.x connects: the
+                             broker keeps its session and QoS 1 messages across reconnects */
     int slow_resume;      /* variant: no step "0" before blocks, a lost block request asked again
                              only after a 10 s block timeout */
     long long block_size; /* bytes per MQTT block request (--block-size) */
