@@ -173,7 +173,8 @@ typedef int (*ct_pred)(const ota_trace_rec *r, void *arg);
 /*
  * The index of the first record at or after `from` that pred accepts,
  * waiting until the (scaled) timeout; -1 when none came. A device crash seen
- * on the way fails the running test with the exit status and last log lines.
+ * on the way breaks the running test's first rule through its tier (a MUST
+ * fails the test, a SHOULD warns once), with the exit status and last log lines.
  */
 long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg);
 /*
@@ -313,7 +314,8 @@ void ct_check_push_reached(const ct_attempt *a);
 /*
  * A device seen only on the network that drops its connection after the
  * push (within a moment; the cloud did not drop it) has crashed on it, as a
- * process that exits non-zero: the test fails citing rule.
+ * process that exits non-zero: rule is broken through its tier (a MUST
+ * fails the test, a SHOULD warns), as a crash the adapter sees is.
  */
 void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *what);
 /* The first progress step "100" at or after record from (late ones excluded), or -1. */

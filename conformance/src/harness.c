@@ -197,17 +197,17 @@ static int is_dut(const ota_trace_rec *r, ota_trace_event e)
 /*
  * A crash inside the running test breaks the test's first rule through that
  * rule's tier, like any other answer (judging.md, FAIL-1): a MUST fails the
- * test; a SHOULD warns once per crash, naming its exit status and the
+ * test; a SHOULD warns once per test, naming the crash's exit status and the
  * device's last log lines, and the test goes on (--strict fails it).
  */
 static void check_crash(const ota_trace_rec *r, size_t i)
 {
     char rule[16] = "PUSH-1";
 
-    if (!ct.cur || i < ct.t_begin || !is_dut(r, OTA_EV_CRASH) || ct.crash_warned > i)
+    if (!ct.cur || i < ct.t_begin || !is_dut(r, OTA_EV_CRASH) || ct.crash_warned > ct.t_begin)
         return;
     sscanf(ct.cur->rules, "%15s", rule);
-    ct.crash_warned = i + 1; /* later scans over the same record do not warn again */
+    ct.crash_warned = i + 1; /* once per test: a device crashing on every redelivery warns once */
     ct_check(rule, 0, "the device crashed during the test: %s", dut_text(r));
 }
 
@@ -1186,8 +1186,8 @@ void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *wha
     long i = ct_find(a->reached_at, CT_S(CRASH), dropped_by_device, NULL);
     char where[400];
 
-    if (i < 0 || cloud_dropped(mc_trace_at(ct.cloud, (size_t)i)))
-        return;
+    if (i < 0 || cloud_dropped(mc_trace_at(ct.cloud, (size_t)i)) || ct.crash_warned > ct.t_begin)
+        return; /* (a crash the adapter saw was named already, with its exit status) */
     ct_describe((size_t)i, where, sizeof(where));
     ct_check(rule, 0, "the device dropped its connection after %s (a crash?) %s", what, where);
 }

@@ -174,7 +174,9 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
     pthread_mutex_unlock(&rd.lock);
     if (skip)
         rd_log("(bug no-final-inform) not reporting version %s", version);
-    else
+    else if (rd.stock_version[0] && strcmp(rd.stock_version, version))
+        rd_report_version(rd.stock_version); /* (--stock-version-first) then the real one */
+    if (!skip)
         rd_report_version(version);
     rd_ask_for_job();
 }

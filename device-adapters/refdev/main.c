@@ -175,6 +175,8 @@ static int read_env(void)
         rd_log("bootloader: %s; the device cannot start", why);
         abort();
     }
+    if (rd.stock_version[0]) /* --stock-version-first: the factory version */
+        snprintf(rd.stock_version, sizeof(rd.stock_version), "%s", fw);
     if (rd_state_read("version", rd.version, sizeof(rd.version)) != 0 || !rd.version[0])
         snprintf(rd.version, sizeof(rd.version), "%s", fw);
     rd.just_upgraded = rd_state_read("just-upgraded", fw, sizeof(fw)) == 0;
@@ -226,7 +228,9 @@ static void usage(FILE *f)
             "--reboot-after-failure SECS reboots SECS after reporting a failure,\n"
             "losing a push that arrives meanwhile (correct too); --persistent-session\n"
             "connects with clean session off, as iotkit-embedded 3.x does, so the\n"
-            "broker keeps its session and QoS 1 messages across reboots (correct too).\n"
+            "broker keeps its session and QoS 1 messages across reboots (correct too);\n"
+            "--stock-version-first reports the factory version at every boot, then the\n"
+            "running one at once, as a 3.x build's HAL did (only VER-7 warns).\n"
             "--list-bugs prints every bug switch with the rule it breaks.\n"
             "Settings given as options win over the environment, so the device can\n"
             "behave like firmware with compiled-in settings:\n",
@@ -314,6 +318,8 @@ static int parse_args(int argc, char **argv)
             rd.http_only = 1;
         } else if (!strcmp(argv[i], "--persistent-session")) {
             rd.persistent = 1;
+        } else if (!strcmp(argv[i], "--stock-version-first")) {
+            rd.stock_version[0] = '-'; /* on; read_env sets the factory version */
         } else if (!strcmp(argv[i], "--reboot-after-failure") && i + 1 < argc) {
             if (parse_reboot_delay(argv[++i]) != 0)
                 return 2;

@@ -146,6 +146,10 @@ typedef struct {
     int no_subscribe;     /* variant: subscribes to nothing (the cloud delivers) */
     int resume_aligned;   /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
     int http_only;        /* variant: no MQTT block download; such pushes are ignored */
+    char stock_version[OTA_MAX_VERSION + 1]; /* variant --stock-version-first: the factory
+                                                version, reported at every boot before the
+                                                running one (a HAL's stock report, as a 3.x
+                                                build sent); "" when off */
     int persistent;       /* variant: clean session off, as iotkit-embedded 3.x connects: the
                              broker keeps its session and QoS 1 messages across reconnects */
     int slow_resume;      /* variant: no step "0" before blocks, a lost block request asked again
