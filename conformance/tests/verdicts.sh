@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Verdicts that hold on real firmware: devices that are right in ways real
-# builds are (no block download at all, a HAL's stock version reported before
+# builds are (no block download at all, download threads of earlier tests
+# still fetching old URLs, a HAL's stock version reported before
 # the new one, a crash on a push a SHOULD rule covers) get the verdict
 # judging.md gives them, and no other. (The persistent-session and the
 # ThingsPanel-by-token devices run the whole catalogue in selfcheck.sh.)
@@ -23,6 +24,16 @@ echo "$out" | grep -q ' 0 failed, 17 N/A' || fail "the blocks group is not N/A f
 grep -q 'FAIL-R' <<<"$(xmllint --xpath '//failure' "$work/http-only.xml" 2>/dev/null)" &&
     fail "a device that takes no block push failed FAIL-R"
 [ "$took" -lt 100 ] || fail "learning that the device takes no block push took ${took} s"
+
+# The same device with Link SDK 4.x's detached download threads: each failed HTTP download
+# leaves one fetching its old URL during later tests. It takes every HTTP push at once, so it
+# is not stuck: the block tests after the failures are N/A, not FAIL-R.
+out=$("$bin/ota-conformance" --only FAIL-2 --junit "$work/detached.xml" --trace "$work/detached.jsonl" \
+    --dut-cmd "exec '$ref' --http-only --detached-retries" 2>&1) ||
+    fail "a device with detached download threads that takes no block push must not fail: $out"
+echo "$out" | grep -q ' 0 failed, 3 N/A' || fail "the block tests are not N/A: $out"
+grep -q '"info":"late: record' "$work/detached.jsonl" ||
+    fail "the detached threads' requests never reached a later test (nothing proven)"
 
 # A HAL's stock version at boot, then the new one at once: the upgrade passes FINAL-1, the
 # extra report warns VER-7 (and fails it, not FINAL-1, under --strict).

@@ -230,7 +230,10 @@ static void usage(FILE *f)
             "connects with clean session off, as iotkit-embedded 3.x does, so the\n"
             "broker keeps its session and QoS 1 messages across reboots (correct too);\n"
             "--stock-version-first reports the factory version at every boot, then the\n"
-            "running one at once, as a 3.x build's HAL did (only VER-7 warns).\n"
+            "running one at once, as a 3.x build's HAL did (only VER-7 warns);\n"
+            "--detached-retries leaves a thread behind a failed HTTP download that\n"
+            "fetches its URL again every 2 s for 30 s, from 10 s on, as Link SDK 4.x's\n"
+            "detached download threads (correct too: it takes every new push).\n"
             "--list-bugs prints every bug switch with the rule it breaks.\n"
             "Settings given as options win over the environment, so the device can\n"
             "behave like firmware with compiled-in settings:\n",
@@ -316,6 +319,8 @@ static int parse_args(int argc, char **argv)
             rd.resume_aligned = 1;
         } else if (!strcmp(argv[i], "--http-only")) {
             rd.http_only = 1;
+        } else if (!strcmp(argv[i], "--detached-retries")) {
+            rd.detached_retries = 1;
         } else if (!strcmp(argv[i], "--persistent-session")) {
             rd.persistent = 1;
         } else if (!strcmp(argv[i], "--stock-version-first")) {

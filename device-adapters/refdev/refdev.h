@@ -150,6 +150,9 @@ typedef struct {
                                                 version, reported at every boot before the
                                                 running one (a HAL's stock report, as a 3.x
                                                 build sent); "" when off */
+    int detached_retries; /* variant: a failed HTTP download leaves a detached thread behind
+                             that fetches its URL again now and then, as Link SDK 4.x's download
+                             threads do, while the device takes new pushes */
     int persistent;       /* variant: clean session off, as iotkit-embedded 3.x connects: the
                              broker keeps its session and QoS 1 messages across reconnects */
     int slow_resume;      /* variant: no step "0" before blocks, a lost block request asked again

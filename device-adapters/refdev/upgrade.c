@@ -654,6 +654,55 @@ static int flash(const char *part, const char *version, char *why, size_t cap)
 static void loop_old_url(const ota_push *p, const char *part, char *why);
 static void reboot_soon(void);
 
+static size_t discard(char *p, size_t sz, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return sz * n;
+}
+
+/*
+ * (--detached-retries) what a failed download's detached thread in Link
+ * SDK 4.x does: it keeps fetching the old URL now and then, long after the
+ * failure was reported, while the device takes new pushes. Its requests
+ * reach the file server during later tests (late, never judged); they do
+ * not make the device stuck.
+ */
+static void *retry_detached(void *arg)
+{
+    char *url = arg;
+    CURL *h = curl_easy_init();
+
+    ota_sleep(10.0);
+    for (int i = 0; h && i < 15; i++) {
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        if (rd.ca_file[0])
+            curl_easy_setopt(h, CURLOPT_CAINFO, rd.ca_file);
+        curl_easy_perform(h);
+        ota_sleep(2.0);
+    }
+    curl_easy_cleanup(h);
+    free(url);
+    return NULL;
+}
+
+static void leave_retries_behind(const ota_push *p)
+{
+    char *url = strdup(p->url);
+    pthread_t t;
+
+    if (!url || pthread_create(&t, NULL, retry_detached, url) != 0) {
+        free(url);
+        return;
+    }
+    pthread_detach(t);
+    rd_log("(--detached-retries) a thread goes on fetching %s", p->url);
+}
+
 /*
  * (bug download-twice) the whole image once more, into a scratch file that
  * is thrown away: twice the bytes on the link, nothing else changes. Its
@@ -728,6 +777,8 @@ static void *worker(void *arg)
 idle:
     if (step == -2 && p.has_url && rd_has_bug(BUG_LOOP_OLD_URL))
         loop_old_url(&p, part, why); /* never returns before a reboot */
+    if (step == -2 && p.has_url && rd.detached_retries)
+        leave_retries_behind(&p);
     /* Ready for the next push before saying the attempt failed: the cloud may push again the
      * moment it hears the failure. */
     pthread_mutex_lock(&rd.lock);
