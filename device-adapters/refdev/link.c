@@ -38,7 +38,12 @@ void rd_report_version(const char *version)
 
     if (!ota_dialect_has(rd.dialect, OTA_TOPIC_INFORM)) {
         char path[600];
-        rd_log("running version %s (the %s dialect has no version report)", version,
+        /* The platform's suggested version report: an attribute (thingspanel-ota.md §3). */
+        next_id(id, sizeof(id));
+        snprintf(topic, sizeof(topic), "devices/attributes/%s", id);
+        snprintf(payload, sizeof(payload), "{\"version\":\"%.64s\"}", version);
+        mosquitto_publish(rd.mosq, NULL, topic, (int)strlen(payload), payload, 1, false);
+        rd_log("running version %s (the %s dialect has no version report: an attribute)", version,
                rd.dialect->name);
         /* "100" is the only success report here: one that never left before the reboot is
          * sent now, or the platform never learns the upgrade finished. */
