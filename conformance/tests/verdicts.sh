@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Verdicts that hold on real firmware: devices that are right in ways real
 # builds are (no block download at all, download threads of earlier tests
-# still fetching old URLs, a HAL's stock version reported before
+# still fetching old URLs, a push lost right after a failure report, a HAL's
+# stock version reported before
 # the new one, a crash on a push a SHOULD rule covers) get the verdict
 # judging.md gives them, and no other. (The persistent-session and the
 # ThingsPanel-by-token devices run the whole catalogue in selfcheck.sh.)
@@ -34,6 +35,11 @@ out=$("$bin/ota-conformance" --only FAIL-2 --junit "$work/detached.xml" --trace 
 echo "$out" | grep -q ' 0 failed, 3 N/A' || fail "the block tests are not N/A: $out"
 grep -q '"info":"late: record' "$work/detached.jsonl" ||
     fail "the detached threads' requests never reached a later test (nothing proven)"
+
+# A device that loses a push landing within 0.5 s of its own failure report: the suite waits
+# 1 s after a terminal step before the next push of the same test, as a real cloud does.
+out=$("$bin/ota-conformance" --only FAIL-R --dut-cmd "exec '$ref' --deaf-after-report" 2>&1) ||
+    fail "the next push came sooner than 1 s after the device's failure report: $out"
 
 # A HAL's stock version at boot, then the new one at once: the upgrade passes FINAL-1, the
 # extra report warns VER-7 (and fails it, not FINAL-1, under --strict).

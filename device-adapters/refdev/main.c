@@ -233,7 +233,9 @@ static void usage(FILE *f)
             "running one at once, as a 3.x build's HAL did (only VER-7 warns);\n"
             "--detached-retries leaves a thread behind a failed HTTP download that\n"
             "fetches its URL again every 2 s for 30 s, from 10 s on, as Link SDK 4.x's\n"
-            "detached download threads (correct too: it takes every new push).\n"
+            "detached download threads (correct too: it takes every new push);\n"
+            "--deaf-after-report loses a push that arrives within 0.5 s of its own\n"
+            "failure report (correct too: a cloud waits 1 s after it).\n"
             "--list-bugs prints every bug switch with the rule it breaks.\n"
             "Settings given as options win over the environment, so the device can\n"
             "behave like firmware with compiled-in settings:\n",
@@ -319,6 +321,8 @@ static int parse_args(int argc, char **argv)
             rd.resume_aligned = 1;
         } else if (!strcmp(argv[i], "--http-only")) {
             rd.http_only = 1;
+        } else if (!strcmp(argv[i], "--deaf-after-report")) {
+            rd.deaf_after_report = 1;
         } else if (!strcmp(argv[i], "--detached-retries")) {
             rd.detached_retries = 1;
         } else if (!strcmp(argv[i], "--persistent-session")) {

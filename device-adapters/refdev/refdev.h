@@ -150,6 +150,8 @@ typedef struct {
                                                 version, reported at every boot before the
                                                 running one (a HAL's stock report, as a 3.x
                                                 build sent); "" when off */
+    int deaf_after_report; /* variant: a push within 0.5 s of its own failure report is lost
+                              (the suite waits 1 s after a terminal step: judging.md) */
     int detached_retries; /* variant: a failed HTTP download leaves a detached thread behind
                              that fetches its URL again now and then, as Link SDK 4.x's download
                              threads do, while the device takes new pushes */
@@ -166,6 +168,7 @@ typedef struct {
     int inject_flash;
     int exit_requested; /* 1: leave with status 0 (a reboot) */
     int going_down;     /* (--reboot-after-failure) a reboot is due: pushes are lost */
+    double deaf_until;  /* (--deaf-after-report) pushes before this time are lost */
     int just_upgraded;  /* this boot follows an upgrade */
     unsigned long next_id;
     struct mosquitto *mosq;

@@ -785,6 +785,11 @@ idle:
     rd.state = RD_IDLE;
     rd.worker_running = 0;
     pthread_mutex_unlock(&rd.lock);
+    if (step && rd.deaf_after_report) {
+        pthread_mutex_lock(&rd.lock);
+        rd.deaf_until = ota_clock_now() + 0.5; /* (--deaf-after-report) still tidying up */
+        pthread_mutex_unlock(&rd.lock);
+    }
     if (step)
         rd_report_step(step, why, 0);
     if (step && rd_has_bug(BUG_FAIL_THEN_HUNDRED)) {
@@ -976,7 +981,7 @@ static void take_push(const char *payload, size_t len, int any_module)
     const ota_dialect *d = rd_has_bug(BUG_TP_READ_DATA) && strcmp(rd.dialect->push_key, "data")
                                ? ota_dialect_get(OTA_DIALECT_ALIYUN)
                                : rd.dialect;
-    int rc = ota_dialect_push_parse(d, payload, len, &p, NULL), busy, going_down;
+    int rc = ota_dialect_push_parse(d, payload, len, &p, NULL), busy, going_down, deaf;
 
     if (rd_has_bug(BUG_CRASH_ON_PUSH))
         abort();
@@ -995,9 +1000,15 @@ static void take_push(const char *payload, size_t len, int any_module)
     busy = rd.worker_running || rd.exit_requested; /* rebooting: the image is written */
     going_down = rd.going_down;
     snprintf(running, sizeof(running), "%s", rd.version);
+    deaf = ota_clock_now() < rd.deaf_until;
     pthread_mutex_unlock(&rd.lock);
     if (going_down) {
         rd_log("push for %s lost: a reboot is due", p.version);
+        return;
+    }
+    if (deaf) {
+        rd_log("(--deaf-after-report) push for %s lost: it came right after a failure report",
+               p.version);
         return;
     }
     if (busy) {
