@@ -2,9 +2,8 @@
 # Verdicts that hold on real firmware: devices that are right in ways real
 # builds are (no block download at all, download threads of earlier tests
 # still fetching old URLs, a push lost right after a failure report, a HAL's
-# stock version reported before
-# the new one, a crash on a push a SHOULD rule covers) get the verdict
-# judging.md gives them, and no other. (The persistent-session and the
+# stock version reported before the new one, a crash on a push a SHOULD rule
+# covers) get the verdict judging.md gives them, and no other. (The persistent-session and the
 # ThingsPanel-by-token devices run the whole catalogue in selfcheck.sh.)
 # usage: verdicts.sh BIN_DIR
 set -u
