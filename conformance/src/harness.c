@@ -1323,11 +1323,15 @@ void ct_await(ct_attempt *a, double timeout_s)
     double end = mc_now(ct.cloud) + ct_secs(attempt_bound(timeout_s));
     double react = ct.bounds.react;
     size_t from = a->push_at;
+    long first;
 
     a->outcome = CT_UP_TIMEOUT;
     /* A device that ignores the push is not waited on for the whole bound. */
-    if (first_reaction(a, timeout_s < react ? timeout_s : react, &from) >= 0) {
-        ct.kinds_handled |= attempt_kind(a);
+    first = first_reaction(a, timeout_s < react ? timeout_s : react, &from);
+    if (first >= 0) {
+        /* It acted on this kind of push (a crash or a reboot is no sign of that). */
+        if (!ct_is_start(mc_trace_at(ct.cloud, (size_t)first), NULL))
+            ct.kinds_handled |= attempt_kind(a);
     } else {
         a->outcome = timeout_s <= react ? CT_UP_TIMEOUT : CT_UP_NOT_STARTED;
         mc_job_get(ct.cloud, a->job, &a->info);
