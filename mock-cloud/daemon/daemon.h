@@ -36,6 +36,61 @@ void mcd_job_json_add(cJSON *o, const mc_job_info *j);
 /* The most jobs one POST /jobs batch may create. */
 #define MCD_JOBS_BATCH_MAX 10000
 
+/* ---- the firmware store (api_firmware.c) ---- */
+/* The default of --firmware-max: 64 MiB. */
+#define MCD_FIRMWARE_MAX_DEFAULT (64u * 1024u * 1024u)
+#define MCD_FIRMWARE_SOURCES_MAX 16
+
+/* A query argument of the request by name; NULL when absent. */
+typedef const char *(*mcd_arg_fn)(void *ctx, const char *name);
+
+/* An upload being streamed to the store's folder (POST /firmware). */
+typedef struct mcd_upload mcd_upload;
+
+/*
+ * The store in dir (made when missing; entries a former run kept there are
+ * loaded), or in a temporary folder removed by mcd_firmware_cleanup when dir
+ * is NULL. Uploads over max bytes are refused. 0, or -1 with err.
+ */
+int mcd_firmware_init(const char *dir, size_t max, char *err, size_t cap);
+const char *mcd_firmware_dir(void);
+size_t mcd_firmware_max(void);
+/* --firmware FILE@VERSION: served from FILE itself (never copied, never removed). 0 or -1. */
+int mcd_firmware_preload(const char *spec, char *err, size_t cap);
+void mcd_firmware_cleanup(void);
+/* NULL when out of memory; a failed temporary file is reported by mcd_firmware_post. */
+mcd_upload *mcd_upload_begin(void);
+/* The next bytes of the body; past --firmware-max they are counted, not kept. */
+void mcd_upload_write(mcd_upload *u, const char *data, size_t n);
+/* Closes and removes what was not taken into the store; NULL is fine. */
+void mcd_upload_free(mcd_upload *u);
+/*
+ * POST /firmware?version=V[&module=M&name=N&sources=A,B&sign=md5|sha256&diff=0|1]:
+ * the HTTP status (201 when stored) and in *out the entry or {"error"}.
+ */
+unsigned mcd_firmware_post(mcd_upload *u, mcd_arg_fn arg, void *ctx, cJSON **out);
+cJSON *mcd_firmware_list(void);
+/* GET /firmware/N (rest "N"). */
+unsigned mcd_firmware_get(const char *rest, cJSON **out);
+/* DELETE /firmware/N: 409 while an open job uses it. */
+unsigned mcd_firmware_delete(mc_cloud *c, const char *rest, cJSON **out);
+
+/* What a job needs of a stored firmware; the strings stay valid until exit. */
+typedef struct {
+    int id;
+    const char *path, *version, *module;
+    ota_digest_kind sign;
+    const char *sources[MCD_FIRMWARE_SOURCES_MAX];
+    int nsources; /* 0: any source version */
+} mcd_firmware_ref;
+
+/* 0 and *out, or -1 when there is no such firmware (or it was deleted). */
+int mcd_firmware_find(int id, mcd_firmware_ref *out);
+/* Remember which firmware a job serves (path: mcd_firmware_ref's), for the job's JSON. */
+void mcd_firmware_job_note_path(int job_id, const char *path);
+/* The firmware a job serves; 0: a generated image. */
+int mcd_firmware_of_job(int job_id);
+
 /* What POST /jobs needs of the daemon. */
 typedef struct {
     const char *scenarios_dir;                /* the fault plans "plan" names */
