@@ -312,6 +312,17 @@ static unsigned post_batch(mc_cloud *c, const cJSON *a, const mcd_jobs_api *api,
     return st;
 }
 
+unsigned mcd_job_check(mc_cloud *c, const cJSON *o, const mcd_jobs_api *api, mc_job_spec *s,
+                       char *err, size_t cap)
+{
+    return spec_of(c, o, api->scenarios_dir, api->default_size, s, err, cap);
+}
+
+unsigned mcd_job_make(mc_cloud *c, mc_job_spec *s, int *id, char *err, size_t cap)
+{
+    return create(c, s, id, err, cap);
+}
+
 unsigned mcd_jobs_post(mc_cloud *c, const char *body, size_t len, const mcd_jobs_api *api,
                        cJSON **out)
 {
@@ -322,7 +333,9 @@ unsigned mcd_jobs_post(mc_cloud *c, const char *body, size_t len, const mcd_jobs
     unsigned st;
     int id;
 
-    if (cJSON_IsArray(root)) {
+    if (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "devices")) {
+        st = mcd_batch_post(c, root, api, out);
+    } else if (cJSON_IsArray(root)) {
         st = post_batch(c, root, api, out);
     } else if ((st = spec_of(c, root, api->scenarios_dir, api->default_size, &s, err,
                              sizeof(err))) != 0 ||

@@ -109,6 +109,64 @@ unsigned mcd_jobs_post(mc_cloud *c, const char *body, size_t len, const mcd_jobs
                        cJSON **out);
 
 /*
+ * One job request checked into *s (its strings point into o and the firmware
+ * store), and the job of a checked spec made: 0 / 201, or the HTTP status
+ * with err (api_jobs.c).
+ */
+unsigned mcd_job_check(mc_cloud *c, const cJSON *o, const mcd_jobs_api *api, mc_job_spec *s,
+                       char *err, size_t cap);
+unsigned mcd_job_make(mc_cloud *c, mc_job_spec *s, int *id, char *err, size_t cap);
+
+/* ---- batches (api_batches.c), as the platform's: only devices the package fits get a job ---- */
+/*
+ * POST /jobs with "devices" (an array of deviceNames, or "online"): one
+ * batch. The HTTP status (201) and in *out {"batch": N, "jobs": [ids],
+ * "skipped": [{"device", "reason"}]} or {"error"}.
+ */
+unsigned mcd_batch_post(mc_cloud *c, const cJSON *req, const mcd_jobs_api *api, cJSON **out);
+/* GET /batches (rest "") and GET /batches/N; POST /batches/N/cancel. */
+unsigned mcd_batch_get(mc_cloud *c, const char *rest, const mcd_jobs_api *api, cJSON **out);
+unsigned mcd_batch_cancel(mc_cloud *c, const char *rest, cJSON **out);
+
+/* ---- the console (events.c, api_console.c) ---- */
+struct MHD_Connection;
+struct MHD_Response;
+/* The thread that follows the trace for the devices' live state. 0, or -1. */
+int mcd_events_start(mc_cloud *c);
+/* Ask every event stream to end (before the API stops), then stop the thread and free. */
+void mcd_events_quit(void);
+void mcd_events_stop(void);
+/* 1 when the device is connected, as far as the trace tells. */
+int mcd_device_online(const char *dn);
+/* The desc of the device's last progress report at trace index since or later: 1, else 0. */
+int mcd_device_desc(const char *dn, size_t since, char *out, size_t cap);
+/* "online", "lastAt" and "lastMessage" into a device's JSON. */
+void mcd_device_state_add(cJSON *o, const char *dn);
+/*
+ * GET /events: the trace records as Server-Sent Events from Last-Event-ID
+ * (ids are index + 1), else ?from=K, or from=end (only what comes next).
+ * NULL when out of memory.
+ */
+struct MHD_Response *mcd_events_response(mc_cloud *c, const char *from, const char *last_id);
+
+/*
+ * The API token: given (--api-token), else generated when listen is not a
+ * loopback address, else none. 0, or -1 with err.
+ */
+int mcd_console_token_init(const char *listen, const char *given, char *err, size_t cap);
+/* The token, or NULL when none is needed. */
+const char *mcd_console_token(void);
+/* 1 when the request may go on: no token needed, the page itself, or the right token. */
+int mcd_console_authorized(struct MHD_Connection *con, const char *method, const char *url);
+/* The page at /, with a Content-Security-Policy that allows nothing from elsewhere. */
+struct MHD_Response *mcd_console_page_response(void);
+/* GET /devices?limit=N: {"total", "online", "offset", "devices": [...]} (live state added). */
+cJSON *mcd_devices_page(mc_cloud *c, const char *offset, const char *limit, const char *q,
+                        const char *online, cJSON *(*device_json)(const mc_device_info *d));
+/* GET /timeline?job=N: the rows of the job's device from its push, the failing report marked. */
+unsigned mcd_timeline(mc_cloud *c, const char *job, cJSON **out);
+
+/*
  * POST /devices (api_fleet.c): one device profile or an array of up to 1000,
  * registered at once. The HTTP status, and in *out the JSON body.
  */

@@ -57,7 +57,7 @@
 static struct {
     const char *devices, *scenarios, *listen, *certs, *trace, *url_host, *auth, *mosquitto;
     const char *job_timeout, *dialect, *push_topic, *push_values, *trace_keep;
-    const char *firmware_dir, *firmware_max;
+    const char *firmware_dir, *firmware_max, *api_token;
     const char *firmware[MAX_PRELOADS]; /* --firmware FILE@VERSION, in order */
     int nfirmware;
     int mqtt_port, mqtts_port, http_port, https_port, api_port;
@@ -118,9 +118,13 @@ static void usage(FILE *f)
                "                      a temporary folder removed at exit)\n"
                "  --firmware-max N    the largest upload in bytes, or with K, M or G (binary;\n"
                "                      default 64M); a larger one gets 413\n"
+               "  --api-token T       the token the API and the console need (a header:\n"
+               "                      Authorization: Bearer T); default: none on a loopback\n"
+               "                      --listen, else one generated and printed at start\n"
                "  --quiet             no message log, only the start-up lines and errors\n"
                "  --version           print the version and exit\n"
                "  --help, -h          this text\n\n"
+               "The console: http://HOST:API-PORT/ in a browser.\n"
                "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
                "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
                "POST /join (a conformance run claims a device; hands out the cloud credential),\n"
@@ -208,6 +212,7 @@ static int parse_options(int argc, char **argv)
         {"--push-values", &opt.push_values, NULL, NULL},
         {"--firmware-dir", &opt.firmware_dir, NULL, NULL},
         {"--firmware-max", &opt.firmware_max, NULL, NULL},
+        {"--api-token", &opt.api_token, NULL, NULL},
         {"--mqtt-port", NULL, &opt.mqtt_port, NULL},
         {"--mqtts-port", NULL, &opt.mqtts_port, NULL},
         {"--http-port", NULL, &opt.http_port, NULL},
@@ -297,6 +302,7 @@ typedef struct {
     size_t len;
     int too_big;
     mcd_upload *up; /* POST /firmware: the body goes to the store's folder, not here */
+    int refused;    /* 401 queued at the first call */
 } request;
 
 /* One request as a route's handler sees it: rest is what follows a route's "*". */
@@ -412,9 +418,19 @@ static cJSON *job_json(const mc_job_info *j)
 
 static enum MHD_Result get_devices(struct MHD_Connection *con, const api_call *call)
 {
-    cJSON *a = cJSON_CreateArray();
+    const char *limit = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "limit");
+    cJSON *a;
     mc_device_info d;
     (void)call;
+
+    if (limit) /* a page, with the live state (the console) */
+        return reply_json(
+            con, 200,
+            mcd_devices_page(cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "offset"),
+                             limit, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "q"),
+                             MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "online"),
+                             device_json));
+    a = cJSON_CreateArray();
 
     for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++)
         cJSON_AddItemToArray(a, device_json(&d));
@@ -621,6 +637,58 @@ static enum MHD_Result delete_firmware(struct MHD_Connection *con, const api_cal
     return reply_json(con, status, o);
 }
 
+static enum MHD_Result get_page(struct MHD_Connection *con, const api_call *call)
+{
+    struct MHD_Response *r = mcd_console_page_response();
+    enum MHD_Result rc;
+    (void)call;
+
+    if (!r)
+        return MHD_NO;
+    rc = MHD_queue_response(con, 200, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result get_events(struct MHD_Connection *con, const api_call *call)
+{
+    struct MHD_Response *r = mcd_events_response(
+        cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "from"),
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Last-Event-ID"));
+    enum MHD_Result rc;
+    (void)call;
+
+    if (!r)
+        return MHD_NO;
+    rc = MHD_queue_response(con, 200, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result get_timeline(struct MHD_Connection *con, const api_call *call)
+{
+    cJSON *o = NULL;
+    unsigned status =
+        mcd_timeline(cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "job"), &o);
+    (void)call;
+    return reply_json(con, status, o);
+}
+
+static enum MHD_Result get_batches(struct MHD_Connection *con, const api_call *call)
+{
+    mcd_jobs_api api = {scenarios_dir, DEFAULT_SIZE, job_json};
+    cJSON *o = NULL;
+    unsigned status = mcd_batch_get(cloud, call->rest, &api, &o);
+    return reply_json(con, status, o);
+}
+
+static enum MHD_Result cancel_batch(struct MHD_Connection *con, const api_call *call)
+{
+    cJSON *o = NULL;
+    unsigned status = mcd_batch_cancel(cloud, call->rest, &o);
+    return reply_json(con, status, o);
+}
+
 static enum MHD_Result cancel_job(struct MHD_Connection *con, const api_call *call)
 {
     cJSON *o = NULL;
@@ -639,6 +707,13 @@ typedef struct {
 } api_route;
 
 static const api_route routes[] = {
+    {"GET", "/", get_page},
+    {"GET", "/index.html", get_page},
+    {"GET", "/events", get_events},
+    {"GET", "/timeline", get_timeline},
+    {"GET", "/batches", get_batches},
+    {"GET", "/batches/*", get_batches},
+    {"POST", "/batches/*", cancel_batch}, /* N/cancel */
     {"GET", "/devices", get_devices},
     {"GET", "/jobs", get_jobs},
     {"GET", "/jobs/*", get_job},
@@ -681,9 +756,39 @@ static enum MHD_Result route(struct MHD_Connection *con, api_call *call)
     }
     return reply_error(con, 404,
                        "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /status, "
-                       "/firmware, /trace?from=K; POST /jobs, /jobs/N/cancel, /firmware, "
+                       "/firmware, /batches/N, /events, /timeline?job=N, /trace?from=K; POST "
+                       "/jobs, /jobs/N/cancel, /batches/N/cancel, /firmware, "
                        "/broker/restart?down=S, /devices, /devices/DN/kick, /join; DELETE "
                        "/jobs/N, /firmware/N, /join/DN");
+}
+
+/*
+ * A request without the token (or a wrong one): 401, and a record in the
+ * trace with the count so far, so a lab sees who knocks.
+ */
+static enum MHD_Result unauthorized(struct MHD_Connection *con, const char *method,
+                                    const char *url)
+{
+    static unsigned long count;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char from[INET_ADDRSTRLEN] = "?";
+    unsigned long n;
+
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, from,
+                  sizeof(from));
+    pthread_mutex_lock(&lock);
+    n = ++count;
+    pthread_mutex_unlock(&lock);
+    mc_trace_add(cloud, OTA_TR_ERROR, "", NULL, NULL, 0,
+                 "control API: 401 for %.8s %.200s from %s: no API token or a wrong one (%lu "
+                 "refused so far)",
+                 method, url, from, n);
+    return reply_error(con, 401,
+                       "this API needs its token: send the header 'Authorization: Bearer TOKEN' "
+                       "(printed by ota-mock-cloud at start, or its --api-token)");
 }
 
 static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char *url,
@@ -697,6 +802,10 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
     if (!req) { /* first call: headers only */
         req = calloc(1, sizeof(*req));
         *con_cls = req;
+        if (req && !mcd_console_authorized(con, method, url)) {
+            req->refused = 1;
+            return unauthorized(con, method, url);
+        }
         if (req && !strcmp(method, "POST") && !strcmp(url, "/firmware")) {
             const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
             if (cl && strtoull(cl, NULL, 10) > mcd_firmware_max())
@@ -708,6 +817,10 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
                 return MHD_NO;
         }
         return req ? MHD_YES : MHD_NO;
+    }
+    if (req->refused) { /* the body of a refused request is read and dropped */
+        *upload_size = 0;
+        return MHD_YES;
     }
     if (*upload_size && req->up) {
         mcd_upload_write(req->up, upload, *upload_size);
@@ -843,6 +956,12 @@ static void print_banner(int api_port, double job_timeout_s)
     printf("  API    http://%s:%d  (GET /devices, /jobs, /jobs/N, /scenarios, /trace; POST /jobs, "
            "/jobs/N/cancel)\n",
            host, api_port);
+    if (mcd_console_token())
+        printf("  console http://%s:%d/#token=%s  (every API request needs the header "
+               "'Authorization: Bearer %s')\n",
+               host, api_port, mcd_console_token(), mcd_console_token());
+    else
+        printf("  console http://%s:%d/  (open it in a browser)\n", host, api_port);
     printf("  store  %s (firmware: POST /firmware, at most %zu bytes)\n", mcd_firmware_dir(),
            mcd_firmware_max());
     if (job_timeout_s > 0)
@@ -881,6 +1000,10 @@ int main(int argc, char **argv)
         opt.listen = "127.0.0.1";
     if (find_data(devices, sizeof(devices), certs, sizeof(certs)) != 0)
         return 3;
+    if (mcd_console_token_init(opt.listen, opt.api_token, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-mock-cloud: %s\n", err);
+        return 2;
+    }
     if (mcd_firmware_init(opt.firmware_dir, firmware_max, err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-mock-cloud: %s\n", err);
         return 3;
@@ -928,11 +1051,13 @@ int main(int argc, char **argv)
         mcd_firmware_cleanup();
         return 3;
     }
+    mcd_events_start(cloud);
     api_port = opt.api_port;
     api = start_api(&api_port);
     if (!api) {
         fprintf(stderr, "ota-mock-cloud: the control API would not start on %s port %d\n",
                 opt.listen, opt.api_port);
+        mcd_events_stop();
         mc_cloud_stop(cloud);
         mcd_firmware_cleanup();
         return 3;
@@ -967,7 +1092,9 @@ int main(int argc, char **argv)
             sig = 0;
     }
     printf("ota-mock-cloud: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    mcd_events_quit(); /* event streams end, then the API can stop */
     MHD_stop_daemon(api);
+    mcd_events_stop();
     mc_cloud_stop(cloud);
     mcd_firmware_cleanup();
     return 0;
