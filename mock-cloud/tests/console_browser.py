@@ -288,6 +288,18 @@ def scenario_token():
           "a CORS preflight must get nothing: %s %s" % (status, headers))
     status, body, _ = call("GET", api + "/devices", token=token)
     check(status == 200 and isinstance(body, list), "with the token: %s" % status)
+    # The API's other clients send $OTA_API_TOKEN: ota-fleet --cloud here (libotamock's join alike).
+    hostport = api.split("//", 1)[1].rstrip("/")
+    fleet = [os.path.join(BIN, "ota-fleet"), "--cloud", hostport, "--devices", "5", "--transport",
+             "http", "--size", "2048", "--quiet", "--timeout", "60", "--prefix", "tok-"]
+    env = dict(os.environ)
+    env.pop("OTA_API_TOKEN", None)
+    without = subprocess.run(fleet, env=env, capture_output=True, text=True, timeout=120)
+    check(without.returncode != 0, "ota-fleet without OTA_API_TOKEN was let in")
+    env["OTA_API_TOKEN"] = token
+    with_token = subprocess.run(fleet, env=env, capture_output=True, text=True, timeout=120)
+    check(with_token.returncode == 0, "ota-fleet with OTA_API_TOKEN: %s" % with_token.stdout[-800:]
+          + with_token.stderr[-800:])
     status, trace, _ = call("GET", api + "/trace", token=token)
     refused = re.findall(r"control API: 401 .*?\((\d+) refused so far\)", trace)
     check(refused and int(refused[-1]) >= 4, "the 401s are not counted in the trace: %s" % refused)
