@@ -287,7 +287,7 @@ static cJSON *batch_json(mc_cloud *c, const batch *b, const mcd_jobs_api *api, i
             continue;
         cJSON *r = api->job_json(&j);
         char desc[OTA_TRACE_MAX_INFO + 1];
-        cJSON_AddStringToObject(r, "platformState", platform_name(j.state));
+        cJSON_AddStringToObject(r, "batchState", platform_name(j.state));
         if (mcd_device_desc(j.dn, j.trace_at, desc, sizeof(desc)))
             cJSON_AddStringToObject(r, "desc", desc);
         cJSON_AddItemToArray(jobs, r);
