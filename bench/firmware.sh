@@ -10,7 +10,10 @@
 # RSS after the first WARMUP jobs (half of one file).
 #
 #   bench/firmware.sh [--no-build] [JOBS]     default 100 jobs (about 2 minutes on 2 cores)
-#   SIZE=N EVERY=N WARMUP=N bench/firmware.sh
+#   SIZE=N EVERY=N WARMUP=N TRACE_KEEP=N bench/firmware.sh
+#
+# What still grows is the trace kept in memory (about 20 records a job, up to
+# --trace-keep, default 10000); TRACE_KEEP=200 shows the line without it.
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -27,7 +30,9 @@ die() { echo "bench/firmware.sh: $*" >&2; tail -5 "$work"/*.log >&2; exit 1; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 head -c "$size" /dev/urandom >"$work/app.bin"
-"$bin/ota-mock-cloud" --quiet --devices "$fx/devices" --job-timeout 0 \
+keep=()
+[ -n "${TRACE_KEEP:-}" ] && keep=(--trace-keep "$TRACE_KEEP")
+"$bin/ota-mock-cloud" --quiet --devices "$fx/devices" --job-timeout 0 "${keep[@]}" \
     --firmware-dir "$work/store" >"$work/daemon.log" 2>&1 &
 dpid=$!
 for _ in $(seq 1 100); do
@@ -60,7 +65,7 @@ for v in 9.9.8 9.9.9; do
     fws+=("$(sed -n 's/^	"id":	\([0-9]*\),$/\1/p' "$work/fw.json")")
 done
 echo "RSS after uploading $size bytes twice: $(($(rss_kb "$dpid") / 1024)) MB"
-echo "ota-mock-cloud ($bin): $jobs jobs of firmware ${fws[*]} ($size bytes each) by HTTP, one after the other"
+echo "ota-mock-cloud ($bin${TRACE_KEEP:+, --trace-keep $TRACE_KEEP}): $jobs jobs of firmware ${fws[*]} ($size bytes each) by HTTP, one after the other"
 t0=$(date +%s.%N)
 base=0
 peak=0

@@ -119,6 +119,12 @@ grep -q "\"digest\":	\"$sha\"" "$work/r.json" || fail "sign=sha256 must push the
 await "$api/jobs/2" '"failCode":	-3' || fail "job 2 did not fail with -3: $(curl -s "$api/jobs/2")"
 curl -s "$api/jobs/2" | grep -q '"state":	"FAILED"' || fail "job 2 is not FAILED"
 
+# By MQTT blocks, the file's bytes in every block, a block fault on the way.
+[ "$(code -X POST "$api/jobs" -d "{\"device\":\"ref-device-01\",\"firmware\":$fw2,\"plan\":\"block-bad-crc-once\"}")" = 201 ] ||
+    fail "POST /jobs by blocks: $(cat "$work/r.json")"
+grep -q '"transport":	"mqtt"' "$work/r.json" || fail "a block plan must push for MQTT blocks"
+await "$api/jobs/3" '"state":	"SUCCEEDED"' || fail "job 3 (blocks) did not succeed: $(curl -s "$api/jobs/3")"
+
 # Jobs: firmware and size together, an unknown firmware, another version than the firmware's.
 [ "$(code -X POST "$api/jobs" -d "{\"device\":\"ref-device-01\",\"firmware\":$fw,\"size\":5}")" = 400 ] ||
     fail "firmware with size must be 400"
