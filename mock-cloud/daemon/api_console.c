@@ -177,7 +177,46 @@ static cJSON *row_json(const ota_trace_rec *r, size_t idx, int offending)
     return o;
 }
 
-unsigned mcd_timeline(mc_cloud *c, const char *job, cJSON **out)
+/* A device's timeline: its newest TIMELINE_MAX records among the last TIMELINE_SCAN. */
+static unsigned device_timeline(mc_cloud *c, const char *dn, cJSON **out)
+{
+    size_t end = mc_trace_count(c), from = end > TIMELINE_SCAN ? end - TIMELINE_SCAN : 0;
+    size_t *idx = malloc(TIMELINE_MAX * sizeof(*idx)), n = 0;
+    mc_device_info d;
+    cJSON *rows;
+
+    *out = cJSON_CreateObject();
+    if (!idx || mc_device_get(c, dn, &d) != MC_OK) {
+        free(idx);
+        cJSON_AddStringToObject(*out, "error", "no such device (GET /devices lists them)");
+        return 404;
+    }
+    if (from < mc_trace_first(c))
+        from = mc_trace_first(c);
+    for (size_t i = from; i < end; i++) { /* a ring of the newest indexes */
+        const ota_trace_rec *r;
+        ota_trace_rec copy;
+        if (mc_trace_copy(c, i, &copy) != MC_OK)
+            continue;
+        r = &copy;
+        if (!strcmp(r->dev, dn))
+            idx[n++ % TIMELINE_MAX] = i;
+        ota_trace_rec_clear(&copy);
+    }
+    cJSON_AddStringToObject(*out, "device", dn);
+    rows = cJSON_AddArrayToObject(*out, "rows");
+    for (size_t k = n > TIMELINE_MAX ? n - TIMELINE_MAX : 0; k < n; k++) {
+        ota_trace_rec r;
+        if (mc_trace_copy(c, idx[k % TIMELINE_MAX], &r) != MC_OK)
+            continue;
+        cJSON_AddItemToArray(rows, row_json(&r, idx[k % TIMELINE_MAX], 0));
+        ota_trace_rec_clear(&r);
+    }
+    free(idx);
+    return 200;
+}
+
+unsigned mcd_timeline(mc_cloud *c, const char *job, const char *device, cJSON **out)
 {
     mc_job_info j, next;
     cJSON *rows;
@@ -186,9 +225,13 @@ unsigned mcd_timeline(mc_cloud *c, const char *job, cJSON **out)
     int marked = 0, started = 0;
     char created[48];
 
+    if (!job && device)
+        return device_timeline(c, device, out);
     if (id <= 0 || mc_job_get(c, (int)id, &j) != MC_OK) {
         *out = cJSON_CreateObject();
-        cJSON_AddStringToObject(*out, "error", "GET /timeline?job=N names a job (GET /jobs)");
+        cJSON_AddStringToObject(*out, "error",
+                                "GET /timeline?job=N names a job (GET /jobs), or ?device=DN a "
+                                "device");
         return 404;
     }
     from = j.trace_at > 3 ? j.trace_at - 3 : 0; /* its creation notes come just before */

@@ -163,8 +163,11 @@ struct MHD_Response *mcd_console_page_response(void);
 /* GET /devices?limit=N: {"total", "online", "offset", "devices": [...]} (live state added). */
 cJSON *mcd_devices_page(mc_cloud *c, const char *offset, const char *limit, const char *q,
                         const char *online, cJSON *(*device_json)(const mc_device_info *d));
-/* GET /timeline?job=N: the rows of the job's device from its push, the failing report marked. */
-unsigned mcd_timeline(mc_cloud *c, const char *job, cJSON **out);
+/*
+ * GET /timeline?job=N: the rows of the job's device from its creation, the
+ * failing report marked; ?device=DN: the device's newest rows.
+ */
+unsigned mcd_timeline(mc_cloud *c, const char *job, const char *device, cJSON **out);
 
 /*
  * POST /devices (api_fleet.c): one device profile or an array of up to 1000,

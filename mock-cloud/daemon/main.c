@@ -669,7 +669,8 @@ static enum MHD_Result get_timeline(struct MHD_Connection *con, const api_call *
 {
     cJSON *o = NULL;
     unsigned status =
-        mcd_timeline(cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "job"), &o);
+        mcd_timeline(cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "job"),
+                     MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "device"), &o);
     (void)call;
     return reply_json(con, status, o);
 }

@@ -229,6 +229,15 @@ def scenario_flow():
         for k in ("cloud", "mqtt-out", "http", "fault", "mqtt-in"):
             check(k in kinds.split(), "the timeline has no %s row: %s" % (k, kinds))
         shot(b, "5-timeline")
+        # A device's timeline: ref-device-02 got no job, only its own messages.
+        b.fill("#tl-job", "")
+        b.fill("#tl-dev", "ref-device-02")
+        b.click("#tl-show")
+        b.wait("document.getElementById('tl-title').textContent.indexOf('device ref-device-02') === 0"
+               " && document.querySelector('#tl-rows tr[data-kind=\"mqtt-in\"]')", 15,
+               "ref-device-02's timeline")
+        check(b.js("document.querySelectorAll('#tl-rows tr.offending').length") == 0,
+              "a device's timeline without a failed job outlines a row")
         n = origin_only(b, origin)
         print("the page made %d requests, all to %s" % (n, origin))
     finally:
