@@ -125,6 +125,16 @@ curl -s "$api/jobs/2" | grep -q '"state":	"FAILED"' || fail "job 2 is not FAILED
 grep -q '"transport":	"mqtt"' "$work/r.json" || fail "a block plan must push for MQTT blocks"
 await "$api/jobs/3" '"state":	"SUCCEEDED"' || fail "job 3 (blocks) did not succeed: $(curl -s "$api/jobs/3")"
 
+# GET /events: the trace as Server-Sent Events; Last-Event-ID resumes after the record it names.
+curl -sN --max-time 2 -H 'Last-Event-ID: 5' "$api/events" >"$work/events.txt"
+[ "$(grep -m1 '^id: ' "$work/events.txt")" = "id: 6" ] || fail "Last-Event-ID 5 must resume at id 6: $(head -5 "$work/events.txt")"
+grep -q '^data: {"t":' "$work/events.txt" || fail "no record in the event stream: $(head -5 "$work/events.txt")"
+count=$(curl -s -D - -o /dev/null "$api/trace?from=0" | tr -d '\r' | sed -n 's/^X-Next-From: //p')
+curl -sN --max-time 1 "$api/events?from=end" >"$work/events.txt"
+first=$(sed -n 's/^id: //p' "$work/events.txt" | head -1)
+[ -z "$first" ] || [ "$first" -gt "$count" ] ||
+    fail "from=end must start with what comes next (after $count records), got id $first"
+
 # Jobs: firmware and size together, an unknown firmware, another version than the firmware's.
 [ "$(code -X POST "$api/jobs" -d "{\"device\":\"ref-device-01\",\"firmware\":$fw,\"size\":5}")" = 400 ] ||
     fail "firmware with size must be 400"
