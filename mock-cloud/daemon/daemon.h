@@ -144,10 +144,12 @@ int mcd_device_desc(const char *dn, size_t since, char *out, size_t cap);
 void mcd_device_state_add(cJSON *o, const char *dn);
 /*
  * GET /events: the trace records as Server-Sent Events from Last-Event-ID
- * (ids are index + 1), else ?from=K, or from=end (only what comes next).
- * NULL when out of memory.
+ * (ids are index + 1), else ?from=K, or from=end (only what comes next);
+ * brief (?brief=1): only each record's time, kind and device. NULL when out
+ * of memory.
  */
-struct MHD_Response *mcd_events_response(mc_cloud *c, const char *from, const char *last_id);
+struct MHD_Response *mcd_events_response(mc_cloud *c, const char *from, const char *last_id,
+                                         int brief);
 
 /*
  * The API token: given (--api-token), else generated when listen is not a

@@ -216,7 +216,23 @@ typedef struct {
     char *buf;      /* encoded, not yet sent */
     size_t len, off;
     double quiet_t; /* when the last bytes went out */
+    int brief;      /* time, kind and device only: what a page needs to know to refresh */
 } sse;
+
+/* A record as the brief stream sends it (heap, or NULL). */
+static char *brief_line(const ota_trace_rec *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *line;
+
+    cJSON_AddNumberToObject(o, "t", r->t);
+    cJSON_AddStringToObject(o, "kind", ota_trace_kind_name(r->kind));
+    if (r->dev[0])
+        cJSON_AddStringToObject(o, "dev", r->dev);
+    line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return line;
+}
 
 /* Up to SSE_BATCH records from s->next into s->buf as events. */
 static void sse_fill(sse *s, size_t n)
@@ -237,7 +253,7 @@ static void sse_fill(sse *s, size_t n)
             rec.ref_len = 0;
             rec.ref_read = NULL;
         }
-        if (ota_trace_encode(&rec, &line) == OTA_OK) {
+        if (s->brief ? (line = brief_line(&rec)) != NULL : ota_trace_encode(&rec, &line) == OTA_OK) {
             size_t need = strlen(line) + 64;
             if (s->len + need > cap) {
                 char *grown = realloc(s->buf, (s->len + need) * 2);
@@ -295,7 +311,8 @@ static void sse_free(void *cls)
     free(s);
 }
 
-struct MHD_Response *mcd_events_response(mc_cloud *c, const char *from, const char *last_id)
+struct MHD_Response *mcd_events_response(mc_cloud *c, const char *from, const char *last_id,
+                                         int brief)
 {
     sse *s = calloc(1, sizeof(*s));
     struct MHD_Response *r;
@@ -303,6 +320,7 @@ struct MHD_Response *mcd_events_response(mc_cloud *c, const char *from, const ch
     if (!s)
         return NULL;
     s->c = c;
+    s->brief = brief;
     if (last_id && *last_id)
         s->next = strtoull(last_id, NULL, 10); /* ids are index + 1: resume after it */
     else if (from && !strcmp(from, "end"))

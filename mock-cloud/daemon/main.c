@@ -654,7 +654,8 @@ static enum MHD_Result get_events(struct MHD_Connection *con, const api_call *ca
 {
     struct MHD_Response *r = mcd_events_response(
         cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "from"),
-        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Last-Event-ID"));
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Last-Event-ID"),
+        MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "brief") != NULL);
     enum MHD_Result rc;
     (void)call;
 
