@@ -318,6 +318,8 @@ def scenario_token():
         b.goto(origin + "/")
         b.wait("document.getElementById('msg').textContent.indexOf('401') >= 0", 15,
                "the page without the token says 401")
+        b.wait("document.getElementById('live').textContent === 'needs the API token'", 10,
+               "the page without the token stops asking")
         shot(b, "7-token-missing")
         b.goto("about:blank")
         b.goto(console)
