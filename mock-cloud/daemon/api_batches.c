@@ -264,8 +264,12 @@ static batch *batch_of(const char *rest, const char *tail)
     return b;
 }
 
-/* The batch's summary; with rows, its jobs (as the API shows them, plus desc) and skips. */
-static cJSON *batch_json(mc_cloud *c, const batch *b, const mcd_jobs_api *api, int rows)
+/*
+ * The batch's summary; with rows, its jobs (as the API shows them, plus
+ * desc) from offset, at most limit of them, and its skips.
+ */
+static cJSON *batch_json(mc_cloud *c, const batch *b, const mcd_jobs_api *api, int rows,
+                         long offset, long limit)
 {
     cJSON *o = cJSON_CreateObject(), *counts = cJSON_CreateObject(), *jobs = NULL;
     int n[MC_JOB__COUNT] = {0};
@@ -283,7 +287,7 @@ static cJSON *batch_json(mc_cloud *c, const batch *b, const mcd_jobs_api *api, i
         if (mc_job_get(c, b->jobs[i], &j) != MC_OK)
             continue;
         n[j.state]++;
-        if (!rows)
+        if (!rows || i < offset || i >= offset + limit)
             continue;
         cJSON *r = api->job_json(&j);
         char desc[OTA_TRACE_MAX_INFO + 1];
@@ -298,6 +302,7 @@ static cJSON *batch_json(mc_cloud *c, const batch *b, const mcd_jobs_api *api, i
     cJSON_AddItemToObject(o, "counts", counts);
     cJSON_AddNumberToObject(o, "total", b->njobs);
     if (rows) {
+        cJSON_AddNumberToObject(o, "offset", (double)offset);
         cJSON *sk = cJSON_AddArrayToObject(o, "skipped");
         for (int i = 0; i < b->nskipped; i++) {
             cJSON *s = cJSON_CreateObject();
@@ -309,8 +314,11 @@ static cJSON *batch_json(mc_cloud *c, const batch *b, const mcd_jobs_api *api, i
     return o;
 }
 
-unsigned mcd_batch_get(mc_cloud *c, const char *rest, const mcd_jobs_api *api, cJSON **out)
+unsigned mcd_batch_get(mc_cloud *c, const char *rest, const char *offset, const char *limit,
+                       const mcd_jobs_api *api, cJSON **out)
 {
+    long off = offset ? strtol(offset, NULL, 10) : 0, lim = limit ? strtol(limit, NULL, 10) : 0;
+
     batch *b;
 
     if (!*rest) {
@@ -322,14 +330,14 @@ unsigned mcd_batch_get(mc_cloud *c, const char *rest, const mcd_jobs_api *api, c
             pthread_mutex_lock(&bt.lock);
             b = bt.list[i - 1];
             pthread_mutex_unlock(&bt.lock);
-            cJSON_AddItemToArray(*out, batch_json(c, b, api, 0));
+            cJSON_AddItemToArray(*out, batch_json(c, b, api, 0, 0, 0));
         }
         return 200;
     }
     b = batch_of(rest, "");
     if (!b)
         return refuse(out, 404, "no such batch (GET /batches lists them)");
-    *out = batch_json(c, b, api, 1);
+    *out = batch_json(c, b, api, 1, off > 0 ? off : 0, lim > 0 ? lim : MCD_JOBS_BATCH_MAX);
     return 200;
 }
 

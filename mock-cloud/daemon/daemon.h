@@ -124,8 +124,12 @@ unsigned mcd_job_make(mc_cloud *c, mc_job_spec *s, int *id, char *err, size_t ca
  * "skipped": [{"device", "reason"}]} or {"error"}.
  */
 unsigned mcd_batch_post(mc_cloud *c, const cJSON *req, const mcd_jobs_api *api, cJSON **out);
-/* GET /batches (rest "") and GET /batches/N; POST /batches/N/cancel. */
-unsigned mcd_batch_get(mc_cloud *c, const char *rest, const mcd_jobs_api *api, cJSON **out);
+/*
+ * GET /batches (rest "") and GET /batches/N[?offset=K&limit=N] (its job rows
+ * from K, at most N; default all); POST /batches/N/cancel.
+ */
+unsigned mcd_batch_get(mc_cloud *c, const char *rest, const char *offset, const char *limit,
+                       const mcd_jobs_api *api, cJSON **out);
 unsigned mcd_batch_cancel(mc_cloud *c, const char *rest, cJSON **out);
 
 /* ---- the console (events.c, api_console.c) ---- */

@@ -680,7 +680,9 @@ static enum MHD_Result get_batches(struct MHD_Connection *con, const api_call *c
 {
     mcd_jobs_api api = {scenarios_dir, DEFAULT_SIZE, job_json};
     cJSON *o = NULL;
-    unsigned status = mcd_batch_get(cloud, call->rest, &api, &o);
+    unsigned status =
+        mcd_batch_get(cloud, call->rest, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "offset"),
+                      MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "limit"), &api, &o);
     return reply_json(con, status, o);
 }
 

@@ -125,6 +125,23 @@ curl -s "$api/jobs/2" | grep -q '"state":	"FAILED"' || fail "job 2 is not FAILED
 grep -q '"transport":	"mqtt"' "$work/r.json" || fail "a block plan must push for MQTT blocks"
 await "$api/jobs/3" '"state":	"SUCCEEDED"' || fail "job 3 (blocks) did not succeed: $(curl -s "$api/jobs/3")"
 
+# Batches (POST /jobs with "devices"): only the devices the package fits get a job.
+[ "$(code -X POST "$api/jobs" -d "{\"devices\":[\"ref-device-01\",\"mcu-device-01\",\"nobody\"],\"firmware\":$fw2}")" = 201 ] ||
+    fail "a batch: $(cat "$work/r.json")"
+grep -q '"jobs":	\[\]' "$work/r.json" || fail "no device fits firmware $fw2: $(cat "$work/r.json")"
+grep -q 'already runs version 2.1.0' "$work/r.json" || fail "skip: the version it runs: $(cat "$work/r.json")"
+grep -q 'runs module MCU; the package is for module default' "$work/r.json" || fail "skip: module: $(cat "$work/r.json")"
+grep -q '"reason":	"no such device"' "$work/r.json" || fail "skip: unknown device: $(cat "$work/r.json")"
+[ "$(code -X POST "$api/jobs" -d "{\"devices\":[\"ref-device-01\"],\"firmware\":$fw}")" = 201 ] ||
+    fail "a second batch: $(cat "$work/r.json")"
+batch=$(field batch)
+await "$api/batches/$batch" '"succeeded":	1' || fail "batch $batch: $(curl -s "$api/batches/$batch")"
+curl -s "$api/batches/$batch" | grep -q '"desc":	"image written' || fail "the batch's row lacks the desc"
+curl -s "$api/batches/$batch?offset=1" | grep -q '"jobs":	\[\]' || fail "offset 1 of a one-job batch has rows"
+[ "$(code "$api/batches/99")" = 404 ] || fail "an unknown batch must be 404"
+[ "$(code -X POST "$api/jobs" -d "{\"devices\":\"everyone\",\"firmware\":$fw}")" = 400 ] ||
+    fail "devices \"everyone\" must be 400"
+
 # GET /events: the trace as Server-Sent Events; Last-Event-ID resumes after the record it names.
 curl -sN --max-time 2 -H 'Last-Event-ID: 5' "$api/events" >"$work/events.txt"
 [ "$(grep -m1 '^id: ' "$work/events.txt")" = "id: 6" ] || fail "Last-Event-ID 5 must resume at id 6: $(head -5 "$work/events.txt")"
