@@ -3,6 +3,7 @@
 #define OTAMOCK_DAEMON_H
 
 #include <cjson/cJSON.h>
+#include <microhttpd.h>
 
 #include "otamock/mock.h"
 
@@ -133,8 +134,6 @@ unsigned mcd_batch_get(mc_cloud *c, const char *rest, const char *offset, const 
 unsigned mcd_batch_cancel(mc_cloud *c, const char *rest, cJSON **out);
 
 /* ---- the console (events.c, api_console.c) ---- */
-struct MHD_Connection;
-struct MHD_Response;
 /* The thread that follows the trace for the devices' live state. 0, or -1. */
 int mcd_events_start(mc_cloud *c);
 /* Ask every event stream to end (before the API stops), then stop the thread and free. */
@@ -184,5 +183,38 @@ unsigned mcd_devices_post(mc_cloud *c, const char *body, size_t len, cJSON **out
 cJSON *mcd_status_json(mc_cloud *c, const char *host);
 /* Lift RLIMIT_NOFILE to its hard limit (the broker started afterwards inherits it). */
 void mcd_raise_nofile(void);
+
+/* ---- the control API's requests (main.c) and the console's routes (routes_console.c) ---- */
+typedef struct {
+    char *body;
+    size_t len;
+    int too_big;
+    mcd_upload *up; /* POST /firmware: the body goes to the store's folder, not here */
+    int refused;    /* 401 queued at the first call */
+} mcd_request;
+
+/* One request as a route's handler sees it: rest is what follows a route's "*". */
+typedef struct {
+    const char *method, *url, *rest;
+    const mcd_request *req;
+} mcd_call;
+
+/* Send o (taken) as JSON with the status; an {"error"} of one sentence. */
+enum MHD_Result mcd_reply_json(struct MHD_Connection *con, unsigned status, cJSON *o);
+enum MHD_Result mcd_reply_error(struct MHD_Connection *con, unsigned status, const char *msg);
+
+/* The cloud and the job requests the routes below act on. */
+void mcd_routes_init(mc_cloud *c, const mcd_jobs_api *api);
+enum MHD_Result mcd_route_page(struct MHD_Connection *con, const mcd_call *call);
+enum MHD_Result mcd_route_events(struct MHD_Connection *con, const mcd_call *call);
+enum MHD_Result mcd_route_timeline(struct MHD_Connection *con, const mcd_call *call);
+enum MHD_Result mcd_route_batches(struct MHD_Connection *con, const mcd_call *call);
+enum MHD_Result mcd_route_batch_cancel(struct MHD_Connection *con, const mcd_call *call);
+enum MHD_Result mcd_route_firmware_post(struct MHD_Connection *con, const mcd_call *call);
+enum MHD_Result mcd_route_firmware_get(struct MHD_Connection *con, const mcd_call *call);
+enum MHD_Result mcd_route_firmware_delete(struct MHD_Connection *con, const mcd_call *call);
+/* 401 for a request without the token, and a trace record with the count so far. */
+enum MHD_Result mcd_route_unauthorized(struct MHD_Connection *con, const char *method,
+                                       const char *url);
 
 #endif

@@ -297,19 +297,8 @@ static int parse_options(int argc, char **argv)
 }
 
 /* ---- the control API ---- */
-typedef struct {
-    char *body;
-    size_t len;
-    int too_big;
-    mcd_upload *up; /* POST /firmware: the body goes to the store's folder, not here */
-    int refused;    /* 401 queued at the first call */
-} request;
-
-/* One request as a route's handler sees it: rest is what follows a route's "*". */
-typedef struct {
-    const char *method, *url, *rest;
-    const request *req;
-} api_call;
+typedef mcd_request request;
+typedef mcd_call api_call;
 
 static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, char *text,
                              const char *type)
@@ -346,6 +335,16 @@ static enum MHD_Result reply_error(struct MHD_Connection *con, unsigned status, 
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", msg);
     return reply_json(con, status, o);
+}
+
+enum MHD_Result mcd_reply_json(struct MHD_Connection *con, unsigned status, cJSON *o)
+{
+    return reply_json(con, status, o);
+}
+
+enum MHD_Result mcd_reply_error(struct MHD_Connection *con, unsigned status, const char *msg)
+{
+    return reply_error(con, status, msg);
 }
 
 static cJSON *device_json(const mc_device_info *d)
@@ -608,91 +607,6 @@ static enum MHD_Result get_status(struct MHD_Connection *con, const api_call *ca
     return reply_json(con, 200, mcd_status_json(cloud, host));
 }
 
-static const char *query_arg(void *ctx, const char *name)
-{
-    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
-}
-
-static enum MHD_Result post_firmware(struct MHD_Connection *con, const api_call *call)
-{
-    cJSON *o = NULL;
-    unsigned status = mcd_firmware_post(call->req->up, query_arg, con, &o);
-    return reply_json(con, status, o);
-}
-
-static enum MHD_Result get_firmware(struct MHD_Connection *con, const api_call *call)
-{
-    cJSON *o = NULL;
-    unsigned status = *call->rest ? mcd_firmware_get(call->rest, &o) : 200;
-
-    if (!*call->rest)
-        o = mcd_firmware_list();
-    return reply_json(con, status, o);
-}
-
-static enum MHD_Result delete_firmware(struct MHD_Connection *con, const api_call *call)
-{
-    cJSON *o = NULL;
-    unsigned status = mcd_firmware_delete(cloud, call->rest, &o);
-    return reply_json(con, status, o);
-}
-
-static enum MHD_Result get_page(struct MHD_Connection *con, const api_call *call)
-{
-    struct MHD_Response *r = mcd_console_page_response();
-    enum MHD_Result rc;
-    (void)call;
-
-    if (!r)
-        return MHD_NO;
-    rc = MHD_queue_response(con, 200, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-static enum MHD_Result get_events(struct MHD_Connection *con, const api_call *call)
-{
-    struct MHD_Response *r = mcd_events_response(
-        cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "from"),
-        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Last-Event-ID"),
-        MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "brief") != NULL);
-    enum MHD_Result rc;
-    (void)call;
-
-    if (!r)
-        return MHD_NO;
-    rc = MHD_queue_response(con, 200, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-static enum MHD_Result get_timeline(struct MHD_Connection *con, const api_call *call)
-{
-    cJSON *o = NULL;
-    unsigned status =
-        mcd_timeline(cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "job"),
-                     MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "device"), &o);
-    (void)call;
-    return reply_json(con, status, o);
-}
-
-static enum MHD_Result get_batches(struct MHD_Connection *con, const api_call *call)
-{
-    mcd_jobs_api api = {scenarios_dir, DEFAULT_SIZE, job_json};
-    cJSON *o = NULL;
-    unsigned status =
-        mcd_batch_get(cloud, call->rest, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "offset"),
-                      MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "limit"), &api, &o);
-    return reply_json(con, status, o);
-}
-
-static enum MHD_Result cancel_batch(struct MHD_Connection *con, const api_call *call)
-{
-    cJSON *o = NULL;
-    unsigned status = mcd_batch_cancel(cloud, call->rest, &o);
-    return reply_json(con, status, o);
-}
-
 static enum MHD_Result cancel_job(struct MHD_Connection *con, const api_call *call)
 {
     cJSON *o = NULL;
@@ -711,13 +625,13 @@ typedef struct {
 } api_route;
 
 static const api_route routes[] = {
-    {"GET", "/", get_page},
-    {"GET", "/index.html", get_page},
-    {"GET", "/events", get_events},
-    {"GET", "/timeline", get_timeline},
-    {"GET", "/batches", get_batches},
-    {"GET", "/batches/*", get_batches},
-    {"POST", "/batches/*", cancel_batch}, /* N/cancel */
+    {"GET", "/", mcd_route_page},
+    {"GET", "/index.html", mcd_route_page},
+    {"GET", "/events", mcd_route_events},
+    {"GET", "/timeline", mcd_route_timeline},
+    {"GET", "/batches", mcd_route_batches},
+    {"GET", "/batches/*", mcd_route_batches},
+    {"POST", "/batches/*", mcd_route_batch_cancel}, /* N/cancel */
     {"GET", "/devices", get_devices},
     {"GET", "/jobs", get_jobs},
     {"GET", "/jobs/*", get_job},
@@ -730,10 +644,10 @@ static const api_route routes[] = {
     {"POST", "/devices", post_devices},
     {"GET", "/status", get_status},
     {"POST", "/devices/*", post_kick}, /* DN/kick */
-    {"GET", "/firmware", get_firmware},
-    {"GET", "/firmware/*", get_firmware},
-    {"POST", "/firmware", post_firmware},
-    {"DELETE", "/firmware/*", delete_firmware},
+    {"GET", "/firmware", mcd_route_firmware_get},
+    {"GET", "/firmware/*", mcd_route_firmware_get},
+    {"POST", "/firmware", mcd_route_firmware_post},
+    {"DELETE", "/firmware/*", mcd_route_firmware_delete},
     {NULL, "/join", api_join},         /* join.c answers every method itself */
     {NULL, "/join/*", api_join},
 };
@@ -766,35 +680,6 @@ static enum MHD_Result route(struct MHD_Connection *con, api_call *call)
                        "/jobs/N, /firmware/N, /join/DN");
 }
 
-/*
- * A request without the token (or a wrong one): 401, and a record in the
- * trace with the count so far, so a lab sees who knocks.
- */
-static enum MHD_Result unauthorized(struct MHD_Connection *con, const char *method,
-                                    const char *url)
-{
-    static unsigned long count;
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char from[INET_ADDRSTRLEN] = "?";
-    unsigned long n;
-
-    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, from,
-                  sizeof(from));
-    pthread_mutex_lock(&lock);
-    n = ++count;
-    pthread_mutex_unlock(&lock);
-    mc_trace_add(cloud, OTA_TR_ERROR, "", NULL, NULL, 0,
-                 "control API: 401 for %.8s %.200s from %s: no API token or a wrong one (%lu "
-                 "refused so far)",
-                 method, url, from, n);
-    return reply_error(con, 401,
-                       "this API needs its token: send the header 'Authorization: Bearer TOKEN' "
-                       "(printed by ota-mock-cloud at start, or its --api-token)");
-}
-
 static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -808,7 +693,7 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
         *con_cls = req;
         if (req && !mcd_console_authorized(con, method, url)) {
             req->refused = 1;
-            return unauthorized(con, method, url);
+            return mcd_route_unauthorized(con, method, url);
         }
         if (req && !strcmp(method, "POST") && !strcmp(url, "/firmware")) {
             const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
@@ -1056,6 +941,7 @@ int main(int argc, char **argv)
         return 3;
     }
     mcd_events_start(cloud);
+    mcd_routes_init(cloud, &(mcd_jobs_api){scenarios_dir, DEFAULT_SIZE, job_json});
     api_port = opt.api_port;
     api = start_api(&api_port);
     if (!api) {
