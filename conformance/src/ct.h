@@ -135,6 +135,16 @@ extern ct_ctx ct;
 /* Set by SIGINT/SIGTERM: the running test ends unfinished at its next wait, no other starts. */
 extern volatile sig_atomic_t ct_interrupted;
 
+/*
+ * The runner's side of a long wait (live.c): a wait of at least
+ * CT_LIVE_STILL_S seconds is announced with its length and the rule it
+ * waits for (NULL: none), and ended with secs 0; without a terminal the
+ * runner prints "still waiting for FINAL-1 ...: 30 s of 60" every
+ * CT_LIVE_STILL_S while it lasts.
+ */
+#define CT_LIVE_STILL_S 15.0
+void ct_live_wait(double secs, const char *rule);
+
 /* Seconds scaled by --time-scale. */
 double ct_secs(double s);
 

@@ -12,6 +12,24 @@
 ct_ctx ct;
 volatile sig_atomic_t ct_interrupted;
 
+/* Where text was cut to fit, it ends in "…" (on a character boundary): never a silent cut. */
+static void mark_cut(char *buf, size_t cap, int wanted)
+{
+    size_t at;
+
+    if (wanted < 0 || (size_t)wanted < cap || cap < 8)
+        return;
+    at = cap - 4; /* room for the 3 bytes of "…" and the NUL */
+    while (at > 0 && ((unsigned char)buf[at] & 0xC0) == 0x80)
+        at--;
+    memcpy(buf + at, "\xe2\x80\xa6", 4);
+}
+
+static void put_text(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    mark_cut(buf, cap, vsnprintf(buf, cap, fmt, ap));
+}
+
 /*
  * SIGINT or SIGTERM came: the running test ends at its next wait, marked
  * unfinished (it is not the device's fault); outside a test the wait just
@@ -24,7 +42,8 @@ static void check_interrupted(void)
     if (ct.cur->verdict != RP_FAIL) {
         ct.cur->verdict = RP_UNFINISHED;
         snprintf(ct.cur->message, sizeof(ct.cur->message),
-                 "interrupted: the run was stopped (SIGINT or SIGTERM) before this test ended");
+                 "interrupted: the run was stopped (SIGINT, SIGTERM or SIGHUP) before this test "
+                 "ended");
     }
     fail();
 }
@@ -99,7 +118,7 @@ static void record_failure(const char *rule, const char *fmt, va_list ap)
         return;
     t->verdict = RP_FAIL;
     snprintf(t->failed_rule, sizeof(t->failed_rule), "%s", rule);
-    vsnprintf(t->message, sizeof(t->message), fmt, ap);
+    put_text(t->message, sizeof(t->message), fmt, ap);
     attach_evidence(t);
 }
 
@@ -119,8 +138,13 @@ void ct_check(const char *rule, int ok, const char *fmt, ...)
 
     if (ok)
         return;
+    if (!r) {
+        /* A harness bug, not the device's: conformance/tests/rule_ids.py keeps it out of the tree. */
+        ct_fail(rule, "internal error: the suite names rule %s, which is not in the catalogue", rule);
+        return;
+    }
     va_start(ap, fmt);
-    if (!r || r->tier == CT_MUST || ct.strict) {
+    if (r->tier == CT_MUST || ct.strict) {
         record_failure(rule, fmt, ap);
         va_end(ap);
         fail();
@@ -129,7 +153,7 @@ void ct_check(const char *rule, int ok, const char *fmt, ...)
     if (ct.cur && ct.cur->nwarnings < RP_MAX_WARNINGS) {
         rp_warning *w = &ct.cur->warnings[ct.cur->nwarnings++];
         snprintf(w->rule, sizeof(w->rule), "%s", rule);
-        vsnprintf(w->text, sizeof(w->text), fmt, ap);
+        put_text(w->text, sizeof(w->text), fmt, ap);
     }
     va_end(ap);
 }
@@ -141,7 +165,7 @@ void ct_na(const char *fmt, ...)
     if (ct.cur) {
         ct.cur->verdict = RP_NA;
         va_start(ap, fmt);
-        vsnprintf(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
+        put_text(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
         va_end(ap);
     }
     skip();
@@ -154,7 +178,7 @@ void ct_inconclusive(const char *fmt, ...)
     if (ct.cur && ct.cur->verdict != RP_FAIL) {
         ct.cur->verdict = RP_INCONCLUSIVE;
         va_start(ap, fmt);
-        vsnprintf(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
+        put_text(ct.cur->message, sizeof(ct.cur->message), fmt, ap);
         va_end(ap);
         /* In the timeline too, where the test stopped trying. */
         mc_trace_event(ct.cloud, OTA_TR_CLOUD, MC_EV(OTA_EV_INCONCLUSIVE), ct.dev.dn, NULL, NULL, 0,
@@ -172,13 +196,15 @@ void ct_describe(size_t idx, char *buf, size_t cap)
         return;
     }
     double at = r->t - mc_trace_at(ct.cloud, ct.t_begin)->t;
+    char payload[168];
 
+    /* A long payload is cut, and the cut is marked: a cut digest must not read as one. */
+    mark_cut(payload, 164,
+             snprintf(payload, 164, "%s", r->payload ? (const char *)r->payload : ""));
     if (at < 0)
-        snprintf(buf, cap, "%s %.160s %.2f s before this test began", r->topic,
-                 r->payload ? (char *)r->payload : "", -at);
+        snprintf(buf, cap, "%s %s %.2f s before this test began", r->topic, payload, -at);
     else
-        snprintf(buf, cap, "%s %.160s at +%.2f s", r->topic, r->payload ? (char *)r->payload : "",
-                 at);
+        snprintf(buf, cap, "%s %s at +%.2f s", r->topic, payload, at);
     remember_described(idx, buf);
 }
 
@@ -231,7 +257,70 @@ static void check_refused(void)
         ct_fail("SEC-1", "the broker refused the device's login: %s", ct.refused);
 }
 
+static int same_s(double a, double b)
+{
+    return a > b - 1e-6 && a < b + 1e-6;
+}
+
+/*
+ * The rule a wait of timeout_s seconds stands for, or NULL: the first rule
+ * the running test cites whose bound it is, else any rule with that bound.
+ */
+static const char *wait_rule(double timeout_s)
+{
+    static char cited[16];
+    char rules[128], *tok, *save = NULL;
+    ota_bound_id id;
+    const struct {
+        double s;
+        const char *rule;
+    } profile[] = {{ct.bounds.final, "FINAL-1"},
+                   {ct.bounds.failure, "FAIL-2"},
+                   {ct.bounds.react, "PUSH-1"},
+                   {ct.bounds.inform, "VER-1"}};
+
+    snprintf(rules, sizeof(rules), "%s", ct.cur ? ct.cur->rules : "");
+    for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+        for (size_t k = 0; k < sizeof(profile) / sizeof(profile[0]); k++)
+            if (!strcmp(tok, profile[k].rule) ? same_s(timeout_s, profile[k].s)
+                : ota_bound_find(tok, &id) == OTA_OK && same_s(timeout_s, ota_bound_s(id))) {
+                snprintf(cited, sizeof(cited), "%s", tok);
+                return cited;
+            }
+    for (size_t k = 0; k < sizeof(profile) / sizeof(profile[0]); k++)
+        if (same_s(timeout_s, profile[k].s))
+            return profile[k].rule;
+    for (int k = 0; k < OTA_BOUND__COUNT; k++) {
+        const ota_bound *b = ota_bound_at((ota_bound_id)k);
+        if (b && b->name[0] >= 'A' && b->name[0] <= 'Z' && same_s(timeout_s, b->seconds))
+            return b->name;
+    }
+    return NULL;
+}
+
+/*
+ * The test whose long wait (ct_await's, around its ct_find calls) is
+ * announced already; a test's end by longjmp leaves it set, to no harm.
+ */
+static const rp_test *wait_announced;
+
+static long find_until(size_t from, double timeout_s, ct_pred pred, void *arg);
+
+/* A long wait is announced to the runner, which says so in CI while it lasts (live.c). */
 long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg)
+{
+    int long_wait = ct.cur && wait_announced != ct.cur && ct_secs(timeout_s) >= CT_LIVE_STILL_S;
+    long i;
+
+    if (long_wait)
+        ct_live_wait(ct_secs(timeout_s), wait_rule(timeout_s));
+    i = find_until(from, timeout_s, pred, arg);
+    if (long_wait)
+        ct_live_wait(0, NULL);
+    return i;
+}
+
+static long find_until(size_t from, double timeout_s, ct_pred pred, void *arg)
 {
     double deadline = mc_now(ct.cloud) + ct_secs(timeout_s);
     size_t i = from;
@@ -1178,7 +1267,25 @@ static long first_reaction(ct_attempt *a, double react_s, size_t *from)
     return ct_find(*from, react_s, reacts, a);
 }
 
+static void await_bounded(ct_attempt *a, double timeout_s);
+
+/* The wait for an attempt's outcome, announced once with its whole bound (ct_live_wait). */
 void ct_await(ct_attempt *a, double timeout_s)
+{
+    int long_wait = ct.cur && ct_secs(attempt_bound(timeout_s)) >= CT_LIVE_STILL_S;
+
+    if (long_wait) {
+        ct_live_wait(ct_secs(attempt_bound(timeout_s)), wait_rule(timeout_s));
+        wait_announced = ct.cur;
+    }
+    await_bounded(a, timeout_s);
+    if (long_wait) {
+        wait_announced = NULL;
+        ct_live_wait(0, NULL);
+    }
+}
+
+static void await_bounded(ct_attempt *a, double timeout_s)
 {
     double end = mc_now(ct.cloud) + ct_secs(attempt_bound(timeout_s));
     double react = ct.bounds.react;

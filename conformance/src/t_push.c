@@ -297,7 +297,8 @@ static void failure_step_has_desc(void **state)
     ota_dialect_progress_parse(ct.dialect, (const char *)r->payload, r->payload_len, &p);
     ct_describe((size_t)a.end_at, where, sizeof(where));
     ct_check("PROG-8", p.has_desc && p.desc_chars > 0,
-             "a failure step should say why in desc (Link SDK 4.x sends \"\"), in %s", where);
+             "a failure step should say why in desc; it %s, in %s",
+             p.has_desc ? "came empty" : "has none", where);
 }
 
 static void get_reply_starts_upgrade(void **state)

@@ -47,6 +47,29 @@ static int split_username(const char *u, char *pk, char *dn)
     return 1;
 }
 
+/*
+ * A signature that does not verify: the text the broker signed, so that a
+ * firmware engineer can compare it with what the device signs; or the two
+ * devices when the username names another than the clientId.
+ */
+static void refuse_sign(oa_login *out, const char *client_id, const char *username)
+{
+    ota_client_id c;
+
+    if (ota_client_id_parse(client_id, &c) != OTA_OK)
+        return refuse(out, "signature does not verify");
+    if (!c.assigned && (strcmp(c.pk, out->pk) || strcmp(c.dn, out->dn)))
+        return refuse(out, "the username names device '%.64s' but the clientId names '%.64s.%.64s'",
+                      username, c.pk, c.dn);
+    refuse(out,
+           "signature does not verify: the broker signed 'clientId%s%s%sdeviceName%.64s"
+           "productKey%.64s%s%.31s' with %s keyed with the device's secret (compare the text "
+           "the device signs)",
+           c.assigned ? "" : c.pk, c.assigned ? "" : ".", c.assigned ? "" : c.dn, out->dn,
+           out->pk, c.has_timestamp ? "timestamp" : "", c.has_timestamp ? c.timestamp : "",
+           ota_signmethod_name(c.signmethod));
+}
+
 void oa_login_check(const oa_device *devices, size_t n, const char *cloud_password, int auth_off,
                     const char *client_id, const char *username, const char *password,
                     oa_login *out)
@@ -84,8 +107,7 @@ void oa_login_check(const oa_device *devices, size_t n, const char *cloud_passwo
         return;
     }
     if (rc == OTA_ERR_SIGN)
-        return refuse(out, "signature does not verify, or the username names another device than "
-                           "the clientId");
+        return refuse_sign(out, client_id, username);
     refuse(out, "clientId is not pk.dn|securemode=..,signmethod=..,timestamp=..| (%s)",
            ota_strerror(rc));
 }
