@@ -150,7 +150,7 @@ static void frame_ref(const mc_block_reply *r, const mc_image *img, const uint8_
 }
 
 /* A job's streamId is 100000 plus its id (job.c): found without a scan. */
-static mc_job *job_by_stream(mc_cloud *c, const char *dn, long long stream_id)
+static mc_job *job_by_stream(mc_cloud *c, const char *dn, long long stream_id) REQUIRES(c->lock)
 {
     mc_job *j = stream_id > 100000 && stream_id - 100000 <= c->njobs
                     ? mc_job_find(c, (int)(stream_id - 100000))
@@ -215,6 +215,7 @@ static void ask_seam(mc_cloud *c, mc_job *j, const ota_block_request *q, const m
  */
 void mc_blocks_on_request(mc_cloud *c, mc_device *d, const char *p, size_t len, mc_block_out *o)
 {
+    assert(mc_cloud_lock_held(c));
     ota_block_request q;
     mc_block_src src = {0};
     mc_block_reply r;

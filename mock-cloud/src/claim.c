@@ -76,6 +76,7 @@ const char *mc_cloud_credential(const mc_cloud *c)
 int mc_claim_skip_uplink(mc_cloud *c, mc_device *d, const char *topic, const void *payload,
                          size_t len)
 {
+    assert(mc_cloud_lock_held(c));
     if (!d)
         return c->joined; /* another device of the cloud we joined: none of ours */
     if (!d->claim[0])

@@ -31,28 +31,23 @@ const char *mc_strerror(int rc)
     return (rc >= 0 && rc < MC_ERR__COUNT) ? texts[rc] : "unknown error";
 }
 
-/* The cloud whose lock this thread holds (the lock is not recursive: at most one). */
-static _Thread_local const mc_cloud *lock_held;
-
 void mc_cloud_lock(mc_cloud *c)
 {
-    pthread_mutex_lock(&c->lock);
-    lock_held = c;
+    mc_mutex_lock(&c->lock);
 }
 
 void mc_cloud_unlock(mc_cloud *c)
 {
-    lock_held = NULL;
-    pthread_mutex_unlock(&c->lock);
+    mc_mutex_unlock(&c->lock);
     mc_trace_flush(c); /* what was traced under the lock goes to the file now */
 }
 
 int mc_cloud_lock_held(const mc_cloud *c)
 {
-    return lock_held == c;
+    return mc_mutex_held(&c->lock);
 }
 
-static void on_inform(mc_cloud *c, mc_device *d, const char *p, size_t len)
+static void on_inform(mc_cloud *c, mc_device *d, const char *p, size_t len) REQUIRES(c->lock)
 {
     ota_inform in;
     mc_job *j;
@@ -71,7 +66,7 @@ static void on_inform(mc_cloud *c, mc_device *d, const char *p, size_t len)
                     0);
 }
 
-static void on_progress(mc_cloud *c, mc_device *d, const char *p, size_t len)
+static void on_progress(mc_cloud *c, mc_device *d, const char *p, size_t len) REQUIRES(c->lock)
 {
     ota_progress pr;
     mc_job *j;
@@ -97,7 +92,7 @@ static void on_progress(mc_cloud *c, mc_device *d, const char *p, size_t len)
     }
 }
 
-static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char *reply, size_t cap)
+static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char *reply, size_t cap) REQUIRES(c->lock)
 {
     ota_fw_get g;
     mc_job *j;
@@ -299,31 +294,32 @@ static void *restarter_main(void *arg)
 {
     mc_cloud *c = arg;
 
-    pthread_mutex_lock(&c->rlock);
+    mc_leaf_lock(c, &c->rlock);
     for (;;) {
         while (!c->r_req && !c->r_stop)
-            pthread_cond_wait(&c->rcond, &c->rlock);
+            mc_cond_wait(&c->rcond, &c->rlock);
         if (c->r_stop)
             break;
         double down = c->r_down;
         int foreign = c->r_foreign;
         c->r_req = 0;
         c->r_busy = 1;
-        pthread_mutex_unlock(&c->rlock);
+        mc_mutex_unlock(&c->rlock);
         int rc = do_restart(c, down, foreign);
-        pthread_mutex_lock(&c->rlock);
+        mc_leaf_lock(c, &c->rlock);
         c->r_busy = 0;
         c->r_rc = rc;
         c->r_done++;
         pthread_cond_broadcast(&c->rcond);
     }
-    pthread_mutex_unlock(&c->rlock);
+    mc_mutex_unlock(&c->rlock);
     return NULL;
 }
 
 /* Ask for a restart (rlock held); 0 when asked, -1 when one is under way or no thread. */
-static int ask_restart(mc_cloud *c, double down_s, int foreign)
+static int ask_restart(mc_cloud *c, double down_s, int foreign) REQUIRES(c->rlock)
 {
+    assert(mc_mutex_held(&c->rlock));
     if (!c->restarter_up)
         c->restarter_up = pthread_create(&c->restarter, NULL, restarter_main, c) == 0;
     if (!c->restarter_up || c->r_req || c->r_busy)
@@ -341,14 +337,14 @@ static int restart_and_wait(mc_cloud *c, double down_s, int foreign)
     unsigned seq;
     int rc = MC_ERR_BROKER;
 
-    pthread_mutex_lock(&c->rlock);
+    mc_leaf_lock(c, &c->rlock);
     seq = c->r_done;
     if (ask_restart(c, down_s, foreign) == 0) {
-        while (c->r_done == seq && ota_cond_wait_until(&c->rcond, &c->rlock, until) == 0)
+        while (c->r_done == seq && mc_cond_wait_until(&c->rcond, &c->rlock, until) == 0)
             ;
         rc = c->r_done != seq ? c->r_rc : MC_ERR_BROKER;
     }
-    pthread_mutex_unlock(&c->rlock);
+    mc_mutex_unlock(&c->rlock);
     return rc;
 }
 
@@ -370,9 +366,9 @@ void mc_broker_restart_async(mc_cloud *c)
 {
     if (!c->embedded)
         return;
-    pthread_mutex_lock(&c->rlock);
+    mc_leaf_lock(c, &c->rlock);
     ask_restart(c, 0, -1); /* one under way already: this one is the same fault */
-    pthread_mutex_unlock(&c->rlock);
+    mc_mutex_unlock(&c->rlock);
 }
 
 /* The dialect options of cfg into c; MC_ERR_ARG with err set for an unknown name. */
@@ -418,10 +414,10 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
     if (!c)
         return MC_ERR_NOMEM;
     c->t0 = ota_clock_now();
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_mutex_init(&c->rlock, NULL);
+    mc_mutex_init(&c->lock);
+    mc_mutex_init(&c->rlock);
     ota_cond_init_mono(&c->rcond);
-    pthread_mutex_init(&c->hlock, NULL);
+    mc_mutex_init(&c->hlock);
     ota_cond_init_mono(&c->hcond);
     if (cfg->join)
         mc_join_apply(c, cfg->join); /* first: a failure below gives the device back */
@@ -528,10 +524,10 @@ void mc_cloud_stop(mc_cloud *c)
     mc_mqtt_stop(c);
     mc_http_stop(c);
     if (c->restarter_up) {
-        pthread_mutex_lock(&c->rlock);
+        mc_leaf_lock(c, &c->rlock);
         c->r_stop = 1;
         pthread_cond_broadcast(&c->rcond);
-        pthread_mutex_unlock(&c->rlock);
+        mc_mutex_unlock(&c->rlock);
         pthread_join(c->restarter, NULL); /* a restarted broker dies with it (PDEATHSIG) */
     }
     if (c->embedded)
@@ -540,10 +536,10 @@ void mc_cloud_stop(mc_cloud *c)
     mc_files_free(c);
     mc_registry_free(c);
     mc_trace_close(c);
-    pthread_mutex_destroy(&c->lock);
-    pthread_mutex_destroy(&c->rlock);
+    mc_mutex_destroy(&c->lock);
+    mc_mutex_destroy(&c->rlock);
     pthread_cond_destroy(&c->rcond);
-    pthread_mutex_destroy(&c->hlock);
+    mc_mutex_destroy(&c->hlock);
     pthread_cond_destroy(&c->hcond);
     free(c);
 }

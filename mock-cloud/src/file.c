@@ -21,8 +21,9 @@ static long long mtime_ns_of(const struct stat *st)
 }
 
 /* The entry for this very file (same path, inode, size and time), or NULL (c->lock held). */
-static mc_file *find(mc_cloud *c, const char *path, const struct stat *st)
+static mc_file *find(mc_cloud *c, const char *path, const struct stat *st) REQUIRES(c->lock)
 {
+    assert(mc_cloud_lock_held(c));
     for (mc_file *f = c->files; f; f = f->next)
         if (!f->gone && !strcmp(f->path, path) && f->dev == st->st_dev && f->ino == st->st_ino &&
             f->size == (size_t)st->st_size && f->mtime_ns == mtime_ns_of(st))

@@ -134,12 +134,12 @@ static int nap(mc_cloud *c, double s)
     double end = ota_clock_now() + s;
     int stopping;
 
-    pthread_mutex_lock(&c->hlock);
+    mc_leaf_lock(c, &c->hlock);
     while (!c->http_stopping)
-        if (ota_cond_wait_until(&c->hcond, &c->hlock, end) != 0)
+        if (mc_cond_wait_until(&c->hcond, &c->hlock, end) != 0)
             break;
     stopping = c->http_stopping;
-    pthread_mutex_unlock(&c->hlock);
+    mc_mutex_unlock(&c->hlock);
     return !stopping;
 }
 
@@ -275,8 +275,9 @@ typedef struct {
 } lookup;
 
 /* Find the job named by the path and decide its fault (c->lock held). */
-static void find_job(mc_cloud *c, http_req *r, lookup *l)
+static void find_job(mc_cloud *c, http_req *r, lookup *l) REQUIRES(c->lock)
 {
+    assert(mc_cloud_lock_held(c));
     char file[64], expect[OTA_MAX_URL + 1];
     mc_job *j;
     const char *path;
@@ -443,9 +444,9 @@ int mc_http_start(mc_cloud *c, char *err, size_t errcap)
 {
     int rc;
 
-    pthread_mutex_lock(&c->hlock);
+    mc_leaf_lock(c, &c->hlock);
     c->http_stopping = 0;
-    pthread_mutex_unlock(&c->hlock);
+    mc_mutex_unlock(&c->hlock);
     c->http_port = c->want_http_port;
     rc = start_server(c, NULL, &c->httpd, &c->http_port, err, errcap);
     if (rc != MC_OK || !c->tls_dir[0])
@@ -460,10 +461,10 @@ int mc_http_start(mc_cloud *c, char *err, size_t errcap)
 
 void mc_http_stop(mc_cloud *c)
 {
-    pthread_mutex_lock(&c->hlock);
+    mc_leaf_lock(c, &c->hlock);
     c->http_stopping = 1; /* ends throttles, pauses and stalls */
     pthread_cond_broadcast(&c->hcond);
-    pthread_mutex_unlock(&c->hlock);
+    mc_mutex_unlock(&c->hlock);
     if (c->httpd)
         MHD_stop_daemon(c->httpd);
     if (c->httpsd)

@@ -123,6 +123,7 @@ static void trace_change(mc_cloud *c, const mc_job *j, mc_job_state was, mc_job_
 /* Feed one event to a job (c->lock held) and perform the action it returns. */
 void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code)
 {
+    assert(mc_cloud_lock_held(c));
     mc_job_action act;
     mc_job_state was = j->state;
 
@@ -149,6 +150,7 @@ void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code)
 
 mc_job *mc_job_find(mc_cloud *c, int id)
 {
+    assert(mc_cloud_lock_held(c));
     return (id >= 1 && id <= c->njobs) ? c->jobs[id - 1] : NULL;
 }
 
@@ -284,8 +286,9 @@ static size_t name_hash(const char *s)
  * index holds by device name: a fleet's every message finds its job without
  * a scan of every job. The slot of dn (c->lock held, the index not empty).
  */
-static int *index_slot(const mc_cloud *c, const char *dn)
+static int *index_slot(const mc_cloud *c, const char *dn) REQUIRES(c->lock)
 {
+    assert(mc_cloud_lock_held(c));
     size_t mask = c->job_index_cap - 1, k;
 
     for (k = name_hash(dn) & mask; c->job_index[k]; k = (k + 1) & mask)
@@ -295,13 +298,13 @@ static int *index_slot(const mc_cloud *c, const char *dn)
 }
 
 /* The id of the device's newest job, 0 when it has none. */
-static int newest_job(const mc_cloud *c, const char *dn)
+static int newest_job(const mc_cloud *c, const char *dn) REQUIRES(c->lock)
 {
     return c->job_index_cap ? *index_slot(c, dn) : 0;
 }
 
 /* Make room for one more device name: rebuild at twice the size (heads stay the newest). */
-static int index_room(mc_cloud *c)
+static int index_room(mc_cloud *c) REQUIRES(c->lock)
 {
     size_t cap = c->job_index_cap ? c->job_index_cap : 64;
     int *old = c->job_index;
@@ -323,7 +326,7 @@ static int index_room(mc_cloud *c)
 }
 
 /* Feed ev to every job of dn (of one module; NULL: any), oldest first, as a scan of all did. */
-static void feed_device_jobs(mc_cloud *c, const char *dn, const char *module, mc_job_event ev)
+static void feed_device_jobs(mc_cloud *c, const char *dn, const char *module, mc_job_event ev) REQUIRES(c->lock)
 {
     int n = 0, *ids;
 
@@ -341,12 +344,12 @@ static void feed_device_jobs(mc_cloud *c, const char *dn, const char *module, mc
     free(ids);
 }
 
-static void supersede_open_jobs(mc_cloud *c, const char *dn, const char *module)
+static void supersede_open_jobs(mc_cloud *c, const char *dn, const char *module) REQUIRES(c->lock)
 {
     feed_device_jobs(c, dn, module, MC_EV_SUPERSEDE);
 }
 
-static int job_add(mc_cloud *c, mc_job *j)
+static int job_add(mc_cloud *c, mc_job *j) REQUIRES(c->lock)
 {
     mc_job **n;
     int *head;
@@ -565,6 +568,7 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
 /* The newest open job of a device for a module (c->lock held), or NULL. */
 mc_job *mc_job_open_any(mc_cloud *c, const char *dn)
 {
+    assert(mc_cloud_lock_held(c));
     for (int i = c->njobs - 1; i >= 0; i--)
         if (!strcmp(c->jobs[i]->dn, dn) && is_open(c->jobs[i]))
             return c->jobs[i];
@@ -573,6 +577,7 @@ mc_job *mc_job_open_any(mc_cloud *c, const char *dn)
 
 mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module)
 {
+    assert(mc_cloud_lock_held(c));
     const char *m = is_default(module) ? "default" : module;
     for (int id = newest_job(c, dn); id; id = c->jobs[id - 1]->prev_same_dn) {
         mc_job *j = c->jobs[id - 1];

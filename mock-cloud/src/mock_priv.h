@@ -2,6 +2,7 @@
 #ifndef OTAMOCK_PRIV_H
 #define OTAMOCK_PRIV_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -9,6 +10,12 @@
 #include "otamock/mock.h"
 #include "otaproto/clock.h"
 #include "otaproto/limits.h"
+
+#include "lock.h"
+
+/* Lock lists for EXCLUDES (the order: struct mc_cloud below). */
+#define MC_LEAVES(c)    (c)->klock, (c)->clock, (c)->hlock, (c)->rlock
+#define MC_NONE_HELD(c) (c)->lock, (c)->tlock, (c)->wlock, MC_LEAVES(c)
 
 struct mosquitto;
 struct MHD_Daemon;
@@ -344,7 +351,7 @@ void mc_blocks_on_request(mc_cloud *c, mc_device *d, const char *p, size_t len, 
  * No thread holds two of lock, clock, hlock, klock and rlock at once.
  */
 struct mc_cloud {
-    pthread_mutex_t lock; /* devices, jobs: mc_cloud_lock / mc_cloud_unlock */
+    mc_mutex lock; /* devices, jobs: mc_cloud_lock / mc_cloud_unlock */
     mc_device *devices;
     int ndevices;
     int *dev_index;       /* open addressing by deviceName: device index + 1, 0 empty */
@@ -357,13 +364,13 @@ struct mc_cloud {
     int job_names;
 
     /* trace */
-    pthread_mutex_t tlock; /* the records in memory, errors, repeat state */
+    mc_mutex tlock; /* the records in memory, errors, repeat state */
     pthread_cond_t tcond;
     ota_trace_rec **recs; /* records first .. nrecs - 1 (recs[0] is record `first`) */
     size_t nrecs, caprecs;
     size_t first; /* records before it were let go (keep) */
     size_t keep;  /* records kept in memory at least; 0: every one (mc_config.trace_keep) */
-    pthread_mutex_t wlock; /* the trace file: tfile's writes */
+    mc_mutex wlock; /* the trace file: tfile's writes */
     FILE *tfile;
     size_t nwritten; /* records written to tfile so far (changed under wlock and tlock) */
     int errors;
@@ -371,7 +378,7 @@ struct mc_cloud {
     struct mc_repeat *repeat; /* repetition per device (trace_repeat.c), under tlock */
 
     /* The ticker: a thread that runs timers (job timeouts, ends of repeat bursts). */
-    pthread_mutex_t klock;
+    mc_mutex klock;
     pthread_cond_t kcond;
     pthread_t ticker;
     int ticker_up, k_stop;
@@ -388,7 +395,7 @@ struct mc_cloud {
     char host[128];
     int port;
     struct mosquitto *mosq;
-    pthread_mutex_t clock; /* connection state */
+    mc_mutex clock; /* connection state */
     pthread_cond_t ccond;
     int connected, subscribed;
     int connects; /* connections of our client so far (it reconnects by itself) */
@@ -403,7 +410,7 @@ struct mc_cloud {
     char url_host[128];
     int https_urls, url_no_port;
     int want_http_port, want_https_port;
-    pthread_mutex_t hlock; /* guards http_stopping; hcond wakes throttles, pauses, stalls */
+    mc_mutex hlock; /* guards http_stopping; hcond wakes throttles, pauses, stalls */
     pthread_cond_t hcond;
     int http_stopping;
 
@@ -412,7 +419,7 @@ struct mc_cloud {
      * thread that started it (PDEATHSIG follows the thread), so that thread
      * must live as long as the cloud.
      */
-    pthread_mutex_t rlock;
+    mc_mutex rlock;
     pthread_cond_t rcond;
     pthread_t restarter;
     int restarter_up, r_req, r_busy, r_stop, r_rc;
@@ -434,16 +441,60 @@ int mc_trace_open(mc_cloud *c, const char *path, size_t keep);
  * wlock, then tlock for each record). Never called with c->lock held: a
  * record added under it waits for mc_cloud_unlock.
  */
-void mc_trace_flush(mc_cloud *c);
+void mc_trace_flush(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
+
+/*
+ * Taking the cloud's locks: the order above, as the compiler checks it. Each
+ * function that takes a lock EXCLUDES the locks that may not be held while
+ * taking it, so with clang -Wthread-safety (the tsa preset) a function that
+ * holds tlock and calls mc_cloud_lock, or holds the cloud's lock and calls
+ * mc_trace_flush, does not compile. Take the locks only through these, never
+ * with mc_mutex_lock on a field.
+ */
 
 /*
  * The cloud's lock. mc_cloud_unlock writes the trace records added while it
  * was held, after releasing it, so a slow disk never holds up the cloud.
  * mc_cloud_lock_held: 1 when the calling thread holds c's lock.
  */
-void mc_cloud_lock(mc_cloud *c);
-void mc_cloud_unlock(mc_cloud *c);
+void mc_cloud_lock(mc_cloud *c) ACQUIRE(c->lock) EXCLUDES(c->tlock, c->wlock, MC_LEAVES(c));
+void mc_cloud_unlock(mc_cloud *c) RELEASE(c->lock) EXCLUDES(c->tlock, c->wlock, MC_LEAVES(c));
 int mc_cloud_lock_held(const mc_cloud *c);
+
+/* The trace's lock: under the cloud's lock or wlock, or alone; nothing is taken under it. */
+static inline void mc_trace_lock(mc_cloud *c) ACQUIRE(c->tlock) EXCLUDES(MC_LEAVES(c))
+{
+    mc_mutex_lock(&c->tlock);
+}
+
+static inline void mc_trace_unlock(mc_cloud *c) RELEASE(c->tlock)
+{
+    mc_mutex_unlock(&c->tlock);
+}
+
+/* The trace file's lock: never under the cloud's lock or the trace's; it takes tlock. */
+static inline void mc_tfile_lock(mc_cloud *c) ACQUIRE(c->wlock)
+    EXCLUDES(c->lock, c->tlock, MC_LEAVES(c))
+{
+    mc_mutex_lock(&c->wlock);
+}
+
+static inline void mc_tfile_unlock(mc_cloud *c) RELEASE(c->wlock)
+{
+    mc_mutex_unlock(&c->wlock);
+}
+
+/*
+ * A leaf (klock, clock, hlock or rlock): taken with no other lock held and
+ * released with mc_mutex_unlock; its holder takes nothing else.
+ */
+static inline void mc_leaf_lock(mc_cloud *c, mc_mutex *m) ACQUIRE(m)
+    EXCLUDES(MC_NONE_HELD(c))
+{
+    (void)c; /* named for the analysis, and for the assert */
+    assert(m == &c->klock || m == &c->clock || m == &c->hlock || m == &c->rlock);
+    mc_mutex_lock(m);
+}
 
 /*
  * Repetition (trace_repeat.c), all with tlock held. mc_repeat_admit decides
@@ -456,20 +507,21 @@ int mc_cloud_lock_held(const mc_cloud *c);
  * are about to be freed; a slot holding one keeps its own copy.
  * mc_repeat_due hands over one summary that is due by time, or NULL.
  */
-int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary);
-void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r, size_t idx);
-void mc_repeat_evict(mc_cloud *c, size_t below);
-ota_trace_rec *mc_repeat_more(mc_cloud *c, double now);
-ota_trace_rec *mc_repeat_due(mc_cloud *c, double now);
+int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary) REQUIRES(c->tlock);
+void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r, size_t idx) REQUIRES(c->tlock);
+void mc_repeat_evict(mc_cloud *c, size_t below) REQUIRES(c->tlock);
+ota_trace_rec *mc_repeat_more(mc_cloud *c, double now) REQUIRES(c->tlock);
+ota_trace_rec *mc_repeat_due(mc_cloud *c, double now) REQUIRES(c->tlock);
+/* At mc_trace_close, no other thread left: without tlock. */
 void mc_repeat_free(mc_cloud *c);
 /* Write the summaries that are due (takes tlock); the ticker calls it. */
-void mc_trace_tick(mc_cloud *c);
+void mc_trace_tick(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
 
 /* The ticker thread (tick.c): start after the trace is open, stop before anything is freed. */
 int mc_ticker_start(mc_cloud *c);
 void mc_ticker_stop(mc_cloud *c);
 /* Time out open jobs whose timer ran out (takes c->lock). */
-void mc_jobs_tick(mc_cloud *c);
+void mc_jobs_tick(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
 
 /* An uplink on a topic outside OTA (topics.c): traced for a known device, else ignored. */
 void mc_cloud_on_other_topic(mc_cloud *c, const char *topic, const void *payload, size_t len);
@@ -478,7 +530,8 @@ void mc_cloud_on_other_topic(mc_cloud *c, const char *topic, const void *payload
 char *mc_slurp(const char *path, size_t cap);
 
 int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap);
-mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn);
+/* The device of that name (pk NULL: any product), or NULL (c->lock held). */
+mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn) REQUIRES(c->lock);
 /* Give the broker plugin the current registry (no-op without the plugin). */
 int mc_registry_sync(mc_cloud *c);
 /* Free the devices and their name index (registry.c). */
@@ -487,22 +540,23 @@ void mc_registry_free(mc_cloud *c);
 void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len);
 
 /* Restart the broker from a transport seam without blocking it (once at a time). */
-void mc_broker_restart_async(mc_cloud *c);
+void mc_broker_restart_async(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
 
 int mc_http_start(mc_cloud *c, char *err, size_t errcap);
 void mc_http_stop(mc_cloud *c);
 
 /* Called with c->lock held: find a job by id. */
-mc_job *mc_job_find(mc_cloud *c, int id);
+mc_job *mc_job_find(mc_cloud *c, int id) REQUIRES(c->lock);
 /* MQTT side: dispatch one uplink message (called from the libmosquitto thread). */
 void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, size_t len);
 /* Where the plugin copies uplinks that name no device: MC_UP_PREFIX "<pk>/<dn>/<topic>". */
 #define MC_UP_PREFIX "$ota/up/"
 int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap);
 /* 1 once a connection after the first `after` ones has its SUBACKs; 0 at the deadline. */
-int mc_mqtt_wait_subscribed(mc_cloud *c, int after);
+int mc_mqtt_wait_subscribed(mc_cloud *c, int after)
+    EXCLUDES(MC_NONE_HELD(c));
 /* Our client's connections so far. */
-int mc_mqtt_connects(mc_cloud *c);
+int mc_mqtt_connects(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
 void mc_mqtt_stop(mc_cloud *c);
 int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos);
 /*
@@ -522,7 +576,7 @@ void mc_join_leave(mc_cloud *c);
  * another device of a cloud we joined, not at all.
  */
 int mc_claim_skip_uplink(mc_cloud *c, mc_device *d, const char *topic, const void *payload,
-                         size_t len);
+                         size_t len) REQUIRES(c->lock);
 /*
  * Claims at the broker-event seam: releases the claims of a cloud client
  * that disconnected; 1 when a joined cloud should ignore the event (it names
@@ -531,11 +585,60 @@ int mc_claim_skip_uplink(mc_cloud *c, mc_device *d, const char *topic, const voi
 int mc_claim_skip_event(mc_cloud *c, const char *what, const char *dn, const char *client_id);
 
 /* Job helpers (c->lock held). */
-void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code);
+void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code) REQUIRES(c->lock);
 /* The push topics of device d in the cloud's dialect (one, or both spellings); the count. */
 int mc_push_topics(const mc_cloud *c, const mc_device_info *d, char topics[2][OTA_MAX_TOPIC + 1]);
-mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module);
+mc_job *mc_job_open_for(mc_cloud *c, const char *dn, const char *module) REQUIRES(c->lock);
 /* The device's newest open job of any module (a dialect whose cloud ignores the module). */
-mc_job *mc_job_open_any(mc_cloud *c, const char *dn);
+mc_job *mc_job_open_any(mc_cloud *c, const char *dn) REQUIRES(c->lock);
 void mc_jobs_free(mc_cloud *c);
+
+/*
+ * Functions declared earlier (or in otamock/mock.h) that take a lock
+ * themselves, again with the locks their caller may not hold (or that need
+ * one, declared before struct mc_cloud), so the
+ * compiler checks their call sites against the order too. A trace record
+ * may be added under the cloud's lock (it takes tlock), under nothing else.
+ */
+void mc_trace_add(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
+                  const void *payload, size_t len, const char *fmt, ...)
+    EXCLUDES(c->tlock, c->wlock, MC_LEAVES(c));
+void mc_trace_event(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, const char *dev,
+                    const char *topic, const void *payload, size_t len, const char *fmt, ...)
+    EXCLUDES(c->tlock, c->wlock, MC_LEAVES(c));
+void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char *topic,
+                   const void *payload, size_t len, int binary, const char *fmt, va_list ap)
+    EXCLUDES(c->tlock, c->wlock, MC_LEAVES(c));
+void mc_trace_frame(mc_cloud *c, const char *dev, const char *topic, const void *frame, size_t len,
+                    const mc_frame_ref *ref) EXCLUDES(c->tlock, c->wlock, MC_LEAVES(c));
+void mc_blocks_on_request(mc_cloud *c, mc_device *d, const char *p, size_t len, mc_block_out *o)
+    REQUIRES(c->lock);
+int mc_file_get(mc_cloud *c, const char *path, mc_file **out, char *err, size_t errcap)
+    EXCLUDES(MC_NONE_HELD(c));
+int mc_file_read_start(mc_cloud *c, mc_file *f) EXCLUDES(MC_NONE_HELD(c));
+void mc_file_read_stop(mc_cloud *c, mc_file *f) EXCLUDES(MC_NONE_HELD(c));
+int mc_image_forget(mc_cloud *c, const char *path, int *job_id) EXCLUDES(MC_NONE_HELD(c));
+int mc_registry_sync(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
+int mc_job_create(mc_cloud *c, const mc_job_spec *spec, int *job_id) EXCLUDES(MC_NONE_HELD(c));
+int mc_job_get(mc_cloud *c, int job_id, mc_job_info *out) EXCLUDES(MC_NONE_HELD(c));
+int mc_job_cancel(mc_cloud *c, int job_id, const char *reason) EXCLUDES(MC_NONE_HELD(c));
+void mc_jobs_cancel(mc_cloud *c, const char *dn) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_count(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_at(mc_cloud *c, int i, mc_device_info *out) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_get(mc_cloud *c, const char *dn, mc_device_info *out) EXCLUDES(MC_NONE_HELD(c));
+int mc_devices_add(mc_cloud *c, const mc_device_info *list, int n) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_claim(mc_cloud *c, const char *dn, const char *holder) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_release(mc_cloud *c, const char *dn) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_claimed(mc_cloud *c, const char *dn, char *holder, size_t cap)
+    EXCLUDES(MC_NONE_HELD(c));
+/* Publishing, kicks and restarts happen after the cloud's lock is released. */
+int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char *payload, int qos)
+    EXCLUDES(MC_NONE_HELD(c));
+int mc_mqtt_publish_bin(mc_cloud *c, const char *dev, const char *topic, const void *data,
+                        size_t len, const mc_frame_ref *ref, int qos) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_kick(mc_cloud *c, const char *dn) EXCLUDES(MC_NONE_HELD(c));
+int mc_broker_restart(mc_cloud *c, double down_s) EXCLUDES(MC_NONE_HELD(c));
+int mc_broker_present_foreign(mc_cloud *c, int foreign) EXCLUDES(MC_NONE_HELD(c));
+size_t mc_trace_count(mc_cloud *c) EXCLUDES(c->tlock, MC_LEAVES(c));
+size_t mc_trace_wait(mc_cloud *c, size_t seen, double deadline) EXCLUDES(MC_NONE_HELD(c));
 #endif

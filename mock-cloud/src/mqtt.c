@@ -30,18 +30,18 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     mc_cloud *c = obj;
 
     if (rc != 0) {
-        pthread_mutex_lock(&c->clock);
+        mc_leaf_lock(c, &c->clock);
         c->refused = rc;
         pthread_cond_broadcast(&c->ccond);
-        pthread_mutex_unlock(&c->clock);
+        mc_mutex_unlock(&c->clock);
         return;
     }
-    pthread_mutex_lock(&c->clock);
+    mc_leaf_lock(c, &c->clock);
     c->refused = 0;
     c->connected = 1;
     c->connects++;
     c->subscribed = 0;
-    pthread_mutex_unlock(&c->clock);
+    mc_mutex_unlock(&c->clock);
     /* The plugin's events first: a device's connect must not slip by unseen. */
     if (c->plugin)
         mosquitto_subscribe(m, NULL, "$ota/events", 1);
@@ -64,10 +64,10 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
     (void)mid;
     (void)n;
     (void)granted;
-    pthread_mutex_lock(&c->clock);
+    mc_leaf_lock(c, &c->clock);
     c->subscribed++;
     pthread_cond_broadcast(&c->ccond);
-    pthread_mutex_unlock(&c->clock);
+    mc_mutex_unlock(&c->clock);
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
@@ -85,21 +85,21 @@ int mc_mqtt_wait_subscribed(mc_cloud *c, int after)
     double end = ota_clock_now() + MC_CONNECT_TIMEOUT;
     int ok;
 
-    pthread_mutex_lock(&c->clock);
+    mc_leaf_lock(c, &c->clock);
     while ((c->connects <= after || c->subscribed < 1 + c->plugin) && !c->refused)
-        if (ota_cond_wait_until(&c->ccond, &c->clock, end) != 0)
+        if (mc_cond_wait_until(&c->ccond, &c->clock, end) != 0)
             break;
     ok = c->connects > after && c->subscribed >= 1 + c->plugin;
-    pthread_mutex_unlock(&c->clock);
+    mc_mutex_unlock(&c->clock);
     return ok;
 }
 
 int mc_mqtt_connects(mc_cloud *c)
 {
     int n;
-    pthread_mutex_lock(&c->clock);
+    mc_leaf_lock(c, &c->clock);
     n = c->connects;
-    pthread_mutex_unlock(&c->clock);
+    mc_mutex_unlock(&c->clock);
     return n;
 }
 
@@ -108,9 +108,9 @@ static void refused_why(mc_cloud *c, char *err, size_t errcap)
 {
     int refused;
 
-    pthread_mutex_lock(&c->clock);
+    mc_leaf_lock(c, &c->clock);
     refused = c->refused;
-    pthread_mutex_unlock(&c->clock);
+    mc_mutex_unlock(&c->clock);
     if (refused)
         snprintf(err, errcap, "the broker at %s:%d refused the cloud's login as %s: %s", c->host,
                  c->port, c->joined ? c->join.cloud_user : "ota-mock-cloud",
@@ -125,7 +125,7 @@ int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap)
     char id[128];
 
     pthread_once(&lib_once, lib_init);
-    pthread_mutex_init(&c->clock, NULL);
+    mc_mutex_init(&c->clock);
     ota_cond_init_mono(&c->ccond);
     /* Unique per cloud: two clouds on one broker must not take over each other's session. */
     static int serial;
@@ -172,7 +172,7 @@ void mc_mqtt_stop(mc_cloud *c)
     mosquitto_destroy(c->mosq);
     c->mosq = NULL;
     pthread_cond_destroy(&c->ccond);
-    pthread_mutex_destroy(&c->clock);
+    mc_mutex_destroy(&c->clock);
 }
 
 /*

@@ -95,8 +95,9 @@ static size_t name_hash(const char *s)
 }
 
 /* Rebuild the name index for at least `want` devices (c->lock held). */
-static int index_grow(mc_cloud *c, int want)
+static int index_grow(mc_cloud *c, int want) REQUIRES(c->lock)
 {
+    assert(mc_cloud_lock_held(c));
     size_t cap = 64;
     int *t;
 
@@ -144,8 +145,9 @@ static mc_device *by_name(mc_cloud *c, const char *dn, int *slot_out)
 }
 
 /* Add or replace one device (c->lock held); the plugin's file is the caller's to sync. */
-static int add_locked(mc_cloud *c, const mc_device_info *d)
+static int add_locked(mc_cloud *c, const mc_device_info *d) REQUIRES(c->lock)
 {
+    assert(mc_cloud_lock_held(c));
     mc_device *n;
     int slot = -1;
 
@@ -251,6 +253,7 @@ int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap)
 
 mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn)
 {
+    assert(mc_cloud_lock_held(c));
     mc_device *d = by_name(c, dn, NULL);
 
     if (d && (!pk || !strcmp(d->info.pk, pk)))

@@ -21,8 +21,8 @@ double mc_now(const mc_cloud *c)
 
 int mc_trace_open(mc_cloud *c, const char *path, size_t keep)
 {
-    pthread_mutex_init(&c->tlock, NULL);
-    pthread_mutex_init(&c->wlock, NULL);
+    mc_mutex_init(&c->tlock);
+    mc_mutex_init(&c->wlock);
     ota_cond_init_mono(&c->tcond);
     c->nwritten = 0;
     c->first = 0;
@@ -54,8 +54,8 @@ void mc_trace_close(mc_cloud *c)
         fclose(c->tfile);
     c->tfile = NULL;
     pthread_cond_destroy(&c->tcond);
-    pthread_mutex_destroy(&c->wlock);
-    pthread_mutex_destroy(&c->tlock);
+    mc_mutex_destroy(&c->wlock);
+    mc_mutex_destroy(&c->tlock);
 }
 
 /* The payload, capped; a frame's image bytes (ref) stay out of it, held by reference. */
@@ -125,8 +125,9 @@ static int append(mc_cloud *c, ota_trace_rec *r)
  * cap are held, the oldest go, down to the cap. Only records already in the
  * file go (with a file); a repeat slot that points at one takes a copy first.
  */
-static void evict(mc_cloud *c)
+static void evict(mc_cloud *c) REQUIRES(c->tlock)
 {
+    assert(mc_mutex_held(&c->tlock));
     size_t held = c->nrecs - c->first, limit = c->tfile ? c->nwritten : c->nrecs, n;
 
     if (!c->keep || held <= c->keep + c->keep / 4)
@@ -144,8 +145,9 @@ static void evict(mc_cloud *c)
 }
 
 /* Keep a record in memory (tlock held); mc_trace_flush writes it. On failure it is freed, -1. */
-static int store(mc_cloud *c, ota_trace_rec *r)
+static int store(mc_cloud *c, ota_trace_rec *r) REQUIRES(c->tlock)
 {
+    assert(mc_mutex_held(&c->tlock));
     if (append(c, r) != 0) {
         rec_free(r);
         return -1;
@@ -159,17 +161,18 @@ static int store(mc_cloud *c, ota_trace_rec *r)
  * the one just written (done). Records at or past nwritten are never
  * evicted, so the pointer stays good while the file is written.
  */
-static const ota_trace_rec *next_unwritten(mc_cloud *c, int done)
+static const ota_trace_rec *next_unwritten(mc_cloud *c, int done) REQUIRES(c->wlock)
 {
+    assert(mc_mutex_held(&c->wlock));
     const ota_trace_rec *r = NULL;
 
-    pthread_mutex_lock(&c->tlock);
+    mc_trace_lock(c);
     c->nwritten += done != 0;
     if (c->nwritten < c->nrecs)
         r = c->recs[c->nwritten - c->first];
     else
         evict(c);
-    pthread_mutex_unlock(&c->tlock);
+    mc_trace_unlock(c);
     return r;
 }
 
@@ -185,7 +188,7 @@ void mc_trace_flush(mc_cloud *c)
 
     if (!c->tfile)
         return;
-    pthread_mutex_lock(&c->wlock);
+    mc_tfile_lock(c);
     for (r = next_unwritten(c, 0); r; r = next_unwritten(c, 1)) {
         line = NULL;
         if (ota_trace_encode(r, &line) == OTA_OK) {
@@ -197,7 +200,7 @@ void mc_trace_flush(mc_cloud *c)
     }
     if (wrote)
         fflush(c->tfile);
-    pthread_mutex_unlock(&c->wlock);
+    mc_tfile_unlock(c);
 }
 
 static void set_event(ota_trace_rec *r, const mc_trace_ev *ev)
@@ -226,7 +229,7 @@ static void put(mc_cloud *c, ota_trace_rec *r, const mc_trace_ev *ev, const char
         set_event(r, ev);
     if (fmt)
         vsnprintf(r->info, sizeof(r->info), fmt, ap);
-    pthread_mutex_lock(&c->tlock);
+    mc_trace_lock(c);
     r->t = mc_now(c);
     if (r->kind == OTA_TR_ERROR)
         c->errors++;
@@ -243,7 +246,7 @@ static void put(mc_cloud *c, ota_trace_rec *r, const mc_trace_ev *ev, const char
     }
     if (keep || summed)
         pthread_cond_broadcast(&c->tcond);
-    pthread_mutex_unlock(&c->tlock);
+    mc_trace_unlock(c);
     if (!mc_cloud_lock_held(c))
         mc_trace_flush(c);
 }
@@ -273,12 +276,12 @@ void mc_trace_tick(mc_cloud *c)
     ota_trace_rec *sum;
     int n = 0;
 
-    pthread_mutex_lock(&c->tlock);
+    mc_trace_lock(c);
     while ((sum = mc_repeat_due(c, mc_now(c))) != NULL)
         n += store(c, sum) == 0;
     if (n)
         pthread_cond_broadcast(&c->tcond);
-    pthread_mutex_unlock(&c->tlock);
+    mc_trace_unlock(c);
     mc_trace_flush(c);
 }
 
@@ -303,19 +306,19 @@ void mc_trace_event(mc_cloud *c, ota_trace_kind kind, const mc_trace_ev *ev, con
 size_t mc_trace_count(mc_cloud *c)
 {
     size_t n;
-    pthread_mutex_lock(&c->tlock);
+    mc_trace_lock(c);
     n = c->nrecs;
-    pthread_mutex_unlock(&c->tlock);
+    mc_trace_unlock(c);
     return n;
 }
 
 const ota_trace_rec *mc_trace_at(mc_cloud *c, size_t i)
 {
     const ota_trace_rec *r = NULL;
-    pthread_mutex_lock(&c->tlock);
+    mc_trace_lock(c);
     if (i >= c->first && i < c->nrecs)
         r = c->recs[i - c->first];
-    pthread_mutex_unlock(&c->tlock);
+    mc_trace_unlock(c);
     return r;
 }
 
@@ -324,19 +327,19 @@ int mc_trace_copy(mc_cloud *c, size_t i, ota_trace_rec *out)
     int rc = MC_ERR_NOTFOUND;
 
     memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&c->tlock);
+    mc_trace_lock(c);
     if (i >= c->first && i < c->nrecs)
         rc = ota_trace_rec_copy(c->recs[i - c->first], out) == OTA_OK ? MC_OK : MC_ERR_NOMEM;
-    pthread_mutex_unlock(&c->tlock);
+    mc_trace_unlock(c);
     return rc;
 }
 
 size_t mc_trace_first(mc_cloud *c)
 {
     size_t n;
-    pthread_mutex_lock(&c->tlock);
+    mc_trace_lock(c);
     n = c->first;
-    pthread_mutex_unlock(&c->tlock);
+    mc_trace_unlock(c);
     return n;
 }
 
@@ -344,20 +347,20 @@ size_t mc_trace_wait(mc_cloud *c, size_t seen, double deadline)
 {
     size_t n;
 
-    pthread_mutex_lock(&c->tlock);
+    mc_trace_lock(c);
     while (c->nrecs <= seen)
-        if (ota_cond_wait_until(&c->tcond, &c->tlock, deadline + c->t0) != 0)
+        if (mc_cond_wait_until(&c->tcond, &c->tlock, deadline + c->t0) != 0)
             break;
     n = c->nrecs;
-    pthread_mutex_unlock(&c->tlock);
+    mc_trace_unlock(c);
     return n;
 }
 
 int mc_trace_errors(mc_cloud *c)
 {
     int n;
-    pthread_mutex_lock(&c->tlock);
+    mc_trace_lock(c);
     n = c->errors;
-    pthread_mutex_unlock(&c->tlock);
+    mc_trace_unlock(c);
     return n;
 }

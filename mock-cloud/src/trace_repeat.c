@@ -348,6 +348,7 @@ static ota_trace_rec *take_summary(dev_state *d, double now)
 
 int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary)
 {
+    assert(mc_mutex_held(&c->tlock));
     dev_state *d;
     slot *s;
     double prev;
@@ -393,6 +394,7 @@ int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary
 
 void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r, size_t idx)
 {
+    assert(mc_mutex_held(&c->tlock));
     dev_state *d = c->repeat ? c->repeat->pend : NULL;
 
     if (d && d->pending >= 0) {
@@ -405,6 +407,7 @@ void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r, size_t idx)
 
 ota_trace_rec *mc_repeat_more(mc_cloud *c, double now)
 {
+    assert(mc_mutex_held(&c->tlock));
     dev_state *d = c->repeat ? c->repeat->last : NULL;
 
     return d && d->held ? take_summary(d, now) : NULL;
@@ -412,6 +415,7 @@ ota_trace_rec *mc_repeat_more(mc_cloud *c, double now)
 
 ota_trace_rec *mc_repeat_due(mc_cloud *c, double now)
 {
+    assert(mc_mutex_held(&c->tlock));
     struct mc_repeat *rp = c->repeat;
 
     for (int i = 0; rp && i < rp->n; i++) {
@@ -429,6 +433,7 @@ ota_trace_rec *mc_repeat_due(mc_cloud *c, double now)
  */
 void mc_repeat_evict(mc_cloud *c, size_t below)
 {
+    assert(mc_mutex_held(&c->tlock));
     struct mc_repeat *rp = c->repeat;
 
     for (int i = 0; rp && i < rp->n; i++) {

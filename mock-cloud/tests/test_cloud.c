@@ -210,9 +210,9 @@ static int fault_job(fixture *f, mc_fault fault, size_t size, int mqtt, mc_job_i
     snprintf(v, sizeof(v), "8.0.%d", ++seq);
     assert_int_equal(mc_job_create(f->c, &s, &id), MC_OK);
     assert_int_equal(mc_job_get(f->c, id, ji), MC_OK);
-    pthread_mutex_lock(&f->c->lock);
+    mc_cloud_lock(f->c);
     im = mc_job_find(f->c, id)->image;
-    pthread_mutex_unlock(&f->c->lock);
+    mc_cloud_unlock(f->c);
     assert_true(im.size <= sizeof(img->data));
     mc_image_read(&im, 0, img->data, im.size);
     return id;
@@ -507,9 +507,9 @@ static void push_faults_change_the_push(void **state)
             fault_job(f, (mc_fault){.kind = cases[i].kind, .value = cases[i].value, .count = 1},
                       2000, 0, &ji, &img);
         char push[2048];
-        pthread_mutex_lock(&f->c->lock);
+        mc_cloud_lock(f->c);
         snprintf(push, sizeof(push), "%s", mc_job_find(f->c, id)->push);
-        pthread_mutex_unlock(&f->c->lock);
+        mc_cloud_unlock(f->c);
         assert_int_equal(ota_push_parse(push, strlen(push), &p), cases[i].parse_rc);
         if (cases[i].kind == MC_FAULT_PUSH_MISSING)
             assert_true(!p.has_version && p.size == -1);

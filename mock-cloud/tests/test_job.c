@@ -71,7 +71,7 @@ static int bare_setup(void **state)
 
     if (!c)
         return -1;
-    pthread_mutex_init(&c->lock, NULL);
+    mc_mutex_init(&c->lock);
     c->t0 = ota_clock_now();
     c->dialect = ota_dialect_get(OTA_DIALECT_ALIYUN); /* what mc_cloud_start sets by default */
     if (mc_trace_open(c, NULL, 0) != MC_OK ||
@@ -87,7 +87,7 @@ static int bare_teardown(void **state)
     mc_jobs_free(c);
     mc_registry_free(c);
     mc_trace_close(c);
-    pthread_mutex_destroy(&c->lock);
+    mc_mutex_destroy(&c->lock);
     free(c);
     return 0;
 }

@@ -243,7 +243,7 @@ static void the_file_is_written_after_the_cloud_lock_is_released(void **state)
     bare *b = *state;
     mc_cloud *c = b->c;
 
-    pthread_mutex_init(&c->lock, NULL);
+    mc_mutex_init(&c->lock);
     mc_trace_add(c, OTA_TR_CLOUD, "dev-a", NULL, NULL, 0, "before");
     assert_int_equal(lines_in(b->path), 1);
     mc_cloud_lock(c);
@@ -257,7 +257,7 @@ static void the_file_is_written_after_the_cloud_lock_is_released(void **state)
     assert_int_equal(lines_in(b->path), 3);
     mc_trace_add(c, OTA_TR_CLOUD, "dev-a", NULL, NULL, 0, "after");
     assert_int_equal(lines_in(b->path), 4);
-    pthread_mutex_destroy(&c->lock);
+    mc_mutex_destroy(&c->lock);
 }
 
 static void *wait_for_more(void *arg)
