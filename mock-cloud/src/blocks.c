@@ -215,7 +215,6 @@ static void ask_seam(mc_cloud *c, mc_job *j, const ota_block_request *q, const m
  */
 void mc_blocks_on_request(mc_cloud *c, mc_device *d, const char *p, size_t len, mc_block_out *o)
 {
-    assert(mc_cloud_lock_held(c));
     ota_block_request q;
     mc_block_src src = {0};
     mc_block_reply r;
@@ -224,6 +223,7 @@ void mc_blocks_on_request(mc_cloud *c, mc_device *d, const char *p, size_t len, 
     int rc = ota_block_request_parse(p, len, &q);
     mc_job *j = rc == OTA_OK ? job_by_stream(c, dn, q.stream_id) : NULL;
 
+    assert(mc_cloud_lock_held(c));
     if (j && j->image.file && j->image.file->gone)
         j = NULL; /* its firmware was deleted (mc_image_forget) */
     if (j) {

@@ -87,7 +87,7 @@ int mc_claim_skip_uplink(mc_cloud *c, mc_device *d, const char *topic, const voi
 }
 
 /* Release every claim the client held (its connection ended without DELETE /join). */
-static void release_held_by(mc_cloud *c, const char *client_id)
+static void release_held_by(mc_cloud *c, const char *client_id) EXCLUDES(MC_NONE_HELD(c))
 {
     char dn[OTA_MAX_NAME + 1];
 

@@ -92,7 +92,8 @@ static void on_progress(mc_cloud *c, mc_device *d, const char *p, size_t len) RE
     }
 }
 
-static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char *reply, size_t cap) REQUIRES(c->lock)
+static void on_fw_get(mc_cloud *c, mc_device *d, const char *p, size_t len, char *reply, size_t cap)
+    REQUIRES(c->lock)
 {
     ota_fw_get g;
     mc_job *j;
@@ -262,7 +263,7 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
     free(blk.frame);
 }
 
-static int do_restart(mc_cloud *c, double down_s, int foreign)
+static int do_restart(mc_cloud *c, double down_s, int foreign) EXCLUDES(MC_NONE_HELD(c))
 {
     char err[300];
     double t0 = mc_now(c);
@@ -331,7 +332,7 @@ static int ask_restart(mc_cloud *c, double down_s, int foreign) REQUIRES(c->rloc
     return 0;
 }
 
-static int restart_and_wait(mc_cloud *c, double down_s, int foreign)
+static int restart_and_wait(mc_cloud *c, double down_s, int foreign) EXCLUDES(MC_NONE_HELD(c))
 {
     double until = ota_clock_now() + down_s + 30; /* every wait has a deadline */
     unsigned seq;

@@ -129,7 +129,7 @@ typedef struct {
 } body;
 
 /* Sleep up to `s` seconds; 0 early when the server stops. */
-static int nap(mc_cloud *c, double s)
+static int nap(mc_cloud *c, double s) EXCLUDES(MC_NONE_HELD(c))
 {
     double end = ota_clock_now() + s;
     int stopping;
@@ -277,12 +277,12 @@ typedef struct {
 /* Find the job named by the path and decide its fault (c->lock held). */
 static void find_job(mc_cloud *c, http_req *r, lookup *l) REQUIRES(c->lock)
 {
-    assert(mc_cloud_lock_held(c));
     char file[64], expect[OTA_MAX_URL + 1];
     mc_job *j;
     const char *path;
     int id = 0;
 
+    assert(mc_cloud_lock_held(c));
     memset(l, 0, sizeof(*l));
     if (sscanf(r->uri, "/ota/%d/%63[^?]", &id, file) != 2)
         return;

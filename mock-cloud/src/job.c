@@ -123,10 +123,10 @@ static void trace_change(mc_cloud *c, const mc_job *j, mc_job_state was, mc_job_
 /* Feed one event to a job (c->lock held) and perform the action it returns. */
 void mc_job_feed(mc_cloud *c, mc_job *j, mc_job_event ev, int code)
 {
-    assert(mc_cloud_lock_held(c));
     mc_job_action act;
     mc_job_state was = j->state;
 
+    assert(mc_cloud_lock_held(c));
     j->state = mc_job_next(j->state, ev, &act);
     if (ev == MC_EV_PROGRESS && (was == MC_JOB_PENDING || was == MC_JOB_UPGRADING)) {
         j->has_step = 1;
@@ -288,9 +288,10 @@ static size_t name_hash(const char *s)
  */
 static int *index_slot(const mc_cloud *c, const char *dn) REQUIRES(c->lock)
 {
-    assert(mc_cloud_lock_held(c));
     size_t mask = c->job_index_cap - 1, k;
 
+    assert(mc_cloud_lock_held(c));
+    assert(c->job_index_cap > 0); /* a power of two: mask is all ones below it */
     for (k = name_hash(dn) & mask; c->job_index[k]; k = (k + 1) & mask)
         if (!strcmp(c->jobs[c->job_index[k] - 1]->dn, dn))
             break;
@@ -326,7 +327,8 @@ static int index_room(mc_cloud *c) REQUIRES(c->lock)
 }
 
 /* Feed ev to every job of dn (of one module; NULL: any), oldest first, as a scan of all did. */
-static void feed_device_jobs(mc_cloud *c, const char *dn, const char *module, mc_job_event ev) REQUIRES(c->lock)
+static void feed_device_jobs(mc_cloud *c, const char *dn, const char *module, mc_job_event ev)
+    REQUIRES(c->lock)
 {
     int n = 0, *ids;
 

@@ -507,7 +507,8 @@ static inline void mc_leaf_lock(mc_cloud *c, mc_mutex *m) ACQUIRE(m)
  * are about to be freed; a slot holding one keeps its own copy.
  * mc_repeat_due hands over one summary that is due by time, or NULL.
  */
-int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary) REQUIRES(c->tlock);
+int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary)
+    REQUIRES(c->tlock);
 void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r, size_t idx) REQUIRES(c->tlock);
 void mc_repeat_evict(mc_cloud *c, size_t below) REQUIRES(c->tlock);
 ota_trace_rec *mc_repeat_more(mc_cloud *c, double now) REQUIRES(c->tlock);
@@ -637,6 +638,18 @@ int mc_mqtt_publish(mc_cloud *c, const char *dev, const char *topic, const char 
 int mc_mqtt_publish_bin(mc_cloud *c, const char *dev, const char *topic, const void *data,
                         size_t len, const mc_frame_ref *ref, int qos) EXCLUDES(MC_NONE_HELD(c));
 int mc_device_kick(mc_cloud *c, const char *dn) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_clear(mc_cloud *c, const char *dn) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_drop_next(mc_cloud *c, const char *dn) EXCLUDES(MC_NONE_HELD(c));
+int mc_device_delay_next(mc_cloud *c, const char *dn, double seconds) EXCLUDES(MC_NONE_HELD(c));
+/* The transports' entry points take the cloud's lock themselves. */
+void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, size_t len)
+    EXCLUDES(MC_NONE_HELD(c));
+void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
+    EXCLUDES(MC_NONE_HELD(c));
+void mc_cloud_on_other_topic(mc_cloud *c, const char *topic, const void *payload, size_t len)
+    EXCLUDES(MC_NONE_HELD(c));
+int mc_claim_skip_event(mc_cloud *c, const char *what, const char *dn, const char *client_id)
+    EXCLUDES(MC_NONE_HELD(c));
 int mc_broker_restart(mc_cloud *c, double down_s) EXCLUDES(MC_NONE_HELD(c));
 int mc_broker_present_foreign(mc_cloud *c, int foreign) EXCLUDES(MC_NONE_HELD(c));
 size_t mc_trace_count(mc_cloud *c) EXCLUDES(c->tlock, MC_LEAVES(c));

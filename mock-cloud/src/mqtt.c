@@ -104,7 +104,7 @@ int mc_mqtt_connects(mc_cloud *c)
 }
 
 /* Why the start failed: a refused login (with its CONNACK reason), or no SUBACKs. */
-static void refused_why(mc_cloud *c, char *err, size_t errcap)
+static void refused_why(mc_cloud *c, char *err, size_t errcap) EXCLUDES(MC_NONE_HELD(c))
 {
     int refused;
 
@@ -213,6 +213,7 @@ int mc_mqtt_publish_bin(mc_cloud *c, const char *dev, const char *topic, const v
 }
 
 static int control(mc_cloud *c, const char *command, const char *dn, double seconds)
+    EXCLUDES(MC_NONE_HELD(c))
 {
     mc_device_info d;
     char json[320];

@@ -97,10 +97,10 @@ static size_t name_hash(const char *s)
 /* Rebuild the name index for at least `want` devices (c->lock held). */
 static int index_grow(mc_cloud *c, int want) REQUIRES(c->lock)
 {
-    assert(mc_cloud_lock_held(c));
     size_t cap = 64;
     int *t;
 
+    assert(mc_cloud_lock_held(c));
     while (cap < 2 * (size_t)want)
         cap *= 2;
     if (cap <= c->dev_index_cap)
@@ -125,7 +125,7 @@ static int index_grow(mc_cloud *c, int want) REQUIRES(c->lock)
  * thousands looks a device up for every message. Devices of one name in
  * two products are rare; the caller checks the productKey.
  */
-static mc_device *by_name(mc_cloud *c, const char *dn, int *slot_out)
+static mc_device *by_name(mc_cloud *c, const char *dn, int *slot_out) REQUIRES(c->lock)
 {
     size_t mask = c->dev_index_cap - 1, k;
 
@@ -147,10 +147,10 @@ static mc_device *by_name(mc_cloud *c, const char *dn, int *slot_out)
 /* Add or replace one device (c->lock held); the plugin's file is the caller's to sync. */
 static int add_locked(mc_cloud *c, const mc_device_info *d) REQUIRES(c->lock)
 {
-    assert(mc_cloud_lock_held(c));
     mc_device *n;
     int slot = -1;
 
+    assert(mc_cloud_lock_held(c));
     for (mc_device *o = by_name(c, d->dn, NULL); o; o = NULL) {
         if (!strcmp(o->info.pk, d->pk)) {
             o->info = *d;
@@ -253,9 +253,9 @@ int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap)
 
 mc_device *mc_registry_find(mc_cloud *c, const char *pk, const char *dn)
 {
-    assert(mc_cloud_lock_held(c));
     mc_device *d = by_name(c, dn, NULL);
 
+    assert(mc_cloud_lock_held(c));
     if (d && (!pk || !strcmp(d->info.pk, pk)))
         return d;
     if (!d)

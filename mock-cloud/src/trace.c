@@ -127,9 +127,9 @@ static int append(mc_cloud *c, ota_trace_rec *r)
  */
 static void evict(mc_cloud *c) REQUIRES(c->tlock)
 {
-    assert(mc_mutex_held(&c->tlock));
     size_t held = c->nrecs - c->first, limit = c->tfile ? c->nwritten : c->nrecs, n;
 
+    assert(mc_mutex_held(&c->tlock));
     if (!c->keep || held <= c->keep + c->keep / 4)
         return;
     n = held - c->keep;
@@ -163,9 +163,9 @@ static int store(mc_cloud *c, ota_trace_rec *r) REQUIRES(c->tlock)
  */
 static const ota_trace_rec *next_unwritten(mc_cloud *c, int done) REQUIRES(c->wlock)
 {
-    assert(mc_mutex_held(&c->wlock));
     const ota_trace_rec *r = NULL;
 
+    assert(mc_mutex_held(&c->wlock));
     mc_trace_lock(c);
     c->nwritten += done != 0;
     if (c->nwritten < c->nrecs)
@@ -186,6 +186,7 @@ void mc_trace_flush(mc_cloud *c)
     char *line;
     int wrote = 0;
 
+    assert(!mc_cloud_lock_held(c)); /* see mock_priv.h */
     if (!c->tfile)
         return;
     mc_tfile_lock(c);

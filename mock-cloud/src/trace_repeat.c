@@ -348,13 +348,13 @@ static ota_trace_rec *take_summary(dev_state *d, double now)
 
 int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary)
 {
-    assert(mc_mutex_held(&c->tlock));
     dev_state *d;
     slot *s;
     double prev;
     uint64_t key;
     int i;
 
+    assert(mc_mutex_held(&c->tlock));
     *summary = NULL;
     if (c->repeat)
         c->repeat->pend = c->repeat->last = NULL;
@@ -394,9 +394,9 @@ int mc_repeat_admit(mc_cloud *c, const ota_trace_rec *r, ota_trace_rec **summary
 
 void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r, size_t idx)
 {
-    assert(mc_mutex_held(&c->tlock));
     dev_state *d = c->repeat ? c->repeat->pend : NULL;
 
+    assert(mc_mutex_held(&c->tlock));
     if (d && d->pending >= 0) {
         d->s[d->pending].rec = r;
         d->s[d->pending].idx = idx;
@@ -407,17 +407,17 @@ void mc_repeat_kept(mc_cloud *c, const ota_trace_rec *r, size_t idx)
 
 ota_trace_rec *mc_repeat_more(mc_cloud *c, double now)
 {
-    assert(mc_mutex_held(&c->tlock));
     dev_state *d = c->repeat ? c->repeat->last : NULL;
 
+    assert(mc_mutex_held(&c->tlock));
     return d && d->held ? take_summary(d, now) : NULL;
 }
 
 ota_trace_rec *mc_repeat_due(mc_cloud *c, double now)
 {
-    assert(mc_mutex_held(&c->tlock));
     struct mc_repeat *rp = c->repeat;
 
+    assert(mc_mutex_held(&c->tlock));
     for (int i = 0; rp && i < rp->n; i++) {
         dev_state *d = &rp->devs[i];
         if (d->held && now - d->win_t0 >= WINDOW)
@@ -433,9 +433,9 @@ ota_trace_rec *mc_repeat_due(mc_cloud *c, double now)
  */
 void mc_repeat_evict(mc_cloud *c, size_t below)
 {
-    assert(mc_mutex_held(&c->tlock));
     struct mc_repeat *rp = c->repeat;
 
+    assert(mc_mutex_held(&c->tlock));
     for (int i = 0; rp && i < rp->n; i++) {
         for (int k = 0; k < SLOTS; k++) {
             slot *s = &rp->devs[i].s[k];
