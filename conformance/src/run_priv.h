@@ -77,8 +77,8 @@ typedef struct {
     char trace[PATH_MAX];
     char cmd[PATH_MAX + 64];
     char certs[PATH_MAX];
-    char env[12][PATH_MAX];
-    const char *envp[13];
+    char env[16][PATH_MAX];
+    const char *envp[17];
 } ct_paths;
 
 /* ---- cli.c: the command line and the catalogue ---- */

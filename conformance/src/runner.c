@@ -461,6 +461,11 @@ static int run_parallel(ct_run *r, ct_paths *p)
     j.on_result = job_result;
     j.ud = &jc;
     ct_live_start(&r->live, r->opt.quiet, (int)r->nsel);
+    if (!r->opt.quiet)
+        printf("%d device instances side by side: one line per test as it finishes (the "
+               "longest are handed out first); the summary and the reports keep catalogue "
+               "order\n",
+               j.njobs);
     if (ct_jobs_run(&j) != 0)
         rc = 3;
     ct_live_stop(&r->live);

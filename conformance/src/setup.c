@@ -138,7 +138,7 @@ static int open_cloud(ct_run *r, ct_paths *p, char *err, size_t errcap)
     if (!r->opt.broker) {
         ct_device_endpoints(&r->prof, &cfg);
         if (!r->opt.cloud && ct_device_fixes_ports(&r->prof) &&
-            ct_device_ports_free(&r->prof, err, errcap) != 0)
+            ct_device_ports_free(&r->prof, &r->opt.dev, p->profile, err, errcap) != 0)
             return -1;
     }
     if (r->opt.cloud) { /* its broker, our file server on its address */
@@ -179,6 +179,11 @@ static void build_env(const ct_run *r, ct_paths *p)
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_PRODUCT_KEY=%s", ct.dev.pk);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_NAME=%s", ct.dev.dn);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_SECRET=%s", ct.dev.secret);
+    /* A token dialect's own names for the same identity (docs/dut-contract.md): both pairs. */
+    if (ct.dialect && ct.dialect->auth == OTA_AUTH_TOKEN) {
+        snprintf(p->env[n++], sizeof(p->env[0]), "OTA_ACCESS_TOKEN=%s", ct.dev.secret);
+        snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_NUMBER=%s", ct.dev.dn);
+    }
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MODULE=%s", ct.dev.module);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_FIRMWARE_VERSION=%s", ct.dev.firmware_version);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_STATE_DIR=%s", p->state_dir);

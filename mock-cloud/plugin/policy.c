@@ -182,6 +182,35 @@ int oa_acl_allowed(const char *pk, const char *dn, const char *topic, int is_fil
     return 0;
 }
 
+/*
+ * ThingsPanel's device topics besides OTA's (thingspanel-ota.md; judging.md,
+ * SEC-2): a device publishes telemetry, attributes and events under
+ * "devices/" ("devices/attributes/{message_id}" is the suggested version
+ * report), never the platform's own "devices/status/"; it subscribes to
+ * those that name its device number as a whole level, with '+' allowed only
+ * after that level (a message id it does not know yet).
+ */
+static int tp_device_topic(const char *dn, const char *topic, int is_filter)
+{
+    const char *p;
+    int named = 0;
+
+    if (strncmp(topic, "devices/", 8) || !strncmp(topic, "devices/status/", 15) ||
+        strchr(topic, '#'))
+        return 0;
+    if (!is_filter)
+        return !strchr(topic, '+') && topic[8] != '\0';
+    for (p = topic + 8; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == strlen(dn) && !strncmp(p, dn, n))
+            named = 1;
+        else if (n == 1 && *p == '+' && !named)
+            return 0;
+        p += n + (p[n] == '/');
+    }
+    return named;
+}
+
 int oa_dialect_acl_allowed(const ota_dialect *d, const char *pk, const char *dn, const char *topic,
                            int is_filter)
 {
@@ -190,6 +219,8 @@ int oa_dialect_acl_allowed(const ota_dialect *d, const char *pk, const char *dn,
 
     if (!d || d == ota_dialect_get(OTA_DIALECT_ALIYUN))
         return oa_acl_allowed(pk, dn, topic, is_filter);
+    if (d == ota_dialect_get(OTA_DIALECT_THINGSPANEL) && topic && tp_device_topic(dn, topic, is_filter))
+        return 1;
     if (!topic || strpbrk(topic, "+#") ||
         ota_dialect_topic_parse(d, topic, &kind, tpk, tdn, NULL) != OTA_OK)
         return 0;

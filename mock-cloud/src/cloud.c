@@ -496,17 +496,22 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
         rc = mc_mqtt_start(c, err, errcap);
     if (rc != MC_OK)
         goto fail;
+    /* Only the ports that are on: a port 0 would read as a port. */
+    char mqtts[32] = "", https[32] = "";
+    if (c->broker.tls_port)
+        snprintf(mqtts, sizeof(mqtts), ", mqtts port %d", c->broker.tls_port);
+    if (c->https_port)
+        snprintf(https, sizeof(https), ", https port %d", c->https_port);
     mc_trace_add(c, OTA_TR_CLOUD, NULL, NULL, NULL, 0,
-                 "mock cloud up: broker %s:%d (%s%s), mqtts port %d, http port %d, https port %d, "
-                 "%d device(s)",
-                 c->host, c->port,
+                 "mock cloud up: broker %s:%d (%s%s)%s, http port %d%s, %d device%s", c->host,
+                 c->port,
                  c->embedded ? "embedded"
                  : c->joined ? "joined ota-mock-cloud"
                              : "external",
                  !c->plugin      ? ", no login or topic checks"
                  : cfg->auth_off ? ", auth off"
                                  : "",
-                 c->broker.tls_port, c->http_port, c->https_port, c->ndevices);
+                 mqtts, c->http_port, https, c->ndevices, c->ndevices == 1 ? "" : "s");
     *out = c;
     return MC_OK;
 fail:
@@ -532,6 +537,7 @@ void mc_cloud_stop(mc_cloud *c)
     if (c->embedded)
         mc_broker_stop(&c->broker);
     mc_jobs_free(c);
+    mc_files_free(c);
     mc_registry_free(c);
     mc_trace_close(c);
     pthread_mutex_destroy(&c->lock);

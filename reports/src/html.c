@@ -126,9 +126,10 @@ static void counts_line(FILE *f, const rp_counts *c)
     if (c->not_run)
         fprintf(f, "<span id=\"n-ran\">%d</span> of ", c->ran);
     fprintf(f,
-            "<span id=\"n-tests\">%d</span> tests%s: <span id=\"n-passed\">%d</span> passed, "
+            "<span id=\"n-tests\">%d</span> test%s%s: <span id=\"n-passed\">%d</span> passed, "
             "<span id=\"n-failed\">%d</span> failed",
-            c->total, c->not_run ? " ran" : "", c->pass, c->fail + c->unfinished);
+            c->total, c->total == 1 ? "" : "s", c->not_run ? " ran" : "", c->pass,
+            c->fail + c->unfinished);
     if (c->unfinished)
         fprintf(f, " (%d unfinished)", c->unfinished);
     fprintf(f,
@@ -137,7 +138,8 @@ static void counts_line(FILE *f, const rp_counts *c)
             c->na, c->inconclusive);
     if (c->not_run)
         fprintf(f, "<span id=\"n-not-run\">%d</span> not run, ", c->not_run);
-    fprintf(f, "<span id=\"n-warnings\">%d</span> warnings</p>\n", c->warnings);
+    fprintf(f, "<span id=\"n-warnings\">%d</span> warning%s</p>\n", c->warnings,
+            c->warnings == 1 ? "" : "s");
 }
 
 /* What the firmware row's two versions are. */
