@@ -344,6 +344,7 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
     r->opt.quiet = 1;
     r->live.quiet = 1;
     r->live.tty = 0;
+    r->live.ticking = 0; /* the parent's ticker thread is not in this process */
     snprintf(trace, sizeof(trace), "%.4000s/job-%d.jsonl", jc->paths->scratch, job + 1);
     r->opt.trace = trace;
     rc = ct_setup_prepare(r, &p, err, sizeof(err));
