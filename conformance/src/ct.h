@@ -232,6 +232,21 @@ int ct_first_boot(char *err, size_t errcap);
 int ct_module_switch(const char *module);
 void ct_module_restore(void);
 
+/* ---- what every test gets (sweep.c) ---- */
+/*
+ * After a test's own checks, for a test that passed so far: the first
+ * request of each of its jobs (DL-4), hot loops over its requests (FAIL-B)
+ * and its progress (PROG-5) where the test does not judge them itself, and
+ * with image-digest the image the device runs after its last job succeeded
+ * (VER-6). Verdicts as ct_check gives them.
+ */
+void ct_sweep(void);
+/*
+ * DL-4 on the first download request of a job: byte 0, or the end of a kept
+ * partial download of an image with the same version, size and digest.
+ */
+void ct_check_first_request(int job);
+
 /* ---- power loss (t_power.c) ---- */
 /* Cut points per power test at most; a longer table is sampled (README, "Power loss"). */
 #define CT_PWR_MAX_CUTS 12
