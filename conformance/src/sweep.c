@@ -151,6 +151,7 @@ typedef struct {
     size_t gap_at;   /* that repeat */
     size_t first_at; /* the run's first request */
     double span;     /* seconds from the run's first request to its last */
+    double counted_t; /* when the last count of repeats was written */
 } loop_seen;
 
 static void note_request(loop_seen *s, size_t i, long long start, long long *prev_start,
@@ -197,6 +198,7 @@ static void scan_loops(const mc_job_info *ji, size_t to, loop_seen *s)
         if (r->kind == OTA_TR_CLOUD && r->event == OTA_EV_REPEATED && r->of == OTA_EV_HTTP_GET &&
             !strcmp(r->dev, ct.dev.dn) && job_of_uri(r) == ji->id) {
             s->counted += (long)r->count; /* identical requests: asks for the same bytes */
+            s->counted_t = r->t;
             continue;
         }
         if (request_of_job(r, ji, &start))
@@ -216,13 +218,17 @@ static void check_loops(size_t to)
             continue;
         scan_loops(&ji, to, &s);
         long tries = s.tries + (s.tries > 1 ? s.counted : 0);
+        double t0 = s.tries ? mc_trace_at(ct.cloud, s.first_at)->t : 0;
+        if (s.counted && s.tries > 1 && s.counted_t - t0 > s.span)
+            s.span = s.counted_t - t0; /* the counted ones came until their last count */
         if (tries > 3) {
             ct_describe(s.first_at, where, sizeof(where));
             ct_check("FAIL-B", 0,
-                     "retries are bounded (at most 3 tries per failure): the device asked for the "
-                     "same bytes of version %s %ld times%s, from %s",
-                     ji.version, tries,
-                     s.span > 0 ? " without moving on" : "", where);
+                     "retries are bounded (at most 3 tries per failure), at least %.0f s apart: "
+                     "the device asked for the same bytes of version %s %ld times in %.1f s "
+                     "(%.0f a second) without moving on, the first %s",
+                     gap->seconds, ji.version, tries, s.span,
+                     s.span > 0 ? (double)tries / s.span : (double)tries, where);
             continue;
         }
         if (s.gap < gap->judged) {
