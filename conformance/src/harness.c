@@ -1217,6 +1217,7 @@ void ct_await(ct_attempt *a, double timeout_s)
     if (a->outcome == CT_UP_TIMEOUT && downloaded(a))
         a->outcome = CT_UP_DOWNLOADED;
     mc_job_get(ct.cloud, a->job, &a->info);
+    ct_check_image_after(a); /* VER-6: the image it runs is the one it reports */
 }
 
 void ct_final_reported(const ct_attempt *a)

@@ -2,8 +2,9 @@
  * What every test gets after its own checks, over the traffic of its jobs:
  * hot loops (FAIL-B: the same bytes asked for again and again, or too soon
  * after a failed response; PROG-5: intermediate progress too often), the
- * first download request of every job (DL-4), and the image the device runs
- * after its last upgrade succeeded (VER-6, with image-digest). A test that
+ * first download request of every job (DL-4); and, called by ct_await, the
+ * image the device runs after every successful upgrade (VER-6, with
+ * image-digest). A test that
  * judges FAIL-B or PROG-5 itself is not judged on them again here. It never
  * pushes anything; it reads the trace and, for VER-6, asks STATUS.
  */
@@ -145,49 +146,60 @@ static int response_complete(size_t i, const mc_job_info *ji)
 
 /* What one job's requests showed: the longest run of asks for the same bytes, and spacing. */
 typedef struct {
-    int tries;       /* the longest run: the first ask and its repeats */
-    long counted;    /* repeats the cloud counted instead of storing */
-    double gap;      /* the shortest gap before a repeat that followed a failed response */
-    size_t gap_at;   /* that repeat */
-    size_t first_at; /* the run's first request */
-    double span;     /* seconds from the run's first request to its last */
+    int tries;        /* the longest run: the first ask and its repeats */
+    long counted;     /* repeats the cloud counted instead of storing */
+    double gap;       /* the shortest gap before a repeat that followed a failed response */
+    size_t gap_at;    /* that repeat */
+    size_t first_at;  /* the run's first request */
+    double span;      /* seconds from the run's first request to its last */
     double counted_t; /* when the last count of repeats was written */
 } loop_seen;
 
-static void note_request(loop_seen *s, size_t i, long long start, long long *prev_start,
-                         double *prev_t, int *run, size_t *run_at, const mc_job_info *ji,
-                         size_t *prev_i)
+/* Where the walk over a job's requests is: the request before, and the run it belongs to. */
+typedef struct {
+    long long prev_start; /* the request before: its first byte; -1 before the first */
+    double prev_t;
+    size_t prev_i;
+    int run;       /* asks for the same bytes (or earlier ones) in a row, the first included */
+    size_t run_at; /* the run's first request */
+} loop_walk;
+
+/*
+ * One request of the job, starting at byte `start`. Asking again for bytes
+ * it asked for before (a start at or before the last one's) continues a
+ * run; moving on starts a new one. A repeat after a response that did not
+ * deliver the file is a retry, and its spacing counts.
+ */
+static void note_request(loop_seen *s, loop_walk *w, size_t i, long long start,
+                         const mc_job_info *ji)
 {
     const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
-    int repeat = *prev_start >= 0 && start <= *prev_start;
 
-    if (!repeat) {
-        *run = 1;
-        *run_at = i;
+    if (w->prev_start < 0 || start > w->prev_start) {
+        w->run = 1;
+        w->run_at = i;
     } else {
-        (*run)++;
+        w->run++;
         /* A new ask after a complete response is a new download, not a retry (download-twice). */
-        if (!ji->mqtt && !response_complete(*prev_i, ji) && r->t - *prev_t < s->gap) {
-            s->gap = r->t - *prev_t;
+        if (!ji->mqtt && !response_complete(w->prev_i, ji) && r->t - w->prev_t < s->gap) {
+            s->gap = r->t - w->prev_t;
             s->gap_at = i;
         }
     }
-    if (*run > s->tries) {
-        s->tries = *run;
-        s->first_at = *run_at;
-        s->span = r->t - mc_trace_at(ct.cloud, *run_at)->t;
+    if (w->run > s->tries) {
+        s->tries = w->run;
+        s->first_at = w->run_at;
+        s->span = r->t - mc_trace_at(ct.cloud, w->run_at)->t;
     }
-    *prev_start = start;
-    *prev_t = r->t;
-    *prev_i = i;
+    w->prev_start = start;
+    w->prev_t = r->t;
+    w->prev_i = i;
 }
 
 static void scan_loops(const mc_job_info *ji, size_t to, loop_seen *s)
 {
-    long long prev_start = -1, start;
-    double prev_t = 0;
-    int run = 0;
-    size_t run_at = 0, prev_i = 0;
+    loop_walk w = {.prev_start = -1};
+    long long start;
 
     memset(s, 0, sizeof(*s));
     s->gap = 1e9;
@@ -202,7 +214,7 @@ static void scan_loops(const mc_job_info *ji, size_t to, loop_seen *s)
             continue;
         }
         if (request_of_job(r, ji, &start))
-            note_request(s, i, start, &prev_start, &prev_t, &run, &run_at, ji, &prev_i);
+            note_request(s, &w, i, start, ji);
     }
 }
 
@@ -322,27 +334,19 @@ static int running_image(char *buf, size_t cap)
     return 0;
 }
 
-/*
- * The test's last job succeeded and the device reports its version: it
- * must run that job's image. The power group judges this as PWR-2 itself.
- */
-static void check_image(void)
+void ct_check_image_after(const ct_attempt *a)
 {
-    mc_device_info d;
-    mc_job_info ji;
     char image[DUT_MAX_LINE];
 
     /* Without a version report (ThingsPanel) success is step "100", before the reboot. */
-    if (!ct.njobs || !dut_has_cap(ct.dut, "image-digest") || !dut_has_channel(ct.dut) ||
-        !strcmp(ct.cur->group, "power") || !ota_dialect_has(ct.dialect, OTA_TOPIC_INFORM) ||
-        mc_job_get(ct.cloud, ct.jobs[ct.njobs - 1], &ji) != MC_OK ||
-        ji.state != MC_JOB_SUCCEEDED || mc_device_get(ct.cloud, ct.dev.dn, &d) != MC_OK ||
-        strcmp(d.reported_version, ji.version) || running_image(image, sizeof(image)) != 0)
+    if (a->outcome != CT_UP_SUCCEEDED || !ct.cur || !dut_has_cap(ct.dut, "image-digest") ||
+        !dut_has_channel(ct.dut) || !strcmp(ct.cur->group, "power") ||
+        !ota_dialect_has(ct.dialect, OTA_TOPIC_INFORM) || running_image(image, sizeof(image)) != 0)
         return;
-    ct_check("VER-6", !strcasecmp(image, ji.sha256_hex),
+    ct_check("VER-6", !strcasecmp(image, a->info.sha256_hex),
              "after the upgrade to %s the device reports that version, so it must run its image "
              "(SHA-256 %s), but STATUS says image=%s: the reported version is not the one running",
-             ji.version, ji.sha256_hex, image[0] ? image : "(none)");
+             a->info.version, a->info.sha256_hex, image[0] ? image : "(none)");
 }
 
 void ct_sweep(void)
@@ -357,5 +361,4 @@ void ct_sweep(void)
         check_loops(to);
     if (!judged_by_test("PROG-5"))
         check_pace(ct.t_begin, to);
-    check_image();
 }

@@ -201,11 +201,11 @@ static void survives_ignored_range(void **state)
     ct_check("DL-4",
              !(done >= 0 && mc_trace_at(ct.cloud, (size_t)done)->status == 200 && again < 0 &&
                a.outcome == CT_UP_FAILED && a.step == -3),
-             "the resume %s was answered with 200 and the whole file: every byte served was "
-             "right, yet the device reported a digest mismatch without asking again from byte "
-             "0: it appended the whole file to the %lld bytes it had instead of starting over "
-             "%s",
-             resume, r >= 0 ? range_start(mc_trace_at(ct.cloud, (size_t)r)) : 0LL, where);
+             "the resume from byte %lld (%s) was answered with 200 and the whole file: every "
+             "byte served was right, yet the device reported a digest mismatch without asking "
+             "again from byte 0: it appended the whole file to what it had instead of starting "
+             "over %s",
+             r >= 0 ? range_start(mc_trace_at(ct.cloud, (size_t)r)) : 0LL, resume, where);
     ct_final_reported(&a);
     ct_check("DL-2", a.outcome == CT_UP_SUCCEEDED,
              "after %s the upgrade to %s must still succeed: got %s %s", about, a.info.version,

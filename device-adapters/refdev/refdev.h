@@ -147,7 +147,7 @@ typedef struct {
     char state_dir[512];
     char ca_file[512];
     int tls;
-    char image_sha256[65]; /* of the image in flash (its trailer), "" for the factory image */
+    char image_sha256[65];      /* of the image in flash (its trailer), "" for the factory image */
     unsigned long long bugs[2]; /* one bit per rd_bug: room for 128 */
     const ota_dialect *dialect; /* OTA_DIALECT or --dialect; Aliyun by default */
     int no_channel;             /* behave as a device without the control channel */
