@@ -168,15 +168,16 @@ static void check_retries(const ct_expect *e, const ct_attempt *a)
     int tries = e->tries_downloads ? count_downloads(a->push_at, end, &min_gap)
                                    : ct_count_requests(a->push_at, end, &min_gap, &span);
 
+    /*
+     * Complete downloads are counted, not spaced: a device may fetch an image
+     * twice before it verifies it (a cost, not a retry; download-twice).
+     */
     if (e->tries_downloads) {
         ct_check(e->rule_retries, tries <= e->retries,
                  "an image that fails its check may be downloaded again, at most %d times in all; "
-                 "the device downloaded it %d times%s",
-                 e->retries, tries, a->outcome == CT_UP_FAILED ? "" : " and never reported it");
-        ct_check(e->rule_retries, tries < 2 || min_gap >= gap->judged,
-                 "a download again should come at least %.0f s after the last one ended (%.1f s "
-                 "allowed); one came %.3f s after",
-                 gap->seconds, gap->judged, min_gap);
+                 "the device downloaded it %d times (the closest two %.1f s apart)%s",
+                 e->retries, tries, min_gap,
+                 a->outcome == CT_UP_FAILED ? "" : " and never reported it");
         return;
     }
     ct_check(e->rule_retries, tries <= e->retries,

@@ -2,9 +2,9 @@
  * What every test gets after its own checks, over the traffic of its jobs:
  * hot loops (FAIL-B: the same bytes asked for again and again, or too soon
  * after a failed response; PROG-5: intermediate progress too often), the
- * first download request of every job (DL-4); and, called by ct_await, the
- * image the device runs after every successful upgrade (VER-6, with
- * image-digest). A test that
+ * first download request of every job (DL-4); and the image the device runs
+ * after every successful upgrade (VER-6, with image-digest: ct_await asks,
+ * the sweep judges). A test that
  * judges FAIL-B or PROG-5 itself is not judged on them again here. It never
  * pushes anything; it reads the trace and, for VER-6, asks STATUS.
  */
@@ -125,8 +125,13 @@ void ct_check_first_request(int job)
 
 /* ---- FAIL-B: the same bytes again and again ---- */
 
-/* How the response to the HTTP request at index i ended: 1 complete (the whole range), 0 not. */
-static int response_complete(size_t i, const mc_job_info *ji)
+/*
+ * Did the response to the HTTP request at index i fail: an error status, or
+ * the body cut short? Its end is the first done or aborted record of the URL
+ * after it (the next request may come before the server notes the end). Not
+ * seen: not failed, so that nothing is judged on a guess.
+ */
+static int response_failed(size_t i)
 {
     const ota_trace_rec *g = mc_trace_at(ct.cloud, i);
     size_t n = mc_trace_count(ct.cloud);
@@ -135,11 +140,8 @@ static int response_complete(size_t i, const mc_job_info *ji)
         const ota_trace_rec *r = mc_trace_at(ct.cloud, k);
         if (!r || r->kind != OTA_TR_HTTP || strcmp(r->topic, g->topic))
             continue;
-        if (r->event == OTA_EV_HTTP_GET)
-            return 0; /* the next request came first: this one's end was not seen */
         if (r->event == OTA_EV_HTTP_DONE || r->event == OTA_EV_HTTP_ABORTED)
-            return r->event == OTA_EV_HTTP_DONE && (r->status == 200 || r->status == 206) &&
-                   r->last + 1 >= (long long)ji->size;
+            return r->event == OTA_EV_HTTP_ABORTED || (r->status != 200 && r->status != 206);
     }
     return 0;
 }
@@ -181,7 +183,7 @@ static void note_request(loop_seen *s, loop_walk *w, size_t i, long long start,
     } else {
         w->run++;
         /* A new ask after a complete response is a new download, not a retry (download-twice). */
-        if (!ji->mqtt && !response_complete(w->prev_i, ji) && r->t - w->prev_t < s->gap) {
+        if (!ji->mqtt && response_failed(w->prev_i) && r->t - w->prev_t < s->gap) {
             s->gap = r->t - w->prev_t;
             s->gap_at = i;
         }
@@ -334,6 +336,17 @@ static int running_image(char *buf, size_t cap)
     return 0;
 }
 
+/*
+ * A successful upgrade whose image was not the one reported, seen by
+ * ct_check_image_after: judged in ct_sweep, after the test's own rules (a
+ * device that reports the target before it has the image breaks FINAL-2
+ * first, one that flashes a short file DL-2).
+ */
+static struct {
+    size_t begin; /* the test it belongs to (its t_begin) */
+    char text[600];
+} wrong_image;
+
 void ct_check_image_after(const ct_attempt *a)
 {
     char image[DUT_MAX_LINE];
@@ -341,9 +354,12 @@ void ct_check_image_after(const ct_attempt *a)
     /* Without a version report (ThingsPanel) success is step "100", before the reboot. */
     if (a->outcome != CT_UP_SUCCEEDED || !ct.cur || !dut_has_cap(ct.dut, "image-digest") ||
         !dut_has_channel(ct.dut) || !strcmp(ct.cur->group, "power") ||
-        !ota_dialect_has(ct.dialect, OTA_TOPIC_INFORM) || running_image(image, sizeof(image)) != 0)
+        !ota_dialect_has(ct.dialect, OTA_TOPIC_INFORM) ||
+        (wrong_image.begin == ct.t_begin && wrong_image.text[0]) ||
+        running_image(image, sizeof(image)) != 0 || !strcasecmp(image, a->info.sha256_hex))
         return;
-    ct_check("VER-6", !strcasecmp(image, a->info.sha256_hex),
+    wrong_image.begin = ct.t_begin;
+    snprintf(wrong_image.text, sizeof(wrong_image.text),
              "after the upgrade to %s the device reports that version, so it must run its image "
              "(SHA-256 %s), but STATUS says image=%s: the reported version is not the one running",
              a->info.version, a->info.sha256_hex, image[0] ? image : "(none)");
@@ -361,4 +377,8 @@ void ct_sweep(void)
         check_loops(to);
     if (!judged_by_test("PROG-5"))
         check_pace(ct.t_begin, to);
+    if (wrong_image.begin == ct.t_begin && wrong_image.text[0]) {
+        wrong_image.text[0] = '\0';
+        ct_check("VER-6", 0, "%s", wrong_image.text);
+    }
 }
