@@ -240,6 +240,11 @@ void ct_module_restore(void);
  * itself. Verdicts as ct_check gives them.
  */
 void ct_sweep(void);
+/*
+ * For a test that failed: its hot loops (FAIL-B, PROG-5) as warnings beside
+ * the failure, which stands. The runner calls it as the test ends.
+ */
+void ct_sweep_failed(void);
 
 /*
  * DL-4 on the first download request of a job: byte 0, or the end of a kept

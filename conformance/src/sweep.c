@@ -8,6 +8,7 @@
  * judges FAIL-B or PROG-5 itself is not judged on them again here. It never
  * pushes anything; it reads the trace and, for VER-6, asks STATUS.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,33 @@ void ct_check_first_request(int job)
                  kept ? "of which no more was ever sent" : "none was ever downloaded", start,
                  where);
         return;
+    }
+}
+
+/*
+ * A hot loop's verdict. In a test that failed already it is one more
+ * warning, whatever the tier: the failure stands, and the loop beside it is
+ * what a reader needs to see (ct_check would end a test that has ended).
+ */
+static void loop_seen_in_test(const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void loop_seen_in_test(const char *rule, const char *fmt, ...)
+{
+    char text[sizeof(ct.cur->warnings[0].text)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (ct.cur->verdict != RP_FAIL) {
+        ct_check(rule, 0, "%s", text);
+        return;
+    }
+    if (ct.cur->nwarnings < RP_MAX_WARNINGS) {
+        rp_warning *w = &ct.cur->warnings[ct.cur->nwarnings++];
+        snprintf(w->rule, sizeof(w->rule), "%s", rule);
+        snprintf(w->text, sizeof(w->text), "%s", text);
     }
 }
 
@@ -237,20 +265,22 @@ static void check_loops(size_t to)
             s.span = s.counted_t - t0; /* the counted ones came until their last count */
         if (tries > 3) {
             ct_describe(s.first_at, where, sizeof(where));
-            ct_check("FAIL-B", 0,
-                     "retries are bounded (at most 3 tries per failure), at least %.0f s apart: "
-                     "the device asked for the same bytes of version %s %ld times in %.1f s "
-                     "(%.0f a second) without moving on, the first %s",
-                     gap->seconds, ji.version, tries, s.span,
-                     s.span > 0 ? (double)tries / s.span : (double)tries, where);
+            loop_seen_in_test(
+                "FAIL-B",
+                "retries are bounded (at most 3 tries per failure), at least %.0f s apart: "
+                "the device asked for the same bytes of version %s %ld times in %.1f s "
+                "(%.0f a second) without moving on, the first %s",
+                gap->seconds, ji.version, tries, s.span,
+                s.span > 0 ? (double)tries / s.span : (double)tries, where);
             continue;
         }
         if (s.gap < gap->judged) {
             ct_describe(s.gap_at, where, sizeof(where));
-            ct_check("FAIL-B", 0,
-                     "retries should be at least %.0f s apart (%.1f s allowed): after a failed "
-                     "response the device asked for the same bytes again %.3f s later %s",
-                     gap->seconds, gap->judged, s.gap, where);
+            loop_seen_in_test(
+                "FAIL-B",
+                "retries should be at least %.0f s apart (%.1f s allowed): after a failed "
+                "response the device asked for the same bytes again %.3f s later %s",
+                gap->seconds, gap->judged, s.gap, where);
         }
     }
 }
@@ -308,10 +338,11 @@ static void check_pace(size_t from, size_t to)
     if (!fast)
         return;
     ct_describe((size_t)first_fast, where, sizeof(where));
-    ct_check("PROG-5", 0,
-             "intermediate progress at most once per %.0f s: %d report%s came sooner than %.1f s "
-             "after the one before (the closest %.3f s apart), the first %s",
-             gap->seconds, fast, fast == 1 ? "" : "s", gap->judged, closest, where);
+    loop_seen_in_test(
+        "PROG-5",
+        "intermediate progress at most once per %.0f s: %d report%s came sooner than %.1f s "
+        "after the one before (the closest %.3f s apart), the first %s",
+        gap->seconds, fast, fast == 1 ? "" : "s", gap->judged, closest, where);
 }
 
 /* ---- VER-6: the image after a successful upgrade ---- */
@@ -363,6 +394,18 @@ void ct_check_image_after(const ct_attempt *a)
              "after the upgrade to %s the device reports that version, so it must run its image "
              "(SHA-256 %s), but STATUS says image=%s: the reported version is not the one running",
              a->info.version, a->info.sha256_hex, image[0] ? image : "(none)");
+}
+
+void ct_sweep_failed(void)
+{
+    size_t to = mc_trace_count(ct.cloud);
+
+    if (!ct.cur || ct.cur->verdict != RP_FAIL)
+        return;
+    if (!judged_by_test("FAIL-B"))
+        check_loops(to);
+    if (!judged_by_test("PROG-5"))
+        check_pace(ct.t_begin, to);
 }
 
 void ct_sweep(void)
