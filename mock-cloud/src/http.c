@@ -300,7 +300,7 @@ static void find_job(mc_cloud *c, http_req *r, lookup *l) REQUIRES(c->lock)
     if (!l->uri_ok || l->mqtt_only)
         return;
     if (mc_fault_http_fires(&j->fault, &j->fault_seen))
-        l->fault = j->fault;
+        mc_fault_http_request(&j->fault, j->fault_seen, &l->fault);
 }
 
 /* The event of an HTTP fault applied to a whole response (no block offset). */
