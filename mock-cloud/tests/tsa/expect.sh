@@ -1,6 +1,8 @@
 #!/bin/sh
 # The tsa build's check is real: lock_misuse.c compiles as it is, and each
 # mistake put in with -DBREAK_* fails to compile with the diagnostic expected.
+# And no source takes a cloud lock with a bare mc_mutex_lock, which would
+# skip the order's EXCLUDES lists (only the taking functions may).
 # usage: expect.sh CC SOURCE_DIR GENERATED_INCLUDE
 set -u
 cc=$1 src=$2 gen=$3
@@ -33,4 +35,13 @@ check BREAK_ORDER "cannot call function 'mc_cloud_lock' while mutex 'c->tlock' i
 check BREAK_FLUSH "cannot call function 'mc_trace_flush' while mutex 'c->lock' is held"
 check BREAK_LEAF "cannot call function 'mc_trace_add' while mutex 'c->rlock' is held"
 check BREAK_REQUIRES "calling function 'mc_job_find' requires holding mutex 'c->lock' exclusively"
+bare=$(grep -n 'mc_mutex_lock(' "$src"/mock-cloud/src/*.c "$src"/mock-cloud/daemon/*.c |
+    grep -v -e '/lock\.c:' -e '/cloud\.c:.*mc_mutex_lock(&c->lock);')
+if [ -n "$bare" ]; then
+    echo "$bare"
+    echo "FAIL: a lock taken with mc_mutex_lock: use mc_cloud_lock, mc_trace_lock, mc_tfile_lock or mc_leaf_lock"
+    rc=1
+else
+    echo "ok: every cloud lock is taken through its function"
+fi
 exit "$rc"
