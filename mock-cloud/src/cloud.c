@@ -182,6 +182,7 @@ void mc_cloud_on_broker_event(mc_cloud *c, const void *payload, size_t len)
  * topic names no device: the device is the one the plugin names.
  */
 static void on_connection_uplink(mc_cloud *c, const char *via, const void *payload, size_t len)
+    EXCLUDES(MC_NONE_HELD(c))
 {
     char pk[OTA_MAX_NAME + 1], dn[OTA_MAX_NAME + 1], tpk[OTA_MAX_NAME + 1];
     char tdn[OTA_MAX_NAME + 1];

@@ -664,4 +664,15 @@ int mc_broker_restart(mc_cloud *c, double down_s) EXCLUDES(MC_NONE_HELD(c));
 int mc_broker_present_foreign(mc_cloud *c, int foreign) EXCLUDES(MC_NONE_HELD(c));
 size_t mc_trace_count(mc_cloud *c) EXCLUDES(c->tlock, MC_LEAVES(c));
 size_t mc_trace_wait(mc_cloud *c, size_t seen, double deadline) EXCLUDES(MC_NONE_HELD(c));
+const ota_trace_rec *mc_trace_at(mc_cloud *c, size_t i) EXCLUDES(c->tlock, MC_LEAVES(c));
+int mc_trace_copy(mc_cloud *c, size_t i, ota_trace_rec *out) EXCLUDES(c->tlock, MC_LEAVES(c));
+size_t mc_trace_first(mc_cloud *c) EXCLUDES(c->tlock, MC_LEAVES(c));
+int mc_trace_errors(mc_cloud *c) EXCLUDES(c->tlock, MC_LEAVES(c));
+/* Start and stop: no lock of the cloud held. */
+int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap)
+    EXCLUDES(MC_NONE_HELD(c));
+int mc_http_start(mc_cloud *c, char *err, size_t errcap) EXCLUDES(MC_NONE_HELD(c));
+void mc_http_stop(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
+void mc_ticker_stop(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
+void mc_cloud_stop(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
 #endif

@@ -220,6 +220,7 @@ static void set_event(ota_trace_rec *r, const mc_trace_ev *ev)
  * may be left out. Waiters wake for whatever was stored.
  */
 static void put(mc_cloud *c, ota_trace_rec *r, const mc_trace_ev *ev, const char *fmt, va_list ap)
+    EXCLUDES(c->tlock, c->wlock, MC_LEAVES(c))
 {
     ota_trace_rec *sum = NULL;
     int keep, summed;
@@ -258,7 +259,7 @@ void mc_trace_addv(mc_cloud *c, ota_trace_kind kind, const char *dev, const char
     put(c, rec_new(kind, dev, topic, payload, len, binary, NULL), NULL, fmt, ap);
 }
 
-static void put_frame(mc_cloud *c, ota_trace_rec *r, ...)
+static void put_frame(mc_cloud *c, ota_trace_rec *r, ...) EXCLUDES(c->tlock, c->wlock, MC_LEAVES(c))
 {
     va_list ap;
     va_start(ap, r);
