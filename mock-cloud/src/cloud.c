@@ -533,6 +533,7 @@ void mc_cloud_stop(mc_cloud *c)
     mc_jobs_free(c);
     mc_registry_free(c);
     mc_trace_close(c);
+    mc_image_files_free(c);
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->rlock);
     pthread_cond_destroy(&c->rcond);

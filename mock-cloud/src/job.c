@@ -180,8 +180,9 @@ static unsigned long long epoch_ms(void)
 /* The image, its digest, and an OSS-like signed URL for it. */
 static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
 {
-    char text[128], sig[65];
-    int rc = mc_image_make(s->image_size, (unsigned)j->id * 7919u, &j->image);
+    char text[128], sig[65], err[300];
+    int rc = s->image_path ? mc_image_file(c, s->image_path, &j->image, err, sizeof(err))
+                           : mc_image_make(s->image_size, (unsigned)j->id * 7919u, &j->image);
 
     if (rc == MC_OK)
         rc = mc_image_digest(&j->image, s->digest, j->digest_hex, sizeof(j->digest_hex));
@@ -189,6 +190,8 @@ static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
         snprintf(j->sha256_hex, sizeof(j->sha256_hex), "%s", j->digest_hex);
     else if (rc == MC_OK)
         rc = mc_image_digest(&j->image, OTA_DIGEST_SHA256, j->sha256_hex, sizeof(j->sha256_hex));
+    if (rc != MC_OK && s->image_path)
+        mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0, "job for %s: %s", j->version, err);
     if (rc != MC_OK)
         return rc;
     snprintf(j->file, sizeof(j->file), "fw-%d.bin", j->id);
@@ -226,6 +229,7 @@ static int job_push(mc_job *j, const mc_job_spec *s, const ota_dialect *dialect,
     p.id = epoch_ms();
     p.size = (long long)j->image.size - edit.size_less;
     p.has_version = 1;
+    p.is_diff = s->is_diff;
     snprintf(p.version, sizeof(p.version), "%s", j->version);
     if (!s->omit_transport && j->mqtt) {
         p.has_dprotocol = 1;

@@ -49,7 +49,21 @@ int mc_broker_restart_process(mc_broker *b, double down_s, char *err, size_t err
 typedef struct {
     size_t size; /* at most MC_BLOCK_FILE_MAX (and below 4 GiB: mc_image_key packs it) */
     unsigned seed;
+    const unsigned char *data; /* a file's bytes (mc_image_file); NULL: generated */
 } mc_image;
+
+/*
+ * A firmware file served as it is (mc_job_spec.image_path): mapped once per
+ * cloud and path (and size and mtime: a rewritten file is mapped again), shared
+ * by every job that names it, unmapped at mc_cloud_stop.
+ */
+typedef struct mc_fw_file {
+    struct mc_fw_file *next;
+    char *path;
+    long long mtime_ns;
+    size_t size;
+    void *map;
+} mc_fw_file;
 
 int mc_image_make(size_t size, unsigned seed, mc_image *out);
 /* Bytes [off, off + n) of the image into buf; the caller keeps off + n within its size. */
@@ -59,6 +73,13 @@ int mc_image_digest(const mc_image *img, ota_digest_kind kind, char *hex, size_t
 /* The image as a trace record's ref_key, and the ref_read that writes its bytes back. */
 unsigned long long mc_image_key(const mc_image *img);
 void mc_image_read_key(unsigned long long key, long long off, void *buf, size_t n);
+/*
+ * The image of the file at path (c->lock held): MC_ERR_IO with a sentence in
+ * err when it cannot be read or is empty, MC_ERR_ARG when it is 4 GiB or
+ * more. The bytes stay mapped until mc_image_files_free.
+ */
+int mc_image_file(mc_cloud *c, const char *path, mc_image *out, char *err, size_t errcap);
+void mc_image_files_free(mc_cloud *c);
 
 typedef enum {
     MC_EV_PROGRESS = 0, /* a step 0..100 */
@@ -319,6 +340,7 @@ struct mc_cloud {
     int *job_index;       /* open addressing by deviceName: the id of its newest job, 0 empty */
     size_t job_index_cap; /* a power of two; job_names names use it */
     int job_names;
+    mc_fw_file *files; /* firmware files jobs serve (image.c), under lock */
 
     /* trace */
     pthread_mutex_t tlock; /* the records in memory, errors, repeat state */

@@ -384,6 +384,16 @@ typedef struct {
     int documented;               /* a dialect with two value types (ThingsPanel): this push
                                      has the documented ones (numeric code and size, the
                                      digest in sign) whatever the cloud's push_values */
+    /*
+     * A firmware file to serve as the image (NULL: a generated one of
+     * image_size bytes). Its size and digests go in the push; every fault plan
+     * applies to its bytes as to a generated image's. The file is mapped once
+     * per cloud and path and read in place, never copied per job; it must stay
+     * unchanged while the cloud runs. mc_job_create gives MC_ERR_IO (the trace
+     * says why) when it cannot be read or is empty.
+     */
+    const char *image_path;
+    int is_diff; /* the push says isDiff 1: image_path holds a differential package */
 } mc_job_spec;
 
 typedef struct {
