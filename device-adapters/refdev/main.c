@@ -148,7 +148,9 @@ static int read_env(void)
         rd_log("bootloader: %s; the device cannot start", why);
         abort();
     }
-    if (rd_state_read("version", rd.version, sizeof(rd.version)) != 0 || !rd.version[0])
+    /* A device that checks its images runs the version its image's header names. */
+    if (rd_image_boot_version(rd.version, sizeof(rd.version)) != 0 &&
+        (rd_state_read("version", rd.version, sizeof(rd.version)) != 0 || !rd.version[0]))
         snprintf(rd.version, sizeof(rd.version), "%s", fw);
     rd.just_upgraded = rd_state_read("just-upgraded", fw, sizeof(fw)) == 0;
     if (rd.just_upgraded) {
@@ -197,7 +199,11 @@ static void usage(FILE *f)
             "buffer ends, dropping the rest (correct too); --http-only\n"
             "has no MQTT block download and ignores such pushes (correct too);\n"
             "--reboot-after-failure SECS reboots SECS after reporting a failure,\n"
-            "losing a push that arrives meanwhile (correct too).\n"
+            "losing a push that arrives meanwhile (correct too); --image-check\n"
+            "takes only app images for its product (ota-image(1)): it checks the\n"
+            "header and the body's SHA-256 (-3 when they are wrong), reports the\n"
+            "version the image's header names, and applies diffs (isDiff 1) to\n"
+            "the image it runs (correct too; needs a firmware section in its profile).\n"
             "--list-bugs prints every bug switch with the rule it breaks.\n"
             "Settings given as options win over the environment, so the device can\n"
             "behave like firmware with compiled-in settings:\n",
@@ -283,6 +289,8 @@ static int parse_args(int argc, char **argv)
             rd.resume_aligned = 1;
         } else if (!strcmp(argv[i], "--http-only")) {
             rd.http_only = 1;
+        } else if (!strcmp(argv[i], "--image-check")) {
+            rd.image_check = 1;
         } else if (!strcmp(argv[i], "--reboot-after-failure") && i + 1 < argc) {
             if (parse_reboot_delay(argv[++i]) != 0)
                 return 2;
