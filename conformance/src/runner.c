@@ -13,6 +13,7 @@
 #include "jobs.h"
 #include "order.h"
 #include "otaproto/clock.h"
+#include "firmware.h"
 #include "run_priv.h"
 
 /*
@@ -208,7 +209,7 @@ static int run_serial(ct_run *r, ct_paths *p)
     ct_setup_trace_run_begin(r, p);
     ct_live_start(&r->live, r->opt.quiet, (int)r->nsel);
     stop_signals(SIG_UNBLOCK);
-    for (size_t i = 0; i < r->nsel && !ct_interrupted; i++)
+    for (size_t i = 0; i < r->nsel && !ct_interrupted && !ct_fw_fatal(); i++)
         run_one(r, r->sel[i], p->scratch);
     stop_signals(SIG_BLOCK);
     ct_live_stop(&r->live);
@@ -220,6 +221,9 @@ static int run_serial(ct_run *r, ct_paths *p)
     ct.cloud = NULL;
     if (ct_setup_write_reports(r, p->trace, &worse) != 0)
         rc = 3;
+    if (ct_fw_fatal()) /* a firmware build failed: the run stopped there */
+        fprintf(stderr, "ota-conformance: %s\n", ct_fw_fatal());
+    rc = rc ? rc : ct_fw_fatal() ? 3 : 0;
     return rc ? rc : ct_interrupted ? 130 : any_failed(r) || worse ? 1 : 0;
 }
 
@@ -251,6 +255,10 @@ static int job_serve(ct_run *r, ct_paths *p, int cmd_fd, int res_fd)
         if (!json || dprintf(res_fd, "done %ld %s\n", idx, json) < 0)
             rc = 3;
         free(json);
+        if (ct_fw_fatal()) { /* a firmware build failed: this instance stops */
+            fprintf(stderr, "ota-conformance: %s\n", ct_fw_fatal());
+            rc = 3;
+        }
         if (rc)
             break;
     }

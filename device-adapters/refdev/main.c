@@ -431,7 +431,8 @@ int main(int argc, char **argv)
         return 3;
     }
     if (!rd.no_channel)
-        rd_chan("!READY fw=%s caps=inject-flash,reset,set-version,image-digest", rd.version);
+        rd_chan("!READY fw=%s caps=inject-flash,reset,set-version,image-digest%s", rd.version,
+                rd.image_check ? ",image-check" : "");
     serve();
     rd_log("rebooting");
     rd_upgrade_join();
