@@ -9,6 +9,7 @@
 set -u
 bin=$1
 shift
+fixtures=$(cd "$(dirname "$0")/../../fixtures" && pwd)
 work=$(mktemp -d /tmp/ota-selfcheck-XXXXXX)
 # Kept when something fails, so the traces can be read.
 trap 'if [ "$status" -eq 0 ]; then rm -rf "$work"; else echo "traces and JUnit kept in $work"; fi' EXIT
@@ -33,20 +34,21 @@ check_reference() {
 }
 
 # The whole catalogue, plain TCP and then over TLS, four device instances side by side.
-# Plain runs have two N/A: SEC-3 (HTTPS and MQTTS) is judged over TLS only.
+# Plain runs have seven N/A: SEC-3 (HTTPS and MQTTS) is judged over TLS only, and the image
+# group's five tests need a firmware section (conformance/tests/firmware.sh runs them).
 # The ThingsPanel dialect runs plain TCP and over TLS too: its own tests pass, and every
-# Aliyun test it cannot judge is N/A with the reason (44 of them plain, the power group's
-# three among them, 42 over TLS, where the two SEC-3 tests run).
+# Aliyun test it cannot judge is N/A with the reason (49 of them plain, the power group's
+# three and the image group's five among them, 47 over TLS, where the two SEC-3 tests run).
 # $1: aliyun or thingspanel for that dialect's passes only; empty for both.
 run_reference() {
     if [ "${1:-aliyun}" = aliyun ]; then
-        check_reference plain ' 0 failed, 2 N/A, 0 warnings, strict (' || return 1
-        check_reference tls ' 0 failed, 0 N/A, 0 warnings, strict, TLS' --tls || return 1
+        check_reference plain ' 0 failed, 7 N/A, 0 warnings, strict (' || return 1
+        check_reference tls ' 0 failed, 5 N/A, 0 warnings, strict, TLS' --tls || return 1
     fi
     [ "${1:-thingspanel}" = thingspanel ] || return 0
-    check_reference thingspanel ' 0 failed, 44 N/A, 0 warnings, strict (' \
+    check_reference thingspanel ' 0 failed, 49 N/A, 0 warnings, strict (' \
         --dialect thingspanel || return 1
-    check_reference thingspanel-tls ' 0 failed, 42 N/A, 0 warnings, strict, TLS' \
+    check_reference thingspanel-tls ' 0 failed, 47 N/A, 0 warnings, strict, TLS' \
         --dialect thingspanel --tls || return 1
     local x
     for x in thingspanel thingspanel-tls; do
@@ -84,9 +86,15 @@ run_bug() {
     case " $TLS_RULES " in *" $rule "*) extra=(--tls) ;; esac
     # A ThingsPanel rule is judged in that dialect.
     case "$rule" in TP-*) extra+=(--dialect thingspanel) ;; esac
+    # Rules on images the device checks itself: the device with --image-check and its profile's
+    # firmware section (images built by ota-image).
+    local devopt=""
+    case "$rule" in IMG-* | DIFF-*)
+        extra+=(--device "$fixtures/devices/ref-image-check.json"); devopt=" --image-check" ;;
+    esac
     [ -n "${SELFCHECK_FULL:-}" ] || only=(--only "$rule")
     "$bin/ota-conformance" $strict "${only[@]}" "${extra[@]}" --jobs 3 --quiet --time-scale "$scale" --junit "$xml" \
-        --trace "$work/$bug.jsonl" --dut-cmd "exec '$bin/ota-ref-device' --bug $bug" >"$out" 2>&1
+        --trace "$work/$bug.jsonl" --dut-cmd "exec '$bin/ota-ref-device'$devopt --bug $bug" >"$out" 2>&1
     local rc=$?
     hits=$(xmllint --xpath "count(//failure[@type='$rule'])" "$xml" 2>/dev/null || echo 0)
     if [ "$rc" -eq 1 ] && [ "${hits%%.*}" -gt 0 ]; then
