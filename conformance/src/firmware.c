@@ -235,8 +235,10 @@ static int build(const char *version, const char *module, size_t want, const cha
         rc = (snprintf(why, cap, "cannot keep the image %s: %s", path, strerror(errno)), -1);
     if (rc != 0)
         unlink(tmp);
-    if (!fw.quiet)
+    if (!fw.quiet) {
         printf(" %s in %.1f s\n", rc ? "FAILED" : "done", now_s() - t0);
+        fflush(stdout);
+    }
     if (ct.cloud)
         mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0, "%s: %s in %.1f s", what,
                      rc ? "failed" : "done", now_s() - t0);
@@ -266,9 +268,17 @@ int ct_fw_image(const char *version, const char *module, size_t want, char *path
 
     if (!fw.cfg.build[0]) {
         const dut_fw_file *f = find_file(version, m);
-        if (!f)
+        /*
+         * A version no file holds is one the test does not mean to install (a push for the
+         * factory version the device runs, PUSH-6): any file stands in for its bytes.
+         */
+        if (!f && fw.cfg.nfiles && ct.cloud)
+            mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
+                         "no firmware file holds version %s: the push carries the file of %s",
+                         version, fw.cfg.files[0].version);
+        if (!f && !fw.cfg.nfiles)
             return snprintf(why, whycap, "no firmware file for version %s", version), -1;
-        snprintf(path, cap, "%s", f->file);
+        snprintf(path, cap, "%s", f ? f->file : fw.cfg.files[0].file);
         return 0;
     }
     snprintf(dir, sizeof(dir), "%.3000s/%.64s", fw.cache, m);
