@@ -497,6 +497,11 @@ void ct_fw_apply(mc_job_spec *s, char *path, size_t cap)
     }
     s->image_path = path;
     s->image_size = (size_t)real;
+    if (s->mqtt && ct.block_size > 0 && real <= ct.block_size)
+        mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
+                     "the image of %s (%lld bytes) fits in one of the device's %lld-byte blocks: "
+                     "a fault meant for a later block cannot reach it, and the test is weaker",
+                     s->version, real, ct.block_size);
     if ((size_t)real != want && s->fault.at > 0) {
         /* The plan's byte offsets were chosen for `want` bytes: the same place in this image. */
         long long at = (long long)((double)s->fault.at * (double)real / (double)want);
