@@ -275,6 +275,8 @@ static int fw_member(const cJSON *j, const char *dir, dut_firmware *fw, char *wh
         return fw_str(j, fw->foreign, sizeof(fw->foreign), why, cap);
     if (!strcmp(k, "diff"))
         return fw_str(j, fw->diff, sizeof(fw->diff), why, cap);
+    if (!strcmp(k, "cache"))
+        return fw_str(j, fw->cache, sizeof(fw->cache), why, cap);
     if (!strcmp(k, "checks") || !strcmp(k, "reflash")) {
         if (!cJSON_IsBool(j))
             return snprintf(why, cap, "must be true or false"), -1;
