@@ -48,8 +48,9 @@ static int apply_firmware(const ct_overrides *o, dut_firmware *fw, char *err, si
     if (o->nfw_files || o->fw_build)
         fw->present = 1;
     if (fw->present && !fw->build[0] && fw->nfiles < 2) {
-        snprintf(err, errcap, "firmware: give --firmware-build CMD, or --firmware FILE@VERSION "
-                              "for at least two versions");
+        snprintf(err, errcap,
+                 "firmware: give --firmware-build CMD, or --firmware FILE@VERSION "
+                 "for at least two versions");
         return -1;
     }
     if (o->fw_cache && !fw->present) {

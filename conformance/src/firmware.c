@@ -27,10 +27,10 @@ static struct {
     char first_version[OTA_MAX_VERSION + 1]; /* the profile's firmwareVersion */
     char cache[PATH_MAX];
     int quiet;
-    int next;                        /* alternate: where the rotation goes on */
-    char last[OTA_MAX_VERSION + 1];  /* the version handed out last */
+    int next;                       /* alternate: where the rotation goes on */
+    char last[OTA_MAX_VERSION + 1]; /* the version handed out last */
     char fatal[900];
-    char refused[600]; /* ct_fw_probe's sentence */
+    char refused[600];     /* ct_fw_probe's sentence */
     char bindir[PATH_MAX]; /* the suite's programs (ota-image): first on the commands' PATH */
 } fw;
 
@@ -207,8 +207,8 @@ static long long file_size(const char *path)
 }
 
 /* Build version's image into path (the cache) unless it is there already. */
-static int build(const char *version, const char *module, size_t want, const char *path,
-                 char *why, size_t cap)
+static int build(const char *version, const char *module, size_t want, const char *path, char *why,
+                 size_t cap)
 {
     char tmp[PATH_MAX + 32], size[32], cmd[DUT_PROFILE_MAX_CMD * 2], what[128];
     double t0;
@@ -333,7 +333,7 @@ int ct_fw_pick(char *v, size_t cap, const char *running, char *why, size_t whyca
     if (!fw.cfg.present || !fw.cfg.nfiles)
         return 0;
     got = !strcmp(dut_fw_versions_name(&fw.cfg), "upward") ? pick_upward(running)
-                                                          : pick_alternate(running);
+                                                           : pick_alternate(running);
     if (!got)
         return snprintf(why, whycap,
                         "no firmware file is left to push (versions %s, the device runs %s): "
@@ -387,20 +387,19 @@ int ct_fw_variant(ct_fw_variant_kind kind, const char *from, const char *version
             return snprintf(why, whycap, "the profile's firmware section has no 'foreign' command"),
                    -1;
         snprintf(what, sizeof(what), "firmware.foreign for %.64s", version);
-        return expand(fw.cfg.foreign, kv, 3, cmd, sizeof(cmd)) != 0 ? -1
-                                                                    : run_cmd(what, cmd, why,
-                                                                              whycap);
+        return expand(fw.cfg.foreign, kv, 3, cmd, sizeof(cmd)) != 0
+                   ? -1
+                   : run_cmd(what, cmd, why, whycap);
     }
     if (!fw.cfg.diff[0])
         return snprintf(why, whycap, "the profile's firmware section has no 'diff' command"), -1;
     if (ct_fw_image(from, m, ct.image_size, base, sizeof(base), why, whycap) != 0 ||
         ct_fw_image(version, m, ct.image_size, src, sizeof(src), why, whycap) != 0)
         return -1;
-    const char *const kv[][2] = {{"from", from},      {"to", version}, {"from_file", base},
-                                 {"to_file", src},    {"out", path},   {"module", m}};
+    const char *const kv[][2] = {{"from", from},   {"to", version}, {"from_file", base},
+                                 {"to_file", src}, {"out", path},   {"module", m}};
     snprintf(what, sizeof(what), "firmware.diff %.64s to %.64s", from, version);
-    return expand(fw.cfg.diff, kv, 6, cmd, sizeof(cmd)) != 0 ? -1
-                                                             : run_cmd(what, cmd, why, whycap);
+    return expand(fw.cfg.diff, kv, 6, cmd, sizeof(cmd)) != 0 ? -1 : run_cmd(what, cmd, why, whycap);
 }
 
 int ct_fw_start(const char *first_version, char *err, size_t errcap)
@@ -417,8 +416,8 @@ int ct_fw_start(const char *first_version, char *err, size_t errcap)
         return 0;
     if (!fw.flash_cmd[0])
         return snprintf(err, errcap, "firmware.reflash needs the profile's flashCommand"), -1;
-    if (ct_fw_image(fw.first_version, fw.module, ct.image_size, path, sizeof(path), err,
-                    errcap) != 0)
+    if (ct_fw_image(fw.first_version, fw.module, ct.image_size, path, sizeof(path), err, errcap) !=
+        0)
         return -1;
     const char *const kv[][2] = {{"file", path}, {"version", fw.first_version}};
     if (expand(fw.flash_cmd, kv, 2, cmd, sizeof(cmd)) != 0)

@@ -366,8 +366,7 @@ static void kick_at_every_block_boundary(void **state)
         if (a.end_at >= 0)
             ct_describe((size_t)a.end_at, where, sizeof(where));
         if (a.outcome == CT_UP_SUCCEEDED) {
-            ct_check("FINAL-2",
-                     requests_cover(a.push_at, (size_t)a.end_at, (long long)a.info.size),
+            ct_check("FINAL-2", requests_cover(a.push_at, (size_t)a.end_at, (long long)a.info.size),
                      "disconnected at offset %lld, the device reported %s without having asked "
                      "for every block of the %zu-byte image %s",
                      k * block, v, a.info.size, where);

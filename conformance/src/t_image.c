@@ -72,8 +72,10 @@ static void header_broken_digest_right(void **state)
     ct_spec_init(&s, v, sizeof(v));
     variant(CT_FW_HEADER, NULL, v, path, sizeof(path));
     s.image_path = path;
-    expect_refused(&s, "IMG-1", "the image of this version with its first byte (the header) "
-                                "flipped", 0, 1);
+    expect_refused(&s, "IMG-1",
+                   "the image of this version with its first byte (the header) "
+                   "flipped",
+                   0, 1);
 }
 
 static void foreign_image_refused(void **state)
@@ -143,8 +145,8 @@ static void full_upgrade(mc_job_spec *s, char *v, size_t cap)
     ct_upgrade(&a, s, CT_S(FINAL));
     ct_final_reported(&a);
     if (a.outcome != CT_UP_SUCCEEDED)
-        ct_inconclusive("the full upgrade to %s that the diff starts from did not complete: %s",
-                        v, ct_outcome_text(&a));
+        ct_inconclusive("the full upgrade to %s that the diff starts from did not complete: %s", v,
+                        ct_outcome_text(&a));
     ct_settle();
 }
 

@@ -82,8 +82,7 @@ int rd_img_header(const unsigned char *img, size_t len, rd_img_hdr *out, char *w
         return -1;
     }
     if (field(img + 8, RD_IMG_VERSION_LEN, out->version) != 0 || !out->version[0] ||
-        field(img + 72, RD_IMG_PRODUCT_LEN, out->product) != 0 ||
-        memchr(img + 112, 0, 64)) {
+        field(img + 72, RD_IMG_PRODUCT_LEN, out->product) != 0 || memchr(img + 112, 0, 64)) {
         snprintf(why, cap, "the image header is broken (a field is not terminated)");
         return -1;
     }
@@ -171,10 +170,11 @@ unsigned char *rd_diff_apply(const unsigned char *base, size_t nbase, const unsi
         snprintf(why, cap, "not a differential package");
         return NULL;
     }
-    if (!any_base &&
-        (sha256_hex(base, nbase, hex) != 0 || memcmp(hex, diff + 8, 64) != 0)) {
-        snprintf(why, cap, "a diff made against another base image (base SHA-256 %.64s, "
-                           "running %s)", (const char *)diff + 8, hex);
+    if (!any_base && (sha256_hex(base, nbase, hex) != 0 || memcmp(hex, diff + 8, 64) != 0)) {
+        snprintf(why, cap,
+                 "a diff made against another base image (base SHA-256 %.64s, "
+                 "running %s)",
+                 (const char *)diff + 8, hex);
         return NULL;
     }
     out = malloc(n ? n : 1);

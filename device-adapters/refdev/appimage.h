@@ -17,7 +17,7 @@
 #define RD_IMG_PRODUCT_LEN 32
 #define RD_IMG_HDR         176 /* magic 8, version 64, product 32, size 4, 0 4, sha256 hex 64 */
 #define RD_DIFF_MAGIC      "OTADIF1"
-#define RD_DIFF_HDR        80 /* magic 8, base sha256 hex 64, target size 4, 0 4 */
+#define RD_DIFF_HDR        80               /* magic 8, base sha256 hex 64, target size 4, 0 4 */
 #define RD_IMG_PRODUCT     "ota-ref-device" /* the product the reference device takes */
 #define RD_IMG_MAX         (64u * 1024 * 1024)
 

@@ -295,8 +295,7 @@ static int fw_member(const cJSON *j, const char *dir, dut_firmware *fw, char *wh
     if (!strcmp(k, "files")) {
         const cJSON *e;
         if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) > DUT_FW_MAX_FILES)
-            return snprintf(why, cap, "must be an array of at most %d files", DUT_FW_MAX_FILES),
-                   -1;
+            return snprintf(why, cap, "must be an array of at most %d files", DUT_FW_MAX_FILES), -1;
         cJSON_ArrayForEach(e, j)
         {
             if (fw_file(e, dir, &fw->files[fw->nfiles], why, cap) != 0)

@@ -87,9 +87,10 @@ static void firmware_section(void **state)
 {
     dut_profile p;
     char err[256] = "";
-    const char *files = "{" ID ",\"firmware\":{\"files\":[{\"version\":\"2.0\",\"file\":\"fw/a.bin\"},"
-                        "{\"version\":\"3.0\",\"file\":\"/abs/b.bin\",\"module\":\"MCU\"}],"
-                        "\"checks\":true,\"reflash\":true}}";
+    const char *files =
+        "{" ID ",\"firmware\":{\"files\":[{\"version\":\"2.0\",\"file\":\"fw/a.bin\"},"
+        "{\"version\":\"3.0\",\"file\":\"/abs/b.bin\",\"module\":\"MCU\"}],"
+        "\"checks\":true,\"reflash\":true}}";
     (void)state;
 
     assert_int_equal(dut_profile_parse(files, strlen(files), "lab/dev.json", &p, err, sizeof(err)),
@@ -100,9 +101,9 @@ static void firmware_section(void **state)
     assert_string_equal(p.fw.files[1].file, "/abs/b.bin");
     assert_string_equal(p.fw.files[1].module, "MCU");
     assert_string_equal(dut_fw_versions_name(&p.fw), "alternate");
-    assert_int_equal(parse("{" ID ",\"firmware\":{\"build\":\"make {version}\"}}", &p, err,
-                           sizeof(err)),
-                     DUT_OK);
+    assert_int_equal(
+        parse("{" ID ",\"firmware\":{\"build\":\"make {version}\"}}", &p, err, sizeof(err)),
+        DUT_OK);
     assert_string_equal(dut_fw_versions_name(&p.fw), "upward");
     assert_int_equal(parse("{" ID "}", &p, err, sizeof(err)), DUT_OK);
     assert_false(p.fw.present);

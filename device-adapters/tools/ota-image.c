@@ -156,8 +156,8 @@ static int cmd_info(const char *path)
         rc = 0;
     } else if (img && rd_img_header(img, n, &h, why, sizeof(why)) == 0) {
         rc = rd_img_check(img, n, NULL, &h, why, sizeof(why)) == 0 ? 0 : 1;
-        printf("version=%s product=%s body=%zu sha256=%s check=%s\n", h.version, h.product,
-               h.body, h.sha256, rc ? why : "ok");
+        printf("version=%s product=%s body=%zu sha256=%s check=%s\n", h.version, h.product, h.body,
+               h.sha256, rc ? why : "ok");
     } else {
         fprintf(stderr, "ota-image: %s\n", why);
     }

@@ -131,8 +131,7 @@ int mc_image_file(mc_cloud *c, const char *path, mc_image *out, char *err, size_
     if (stat(path, &st) == 0)
         for (f = c->files; f; f = f->next)
             if (!strcmp(f->path, path) && f->size == (size_t)st.st_size &&
-                f->mtime_ns ==
-                    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec)
+                f->mtime_ns == (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec)
                 goto found;
     rc = file_map(path, &probe, err, errcap);
     if (rc != MC_OK)

@@ -215,8 +215,7 @@ static void fault_countdown(void **state)
 static void a_job_serves_a_firmware_file(void **state)
 {
     mc_cloud *c = *state;
-    char path[] = "/tmp/ota-test-fw-XXXXXX", empty[] = "/tmp/ota-test-fw-XXXXXX", md5[33],
-         sha[65];
+    char path[] = "/tmp/ota-test-fw-XXXXXX", empty[] = "/tmp/ota-test-fw-XXXXXX", md5[33], sha[65];
     unsigned char body[3000], back[16];
     mc_job_spec s = {.dn = "ref-device-01", .version = "2.0.0", .no_publish = 1, .is_diff = 1};
     mc_job_info ji;

@@ -50,7 +50,7 @@ typedef enum { DUT_FW_DEFAULT = 0, DUT_FW_UPWARD, DUT_FW_ALTERNATE } dut_fw_vers
 
 typedef struct {
     char version[65];
-    char file[512]; /* as given, relative paths made relative to the profile's folder */
+    char file[512];  /* as given, relative paths made relative to the profile's folder */
     char module[65]; /* "" : the profile's module */
 } dut_fw_file;
 
@@ -62,7 +62,7 @@ typedef struct {
     dut_fw_versions versions;          /* DEFAULT: upward with build, alternate with files */
     int checks;                        /* the device checks its images (IMG rules apply) */
     char foreign[DUT_PROFILE_MAX_CMD]; /* {version} {out}: an image it must refuse */
-    char diff[DUT_PROFILE_MAX_CMD]; /* {from} {to} {from_file} {to_file} {out}: a diff package */
+    char diff[DUT_PROFILE_MAX_CMD];    /* {from} {to} {from_file} {to_file} {out}: a diff package */
     int reflash;                       /* run flashCommand at the start of a run */
     char cache[512];                   /* keep built images here between runs; "": per run */
 } dut_firmware;
