@@ -32,6 +32,7 @@ static struct {
     char fatal[900];
     char refused[600];     /* ct_fw_probe's sentence */
     char bindir[PATH_MAX]; /* the suite's programs (ota-image): first on the commands' PATH */
+    char state_dir[PATH_MAX]; /* a process device's OTA_STATE_DIR: {state_dir} in flashCommand */
 } fw;
 
 int ct_fw_on(void)
@@ -75,11 +76,12 @@ static int mkdirs(const char *path)
     return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-int ct_fw_setup(const dut_profile *p, const char *scratch, const char *bindir, int quiet, char *err,
-                size_t errcap)
+int ct_fw_setup(const dut_profile *p, const char *scratch, const char *state_dir,
+                const char *bindir, int quiet, char *err, size_t errcap)
 {
     memset(&fw, 0, sizeof(fw));
     fw.cfg = p->fw;
+    snprintf(fw.state_dir, sizeof(fw.state_dir), "%s", state_dir ? state_dir : "");
     snprintf(fw.bindir, sizeof(fw.bindir), "%s", bindir ? bindir : "");
     if (!fw.cfg.present)
         return 0;
@@ -402,9 +404,27 @@ int ct_fw_variant(ct_fw_variant_kind kind, const char *from, const char *version
     return expand(fw.cfg.diff, kv, 6, cmd, sizeof(cmd)) != 0 ? -1 : run_cmd(what, cmd, why, whycap);
 }
 
-int ct_fw_start(const char *first_version, char *err, size_t errcap)
+/* flashCommand with the image of version (the given file's own version with files). */
+static int reflash(const char *version, char *err, size_t errcap)
 {
     char path[PATH_MAX], cmd[DUT_PROFILE_MAX_CMD * 2];
+    const char *v = version;
+
+    if (!fw.flash_cmd[0])
+        return snprintf(err, errcap, "the profile has no flashCommand"), -1;
+    if (!fw.cfg.build[0] && !find_file(version, fw.module))
+        v = fw.cfg.files[0].version; /* the factory version has no file: the first one */
+    if (ct_fw_image(v, fw.module, ct.image_size, path, sizeof(path), err, errcap) != 0)
+        return -1;
+    const char *const kv[][2] = {{"file", path}, {"version", v}, {"state_dir", fw.state_dir}};
+    if (expand(fw.flash_cmd, kv, 3, cmd, sizeof(cmd)) != 0)
+        return snprintf(err, errcap, "flashCommand is too long once filled in"), -1;
+    return run_cmd("flashCommand", cmd, err, errcap);
+}
+
+int ct_fw_start(const char *first_version, char *err, size_t errcap)
+{
+    char path[PATH_MAX];
 
     if (!fw.cfg.present)
         return 0;
@@ -416,13 +436,27 @@ int ct_fw_start(const char *first_version, char *err, size_t errcap)
         return 0;
     if (!fw.flash_cmd[0])
         return snprintf(err, errcap, "firmware.reflash needs the profile's flashCommand"), -1;
-    if (ct_fw_image(fw.first_version, fw.module, ct.image_size, path, sizeof(path), err, errcap) !=
-        0)
+    return reflash(fw.first_version, err, errcap);
+}
+
+int ct_fw_recover(void)
+{
+    char why[700];
+    int rc;
+
+    if (!fw.cfg.present || !fw.flash_cmd[0])
         return -1;
-    const char *const kv[][2] = {{"file", path}, {"version", fw.first_version}};
-    if (expand(fw.flash_cmd, kv, 2, cmd, sizeof(cmd)) != 0)
-        return snprintf(err, errcap, "flashCommand is too long once filled in"), -1;
-    return run_cmd("flashCommand", cmd, err, errcap);
+    mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
+                 "the device does not come up: flashCommand puts version %s back on it",
+                 fw.first_version);
+    if (!fw.quiet) {
+        printf("the device does not come up: flashing %s ...\n", fw.first_version);
+        fflush(stdout);
+    }
+    rc = reflash(fw.first_version, why, sizeof(why));
+    if (rc != 0)
+        mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0, "%s", why);
+    return rc;
 }
 
 /* The desc of the device's failure step for job id (its push onwards); "" when none. */

@@ -18,10 +18,11 @@
  * profile's cache, else scratch/firmware. 0 without a section; -1 with a
  * sentence in err when a file is unreadable or the cache cannot be made.
  * bindir (the suite's programs, ota-image among them) goes first on the
- * PATH of every firmware command.
+ * PATH of every firmware command; state_dir (a process device's
+ * OTA_STATE_DIR, NULL for others) is flashCommand's {state_dir}.
  */
-int ct_fw_setup(const dut_profile *p, const char *scratch, const char *bindir, int quiet, char *err,
-                size_t errcap);
+int ct_fw_setup(const dut_profile *p, const char *scratch, const char *state_dir,
+                const char *bindir, int quiet, char *err, size_t errcap);
 /* 1 when the run has a firmware section. */
 int ct_fw_on(void);
 /* 1 when the device checks its images (firmware.checks). */
@@ -76,6 +77,12 @@ void ct_fw_apply(mc_job_spec *s, char *path, size_t cap);
 void ct_fw_probe(int quiet);
 /* That sentence; NULL when there was none. */
 const char *ct_fw_refused(void);
+/*
+ * Between tests, when the device does not come up: run flashCommand with the
+ * image of the profile's firmwareVersion. 0 when it ran; -1 without a
+ * flashCommand or a firmware section, or when it failed (the trace says why).
+ */
+int ct_fw_recover(void);
 /* A build failed during a test: the sentence that stops the run; NULL when none did. */
 const char *ct_fw_fatal(void);
 

@@ -249,8 +249,12 @@ int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap)
         snprintf(err, errcap, "cannot create a temporary folder: %s", strerror(errno));
         return -1;
     }
-    if (ct_fw_setup(&r->prof, p->scratch, data_paths.bindir, r->opt.quiet || r->is_worker, err,
-                    errcap) != 0)
+    if (ct_fw_setup(&r->prof, p->scratch,
+                    r->prof.adapter == DUT_ADAPTER_PROCESS ||
+                            r->prof.adapter == DUT_ADAPTER_REFERENCE
+                        ? p->state_dir
+                        : NULL,
+                    data_paths.bindir, r->opt.quiet || r->is_worker, err, errcap) != 0)
         return -1;
     /* Always a trace file: the reports are built from it, as ota-report does. */
     if (r->opt.trace)

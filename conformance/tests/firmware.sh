@@ -6,7 +6,8 @@
 # that fails stops the run (exit 3) with its exit status and last lines;
 # --firmware-cache keeps built images between runs; the same device without a
 # firmware section is told, before the first test, why it refuses generated
-# images. The image bug switches are self-check entries (selfcheck_bug_*).
+# images; a device a test left unable to boot is flashed back by flashCommand.
+# The image bug switches are self-check entries (selfcheck_bug_*).
 set -u
 bin=$1
 . "$(dirname "$0")/../../tests/lib.sh"
@@ -69,4 +70,23 @@ out=$(timeout 120 "$bin/ota-conformance" --only FINAL-1 --dut-cmd "$dut" 2>&1)
 first=$(echo "$out" | head -1)
 echo "$first" | grep -q 'refuses the generated ones (it reported -3 "not a firmware image.*give its profile a firmware section' ||
     fail "the device without a firmware section is not told why: $out"
+# A device that a test leaves unable to boot (with ignores-image-check it flashes the broken
+# header, and its bootloader then refuses to start) is flashed back by the profile's
+# flashCommand ({state_dir}: the process device's flash) before the next test, which then runs.
+# The same with a board behind ota-pty-board takes two minutes (FAIL-2's bound on the first
+# test): run by hand, not here.
+python3 - "$profile" "$work/flash.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["flashCommand"] = "ota-ref-device --state-dir {state_dir} --program {file} {version}"
+json.dump(d, open(sys.argv[2], "w"))
+PY
+out=$(timeout 300 "$bin/ota-conformance" --device "$work/flash.json" --only image --time-scale 0.5 \
+    --dut-cmd "exec '$bin/ota-ref-device' --image-check --bug ignores-image-check" 2>&1)
+echo "$out" | grep -q '^FAIL  image    header_broken_digest_right' ||
+    fail "the device that flashes a broken header must fail IMG-1: $out"
+echo "$out" | grep -q '^the device does not come up: flashing 1.0.0 \.\.\.$' ||
+    fail "the bricked device is not flashed back: $out"
+echo "$out" | grep -q '^PASS  image    version_comes_from_the_image' ||
+    fail "after the flashCommand the device must run the next tests: $out"
 echo "firmware: all checks passed"

@@ -87,10 +87,17 @@ int rd_image_boot_version(char *version, size_t vcap)
     rd_img_hdr h;
     int rc = -1;
 
-    if (!rd.image_check || rd_has_bug(BUG_REPORTS_PUSHED_VER))
+    if (!rd.image_check)
         return -1;
     img = rd_flash_image(&n);
-    if (img && n > 0 && rd_img_header(img, n, &h, why, sizeof(why)) == 0) {
+    /* The bootloader starts no image whose header or body is broken: a bricked board. */
+    if (img && n > 0 && rd_img_check(img, n, NULL, &h, why, sizeof(why)) != 0) {
+        free(img);
+        rd_log("bootloader: the image in flash fails its check (%s); the device cannot start",
+               why);
+        abort();
+    }
+    if (img && n > 0 && !rd_has_bug(BUG_REPORTS_PUSHED_VER)) {
         snprintf(version, vcap, "%s", h.version);
         rc = 0;
     }

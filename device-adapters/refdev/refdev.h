@@ -231,7 +231,11 @@ long long rd_partial_take(const ota_push *p, const char *part);
  */
 int rd_image_install(const ota_push *p, const char *part, char *version, size_t vcap, char *why,
                      size_t cap);
-/* At boot with --image-check: the version in the header of the image in flash; -1: none. */
+/*
+ * At boot with --image-check: the version in the header of the image in flash;
+ * -1: none (the factory image, or reports-pushed-version). An image that fails
+ * its check does not boot: the device aborts, as a bricked board hangs.
+ */
 int rd_image_boot_version(char *version, size_t vcap);
 
 /* state files */
