@@ -30,8 +30,8 @@ static struct {
     int next;                       /* alternate: where the rotation goes on */
     char last[OTA_MAX_VERSION + 1]; /* the version handed out last */
     char fatal[900];
-    char refused[600];     /* ct_fw_probe's sentence */
-    char bindir[PATH_MAX]; /* the suite's programs (ota-image): first on the commands' PATH */
+    char refused[600];        /* ct_fw_probe's sentence */
+    char bindir[PATH_MAX];    /* the suite's programs (ota-image): first on the commands' PATH */
     char state_dir[PATH_MAX]; /* a process device's OTA_STATE_DIR: {state_dir} in flashCommand */
 } fw;
 
@@ -404,16 +404,22 @@ int ct_fw_variant(ct_fw_variant_kind kind, const char *from, const char *version
     return expand(fw.cfg.diff, kv, 6, cmd, sizeof(cmd)) != 0 ? -1 : run_cmd(what, cmd, why, whycap);
 }
 
-/* flashCommand with the image of version (the given file's own version with files). */
-static int reflash(const char *version, char *err, size_t errcap)
+/* The version a reflash puts on the board: firmwareVersion, or the first file without its file. */
+static const char *known_version(void)
+{
+    if (!fw.cfg.build[0] && !find_file(fw.first_version, fw.module))
+        return fw.cfg.files[0].version;
+    return fw.first_version;
+}
+
+/* flashCommand with the image of known_version(). */
+static int reflash(char *err, size_t errcap)
 {
     char path[PATH_MAX], cmd[DUT_PROFILE_MAX_CMD * 2];
-    const char *v = version;
+    const char *v = known_version();
 
     if (!fw.flash_cmd[0])
         return snprintf(err, errcap, "the profile has no flashCommand"), -1;
-    if (!fw.cfg.build[0] && !find_file(version, fw.module))
-        v = fw.cfg.files[0].version; /* the factory version has no file: the first one */
     if (ct_fw_image(v, fw.module, ct.image_size, path, sizeof(path), err, errcap) != 0)
         return -1;
     const char *const kv[][2] = {{"file", path}, {"version", v}, {"state_dir", fw.state_dir}};
@@ -436,24 +442,24 @@ int ct_fw_start(const char *first_version, char *err, size_t errcap)
         return 0;
     if (!fw.flash_cmd[0])
         return snprintf(err, errcap, "firmware.reflash needs the profile's flashCommand"), -1;
-    return reflash(fw.first_version, err, errcap);
+    return reflash(err, errcap);
 }
 
-int ct_fw_recover(void)
+int ct_fw_recover(const char *reason)
 {
     char why[700];
     int rc;
 
     if (!fw.cfg.present || !fw.flash_cmd[0])
         return -1;
+    fw.last[0] = '\0'; /* upward starts again from the bottom */
     mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
-                 "the device does not come up: flashCommand puts version %s back on it",
-                 fw.first_version);
+                 "%s: flashCommand puts version %s back on it", reason, known_version());
     if (!fw.quiet) {
-        printf("the device does not come up: flashing %s ...\n", fw.first_version);
+        printf("%s: flashing %s ...\n", reason, known_version());
         fflush(stdout);
     }
-    rc = reflash(fw.first_version, why, sizeof(why));
+    rc = reflash(why, sizeof(why));
     if (rc != 0)
         mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0, "%s", why);
     return rc;

@@ -78,11 +78,13 @@ void ct_fw_probe(int quiet);
 /* That sentence; NULL when there was none. */
 const char *ct_fw_refused(void);
 /*
- * Between tests, when the device does not come up: run flashCommand with the
- * image of the profile's firmwareVersion. 0 when it ran; -1 without a
- * flashCommand or a firmware section, or when it failed (the trace says why).
+ * Put the board back on a known image: flashCommand with the image of the
+ * profile's firmwareVersion, or of the first file when no file holds it (between tests when the
+ * device does not come up; when upward files are used up). `reason` goes to the terminal and the
+ * trace. 0 when it ran; -1 without a flashCommand or a firmware section, or
+ * when it failed (the trace says why). The caller reboots the device.
  */
-int ct_fw_recover(void);
+int ct_fw_recover(const char *reason);
 /* A build failed during a test: the sentence that stops the run; NULL when none did. */
 const char *ct_fw_fatal(void);
 

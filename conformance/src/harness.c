@@ -846,18 +846,36 @@ void ct_module_restore(void)
     ct_reboot();
 }
 
-void ct_spec_init(mc_job_spec *s, char *version, size_t cap)
+/* The next target among the user's files (ct_fw_pick) for the version the device runs. */
+static int pick_file(char *version, size_t cap, char *why, size_t whycap)
 {
     mc_device_info d;
+    int rc;
+
+    why[0] = '\0';
+    if (mc_device_get(ct.cloud, ct.dev.dn, &d) != MC_OK)
+        return 0;
+    rc = ct_fw_pick(version, cap,
+                    d.reported_version[0] ? d.reported_version : ct.dev.firmware_version, why,
+                    whycap);
+    if (rc < 0)
+        version[0] = '\0';
+    return rc;
+}
+
+void ct_spec_init(mc_job_spec *s, char *version, size_t cap)
+{
     char why[300];
 
     memset(s, 0, sizeof(*s));
     snprintf(version, cap, "%d.0.%d", ct.version_major ? ct.version_major : 9, ++ct.version_seq);
-    /* With the user's own files the target is one of theirs (firmware.c). */
-    if (ct_fw_on() && mc_device_get(ct.cloud, ct.dev.dn, &d) == MC_OK &&
-        ct_fw_pick(version, cap,
-                   d.reported_version[0] ? d.reported_version : ct.dev.firmware_version, why,
-                   sizeof(why)) < 0)
+    /*
+     * With the user's own files the target is one of theirs (firmware.c). When none is left
+     * above the running version, flashCommand puts the board back on its first version.
+     */
+    if (ct_fw_on() && pick_file(version, cap, why, sizeof(why)) < 0 &&
+        (ct_fw_recover("no firmware file is left above the running version") != 0 ||
+         ct_reboot() < 0 || ct_settle() != 0 || pick_file(version, cap, why, sizeof(why)) < 0))
         ct_na("N/A: %s", why);
     s->dn = ct.dev.dn;
     s->version = version;

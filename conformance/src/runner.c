@@ -100,7 +100,7 @@ static int before(void **state)
     ct.cur = NULL; /* settling is not judged */
     ct.njobs = 0;
     /* A device the last test left unable to boot is flashed back (flashCommand, firmware.c). */
-    if (!dialect_na(c) && ct_settle() != 0 && ct_fw_recover() == 0)
+    if (!dialect_na(c) && ct_settle() != 0 && ct_fw_recover("the device does not come up") == 0)
         ct_settle();
     ct.t_begin = mc_trace_count(ct.cloud);
     trace_test(t, "begin");

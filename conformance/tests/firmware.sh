@@ -89,4 +89,18 @@ echo "$out" | grep -q '^the device does not come up: flashing 1.0.0 \.\.\.$' ||
     fail "the bricked device is not flashed back: $out"
 echo "$out" | grep -q '^PASS  image    version_comes_from_the_image' ||
     fail "after the flashCommand the device must run the next tests: $out"
+# Upward files used up: flashCommand puts the device back on the first file and the run goes on.
+"$bin/ota-image" wrap --version 4.0.0 "$work/c.bin" || fail "ota-image wrap failed"
+python3 - "$work/flash.json" "$work/up.json" "$work" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["firmware"] = {"files": [{"version": v, "file": sys.argv[3] + "/" + f}
+                           for v, f in (("2.0.0", "a.bin"), ("3.0.0", "b.bin"), ("4.0.0", "c.bin"))],
+                 "versions": "upward", "checks": True}
+json.dump(d, open(sys.argv[2], "w"))
+PY
+out=$(timeout 120 "$bin/ota-conformance" --device "$work/up.json" --only final --strict --dut-cmd "$dut" 2>&1) ||
+    fail "upward files with a flashCommand must pass the final group: $out"
+echo "$out" | grep -q '^no firmware file is left above the running version: flashing 2.0.0 \.\.\.$' ||
+    fail "used-up upward files are not flashed back: $out"
 echo "firmware: all checks passed"
