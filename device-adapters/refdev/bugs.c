@@ -86,6 +86,8 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                             "(thingspanel) subscribes to the infrom push topic only, not inform"},
     [BUG_TP_NO_VERIFY] = {"tp-no-verify", "TP-PUSH-4",
                           "(thingspanel) a pushed sign is never checked: a wrong image is flashed"},
+    [BUG_FLASH_OTHER_LATE] = {"flash-other-module-late", "PUSH-5",
+                              "a push for another module is installed as its own, 2 s later"},
     /* Images the device checks itself (--image-check). */
     [BUG_IGNORES_IMAGE_CHECK] = {"ignores-image-check", "IMG-1",
                                  "(--image-check) the app header is not checked: a broken or "

@@ -3,17 +3,12 @@
  * (31 i + 7 + s) mod 251. An image is its size and seed, never held in
  * memory: any slice is written on demand (a file server read, a block reply,
  * the trace writing a block it kept by reference), so a job costs no memory
- * for its image, open or finished. A user's own firmware file is mapped
- * once and read from there (mc_image_file).
+ * for its image, open or finished. A firmware file (file.c) is read from
+ * its descriptor instead.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mock_priv.h"
@@ -39,8 +34,27 @@ int mc_image_make(size_t size, unsigned seed, mc_image *out)
         return MC_ERR_ARG; /* mc_image_key packs the size into 32 bits */
     out->size = size;
     out->seed = seed;
-    out->data = NULL;
+    out->file = NULL;
     return MC_OK;
+}
+
+/*
+ * A file's bytes (file.c keeps the descriptor open while a reader holds it).
+ * A file cut short or closed under us reads as zeros: the digest then tells
+ * the device, as it would a damaged download.
+ */
+static void file_read(const mc_file *f, size_t off, unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t got = f->fd >= 0 ? pread(f->fd, p, n, (off_t)off) : -1;
+        if (got <= 0) {
+            memset(p, 0, n);
+            return;
+        }
+        p += got;
+        off += (size_t)got;
+        n -= (size_t)got;
+    }
 }
 
 void mc_image_read(const mc_image *img, size_t off, void *buf, size_t n)
@@ -48,8 +62,8 @@ void mc_image_read(const mc_image *img, size_t off, void *buf, size_t n)
     unsigned char *p = buf;
     size_t phase = (off % PERIOD + (size_t)(img->seed % PERIOD) * INV31) % PERIOD;
 
-    if (img->data) {
-        memcpy(buf, img->data + off, n);
+    if (img->file) {
+        file_read(img->file, off, p, n);
         return;
     }
     pthread_once(&pattern_once, pattern_init);
@@ -66,7 +80,13 @@ int mc_image_digest(const mc_image *img, ota_digest_kind kind, char *hex, size_t
 {
     unsigned char buf[16 * 1024];
     ota_digest *d = NULL;
-    int rc = ota_digest_new(kind, &d);
+    int rc;
+
+    if (img->file) { /* computed once when the file was opened */
+        snprintf(hex, cap, "%s", kind == OTA_DIGEST_MD5 ? img->file->md5_hex : img->file->sha256_hex);
+        return MC_OK;
+    }
+    rc = ota_digest_new(kind, &d);
 
     for (size_t at = 0; rc == OTA_OK && at < img->size; at += sizeof(buf)) {
         size_t n = img->size - at < sizeof(buf) ? img->size - at : sizeof(buf);
@@ -89,80 +109,4 @@ void mc_image_read_key(unsigned long long key, long long off, void *buf, size_t 
     mc_image img = {.size = (size_t)(key & 0xFFFFFFFFu), .seed = (unsigned)(key >> 32)};
 
     mc_image_read(&img, (size_t)off, buf, n);
-}
-
-/* Map path read-only; MC_OK with *out filled, or a sentence in err. */
-static int file_map(const char *path, mc_fw_file *out, char *err, size_t errcap)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(err, errcap, "cannot read the firmware file %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return MC_ERR_IO;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (unsigned long long)st.st_size > 0xFFFFFFFFull) {
-        snprintf(err, errcap, "the firmware file %s is %s", path,
-                 !S_ISREG(st.st_mode) ? "not a regular file"
-                 : st.st_size <= 0    ? "empty"
-                                      : "larger than the cloud serves (4 GiB)");
-        close(fd);
-        return st.st_size > 0 && S_ISREG(st.st_mode) ? MC_ERR_ARG : MC_ERR_IO;
-    }
-    out->size = (size_t)st.st_size;
-    out->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-    out->map = mmap(NULL, out->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (out->map == MAP_FAILED) {
-        snprintf(err, errcap, "cannot map the firmware file %s: %s", path, strerror(errno));
-        return MC_ERR_IO;
-    }
-    return MC_OK;
-}
-
-int mc_image_file(mc_cloud *c, const char *path, mc_image *out, char *err, size_t errcap)
-{
-    mc_fw_file probe = {0}, *f;
-    struct stat st;
-    int rc;
-
-    if (stat(path, &st) == 0)
-        for (f = c->files; f; f = f->next)
-            if (!strcmp(f->path, path) && f->size == (size_t)st.st_size &&
-                f->mtime_ns == (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec)
-                goto found;
-    rc = file_map(path, &probe, err, errcap);
-    if (rc != MC_OK)
-        return rc;
-    f = calloc(1, sizeof(*f));
-    if (f)
-        f->path = strdup(path);
-    if (!f || !f->path) {
-        munmap(probe.map, probe.size);
-        free(f);
-        return MC_ERR_NOMEM;
-    }
-    f->size = probe.size;
-    f->mtime_ns = probe.mtime_ns;
-    f->map = probe.map;
-    f->next = c->files;
-    c->files = f;
-found:
-    out->size = f->size;
-    out->seed = 0;
-    out->data = f->map;
-    return MC_OK;
-}
-
-void mc_image_files_free(mc_cloud *c)
-{
-    while (c->files) {
-        mc_fw_file *f = c->files;
-        c->files = f->next;
-        munmap(f->map, f->size);
-        free(f->path);
-        free(f);
-    }
 }

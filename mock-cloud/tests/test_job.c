@@ -88,7 +88,7 @@ static int bare_teardown(void **state)
     mc_jobs_free(c);
     mc_registry_free(c);
     mc_trace_close(c);
-    mc_image_files_free(c);
+    mc_files_free(c);
     pthread_mutex_destroy(&c->lock);
     free(c);
     return 0;
@@ -209,8 +209,9 @@ static void fault_countdown(void **state)
 }
 
 /*
- * A job that serves a firmware file: the push carries its size and digests, its bytes are the
- * file's, jobs of one file share one mapping, and an unreadable or empty file is refused.
+ * A job that serves a firmware file: the push carries its size, its digests and isDiff, its
+ * bytes are the file's, jobs of one file share one entry, an unreadable or empty file is
+ * refused.
  */
 static void a_job_serves_a_firmware_file(void **state)
 {
@@ -245,13 +246,13 @@ static void a_job_serves_a_firmware_file(void **state)
     assert_int_equal(mc_job_get(c, id, &ji), MC_OK);
     assert_string_equal(ji.digest_hex, sha);
     assert_non_null(c->files);
-    assert_null(c->files->next); /* one mapping for both jobs */
+    assert_null(c->files->next); /* one entry for both jobs */
     s.image_path = empty;
-    assert_int_equal(mc_job_create(c, &s, &id), MC_ERR_IO);
+    assert_int_equal(mc_job_create(c, &s, &id), MC_ERR_ARG);
     s.image_path = "/nonexistent/fw.bin";
     assert_int_equal(mc_job_create(c, &s, &id), MC_ERR_IO);
     assert_non_null(strstr(mc_trace_at(c, mc_trace_count(c) - 1)->info,
-                           "cannot read the firmware file /nonexistent/fw.bin"));
+                           "cannot open the firmware file /nonexistent/fw.bin"));
     unlink(path);
     unlink(empty);
 }
