@@ -390,6 +390,7 @@ typedef struct {
                                      plan applies to it. NULL: generated. The caller keeps
                                      the file unchanged while jobs use it (a changed file is
                                      a new image for later jobs) */
+    int is_diff; /* the push says isDiff 1: the image is a differential package */
 } mc_job_spec;
 
 typedef struct {
