@@ -134,8 +134,8 @@ void ct_live_summary(const ct_run *r, double secs)
            ct_interrupted ? "INTERRUPTED"
            : fail         ? "FAILED"
                           : "PASSED",
-           r->nresults, r->nresults == 1 ? "" : "s", pass, fail, cut, na, warn, warn == 1 ? "" : "s",
-           r->opt.strict ? ", strict" : "", r->opt.tls ? ", TLS" : "",
+           r->nresults, r->nresults == 1 ? "" : "s", pass, fail, cut, na, warn,
+           warn == 1 ? "" : "s", r->opt.strict ? ", strict" : "", r->opt.tls ? ", TLS" : "",
            ct.auth_off ? ", AUTH OFF" : "", secs);
     power_summary(r);
     for (int i = 0; r->opt.quiet && i < r->nresults; i++)
