@@ -86,7 +86,7 @@ run_conformant() {
 # reference run above proves every other test passes a correct device, and
 # the whole catalogue per mutant would cost minutes each. SELFCHECK_FULL=1
 # runs the whole catalogue against every mutant instead. Device instances side
-# by side, one per test of the rule (at least three): a mutant that never reports
+# by side, one per test of the rule (three to nine): a mutant that never reports
 # waits out every test's bound (FAIL-2's nine tests, 30 s each at this time
 # scale), and those waits overlap: one round instead of three (silent-failure
 # 92 s -> 32 s under ASan; retry-flood, nine instances retrying every 5 ms,
@@ -96,6 +96,7 @@ run_bug() {
     local jobs
     jobs=$("$bin/ota-conformance" --list --only "$rule" 2>/dev/null | wc -l)
     [ "$jobs" -ge 3 ] || jobs=3
+    [ "$jobs" -le 9 ] || jobs=9
     case " $SHOULD_RULES " in *" $rule "*) strict=--strict ;; esac
     case " $TLS_RULES " in *" $rule "*) extra=(--tls) ;; esac
     # A ThingsPanel rule is judged in that dialect.
