@@ -179,11 +179,10 @@ int ct_device_ports_free(const dut_profile *p, const ct_overrides *o, const char
             return -1;
         }
         service = ota_port_holder(ports[i].port, who, sizeof(who));
-        snprintf(err, errcap, "%s %d, but it is taken%s%s: stop that process%s, %s", from,
-                 ports[i].port, who[0] ? " by " : "",
-                 who[0] ? who : " (by a process this user cannot see)",
-                 service > 0 ? " (Debian's mosquitto service: " OTA_PORT_MOSQUITTO_FIX ")" : "",
-                 fix);
+        snprintf(
+            err, errcap, "%s %d, but it is taken%s%s: stop that process%s, %s", from, ports[i].port,
+            who[0] ? " by " : "", who[0] ? who : " (by a process this user cannot see)",
+            service > 0 ? " (Debian's mosquitto service: " OTA_PORT_MOSQUITTO_FIX ")" : "", fix);
         return -1;
     }
     return 0;

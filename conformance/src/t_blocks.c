@@ -25,8 +25,8 @@
 #define IMAGE_MAX   (16LL << 20) /* the largest file MQTT download serves (16 MiB) */
 
 /* A device that answers a block push without asking for a block: how it opts out instead. */
-#define NO_BLOCKS_HINT                                                                            \
-    " (a device without MQTT block download ignores such a push, no progress and no failure "   \
+#define NO_BLOCKS_HINT                                                                             \
+    " (a device without MQTT block download ignores such a push, no progress and no failure "      \
     "step, and the blocks tests are then N/A: docs/dut-contract.md)"
 
 /* DL-5 and DL-6 over every block request of an attempt. */
