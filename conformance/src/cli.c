@@ -25,7 +25,11 @@ static void usage(FILE *f)
            "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
            "  --device FILE      device profile: identity, adapter, endpoints, reset, time\n"
            "                     bounds, serial settings (docs/device-profiles.md); default:\n"
-           "                     devices/ref-device.json of the fixtures folder\n"
+           "                     devices/ref-device.json of the fixtures folder; given\n"
+           "                     several times: several boards share the tests, each\n"
+           "                     with its own broker and cloud\n"
+           "  --lab FILE         the boards of a lab (each with its profile, port and\n"
+           "                     identity), sharing the tests as several --device do\n"
            "  --dut-cmd CMD      run CMD (with /bin/sh) as the device (adapter process); default:\n"
            "                     the reference device next to this program\n"
            "  --adapter KIND     reference, process, serial or network (overrides the profile)\n"
@@ -165,6 +169,7 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--baseline-strict", NULL, &o->baseline_strict},
         {"--only", &o->only, NULL},
         {"--device", &o->device, NULL},
+        {"--lab", &o->lab, NULL},
         {"--fixtures", &o->fixtures, NULL},
         {"--broker", &o->broker, NULL},
         {"--cloud", &o->cloud, NULL}, /* the API of a running ota-mock-cloud */
@@ -181,6 +186,14 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--url-no-port", NULL, &o->dev.url_no_port},
     };
 
+    /* Every --device is kept: several are several boards (boards.c). */
+    if (!strcmp(argv[*i], "--device") && *i + 1 < argc) {
+        if (o->ndevices == CT_MAX_BOARDS) {
+            fprintf(stderr, "ota-conformance: at most %d boards (--device)\n", CT_MAX_BOARDS);
+            return -1;
+        }
+        o->devices[o->ndevices++] = argv[*i + 1];
+    }
     for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
         if (strcmp(argv[*i], table[k].name))
             continue;

@@ -38,6 +38,12 @@ int ct_device_prepare(const char *path, const ct_overrides *o, dut_profile *p, c
     }
     if (o->serial_port)
         snprintf(p->serial_port, sizeof(p->serial_port), "%s", o->serial_port);
+    if (o->pk)
+        snprintf(p->pk, sizeof(p->pk), "%s", o->pk);
+    if (o->dn)
+        snprintf(p->dn, sizeof(p->dn), "%s", o->dn);
+    if (o->secret)
+        snprintf(p->secret, sizeof(p->secret), "%s", o->secret);
     if (o->listen)
         snprintf(p->listen, sizeof(p->listen), "%s", o->listen);
     if (o->url_host)

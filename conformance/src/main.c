@@ -55,6 +55,8 @@ int main(int argc, char **argv)
     rc = ct_cli_parse(&run.opt, argc, argv);
     if (rc != CT_CLI_RUN)
         return rc == CT_CLI_HELP ? 0 : 2;
+    if (ct_boards_prepare(&run) != 0) /* several boards: the run's profile is the first's */
+        return 2;
     if (ct_cli_profile_dialect(&run.opt) != 0)
         return 3;
     if (ct_cli_check_catalogue(&run.opt) != 0)

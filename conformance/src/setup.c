@@ -72,6 +72,7 @@ static ota_trace_event dut_trace_event(dut_event_kind k)
 static void on_dut_event(void *ud, dut_event_kind k, const char *text)
 {
     mc_cloud *c = ud;
+    ct_boards_note_event(k, text); /* several boards: is this one gone? */
     if (k == DUT_EV_LOG) {
         if (log_admit(c))
             mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0, "%s", text);

@@ -23,7 +23,7 @@ listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 free_port() {
     local p
     while :; do
-        p=$((20000 + (RANDOM % 20000)))
+        p=$((20000 + (RANDOM % 12000))) # below the ephemeral ports (32768-)
         listening "$p" || { echo "$p"; return; }
     done
 }

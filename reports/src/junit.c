@@ -171,6 +171,8 @@ static void put_case(FILE *f, const rp_run *r, const rp_test *x)
     put_property(f, "rules", x->rules);
     put_property(f, "tiers", x->tiers);
     put_property(f, "verdict", rp_verdict_name(x->verdict));
+    if (x->board[0])
+        put_property(f, "board", x->board);
     for (int w = 0; w < x->nwarnings; w++) {
         char text[600];
         snprintf(text, sizeof(text), "%s: %s", x->warnings[w].rule, x->warnings[w].text);
