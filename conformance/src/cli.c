@@ -71,6 +71,10 @@ static void usage(FILE *f)
            "  --jobs N           test N instances of the device side by side, each with\n"
            "                     its own broker and cloud (process devices only; 1..16;\n"
            "                     default 1)\n"
+           "  --netns            each device instance (device, broker, file server) in a\n"
+           "                     network namespace of its own: firmware with fixed ports\n"
+           "                     (127.0.0.1:1883, port 80) runs with --jobs N; needs root\n"
+           "                     or unprivileged user namespaces\n"
            "  --fixtures DIR     fixtures folder (default: $OTA_FIXTURES, else\n"
            "                     ../share/ota-conformance next to this program when\n"
            "                     installed, else the source tree's fixtures/)\n"
@@ -178,6 +182,7 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--quiet", NULL, &o->quiet},
         {"--strict", NULL, &o->strict},
         {"--tls", NULL, &o->tls},
+        {"--netns", NULL, &o->netns},
         {"--certs", &o->certs, NULL},
         {"--adapter", &o->dev.adapter, NULL},
         {"--serial-port", &o->dev.serial_port, NULL},
@@ -231,6 +236,11 @@ static int check_combinations(const ct_options *o)
     }
     if (o->cloud && (o->broker || o->tls || o->jobs > 1)) {
         fprintf(stderr, "ota-conformance: --cloud goes with neither --broker, --tls nor --jobs\n");
+        return -1;
+    }
+    if (o->netns && (o->broker || o->cloud)) {
+        fprintf(stderr, "ota-conformance: --netns gives each device instance nothing but its own "
+                        "loopback: drop --broker and --cloud\n");
         return -1;
     }
     if (o->jobs > 1 && o->broker) {

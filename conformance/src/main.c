@@ -76,6 +76,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "ota-conformance: no test matches '%s' (see --list)\n", run.opt.only);
         return 2;
     }
+    if (run.opt.netns && ct_netns_check(err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        return 3;
+    }
     ct_runner_catch_signals();
     harness_defaults(&run.opt);
     if (ct_setup_prepare(&run, &p, err, sizeof(err)) != 0) {

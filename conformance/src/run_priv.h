@@ -35,6 +35,7 @@ typedef struct {
     const char *dialect; /* --dialect, else the profile's, else aliyun */
     int list, quiet, strict, requirements, tls;
     int jobs;
+    int netns; /* --netns: each device instance in a network namespace of its own (netns.c) */
     const char *certs;
     const char *baseline; /* --baseline: the trace of an earlier run */
     int baseline_strict, thresholds_set;
@@ -146,6 +147,12 @@ void ct_boards_apply(ct_run *r, int k);
 void ct_boards_note_event(int dut_event, const char *text);
 /* 1 with the reason when this worker's board is gone (its port never came back). */
 int ct_boards_lost(char *why, size_t cap);
+
+/* ---- netns.c: --netns ---- */
+/* Move this process into a new network namespace with its loopback up; -1 with one sentence. */
+int ct_netns_enter(char *err, size_t cap);
+/* Whether ct_netns_enter can work here (tried in a child); -1 with the sentence. */
+int ct_netns_check(char *err, size_t cap);
 
 /* ---- runner.c: running the selected tests ---- */
 /* SIGINT and SIGTERM end the running test as unfinished; blocked until the runner waits. */

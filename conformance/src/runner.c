@@ -201,7 +201,8 @@ static int run_serial(ct_run *r, ct_paths *p)
     int rc = 0, worse = 0;
     double t0;
 
-    if (ct_setup_start(r, p, err, sizeof(err)) != 0) {
+    if ((r->opt.netns && ct_netns_enter(err, sizeof(err)) != 0) ||
+        ct_setup_start(r, p, err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-conformance: %s\n", err);
         return 3;
     }
@@ -284,7 +285,8 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
     r->opt.trace = trace;
     if (r->boards.n > 1)
         ct_boards_apply(r, job); /* this worker's board */
-    if (ct_setup_prepare(r, &p, err, sizeof(err)) != 0 ||
+    if ((r->opt.netns && ct_netns_enter(err, sizeof(err)) != 0) || /* before anything starts */
+        ct_setup_prepare(r, &p, err, sizeof(err)) != 0 ||
         ct_setup_start(r, &p, err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-conformance: %s %d%s%s: %s\n", r->board_name ? "board" : "job",
                 job + 1, r->board_name ? " " : "", r->board_name ? r->board_name : "", err);

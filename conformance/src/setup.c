@@ -218,10 +218,23 @@ static int use_profile(ct_run *r, const char *path, char *err, size_t errcap)
                    (r->prof.adapter == DUT_ADAPTER_SERIAL && r->prof.reset == DUT_RESET_COMMAND &&
                     r->prof.power_cmd[0] && !r->prof.reset_cmd[0]);
     ct.bounds = r->prof.bounds;
-    if (r->opt.jobs > 1 && (ct.boot_by_connect || ct_device_fixes_ports(&r->prof))) {
+    if (r->opt.netns && r->prof.adapter == DUT_ADAPTER_SERIAL) {
+        snprintf(err, errcap, "--netns is for devices the suite starts (a board reaches the "
+                              "broker over its own network): drop --netns");
+        return -1;
+    }
+    if (r->opt.jobs > 1 && r->opt.netns && r->prof.adapter == DUT_ADAPTER_NETWORK &&
+        !r->prof.command[0]) {
+        snprintf(err, errcap,
+                 "--jobs with a network device needs the profile's \"command\" to start one in "
+                 "each instance's namespace: add it, or use --jobs 1");
+        return -1;
+    }
+    if (r->opt.jobs > 1 && !r->opt.netns &&
+        (ct.boot_by_connect || ct_device_fixes_ports(&r->prof))) {
         snprintf(err, errcap,
                  "--jobs needs devices the suite starts itself on ports it chooses "
-                 "(adapter reference or process, no fixed ports): use --jobs 1");
+                 "(adapter reference or process, no fixed ports), or --netns: use --jobs 1");
         return -1;
     }
     return 0;
