@@ -6,11 +6,11 @@
 # most 60 % of one board's time) and the bound the catalogue allows: the
 # larger of half the one-board time and the longest test.
 #
-#   bench/boards.sh [--build]   --build: build the release preset first
+#   bench/boards.sh [--no-build]   --no-build: build/release is current
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-bench_setup boards "$([ "${1:-}" = --build ] && echo 1 || echo 0)" ota-conformance ota-pty-board ota-ref-device
+bench_setup boards "$([ "${1:-}" = --no-build ] && echo 0 || echo 1)" ota-conformance ota-pty-board ota-ref-device
 
 listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 free_pair() {
