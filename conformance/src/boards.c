@@ -153,7 +153,7 @@ static void unique_names(ct_boards *bs)
         for (int k = 0; k < i; k++)
             if (!strcmp(bs->b[i].name, bs->b[k].name)) {
                 char base[48];
-                snprintf(base, sizeof(base), "%s", bs->b[i].name);
+                snprintf(base, sizeof(base), "%.47s", bs->b[i].name);
                 snprintf(bs->b[i].name, sizeof(bs->b[i].name), "%s-%d", base, i + 1);
                 break;
             }
