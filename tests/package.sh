@@ -38,6 +38,8 @@ for f in /usr/bin/ota-conformance /usr/bin/ota-mock-cloud /usr/bin/ota-ref-devic
     /usr/share/man/man1/ota-conformance.1.gz /usr/share/man/man1/ota-mock-cloud.1.gz \
     /usr/share/doc/ota-conformance/CHANGELOG.md \
     /usr/share/doc/ota-conformance/templates/github-actions.yml \
+    /usr/share/doc/ota-conformance/examples/README.md \
+    /usr/share/doc/ota-conformance/examples/host-ota/README.md \
     /usr/include/otamock/mock.h /usr/include/otaproto/version.h \
     "/usr/lib/${multiarch:+$multiarch/}libotamock.a" \
     "/usr/lib/${multiarch:+$multiarch/}pkgconfig/libotamock.pc" \
@@ -50,6 +52,15 @@ fi
 
 rm -rf "$stage"
 dpkg -x "$deb" "$stage"
+
+# Man pages: DESCRIPTION before OPTIONS, and the documents they name where the package puts them.
+for page in "$stage"/usr/share/man/man1/*.1.gz; do
+    sections=$(zcat "$page" | sed -n 's/^\.SH //p' | tr '\n' ' ')
+    case "$sections" in "NAME DESCRIPTION OPTIONS "*) ;; *) fail "$page: sections $sections" ;; esac
+    if zcat "$page" | grep -E '(^|[^/a-z])(docs/)?[a-z-]+\.md' | grep -v '/usr/share/doc/ota'; then
+        fail "$page names a document by its place in the source tree (above)"
+    fi
+done
 
 # Depends: the package of every library the programs and the plugin link directly
 # (one dpkg -S for all of them: it reads the whole database each time).

@@ -5,6 +5,7 @@
  * group and rules; a scenario that no row names is appended to its group.
  * What the engine does with an expectation is in engine.c.
  */
+#include <errno.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,7 +261,7 @@ static int load_file(const char *dir, const char *file, ct_expect *e, char *err,
     snprintf(path, sizeof(path), "%s/%s", dir, file);
     f = buf ? fopen(path, "rb") : NULL;
     if (!f) {
-        snprintf(err, errcap, "cannot read scenario %.300s", path);
+        snprintf(err, errcap, "cannot read scenario %.300s: %s", path, strerror(errno));
         free(buf);
         return -1;
     }
@@ -291,7 +292,7 @@ static int load_expects(const char *dir, char *err, size_t errcap)
     int n = scandir(dir, &list, is_json, alphasort), rc = 0;
 
     if (n < 0) {
-        snprintf(err, errcap, "cannot read the scenario folder %.300s", dir);
+        snprintf(err, errcap, "cannot read the scenario folder %.300s: %s", dir, strerror(errno));
         return -1;
     }
     for (int i = 0; i < n; i++) {

@@ -3,10 +3,12 @@
  * say without running anything: --list, --requirements and the check that
  * every rule has a test and every test cites known rules. It starts nothing.
  */
+#include <ctype.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine.h"
 #include "jobs.h"
@@ -54,8 +56,10 @@ static void usage(FILE *f)
            "  --baseline-threshold NAME=VALUE\n"
            "                     how far a figure may move: messages=5, bytes=25 (percent\n"
            "                     of the image), requests=2, retries=2, time=10 (seconds)\n"
-           "  --only PATTERN     run only tests whose name, group or rule matches\n"
-           "                     (a substring, or a glob with * and ?)\n"
+           "  --only PATTERN     run only the tests PATTERN names, in any case: a group or\n"
+           "                     rule ID exactly (--only version, --only FAIL-3), else a\n"
+           "                     part of test names; group:G, rule:R or test:T say which;\n"
+           "                     a glob with * ? [ matches names, groups and rule IDs\n"
            "  --strict           every SHOULD rule fails like a MUST rule\n"
            "  --time-scale X     multiply every deadline by X (slow devices)\n"
            "  --auth on|off      off: the broker accepts the device's login without checking\n"
@@ -277,23 +281,168 @@ int ct_cli_parse(ct_options *o, int argc, char **argv)
     return check_combinations(o) ? CT_CLI_BAD : CT_CLI_RUN;
 }
 
-static int matches(const ct_options *o, const ct_case *c)
+/*
+ * --only PATTERN, case-insensitive. "group:G", "rule:R" and "test:T" say
+ * which a pattern names; a glob (* ? [) matches names, groups and rule IDs.
+ * A bare word is a group or a rule ID when one has that name exactly, else
+ * a part of test names ("version" is the group, not every test with
+ * "version" in its name).
+ */
+typedef enum { ONLY_ANY, ONLY_GROUP, ONLY_RULE, ONLY_TEST } only_kind;
+
+static const struct {
+    const char *prefix;
+    only_kind kind;
+} only_prefixes[] = {{"group:", ONLY_GROUP}, {"rule:", ONLY_RULE}, {"test:", ONLY_TEST}};
+
+static only_kind only_split(const char *only, const char **pat)
+{
+    for (size_t k = 0; k < sizeof(only_prefixes) / sizeof(only_prefixes[0]); k++)
+        if (!strncasecmp(only, only_prefixes[k].prefix, strlen(only_prefixes[k].prefix))) {
+            *pat = only + strlen(only_prefixes[k].prefix);
+            return only_prefixes[k].kind;
+        }
+    *pat = only;
+    return ONLY_ANY;
+}
+
+static int is_glob(const char *pat)
+{
+    return strpbrk(pat, "*?[") != NULL;
+}
+
+/* One word against a pattern: a glob, or (exact) equal, or (!exact) a part of it. */
+static int word_matches(const char *pat, const char *word, int exact)
+{
+    if (is_glob(pat))
+        return !fnmatch(pat, word, FNM_CASEFOLD);
+    return exact ? !strcasecmp(pat, word) : strcasestr(word, pat) != NULL;
+}
+
+static int rule_matches(const ct_case *c, const char *pat)
 {
     char rules[128], *tok, *save = NULL;
 
-    if (!o->only)
-        return 1;
-    if (strpbrk(o->only, "*?[")) {
-        if (!fnmatch(o->only, c->name, 0) || !fnmatch(o->only, c->group, 0))
-            return 1;
-    } else if (strstr(c->name, o->only) || !strcmp(c->group, o->only)) {
-        return 1;
-    }
     snprintf(rules, sizeof(rules), "%s", c->rules);
     for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-        if (!fnmatch(o->only, tok, 0) || !strcmp(o->only, tok))
+        if (word_matches(pat, tok, 1))
             return 1;
     return 0;
+}
+
+/* Is a bare word the exact name of a group or of a rule some test cites? */
+static int names_group_or_rule(const char *word)
+{
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups(g)->ncases; i++) {
+            const ct_case *c = &groups(g)->cases[i];
+            if (!strcasecmp(c->group, word) || rule_matches(c, word))
+                return 1;
+        }
+    return 0;
+}
+
+static int matches(const ct_options *o, const ct_case *c)
+{
+    const char *pat;
+    only_kind kind;
+
+    if (!o->only)
+        return 1;
+    kind = only_split(o->only, &pat);
+    switch (kind) {
+    case ONLY_GROUP:
+        return word_matches(pat, c->group, 1);
+    case ONLY_RULE:
+        return rule_matches(c, pat);
+    case ONLY_TEST:
+        return word_matches(pat, c->name, 0);
+    case ONLY_ANY:
+        break;
+    }
+    if (is_glob(pat))
+        return word_matches(pat, c->name, 1) || word_matches(pat, c->group, 1) ||
+               rule_matches(c, pat);
+    if (names_group_or_rule(pat))
+        return !strcasecmp(c->group, pat) || rule_matches(c, pat);
+    return word_matches(pat, c->name, 0);
+}
+
+/* Levenshtein distance of a and b, case-insensitive, for "did you mean" (short words only). */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[97];
+
+    if (la > 96 || lb > 96)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], cost = tolower((unsigned char)a[i - 1]) !=
+                                       tolower((unsigned char)b[j - 1]);
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Keep word among the (at most 3) nearest names seen so far. */
+static void consider(const char *pat, const char *word, const char *best[3], size_t dist[3])
+{
+    size_t d = distance(pat, word);
+
+    for (int k = 0; k < 3; k++)
+        if (best[k] && !strcmp(best[k], word))
+            return;
+    for (int k = 0; k < 3; k++) {
+        if (d < dist[k]) {
+            for (int m = 2; m > k; m--) {
+                best[m] = best[m - 1];
+                dist[m] = dist[m - 1];
+            }
+            best[k] = word;
+            dist[k] = d;
+            return;
+        }
+    }
+}
+
+/* A pattern that selects nothing: what it may have meant (test names, groups, rule IDs). */
+static void did_you_mean(const char *only)
+{
+    const char *pat, *best[3] = {NULL, NULL, NULL};
+    size_t dist[3] = {(size_t)-1, (size_t)-1, (size_t)-1}, limit;
+
+    only_split(only, &pat);
+    limit = strlen(pat) / 4 + 1 > 2 ? strlen(pat) / 4 + 1 : 2;
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups(g)->ncases; i++) {
+            const ct_case *c = &groups(g)->cases[i];
+            char rules[128], *tok, *save = NULL;
+            consider(pat, c->name, best, dist);
+            consider(pat, c->group, best, dist);
+            snprintf(rules, sizeof(rules), "%s", c->rules);
+            for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+                const ct_rule *rule = ct_rule_find(tok); /* its ID outlives the token */
+                if (rule)
+                    consider(pat, rule->id, best, dist);
+            }
+        }
+    fprintf(stderr, "ota-conformance: no test matches '%s'", only);
+    for (int k = 0, n = 0; k < 3; k++)
+        if (best[k] && dist[k] <= limit)
+            fprintf(stderr, "%s'%s'", n++ ? ", " : "; did you mean ", best[k]);
+    fprintf(stderr, " (see --list; a group or rule ID exactly, group:, rule: or test: to say "
+                    "which, or a glob such as 'PROG-*')\n");
 }
 
 /* Does test c cite rule id? */
@@ -429,4 +578,18 @@ void ct_cli_select(ct_run *r)
         for (size_t i = 0; i < groups(g)->ncases && r->nsel < CT_MAX_TESTS; i++)
             if (matches(&r->opt, &groups(g)->cases[i]))
                 r->sel[r->nsel++] = &groups(g)->cases[i];
+    if (!r->nsel && r->opt.only)
+        did_you_mean(r->opt.only);
+}
+
+const ct_case *ct_cli_ver1_case(const ct_run *r)
+{
+    for (size_t i = 0; i < r->nsel; i++)
+        if (cites(r->sel[i], "VER-1"))
+            return r->sel[i];
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (size_t i = 0; i < groups(g)->ncases; i++)
+            if (cites(&groups(g)->cases[i], "VER-1"))
+                return &groups(g)->cases[i];
+    return NULL;
 }

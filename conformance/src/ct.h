@@ -107,6 +107,12 @@ typedef struct {
     int version_seq; /* for fresh target versions */
     size_t image_size;
     long long block_size; /* what the device asks per MQTT block; 0 until a block test saw it */
+    /*
+     * Push kinds (ct_push_kind) learned over the run: the device acted on one
+     * of that kind (handled), or let one pass without any reaction where
+     * judging.md allows it (ignored: the rest of its tests are N/A at once).
+     */
+    unsigned kinds_handled, kinds_ignored;
 
     /* the device: how we meet it */
     const char *adapter;   /* "reference", "process", "serial", "network" */
@@ -123,6 +129,7 @@ typedef struct {
                  1]; /* the broker refused the device's login: every test fails on SEC-1 */
 
     /* the running test */
+    size_t crash_warned; /* the crash record (index + 1) a SHOULD rule warned about; 0: none */
     int jobs[64]; /* the jobs it created: a download for another is late, never judged */
     long long streams[64];
     int njobs;
@@ -134,6 +141,16 @@ typedef struct {
 extern ct_ctx ct;
 /* Set by SIGINT/SIGTERM: the running test ends unfinished at its next wait, no other starts. */
 extern volatile sig_atomic_t ct_interrupted;
+
+/*
+ * The runner's side of a long wait (live.c): a wait of at least
+ * CT_LIVE_STILL_S seconds is announced with its length and the rule it
+ * waits for (NULL: none), and ended with secs 0; without a terminal the
+ * runner prints "still waiting for FINAL-1 ...: 30 s of 60" every
+ * CT_LIVE_STILL_S while it lasts.
+ */
+#define CT_LIVE_STILL_S 15.0
+void ct_live_wait(double secs, const char *rule);
 
 /* Seconds scaled by --time-scale. */
 double ct_secs(double s);
@@ -166,7 +183,8 @@ typedef int (*ct_pred)(const ota_trace_rec *r, void *arg);
 /*
  * The index of the first record at or after `from` that pred accepts,
  * waiting until the (scaled) timeout; -1 when none came. A device crash seen
- * on the way fails the running test with the exit status and last log lines.
+ * on the way breaks the running test's first rule through its tier (a MUST
+ * fails the test, a SHOULD warns once), with the exit status and last log lines.
  */
 long ct_find(size_t from, double timeout_s, ct_pred pred, void *arg);
 /*
@@ -306,7 +324,8 @@ void ct_check_push_reached(const ct_attempt *a);
 /*
  * A device seen only on the network that drops its connection after the
  * push (within a moment; the cloud did not drop it) has crashed on it, as a
- * process that exits non-zero: the test fails citing rule.
+ * process that exits non-zero: rule is broken through its tier (a MUST
+ * fails the test, a SHOULD warns), as a crash the adapter sees is.
  */
 void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *what);
 /* The first progress step "100" at or after record from (late ones excluded), or -1. */

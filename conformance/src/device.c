@@ -4,8 +4,8 @@
  * it, and the first boot (a device that never comes up stops the run with
  * one sentence instead of failing every test with a cloud error).
  */
-#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 
 #include "device.h"
 #include "otaproto/clock.h"
+#include "otaproto/porthold.h"
 
 int ct_device_prepare(const char *path, const ct_overrides *o, dut_profile *p, char *err,
                       size_t errcap)
@@ -77,78 +78,6 @@ void ct_device_endpoints(const dut_profile *p, mc_config *cfg)
     cfg->url_no_port = !p->url_port;
 }
 
-/* ---- who holds a port ---- */
-
-/* The inode of the listening TCP socket on port, from /proc/net/tcp or tcp6; 0 when none. */
-static unsigned long listener_inode(int port)
-{
-    static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-    char line[512];
-
-    for (size_t f = 0; f < 2; f++) {
-        FILE *in = fopen(files[f], "r");
-        while (in && fgets(line, sizeof(line), in)) {
-            char local[64];
-            unsigned st;
-            unsigned long inode;
-            unsigned lport;
-            const char *colon;
-            if (sscanf(line, " %*d: %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st, &inode) != 3)
-                continue;
-            colon = strrchr(local, ':');
-            if (st == 0x0A && colon && sscanf(colon + 1, "%x", &lport) == 1 && (int)lport == port) {
-                fclose(in);
-                return inode;
-            }
-        }
-        if (in)
-            fclose(in);
-    }
-    return 0;
-}
-
-/* The process with socket inode open: "pid N (name)"; "" when it cannot be learned. */
-static void inode_owner(unsigned long inode, char *buf, size_t cap)
-{
-    DIR *procs = opendir("/proc");
-    struct dirent *e;
-    char want[64];
-
-    buf[0] = '\0';
-    snprintf(want, sizeof(want), "socket:[%lu]", inode);
-    while (procs && !buf[0] && (e = readdir(procs)) != NULL) {
-        char dir[300], link[600], target[64], comm[64] = "?";
-        DIR *fds;
-        struct dirent *fd;
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        snprintf(dir, sizeof(dir), "/proc/%s/fd", e->d_name);
-        fds = opendir(dir);
-        while (fds && !buf[0] && (fd = readdir(fds)) != NULL) {
-            ssize_t n;
-            snprintf(link, sizeof(link), "%s/%s", dir, fd->d_name);
-            n = readlink(link, target, sizeof(target) - 1);
-            if (n <= 0)
-                continue;
-            target[n] = '\0';
-            if (!strcmp(target, want)) {
-                FILE *c;
-                snprintf(link, sizeof(link), "/proc/%s/comm", e->d_name);
-                c = fopen(link, "r");
-                if (c && fgets(comm, sizeof(comm), c))
-                    comm[strcspn(comm, "\n")] = '\0';
-                if (c)
-                    fclose(c);
-                snprintf(buf, cap, "pid %.20s (%.32s)", e->d_name, comm);
-            }
-        }
-        if (fds)
-            closedir(fds);
-    }
-    if (procs)
-        closedir(procs);
-}
-
 /* 0 when port can be bound on every address now; else errno. */
 static int bind_errno(int port)
 {
@@ -165,37 +94,56 @@ static int bind_errno(int port)
     return rc;
 }
 
-int ct_device_ports_free(const dut_profile *p, char *err, size_t errcap)
+/*
+ * Where a fixed port came from, for a message: "--mqtt-port asks for" or
+ * "the device profile FILE fixes (endpoints.mqttPort)"; and how to change it.
+ */
+static void port_origin(const char *what, const char *option, const char *field, int given,
+                        const char *profile, char *from, size_t fcap, char *fix, size_t xcap)
+{
+    if (given) {
+        snprintf(from, fcap, "%s asks for the %s port", option, what);
+        snprintf(fix, xcap, "or give %s another port", option);
+    } else {
+        snprintf(from, fcap, "the device profile %s fixes (endpoints.%s) the %s port", profile,
+                 field, what);
+        snprintf(fix, xcap, "or, when the device can use another port, override it with %s N",
+                 option);
+    }
+}
+
+int ct_device_ports_free(const dut_profile *p, const ct_overrides *o, const char *profile,
+                         char *err, size_t errcap)
 {
     const struct {
-        const char *what;
-        int port;
-    } ports[] = {{"MQTT", p->mqtt_port},
-                 {"MQTTS", p->mqtts_port},
-                 {"HTTP", p->http_port},
-                 {"HTTPS", p->https_port}};
+        const char *what, *option, *field;
+        int port, given;
+    } ports[] = {{"MQTT", "--mqtt-port", "mqttPort", p->mqtt_port, o && o->mqtt_port},
+                 {"MQTTS", "--mqtts-port", "mqttsPort", p->mqtts_port, o && o->mqtts_port},
+                 {"HTTP", "--http-port", "httpPort", p->http_port, o && o->http_port},
+                 {"HTTPS", "--https-port", "httpsPort", p->https_port, o && o->https_port}};
 
     for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
-        char who[128] = "";
-        unsigned long inode;
-        int e = ports[i].port ? bind_errno(ports[i].port) : 0;
+        char who[128] = "", from[PATH_MAX + 128], fix[128];
+        int service, e = ports[i].port ? bind_errno(ports[i].port) : 0;
         if (!e)
             continue;
+        port_origin(ports[i].what, ports[i].option, ports[i].field, ports[i].given,
+                    profile ? profile : "", from, sizeof(from), fix, sizeof(fix));
         if (e == EACCES) {
             snprintf(err, errcap,
-                     "the device profile fixes the %s port %d, and binding a port below 1024 "
-                     "needs root or CAP_NET_BIND_SERVICE (sudo setcap "
-                     "cap_net_bind_service=+ep on ota-conformance%s)",
-                     ports[i].what, ports[i].port,
-                     i < 2 ? " and on /usr/sbin/mosquitto, which binds the MQTT ports" : "");
+                     "%s %d, and binding a port below 1024 needs root or CAP_NET_BIND_SERVICE "
+                     "(sudo setcap cap_net_bind_service=+ep on ota-conformance%s), %s",
+                     from, ports[i].port,
+                     i < 2 ? " and on /usr/sbin/mosquitto, which binds the MQTT ports" : "", fix);
             return -1;
         }
-        inode = listener_inode(ports[i].port);
-        if (inode)
-            inode_owner(inode, who, sizeof(who));
-        snprintf(err, errcap, "the device profile fixes the %s port %d, but it is taken%s%s",
-                 ports[i].what, ports[i].port, who[0] ? " by " : "",
-                 who[0] ? who : " (by a process this user cannot see)");
+        service = ota_port_holder(ports[i].port, who, sizeof(who));
+        snprintf(err, errcap, "%s %d, but it is taken%s%s: stop that process%s, %s", from,
+                 ports[i].port, who[0] ? " by " : "",
+                 who[0] ? who : " (by a process this user cannot see)",
+                 service > 0 ? " (Debian's mosquitto service: " OTA_PORT_MOSQUITTO_FIX ")" : "",
+                 fix);
         return -1;
     }
     return 0;

@@ -24,11 +24,14 @@ int ct_device_fixes_ports(const dut_profile *p);
 /* The cloud's ports, listen address and URL form from the profile. */
 void ct_device_endpoints(const dut_profile *p, mc_config *cfg);
 /*
- * Every port the profile fixes can be bound now; else -1 and err names the
- * port and who holds it (pid and name, when it can be learned), or says
- * that a port below 1024 needs root or CAP_NET_BIND_SERVICE.
+ * Every port the profile (or the command line, o) fixes can be bound now;
+ * else -1 and err names the port, where it came from (the option, or the
+ * field of the profile file `profile`), who holds it (pid and name, when it
+ * can be learned) and the fix, or says that a port below 1024 needs root or
+ * CAP_NET_BIND_SERVICE.
  */
-int ct_device_ports_free(const dut_profile *p, char *err, size_t errcap);
+int ct_device_ports_free(const dut_profile *p, const ct_overrides *o, const char *profile,
+                         char *err, size_t errcap);
 /* Open the profile's adapter (cmd and envp for a process); -1 with err. */
 int ct_device_open(const dut_profile *p, const char *cmd, const char *const *envp,
                    const dut_callbacks *cb, dut_adapter **out, char *err, size_t errcap);

@@ -14,11 +14,16 @@
  * The wire between parent and worker is lines on two pipes:
  *   parent -> worker: "<index>\n" (run that test), "quit\n"
  *   worker -> parent: "ready\n", "done <index> <test JSON>\n", "fw <version>\n",
+ *                     "boot <test JSON>\n" (its device never came up: VER-1's failure),
  *                     "lost <why>\n" (its board is gone: the test it had goes back to
  *                     the others, who get it first; the worker quits)
  *
  * A worker with nothing left to take waits while others still run tests, so
  * that a test handed back by a lost board still finds a worker.
+ *
+ * A worker ends with the parent (PR_SET_PDEATHSIG: SIGTERM, handled as an
+ * interruption), and stops its device and broker, also when the parent was
+ * killed by SIGKILL.
  */
 #include <errno.h>
 #include <poll.h>
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,6 +163,26 @@ static void put_end(ct_jobs *j, long idx)
     free(json);
 }
 
+void ct_jobs_put_test(ct_jobs *j, long idx, const rp_test *t)
+{
+    ct_text *x = idx >= 0 && (size_t)idx < j->ncases ? &j->chunks[idx] : &j->tail;
+    char *json = rp_test_to_json(t), info[320], *buf = NULL;
+    size_t n = 0;
+    FILE *mem = open_memstream(&buf, &n);
+
+    if (mem) {
+        snprintf(info, sizeof(info), "begin %s/%s %s", t->group, t->name, t->rules);
+        put_record(mem, 0, j->dev, OTA_EV_TEST_BEGIN, info, json);
+        snprintf(info, sizeof(info), "end %s/%s %s", t->group, t->name,
+                 rp_verdict_name(t->verdict));
+        put_record(mem, 0, j->dev, OTA_EV_TEST_END, info, json);
+        fclose(mem);
+        grow(x, buf, n);
+    }
+    free(buf);
+    free(json);
+}
+
 void ct_jobs_failed(rp_test *t, const ct_case *c)
 {
     memset(t, 0, sizeof(*t));
@@ -260,6 +286,8 @@ static void on_line(ct_jobs *j, worker *ws, int k, char *line, size_t *next)
         hand_back(j, ws, w, next);
     } else if (!strncmp(line, "fw ", 3)) {
         snprintf(w->fw, sizeof(w->fw), "%.64s", line + 3);
+    } else if (!strncmp(line, "boot ", 5) && !j->boot_failed) {
+        j->boot_failed = rp_test_from_json(line + 5, &j->boot) == RP_OK;
     }
 }
 
@@ -339,10 +367,16 @@ static int spawn(ct_jobs *j, worker *w, int k)
         return -1;
     }
     fflush(NULL);
+    pid_t parent = getpid();
     w->pid = fork();
     if (w->pid < 0)
         return -1;
     if (w->pid == 0) {
+        /* Ends with the parent, even one killed by SIGKILL: SIGTERM, so that it stops its
+         * device and broker and removes its folders as an interrupted run does. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(3);
         close(to_w[1]);
         close(from_w[0]);
         signal(SIGPIPE, SIG_IGN);
@@ -391,6 +425,7 @@ int ct_jobs_run(ct_jobs *j)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
     for (int forwarded = 0;;) {
         int n = 0;

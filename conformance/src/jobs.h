@@ -43,6 +43,8 @@ typedef struct {
     ct_text *chunks;          /* per test: its trace lines, as they were taken */
     ct_text tail;             /* lines after a worker's last test */
     FILE *out;
+    rp_test boot;    /* the first "boot" a worker sent: its device never came up */
+    int boot_failed; /* boot holds one */
 } ct_jobs;
 
 /* Run the tests; -1 when workers could not be started or all died with tests left. */
@@ -53,6 +55,8 @@ int ct_jobs_run(ct_jobs *j);
  */
 int ct_jobs_finish(ct_jobs *j, const char *run_end);
 void ct_jobs_free(ct_jobs *j);
+/* Test t's begin and end records, in test idx's place of the trace (idx < 0: after them). */
+void ct_jobs_put_test(ct_jobs *j, long idx, const rp_test *t);
 /* A failed result for case c, citing its first rule; the caller writes the message. */
 void ct_jobs_failed(rp_test *t, const ct_case *c);
 

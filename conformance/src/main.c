@@ -3,7 +3,10 @@
  * through its adapter, runs the test groups with CMocka, prints one line per
  * test and a summary, and writes JUnit. Exit status: 0 all passed, 1 a test
  * failed (or got worse than the --baseline under --baseline-strict), 2 bad
- * usage, 3 the run could not be set up.
+ * usage, 3 the run could not be set up (an output that cannot be written
+ * included) or stopped early (the device never came up), 130 interrupted (SIGINT,
+ * SIGTERM, SIGHUP). The last line printed is the summary, whose first word
+ * says which.
  *
  * The work is in cli.c (options, --list, --requirements), setup.c (cloud,
  * device, trace records, reports), runner.c (serial and --jobs runs, with
@@ -72,9 +75,12 @@ int main(int argc, char **argv)
     if (!baseline_readable(run.opt.baseline))
         return 2;
     ct_cli_select(&run);
-    if (!run.nsel) {
-        fprintf(stderr, "ota-conformance: no test matches '%s' (see --list)\n", run.opt.only);
-        return 2;
+    if (!run.nsel)
+        return 2; /* said why, with what the pattern may have meant */
+    /* Every output can be written, or the run does not start: not an hour later. */
+    if (ct_setup_check_outputs(&run, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        return 3;
     }
     if (run.opt.netns && ct_netns_check(err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-conformance: %s\n", err);

@@ -53,6 +53,9 @@ typedef struct {
     int tty, quiet, total, running, done;
     char name[160];
     double start;
+    double last_line; /* when the last line was printed (no terminal: "still ..." lines) */
+    int ticking;      /* the ticker thread runs */
+    int inflight;     /* tests begun and not ended (several with --jobs) */
     pthread_mutex_t lock;
     pthread_t ticker;
 } ct_live;
@@ -81,8 +84,8 @@ typedef struct {
     char trace[PATH_MAX];
     char cmd[PATH_MAX + 64];
     char certs[PATH_MAX];
-    char env[12][PATH_MAX];
-    const char *envp[13];
+    char env[16][PATH_MAX];
+    const char *envp[17];
 } ct_paths;
 
 /* ---- cli.c: the command line and the catalogue ---- */
@@ -102,8 +105,13 @@ int ct_cli_check_catalogue(const ct_options *o);
 int ct_cli_profile_dialect(ct_options *o);
 void ct_cli_list(const ct_options *o);
 void ct_cli_requirements(void);
-/* The tests o->only selects, in catalogue order, into r->sel. */
+/*
+ * The tests o->only selects, in catalogue order, into r->sel. A pattern
+ * that selects nothing is said on stderr, with the names it may have meant.
+ */
 void ct_cli_select(ct_run *r);
+/* The test that judges VER-1: the first selected one citing it, else the catalogue's. */
+const ct_case *ct_cli_ver1_case(const ct_run *r);
 
 /* ---- live.c: what the terminal shows ---- */
 void ct_live_init(ct_live *l);
@@ -111,26 +119,49 @@ void ct_live_start(ct_live *l, int quiet, int total);
 void ct_live_stop(ct_live *l);
 void ct_live_begin(ct_live *l, const rp_test *t);
 void ct_live_result(ct_live *l, const rp_test *t);
-void ct_live_summary(const ct_run *r, double secs);
+/*
+ * The last line of a run, from the reports' own counts (rp_report_counts) and
+ * its outcome word, which agrees with the exit status: PASSED 0, FAILED 1,
+ * STOPPED 3, INTERRUPTED 130. rep NULL: the reports could not be built.
+ */
+void ct_live_summary(const ct_run *r, const rp_report *rep, int worse, int status);
+/* ct_live_wait (ct.h): the harness's long waits, for the "still waiting" lines. */
 
 /* ---- setup.c: the run's cloud, device, trace records and reports ---- */
 /* Paths, the device profile, temporary folders and the device command; nothing started. */
 int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap);
-/* The cloud (and its broker) and the device, up to its first boot. */
+/*
+ * Make the missing folders of --junit, --html and --trace and check that each
+ * can be written, before the first test; -1 with err naming the file and why.
+ */
+int ct_setup_check_outputs(const ct_run *r, char *err, size_t errcap);
+/* The cloud (and its broker); the device's environment. */
+int ct_setup_cloud(ct_run *r, ct_paths *p, char *err, size_t errcap);
+/*
+ * The device, up to its first boot: -1 when it cannot be started (err),
+ * CT_SETUP_NEVER_UP when it started but never came up (err: what it did,
+ * with its last log lines; VER-1's failure).
+ */
+#define CT_SETUP_NEVER_UP (-2)
+int ct_setup_device(ct_run *r, ct_paths *p, char *err, size_t errcap);
+/* Both: ct_setup_cloud, then ct_setup_device (its return). */
 int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap);
-/* The run-begin record's JSON (rp_run_info); heap, the caller frees. auth_off: logins unchecked. */
+/* The run-begin record's JSON (rp_run_info, with the selected tests); heap, the caller frees. */
 char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker, int auth_off);
-void ct_setup_run_end_json(char *json, size_t cap, double secs, const char *fw_after);
+/* The run-end record's JSON (interrupted, and why the run stopped early); heap, the caller frees. */
+char *ct_setup_run_end_json(double secs, const char *fw_after, const char *stopped);
 void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p);
-void ct_setup_trace_run_end(double secs);
+void ct_setup_trace_run_end(double secs, const char *stopped);
 /* What the broker checks, for the run-begin record: TLS, logins, topics. */
 const char *ct_setup_checks_text(const ct_run *r);
 /*
  * JUnit and HTML from the trace, through the same code as ota-report, and
  * with --baseline the comparison (printed, and in both reports). *worse:
- * tests got worse than the baseline under --baseline-strict.
+ * tests got worse than the baseline under --baseline-strict. *rep: the
+ * loaded run for the summary (the caller frees it; NULL when the trace
+ * could not be read). -1 when a report could not be written (said why).
  */
-int ct_setup_write_reports(const ct_run *r, const char *trace, int *worse);
+int ct_setup_write_reports(const ct_run *r, const char *trace, rp_report **rep, int *worse);
 /* Stop the device and the cloud and remove the run's temporary folders. */
 void ct_setup_teardown(ct_paths *p);
 
@@ -155,8 +186,13 @@ int ct_netns_enter(char *err, size_t cap);
 int ct_netns_check(char *err, size_t cap);
 
 /* ---- runner.c: running the selected tests ---- */
-/* SIGINT and SIGTERM end the running test as unfinished; blocked until the runner waits. */
+/*
+ * SIGINT, SIGTERM and SIGHUP end the running test as unfinished; blocked
+ * until the runner waits.
+ */
 void ct_runner_catch_signals(void);
+/* The tiers of a space-separated list of rule IDs ("MUST SHOULD(compat)"). */
+void ct_runner_tiers(const char *rules, char *out, size_t cap);
 /* Serial, or with --jobs N side by side; the exit status of ota-conformance. */
 int ct_runner_run(ct_run *r, ct_paths *p);
 

@@ -4,6 +4,7 @@
  * --jobs N, handed out to worker processes by jobs.c. It also owns SIGINT
  * and SIGTERM: the running test ends unfinished, reports are still written.
  */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ static ct_run *current;
 static volatile sig_atomic_t in_worker;
 
 /* ---- per-test set-up and tear-down, around each CMocka test ---- */
-static void tiers_of(const char *rules, char *out, size_t cap)
+void ct_runner_tiers(const char *rules, char *out, size_t cap)
 {
     char buf[128], *tok, *save = NULL;
     size_t o = 0;
@@ -95,7 +96,7 @@ static int before(void **state)
     snprintf(t->name, sizeof(t->name), "%s", c->name);
     snprintf(t->group, sizeof(t->group), "%s", c->group);
     snprintf(t->rules, sizeof(t->rules), "%s", c->rules);
-    tiers_of(c->rules, t->tiers, sizeof(t->tiers));
+    ct_runner_tiers(c->rules, t->tiers, sizeof(t->tiers));
     snprintf(t->board, sizeof(t->board), "%s", current->board_name ? current->board_name : "");
     ct.cur = NULL; /* settling is not judged */
     ct.njobs = 0;
@@ -150,7 +151,10 @@ static void run_one(ct_run *r, const ct_case *c, const char *xml_dir)
     current = NULL;
 }
 
-/* ---- SIGINT and SIGTERM: the running test ends unfinished, reports are still written ---- */
+/*
+ * ---- SIGINT, SIGTERM and SIGHUP (a closed terminal): the running test ends
+ * unfinished, reports are still written ----
+ */
 
 static void on_stop_signal(int sig)
 {
@@ -166,6 +170,7 @@ static void stop_signals(int how)
     sigemptyset(&s);
     sigaddset(&s, SIGINT);
     sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGHUP);
     pthread_sigmask(how, &s, NULL);
 }
 
@@ -183,46 +188,110 @@ void ct_runner_catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     stop_signals(SIG_BLOCK);
 }
 
-static int any_failed(const ct_run *r)
+static int any_failed(const ct_run *r, const rp_report *rep)
 {
     int failed = 0;
+
+    if (rep) {
+        rp_counts c = rp_report_counts(rep);
+        return c.fail + c.unfinished > 0;
+    }
     for (int i = 0; i < r->nresults; i++)
         failed |= r->results[i].verdict == RP_FAIL;
     return failed;
 }
 
+/*
+ * The reports, then the summary: the run's last line, whose first word
+ * agrees with the exit status it returns. status: 3 when the run stopped
+ * early, else 0 and the outcome decides.
+ */
+static int finish(ct_run *r, const char *trace, int status)
+{
+    rp_report *rep = NULL;
+    int worse = 0;
+
+    if (ct_setup_write_reports(r, trace, &rep, &worse) != 0 && !status)
+        status = 3;
+    if (!status)
+        status = ct_interrupted ? 130 : any_failed(r, rep) || worse ? 1 : 0;
+    ct_live_summary(r, rep, worse, status);
+    rp_report_free(rep);
+    return status;
+}
+
+/* The test that judges VER-1, failed with why the device never came up (judging.md). */
+static int never_up_result(const ct_run *r, const char *why, rp_test *t)
+{
+    const ct_case *c = ct_cli_ver1_case(r);
+
+    memset(t, 0, sizeof(*t));
+    if (!c)
+        return -1;
+    snprintf(t->name, sizeof(t->name), "%s", c->name);
+    snprintf(t->group, sizeof(t->group), "%s", c->group);
+    snprintf(t->rules, sizeof(t->rules), "%s", c->rules);
+    ct_runner_tiers(c->rules, t->tiers, sizeof(t->tiers));
+    t->verdict = RP_FAIL;
+    snprintf(t->failed_rule, sizeof(t->failed_rule), "VER-1");
+    snprintf(t->message, sizeof(t->message), "%s", why);
+    return 0;
+}
+
+/* The device never came up: VER-1's test fails in the trace (and so in every report). */
+static void never_up(ct_run *r, const char *why)
+{
+    rp_test *t;
+
+    if (r->nresults >= CT_MAX_TESTS)
+        return;
+    t = &r->results[r->nresults];
+    if (never_up_result(r, why, t) != 0)
+        return;
+    r->nresults++;
+    trace_test(t, "begin");
+    trace_test(t, "end");
+    ct_live_result(&r->live, t);
+}
+
 /* One device instance, all tests in turn, in this process. */
 static int run_serial(ct_run *r, ct_paths *p)
 {
-    char err[512] = "";
-    int rc = 0, worse = 0;
+    char err[1024] = "";
+    int rc;
     double t0;
 
-    if ((r->opt.netns && ct_netns_enter(err, sizeof(err)) != 0) ||
-        ct_setup_start(r, p, err, sizeof(err)) != 0) {
+    if ((r->opt.netns && ct_netns_enter(err, sizeof(err)) != 0) || /* before anything starts */
+        ct_setup_cloud(r, p, err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-conformance: %s\n", err);
         return 3;
     }
     t0 = mc_now(ct.cloud);
+    /* Before the device starts: a device that never comes up still gets its reports. */
     ct_setup_trace_run_begin(r, p);
     ct_live_start(&r->live, r->opt.quiet, (int)r->nsel);
-    stop_signals(SIG_UNBLOCK);
-    for (size_t i = 0; i < r->nsel && !ct_interrupted; i++)
-        run_one(r, r->sel[i], p->scratch);
-    stop_signals(SIG_BLOCK);
+    rc = ct_setup_device(r, p, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        if (rc == CT_SETUP_NEVER_UP)
+            never_up(r, err);
+    } else {
+        stop_signals(SIG_UNBLOCK);
+        for (size_t i = 0; i < r->nsel && !ct_interrupted; i++)
+            run_one(r, r->sel[i], p->scratch);
+        stop_signals(SIG_BLOCK);
+    }
     ct_live_stop(&r->live);
-    ct_live_summary(r, mc_now(ct.cloud) - t0);
-    ct_setup_trace_run_end(mc_now(ct.cloud) - t0);
+    ct_setup_trace_run_end(mc_now(ct.cloud) - t0, rc ? err : NULL);
     dut_close(ct.dut);
     ct.dut = NULL;
     mc_cloud_stop(ct.cloud); /* flushes and closes the trace */
     ct.cloud = NULL;
-    if (ct_setup_write_reports(r, p->trace, &worse) != 0)
-        rc = 3;
-    return rc ? rc : ct_interrupted ? 130 : any_failed(r) || worse ? 1 : 0;
+    return finish(r, p->trace, rc ? 3 : 0);
 }
 
 /* ---- --jobs N: the worker's side ---- */
@@ -285,11 +354,22 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
     r->opt.trace = trace;
     if (r->boards.n > 1)
         ct_boards_apply(r, job); /* this worker's board */
-    if ((r->opt.netns && ct_netns_enter(err, sizeof(err)) != 0) || /* before anything starts */
-        ct_setup_prepare(r, &p, err, sizeof(err)) != 0 ||
-        ct_setup_start(r, &p, err, sizeof(err)) != 0) {
+    rc = r->opt.netns ? ct_netns_enter(err, sizeof(err)) : 0; /* before anything starts */
+    if (!rc)
+        rc = ct_setup_prepare(r, &p, err, sizeof(err));
+    if (!rc)
+        rc = ct_setup_start(r, &p, err, sizeof(err));
+    if (rc) {
+        rp_test t;
+        char *json;
         fprintf(stderr, "ota-conformance: %s %d%s%s: %s\n", r->board_name ? "board" : "job",
                 job + 1, r->board_name ? " " : "", r->board_name ? r->board_name : "", err);
+        /* The parent makes it VER-1's failure if no instance comes up (jobs.c, "boot"). */
+        if (rc == CT_SETUP_NEVER_UP && never_up_result(r, err, &t) == 0 &&
+            (json = rp_test_to_json(&t)) != NULL) {
+            dprintf(res_fd, "boot %s\n", json);
+            free(json);
+        }
         rc = 3;
     } else {
         rc = job_serve(r, &p, cmd_fd, res_fd);
@@ -326,36 +406,50 @@ static void job_lost(int k, const char *why, void *ud)
             k + 1, name, why);
 }
 
-/* The results once the workers are done: a test no worker ran fails; interrupted, only those that
- * ran. */
-static void collect_results(ct_run *r, const ct_jobs *j)
+/*
+ * The results once the workers are done. When no instance came up, VER-1's
+ * test carries why (in the trace too) and the run stopped: *stopped says so.
+ */
+static void collect_results(ct_run *r, ct_jobs *j, int rc, char *stopped, size_t cap)
 {
-    for (size_t i = 0; i < r->nsel; i++) {
+    int any = 0;
+
+    stopped[0] = '\0';
+    for (size_t i = 0; i < r->nsel; i++)
+        any |= j->done && j->done[i];
+    if (rc != 0 && !any && j->boot_failed) {
+        long at = -1;
+        for (size_t i = 0; i < r->nsel && at < 0; i++)
+            if (!strcmp(r->sel[i]->name, j->boot.name) && !strcmp(r->sel[i]->group, j->boot.group))
+                at = (long)i;
+        if (at >= 0) {
+            r->results[at] = j->boot;
+            j->done[at] = 1;
+        }
+        ct_jobs_put_test(j, at, &j->boot);
+        ct_live_result(&r->live, &j->boot);
+        snprintf(stopped, cap, "%s", j->boot.message);
+    } else if (rc != 0 && !ct_interrupted) {
+        snprintf(stopped, cap, "no device instance was left to run the remaining tests (see the "
+                               "errors above)");
+    }
+    r->nresults = 0;
+    for (size_t i = 0; i < r->nsel; i++)
         if (j->done && j->done[i])
-            continue;
-        ct_jobs_failed(&r->results[i], r->sel[i]);
-        snprintf(r->results[i].message, sizeof(r->results[i].message),
-                 "not run: no device instance was left to run it (see the errors above)");
-    }
-    r->nresults = (int)r->nsel;
-    if (ct_interrupted) {
-        r->nresults = 0;
-        for (size_t i = 0; i < r->nsel; i++)
-            if (j->done && j->done[i])
-                r->results[r->nresults++] = r->results[i];
-    }
+            r->results[r->nresults++] = r->results[i];
 }
 
 /* The run-end record: the version after the run is that of the instance that ran the last test. */
-static void run_end(const ct_run *r, const ct_jobs *j, char *end, size_t cap, double secs)
+static char *run_end(const ct_run *r, const ct_jobs *j, double secs, const char *stopped)
 {
     size_t last = r->nsel ? r->nsel - 1 : 0;
+    const char *fw = "";
 
-    ct_setup_run_end_json(end, cap, secs, "");
     for (int k = 0; j->nran && k < j->njobs; k++)
         for (size_t m = 0; m < j->nran[k]; m++)
             if (j->ran[k][m] == (long)last)
-                ct_setup_run_end_json(end, cap, secs, j->fw[k]);
+                fw = j->fw[k];
+    return ct_setup_run_end_json(secs, fw, stopped);
 }
 
 static int run_parallel(ct_run *r, ct_paths *p)
@@ -363,8 +457,8 @@ static int run_parallel(ct_run *r, ct_paths *p)
     ct_jobs j;
     job_ctx jc = {r, p};
     size_t *order;
-    char *begin, end[256], broker[128];
-    int rc = 0, worse = 0;
+    char *begin, *end, broker[128], stopped[2048];
+    int rc = 0, status;
     double t0 = ota_clock_now();
 
     memset(&j, 0, sizeof(j));
@@ -391,22 +485,27 @@ static int run_parallel(ct_run *r, ct_paths *p)
     j.on_lost = job_lost;
     j.ud = &jc;
     ct_live_start(&r->live, r->opt.quiet, (int)r->nsel);
+    if (!r->opt.quiet)
+        printf("%d device instances side by side: one line per test as it finishes (the "
+               "longest are handed out first); the summary and the reports keep catalogue "
+               "order\n",
+               j.njobs);
     if (ct_jobs_run(&j) != 0)
         rc = 3;
     ct_live_stop(&r->live);
-    collect_results(r, &j);
-    ct_live_summary(r, ota_clock_now() - t0);
-    run_end(r, &j, end, sizeof(end), ota_clock_now() - t0);
+    collect_results(r, &j, rc, stopped, sizeof(stopped));
+    end = run_end(r, &j, ota_clock_now() - t0, stopped);
     if (ct_jobs_finish(&j, end) != 0) {
-        fprintf(stderr, "ota-conformance: cannot write the trace %s\n", p->trace);
-        rc = 3;
-    } else if (ct_setup_write_reports(r, p->trace, &worse) != 0) {
+        fprintf(stderr, "ota-conformance: cannot write the trace %s: %s\n", p->trace,
+                strerror(errno));
         rc = 3;
     }
+    status = finish(r, p->trace, rc);
     free(begin);
+    free(end);
     free(order);
     ct_jobs_free(&j);
-    return rc ? rc : ct_interrupted ? 130 : any_failed(r) || worse ? 1 : 0;
+    return status;
 }
 
 int ct_runner_run(ct_run *r, ct_paths *p)

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "otaproto/datadir.h"
 #include "run_priv.h"
 
@@ -137,7 +139,7 @@ static int open_cloud(ct_run *r, ct_paths *p, char *err, size_t errcap)
     if (!r->opt.broker) {
         ct_device_endpoints(&r->prof, &cfg);
         if (!r->opt.cloud && ct_device_fixes_ports(&r->prof) &&
-            ct_device_ports_free(&r->prof, err, errcap) != 0)
+            ct_device_ports_free(&r->prof, &r->opt.dev, p->profile, err, errcap) != 0)
             return -1;
     }
     if (r->opt.cloud) { /* its broker, our file server on its address */
@@ -178,6 +180,11 @@ static void build_env(const ct_run *r, ct_paths *p)
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_PRODUCT_KEY=%s", ct.dev.pk);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_NAME=%s", ct.dev.dn);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_SECRET=%s", ct.dev.secret);
+    /* A token dialect's own names for the same identity (docs/dut-contract.md): both pairs. */
+    if (ct.dialect && ct.dialect->auth == OTA_AUTH_TOKEN) {
+        snprintf(p->env[n++], sizeof(p->env[0]), "OTA_ACCESS_TOKEN=%s", ct.dev.secret);
+        snprintf(p->env[n++], sizeof(p->env[0]), "OTA_DEVICE_NUMBER=%s", ct.dev.dn);
+    }
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_MODULE=%s", ct.dev.module);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_FIRMWARE_VERSION=%s", ct.dev.firmware_version);
     snprintf(p->env[n++], sizeof(p->env[0]), "OTA_STATE_DIR=%s", p->state_dir);
@@ -278,14 +285,19 @@ int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap)
     return 0;
 }
 
-int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap)
+int ct_setup_cloud(ct_run *r, ct_paths *p, char *err, size_t errcap)
+{
+    if (open_cloud(r, p, err, errcap) != 0)
+        return -1;
+    build_env(r, p);
+    return 0;
+}
+
+int ct_setup_device(ct_run *r, ct_paths *p, char *err, size_t errcap)
 {
     dut_callbacks cb;
     mc_device_info d;
 
-    if (open_cloud(r, p, err, errcap) != 0)
-        return -1;
-    build_env(r, p);
     /* The folder the device was given as its flash: the power group watches it. */
     ct.state_dir = ct.power_cut && !ct.boot_by_connect ? p->state_dir : NULL;
     cb = (dut_callbacks){on_dut_event, ct.cloud};
@@ -298,12 +310,33 @@ int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap)
                mc_cloud_broker_host(ct.cloud),
                r->opt.tls ? mc_cloud_mqtts_port(ct.cloud) : mc_cloud_broker_port(ct.cloud));
     if (ct_first_boot(err, errcap) != 0)
-        return -1;
+        return CT_SETUP_NEVER_UP;
     /* Targets above what it runs: a device is never asked to downgrade. */
     if (mc_device_get(ct.cloud, ct.dev.dn, &d) == MC_OK) {
         int major = atoi(d.reported_version[0] ? d.reported_version : d.firmware_version);
         ct.version_major = major >= 9 ? major + 1 : 9;
     }
+    return 0;
+}
+
+int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap)
+{
+    if (ct_setup_cloud(r, p, err, errcap) != 0)
+        return -1;
+    return ct_setup_device(r, p, err, errcap);
+}
+
+int ct_setup_check_outputs(const ct_run *r, char *err, size_t errcap)
+{
+    const struct {
+        const char *what, *path;
+    } outs[] = {{"JUnit report", r->opt.junit},
+                {"HTML report", r->opt.html},
+                {"trace", r->opt.trace}};
+
+    for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); k++)
+        if (outs[k].path && rp_output_prepare(outs[k].what, outs[k].path, err, errcap) != RP_OK)
+            return -1;
     return 0;
 }
 
@@ -337,8 +370,19 @@ char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *br
     info.strict = r->opt.strict;
     info.auth_off = auth_off;
     info.time_scale = r->opt.scale;
+    /* The selection: a test that never starts is still in every report, as not run. */
+    info.planned = calloc(r->nsel ? r->nsel : 1, sizeof(*info.planned));
+    for (size_t i = 0; info.planned && i < r->nsel; i++) {
+        rp_planned *x = &info.planned[i];
+        snprintf(x->group, sizeof(x->group), "%s", r->sel[i]->group);
+        snprintf(x->name, sizeof(x->name), "%s", r->sel[i]->name);
+        snprintf(x->rules, sizeof(x->rules), "%s", r->sel[i]->rules);
+        ct_runner_tiers(r->sel[i]->rules, x->tiers, sizeof(x->tiers));
+        info.nplanned = (int)i + 1;
+    }
     json = rp_run_info_to_json(&info);
     free(info.rules);
+    free(info.planned);
     return json;
 }
 
@@ -370,23 +414,38 @@ void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p)
     free(json);
 }
 
-void ct_setup_run_end_json(char *json, size_t cap, double secs, const char *fw_after)
+char *ct_setup_run_end_json(double secs, const char *fw_after, const char *stopped)
 {
-    snprintf(json, cap, "{\"seconds\":%.3f,\"fw_after\":\"%.64s\"}", secs, fw_after);
+    cJSON *o = cJSON_CreateObject();
+    char *json;
+
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "seconds", (double)(long long)(secs * 1000) / 1000);
+    cJSON_AddStringToObject(o, "fw_after", fw_after ? fw_after : "");
+    if (ct_interrupted)
+        cJSON_AddNumberToObject(o, "interrupted", 1);
+    if (stopped && *stopped)
+        cJSON_AddStringToObject(o, "stopped", stopped);
+    json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return json;
 }
 
-void ct_setup_trace_run_end(double secs)
+void ct_setup_trace_run_end(double secs, const char *stopped)
 {
     mc_device_info d;
-    char json[256];
+    char *json;
 
+    memset(&d, 0, sizeof(d));
     mc_device_get(ct.cloud, ct.dev.dn, &d);
-    ct_setup_run_end_json(json, sizeof(json), secs, d.reported_version);
+    json = ct_setup_run_end_json(secs, d.reported_version, stopped);
     mc_trace_event(ct.cloud, OTA_TR_TEST, MC_EV(OTA_EV_RUN_END), ct.dev.dn, NULL, json,
-                   strlen(json), "run-end");
+                   json ? strlen(json) : 0, "run-end");
+    free(json);
 }
 
-int ct_setup_write_reports(const ct_run *r, const char *trace, int *worse)
+int ct_setup_write_reports(const ct_run *r, const char *trace, rp_report **out, int *worse)
 {
     const ct_options *o = &r->opt;
     rp_report *rep = NULL;
@@ -394,8 +453,8 @@ int ct_setup_write_reports(const ct_run *r, const char *trace, int *worse)
     int rc = 0;
 
     *worse = 0;
-    if (!o->junit && !o->html && !o->baseline)
-        return 0;
+    *out = NULL;
+    /* Always loaded: the summary's counts are the reports' own. */
     if (rp_report_load(trace, &rep, err, sizeof(err)) != RP_OK) {
         fprintf(stderr, "ota-conformance: %s\n", err);
         return -1;
@@ -410,14 +469,16 @@ int ct_setup_write_reports(const ct_run *r, const char *trace, int *worse)
         *worse = o->baseline_strict && rep->cmp && rep->cmp->worse;
     }
     if (o->junit && rp_report_junit(rep, o->junit) != RP_OK) {
-        fprintf(stderr, "ota-conformance: cannot write %s\n", o->junit);
+        fprintf(stderr, "ota-conformance: cannot write the JUnit report %s: %s\n", o->junit,
+                strerror(errno));
         rc = -1;
     }
     if (o->html && rp_html_write(rep, o->html) != RP_OK) {
-        fprintf(stderr, "ota-conformance: cannot write %s\n", o->html);
+        fprintf(stderr, "ota-conformance: cannot write the HTML report %s: %s\n", o->html,
+                strerror(errno));
         rc = -1;
     }
-    rp_report_free(rep);
+    *out = rep;
     return rc;
 }
 

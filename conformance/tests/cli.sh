@@ -3,6 +3,7 @@
 # unreachable broker each end with a clear message and the documented status.
 set -u
 bin=$1
+src=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "FAIL: $*"; exit 1; }
 
 out=$("$bin/ota-conformance" --list) || fail "--list exited $?"
@@ -90,11 +91,13 @@ out=$("$bin/ota-conformance" --quiet --auth off --only security --dut-cmd "exec 
 echo "$out" | grep -q '3 N/A.*AUTH OFF' || fail "--auth off is not in the summary: $out"
 
 # An external broker (a plain Mosquitto on a free loopback port): the suite joins it, and
-# the tests that need the broker plugin are N/A.
+# the tests that need the broker plugin are N/A. Its configuration is where Debian's service
+# keeps its own (the taken-port check below tells that service apart).
+mkdir -p "$work/etc/mosquitto"
 for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 40000))
-    printf 'listener %d 127.0.0.1\nallow_anonymous true\n' "$port" >"$work/m.conf"
-    mosquitto -c "$work/m.conf" >"$work/m.log" 2>&1 &
+    printf 'listener %d 127.0.0.1\nallow_anonymous true\n' "$port" >"$work/etc/mosquitto/mosquitto.conf"
+    mosquitto -c "$work/etc/mosquitto/mosquitto.conf" >"$work/m.log" 2>&1 &
     mpid=$!
     for _ in $(seq 1 100); do
         mosquitto_pub -p "$port" -t probe -m x 2>/dev/null && break 2
@@ -129,6 +132,27 @@ out=$("$bin/ota-conformance" --quiet --only blocks_download_succeeds \
     --dut-cmd "exec '$bin/ota-ref-device' --http-only") ||
     fail "a device without block download must not fail the blocks tests: $out"
 echo "$out" | grep -q '1 N/A' || fail "the blocks test is not N/A for an HTTP-only device: $out"
+# One that answers a block push with -2 instead (a device written from docs/dut-contract.md
+# by someone who missed its block download part: mosquitto_sub and mosquitto_pub) fails DL-5,
+# and the failure says how to opt out.
+cat >"$work/minus2.sh" <<'EOF2'
+pk=$OTA_PRODUCT_KEY dn=$OTA_DEVICE_NAME
+cid="$pk.$dn|securemode=3,signmethod=hmacsha256,timestamp=2524608000000|"
+pw=$(printf 'clientId%s.%sdeviceName%sproductKey%stimestamp2524608000000' "$pk" "$dn" "$dn" "$pk" |
+    openssl dgst -sha256 -hmac "$OTA_DEVICE_SECRET" | sed 's/.* //')
+pub() { mosquitto_pub -h "$OTA_MQTT_HOST" -p "$OTA_MQTT_PORT" -i "${cid%|},_v=pub|" -u "$dn&$pk" -P "$pw" -q 1 "$@"; }
+mosquitto_sub -h "$OTA_MQTT_HOST" -p "$OTA_MQTT_PORT" -i "$cid" -u "$dn&$pk" -P "$pw" -q 1 \
+    -t "/ota/device/upgrade/$pk/$dn" | while read -r push; do
+    pub -t "/ota/device/progress/$pk/$dn" -m '{"id":"2","params":{"step":"-2","desc":"no url"}}'
+done &
+sleep 0.5
+pub -t "/ota/device/inform/$pk/$dn" -m "{\"id\":\"1\",\"params\":{\"version\":\"$OTA_FIRMWARE_VERSION\"}}"
+wait
+EOF2
+out=$(timeout 120 "$bin/ota-conformance" --only blocks_download_succeeds --dut-cmd "exec sh '$work/minus2.sh'")
+[ $? -eq 1 ] || fail "a device answering a block push with -2 must fail: $out"
+echo "$out" | grep -q 'DL-5: .*got step "-2" (a device without MQTT block download ignores such a push.*docs/dut-contract.md)' ||
+    fail "DL-5's failure does not say how a device without block download opts out: $out"
 # A device still looping on the previous test's URL, reporting -2 after each try: its requests and steps are shown as late and never judged against the next test, so
 # the next test does not pass on a stale -2.
 out=$("$bin/ota-conformance" --only 'download_40*' --trace "$work/late.jsonl" \
@@ -159,6 +183,15 @@ err=$("$bin/ota-conformance" --quiet --only VER-1 --mqtt-port "$port" 2>&1)
 [ $? -eq 3 ] || fail "a taken fixed port must exit 3: $err"
 echo "$err" | grep -q "MQTT port $port, but it is taken by pid $mpid (mosquitto)" ||
     fail "the taken port's holder is not named: $err"
+# ... and where the port came from, and the fix: the option, or the profile's field; Debian's
+# mosquitto service (the package depends on mosquitto) is named with how to stop it.
+echo "$err" | grep -q -- "--mqtt-port asks for the MQTT port $port, .*sudo systemctl disable --now mosquitto), or give --mqtt-port another port" ||
+    fail "the taken port's origin or fix is not named: $err"
+sed "s/\"mqttPort\": [0-9]*/\"mqttPort\": $port/" "$src/fixtures/devices/ref-network.json" >"$work/fixed.json"
+err=$("$bin/ota-conformance" --quiet --only VER-1 --device "$work/fixed.json" 2>&1)
+[ $? -eq 3 ] || fail "a taken port of the profile must exit 3: $err"
+echo "$err" | grep -q "the device profile $work/fixed.json fixes (endpoints.mqttPort) the MQTT port $port, but it is taken by pid $mpid (mosquitto): .*override it with --mqtt-port N" ||
+    fail "the profile's taken port does not name the profile and the fix: $err"
 
 # A device that never comes up stops the run with one sentence, not a failure per test.
 err=$("$bin/ota-conformance" --quiet --only VER-1 --time-scale 0.2 --dut-cmd 'echo booting; sleep 60' 2>&1)

@@ -86,6 +86,8 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                             "(thingspanel) subscribes to the infrom push topic only, not inform"},
     [BUG_TP_NO_VERIFY] = {"tp-no-verify", "TP-PUSH-4",
                           "(thingspanel) a pushed sign is never checked: a wrong image is flashed"},
+    [BUG_FLASH_OTHER_LATE] = {"flash-other-module-late", "PUSH-5",
+                              "a push for another module is installed as its own, 2 s later"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

@@ -38,7 +38,12 @@ void rd_report_version(const char *version)
 
     if (!ota_dialect_has(rd.dialect, OTA_TOPIC_INFORM)) {
         char path[600];
-        rd_log("running version %s (the %s dialect has no version report)", version,
+        /* The platform's suggested version report: an attribute (thingspanel-ota.md §3). */
+        next_id(id, sizeof(id));
+        snprintf(topic, sizeof(topic), "devices/attributes/%s", id);
+        snprintf(payload, sizeof(payload), "{\"version\":\"%.64s\"}", version);
+        mosquitto_publish(rd.mosq, NULL, topic, (int)strlen(payload), payload, 1, false);
+        rd_log("running version %s (the %s dialect has no version report: an attribute)", version,
                rd.dialect->name);
         /* "100" is the only success report here: one that never left before the reboot is
          * sent now, or the platform never learns the upgrade finished. */
@@ -174,7 +179,9 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
     pthread_mutex_unlock(&rd.lock);
     if (skip)
         rd_log("(bug no-final-inform) not reporting version %s", version);
-    else
+    else if (rd.stock_version[0] && strcmp(rd.stock_version, version))
+        rd_report_version(rd.stock_version); /* (--stock-version-first) then the real one */
+    if (!skip)
         rd_report_version(version);
     rd_ask_for_job();
 }
@@ -294,7 +301,9 @@ int rd_link_start(void)
 
     /* (bug bad-sign-key) a key that is almost right: a real provisioning slip. */
     snprintf(key, sizeof(key), "%s%s", rd.secret, rd_has_bug(BUG_BAD_SIGN_KEY) ? "0" : "");
-    if (ota_login_build(rd.pk, rd.dn, key, OTA_SIGNMETHOD_HMACSHA256, rd.tls ? 2 : 3,
+    memset(&login, 0, sizeof(login));
+    if (rd.dialect->auth != OTA_AUTH_TOKEN &&
+        ota_login_build(rd.pk, rd.dn, key, OTA_SIGNMETHOD_HMACSHA256, rd.tls ? 2 : 3,
                         OTA_LOGIN_TIMESTAMP, &login) != OTA_OK) {
         rd_log("cannot sign the login: check OTA_PRODUCT_KEY and OTA_DEVICE_NAME");
         return -1;
@@ -308,7 +317,8 @@ int rd_link_start(void)
     }
     if (rd_has_bug(BUG_USERNAME_OTHER))
         snprintf(login.username, sizeof(login.username), "%.60s-2&%s", rd.dn, rd.pk);
-    rd.mosq = mosquitto_new(cid, true, NULL);
+    /* (--persistent-session) clean session off: the broker keeps the session across reboots. */
+    rd.mosq = mosquitto_new(cid, !rd.persistent, NULL);
     if (!rd.mosq)
         return -1;
     mosquitto_int_option(rd.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);

@@ -114,14 +114,39 @@ static int env_copy(const char *key, char *dst, size_t cap, int required)
     return 0;
 }
 
+/*
+ * The identity: Aliyun's product key, device name and secret; in a token
+ * dialect (ThingsPanel) the contract's OTA_ACCESS_TOKEN and OTA_DEVICE_NUMBER,
+ * or, when those are unset, the Aliyun names for the same two values.
+ */
+static int read_identity(void)
+{
+    if (rd.dialect->auth != OTA_AUTH_TOKEN)
+        return env_copy("OTA_PRODUCT_KEY", rd.pk, sizeof(rd.pk), 1) |
+               env_copy("OTA_DEVICE_NAME", rd.dn, sizeof(rd.dn), 1) |
+               env_copy("OTA_DEVICE_SECRET", rd.secret, sizeof(rd.secret), 1);
+    if (env_copy("OTA_PRODUCT_KEY", rd.pk, sizeof(rd.pk), 0) ||
+        env_copy("OTA_DEVICE_NUMBER", rd.dn, sizeof(rd.dn), 0) ||
+        env_copy("OTA_ACCESS_TOKEN", rd.secret, sizeof(rd.secret), 0))
+        return -1;
+    if (!rd.dn[0] && env_copy("OTA_DEVICE_NAME", rd.dn, sizeof(rd.dn), 0))
+        return -1;
+    if (!rd.secret[0] && env_copy("OTA_DEVICE_SECRET", rd.secret, sizeof(rd.secret), 0))
+        return -1;
+    if (!rd.dn[0] || !rd.secret[0]) {
+        fprintf(stderr, "ota-ref-device: OTA_ACCESS_TOKEN and OTA_DEVICE_NUMBER must be set in "
+                        "the %s dialect (see docs/dut-contract.md)\n",
+                rd.dialect->name);
+        return -1;
+    }
+    return 0;
+}
+
 static int read_env(void)
 {
     char port[16], tls[8], fw[OTA_MAX_VERSION + 1], dialect[32], why[300];
     int bad = env_copy("OTA_MQTT_HOST", rd.host, sizeof(rd.host), 1) |
               env_copy("OTA_MQTT_PORT", port, sizeof(port), 1) |
-              env_copy("OTA_PRODUCT_KEY", rd.pk, sizeof(rd.pk), 1) |
-              env_copy("OTA_DEVICE_NAME", rd.dn, sizeof(rd.dn), 1) |
-              env_copy("OTA_DEVICE_SECRET", rd.secret, sizeof(rd.secret), 1) |
               env_copy("OTA_STATE_DIR", rd.state_dir, sizeof(rd.state_dir), 1) |
               env_copy("OTA_FIRMWARE_VERSION", fw, sizeof(fw), 1) |
               env_copy("OTA_MODULE", rd.module, sizeof(rd.module), 0) |
@@ -135,6 +160,8 @@ static int read_env(void)
         fprintf(stderr, "ota-ref-device: OTA_DIALECT '%s' is not aliyun or thingspanel\n", dialect);
         return -1;
     }
+    if (read_identity() != 0)
+        return -1;
     rd.port = atoi(port);
     rd.tls = !strcmp(tls, "1");
     if (!strcmp(rd.module, "default"))
@@ -148,6 +175,8 @@ static int read_env(void)
         rd_log("bootloader: %s; the device cannot start", why);
         abort();
     }
+    if (rd.stock_version[0]) /* --stock-version-first: the factory version */
+        snprintf(rd.stock_version, sizeof(rd.stock_version), "%s", fw);
     if (rd_state_read("version", rd.version, sizeof(rd.version)) != 0 || !rd.version[0])
         snprintf(rd.version, sizeof(rd.version), "%s", fw);
     rd.just_upgraded = rd_state_read("just-upgraded", fw, sizeof(fw)) == 0;
@@ -197,7 +226,16 @@ static void usage(FILE *f)
             "buffer ends, dropping the rest (correct too); --http-only\n"
             "has no MQTT block download and ignores such pushes (correct too);\n"
             "--reboot-after-failure SECS reboots SECS after reporting a failure,\n"
-            "losing a push that arrives meanwhile (correct too).\n"
+            "losing a push that arrives meanwhile (correct too); --persistent-session\n"
+            "connects with clean session off, as iotkit-embedded 3.x does, so the\n"
+            "broker keeps its session and QoS 1 messages across reboots (correct too);\n"
+            "--stock-version-first reports the factory version at every boot, then the\n"
+            "running one at once, as a 3.x build's HAL did (only VER-7 warns);\n"
+            "--detached-retries leaves a thread behind a failed HTTP download that\n"
+            "fetches its URL again every 2 s for 30 s, from 10 s on, as Link SDK 4.x's\n"
+            "detached download threads (correct too: it takes every new push);\n"
+            "--deaf-after-report loses a push that arrives within 0.5 s of its own\n"
+            "failure report (correct too: a cloud waits 1 s after it).\n"
             "--list-bugs prints every bug switch with the rule it breaks.\n"
             "Settings given as options win over the environment, so the device can\n"
             "behave like firmware with compiled-in settings:\n",
@@ -283,6 +321,14 @@ static int parse_args(int argc, char **argv)
             rd.resume_aligned = 1;
         } else if (!strcmp(argv[i], "--http-only")) {
             rd.http_only = 1;
+        } else if (!strcmp(argv[i], "--deaf-after-report")) {
+            rd.deaf_after_report = 1;
+        } else if (!strcmp(argv[i], "--detached-retries")) {
+            rd.detached_retries = 1;
+        } else if (!strcmp(argv[i], "--persistent-session")) {
+            rd.persistent = 1;
+        } else if (!strcmp(argv[i], "--stock-version-first")) {
+            rd.stock_version[0] = '-'; /* on; read_env sets the factory version */
         } else if (!strcmp(argv[i], "--reboot-after-failure") && i + 1 < argc) {
             if (parse_reboot_delay(argv[++i]) != 0)
                 return 2;

@@ -82,6 +82,7 @@ typedef enum {
     /* More of the ThingsPanel dialect's mistakes, at the end so that the order stays. */
     BUG_TP_INFROM_ONLY, /* subscribes to the stock server's "infrom" push topic only */
     BUG_TP_NO_VERIFY,   /* a sign is never checked, as if every push were the stock server's */
+    BUG_FLASH_OTHER_LATE, /* a push for another module is installed as its own, 2 s late */
     BUG__COUNT
 } rd_bug;
 
@@ -145,6 +146,17 @@ typedef struct {
     int no_subscribe;     /* variant: subscribes to nothing (the cloud delivers) */
     int resume_aligned;   /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
     int http_only;        /* variant: no MQTT block download; such pushes are ignored */
+    char stock_version[OTA_MAX_VERSION + 1]; /* variant --stock-version-first: the factory
+                                                version, reported at every boot before the
+                                                running one (a HAL's stock report, as a 3.x
+                                                build sent); "" when off */
+    int deaf_after_report; /* variant: a push within 0.5 s of its own failure report is lost
+                              (the suite waits 1 s after a terminal step: judging.md) */
+    int detached_retries; /* variant: a failed HTTP download leaves a detached thread behind
+                             that fetches its URL again now and then, as Link SDK 4.x's download
+                             threads do, while the device takes new pushes */
+    int persistent;       /* variant: clean session off, as iotkit-embedded 3.x connects: the
+                             broker keeps its session and QoS 1 messages across reconnects */
     int slow_resume;      /* variant: no step "0" before blocks, a lost block request asked again
                              only after a 10 s block timeout */
     long long block_size; /* bytes per MQTT block request (--block-size) */
@@ -156,6 +168,7 @@ typedef struct {
     int inject_flash;
     int exit_requested; /* 1: leave with status 0 (a reboot) */
     int going_down;     /* (--reboot-after-failure) a reboot is due: pushes are lost */
+    double deaf_until;  /* (--deaf-after-report) pushes before this time are lost */
     int just_upgraded;  /* this boot follows an upgrade */
     unsigned long next_id;
     struct mosquitto *mosq;

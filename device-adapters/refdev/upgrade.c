@@ -654,6 +654,55 @@ static int flash(const char *part, const char *version, char *why, size_t cap)
 static void loop_old_url(const ota_push *p, const char *part, char *why);
 static void reboot_soon(void);
 
+static size_t discard(char *p, size_t sz, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return sz * n;
+}
+
+/*
+ * (--detached-retries) what a failed download's detached thread in Link
+ * SDK 4.x does: it keeps fetching the old URL now and then, long after the
+ * failure was reported, while the device takes new pushes. Its requests
+ * reach the file server during later tests (late, never judged); they do
+ * not make the device stuck.
+ */
+static void *retry_detached(void *arg)
+{
+    char *url = arg;
+    CURL *h = curl_easy_init();
+
+    ota_sleep(10.0);
+    for (int i = 0; h && i < 15; i++) {
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        if (rd.ca_file[0])
+            curl_easy_setopt(h, CURLOPT_CAINFO, rd.ca_file);
+        curl_easy_perform(h);
+        ota_sleep(2.0);
+    }
+    curl_easy_cleanup(h);
+    free(url);
+    return NULL;
+}
+
+static void leave_retries_behind(const ota_push *p)
+{
+    char *url = strdup(p->url);
+    pthread_t t;
+
+    if (!url || pthread_create(&t, NULL, retry_detached, url) != 0) {
+        free(url);
+        return;
+    }
+    pthread_detach(t);
+    rd_log("(--detached-retries) a thread goes on fetching %s", p->url);
+}
+
 /*
  * (bug download-twice) the whole image once more, into a scratch file that
  * is thrown away: twice the bytes on the link, nothing else changes. Its
@@ -728,12 +777,19 @@ static void *worker(void *arg)
 idle:
     if (step == -2 && p.has_url && rd_has_bug(BUG_LOOP_OLD_URL))
         loop_old_url(&p, part, why); /* never returns before a reboot */
+    if (step == -2 && p.has_url && rd.detached_retries)
+        leave_retries_behind(&p);
     /* Ready for the next push before saying the attempt failed: the cloud may push again the
      * moment it hears the failure. */
     pthread_mutex_lock(&rd.lock);
     rd.state = RD_IDLE;
     rd.worker_running = 0;
     pthread_mutex_unlock(&rd.lock);
+    if (step && rd.deaf_after_report) {
+        pthread_mutex_lock(&rd.lock);
+        rd.deaf_until = ota_clock_now() + 0.5; /* (--deaf-after-report) still tidying up */
+        pthread_mutex_unlock(&rd.lock);
+    }
     if (step)
         rd_report_step(step, why, 0);
     if (step && rd_has_bug(BUG_FAIL_THEN_HUNDRED)) {
@@ -785,12 +841,13 @@ static void loop_old_url(const ota_push *p, const char *part, char *why)
 }
 
 /* Decide about a push: the reasons a device uses, ignores or refuses one. */
-static int check_push(const ota_push *p, const char *running, char *why, size_t cap)
+static int check_push(const ota_push *p, const char *running, int any_module, char *why,
+                      size_t cap)
 {
     ota_digest_kind k;
     const char *mod = p->has_module && strcmp(p->module, "default") ? p->module : "";
 
-    if (strcmp(mod, rd.module) && !rd_has_bug(BUG_IGNORE_MODULE)) {
+    if (strcmp(mod, rd.module) && !rd_has_bug(BUG_IGNORE_MODULE) && !any_module) {
         rd_log("push for module '%s' ignored: this device runs module '%s'", mod, rd.module);
         return 1;
     }
@@ -871,7 +928,52 @@ static int quirk_drops(const ota_push *p)
     return 0;
 }
 
+static void take_push(const char *payload, size_t len, int any_module);
+
+typedef struct {
+    char *payload;
+    size_t len;
+} late_push;
+
+/* (bug flash-other-module-late) the other module's push, taken as this device's own 2 s later. */
+static void *take_late(void *arg)
+{
+    late_push *l = arg;
+
+    ota_sleep(2.0);
+    rd_log("(bug flash-other-module-late) taking the push for another module as its own");
+    take_push(l->payload, l->len, 1);
+    free(l->payload);
+    free(l);
+    return NULL;
+}
+
+static void flash_other_late(const char *payload, size_t len)
+{
+    late_push *l = malloc(sizeof(*l));
+    pthread_t t;
+
+    if (!l || !(l->payload = malloc(len ? len : 1))) {
+        free(l);
+        return;
+    }
+    memcpy(l->payload, payload, len);
+    l->len = len;
+    if (pthread_create(&t, NULL, take_late, l) != 0) {
+        free(l->payload);
+        free(l);
+        return;
+    }
+    pthread_detach(t);
+}
+
 void rd_upgrade_on_push(const char *payload, size_t len)
+{
+    take_push(payload, len, 0);
+}
+
+/* A push (or get_reply); any_module: taken whatever module it names (a bug's late copy). */
+static void take_push(const char *payload, size_t len, int any_module)
 {
     ota_push p;
     char why[160] = "", running[OTA_MAX_VERSION + 1];
@@ -879,7 +981,7 @@ void rd_upgrade_on_push(const char *payload, size_t len)
     const ota_dialect *d = rd_has_bug(BUG_TP_READ_DATA) && strcmp(rd.dialect->push_key, "data")
                                ? ota_dialect_get(OTA_DIALECT_ALIYUN)
                                : rd.dialect;
-    int rc = ota_dialect_push_parse(d, payload, len, &p, NULL), busy, going_down;
+    int rc = ota_dialect_push_parse(d, payload, len, &p, NULL), busy, going_down, deaf;
 
     if (rd_has_bug(BUG_CRASH_ON_PUSH))
         abort();
@@ -898,9 +1000,15 @@ void rd_upgrade_on_push(const char *payload, size_t len)
     busy = rd.worker_running || rd.exit_requested; /* rebooting: the image is written */
     going_down = rd.going_down;
     snprintf(running, sizeof(running), "%s", rd.version);
+    deaf = ota_clock_now() < rd.deaf_until;
     pthread_mutex_unlock(&rd.lock);
     if (going_down) {
         rd_log("push for %s lost: a reboot is due", p.version);
+        return;
+    }
+    if (deaf) {
+        rd_log("(--deaf-after-report) push for %s lost: it came right after a failure report",
+               p.version);
         return;
     }
     if (busy) {
@@ -916,7 +1024,10 @@ void rd_upgrade_on_push(const char *payload, size_t len)
     }
     if (quirk_drops(&p))
         return;
-    rc = check_push(&p, running, why, sizeof(why));
+    rc = check_push(&p, running, any_module, why, sizeof(why));
+    if (rc > 0 && !any_module && rd_has_bug(BUG_FLASH_OTHER_LATE) && p.has_module &&
+        strcmp(p.module, "default") && strcmp(p.module, rd.module))
+        flash_other_late(payload, len);
     if (rc > 0)
         return;
     if (rc < 0) {

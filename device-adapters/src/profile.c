@@ -4,6 +4,7 @@
  * their path, so a typo ("mqtPort") is an error, not a silent default.
  * "about" and fields starting with "_" are comments.
  */
+#include <errno.h>
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -299,8 +300,19 @@ int dut_profile_parse(const char *json, size_t len, const char *name, dut_profil
         const char *at = cJSON_GetErrorPtr();
         int near = !root && at && at >= json && at <= json + len;
         int n = near ? (int)(json + len - at < 40 ? json + len - at : 40) : 0;
-        snprintf(err, errcap, "device profile %s: not a JSON object%s%.*s%s", name,
-                 near ? " (near \"" : "", n, near ? at : "", near ? "\")" : "");
+        int line = 1, col = 1;
+        /* Where the parser stopped, as an editor counts it (columns in bytes). */
+        for (const char *c = json; near && c < at; c++) {
+            col = *c == '\n' ? 1 : col + 1;
+            line += *c == '\n';
+        }
+        if (near)
+            snprintf(err, errcap,
+                     "device profile %s: not a JSON object: a JSON error at line %d, column %d "
+                     "(near \"%.*s\")",
+                     name, line, col, n, at);
+        else
+            snprintf(err, errcap, "device profile %s: not a JSON object", name);
         cJSON_Delete(root);
         return DUT_ERR_ARG;
     }
@@ -324,7 +336,7 @@ int dut_profile_load(const char *path, dut_profile *out, char *err, size_t errca
     int rc;
 
     if (!f) {
-        snprintf(err, errcap, "cannot read device profile %s", path);
+        snprintf(err, errcap, "cannot read device profile %s: %s", path, strerror(errno));
         return DUT_ERR_ARG;
     }
     buf = malloc(DUT_PROFILE_MAX_FILE + 1);

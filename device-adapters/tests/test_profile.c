@@ -89,6 +89,7 @@ static void bad_profiles_say_why(void **state)
     } cases[] = {
         {"[1]", "not a JSON object"},
         {"{" ID ",}", "not a JSON object"},
+        {"{" ID ",\n  \"module\": \"m\"\n  \"adapter\": 1}", "line 3, column 3"},
         {"{\"deviceName\":\"d\",\"deviceSecret\":\"s\"}", "'productKey' is missing"},
         {"{" ID ",\"adapter\":\"usb\"}", "'adapter' must be one of"},
         {"{" ID ",\"endpoints\":{\"mqtPort\":1}}", "unknown field 'endpoints.mqtPort'"},

@@ -15,6 +15,8 @@
  * printed as "looping: R requests/s". Topics outside OTA end in "(not OTA)".
  */
 void mcd_log_record(const ota_trace_rec *r);
+/* The dialect whose topics are OTA's in the log (before the first record; default Aliyun's). */
+void mcd_log_dialect(const ota_dialect *d);
 
 /* Seconds from 0 (none) to 30 days, as --job-timeout and "timeout" take them; -1 when not. */
 int mcd_seconds_parse(const char *text, double *out);

@@ -3,6 +3,8 @@
  * a loop must not flood the terminal, so a line that repeats is printed a
  * few times per burst and the trace's summary records take over, one
  * "looping: R requests/s" line a second. Lines are judged by their text.
+ * A broker event is told in words once (the trace keeps its JSON), and a
+ * topic is "(not OTA)" by the daemon's dialect.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +29,12 @@ static struct {
     line_slot s[LOG_SLOTS];
 } devs[LOG_DEVS];
 static int ndevs;
+static const ota_dialect *dialect; /* NULL: Aliyun's */
+
+void mcd_log_dialect(const ota_dialect *d)
+{
+    dialect = d;
+}
 
 static uint64_t fnv1a(const char *s)
 {
@@ -102,15 +110,50 @@ static int outside_ota(const ota_trace_rec *r)
     char pk[OTA_MAX_NAME + 1], dn[OTA_MAX_NAME + 1];
 
     return (r->kind == OTA_TR_MQTT_IN || r->kind == OTA_TR_MQTT_OUT) && r->topic[0] &&
-           ota_topic_parse(r->topic, &k, pk, dn) != OTA_OK;
+           (dialect ? ota_dialect_topic_parse(dialect, r->topic, &k, pk, dn, NULL)
+                    : ota_topic_parse(r->topic, &k, pk, dn)) != OTA_OK;
+}
+
+/*
+ * A broker event (the plugin's JSON, {"event","client_id","detail",...}) in
+ * words: "connect: client 'ID'", "subscribe: TOPIC client 'ID'". Mosquitto
+ * 2.0 gives every disconnect the reason -1 (unknown), a clean one 0: neither
+ * says anything, so only another reason is shown. 0 when r is not one.
+ */
+static int broker_event_text(const ota_trace_rec *r, char *buf, size_t cap)
+{
+    cJSON *o = r->payload && !r->binary && (r->kind == OTA_TR_BROKER || r->kind == OTA_TR_ERROR)
+                   ? cJSON_ParseWithLength((const char *)r->payload, r->payload_len)
+                   : NULL;
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "event"),
+                *cid = cJSON_GetObjectItemCaseSensitive(o, "client_id"),
+                *detail = cJSON_GetObjectItemCaseSensitive(o, "detail");
+    const char *d = cJSON_IsString(detail) ? detail->valuestring : "";
+    int ok = cJSON_IsString(ev);
+
+    if (ok && !strcmp(ev->valuestring, "disconnect") &&
+        (!strcmp(d, "reason -1") || !strcmp(d, "reason 0")))
+        d = "";
+    if (ok)
+        snprintf(buf, cap, "%s:%s%s%s%s%s", ev->valuestring, d[0] ? " " : "", d,
+                 cJSON_IsString(cid) && cid->valuestring[0] ? " client '" : "",
+                 cJSON_IsString(cid) ? cid->valuestring : "",
+                 cJSON_IsString(cid) && cid->valuestring[0] ? "'" : "");
+    cJSON_Delete(o);
+    return ok;
 }
 
 void mcd_log_record(const ota_trace_rec *r)
 {
-    char payload[LOG_PAYLOAD_MAX + 8] = "", text[2048];
+    char payload[LOG_PAYLOAD_MAX + 8] = "", event[1024], text[2048];
 
     if (print_summary(r))
         return;
+    if (broker_event_text(r, event, sizeof(event))) {
+        snprintf(text, sizeof(text), "%-6s %s%s%s", ota_trace_kind_name(r->kind), r->dev,
+                 r->dev[0] ? " " : "", event);
+        goto print;
+    }
     if (r->payload && r->binary)
         snprintf(payload, sizeof(payload), "<%zu bytes>", ota_trace_payload_size(r));
     else if (r->payload)
@@ -119,6 +162,7 @@ void mcd_log_record(const ota_trace_rec *r)
     snprintf(text, sizeof(text), "%-6s %s%s%s%s%s%s%s%s", ota_trace_kind_name(r->kind), r->dev,
              r->dev[0] ? " " : "", r->topic, r->topic[0] ? " " : "", payload,
              payload[0] && r->info[0] ? " | " : "", r->info, outside_ota(r) ? " (not OTA)" : "");
+print:
     switch (r->kind == OTA_TR_CLOUD ? 1 : worth_printing(r->dev, text, r->t)) {
     case 1:
         printf("%9.3f %s\n", r->t, text);

@@ -40,6 +40,7 @@
 #include "otamock/mock.h"
 #include "otaproto/datadir.h"
 #include "otaproto/limits.h"
+#include "otaproto/porthold.h"
 #include "otaproto/version.h"
 
 #define MAX_BODY     (2 * 1024 * 1024) /* a batch of MCD_JOBS_BATCH_MAX jobs fits */
@@ -808,11 +809,15 @@ int main(int argc, char **argv)
     api_port = opt.api_port;
     api = start_api(&api_port);
     if (!api) {
-        fprintf(stderr, "ota-mock-cloud: the control API would not start on %s port %d\n",
-                opt.listen, opt.api_port);
+        char who[128] = "";
+        if (opt.api_port && ota_port_holder(opt.api_port, who, sizeof(who)) < 0)
+            who[0] = '\0';
+        fprintf(stderr, "ota-mock-cloud: the control API would not start on %s port %d%s%s\n",
+                opt.listen, opt.api_port, who[0] ? ": it is taken by " : "", who);
         mc_cloud_stop(cloud);
         return 3;
     }
+    mcd_log_dialect(mc_cloud_dialect(cloud));
     print_banner(api_port, cfg.job_timeout_s);
     /*
      * The log: every record as it comes, until SIGINT or SIGTERM. It wakes for a batch at most

@@ -21,6 +21,7 @@
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
+#include <mqtt_protocol.h>
 
 #include "otaproto/clock.h"
 #include "otaproto/dialect.h"
@@ -379,9 +380,29 @@ static int on_acl_check(int ev, void *data, void *ud)
     return MOSQ_ERR_ACL_DENIED;
 }
 
+/*
+ * A downlink goes to the device's connection now or never through the
+ * broker: a QoS 1 copy carries a message expiry, so that a persistent
+ * session (clean session off) that never acknowledged it (the connection
+ * died under it) does not hand it to the device on a later reconnect, when
+ * its job may have ended long ago. The cloud itself delivers a job still
+ * pending again when the device connects (PUSH-8), so nothing is lost.
+ */
+#define OA_DOWN_EXPIRY_S 2
+
 static void deliver(const char *client_id, const char *topic, const void *payload, int len, int qos)
 {
-    mosquitto_broker_publish_copy(client_id, topic, len, payload, qos, false, NULL);
+    mosquitto_property *props = NULL;
+
+    if (qos > 0 &&
+        mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, OA_DOWN_EXPIRY_S) !=
+            MOSQ_ERR_SUCCESS) {
+        mosquitto_property_free_all(&props);
+        props = NULL;
+    }
+    if (mosquitto_broker_publish_copy(client_id, topic, len, payload, qos, false, props) !=
+        MOSQ_ERR_SUCCESS)
+        mosquitto_property_free_all(&props);
 }
 
 /* A downlink message from the cloud: straight to the device's client, once. */

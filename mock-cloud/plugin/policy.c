@@ -47,6 +47,29 @@ static int split_username(const char *u, char *pk, char *dn)
     return 1;
 }
 
+/*
+ * A signature that does not verify: the text the broker signed, so that a
+ * firmware engineer can compare it with what the device signs; or the two
+ * devices when the username names another than the clientId.
+ */
+static void refuse_sign(oa_login *out, const char *client_id, const char *username)
+{
+    ota_client_id c;
+
+    if (ota_client_id_parse(client_id, &c) != OTA_OK)
+        return refuse(out, "signature does not verify");
+    if (!c.assigned && (strcmp(c.pk, out->pk) || strcmp(c.dn, out->dn)))
+        return refuse(out, "the username names device '%.64s' but the clientId names '%.64s.%.64s'",
+                      username, c.pk, c.dn);
+    refuse(out,
+           "signature does not verify: the broker signed 'clientId%s%s%sdeviceName%.64s"
+           "productKey%.64s%s%.31s' with %s keyed with the device's secret (compare the text "
+           "the device signs)",
+           c.assigned ? "" : c.pk, c.assigned ? "" : ".", c.assigned ? "" : c.dn, out->dn,
+           out->pk, c.has_timestamp ? "timestamp" : "", c.has_timestamp ? c.timestamp : "",
+           ota_signmethod_name(c.signmethod));
+}
+
 void oa_login_check(const oa_device *devices, size_t n, const char *cloud_password, int auth_off,
                     const char *client_id, const char *username, const char *password,
                     oa_login *out)
@@ -84,8 +107,7 @@ void oa_login_check(const oa_device *devices, size_t n, const char *cloud_passwo
         return;
     }
     if (rc == OTA_ERR_SIGN)
-        return refuse(out, "signature does not verify, or the username names another device than "
-                           "the clientId");
+        return refuse_sign(out, client_id, username);
     refuse(out, "clientId is not pk.dn|securemode=..,signmethod=..,timestamp=..| (%s)",
            ota_strerror(rc));
 }
@@ -160,6 +182,35 @@ int oa_acl_allowed(const char *pk, const char *dn, const char *topic, int is_fil
     return 0;
 }
 
+/*
+ * ThingsPanel's device topics besides OTA's (thingspanel-ota.md; judging.md,
+ * SEC-2): a device publishes telemetry, attributes and events under
+ * "devices/" ("devices/attributes/{message_id}" is the suggested version
+ * report), never the platform's own "devices/status/"; it subscribes to
+ * those that name its device number as a whole level, with '+' allowed only
+ * after that level (a message id it does not know yet).
+ */
+static int tp_device_topic(const char *dn, const char *topic, int is_filter)
+{
+    const char *p;
+    int named = 0;
+
+    if (strncmp(topic, "devices/", 8) || !strncmp(topic, "devices/status/", 15) ||
+        strchr(topic, '#'))
+        return 0;
+    if (!is_filter)
+        return !strchr(topic, '+') && topic[8] != '\0';
+    for (p = topic + 8; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == strlen(dn) && !strncmp(p, dn, n))
+            named = 1;
+        else if (n == 1 && *p == '+' && !named)
+            return 0;
+        p += n + (p[n] == '/');
+    }
+    return named;
+}
+
 int oa_dialect_acl_allowed(const ota_dialect *d, const char *pk, const char *dn, const char *topic,
                            int is_filter)
 {
@@ -168,6 +219,8 @@ int oa_dialect_acl_allowed(const ota_dialect *d, const char *pk, const char *dn,
 
     if (!d || d == ota_dialect_get(OTA_DIALECT_ALIYUN))
         return oa_acl_allowed(pk, dn, topic, is_filter);
+    if (d == ota_dialect_get(OTA_DIALECT_THINGSPANEL) && topic && tp_device_topic(dn, topic, is_filter))
+        return 1;
     if (!topic || strpbrk(topic, "+#") ||
         ota_dialect_topic_parse(d, topic, &kind, tpk, tdn, NULL) != OTA_OK)
         return 0;

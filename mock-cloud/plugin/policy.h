@@ -29,7 +29,7 @@ typedef struct {
     oa_login_kind kind;
     char pk[OTA_MAX_NAME + 1];
     char dn[OTA_MAX_NAME + 1];
-    char reason[160];
+    char reason[400];
 } oa_login;
 
 /*

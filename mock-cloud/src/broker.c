@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mock_priv.h"
+#include "otaproto/porthold.h"
 
 #define BROKER_START_TRIES   5
 #define BROKER_READY_TIMEOUT 5.0
@@ -52,6 +53,24 @@ static int port_free(const char *addr, int port)
     ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
     close(fd);
     return ok;
+}
+
+/*
+ * Why a port could not be bound, naming its holder when one can be seen
+ * (and how to stop Debian's mosquitto service, which holds 1883).
+ */
+static void port_taken(int port, char *why, size_t cap)
+{
+    char who[128];
+    int service = ota_port_holder(port, who, sizeof(who));
+
+    if (service < 0)
+        snprintf(why, cap, "the port is taken (or below 1024 without the right to bind it)");
+    else
+        snprintf(why, cap, "port %d is taken by %s%s", port, who,
+                 service ? " (Debian's mosquitto service: stop it with " OTA_PORT_MOSQUITTO_FIX
+                           ", or choose another port)"
+                         : "");
 }
 
 /* A broker on one given address is reached there; on every address (0.0.0.0), by loopback. */
@@ -261,9 +280,7 @@ int mc_broker_start(const char *bin, mc_broker *b, char *err, size_t errcap)
         if (b->port <= 0 || b->tls_port < 0 || b->tls_port == b->port || write_config(b) != 0)
             continue;
         if (!port_free(b->addr, b->port) || (b->tls_port && !port_free(b->addr, b->tls_port))) {
-            snprintf(why, sizeof(why),
-                     "the port is taken (or below 1024 without the right to "
-                     "bind it)");
+            port_taken(port_free(b->addr, b->port) ? b->tls_port : b->port, why, sizeof(why));
             continue;
         }
         b->pid = spawn(bin, b);

@@ -5,6 +5,7 @@
  * block server (blocks.c). Bad input is refused with an error record in the
  * trace, never a crash.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,7 +427,7 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
         mc_join_apply(c, cfg->join); /* first: a failure below gives the device back */
     rc = mc_trace_open(c, cfg->trace_path, cfg->trace_keep);
     if (rc != MC_OK) {
-        snprintf(err, errcap, "cannot write the trace to %s", cfg->trace_path);
+        snprintf(err, errcap, "cannot write the trace to %s: %s", cfg->trace_path, strerror(errno));
         goto fail;
     }
     c->job_timeout_s = cfg->job_timeout_s > 0 ? cfg->job_timeout_s : 0;
@@ -495,17 +496,22 @@ int mc_cloud_start(const mc_config *cfg, mc_cloud **out, char *err, size_t errca
         rc = mc_mqtt_start(c, err, errcap);
     if (rc != MC_OK)
         goto fail;
+    /* Only the ports that are on: a port 0 would read as a port. */
+    char mqtts[32] = "", https[32] = "";
+    if (c->broker.tls_port)
+        snprintf(mqtts, sizeof(mqtts), ", mqtts port %d", c->broker.tls_port);
+    if (c->https_port)
+        snprintf(https, sizeof(https), ", https port %d", c->https_port);
     mc_trace_add(c, OTA_TR_CLOUD, NULL, NULL, NULL, 0,
-                 "mock cloud up: broker %s:%d (%s%s), mqtts port %d, http port %d, https port %d, "
-                 "%d device(s)",
-                 c->host, c->port,
+                 "mock cloud up: broker %s:%d (%s%s)%s, http port %d%s, %d device%s", c->host,
+                 c->port,
                  c->embedded ? "embedded"
                  : c->joined ? "joined ota-mock-cloud"
                              : "external",
                  !c->plugin      ? ", no login or topic checks"
                  : cfg->auth_off ? ", auth off"
                                  : "",
-                 c->broker.tls_port, c->http_port, c->https_port, c->ndevices);
+                 mqtts, c->http_port, https, c->ndevices, c->ndevices == 1 ? "" : "s");
     *out = c;
     return MC_OK;
 fail:

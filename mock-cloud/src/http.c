@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mock_priv.h"
+#include "otaproto/porthold.h"
 
 typedef struct {
     mc_cloud *c;
@@ -410,9 +411,14 @@ static int start_server(mc_cloud *c, const char *name, struct MHD_Daemon **d, in
     free(key);
     free(cert);
     if (!*d) {
-        snprintf(err, errcap, "the %s file server would not start on %s port %d%s",
-                 name ? "HTTPS" : "HTTP", c->listen_addr, *port,
-                 *port ? " (taken, or below 1024 without the right to bind it?)" : "");
+        char who[128] = "";
+        if (*port && ota_port_holder(*port, who, sizeof(who)) >= 0)
+            snprintf(err, errcap, "the %s file server would not start on %s port %d: it is "
+                     "taken by %s", name ? "HTTPS" : "HTTP", c->listen_addr, *port, who);
+        else
+            snprintf(err, errcap, "the %s file server would not start on %s port %d%s",
+                     name ? "HTTPS" : "HTTP", c->listen_addr, *port,
+                     *port ? " (taken, or below 1024 without the right to bind it?)" : "");
         return MC_ERR_HTTP;
     }
     info = MHD_get_daemon_info(*d, MHD_DAEMON_INFO_BIND_PORT);

@@ -3,6 +3,7 @@
  * (productKey, deviceName, deviceSecret, module, firmwareVersion), plus what
  * the cloud learns at run time (the reported version).
  */
+#include <errno.h>
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -227,7 +228,7 @@ int mc_registry_load(mc_cloud *c, const char *dir, char *err, size_t errcap)
     int rc = MC_OK;
 
     if (!d) {
-        snprintf(err, errcap, "cannot open the devices folder %s", dir);
+        snprintf(err, errcap, "cannot open the devices folder %s: %s", dir, strerror(errno));
         return MC_ERR_IO;
     }
     while (rc == MC_OK && (e = readdir(d)) != NULL) {

@@ -150,12 +150,26 @@ grep -q '"kind":"mqtt-in"' "$work/trace.jsonl" || fail "GET /trace has no device
 next=$(sed -n 's/^X-Next-From: \([0-9]*\).*/\1/ip' "$work/h.txt")
 [ "$next" -eq "$(wc -l <"$work/trace.jsonl")" ] || fail "X-Next-From $next does not follow the page"
 grep -q 'progress' "$work/main.log" || fail "the log shows no progress messages"
+# Broker events in words, the clientId once, no "reason -1" for a disconnect (Mosquitto 2.0's
+# reason for every one), no "port 0" for what is off.
+grep -q "broker ref-device-01 connect: client 'a1RefProd01.ref-device-01|[^']*'$" "$work/main.log" ||
+    fail "no connect line in words: $(grep -m1 connect "$work/main.log")"
+grep -q "broker ref-device-01 disconnect: client '" "$work/main.log" ||
+    fail "no disconnect line in words: $(grep -m1 disconnect "$work/main.log")"
+if grep -E '\{"event":|reason -1|port 0\b|(client.*){2}' "$work/main.log"; then
+    fail "the log prints raw broker events, the clientId twice, reason -1 or port 0 (above)"
+fi
 
 # A fixed port that is taken: exit 3 and a sentence naming it.
 "$bin/ota-mock-cloud" --mqtt-port "$mport" --devices "$fx/devices" >"$work/taken.log" 2>&1
 rc=$?
 [ "$rc" -eq 3 ] || fail "a taken MQTT port must exit 3, got $rc"
-grep -q "port $mport" "$work/taken.log" || fail "the error does not name the port: $(cat "$work/taken.log")"
+grep -q "port $mport is taken by pid [0-9]* (mosquitto)" "$work/taken.log" ||
+    fail "the error does not name the port and its holder: $(cat "$work/taken.log")"
+"$bin/ota-mock-cloud" --api-port "${api##*:}" --devices "$fx/devices" >"$work/taken.log" 2>&1
+[ $? -eq 3 ] || fail "a taken API port must exit 3"
+grep -q "control API would not start on .* port ${api##*:}: it is taken by pid $dpid (ota-mock-cloud)" \
+    "$work/taken.log" || fail "the API port's holder is not named: $(cat "$work/taken.log")"
 "$bin/ota-mock-cloud" --http-port 70000 >/dev/null 2>&1
 [ $? -eq 2 ] || fail "a port above 65535 must be bad usage (2)"
 

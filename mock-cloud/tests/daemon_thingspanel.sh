@@ -27,9 +27,11 @@ fail() {
 }
 TOK=0123456789abcdef0123456789abcdef # ref-device-01's deviceSecret: its access token
 
-start_daemon() { # options...
+start_daemon() { # [--log: print the message log] options...
+    local quiet=--quiet
+    [ "${1:-}" = --log ] && { quiet=; shift; }
     [ -n "$dpid" ] && { kill "$dpid"; wait "$dpid" 2>/dev/null; }
-    "$bin/ota-mock-cloud" --dialect thingspanel --quiet "$@" >"$work/daemon.log" 2>&1 &
+    "$bin/ota-mock-cloud" --dialect thingspanel $quiet "$@" >"$work/daemon.log" 2>&1 &
     dpid=$!
     for _ in $(seq 1 100); do
         api=$(sed -n 's/^  API    \(http:[^ ]*\).*/\1/p' "$work/daemon.log")
@@ -149,5 +151,13 @@ stop_device() {
 }
 upgrade_ref_device
 grep -q "no signature pushed" "$work/device.log" || fail "the stock push was verified?"
-upgrade_ref_device --push-values doc
+upgrade_ref_device --log --push-values doc
+# The message log knows the dialect's topics: the push and the progress are OTA's.
+grep -q 'mqtt-in  *ref-device-01 ota/devices/progress {' "$work/daemon.log" ||
+    fail "the log shows no progress on ota/devices/progress"
+grep -q 'mqtt-out ref-device-01 ota/devices/inform/ref-device-01 {' "$work/daemon.log" ||
+    fail "the log shows no push on ota/devices/inform"
+if grep -E 'ota/devices/(progress|inform|infrom).*\(not OTA\)' "$work/daemon.log"; then
+    fail "the log calls the dialect's OTA topics (not OTA)"
+fi
 echo "ok"

@@ -63,9 +63,12 @@ static void pump(struct mosquitto *m, const int *value, int until)
         mosquitto_loop(m, 20, 1);
 }
 
+/* Clean session on every login but the persistent-session test's. */
+static int login_clean = 1;
+
 static struct mosquitto *login(const char *cid, const char *user, const char *pw, client_state *s)
 {
-    struct mosquitto *m = mosquitto_new(cid, true, s);
+    struct mosquitto *m = mosquitto_new(cid, login_clean, s);
 
     memset(s, 0, sizeof(*s));
     s->connack = -1;
@@ -350,6 +353,39 @@ static void cancelled_jobs_leave_nothing_held_back(void **state)
     logout(m);
 }
 
+/*
+ * A persistent session (clean session off, as iotkit-embedded 3.x connects)
+ * whose connection died before it acknowledged a push: the broker keeps the
+ * push in the session, but it expires, so a reconnect after the job ended
+ * (the test's end cancels it) never brings it back. A job still pending is
+ * the cloud's to deliver again (PUSH-8), not the broker's.
+ */
+static void a_persistent_session_gets_no_ended_push(void **state)
+{
+    client_state s;
+    struct mosquitto *m;
+    mc_job_spec spec = {.dn = DN, .version = "9.9.13", .image_size = 16};
+    int id;
+    (void)state;
+
+    login_clean = 0;
+    m = device_login(&s);
+    assert_int_equal(mc_job_create(cloud, &spec, &id), MC_OK);
+    /* The push goes out to the connection; the client never reads it, so never acknowledges. */
+    for (double end = mc_now(cloud) + 0.3; mc_now(cloud) < end;)
+        mc_trace_wait(cloud, mc_trace_count(cloud), end);
+    mc_jobs_cancel(cloud, DN);
+    mosquitto_destroy(m); /* the connection dies without a DISCONNECT; the session stays */
+    for (double end = mc_now(cloud) + 3.5; mc_now(cloud) < end;)
+        mc_trace_wait(cloud, mc_trace_count(cloud), end);
+    m = device_login(&s);
+    for (double end = mc_now(cloud) + 1; mc_now(cloud) < end;)
+        mosquitto_loop(m, 20, 1);
+    login_clean = 1;
+    assert_int_equal(s.messages, 0);
+    logout(m);
+}
+
 /* A second cloud client as a conformance run joining ota-mock-cloud gets it (no API here). */
 static mc_join_info join_info(const char *password, const char *client_id)
 {
@@ -435,6 +471,7 @@ int main(void)
         cmocka_unit_test(downlink_reaches_an_unsubscribed_device_once),
         cmocka_unit_test(a_delayed_downlink_arrives_late),
         cmocka_unit_test(cancelled_jobs_leave_nothing_held_back),
+        cmocka_unit_test(a_persistent_session_gets_no_ended_push),
         cmocka_unit_test(a_second_cloud_client_works_beside_the_first),
         cmocka_unit_test(a_wrong_cloud_credential_is_a_refused_login),
     };

@@ -137,6 +137,16 @@ static void thingspanel_topic_rules(void **state)
     assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "ota/devices/inform/+", 1));
     assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "ota/devices/#", 1));
     assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "/ota/device/progress/pk1/dn1", 0));
+    /* The platform's device topics: telemetry, attributes (the suggested version report). */
+    assert_true(oa_dialect_acl_allowed(tp, "pk1", "dn1", "devices/attributes/1700000000", 0));
+    assert_true(oa_dialect_acl_allowed(tp, "pk1", "dn1", "devices/telemetry", 0));
+    assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "devices/status/dn1", 0));
+    assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "devices/attributes/+", 0));
+    assert_true(oa_dialect_acl_allowed(tp, "pk1", "dn1", "devices/attributes/set/dn1/+", 1));
+    assert_true(oa_dialect_acl_allowed(tp, "pk1", "dn1", "devices/telemetry/control/dn1", 1));
+    assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "devices/telemetry/control/dn2", 1));
+    assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "devices/+/dn1", 1));
+    assert_false(oa_dialect_acl_allowed(tp, "pk1", "dn1", "devices/#", 1));
     /* Aliyun through the same entry point is oa_acl_allowed. */
     assert_true(oa_dialect_acl_allowed(NULL, "pk1", "dn1", "/ota/device/progress/pk1/dn1", 0));
     assert_false(oa_dialect_acl_allowed(NULL, "pk1", "dn1", "ota/devices/progress", 0));

@@ -234,8 +234,8 @@ void rp_compare_print(const rp_report *r, FILE *f)
                 c->before->info.started);
         return;
     }
-    fprintf(f, "baseline %s (%s): %d test%s differ, %d worse%s\n", c->path, c->before->info.started,
-            c->changed, c->changed == 1 ? "" : "s", c->worse,
+    fprintf(f, "baseline %s (%s): %d %s, %d worse%s\n", c->path, c->before->info.started,
+            c->changed, c->changed == 1 ? "test differs" : "tests differ", c->worse,
             c->strict && c->worse ? " (--baseline-strict: they fail)" : "");
     for (int k = 0; k < c->nrows; k++) {
         const rp_diff *d = &c->rows[k];

@@ -44,6 +44,7 @@ static const char css[] =
     "h1{font-size:20px;margin:4px 0 8px}h2{font-size:17px;margin:18px 0 8px}"
     "h3{font-size:15px;margin:0 0 6px}.badge{padding:2px 8px;border-radius:4px;color:#fff}"
     ".b-pass{background:#2e7d32}.b-fail{background:#c62828}.b-unfinished{background:#ef6c00}"
+    "article.v-not{border-left-color:#cfd8dc;opacity:.8}"
     "table{border-collapse:collapse}td,th{padding:3px 8px;text-align:left;vertical-align:top}"
     ".meta td:first-child{color:#667}.rules tr:nth-child(even){background:#fafafc}"
     ".rules th{background:#eef}.counts span{font-weight:600}"
@@ -66,6 +67,9 @@ static const char css[] =
     ".offending{outline:2px solid #c62828;background:#ffebee}"
     ".v{font-weight:600}.v-fail .v,.rv-fail{color:#c62828}.rv-pass{color:#2e7d32}"
     ".rv-warning{color:#b26a00}.rv-na,.rv-untested{color:#78909c}"
+    "tr.r-fail td{background:#fdecea}tr.r-fail td:first-child{border-left:4px solid #c62828;"
+    "font-weight:600}.groups{margin:4px 0 10px;padding-left:18px}"
+    ".b-warn{background:#f9a825;color:#1d2330;font-size:12px}"
     "svg.chart{background:#fbfcfe;border:1px solid #e3e6ee;margin:6px 0}"
     ".cost{color:#455a64;margin:4px 0}.baseline td.changed{background:#fff8e1}"
     ".baseline td.worse{background:#fdecea;color:#c62828;font-weight:600}"
@@ -81,7 +85,8 @@ static const char script[] =
     "t.dataset.verdict==='unfinished')&&(!fg.value||t.dataset.group===fg.value)&&"
     "(!id||(' '+t.dataset.rules+' ').indexOf(id)>=0);t.classList.toggle('hidden',!ok);"
     "if(ok)shown++;});"
-    "rules.forEach(function(r){r.classList.toggle('hidden',!!id&&r.dataset.rule.indexOf(id)<0);});"
+    "rules.forEach(function(r){r.classList.toggle('hidden',(!!id&&r.dataset.rule.indexOf(id)<0)||"
+    "(fo.checked&&r.dataset.verdict!=='fail'));});"
     "document.body.dataset.visible=shown;}"
     "[fo,fg,fr].forEach(function(e){e.addEventListener('input',apply);"
     "e.addEventListener('change',apply);});apply();"
@@ -92,24 +97,6 @@ static const char script[] =
     "document.body.dataset.passed=c('article.test[data-verdict=pass]');"
     "document.body.dataset.points=c('svg.chart circle');"
     "document.body.dataset.rendered='1';})();";
-
-typedef struct {
-    int pass, fail, na, unfinished, inconclusive, warnings;
-} tally;
-
-static tally count(const rp_report *r)
-{
-    tally t = {0};
-    for (int i = 0; i < r->ntests; i++) {
-        t.pass += r->tests[i].verdict == RP_PASS;
-        t.fail += r->tests[i].verdict == RP_FAIL;
-        t.na += r->tests[i].verdict == RP_NA;
-        t.unfinished += r->tests[i].verdict == RP_UNFINISHED;
-        t.inconclusive += r->tests[i].verdict == RP_INCONCLUSIVE;
-        t.warnings += r->tests[i].nwarnings;
-    }
-    return t;
-}
 
 static void test_anchor(FILE *f, const rp_test *t)
 {
@@ -126,10 +113,52 @@ static void meta_row(FILE *f, const char *k, const char *v)
     fputs("</td></tr>\n", f);
 }
 
-static void header(FILE *f, const rp_report *r, const tally *c)
+/* Under --baseline-strict a test worse than the baseline fails the run. */
+static int worse(const rp_report *r)
 {
-    int failed = c->fail + c->unfinished > 0;
-    char fw[160], dur[64], mode[64];
+    return r->cmp && r->cmp->strict && r->cmp->worse;
+}
+
+/* The counts line, the same figures as the terminal's summary and JUnit's totals. */
+static void counts_line(FILE *f, const rp_counts *c)
+{
+    fputs("<p class=\"counts\">", f);
+    if (c->not_run)
+        fprintf(f, "<span id=\"n-ran\">%d</span> of ", c->ran);
+    fprintf(f,
+            "<span id=\"n-tests\">%d</span> test%s%s: <span id=\"n-passed\">%d</span> passed, "
+            "<span id=\"n-failed\">%d</span> failed",
+            c->total, c->total == 1 ? "" : "s", c->not_run ? " ran" : "", c->pass,
+            c->fail + c->unfinished);
+    if (c->unfinished)
+        fprintf(f, " (%d unfinished)", c->unfinished);
+    fprintf(f,
+            ", <span id=\"n-na\">%d</span> N/A, <span id=\"n-inconclusive\">%d</span> "
+            "inconclusive, ",
+            c->na, c->inconclusive);
+    if (c->not_run)
+        fprintf(f, "<span id=\"n-not-run\">%d</span> not run, ", c->not_run);
+    fprintf(f, "<span id=\"n-warnings\">%d</span> warning%s</p>\n", c->warnings,
+            c->warnings == 1 ? "" : "s");
+}
+
+/* What the firmware row's two versions are. */
+static void firmware_row(FILE *f, const rp_report *r)
+{
+    fputs("<tr><td>firmware</td><td>", f);
+    rp_xml_put(f, r->info.fw_before[0] ? r->info.fw_before : "?");
+    fputs(" → ", f);
+    rp_xml_put(f, r->info.fw_after[0] ? r->info.fw_after : "?");
+    fputs(" <small>(the version the device ran at the start → the last version it reported "
+          "at the end: the tests upgrade it to made-up versions counting up from 9.0.1, so "
+          "a device that passes ends on the last one)</small></td></tr>\n",
+          f);
+}
+
+static void header(FILE *f, const rp_report *r, const rp_counts *c)
+{
+    const char *outcome = rp_report_outcome(r, worse(r));
+    char dur[64], mode[64];
 
     fputs("<header>", f);
     if (r->info.auth_off)
@@ -139,14 +168,10 @@ static void header(FILE *f, const rp_report *r, const tally *c)
     fputs("<h1>OTA conformance: ", f);
     rp_xml_put(f, r->info.device);
     fprintf(f, " <span class=\"badge %s\">%s</span></h1>\n<table class=\"meta\">\n",
-            !r->complete ? "b-unfinished"
-            : failed     ? "b-fail"
-                         : "b-pass",
-            !r->complete ? "UNFINISHED"
-            : failed     ? "FAILED"
-                         : "PASSED");
-    snprintf(fw, sizeof(fw), "%s → %s", r->info.fw_before,
-             r->info.fw_after[0] ? r->info.fw_after : "?");
+            !strcmp(outcome, "PASSED")   ? "b-pass"
+            : !strcmp(outcome, "FAILED") ? "b-fail"
+                                         : "b-unfinished",
+            outcome);
     snprintf(dur, sizeof(dur), "%.1f s", r->seconds);
     snprintf(mode, sizeof(mode), "%s, time scale %.2g", r->info.strict ? "strict" : "normal",
              r->info.time_scale);
@@ -155,20 +180,25 @@ static void header(FILE *f, const rp_report *r, const tally *c)
     meta_row(f, "adapter", r->info.adapter);
     meta_row(f, "command", r->info.dut_cmd);
     meta_row(f, "broker", r->info.broker);
-    meta_row(f, "firmware", fw);
+    firmware_row(f, r);
     meta_row(f, "date (UTC)", r->info.started);
     meta_row(f, "duration", dur);
     meta_row(f, "judging", mode);
-    fprintf(f,
-            "</table>\n<p class=\"counts\"><span id=\"n-tests\">%d</span> tests: "
-            "<span id=\"n-passed\">%d</span> passed, <span id=\"n-failed\">%d</span> failed, "
-            "<span id=\"n-na\">%d</span> N/A, <span id=\"n-inconclusive\">%d</span> "
-            "inconclusive, <span id=\"n-warnings\">%d</span> warnings%s</p>\n",
-            r->ntests, c->pass, c->fail + c->unfinished, c->na, c->inconclusive, c->warnings,
-            c->unfinished ? " (one test did not finish)" : "");
+    fputs("</table>\n", f);
+    counts_line(f, c);
+    if (r->stopped[0]) {
+        fputs("<p class=\"why\"><b>The run stopped before its tests</b>: ", f);
+        rp_xml_put(f, r->stopped);
+        fputs("</p>\n", f);
+    }
+    if (r->interrupted)
+        fprintf(f,
+                "<p class=\"warn\">This run was interrupted: %d of %d tests ran; the others are "
+                "listed as not run, and a rule without a finished test is not tested.</p>\n",
+                c->ran, c->total);
     if (!r->complete)
         fputs("<p class=\"warn\">This run did not finish: the report was rebuilt from its "
-              "trace, and the last test is marked unfinished.</p>\n",
+              "trace, the last test is marked unfinished and the tests after it not run.</p>\n",
               f);
     if (r->not_loaded)
         fprintf(f,
@@ -217,11 +247,11 @@ static const char *rule_verdict(const rp_report *r, const char *id)
 
     for (int i = 0; i < r->ntests; i++) {
         const rp_test *t = &r->tests[i];
-        if (!cites(t, id))
+        /* A test that did not finish judged nothing: its rules may be "not tested". */
+        if (!cites(t, id) || t->verdict == RP_UNFINISHED || t->verdict == RP_NOT_RUN)
             continue;
         tests++;
-        fail +=
-            (t->verdict == RP_FAIL || t->verdict == RP_UNFINISHED) && !strcmp(t->failed_rule, id);
+        fail += t->verdict == RP_FAIL && !strcmp(t->failed_rule, id);
         na += t->verdict == RP_NA;
         inconclusive += t->verdict == RP_INCONCLUSIVE;
         for (int w = 0; w < t->nwarnings; w++)
@@ -243,7 +273,7 @@ static void rule_table(FILE *f, const rp_report *r)
     for (int k = 0; k < r->info.nrules; k++) {
         const rp_rule *x = &r->info.rules[k];
         const char *v = rule_verdict(r, x->id);
-        fputs("<tr class=\"rule\" data-rule=\"", f);
+        fprintf(f, "<tr class=\"rule r-%s\" data-verdict=\"%s\" data-rule=\"", v, v);
         rp_xml_put(f, x->id);
         fputs("\"><td>", f);
         rp_xml_put(f, x->id);
@@ -259,30 +289,104 @@ static void rule_table(FILE *f, const rp_report *r)
             rp_xml_put(f, r->tests[i].name);
             fputs("</a> ", f);
         }
-        fprintf(f, "</td><td class=\"rv-%s\">%s</td></tr>\n", v, !strcmp(v, "na") ? "N/A" : v);
+        fprintf(f, "</td><td class=\"rv-%s\">%s</td></tr>\n", v,
+                !strcmp(v, "na")         ? "N/A"
+                : !strcmp(v, "untested") ? "not tested"
+                                         : v);
     }
     fputs("</table></section>\n", f);
 }
 
+/*
+ * Two failures have the same reason when they break the same rule with the
+ * same message once every number is set aside (versions, job ids, offsets,
+ * times and signed URLs differ from test to test; the cause does not).
+ */
+static int same_reason(const rp_test *a, const rp_test *b)
+{
+    const char *x = a->message, *y = b->message;
+
+    if (strcmp(a->failed_rule, b->failed_rule) || a->verdict != b->verdict)
+        return 0;
+    for (;;) {
+        int dx = *x >= '0' && *x <= '9', dy = *y >= '0' && *y <= '9';
+        if (dx || dy) {
+            if (!dx || !dy)
+                return 0;
+            while (*x >= '0' && *x <= '9')
+                x++;
+            while (*y >= '0' && *y <= '9')
+                y++;
+            continue;
+        }
+        if (*x != *y)
+            return 0;
+        if (!*x)
+            return 1;
+        x++;
+        y++;
+    }
+}
+
+static int is_failure(const rp_test *t)
+{
+    return t->verdict == RP_FAIL || t->verdict == RP_UNFINISHED;
+}
+
+static void failure_link(FILE *f, const rp_test *t)
+{
+    fputs("<a href=\"#", f);
+    test_anchor(f, t);
+    fputs("\">", f);
+    rp_xml_put(f, t->group);
+    fputs("/", f);
+    rp_xml_put(f, t->name);
+    fputs("</a>", f);
+}
+
+/*
+ * The failures, those with the same reason as one entry ("39 tests failed
+ * for the same reason: ..."), so that one stuck state reads as one cause.
+ */
 static void failures(FILE *f, const rp_report *r)
 {
     int any = 0;
+
     for (int i = 0; i < r->ntests; i++) {
         const rp_test *t = &r->tests[i];
-        if (t->verdict != RP_FAIL && t->verdict != RP_UNFINISHED)
+        int same = 0, earlier = 0;
+        if (!is_failure(t))
             continue;
+        for (int k = 0; k < r->ntests; k++)
+            if (k != i && is_failure(&r->tests[k]) && same_reason(t, &r->tests[k])) {
+                same++;
+                earlier |= k < i;
+            }
+        if (earlier)
+            continue; /* listed with the first test of its reason */
         if (!any++)
             fputs("<section id=\"failures\"><h2>Failures</h2><ol>\n", f);
-        fputs("<li><a href=\"#", f);
-        test_anchor(f, t);
-        fputs("\"><b>", f);
+        fprintf(f, "<li data-same=\"%d\">", same + 1);
+        if (same)
+            fprintf(f, "<b>%d tests failed for the same reason</b>: ", same + 1);
+        fputs("<b>", f);
         rp_xml_put(f, t->failed_rule);
         fputs("</b> ", f);
-        rp_xml_put(f, t->group);
-        fputs("/", f);
-        rp_xml_put(f, t->name);
-        fputs("</a>: ", f);
+        if (!same) {
+            failure_link(f, t);
+            fputs(": ", f);
+        }
         esc_cut(f, t->message, 400);
+        if (same) {
+            fputs("<ul class=\"groups\">", f);
+            for (int k = i; k < r->ntests; k++)
+                if (k == i || (is_failure(&r->tests[k]) && same_reason(t, &r->tests[k]))) {
+                    fputs("<li>", f);
+                    failure_link(f, &r->tests[k]);
+                    fputs("</li>", f);
+                }
+            fputs("</ul>", f);
+        }
         fputs("</li>\n", f);
     }
     if (any)
@@ -468,7 +572,8 @@ static void timeline(FILE *f, const rp_report *r, const rp_test *t)
 static void test_article(FILE *f, const rp_report *r, const rp_test *t)
 {
     const char *v = rp_verdict_name(t->verdict);
-    static const char *const label[] = {"PASS", "FAIL", "N/A", "UNFINISHED", "INCONCLUSIVE"};
+    static const char *const label[] = {"PASS",         "FAIL",   "N/A", "UNFINISHED",
+                                        "INCONCLUSIVE", "NOT RUN"};
 
     fputs("<article class=\"test v-", f);
     fputs(v, f);
@@ -480,6 +585,9 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
     fputs("\" data-rules=\"", f);
     rp_xml_put(f, t->rules);
     fprintf(f, "\">\n<h3><span class=\"v\">%s</span> ", label[t->verdict]);
+    if (t->verdict == RP_PASS && t->nwarnings)
+        fprintf(f, "<span class=\"badge b-warn\">%d warning%s</span> ", t->nwarnings,
+                t->nwarnings == 1 ? "" : "s");
     rp_xml_put(f, t->group);
     fputs(" / ", f);
     rp_xml_put(f, t->name);
@@ -499,8 +607,10 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
         fputs("</b>: ", f);
         rp_xml_put(f, t->message);
         fputs("</p>\n", f);
-    } else if (t->verdict == RP_NA || t->verdict == RP_INCONCLUSIVE) {
-        fputs(t->verdict == RP_NA ? "<p class=\"na\">" : "<p class=\"na\"><b>inconclusive</b>: ",
+    } else if (t->verdict == RP_NA || t->verdict == RP_INCONCLUSIVE ||
+               t->verdict == RP_NOT_RUN) {
+        fputs(t->verdict == RP_INCONCLUSIVE ? "<p class=\"na\"><b>inconclusive</b>: "
+                                            : "<p class=\"na\">",
               f);
         rp_xml_put(f, t->message);
         fputs("</p>\n", f);
@@ -523,20 +633,20 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
 int rp_html_write(const rp_report *r, const char *path)
 {
     FILE *f;
-    tally c;
+    rp_counts c;
 
     if (!r || !path)
         return RP_ERR_ARG;
     f = fopen(path, "w");
     if (!f)
         return RP_ERR_IO;
-    c = count(r);
+    c = rp_report_counts(r);
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
           "<meta name=\"viewport\" content=\"width=device-width\"><title>OTA conformance: ",
           f);
     rp_xml_put(f, r->info.device);
     fprintf(f, " %s</title><style>%s</style></head>\n<body data-rendered=\"0\">\n",
-            c.fail + c.unfinished ? "FAILED" : "PASSED", css);
+            rp_report_outcome(r, worse(r)), css);
     header(f, r, &c);
     filters(f, r);
     fputs("<main>\n", f);

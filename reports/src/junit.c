@@ -12,8 +12,8 @@
 
 const char *rp_verdict_name(rp_verdict v)
 {
-    static const char *const names[RP_VERDICT__COUNT] = {"pass", "fail", "n/a", "unfinished",
-                                                         "inconclusive"};
+    static const char *const names[RP_VERDICT__COUNT] = {
+        "pass", "fail", "n/a", "unfinished", "inconclusive", "not run"};
     return (unsigned)v < RP_VERDICT__COUNT ? names[v] : "unknown";
 }
 
@@ -120,7 +120,7 @@ static void counts(const rp_run *r, const char *group, int *n, int *fail, int *s
         (*n)++;
         *fail += x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED || baseline_fails(r, x);
         *skip += x->verdict == RP_NA && !baseline_fails(r, x);
-        *errors += x->verdict == RP_INCONCLUSIVE;
+        *errors += x->verdict == RP_INCONCLUSIVE || x->verdict == RP_NOT_RUN;
         *t += x->seconds;
     }
 }
@@ -161,6 +161,31 @@ static void put_figures(FILE *f, const rp_run *r, const rp_test *x)
         put_property(f, d->worse ? "baseline.worse" : "baseline.change", d->text);
 }
 
+/*
+ * The test's trace slice; a test that passed with warnings says so on its
+ * first lines, where a CI page shows it (the verdict property is "pass").
+ */
+static void put_output(FILE *f, const rp_test *x)
+{
+    int warned = x->verdict == RP_PASS && x->nwarnings;
+
+    if (!x->system_out && !warned)
+        return;
+    fputs("      <system-out>", f);
+    if (warned)
+        fprintf(f, "PASSED WITH %d WARNING%s\n", x->nwarnings, x->nwarnings == 1 ? "" : "S");
+    for (int w = 0; warned && w < x->nwarnings; w++) {
+        fputs("  warning ", f);
+        rp_xml_put(f, x->warnings[w].rule);
+        fputs(": ", f);
+        rp_xml_put(f, x->warnings[w].text);
+        fputs("\n", f);
+    }
+    if (x->system_out)
+        rp_xml_put(f, x->system_out);
+    fputs("</system-out>\n", f);
+}
+
 static void put_case(FILE *f, const rp_run *r, const rp_test *x)
 {
     fputs("    <testcase name=\"", f);
@@ -173,6 +198,13 @@ static void put_case(FILE *f, const rp_run *r, const rp_test *x)
     put_property(f, "verdict", rp_verdict_name(x->verdict));
     if (x->board[0])
         put_property(f, "board", x->board);
+    if ((x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED) && x->failed_rule[0])
+        put_property(f, "failed_rule", x->failed_rule);
+    if (x->nwarnings) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", x->nwarnings);
+        put_property(f, "warnings", n);
+    }
     for (int w = 0; w < x->nwarnings; w++) {
         char text[600];
         snprintf(text, sizeof(text), "%s: %s", x->warnings[w].rule, x->warnings[w].text);
@@ -196,10 +228,10 @@ static void put_case(FILE *f, const rp_run *r, const rp_test *x)
         fputs(": ", f);
         rp_xml_put(f, row_of(r, x)->text);
         fputs("</failure>\n", f);
-    } else if (x->verdict == RP_INCONCLUSIVE) {
+    } else if (x->verdict == RP_INCONCLUSIVE || x->verdict == RP_NOT_RUN) {
         fputs("      <error message=\"", f);
         rp_xml_put(f, x->message);
-        fputs("\" type=\"inconclusive\">", f);
+        fputs(x->verdict == RP_NOT_RUN ? "\" type=\"not run\">" : "\" type=\"inconclusive\">", f);
         rp_xml_put(f, x->message);
         fputs("</error>\n", f);
     } else if (x->verdict == RP_NA) {
@@ -207,11 +239,7 @@ static void put_case(FILE *f, const rp_run *r, const rp_test *x)
         rp_xml_put(f, x->message);
         fputs("\"/>\n", f);
     }
-    if (x->system_out) {
-        fputs("      <system-out>", f);
-        rp_xml_put(f, x->system_out);
-        fputs("</system-out>\n", f);
-    }
+    put_output(f, x);
     fputs("    </testcase>\n", f);
 }
 

@@ -4,6 +4,7 @@
  * slices from a JSONL file, also when the run stopped half-way.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,38 @@ char *rp_run_info_to_json(const rp_run_info *in)
         put_str(r, "text", in->rules[i].text);
         cJSON_AddItemToArray(rules, r);
     }
+    rules = in->nplanned ? cJSON_AddArrayToObject(o, "tests") : NULL;
+    for (int i = 0; rules && i < in->nplanned; i++) {
+        cJSON *t = cJSON_CreateObject();
+        put_str(t, "group", in->planned[i].group);
+        put_str(t, "name", in->planned[i].name);
+        put_str(t, "rules", in->planned[i].rules);
+        put_str(t, "tiers", in->planned[i].tiers);
+        cJSON_AddItemToArray(rules, t);
+    }
     return print_take(o);
+}
+
+/* The tests the run selected (run-begin's "tests"), into in->planned. */
+static void planned_from_json(const cJSON *o, rp_run_info *in)
+{
+    const cJSON *tests = cJSON_GetObjectItemCaseSensitive(o, "tests"), *t;
+    int n = cJSON_IsArray(tests) ? cJSON_GetArraySize(tests) : 0;
+
+    free(in->planned);
+    in->planned = n ? calloc((size_t)n, sizeof(*in->planned)) : NULL;
+    in->nplanned = 0;
+    cJSON_ArrayForEach(t, tests)
+    {
+        rp_planned *x;
+        if (!in->planned || in->nplanned >= n)
+            break;
+        x = &in->planned[in->nplanned++];
+        get_str(t, "group", x->group, sizeof(x->group));
+        get_str(t, "name", x->name, sizeof(x->name));
+        get_str(t, "rules", x->rules, sizeof(x->rules));
+        get_str(t, "tiers", x->tiers, sizeof(x->tiers));
+    }
 }
 
 static void info_from_json(const cJSON *o, rp_run_info *in)
@@ -106,6 +138,7 @@ static void info_from_json(const cJSON *o, rp_run_info *in)
         x->compat = (int)get_num(r, "compat");
         get_str(r, "text", x->text, sizeof(x->text));
     }
+    planned_from_json(o, in);
 }
 
 char *rp_test_to_json(const rp_test *t)
@@ -242,6 +275,118 @@ static rp_test *new_test(rp_report *r)
     return &n[r->ntests++];
 }
 
+/* Why a listed test never began, in the words of its report. */
+static void not_run_reason(const rp_report *r, char *out, size_t cap)
+{
+    if (r->stopped[0])
+        snprintf(out, cap, "not run: the run stopped before this test: %.900s", r->stopped);
+    else if (r->interrupted)
+        snprintf(out, cap, "not run: the run was interrupted before this test");
+    else if (!r->complete)
+        snprintf(out, cap, "not run: the run ended before this test (killed or crashed)");
+    else
+        snprintf(out, cap, "not run");
+}
+
+/* Is tests[i] the test p lists, and not taken already? */
+static int same_test(const rp_test *t, const rp_planned *p)
+{
+    return !strcmp(t->group, p->group) && !strcmp(t->name, p->name);
+}
+
+/*
+ * Every test the run-begin record lists, in its order: those that began as
+ * loaded, the others RP_NOT_RUN. Tests it does not list (a test the run
+ * added, such as the VER-1 test of a device that never came up) come first.
+ */
+static int add_not_run(rp_report *r)
+{
+    int n = r->info.nplanned, m = 0;
+    rp_test *all;
+    char *taken;
+
+    if (!n)
+        return RP_OK;
+    all = calloc((size_t)(n + r->ntests), sizeof(*all));
+    taken = calloc((size_t)r->ntests + 1, 1);
+    if (!all || !taken) {
+        free(all);
+        free(taken);
+        return RP_ERR_NOMEM;
+    }
+    for (int i = 0; i < r->ntests; i++) {
+        int listed = 0;
+        for (int k = 0; k < n && !listed; k++)
+            listed = same_test(&r->tests[i], &r->info.planned[k]);
+        if (!listed) {
+            all[m++] = r->tests[i];
+            taken[i] = 1;
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        const rp_planned *p = &r->info.planned[k];
+        int found = -1;
+        for (int i = 0; i < r->ntests && found < 0; i++)
+            if (!taken[i] && same_test(&r->tests[i], p))
+                found = i;
+        if (found >= 0) {
+            all[m++] = r->tests[found];
+            taken[found] = 1;
+            continue;
+        }
+        rp_test *x = &all[m++];
+        snprintf(x->group, sizeof(x->group), "%s", p->group);
+        snprintf(x->name, sizeof(x->name), "%s", p->name);
+        snprintf(x->rules, sizeof(x->rules), "%s", p->rules);
+        snprintf(x->tiers, sizeof(x->tiers), "%s", p->tiers);
+        x->verdict = RP_NOT_RUN;
+        not_run_reason(r, x->message, sizeof(x->message));
+        x->rec_begin = x->rec_end = r->nrecs; /* no records of its own */
+    }
+    for (int i = 0; i < r->ntests; i++) /* listed twice in the trace: kept, at the end */
+        if (!taken[i])
+            all[m++] = r->tests[i];
+    free(taken);
+    free(r->tests);
+    r->tests = all;
+    r->ntests = m;
+    return RP_OK;
+}
+
+rp_counts rp_report_counts(const rp_report *r)
+{
+    rp_counts c;
+
+    memset(&c, 0, sizeof(c));
+    for (int i = 0; r && i < r->ntests; i++) {
+        const rp_test *t = &r->tests[i];
+        c.total++;
+        c.ran += t->verdict != RP_NOT_RUN;
+        c.pass += t->verdict == RP_PASS;
+        c.fail += t->verdict == RP_FAIL;
+        c.na += t->verdict == RP_NA;
+        c.unfinished += t->verdict == RP_UNFINISHED;
+        c.inconclusive += t->verdict == RP_INCONCLUSIVE;
+        c.not_run += t->verdict == RP_NOT_RUN;
+        c.warnings += t->nwarnings;
+        c.warned += t->nwarnings > 0 && t->verdict == RP_PASS;
+    }
+    return c;
+}
+
+const char *rp_report_outcome(const rp_report *r, int worse)
+{
+    rp_counts c = rp_report_counts(r);
+
+    if (r->interrupted)
+        return "INTERRUPTED";
+    if (r->stopped[0])
+        return "STOPPED";
+    if (!r->complete)
+        return "UNFINISHED";
+    return c.fail || c.unfinished || worse ? "FAILED" : "PASSED";
+}
+
 /* Walk the TEST records: run-begin, begin, end, run-end. */
 static int rebuild(rp_report *r)
 {
@@ -259,6 +404,8 @@ static int rebuild(rp_report *r)
             r->complete = 1;
             r->seconds = get_num(o, "seconds");
             get_str(o, "fw_after", r->info.fw_after, sizeof(r->info.fw_after));
+            r->interrupted = get_num(o, "interrupted") != 0;
+            get_str(o, "stopped", r->stopped, sizeof(r->stopped));
         } else if (rec->event == OTA_EV_TEST_BEGIN) {
             open = new_test(r);
             if (!open) {
@@ -286,6 +433,9 @@ static int rebuild(rp_report *r)
     }
     if (!r->complete && r->nrecs)
         r->seconds = r->recs[r->nrecs - 1].t - r->recs[0].t;
+    r->ran = r->ntests;
+    if (add_not_run(r) != RP_OK)
+        return RP_ERR_NOMEM;
     for (int i = 0; i < r->ntests; i++)
         rp_cost_measure(r, &r->tests[i]);
     return RP_OK;
@@ -298,7 +448,7 @@ int rp_report_load(const char *path, rp_report **out, char *err, size_t errcap)
     int rc;
 
     if (!f) {
-        snprintf(err, errcap, "cannot read the trace %s", path);
+        snprintf(err, errcap, "cannot read the trace %s: %s", path, strerror(errno));
         return RP_ERR_IO;
     }
     r = calloc(1, sizeof(*r));
@@ -335,6 +485,7 @@ void rp_report_free(rp_report *r)
         free(r->tests[i].system_out);
     free(r->tests);
     free(r->info.rules);
+    free(r->info.planned);
     rp_compare_free(r->cmp);
     free(r);
 }

@@ -4,6 +4,7 @@
  * trace. Exit 0 written, 1 worse than the baseline under --baseline-strict,
  * 2 bad usage, 3 unreadable trace or unwritable output.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,8 +52,12 @@ int main(int argc, char **argv)
             printf("ota-report %s\n", OTA_VERSION);
             return 0;
         }
-        if (!dst || i + 1 >= argc) {
-            usage(stderr);
+        if (!dst) {
+            fprintf(stderr, "ota-report: unknown option '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "ota-report: %s needs a file\n", argv[i]);
             return 2;
         }
         *dst = argv[++i];
@@ -63,8 +68,18 @@ int main(int argc, char **argv)
         }
     }
     if (!trace || (!junit && !html)) {
-        usage(stderr);
+        fprintf(stderr, "ota-report: %s (see --help)\n",
+                !trace ? "--trace FILE is missing: the trace of the run to report on"
+                       : "nothing to write: give --junit FILE, --html FILE or both");
         return 2;
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *out = k ? html : junit;
+        if (out && rp_output_prepare(k ? "HTML report" : "JUnit report", out, err,
+                                     sizeof(err)) != RP_OK) {
+            fprintf(stderr, "ota-report: %s\n", err);
+            return 3;
+        }
     }
     if (rp_report_load(trace, &r, err, sizeof(err)) != RP_OK) {
         fprintf(stderr, "ota-report: %s\n", err);
@@ -77,11 +92,11 @@ int main(int argc, char **argv)
     }
     rp_compare_print(r, stdout);
     if (junit && rp_report_junit(r, junit) != RP_OK) {
-        fprintf(stderr, "ota-report: cannot write %s\n", junit);
+        fprintf(stderr, "ota-report: cannot write %s: %s\n", junit, strerror(errno));
         rc = 3;
     }
     if (html && rp_html_write(r, html) != RP_OK) {
-        fprintf(stderr, "ota-report: cannot write %s\n", html);
+        fprintf(stderr, "ota-report: cannot write %s: %s\n", html, strerror(errno));
         rc = 3;
     }
     if (!r->complete)

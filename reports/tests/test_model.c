@@ -1,7 +1,8 @@
 /*
  * The report model from a trace: test boundaries are found by their event,
- * never by the words of `info`, and a failure's evidence is outlined by its
- * place in the trace.
+ * never by the words of `info`, a failure's evidence is outlined by its
+ * place in the trace, every listed test is reported (not run when it never
+ * began) with one set of counts, and failures are grouped by their reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "otaproto/trace.h"
 #include "otareport/report.h"
 
 static char trace[64], html[64];
@@ -160,9 +162,161 @@ static void evidence_round_trips_in_json(void **state)
     free(json);
 }
 
+/* One TEST record (payload: JSON text) appended to the trace file f. */
+static void put_test_rec(FILE *f, double t, ota_trace_event ev, const char *json)
+{
+    ota_trace_rec r;
+    char *line = NULL;
+
+    memset(&r, 0, sizeof(r));
+    r.t = t;
+    r.kind = OTA_TR_TEST;
+    r.event = ev;
+    snprintf(r.info, sizeof(r.info), "%s", ota_trace_event_name(ev));
+    r.payload = (unsigned char *)json;
+    r.payload_len = strlen(json);
+    assert_int_equal(ota_trace_encode(&r, &line), OTA_OK);
+    fprintf(f, "%s\n", line);
+    free(line);
+}
+
+/* A run-begin listing g/x, g/y and h/z; then tests[] (begin and end each); then run_end. */
+static void write_run(const rp_test *tests, int n, const char *run_end)
+{
+    rp_planned planned[3] = {{"g", "x", "R-1", "MUST"}, {"g", "y", "R-2", "MUST"},
+                             {"h", "z", "R-3", "SHOULD"}};
+    rp_rule rules[3] = {{"R-1", "MUST", 0, "one"}, {"R-2", "MUST", 0, "two"},
+                        {"R-3", "SHOULD", 0, "three"}};
+    rp_run_info info;
+    FILE *f = fopen(trace, "w");
+    char *json;
+
+    assert_non_null(f);
+    memset(&info, 0, sizeof(info));
+    snprintf(info.suite, sizeof(info.suite), "ota-conformance");
+    info.rules = rules;
+    info.nrules = 3;
+    info.planned = planned;
+    info.nplanned = 3;
+    json = rp_run_info_to_json(&info);
+    put_test_rec(f, 0, OTA_EV_RUN_BEGIN, json);
+    free(json);
+    for (int i = 0; i < n; i++) {
+        json = rp_test_to_json(&tests[i]);
+        put_test_rec(f, 1 + i, OTA_EV_TEST_BEGIN, json);
+        put_test_rec(f, 1.5 + i, OTA_EV_TEST_END, json);
+        free(json);
+    }
+    if (run_end)
+        put_test_rec(f, 9, OTA_EV_RUN_END, run_end);
+    fclose(f);
+}
+
+static rp_test one_test(const char *group, const char *name, const char *rules, rp_verdict v,
+                        const char *message)
+{
+    rp_test t;
+
+    memset(&t, 0, sizeof(t));
+    snprintf(t.group, sizeof(t.group), "%s", group);
+    snprintf(t.name, sizeof(t.name), "%s", name);
+    snprintf(t.rules, sizeof(t.rules), "%s", rules);
+    t.verdict = v;
+    sscanf(rules, "%15s", t.failed_rule);
+    snprintf(t.message, sizeof(t.message), "%s", message);
+    return t;
+}
+
+/*
+ * An interrupted run: every listed test is in the report, in the listed
+ * order, those that never began as not run; every output counts the same;
+ * a rule whose only test did not run is not tested, never passed.
+ */
+static void tests_that_never_began_are_not_run(void **state)
+{
+    rp_test ran = one_test("g", "y", "R-2", RP_PASS, "");
+    rp_report *r = NULL;
+    rp_counts c;
+    char err[256], *page;
+    (void)state;
+
+    write_run(&ran, 1, "{\"seconds\":2,\"interrupted\":1}");
+    assert_int_equal(rp_report_load(trace, &r, err, sizeof(err)), RP_OK);
+    assert_int_equal(r->ntests, 3);
+    assert_string_equal(r->tests[0].name, "x");
+    assert_string_equal(r->tests[1].name, "y");
+    assert_string_equal(r->tests[2].name, "z");
+    assert_int_equal(r->tests[0].verdict, RP_NOT_RUN);
+    assert_int_equal(r->tests[1].verdict, RP_PASS);
+    assert_non_null(strstr(r->tests[2].message, "interrupted"));
+    c = rp_report_counts(r);
+    assert_int_equal(c.total, 3);
+    assert_int_equal(c.ran, 1);
+    assert_int_equal(c.not_run, 2);
+    assert_string_equal(rp_report_outcome(r, 0), "INTERRUPTED");
+    assert_int_equal(rp_report_junit(r, html), RP_OK); /* the html path as a scratch file */
+    page = read_html();
+    assert_non_null(strstr(page, "tests=\"3\" failures=\"0\" errors=\"2\""));
+    assert_non_null(strstr(page, "type=\"not run\""));
+    free(page);
+    assert_int_equal(rp_html_write(r, html), RP_OK);
+    page = read_html();
+    assert_non_null(strstr(page, "<span id=\"n-ran\">1</span> of <span id=\"n-tests\">3</span>"));
+    assert_non_null(strstr(page, ">INTERRUPTED</span>"));
+    assert_non_null(strstr(page, "data-verdict=\"untested\" data-rule=\"R-1\""));
+    assert_non_null(strstr(page, "data-verdict=\"pass\" data-rule=\"R-2\""));
+    free(page);
+    rp_report_free(r);
+    /* A killed run (no run-end) says so for its tests that never began. */
+    write_run(&ran, 1, NULL);
+    assert_int_equal(rp_report_load(trace, &r, err, sizeof(err)), RP_OK);
+    assert_non_null(strstr(r->tests[0].message, "killed"));
+    assert_string_equal(rp_report_outcome(r, 0), "UNFINISHED");
+    rp_report_free(r);
+}
+
+/*
+ * Failures that differ only in their numbers (versions, ids) are one
+ * reason in the HTML; JUnit names the failed rule beside the rules, and a
+ * test that passed with warnings says so where a CI page shows it.
+ */
+static void one_reason_is_one_entry(void **state)
+{
+    rp_test t[3] = {
+        one_test("g", "x", "R-1", RP_FAIL, "still busy with job 3 (version 9.0.14)"),
+        one_test("g", "y", "R-1 R-2", RP_FAIL, "still busy with job 17 (version 9.0.21)"),
+        one_test("h", "z", "R-3", RP_PASS, ""),
+    };
+    rp_report *r = NULL;
+    char err[256], *page;
+    (void)state;
+
+    snprintf(t[1].failed_rule, sizeof(t[1].failed_rule), "R-1");
+    t[2].nwarnings = 1;
+    snprintf(t[2].warnings[0].rule, sizeof(t[2].warnings[0].rule), "R-3");
+    snprintf(t[2].warnings[0].text, sizeof(t[2].warnings[0].text), "slow");
+    write_run(t, 3, "{\"seconds\":3}");
+    assert_int_equal(rp_report_load(trace, &r, err, sizeof(err)), RP_OK);
+    assert_string_equal(rp_report_outcome(r, 0), "FAILED");
+    assert_int_equal(rp_html_write(r, html), RP_OK);
+    page = read_html();
+    assert_non_null(strstr(page, "2 tests failed for the same reason"));
+    assert_non_null(strstr(page, "<tr class=\"rule r-fail\""));
+    assert_non_null(strstr(page, "1 warning</span>"));
+    free(page);
+    assert_int_equal(rp_report_junit(r, html), RP_OK);
+    page = read_html();
+    assert_non_null(strstr(page, "<property name=\"failed_rule\" value=\"R-1\"/>"));
+    assert_non_null(strstr(page, "<system-out>PASSED WITH 1 WARNING"));
+    free(page);
+    rp_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tests_that_never_began_are_not_run),
+        cmocka_unit_test(one_reason_is_one_entry),
         cmocka_unit_test(the_evidence_is_outlined_by_index),
         cmocka_unit_test(boundaries_come_from_events_not_words),
         cmocka_unit_test(evidence_round_trips_in_json),

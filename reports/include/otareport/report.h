@@ -16,6 +16,8 @@
 /*
  * RP_INCONCLUSIVE: the test could not create its situation for a reason that
  * is not the device's fault (JUnit shows it as an error, never a failure).
+ * RP_NOT_RUN: the test was selected but never started (the run was
+ * interrupted, or stopped when the device never came up); an error in JUnit.
  */
 typedef enum {
     RP_PASS = 0,
@@ -23,6 +25,7 @@ typedef enum {
     RP_NA,
     RP_UNFINISHED,
     RP_INCONCLUSIVE,
+    RP_NOT_RUN,
     RP_VERDICT__COUNT
 } rp_verdict;
 
@@ -102,6 +105,14 @@ typedef struct {
     char text[256];
 } rp_rule;
 
+/* A test the run selected, as the run-begin record lists it. */
+typedef struct {
+    char group[48];
+    char name[96];
+    char rules[128];
+    char tiers[128];
+} rp_planned;
+
 typedef struct {
     char suite[64];
     char device[72];
@@ -117,6 +128,8 @@ typedef struct {
     double time_scale;
     rp_rule *rules; /* heap */
     int nrules;
+    rp_planned *planned; /* heap: the tests the run selected, in order; NULL in older traces */
+    int nplanned;
 } rp_run_info;
 
 /*
@@ -132,7 +145,10 @@ int rp_test_from_json(const char *json, rp_test *t);
 
 typedef struct rp_report {
     rp_run_info info;
-    int complete; /* the run-end record was found */
+    int complete;     /* the run-end record was found */
+    int interrupted;  /* the run-end record says the run was interrupted (SIGINT, SIGTERM, SIGHUP) */
+    char stopped[1024]; /* the run-end record's reason the run stopped early ("" when it did not) */
+    int ran;          /* tests that began (unfinished ones included); the rest are RP_NOT_RUN */
     double seconds;
     rp_test *tests; /* heap, ntests */
     int ntests;
@@ -145,10 +161,32 @@ typedef struct rp_report {
 
 /*
  * Load a trace and rebuild the run from it. A test that began but never
- * ended (the run was killed) gets RP_UNFINISHED. err says what went wrong.
+ * ended (the run was killed) gets RP_UNFINISHED; a test the run-begin record
+ * lists but that never began gets RP_NOT_RUN, so that every report of a run
+ * cut short lists (and counts) every selected test. Tests come in the listed
+ * order, any not listed first. err says what went wrong.
  */
 int rp_report_load(const char *trace_path, rp_report **out, char *err, size_t errcap);
 void rp_report_free(rp_report *r);
+
+/*
+ * One set of counts for every output of a run (terminal, HTML, JUnit):
+ * total is every test listed, ran those that began.
+ */
+typedef struct {
+    int total, ran;
+    int pass, fail, na, unfinished, inconclusive, not_run;
+    int warnings, warned; /* warnings, and passed tests that carry at least one */
+} rp_counts;
+
+rp_counts rp_report_counts(const rp_report *r);
+/*
+ * The run's outcome in one word: "INTERRUPTED", "STOPPED" (the run-end
+ * record gives a reason), "FAILED" (a test failed or did not finish; under
+ * worse, a test got worse than the baseline under --baseline-strict),
+ * "UNFINISHED" (no run-end record), else "PASSED".
+ */
+const char *rp_report_outcome(const rp_report *r, int worse);
 /* JUnit XML of a loaded report (system-out holds each test's trace slice). */
 int rp_report_junit(const rp_report *r, const char *path);
 /* The single-file HTML report. */
@@ -228,6 +266,14 @@ int rp_report_compare(rp_report *r, const char *baseline_trace, const rp_thresho
 void rp_compare_print(const rp_report *r, FILE *f);
 /* The row of r->cmp for this run's test i, or NULL. */
 const rp_diff *rp_compare_row(const rp_report *r, int i);
+
+/*
+ * Before a run writes `path` (what: "JUnit report", "HTML report", "trace"):
+ * make its missing parent folders and check that it can be written, leaving
+ * an existing file as it is and no new one behind. RP_ERR_IO (RP_ERR_ARG for
+ * no path) with err saying which file and why (strerror).
+ */
+int rp_output_prepare(const char *what, const char *path, char *err, size_t errcap);
 
 /* Write the run as one JUnit XML document. RP_ERR_IO when the file can not be written. */
 int rp_junit_write(const rp_run *run, const char *path);

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Verdicts that hold on real firmware: devices that are right in ways real
+# builds are (no block download at all, download threads of earlier tests
+# still fetching old URLs, a push lost right after a failure report, a HAL's
+# stock version reported before the new one, a crash on a push a SHOULD rule
+# covers) get the verdict judging.md gives them, and no other. (The persistent-session and the
+# ThingsPanel-by-token devices run the whole catalogue in selfcheck.sh.)
+# usage: verdicts.sh BIN_DIR
+set -u
+bin=$1
+. "$(dirname "$0")/../../tests/lib.sh"
+ota_test_work verdicts
+ref="$bin/ota-ref-device"
+
+# A device without MQTT block download: the blocks group is N/A, never FAIL-R, and the
+# 10 s it takes to learn that is spent once per run, not once per test.
+start=$(date +%s)
+out=$("$bin/ota-conformance" --only blocks --junit "$work/http-only.xml" \
+    --dut-cmd "exec '$ref' --http-only" 2>&1) || fail "an HTTP-only device must not fail the blocks group: $out"
+took=$(($(date +%s) - start))
+echo "$out" | grep -q ' 0 failed, 17 N/A' || fail "the blocks group is not N/A for an HTTP-only device: $out"
+[ "$(grep -c 'learned once per run' "$work/http-only.xml")" -ge 16 ] ||
+    fail "the HTTP-only device's ignored block pushes were not learned once: $(grep -c 'did not act' "$work/http-only.xml") waits"
+grep -q 'FAIL-R' <<<"$(xmllint --xpath '//failure' "$work/http-only.xml" 2>/dev/null)" &&
+    fail "a device that takes no block push failed FAIL-R"
+[ "$took" -lt 100 ] || fail "learning that the device takes no block push took ${took} s"
+
+# The same device with Link SDK 4.x's detached download threads: each failed HTTP download
+# leaves one fetching its old URL during later tests. It takes every HTTP push at once, so it
+# is not stuck: the block tests after the failures are N/A, not FAIL-R.
+out=$("$bin/ota-conformance" --only FAIL-2 --junit "$work/detached.xml" --trace "$work/detached.jsonl" \
+    --dut-cmd "exec '$ref' --http-only --detached-retries" 2>&1) ||
+    fail "a device with detached download threads that takes no block push must not fail: $out"
+echo "$out" | grep -q ' 0 failed, 3 N/A' || fail "the block tests are not N/A: $out"
+grep -q '"info":"late: record' "$work/detached.jsonl" ||
+    fail "the detached threads' requests never reached a later test (nothing proven)"
+
+# A device that loses a push landing within 0.5 s of its own failure report: the suite waits
+# 1 s after a terminal step before the next push of the same test, as a real cloud does.
+out=$("$bin/ota-conformance" --only FAIL-R --dut-cmd "exec '$ref' --deaf-after-report" 2>&1) ||
+    fail "the next push came sooner than 1 s after the device's failure report: $out"
+
+# A HAL's stock version at boot, then the new one at once: the upgrade passes FINAL-1, the
+# extra report warns VER-7 (and fails it, not FINAL-1, under --strict).
+stock="exec '$ref' --stock-version-first"
+out=$("$bin/ota-conformance" --only target_version_reported_after_upgrade --dut-cmd "$stock" 2>&1) ||
+    fail "a device reporting its stock version before the target must pass FINAL-1: $out"
+echo "$out" | grep -q 'warning VER-7: after its reboot the device reported version "1.0.0"' ||
+    fail "the extra version report does not warn VER-7: $out"
+out=$("$bin/ota-conformance" --strict --only target_version_reported_after_upgrade \
+    --junit "$work/stock.xml" --dut-cmd "$stock" 2>&1)
+[ $? -eq 1 ] || fail "--strict must fail the extra version report: $out"
+[ "$(xmllint --xpath "count(//failure[@type='VER-7'])" "$work/stock.xml")" = 1 ] ||
+    fail "under --strict the extra report must fail VER-7: $out"
+
+# A crash on a push a SHOULD rule covers (FAIL-1) warns, naming the crash, its exit status and
+# the last log lines; --strict fails it.
+crash="exec '$ref' --bug crash-on-push"
+out=$("$bin/ota-conformance" --only unusable_push_is_refused --dut-cmd "$crash" 2>&1) ||
+    fail "a crash under a SHOULD rule must warn, not fail: $out"
+echo "$out" | grep -q 'warning FAIL-1: the device crashed during the test: killed by signal 6' ||
+    fail "the crash warning does not name the crash and its status: $out"
+echo "$out" | grep -A1 'warning FAIL-1: the device crashed' | grep -q '\[ref\]' ||
+    fail "the crash warning does not carry the last log lines: $out"
+[ "$(echo "$out" | grep -c 'warning FAIL-1')" = 1 ] || fail "one crash warning per test: $out"
+out=$("$bin/ota-conformance" --strict --only unusable_push_is_refused --dut-cmd "$crash" 2>&1)
+[ $? -eq 1 ] || fail "--strict must fail a crash under a SHOULD rule: $out"
+echo "verdicts: ok (blocks learned in ${took} s)"
