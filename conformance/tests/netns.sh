@@ -26,6 +26,17 @@ cat >"$work/fixed.json" <<EOF2
 }
 EOF2
 
+# One instance in its own namespace. Where neither root nor unprivileged user namespaces are
+# to be had, the run stops at once with one sentence: checked, then this test is skipped (77).
+err=$(timeout 120 "$bin/ota-conformance" --device "$work/fixed.json" --netns --only VER-1 2>&1)
+rc=$?
+if echo "$err" | grep -q -- '--netns needs root, or unprivileged user namespaces'; then
+    [ $rc -eq 3 ] && [ "$(echo "$err" | wc -l)" -eq 1 ] || fail "not exit 3 with one sentence: $err"
+    echo "SKIP: no network namespaces here: $err"
+    exit 77
+fi
+[ $rc -eq 0 ] || fail "one fixed-port instance in a namespace must pass VER-1 (exit $rc): $err"
+
 # Without --netns the four instances would all want port 1883: refused before anything starts.
 err=$("$bin/ota-conformance" --device "$work/fixed.json" --jobs 4 --only VER-1 2>&1)
 [ $? -eq 3 ] || fail "--jobs with fixed ports and no --netns must exit 3: $err"
