@@ -73,9 +73,9 @@ grep -q dtr-rts "$work/esp32-lab.json" || fail "could not make the DTR/RTS profi
 # Nothing listens: exit 3, one sentence.
 closed=$(free_port)
 err=$("$bin/ota-conformance" --device "$work/esp32-lab.json" \
-    --serial-port "rfc2217://127.0.0.1:$closed" --only VER-1 2>&1)
+    --serial-port "rfc2217://127.0.0.1:$closed" --only VER-1 2>&1 >"$work/refused.txt")
 [ $? -eq 3 ] || fail "a refused port server must exit 3: $err"
-[ "$(echo "$err" | wc -l)" -eq 1 ] || fail "a refused server is one sentence: $err"
+[ "$(echo "$err" | wc -l)" -eq 1 ] || fail "a refused server is one sentence (on stderr): $err"
 echo "$err" | grep -q "refused the connection: nothing listens on 127.0.0.1 port $closed" ||
     fail "unclear: $err"
 # A raw TCP port has no modem lines: a DTR/RTS reset is refused before anything starts.
