@@ -420,6 +420,8 @@ int ct_jobs_run(ct_jobs *j)
             break;
         }
     }
+    if (j->on_spawned)
+        j->on_spawned(j->ud);
     /* The workers exist (and inherited the blocked signals): now the parent takes them. */
     sigset_t stop;
     sigemptyset(&stop);

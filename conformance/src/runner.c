@@ -396,6 +396,17 @@ static void job_result(const rp_test *t, void *ud)
     ct_live_result(&jc->run->live, t);
 }
 
+/*
+ * The live ticker is a thread: a worker forked while it held a lock (in
+ * printf's malloc) would inherit the lock held, and hang at its first
+ * allocation. So it starts once every worker exists.
+ */
+static void job_live_start(void *ud)
+{
+    const job_ctx *jc = ud;
+    ct_live_start(&jc->run->live, jc->run->opt.quiet, (int)jc->run->nsel);
+}
+
 /* A board gone mid-run: said once; the workers left take its share. */
 static void job_lost(int k, const char *why, void *ud)
 {
@@ -483,8 +494,8 @@ static int run_parallel(ct_run *r, ct_paths *p)
     j.on_start = job_started;
     j.on_result = job_result;
     j.on_lost = job_lost;
+    j.on_spawned = job_live_start; /* the ticker thread only once no more forks come */
     j.ud = &jc;
-    ct_live_start(&r->live, r->opt.quiet, (int)r->nsel);
     if (!r->opt.quiet)
         printf("%d device instances side by side: one line per test as it finishes (the "
                "longest are handed out first); the summary and the reports keep catalogue "
