@@ -46,6 +46,11 @@ int fl_api(const char *api, const char *method, const char *path, const char *bo
     curl_easy_reset(keep);
     snprintf(url, sizeof(url), "http://%s%s", api, path);
     hdr = curl_slist_append(hdr, "Content-Type: application/json");
+    if (getenv("OTA_API_TOKEN") && *getenv("OTA_API_TOKEN")) { /* a daemon off loopback */
+        char auth[160];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %.120s", getenv("OTA_API_TOKEN"));
+        hdr = curl_slist_append(hdr, auth);
+    }
     curl_easy_setopt(keep, CURLOPT_URL, url);
     curl_easy_setopt(keep, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(keep, CURLOPT_HTTPHEADER, hdr);

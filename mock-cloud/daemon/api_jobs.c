@@ -121,6 +121,8 @@ static unsigned spec_options(const cJSON *o, const char *scenarios_dir, mc_job_s
     mc_scenario sc;
     int rc;
 
+    if (size && s->image_path)
+        return refuse(err, cap, 400, "a job has \"firmware\" or \"size\", not both");
     if (size && (!cJSON_IsNumber(size) || size->valuedouble < 1 || size->valuedouble > 16e6))
         return refuse(err, cap, 400, "\"size\" must be a number of bytes from 1 to 16000000");
     if (size)
@@ -129,7 +131,10 @@ static unsigned spec_options(const cJSON *o, const char *scenarios_dir, mc_job_s
         return refuse(err, cap, 400, "\"digest\" must be \"md5\" or \"sha256\"");
     if (mod && !cJSON_IsString(mod))
         return refuse(err, cap, 400, "\"module\" must be a string");
-    s->module = mod ? mod->valuestring : NULL;
+    if (mod && s->module && strcmp(mod->valuestring, s->module))
+        return refuse(err, cap, 400, "\"module\" differs from the firmware's module");
+    if (mod)
+        s->module = mod->valuestring;
     if (tr && !(cJSON_IsString(tr) &&
                 (!strcmp(tr->valuestring, "http") || !strcmp(tr->valuestring, "mqtt"))))
         return refuse(err, cap, 400, "\"transport\" must be \"http\" or \"mqtt\"");
@@ -153,27 +158,63 @@ static unsigned spec_options(const cJSON *o, const char *scenarios_dir, mc_job_s
 }
 
 /* One job request into *s (its strings point into o); 0, or the HTTP status with err. */
+/*
+ * "firmware": N, a stored firmware (api_firmware.c): the job serves its file
+ * and takes its version, module and signature method unless the request
+ * names the same ones. 0, or the HTTP status with err.
+ */
+static unsigned spec_firmware(const cJSON *o, mc_job_spec *s, char *err, size_t cap)
+{
+    const cJSON *fw = cJSON_GetObjectItemCaseSensitive(o, "firmware"),
+                *ver = cJSON_GetObjectItemCaseSensitive(o, "version");
+    mcd_firmware_ref f;
+
+    if (!fw)
+        return 0;
+    if (!cJSON_IsNumber(fw) || fw->valuedouble < 1 || fw->valuedouble > 1e9 ||
+        fw->valuedouble != (int)fw->valuedouble)
+        return refuse(err, cap, 400, "\"firmware\" must be the id of a stored firmware");
+    if (mcd_firmware_find((int)fw->valuedouble, &f) != 0)
+        return refuse(err, cap, 404, "no such firmware (GET /firmware lists them)");
+    if (cJSON_IsString(ver) && strcmp(ver->valuestring, f.version)) {
+        snprintf(err, cap, "\"version\" %.64s differs from firmware %d's version %s",
+                 ver->valuestring, f.id, f.version);
+        return 400;
+    }
+    s->image_path = f.path;
+    s->version = f.version;
+    s->module = f.module;
+    s->digest = f.sign;
+    return 0;
+}
+
 static unsigned spec_of(mc_cloud *c, const cJSON *o, const char *scenarios_dir, size_t size,
                         mc_job_spec *s, char *err, size_t cap)
 {
     const cJSON *dev = cJSON_GetObjectItemCaseSensitive(o, "device"),
                 *ver = cJSON_GetObjectItemCaseSensitive(o, "version");
     char holder[128];
+    unsigned st;
 
     memset(s, 0, sizeof(*s));
     if (!cJSON_IsObject(o))
         return refuse(err, cap, 400, "the body must be a JSON object");
-    if (!cJSON_IsString(dev) || !cJSON_IsString(ver) || !*ver->valuestring ||
-        strlen(ver->valuestring) > OTA_MAX_VERSION)
+    if ((st = spec_firmware(o, s, err, cap)) != 0)
+        return st;
+    if (!cJSON_IsString(dev) ||
+        (!s->image_path && (!cJSON_IsString(ver) || !*ver->valuestring ||
+                            strlen(ver->valuestring) > OTA_MAX_VERSION)))
         return refuse(err, cap, 400,
                       "\"device\" (a deviceName) and \"version\" (1 to 64 characters) are "
-                      "required strings");
+                      "required strings (or \"firmware\": the id of a stored firmware)");
     s->dn = dev->valuestring;
     if (mc_device_claimed(c, s->dn, holder, sizeof(holder)))
         return refuse(err, cap, 409,
                       "the device is claimed by a conformance run (DELETE /join/DN)");
-    s->version = ver->valuestring;
-    s->image_size = size;
+    if (!s->image_path) {
+        s->version = ver->valuestring;
+        s->image_size = size;
+    }
     return spec_options(o, scenarios_dir, s, err, cap);
 }
 
@@ -182,10 +223,15 @@ static unsigned create(mc_cloud *c, mc_job_spec *s, int *id, char *err, size_t c
 {
     int rc = mc_job_create(c, s, id);
 
-    if (rc == MC_OK)
+    if (rc == MC_OK) {
+        if (s->image_path)
+            mcd_firmware_job_note_path(*id, s->image_path);
         return 201;
+    }
     if (rc == MC_ERR_NOTFOUND)
         return refuse(err, cap, 404, "no such device (GET /devices lists them)");
+    if (rc == MC_ERR_IO && s->image_path)
+        return refuse(err, cap, 409, "the firmware's file cannot be read (deleted meanwhile?)");
     snprintf(err, cap, "%s",
              mc_fault_needs_tls(&s->fault) ? "the plan needs TLS: start ota-mock-cloud with --tls"
                                            : "the cloud refused the job");
@@ -266,6 +312,17 @@ static unsigned post_batch(mc_cloud *c, const cJSON *a, const mcd_jobs_api *api,
     return st;
 }
 
+unsigned mcd_job_check(mc_cloud *c, const cJSON *o, const mcd_jobs_api *api, mc_job_spec *s,
+                       char *err, size_t cap)
+{
+    return spec_of(c, o, api->scenarios_dir, api->default_size, s, err, cap);
+}
+
+unsigned mcd_job_make(mc_cloud *c, mc_job_spec *s, int *id, char *err, size_t cap)
+{
+    return create(c, s, id, err, cap);
+}
+
 unsigned mcd_jobs_post(mc_cloud *c, const char *body, size_t len, const mcd_jobs_api *api,
                        cJSON **out)
 {
@@ -276,7 +333,9 @@ unsigned mcd_jobs_post(mc_cloud *c, const char *body, size_t len, const mcd_jobs
     unsigned st;
     int id;
 
-    if (cJSON_IsArray(root)) {
+    if (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "devices")) {
+        st = mcd_batch_post(c, root, api, out);
+    } else if (cJSON_IsArray(root)) {
         st = post_batch(c, root, api, out);
     } else if ((st = spec_of(c, root, api->scenarios_dir, api->default_size, &s, err,
                              sizeof(err))) != 0 ||

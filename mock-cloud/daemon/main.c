@@ -44,6 +44,7 @@
 #include "otaproto/version.h"
 
 #define MAX_BODY     (2 * 1024 * 1024) /* a batch of MCD_JOBS_BATCH_MAX jobs fits */
+#define MAX_PRELOADS 64                /* --firmware options */
 #define TRACE_PAGE   2000
 #define DEFAULT_SIZE (64 * 1024)
 #define LOG_BATCH_NS 20000000L /* 20 ms between the log's batches */
@@ -57,12 +58,16 @@
 static struct {
     const char *devices, *scenarios, *listen, *certs, *trace, *url_host, *auth, *mosquitto;
     const char *job_timeout, *dialect, *push_topic, *push_values, *trace_keep;
+    const char *firmware_dir, *firmware_max, *api_token;
+    const char *firmware[MAX_PRELOADS]; /* --firmware FILE@VERSION, in order */
+    int nfirmware;
     int mqtt_port, mqtts_port, http_port, https_port, api_port;
     int tls, url_no_port, http_urls, quiet;
 } opt;
 
 static mc_cloud *cloud;
 static size_t trace_keep = MCD_TRACE_KEEP;
+static size_t firmware_max = MCD_FIRMWARE_MAX_DEFAULT;
 static char scenarios_dir[PATH_MAX];
 /* Where this copy finds its data: next to the program when installed, else the source tree. */
 static ota_data_paths data_paths;
@@ -108,16 +113,29 @@ static void usage(FILE *f)
                "                      and empty sign; default) or doc (numbers, the digest)\n"
                "  --mosquitto PATH    the broker program (default /usr/sbin/mosquitto when it\n"
                "                      exists, else mosquitto from PATH)\n"
+               "  --firmware FILE@VERSION  a firmware in the store from the start (repeatable),\n"
+               "                      served from FILE itself\n"
+               "  --firmware-dir DIR  keep the store's files in DIR (kept across runs; default:\n"
+               "                      a temporary folder removed at exit)\n"
+               "  --firmware-max N    the largest upload in bytes, or with K, M or G (binary;\n"
+               "                      default 64M); a larger one gets 413\n"
+               "  --api-token T       the token the API and the console need (a header:\n"
+               "                      Authorization: Bearer T); default: none on a loopback\n"
+               "                      --listen, else one generated and printed at start\n"
                "  --quiet             no message log, only the start-up lines and errors\n"
                "  --version           print the version and exit\n"
                "  --help, -h          this text\n\n"
+               "The console: http://HOST:API-PORT/ in a browser.\n"
                "Control API (JSON): GET /devices, GET /jobs, GET /jobs/N, GET /scenarios,\n"
                "GET /trace?from=K, POST /broker/restart?down=S, POST /devices/DN/kick,\n"
                "POST /join (a conformance run claims a device; hands out the cloud credential),\n"
                "DELETE /join/DN, GET /status (pids and the broker), POST /devices (device\n"
                "profiles: one, or an array of up to 1000),\n"
+               "POST /firmware?version=V&module=M (the file as the raw body; answers its id,\n"
+               "size, MD5 and SHA-256), GET /firmware, DELETE /firmware/N,\n"
                "POST /jobs/N/cancel (or DELETE /jobs/N), POST /jobs with\n"
                "  {\"device\":\"ref-device-01\",\"version\":\"2.0.0\",   (required)\n"
+               "   \"firmware\":N (a stored firmware instead of version and size),\n"
                "   \"size\":65536, \"digest\":\"md5\"|\"sha256\", \"module\":\"default\",\n"
                "   \"transport\":\"http\"|\"mqtt\", \"plan\":\"http-close-once\",\n"
                "   \"timeout\":600 (seconds; 0: never)}  (optional)\n\n"
@@ -147,6 +165,31 @@ static int parse_count(const char *s, size_t *out)
     return 0;
 }
 
+/* Bytes, with an optional K, M or G (binary), from 1 to 4 GiB - 1. */
+static int parse_bytes(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10), unit = 1;
+
+    if (end == s || *s == '-')
+        return -1;
+    if (*end == 'K' || *end == 'k')
+        unit = 1024ULL;
+    else if (*end == 'M' || *end == 'm')
+        unit = 1024ULL * 1024;
+    else if (*end == 'G' || *end == 'g')
+        unit = 1024ULL * 1024 * 1024;
+    if (unit > 1)
+        end++;
+    if (*end == 'i' && end[1] == 'B')
+        end += 2;
+    if (*end || v == 0 || v > 4ULL * 1024 * 1024 * 1024 / unit)
+        return -1;
+    *out = (size_t)(v * unit >= 4ULL * 1024 * 1024 * 1024 ? 4ULL * 1024 * 1024 * 1024 - 1
+                                                          : v * unit);
+    return 0;
+}
+
 static int parse_options(int argc, char **argv)
 {
     static const struct {
@@ -168,6 +211,9 @@ static int parse_options(int argc, char **argv)
         {"--dialect", &opt.dialect, NULL, NULL},
         {"--push-topic", &opt.push_topic, NULL, NULL},
         {"--push-values", &opt.push_values, NULL, NULL},
+        {"--firmware-dir", &opt.firmware_dir, NULL, NULL},
+        {"--firmware-max", &opt.firmware_max, NULL, NULL},
+        {"--api-token", &opt.api_token, NULL, NULL},
         {"--mqtt-port", NULL, &opt.mqtt_port, NULL},
         {"--mqtts-port", NULL, &opt.mqtts_port, NULL},
         {"--http-port", NULL, &opt.http_port, NULL},
@@ -187,6 +233,15 @@ static int parse_options(int argc, char **argv)
         if (!strcmp(argv[i], "--version")) {
             printf("ota-mock-cloud %s\n", OTA_VERSION);
             exit(0);
+        }
+        if (!strcmp(argv[i], "--firmware")) {
+            if (i + 1 >= argc || opt.nfirmware == MAX_PRELOADS) {
+                fprintf(stderr, "ota-mock-cloud: --firmware needs FILE@VERSION (at most %d)\n",
+                        MAX_PRELOADS);
+                return -1;
+            }
+            opt.firmware[opt.nfirmware++] = argv[++i];
+            continue;
         }
         for (k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
             if (strcmp(argv[i], table[k].name))
@@ -229,6 +284,12 @@ static int parse_options(int argc, char **argv)
                 opt.trace_keep);
         return -1;
     }
+    if (opt.firmware_max && parse_bytes(opt.firmware_max, &firmware_max) != 0) {
+        fprintf(stderr, "ota-mock-cloud: --firmware-max wants bytes from 1 to 4G (K, M, G: "
+                        "binary), got '%s'\n",
+                opt.firmware_max);
+        return -1;
+    }
     if (!opt.tls && (opt.mqtts_port || opt.https_port || opt.http_urls)) {
         fprintf(stderr, "ota-mock-cloud: --mqtts-port, --https-port and --http-urls need --tls\n");
         return -1;
@@ -237,17 +298,8 @@ static int parse_options(int argc, char **argv)
 }
 
 /* ---- the control API ---- */
-typedef struct {
-    char *body;
-    size_t len;
-    int too_big;
-} request;
-
-/* One request as a route's handler sees it: rest is what follows a route's "*". */
-typedef struct {
-    const char *method, *url, *rest;
-    const request *req;
-} api_call;
+typedef mcd_request request;
+typedef mcd_call api_call;
 
 static enum MHD_Result reply(struct MHD_Connection *con, unsigned status, char *text,
                              const char *type)
@@ -284,6 +336,16 @@ static enum MHD_Result reply_error(struct MHD_Connection *con, unsigned status, 
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "error", msg);
     return reply_json(con, status, o);
+}
+
+enum MHD_Result mcd_reply_json(struct MHD_Connection *con, unsigned status, cJSON *o)
+{
+    return reply_json(con, status, o);
+}
+
+enum MHD_Result mcd_reply_error(struct MHD_Connection *con, unsigned status, const char *msg)
+{
+    return reply_error(con, status, msg);
 }
 
 static cJSON *device_json(const mc_device_info *d)
@@ -348,15 +410,27 @@ static cJSON *job_json(const mc_job_info *j)
     }
     cJSON_AddNumberToObject(o, "size", (double)j->size);
     cJSON_AddStringToObject(o, "digest", j->digest_hex);
+    if (mcd_firmware_of_job(j->id))
+        cJSON_AddNumberToObject(o, "firmware", mcd_firmware_of_job(j->id));
     mcd_job_json_add(o, j);
     return o;
 }
 
 static enum MHD_Result get_devices(struct MHD_Connection *con, const api_call *call)
 {
-    cJSON *a = cJSON_CreateArray();
+    const char *limit = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "limit");
+    cJSON *a;
     mc_device_info d;
     (void)call;
+
+    if (limit) /* a page, with the live state (the console) */
+        return reply_json(
+            con, 200,
+            mcd_devices_page(cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "offset"),
+                             limit, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "q"),
+                             MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "online"),
+                             device_json));
+    a = cJSON_CreateArray();
 
     for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++)
         cJSON_AddItemToArray(a, device_json(&d));
@@ -552,6 +626,13 @@ typedef struct {
 } api_route;
 
 static const api_route routes[] = {
+    {"GET", "/", mcd_route_page},
+    {"GET", "/index.html", mcd_route_page},
+    {"GET", "/events", mcd_route_events},
+    {"GET", "/timeline", mcd_route_timeline},
+    {"GET", "/batches", mcd_route_batches},
+    {"GET", "/batches/*", mcd_route_batches},
+    {"POST", "/batches/*", mcd_route_batch_cancel}, /* N/cancel */
     {"GET", "/devices", get_devices},
     {"GET", "/jobs", get_jobs},
     {"GET", "/jobs/*", get_job},
@@ -564,6 +645,10 @@ static const api_route routes[] = {
     {"POST", "/devices", post_devices},
     {"GET", "/status", get_status},
     {"POST", "/devices/*", post_kick}, /* DN/kick */
+    {"GET", "/firmware", mcd_route_firmware_get},
+    {"GET", "/firmware/*", mcd_route_firmware_get},
+    {"POST", "/firmware", mcd_route_firmware_post},
+    {"DELETE", "/firmware/*", mcd_route_firmware_delete},
     {NULL, "/join", api_join},         /* join.c answers every method itself */
     {NULL, "/join/*", api_join},
 };
@@ -590,8 +675,10 @@ static enum MHD_Result route(struct MHD_Connection *con, api_call *call)
     }
     return reply_error(con, 404,
                        "unknown request: GET /devices, /jobs, /jobs/N, /scenarios, /status, "
-                       "/trace?from=K; POST /jobs, /jobs/N/cancel, /broker/restart?down=S, "
-                       "/devices, /devices/DN/kick, /join; DELETE /jobs/N, /join/DN");
+                       "/firmware, /batches/N, /events, /timeline?job=N, /trace?from=K; POST "
+                       "/jobs, /jobs/N/cancel, /batches/N/cancel, /firmware, "
+                       "/broker/restart?down=S, /devices, /devices/DN/kick, /join; DELETE "
+                       "/jobs/N, /firmware/N, /join/DN");
 }
 
 static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char *url,
@@ -605,7 +692,30 @@ static enum MHD_Result on_api(void *cls, struct MHD_Connection *con, const char 
     if (!req) { /* first call: headers only */
         req = calloc(1, sizeof(*req));
         *con_cls = req;
+        if (req && !mcd_console_authorized(con, method, url)) {
+            req->refused = 1;
+            return mcd_route_unauthorized(con, method, url);
+        }
+        if (req && !strcmp(method, "POST") && !strcmp(url, "/firmware")) {
+            const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+            if (cl && strtoull(cl, NULL, 10) > mcd_firmware_max())
+                return reply_error(con, 413,
+                                   "the firmware is larger than the store's limit "
+                                   "(--firmware-max)");
+            req->up = mcd_upload_begin();
+            if (!req->up)
+                return MHD_NO;
+        }
         return req ? MHD_YES : MHD_NO;
+    }
+    if (req->refused) { /* the body of a refused request is read and dropped */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size && req->up) {
+        mcd_upload_write(req->up, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
     }
     if (*upload_size) {
         if (req->len + *upload_size > MAX_BODY) {
@@ -635,6 +745,7 @@ static void on_api_done(void *cls, struct MHD_Connection *con, void **con_cls,
     (void)con;
     (void)why;
     if (req) {
+        mcd_upload_free(req->up);
         free(req->body);
         free(req);
     }
@@ -735,6 +846,14 @@ static void print_banner(int api_port, double job_timeout_s)
     printf("  API    http://%s:%d  (GET /devices, /jobs, /jobs/N, /scenarios, /trace; POST /jobs, "
            "/jobs/N/cancel)\n",
            host, api_port);
+    if (mcd_console_token())
+        printf("  console http://%s:%d/#token=%s  (every API request needs the header "
+               "'Authorization: Bearer %s')\n",
+               host, api_port, mcd_console_token(), mcd_console_token());
+    else
+        printf("  console http://%s:%d/  (open it in a browser)\n", host, api_port);
+    printf("  store  %s (firmware: POST /firmware, at most %zu bytes)\n", mcd_firmware_dir(),
+           mcd_firmware_max());
     if (job_timeout_s > 0)
         printf("  jobs   time out after %g s (--job-timeout)\n", job_timeout_s);
     else
@@ -771,6 +890,21 @@ int main(int argc, char **argv)
         opt.listen = "127.0.0.1";
     if (find_data(devices, sizeof(devices), certs, sizeof(certs)) != 0)
         return 3;
+    if (mcd_console_token_init(opt.listen, opt.api_token, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-mock-cloud: %s\n", err);
+        return 2;
+    }
+    if (mcd_firmware_init(opt.firmware_dir, firmware_max, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-mock-cloud: %s\n", err);
+        return 3;
+    }
+    for (int i = 0; i < opt.nfirmware; i++) {
+        if (mcd_firmware_preload(opt.firmware[i], err, sizeof(err)) != 0) {
+            fprintf(stderr, "ota-mock-cloud: %s\n", err);
+            mcd_firmware_cleanup();
+            return 3;
+        }
+    }
     /* Signals are taken by the main thread only: block them before any thread starts. */
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -804,8 +938,11 @@ int main(int argc, char **argv)
     }
     if (mc_cloud_start(&cfg, &cloud, err, sizeof(err)) != MC_OK) {
         fprintf(stderr, "ota-mock-cloud: %s\n", err);
+        mcd_firmware_cleanup();
         return 3;
     }
+    mcd_events_start(cloud);
+    mcd_routes_init(cloud, &(mcd_jobs_api){scenarios_dir, DEFAULT_SIZE, job_json});
     api_port = opt.api_port;
     api = start_api(&api_port);
     if (!api) {
@@ -814,7 +951,9 @@ int main(int argc, char **argv)
             who[0] = '\0';
         fprintf(stderr, "ota-mock-cloud: the control API would not start on %s port %d%s%s\n",
                 opt.listen, opt.api_port, who[0] ? ": it is taken by " : "", who);
+        mcd_events_stop();
         mc_cloud_stop(cloud);
+        mcd_firmware_cleanup();
         return 3;
     }
     mcd_log_dialect(mc_cloud_dialect(cloud));
@@ -848,7 +987,10 @@ int main(int argc, char **argv)
             sig = 0;
     }
     printf("ota-mock-cloud: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    mcd_events_quit(); /* event streams end, then the API can stop */
     MHD_stop_daemon(api);
+    mcd_events_stop();
     mc_cloud_stop(cloud);
+    mcd_firmware_cleanup();
     return 0;
 }

@@ -139,7 +139,8 @@ static void frame_ref(const mc_block_reply *r, const mc_image *img, const uint8_
     size_t at = flen >= 2 ? 2 + (((size_t)frame[0] << 8) | frame[1]) : flen;
 
     memset(ref, 0, sizeof(*ref));
-    if (!r->len || (r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len) ||
+    /* A firmware file's bytes are kept in the record (its descriptor may close before it). */
+    if (!r->len || img->file || (r->corrupt_at >= 0 && (size_t)r->corrupt_at < r->len) ||
         r->damage != MC_FRAME_INTACT || at + r->len + 2 != flen)
         return;
     ref->at = at;
@@ -222,6 +223,8 @@ void mc_blocks_on_request(mc_cloud *c, mc_device *d, const char *p, size_t len, 
     int rc = ota_block_request_parse(p, len, &q);
     mc_job *j = rc == OTA_OK ? job_by_stream(c, dn, q.stream_id) : NULL;
 
+    if (j && j->image.file && j->image.file->gone)
+        j = NULL; /* its firmware was deleted (mc_image_forget) */
     if (j) {
         src.found = 1;
         src.open = j->state == MC_JOB_PENDING || j->state == MC_JOB_UPGRADING;

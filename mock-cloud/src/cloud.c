@@ -537,6 +537,7 @@ void mc_cloud_stop(mc_cloud *c)
     if (c->embedded)
         mc_broker_stop(&c->broker);
     mc_jobs_free(c);
+    mc_files_free(c);
     mc_registry_free(c);
     mc_trace_close(c);
     pthread_mutex_destroy(&c->lock);

@@ -189,7 +189,11 @@ static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void body_free(void *cls)
 {
-    free(cls);
+    body *b = cls;
+
+    if (b->img.file)
+        mc_file_read_stop(b->c, b->img.file);
+    free(b);
 }
 
 static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const mc_image *img,
@@ -221,9 +225,14 @@ static enum MHD_Result send_image(struct MHD_Connection *con, http_req *r, const
             r->len = size; /* under http-truncate, a short file announced as such */
         }
         r->status = rr ? 206 : 200;
+        if (img->file && mc_file_read_start(r->c, img->file) != MC_OK)
+            return reply_text(con, r, 404, "NoSuchKey\n"); /* deleted since the lookup */
         b = calloc(1, sizeof(*b));
-        if (!b)
+        if (!b) {
+            if (img->file)
+                mc_file_read_stop(r->c, img->file);
             return MHD_NO;
+        }
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
         b->c = r->c;
@@ -277,8 +286,8 @@ static void find_job(mc_cloud *c, http_req *r, lookup *l)
     if (sscanf(r->uri, "/ota/%d/%63[^?]", &id, file) != 2)
         return;
     j = mc_job_find(c, id);
-    if (!j || strcmp(j->file, file))
-        return;
+    if (!j || strcmp(j->file, file) || (j->image.file && j->image.file->gone))
+        return; /* no such job, or its firmware was deleted (mc_image_forget) */
     l->found = 1;
     r->job = id;
     snprintf(r->dn, sizeof(r->dn), "%s", j->dn);
@@ -290,7 +299,7 @@ static void find_job(mc_cloud *c, http_req *r, lookup *l)
     if (!l->uri_ok || l->mqtt_only)
         return;
     if (mc_fault_http_fires(&j->fault, &j->fault_seen))
-        l->fault = j->fault;
+        mc_fault_http_request(&j->fault, j->fault_seen, &l->fault);
 }
 
 /* The event of an HTTP fault applied to a whole response (no block offset). */

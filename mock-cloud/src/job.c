@@ -178,10 +178,13 @@ static unsigned long long epoch_ms(void)
 }
 
 /* The image, its digest, and an OSS-like signed URL for it. */
-static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s)
+static int job_prepare(mc_cloud *c, mc_job *j, const mc_job_spec *s, mc_file *file)
 {
     char text[128], sig[65];
-    int rc = mc_image_make(s->image_size, (unsigned)j->id * 7919u, &j->image);
+    int rc = file ? MC_OK : mc_image_make(s->image_size, (unsigned)j->id * 7919u, &j->image);
+
+    if (file)
+        j->image = (mc_image){.size = file->size, .file = file};
 
     if (rc == MC_OK)
         rc = mc_image_digest(&j->image, s->digest, j->digest_hex, sizeof(j->digest_hex));
@@ -366,6 +369,7 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
 {
     char topics[2][OTA_MAX_TOPIC + 1], push[2048];
     mc_device *d;
+    mc_file *file = NULL;
     mc_job *j;
     int rc, ntopics = 0;
 
@@ -374,6 +378,14 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
         return MC_ERR_ARG;
     if (mc_fault_needs_tls(&s->fault) && !c->foreign_port)
         return MC_ERR_ARG; /* no HTTPS without the TLS folder */
+    if (s->image_path) {
+        char err[400];
+        rc = mc_file_get(c, s->image_path, &file, err, sizeof(err));
+        if (rc != MC_OK) {
+            mc_trace_add(c, OTA_TR_ERROR, s->dn, NULL, NULL, 0, "job not created: %s", err);
+            return rc;
+        }
+    }
     j = calloc(1, sizeof(*j));
     if (!j)
         return MC_ERR_NOMEM;
@@ -394,7 +406,7 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     j->stream_id = 100000LL + j->id;
     j->timeout_s = s->timeout_s > 0 ? s->timeout_s : s->timeout_s < 0 ? 0 : c->job_timeout_s;
     j->deadline = j->timeout_s > 0 ? mc_now(c) + j->timeout_s : 0;
-    rc = job_prepare(c, j, s);
+    rc = job_prepare(c, j, s, file);
     if (rc == MC_OK)
         rc = job_push(j, s, c->dialect, c->push_values);
     if (rc != MC_OK)
@@ -406,8 +418,9 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     ntopics = mc_push_topics(c, &d->info, topics);
     memcpy(push, j->push, sizeof(push));
     mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0,
-                 "job %d created: version %s, %zu bytes by %s, %s %s, %s envelope%s%s%s", j->id,
-                 j->version, j->image.size, j->mqtt ? "MQTT blocks" : "HTTP",
+                 "job %d created: version %s, %zu bytes%s%s by %s, %s %s, %s envelope%s%s%s",
+                 j->id, j->version, j->image.size, file ? " of " : "", file ? file->path : "",
+                 j->mqtt ? "MQTT blocks" : "HTTP",
                  ota_digest_kind_name(s->digest), s->wrong_digest ? "wrong digest" : j->digest_hex,
                  ota_envelope_name(s->envelope), s->omit_transport ? ", no url" : "",
                  mc_fault_active(&s->fault) ? ", fault " : "",

@@ -78,6 +78,11 @@ static int api_call(const char *api, const char *method, const char *path, const
         return MC_ERR_NOMEM;
     }
     hdr = curl_slist_append(hdr, "Content-Type: application/json");
+    if (getenv("OTA_API_TOKEN") && *getenv("OTA_API_TOKEN")) { /* a daemon off loopback */
+        char auth[160];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %.120s", getenv("OTA_API_TOKEN"));
+        hdr = curl_slist_append(hdr, auth);
+    }
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);

@@ -46,9 +46,30 @@ int mc_broker_restart_process(mc_broker *b, double down_s, char *err, size_t err
  * its size and seed only; its bytes are written on demand, so no job holds
  * its image in memory.
  */
+/*
+ * A firmware file served from disk (file.c, mc_job_spec.image_path): opened
+ * once per file (a path whose size, inode or time changed is a new file),
+ * its digests computed once, its bytes read with pread on demand, never
+ * copied per job. Entries live until the cloud stops; mc_image_forget closes
+ * one once no response is reading it.
+ */
+typedef struct mc_file {
+    struct mc_file *next;
+    char *path;
+    int fd;      /* -1 once forgotten and no reader is left */
+    size_t size;
+    dev_t dev;
+    ino_t ino;
+    long long mtime_ns;
+    int readers; /* responses reading it now (c->lock) */
+    int gone;    /* forgotten: no new job or response may use it */
+    char md5_hex[33], sha256_hex[65];
+} mc_file;
+
 typedef struct {
     size_t size; /* at most MC_BLOCK_FILE_MAX (and below 4 GiB: mc_image_key packs it) */
     unsigned seed;
+    mc_file *file; /* NULL: the generated image of seed; else the file's bytes */
 } mc_image;
 
 int mc_image_make(size_t size, unsigned seed, mc_image *out);
@@ -56,6 +77,20 @@ int mc_image_make(size_t size, unsigned seed, mc_image *out);
 void mc_image_read(const mc_image *img, size_t off, void *buf, size_t n);
 /* The image's digest as lower-case hex; MC_ERR_NOMEM when the digest could not be made. */
 int mc_image_digest(const mc_image *img, ota_digest_kind kind, char *hex, size_t cap);
+/*
+ * The file at path as an entry of the cloud's table (found or opened, its
+ * digests computed outside the lock): MC_OK, MC_ERR_IO when it cannot be
+ * opened or read (err says why), MC_ERR_ARG when it is over 4 GiB or empty.
+ */
+int mc_file_get(mc_cloud *c, const char *path, mc_file **out, char *err, size_t errcap);
+/*
+ * A response starts or stops reading the file (each takes c->lock): the
+ * descriptor stays open meanwhile. MC_ERR_NOTFOUND when it was forgotten.
+ */
+int mc_file_read_start(mc_cloud *c, mc_file *f);
+void mc_file_read_stop(mc_cloud *c, mc_file *f);
+/* Close and free every entry (mc_cloud_stop). */
+void mc_files_free(mc_cloud *c);
 /* The image as a trace record's ref_key, and the ref_read that writes its bytes back. */
 unsigned long long mc_image_key(const mc_image *img);
 void mc_image_read_key(unsigned long long key, long long off, void *buf, size_t n);
@@ -155,6 +190,11 @@ int mc_fault_push_apply(const mc_fault *f, const char *wrapper, char *push, size
 
 /* HTTP seam: does a fault of a download request's seams (HTTP, session) fire? Counts it. */
 int mc_fault_http_fires(mc_fault *f, int *seen);
+/*
+ * The fault for the request that made it fire (`seen`: the job's count after
+ * mc_fault_http_fires): a copy of f, less what acts on its first request only.
+ */
+void mc_fault_http_request(const mc_fault *f, int seen, mc_fault *out);
 
 /* How the fault that fired for a download shapes the response (kind NONE: not at all). */
 typedef struct {
@@ -316,6 +356,7 @@ struct mc_cloud {
     size_t dev_index_cap; /* a power of two, at least twice ndevices */
     mc_job **jobs;
     int njobs;
+    mc_file *files; /* firmware files served from disk (file.c) */
     int *job_index;       /* open addressing by deviceName: the id of its newest job, 0 empty */
     size_t job_index_cap; /* a power of two; job_names names use it */
     int job_names;

@@ -63,13 +63,17 @@ await() {
 }
 
 post() { curl -s -o "$work/post.json" -w '%{http_code}' -X POST "$api/jobs" -d "$1"; }
+# The first daemon listens on every address, so its API needs a token (a header): every curl
+# here sends it (the file server ignores it; loopback daemons need none).
+token=daemon-sh-api-token
+curl() { command curl -H "Authorization: Bearer $token" "$@"; }
 
 # ---- fixed MQTT and HTTP ports ----
 ok=0
 for _ in 1 2 3 4 5; do
     mport=$((20000 + RANDOM % 20000))
     hport=$((40000 + RANDOM % 20000))
-    if start_daemon main --listen 0.0.0.0 --mqtt-port "$mport" --http-port "$hport" \
+    if start_daemon main --listen 0.0.0.0 --api-token "$token" --mqtt-port "$mport" --http-port "$hport" \
         --devices "$fx/devices" --scenarios "$fx/scenarios"; then ok=1; break; fi
 done
 [ "$ok" -eq 1 ] || fail "ota-mock-cloud did not start on fixed ports"

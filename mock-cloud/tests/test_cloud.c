@@ -327,6 +327,17 @@ static void http_faults_on_the_wire(void **state)
     assert_int_equal(b.len, 3000);
     free(b.buf);
 
+    /* `at`: the first response is cut there, then the resume gets 200 and the whole file */
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_IGNORE_RANGE, .at = 1200, .count = -1}, 3000, 0,
+              &ji, &img);
+    fetch_ex(ji.url, NULL, 0, &b, &clen, &fi);
+    assert_int_equal(b.len, 1200);
+    free(b.buf);
+    assert_int_equal(fetch(ji.url, "1200-", &b, &clen), 200);
+    assert_int_equal(b.len, 3000);
+    assert_memory_equal(b.buf, img.data, 3000);
+    free(b.buf);
+
     fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_EXPIRE, .skip = 1, .count = -1}, 300, 0, &ji,
               &img);
     assert_int_equal(fetch(ji.url, NULL, &b, &clen), 200);
@@ -945,12 +956,97 @@ static void broker_restart_keeps_persistent_sessions(void **state)
     mc_cloud_stop(c);
 }
 
+/* Write n bytes of pattern k to path. */
+static void write_file(const char *path, size_t n, unsigned k)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    for (size_t i = 0; i < n; i++)
+        fputc((int)((i * 13 + k) % 256), fp);
+    fclose(fp);
+}
+
+/*
+ * mc_job_spec.image_path: the file's bytes and digest are served, a fault
+ * applies to them, a changed file is a new image for later jobs, and once
+ * forgotten its URL is 404 (refused while an open job uses it).
+ */
+static void image_path_serves_the_file(void **state)
+{
+    fixture *f = *state;
+    char dir[] = "/tmp/ota-test-image-XXXXXX", path[128], md5[65];
+    mc_job_spec s = {.dn = DN, .version = "7.0.0", .no_publish = 1, .image_size = 5};
+    unsigned char *want;
+    mc_job_info ji, ji2;
+    body b;
+    curl_off_t clen;
+    int id, id2, open_job = 0;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/app.bin", dir);
+    write_file(path, 70000, 1);
+    s.image_path = path;
+    assert_int_equal(mc_job_create(f->c, &s, &id), MC_OK);
+    assert_int_equal(mc_job_get(f->c, id, &ji), MC_OK);
+    assert_int_equal(ji.size, 70000); /* image_size is ignored */
+    want = malloc(70000);
+    for (size_t i = 0; i < 70000; i++)
+        want[i] = (unsigned char)((i * 13 + 1) % 256);
+    ota_digest_hex(OTA_DIGEST_MD5, want, 70000, md5, sizeof(md5));
+    assert_string_equal(ji.digest_hex, md5);
+    assert_int_equal(fetch(ji.url, NULL, &b, &clen), 200);
+    assert_int_equal(b.len, 70000);
+    assert_memory_equal(b.buf, want, 70000);
+    free(b.buf);
+    assert_int_equal(fetch(ji.url, "60000-", &b, &clen), 206);
+    assert_int_equal(b.len, 10000);
+    assert_memory_equal(b.buf, want + 60000, 10000);
+    free(b.buf);
+
+    /* A fault applies to the file as to a generated image. */
+    s.fault = (mc_fault){.kind = MC_FAULT_HTTP_CORRUPT, .at = 100, .count = -1};
+    s.version = "7.0.1";
+    assert_int_equal(mc_job_create(f->c, &s, &id2), MC_OK);
+    assert_int_equal(mc_job_get(f->c, id2, &ji2), MC_OK);
+    assert_int_equal(fetch(ji2.url, NULL, &b, &clen), 200);
+    assert_int_equal(b.len, 70000);
+    assert_int_equal(b.buf[100], want[100] ^ 0xFF);
+    assert_memory_equal(b.buf + 101, want + 101, 1000);
+    free(b.buf);
+
+    /* Forgetting is refused while a job is open; once they are closed, the URLs are 404. */
+    assert_int_equal(mc_image_forget(f->c, path, &open_job), MC_ERR_STATE);
+    assert_true(open_job == id || open_job == id2);
+    mc_jobs_cancel(f->c, DN);
+    assert_int_equal(mc_image_forget(f->c, path, NULL), MC_OK);
+    assert_int_equal(fetch(ji.url, NULL, &b, &clen), 404);
+    free(b.buf);
+
+    /* The same path with other bytes: a new image, its own digest. */
+    write_file(path, 1000, 2);
+    s.fault = (mc_fault){0};
+    s.version = "7.0.2";
+    assert_int_equal(mc_job_create(f->c, &s, &id), MC_OK);
+    assert_int_equal(mc_job_get(f->c, id, &ji), MC_OK);
+    assert_int_equal(ji.size, 1000);
+    assert_string_not_equal(ji.digest_hex, md5);
+    mc_jobs_cancel(f->c, DN);
+
+    /* A file that is not there: no job. */
+    s.image_path = "/nonexistent/app.bin";
+    assert_int_equal(mc_job_create(f->c, &s, &id), MC_ERR_IO);
+    unlink(path);
+    rmdir(dir);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(http_serves_whole_file_and_ranges),
         cmocka_unit_test(http_status_fault_is_persistent_or_counted),
         cmocka_unit_test(http_faults_on_the_wire),
+        cmocka_unit_test(image_path_serves_the_file),
         cmocka_unit_test(blocks_are_served_and_bad_requests_answered),
         cmocka_unit_test(block_faults_on_the_wire),
         cmocka_unit_test(push_faults_change_the_push),

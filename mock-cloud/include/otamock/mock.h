@@ -384,6 +384,12 @@ typedef struct {
     int documented;               /* a dialect with two value types (ThingsPanel): this push
                                      has the documented ones (numeric code and size, the
                                      digest in sign) whatever the cloud's push_values */
+    const char *image_path;       /* a firmware file served from disk instead of a generated
+                                     image (image_size is then ignored): opened once per file
+                                     and read on demand, never copied per job; every fault
+                                     plan applies to it. NULL: generated. The caller keeps
+                                     the file unchanged while jobs use it (a changed file is
+                                     a new image for later jobs) */
 } mc_job_spec;
 
 typedef struct {
@@ -427,5 +433,13 @@ const ota_dialect *mc_cloud_dialect(const mc_cloud *c);
 int mc_job_cancel(mc_cloud *c, int job_id, const char *reason);
 /* Cancel every open job of a device (between tests: no job outlives its test). */
 void mc_jobs_cancel(mc_cloud *c, const char *dn);
+/*
+ * Stop serving a firmware file of mc_job_spec.image_path (before deleting
+ * it): its descriptor is closed once no response reads it, and the URLs and
+ * blocks of the finished jobs that used it answer "not found". MC_ERR_STATE
+ * when an open job uses it (*job_id, may be NULL, names one), MC_OK when the
+ * cloud never opened it.
+ */
+int mc_image_forget(mc_cloud *c, const char *path, int *job_id);
 
 #endif

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Benchmark, not a test: ota-mock-cloud's memory while it serves one uploaded
+# firmware file to many jobs. One daemon, one 16 MiB file of random bytes
+# uploaded as two versions (POST /firmware: the reference device ignores a
+# push of the version it runs, so the jobs alternate between them), then JOBS
+# jobs ("firmware": ID), the reference device upgraded by HTTP each time; the daemon's resident memory
+# (RSS) printed at intervals. The file is served from the store's folder,
+# never copied per job, so the memory must stay flat: the pass criterion
+# (printed) is that the RSS after the last job is less than 8 MiB over the
+# RSS after the first WARMUP jobs (half of one file).
+#
+#   bench/firmware.sh [--no-build] [JOBS]     default 100 jobs (about 2 minutes on 2 cores)
+#   SIZE=N EVERY=N WARMUP=N TRACE_KEEP=N bench/firmware.sh
+#
+# What still grows is the trace kept in memory (about 20 records a job, up to
+# --trace-keep, default 10000); TRACE_KEEP=200 shows the line without it.
+set -u
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+build=1
+if [ "${1:-}" = "--no-build" ]; then build=0; shift; fi
+jobs=${1:-100}
+size=${SIZE:-16777216}
+every=${EVERY:-10}
+warmup=${WARMUP:-10}
+[ "$warmup" -lt "$jobs" ] || warmup=1
+bench_setup firmware "$build" ota-mock-cloud ota-ref-device
+fx=$PWD/fixtures
+die() { echo "bench/firmware.sh: $*" >&2; tail -5 "$work"/*.log >&2; exit 1; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+head -c "$size" /dev/urandom >"$work/app.bin"
+keep=()
+[ -n "${TRACE_KEEP:-}" ] && keep=(--trace-keep "$TRACE_KEEP")
+"$bin/ota-mock-cloud" --quiet --devices "$fx/devices" --job-timeout 0 "${keep[@]}" \
+    --firmware-dir "$work/store" >"$work/daemon.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do
+    api=$(sed -n 's/^  API    \(http:[^ ]*\).*/\1/p' "$work/daemon.log")
+    [ -n "$api" ] && break
+    sleep 0.1
+done
+[ -n "$api" ] || die "ota-mock-cloud did not start"
+mport=$(sed -n 's/^  MQTT   \([0-9]*\).*/\1/p' "$work/daemon.log")
+mkdir -p "$work/state"
+(
+    export OTA_DIALECT=aliyun OTA_MQTT_HOST=127.0.0.1 OTA_MQTT_PORT=$mport OTA_MQTT_TLS=0 \
+        OTA_PRODUCT_KEY=a1RefProd01 OTA_DEVICE_NAME=ref-device-01 \
+        OTA_DEVICE_SECRET=0123456789abcdef0123456789abcdef OTA_MODULE=default \
+        OTA_FIRMWARE_VERSION=1.0.0 OTA_STATE_DIR=$work/state
+    while "$bin/ota-ref-device" --no-channel; do :; done
+) >>"$work/device.log" 2>&1 &
+for _ in $(seq 1 100); do
+    curl -sf "$api/devices" | grep -q '"reportedVersion":	"1.0.0"' && break
+    sleep 0.1
+done
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo); $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "RSS before the upload: $(($(rss_kb "$dpid") / 1024)) MB"
+fws=()
+for v in 9.9.8 9.9.9; do
+    code=$(curl -s -o "$work/fw.json" -w '%{http_code}' -X POST --data-binary @"$work/app.bin" \
+        "$api/firmware?version=$v")
+    [ "$code" = 201 ] || die "POST /firmware: $code $(cat "$work/fw.json")"
+    fws+=("$(sed -n 's/^	"id":	\([0-9]*\),$/\1/p' "$work/fw.json")")
+done
+echo "RSS after uploading $size bytes twice: $(($(rss_kb "$dpid") / 1024)) MB"
+echo "ota-mock-cloud ($bin${TRACE_KEEP:+, --trace-keep $TRACE_KEEP}): $jobs jobs of firmware ${fws[*]} ($size bytes each) by HTTP, one after the other"
+t0=$(date +%s.%N)
+base=0
+peak=0
+for i in $(seq 1 "$jobs"); do
+    code=$(curl -s -o "$work/post.json" -w '%{http_code}' -X POST "$api/jobs" \
+        -d "{\"device\":\"ref-device-01\",\"firmware\":${fws[$((i % 2))]}}")
+    [ "$code" = 201 ] || die "POST /jobs $i: $code $(cat "$work/post.json")"
+    id=$(sed -n 's/^	"id":	\([0-9]*\),$/\1/p' "$work/post.json")
+    state=
+    for _ in $(seq 1 1200); do # 120 s a job at most
+        state=$(curl -s "$api/jobs/$id" | sed -n 's/^	"state":	"\([A-Z_]*\)",$/\1/p')
+        [ "$state" = SUCCEEDED ] || [ "$state" = FAILED ] && break
+        sleep 0.05
+    done
+    [ "$state" = SUCCEEDED ] || die "job $id ended $state"
+    rss=$(rss_kb "$dpid")
+    [ "$rss" -gt "$peak" ] && peak=$rss
+    [ "$i" -eq "$warmup" ] && base=$rss
+    if [ "$i" -eq 1 ] || [ $((i % every)) -eq 0 ] || [ "$i" -eq "$jobs" ]; then
+        awk -v i="$i" -v r="$rss" -v t0="$t0" -v t="$(date +%s.%N)" \
+            'BEGIN { printf "after %4d jobs: RSS %6.1f MB  (%.0f s)\n", i, r / 1024, t - t0 }'
+    fi
+done
+end=$(rss_kb "$dpid")
+grow=$(((end - base) / 1024))
+echo "baseline (RSS after $warmup jobs): $((base / 1024)) MB; after $jobs: $((end / 1024)) MB; peak $((peak / 1024)) MB"
+echo "growth over the last $((jobs - warmup)) jobs: $grow MB (pass: under 8 MB, half of the file)"
+echo "open descriptors of the daemon on the store's files: $(ls -l /proc/$dpid/fd 2>/dev/null | grep -c "$work/store")"
+if [ "$grow" -lt 8 ]; then echo "memory flat: PASS"; else echo "memory flat: FAIL"; fi
