@@ -27,7 +27,11 @@ static void usage(FILE *f)
            "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
            "  --device FILE      device profile: identity, adapter, endpoints, reset, time\n"
            "                     bounds, serial settings (docs/device-profiles.md); default:\n"
-           "                     devices/ref-device.json of the fixtures folder\n"
+           "                     devices/ref-device.json of the fixtures folder; given\n"
+           "                     several times: several boards share the tests, each\n"
+           "                     with its own broker and cloud\n"
+           "  --lab FILE         the boards of a lab (each with its profile, port and\n"
+           "                     identity), sharing the tests as several --device do\n"
            "  --dut-cmd CMD      run CMD (with /bin/sh) as the device (adapter process); default:\n"
            "                     the reference device next to this program\n"
            "  --adapter KIND     reference, process, serial or network (overrides the profile)\n"
@@ -71,12 +75,24 @@ static void usage(FILE *f)
            "  --jobs N           test N instances of the device side by side, each with\n"
            "                     its own broker and cloud (process devices only; 1..16;\n"
            "                     default 1)\n"
+           "  --netns            each device instance (device, broker, file server) in a\n"
+           "                     network namespace of its own: firmware with fixed ports\n"
+           "                     (127.0.0.1:1883, port 80) runs with --jobs N; needs root\n"
+           "                     or unprivileged user namespaces\n"
            "  --fixtures DIR     fixtures folder (default: $OTA_FIXTURES, else\n"
            "                     ../share/ota-conformance next to this program when\n"
            "                     installed, else the source tree's fixtures/)\n"
            "  --list             list the tests and the rules they check\n"
            "  --requirements     print the rule catalogue with the tests covering each rule\n"
            "  --quiet            print only the summary and the failures\n"
+           "  --firmware FILE@VERSION\n"
+           "                     push this image of VERSION (repeat for each version, at\n"
+           "                     least two; over the profile's firmware.files)\n"
+           "  --firmware-build CMD\n"
+           "                     make the image of a version with CMD (/bin/sh; {version},\n"
+           "                     {out}, {module}, {size} filled in), once per version\n"
+           "  --firmware-cache DIR\n"
+           "                     keep built images in DIR between runs\n"
            "  --version          print the version and exit\n"
            "  --help, -h         this text\n\n"
            "Exit status: 0 all tests passed, 1 a test failed, 2 bad usage or no test\n"
@@ -171,6 +187,7 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--baseline-strict", NULL, &o->baseline_strict},
         {"--only", &o->only, NULL},
         {"--device", &o->device, NULL},
+        {"--lab", &o->lab, NULL},
         {"--fixtures", &o->fixtures, NULL},
         {"--broker", &o->broker, NULL},
         {"--cloud", &o->cloud, NULL}, /* the API of a running ota-mock-cloud */
@@ -179,14 +196,34 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--quiet", NULL, &o->quiet},
         {"--strict", NULL, &o->strict},
         {"--tls", NULL, &o->tls},
+        {"--netns", NULL, &o->netns},
         {"--certs", &o->certs, NULL},
         {"--adapter", &o->dev.adapter, NULL},
         {"--serial-port", &o->dev.serial_port, NULL},
         {"--listen", &o->dev.listen, NULL},
         {"--url-host", &o->dev.url_host, NULL},
         {"--url-no-port", NULL, &o->dev.url_no_port},
+        {"--firmware-build", &o->dev.fw_build, NULL},
+        {"--firmware-cache", &o->dev.fw_cache, NULL},
     };
 
+    if (!strcmp(argv[*i], "--firmware") && *i + 1 < argc) {
+        if (o->dev.nfw_files >= DUT_FW_MAX_FILES) {
+            fprintf(stderr, "ota-conformance: at most %d --firmware files\n", DUT_FW_MAX_FILES);
+            return -1;
+        }
+        o->dev.fw_files[o->dev.nfw_files++] = argv[++*i];
+        return 1;
+    }
+
+    /* Every --device is kept: several are several boards (boards.c). */
+    if (!strcmp(argv[*i], "--device") && *i + 1 < argc) {
+        if (o->ndevices == CT_MAX_BOARDS) {
+            fprintf(stderr, "ota-conformance: at most %d boards (--device)\n", CT_MAX_BOARDS);
+            return -1;
+        }
+        o->devices[o->ndevices++] = argv[*i + 1];
+    }
     for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
         if (strcmp(argv[*i], table[k].name))
             continue;
@@ -224,6 +261,11 @@ static int check_combinations(const ct_options *o)
     }
     if (o->cloud && (o->broker || o->tls || o->jobs > 1)) {
         fprintf(stderr, "ota-conformance: --cloud goes with neither --broker, --tls nor --jobs\n");
+        return -1;
+    }
+    if (o->netns && (o->broker || o->cloud)) {
+        fprintf(stderr, "ota-conformance: --netns gives each device instance nothing but its own "
+                        "loopback: drop --broker and --cloud\n");
         return -1;
     }
     if (o->jobs > 1 && o->broker) {

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "otaproto/datadir.h"
+#include "firmware.h"
 #include "run_priv.h"
 
 /* ---- the adapter's events go into the trace ---- */
@@ -74,6 +75,7 @@ static ota_trace_event dut_trace_event(dut_event_kind k)
 static void on_dut_event(void *ud, dut_event_kind k, const char *text)
 {
     mc_cloud *c = ud;
+    ct_boards_note_event(k, text); /* several boards: is this one gone? */
     if (k == DUT_EV_LOG) {
         if (log_admit(c))
             mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0, "%s", text);
@@ -224,10 +226,23 @@ static int use_profile(ct_run *r, const char *path, char *err, size_t errcap)
                    (r->prof.adapter == DUT_ADAPTER_SERIAL && r->prof.reset == DUT_RESET_COMMAND &&
                     r->prof.power_cmd[0] && !r->prof.reset_cmd[0]);
     ct.bounds = r->prof.bounds;
-    if (r->opt.jobs > 1 && (ct.boot_by_connect || ct_device_fixes_ports(&r->prof))) {
+    if (r->opt.netns && r->prof.adapter == DUT_ADAPTER_SERIAL) {
+        snprintf(err, errcap, "--netns is for devices the suite starts (a board reaches the "
+                              "broker over its own network): drop --netns");
+        return -1;
+    }
+    if (r->opt.jobs > 1 && r->opt.netns && r->prof.adapter == DUT_ADAPTER_NETWORK &&
+        !r->prof.command[0]) {
+        snprintf(err, errcap,
+                 "--jobs with a network device needs the profile's \"command\" to start one in "
+                 "each instance's namespace: add it, or use --jobs 1");
+        return -1;
+    }
+    if (r->opt.jobs > 1 && !r->opt.netns &&
+        (ct.boot_by_connect || ct_device_fixes_ports(&r->prof))) {
         snprintf(err, errcap,
                  "--jobs needs devices the suite starts itself on ports it chooses "
-                 "(adapter reference or process, no fixed ports): use --jobs 1");
+                 "(adapter reference or process, no fixed ports), or --netns: use --jobs 1");
         return -1;
     }
     return 0;
@@ -255,6 +270,13 @@ int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap)
         snprintf(err, errcap, "cannot create a temporary folder: %s", strerror(errno));
         return -1;
     }
+    if (ct_fw_setup(&r->prof, p->scratch,
+                    r->prof.adapter == DUT_ADAPTER_PROCESS ||
+                            r->prof.adapter == DUT_ADAPTER_REFERENCE
+                        ? p->state_dir
+                        : NULL,
+                    data_paths.bindir, r->opt.quiet || r->is_worker, err, errcap) != 0)
+        return -1;
     /* Always a trace file: the reports are built from it, as ota-report does. */
     if (r->opt.trace)
         snprintf(p->trace, sizeof(p->trace), "%s", r->opt.trace);
@@ -283,10 +305,13 @@ int ct_setup_device(ct_run *r, ct_paths *p, char *err, size_t errcap)
 {
     dut_callbacks cb;
     mc_device_info d;
+    char first[32];
 
     /* The folder the device was given as its flash: the power group watches it. */
     ct.state_dir = ct.power_cut && !ct.boot_by_connect ? p->state_dir : NULL;
     cb = (dut_callbacks){on_dut_event, ct.cloud};
+    if (ct_fw_start(NULL, err, errcap) != 0)
+        return -1;
     if (ct_device_open(&r->prof, p->cmd, p->envp, &cb, &ct.dut, err, errcap) != 0 ||
         ct_device_board_ready(&r->prof, ct.dut, ct.scale, err, errcap) != 0)
         return -1;
@@ -302,6 +327,11 @@ int ct_setup_device(ct_run *r, ct_paths *p, char *err, size_t errcap)
         int major = atoi(d.reported_version[0] ? d.reported_version : d.firmware_version);
         ct.version_major = major >= 9 ? major + 1 : 9;
     }
+    /* The first target's image now: a build that fails stops the run before any test. */
+    snprintf(first, sizeof(first), "%d.0.%d", ct.version_major, ct.version_seq + 1);
+    if (ct_fw_start(first, err, errcap) != 0)
+        return -1;
+    ct_fw_probe(r->opt.quiet || r->is_worker);
     return 0;
 }
 

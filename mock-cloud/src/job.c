@@ -231,6 +231,7 @@ static int job_push(mc_job *j, const mc_job_spec *s, const ota_dialect *dialect,
     p.id = epoch_ms();
     p.size = (long long)j->image.size - edit.size_less;
     p.has_version = 1;
+    p.is_diff = s->is_diff;
     snprintf(p.version, sizeof(p.version), "%s", j->version);
     if (!s->omit_transport && j->mqtt) {
         p.has_dprotocol = 1;
@@ -407,6 +408,7 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     j->digest = s->digest;
     j->fault = s->fault;
     j->mqtt = s->mqtt;
+    j->is_diff = s->is_diff;
     j->pull_only = s->no_publish;
     j->stream_id = 100000LL + j->id;
     j->timeout_s = s->timeout_s > 0 ? s->timeout_s : s->timeout_s < 0 ? 0 : c->job_timeout_s;
@@ -561,6 +563,7 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
         out->last_step = j->last_step;
         snprintf(out->reason, sizeof(out->reason), "%s", j->reason);
         out->pushed = !j->pull_only && !j->redeliver;
+        out->is_diff = j->is_diff;
         rc = MC_OK;
     }
     mc_cloud_unlock(c);

@@ -142,6 +142,7 @@ typedef struct {
     mc_fault fault;
     int fault_seen; /* matching events so far */
     int mqtt;       /* pushed for MQTT block download */
+    int is_diff;    /* pushed with isDiff 1: the image is a differential package */
     int pull_only;  /* never pushed, not even on reconnect: only firmware/get finds it */
     long long stream_id;
     int blocks;      /* block requests answered */

@@ -595,7 +595,12 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
     rp_xml_put(f, t->rules);
     fputs(" · ", f);
     rp_xml_put(f, t->tiers);
-    fprintf(f, "] %.2f s</small></h3>\n", t->seconds);
+    fprintf(f, "] %.2f s", t->seconds);
+    if (t->board[0]) {
+        fputs(" · board ", f);
+        rp_xml_put(f, t->board);
+    }
+    fputs("</small></h3>\n", f);
     if (t->verdict == RP_FAIL || t->verdict == RP_UNFINISHED) {
         fputs("<p class=\"why\"><b>", f);
         rp_xml_put(f, t->failed_rule);
