@@ -966,7 +966,14 @@ const char *ct_spec_scenario(mc_job_spec *s, const char *name)
         ct_na("N/A: fault plan %s restarts the broker, which only the suite's own embedded "
               "broker can do (not with --broker or --cloud)",
               name);
+    for (int i = 0; i < sc.nthen; i++)
+        if (sc.then[i].kind == MC_FAULT_SESSION_RESTART && !mc_cloud_broker_embedded(ct.cloud))
+            ct_na("N/A: fault plan %s restarts the broker, which only the suite's own embedded "
+                  "broker can do (not with --broker or --cloud)",
+                  name);
     s->fault = sc.fault;
+    memcpy(s->then, sc.then, sizeof(s->then));
+    s->nthen = sc.nthen;
     s->mqtt = sc.mqtt;
     snprintf(about, sizeof(about), "%s (fault plan %s)", sc.about, name);
     return about;

@@ -337,8 +337,18 @@ typedef struct {
 int mc_fault_needs_tls(const mc_fault *f);
 
 /*
+ * A sequence of faults: the first is the job's `fault`; when it has fired
+ * `count` times the next of `then` takes over (its `skip` and `count`
+ * counted afresh), so with count 1 each one acts on one download request
+ * (HTTP GET or block request), in order, and the requests after the last
+ * are served plainly. Only the last may be persistent (count -1).
+ */
+#define MC_FAULT_SEQ_MAX 8
+
+/*
  * A fault plan as data: {"name":..,"about":..,"transport":"http"|"mqtt",
- * "fault":{"kind":..,"at":..,"value":..,"skip":..,"count":..}}. The file
+ * "fault":{"kind":..,"at":..,"value":..,"skip":..,"count":..}}, or instead
+ * of "fault" a sequence "faults":[{..},{..}] (MC_FAULT_SEQ_MAX). The file
  * fixtures/scenarios/<name>.json. err says what is wrong in a sentence.
  */
 typedef struct {
@@ -346,6 +356,8 @@ typedef struct {
     char about[200];
     int mqtt; /* the job is pushed for MQTT block download */
     mc_fault fault;
+    mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* "faults": [fault, then...]; see MC_FAULT_SEQ_MAX */
+    int nthen;
 } mc_scenario;
 
 int mc_scenario_parse(const char *json, size_t len, mc_scenario *out, char *err, size_t errcap);
@@ -376,6 +388,9 @@ typedef struct {
     const char *sign_method_text; /* another spelling of signMethod ("MD5", "Sha256"); NULL: live */
     int upper_hex;                /* digests in upper-case hex (the documentation allows it) */
     mc_fault fault;               /* applied at this job's seams */
+    mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* the faults after `fault`, in order
+                                            (MC_FAULT_SEQ_MAX) */
+    int nthen;
     int mqtt;                     /* push for MQTT block download (dProtocol mqtt, no url) */
     int no_publish;               /* leave it pending for firmware/get (never pushed, not even
                                      on reconnect) */

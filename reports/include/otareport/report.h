@@ -201,6 +201,16 @@ typedef struct {
     int reported;
 } rp_cost_kind;
 
+/*
+ * The cost of a slice of a trace read live (the suite's own, record by
+ * record): the same measure as a loaded report's, for device `dev` of
+ * platform `dialect` (NULL: aliyun), over the records at(ctx, i) for i in
+ * [begin, end).
+ */
+void rp_cost_of_records(const char *dialect, const char *dev,
+                        const ota_trace_rec *(*at)(void *ctx, size_t i), void *ctx, size_t begin,
+                        size_t end, rp_cost *out);
+
 /* The tests of r that downloaded an image, grouped by their first fault's kind; how many kinds. */
 int rp_cost_kinds(const rp_report *r, rp_cost_kind *out, int cap);
 /* One line: "http-reset: 1.00x the image, 1.0 retries per test, 2.1 s from the fault ...". */
