@@ -18,6 +18,8 @@
  * is not the device's fault (JUnit shows it as an error, never a failure).
  * RP_NOT_RUN: the test was selected but never started (the run was
  * interrupted, or stopped when the device never came up); an error in JUnit.
+ * RP_WAIVED: it failed, and a live waiver (--waivers) names the test or the
+ * rule it failed: shown with the waiver's reason, never counted as a failure.
  */
 typedef enum {
     RP_PASS = 0,
@@ -26,12 +28,15 @@ typedef enum {
     RP_UNFINISHED,
     RP_INCONCLUSIVE,
     RP_NOT_RUN,
+    RP_WAIVED,
     RP_VERDICT__COUNT
 } rp_verdict;
 
 const char *rp_verdict_name(rp_verdict v);
 
 #define RP_MAX_WARNINGS 8
+#define RP_WAIVER_TEXT 512 /* a waiver's reason, or an expired waiver's sentence */
+#define RP_MAX_EXPIRED 16  /* expired waivers a run records */
 
 typedef struct {
     char rule[16];
@@ -67,6 +72,8 @@ typedef struct {
     rp_verdict verdict;
     char failed_rule[16];
     char message[2048]; /* failure explanation, or the N/A reason */
+    char waiver[RP_WAIVER_TEXT]; /* RP_WAIVED: the waiver's reason (failed_rule and message
+                                    keep the failure) */
     rp_warning warnings[RP_MAX_WARNINGS];
     int nwarnings;
     double seconds;
@@ -129,6 +136,8 @@ typedef struct {
     int nrules;
     rp_planned *planned; /* heap: the tests the run selected, in order; NULL in older traces */
     int nplanned;
+    char expired[RP_MAX_EXPIRED][RP_WAIVER_TEXT]; /* --waivers that expired, a sentence each */
+    int nexpired;
 } rp_run_info;
 
 /*
@@ -175,6 +184,7 @@ void rp_report_free(rp_report *r);
 typedef struct {
     int total, ran;
     int pass, fail, na, unfinished, inconclusive, not_run;
+    int waived; /* failures a live waiver covers: not in fail */
     int warnings, warned; /* warnings, and passed tests that carry at least one */
 } rp_counts;
 
