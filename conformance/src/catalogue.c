@@ -109,6 +109,13 @@ static int parse_outcome(const cJSON *x, ct_expect *e, char *err, size_t errcap)
     }
     if (retries)
         e->retries = (int)retries->valuedouble;
+    char tries[16] = "";
+    if (str_member(x, "tries", tries, sizeof(tries)) < 0 ||
+        (tries[0] && strcmp(tries, "requests") && strcmp(tries, "downloads"))) {
+        snprintf(err, errcap, "\"tries\" must be \"requests\" or \"downloads\"");
+        return -1;
+    }
+    e->tries_downloads = !strcmp(tries, "downloads");
     if (e->outcome == CT_EXPECT_SUCCESS ? e->silence : !strcmp(version, "target")) {
         snprintf(err, errcap,
                  "\"silence\" belongs to a \"failure\" outcome, "
@@ -215,7 +222,7 @@ static int parse_cost(const cJSON *x, ct_expect *e, char *err, size_t errcap)
 static int known_fields(const cJSON *x, char *err, size_t errcap)
 {
     static const char *const known[] = {"test",    "group",   "outcome", "steps", "silence",
-                                        "version", "retries", "bound",   "rules",
+                                        "version", "retries", "tries",   "bound", "rules",
                                         "maxAmplification"};
     const cJSON *f;
 

@@ -85,7 +85,9 @@ static void usage(FILE *f)
            "  --version          print the version and exit\n"
            "  --help, -h         this text\n\n"
            "Exit status: 0 all tests passed, 1 a test failed, 2 bad usage or no test\n"
-           "selected, 3 the run could not be set up, 130 interrupted.\n\n");
+           "selected, 3 the run could not be set up or stopped (the device never came\n"
+           "up), 130 interrupted (SIGINT, SIGTERM, SIGHUP). The last line printed is the\n"
+           "summary; its first word (PASSED, FAILED, STOPPED, INTERRUPTED) says which.\n\n");
     ota_data_paths d;
     ota_data_locate(&d);
     fprintf(f, "This copy looks for (without options):\n");

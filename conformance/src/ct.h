@@ -250,6 +250,26 @@ int ct_first_boot(char *err, size_t errcap);
 int ct_module_switch(const char *module);
 void ct_module_restore(void);
 
+/* ---- what every test gets (sweep.c) ---- */
+/*
+ * After a test's own checks, for a test that passed so far: the first
+ * request of each of its jobs (DL-4), and hot loops over its requests
+ * (FAIL-B) and its progress (PROG-5) where the test does not judge them
+ * itself. Verdicts as ct_check gives them.
+ */
+void ct_sweep(void);
+/*
+ * For a test that failed: its hot loops (FAIL-B, PROG-5) as warnings beside
+ * the failure, which stands. The runner calls it as the test ends.
+ */
+void ct_sweep_failed(void);
+
+/*
+ * DL-4 on the first download request of a job: byte 0, or the end of a kept
+ * partial download of an image with the same version, size and digest.
+ */
+void ct_check_first_request(int job);
+
 /* ---- power loss (t_power.c) ---- */
 /* Cut points per power test at most; a longer table is sampled (README, "Power loss"). */
 #define CT_PWR_MAX_CUTS 12
@@ -279,6 +299,13 @@ typedef struct {
     int step;                           /* the negative step, when FAILED */
     char reported[OTA_MAX_VERSION + 1]; /* the version, when OTHER_VERSION */
 } ct_attempt;
+
+/*
+ * VER-6 after a successful upgrade (sweep.c; ct_await calls it), for a
+ * device with image-digest: STATUS image= is the SHA-256 of the job's
+ * image. The power group judges it as PWR-2 itself.
+ */
+void ct_check_image_after(const ct_attempt *a);
 
 /* The outcome in words, for failure messages. */
 const char *ct_outcome_text(const ct_attempt *a);

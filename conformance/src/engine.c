@@ -89,6 +89,75 @@ static const char *attempt(const ct_expect *e, ct_attempt *a, char *v, size_t ca
     return about;
 }
 
+/* The size of a test's job, 0 when it is not one. */
+static long long job_size(int job)
+{
+    mc_job_info ji;
+    return ct_job_of_test(job) && mc_job_get(ct.cloud, job, &ji) == MC_OK ? (long long)ji.size : 0;
+}
+
+/* A record that ends a complete download of a test's job: the response with its last byte. */
+static int download_done(const ota_trace_rec *r, void *arg)
+{
+    int job = -1;
+    long long size;
+    (void)arg;
+
+    if (r->kind != OTA_TR_HTTP || strcmp(r->dev, ct.dev.dn) || r->event != OTA_EV_HTTP_DONE ||
+        (r->status != 200 && r->status != 206) || sscanf(r->topic, "/ota/%d/", &job) != 1)
+        return 0;
+    size = job_size(job);
+    return size > 0 && r->last + 1 >= size;
+}
+
+/* A request for a test's file: an HTTP GET or a block request. */
+static int file_request(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_get(r, NULL) || ct_is_uplink(r, (void *)"/thing/file/download");
+}
+
+/* A block request for the file's last bytes: the end of a download by blocks. */
+static int last_block(const ota_trace_rec *r, void *arg)
+{
+    ota_block_request q;
+    (void)arg;
+
+    if (!ct_is_uplink(r, (void *)"/thing/file/download") ||
+        ota_block_request_parse((const char *)r->payload, r->payload_len, &q) != OTA_OK)
+        return 0;
+    for (int k = 0; k < ct.njobs; k++)
+        if (ct.streams[k] == q.stream_id)
+            return q.offset + q.size >= job_size(ct.jobs[k]);
+    return 0;
+}
+
+static int download_end(const ota_trace_rec *r, void *arg)
+{
+    return download_done(r, arg) || last_block(r, arg);
+}
+
+/*
+ * FAIL-B's tries when a whole image fails its check (judging.md): complete
+ * downloads of this test's jobs in [from, to), and the shortest time from
+ * the end of one to the next request for the file.
+ */
+static int count_downloads(size_t from, size_t to, double *min_gap)
+{
+    int n = 0;
+
+    *min_gap = 1e9;
+    for (long i = ct_scan(from, to, download_end, NULL); i >= 0;
+         i = ct_scan((size_t)i + 1, to, download_end, NULL)) {
+        long next = ct_scan((size_t)i + 1, to, file_request, NULL);
+        double t = mc_trace_at(ct.cloud, (size_t)i)->t;
+        n++;
+        if (next >= 0 && mc_trace_at(ct.cloud, (size_t)next)->t - t < *min_gap)
+            *min_gap = mc_trace_at(ct.cloud, (size_t)next)->t - t;
+    }
+    return n;
+}
+
 /* FAIL-B-style: requests for the file, counted until they stop, are few and spaced. */
 static void check_retries(const ct_expect *e, const ct_attempt *a)
 {
@@ -97,8 +166,21 @@ static void check_retries(const ct_expect *e, const ct_attempt *a)
     size_t end = ct_quiet(a->end_at >= 0 ? (size_t)a->end_at : a->push_at, CT_S(RETRY_QUIET),
                           ct_is_get, NULL, CT_S(RETRY_WATCH));
     double min_gap, span;
-    int tries = ct_count_requests(a->push_at, end, &min_gap, &span);
+    int tries = e->tries_downloads ? count_downloads(a->push_at, end, &min_gap)
+                                   : ct_count_requests(a->push_at, end, &min_gap, &span);
 
+    /*
+     * Complete downloads are counted, not spaced: a device may fetch an image
+     * twice before it verifies it (a cost, not a retry; download-twice).
+     */
+    if (e->tries_downloads) {
+        ct_check(e->rule_retries, tries <= e->retries,
+                 "an image that fails its check may be downloaded again, at most %d times in all; "
+                 "the device downloaded it %d times (the closest two %.1f s apart)%s",
+                 e->retries, tries, min_gap,
+                 a->outcome == CT_UP_FAILED ? "" : " and never reported it");
+        return;
+    }
     ct_check(e->rule_retries, tries <= e->retries,
              "a failure should be retried at most %d times; got %d tries%s", e->retries, tries,
              a->outcome == CT_UP_FAILED ? "" : " and no end to them");

@@ -33,6 +33,7 @@ typedef struct {
     int silence; /* ignoring the push is allowed (FAIL-1: a push it cannot use) */
     ct_expect_version version;
     int retries;            /* at most this many requests for the file; -1: not checked */
+    int tries_downloads;    /* retries counts complete downloads, not requests ("tries") */
     ota_bound_id bound;     /* how long the attempt may take */
     ota_digest_kind digest; /* the push's digest ("push": {"digest": "sha256"}) */
     double max_amp;         /* "maxAmplification": bytes downloaded / image size; 0: none */

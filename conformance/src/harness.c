@@ -904,14 +904,23 @@ int ct_first_boot(char *err, size_t errcap)
     return -1;
 }
 
+/*
+ * Tell the cloud the device's new module. What it last reported stays: a
+ * dialect without a version report (ThingsPanel) has no boot report to
+ * learn it again from, and a test after this one pushes from it.
+ */
 static int set_module(const char *module)
 {
     char kv[OTA_MAX_MODULE + 16];
+    mc_device_info now;
 
     snprintf(kv, sizeof(kv), "OTA_MODULE=%s", module);
     if (dut_process_setenv(ct.dut, kv) != DUT_OK)
         return 0;
     snprintf(ct.dev.module, sizeof(ct.dev.module), "%s", module);
+    if (mc_device_get(ct.cloud, ct.dev.dn, &now) == MC_OK)
+        snprintf(ct.dev.reported_version, sizeof(ct.dev.reported_version), "%s",
+                 now.reported_version);
     mc_device_add(ct.cloud, &ct.dev);
     return 1;
 }
@@ -1487,6 +1496,7 @@ static void await_bounded(ct_attempt *a, double timeout_s)
     if (a->outcome == CT_UP_TIMEOUT && downloaded(a))
         hundred_alone(a);
     mc_job_get(ct.cloud, a->job, &a->info);
+    ct_check_image_after(a); /* VER-6: the image it runs is the one it reports */
 }
 
 void ct_final_reported(const ct_attempt *a)

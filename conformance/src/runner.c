@@ -115,6 +115,7 @@ static int after(void **state)
     rp_test *t = ct.cur;
     (void)state;
 
+    ct_sweep_failed(); /* hot loops beside a failure, as warnings */
     ct.cur = NULL;
     ct_power_teardown();
     if (!t)
@@ -130,6 +131,13 @@ static int after(void **state)
     return 0;
 }
 
+/* The test, then what every test gets (sweep.c); a test that failed or ended early gets none. */
+static void test_and_sweep(void **state)
+{
+    CT_CASE(state)->fn(state);
+    ct_sweep();
+}
+
 /*
  * One test through CMocka's public API, as a group of its own: the selection
  * is known only at run time and a --jobs worker gets one test at a time.
@@ -138,7 +146,7 @@ static int after(void **state)
 static void run_one(ct_run *r, const ct_case *c, const char *xml_dir)
 {
     const struct CMUnitTest one[1] = {{.name = c->name,
-                                       .test_func = dialect_na(c) ? not_in_dialect : c->fn,
+                                       .test_func = dialect_na(c) ? not_in_dialect : test_and_sweep,
                                        .setup_func = before,
                                        .teardown_func = after,
                                        .initial_state = (void *)c}};
@@ -346,6 +354,7 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
     r->opt.quiet = 1;
     r->live.quiet = 1;
     r->live.tty = 0;
+    r->live.ticking = 0; /* the parent's ticker thread is not in this process */
     snprintf(trace, sizeof(trace), "%.4000s/job-%d.jsonl", jc->paths->scratch, job + 1);
     r->opt.trace = trace;
     rc = ct_setup_prepare(r, &p, err, sizeof(err));

@@ -1,7 +1,8 @@
 /*
  * HTTP downloads: DL-1 (the signed URL verbatim), DL-2 (one transient fault
  * of each kind, and the upgrade still succeeds), DL-3/DL-4 (resume by
- * Range, without overlap), DL-8 (slow but steady), DL-9 (chunked and
+ * Range, without overlap; a 200 to a Range taken from byte 0), DL-8 (slow
+ * but steady), PROG-1 after a slow resume, DL-9 (chunked and
  * length-less bodies), PROG-4/PROG-5 over a download long enough to see
  * them. Faults come from fixtures/scenarios; each test names its plan, and
  * the rows CT_SCENARIO makes are scenario files the engine runs.
@@ -145,6 +146,105 @@ static void short_file_never_flashed(void **state)
              about, a.step, a.from_version, now);
 }
 
+/* The done (or aborted) record of the HTTP request at index i, -1 when none came. */
+static long response_to(size_t i)
+{
+    const ota_trace_rec *g = mc_trace_at(ct.cloud, i);
+
+    for (size_t k = i + 1; k < mc_trace_count(ct.cloud); k++) {
+        const ota_trace_rec *r = mc_trace_at(ct.cloud, k);
+        if (r->kind != OTA_TR_HTTP || strcmp(r->topic, g->topic))
+            continue;
+        if (r->event == OTA_EV_HTTP_DONE || r->event == OTA_EV_HTTP_ABORTED)
+            return (long)k;
+        if (r->event == OTA_EV_HTTP_GET)
+            return -1;
+    }
+    return -1;
+}
+
+/* A download request of the test that resumes (a Range past byte 0). */
+static int is_resume(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_get(r, NULL) && range_start(r) > 0;
+}
+
+/* A download request of the test from byte 0 (or without Range). */
+static int is_from_zero(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return ct_is_get(r, NULL) && range_start(r) <= 0;
+}
+
+/*
+ * DL-4's last sentence: the first response is cut, and the resume's Range
+ * is answered with 200 and the whole file (fault plan http-ignore-range).
+ * The device must take that body from its first byte, or ask again from
+ * byte 0; never append it to what it has. Every byte served is right, so a
+ * digest mismatch with no new request from byte 0 means it appended.
+ */
+static void survives_ignored_range(void **state)
+{
+    char where[400], resume[400] = "";
+    ct_attempt a;
+    const char *about = ct_upgrade_plan(&a, "http-ignore-range", where, sizeof(where));
+    size_t end = a.end_at >= 0 ? (size_t)a.end_at : mc_trace_count(ct.cloud);
+    long r = ct_scan(a.push_at, end, is_resume, NULL), done = -1, again = -1;
+    (void)state;
+
+    if (r >= 0) {
+        done = response_to((size_t)r);
+        again = ct_scan((size_t)r + 1, end, is_from_zero, NULL);
+        ct_describe((size_t)r, resume, sizeof(resume));
+    }
+    ct_check("DL-4",
+             !(done >= 0 && mc_trace_at(ct.cloud, (size_t)done)->status == 200 && again < 0 &&
+               a.outcome == CT_UP_FAILED && a.step == -3),
+             "the resume from byte %lld (%s) was answered with 200 and the whole file: every "
+             "byte served was right, yet the device reported a digest mismatch without asking "
+             "again from byte 0: it appended the whole file to what it had instead of starting "
+             "over %s",
+             r >= 0 ? range_start(mc_trace_at(ct.cloud, (size_t)r)) : 0LL, resume, where);
+    ct_final_reported(&a);
+    ct_check("DL-2", a.outcome == CT_UP_SUCCEEDED,
+             "after %s the upgrade to %s must still succeed: got %s %s", about, a.info.version,
+             ct_outcome_text(&a), where);
+}
+
+/*
+ * A download cut once, then resumed slowly enough for intermediate progress
+ * after the resume (fault plan http-throttle-resume): every step stays in
+ * -4..100, a percentage of the whole image and not of what was left at the
+ * resume (PROG-1); spaced and never decreasing (PROG-4, PROG-5); and the
+ * upgrade completes (DL-2).
+ */
+static void progress_after_slow_resume(void **state)
+{
+    char where[400], at[400];
+    ct_attempt a;
+    const char *about = ct_upgrade_plan(&a, "http-throttle-resume", where, sizeof(where));
+    size_t end = a.end_at >= 0 ? (size_t)a.end_at + 1 : mc_trace_count(ct.cloud);
+    int step;
+    (void)state;
+
+    for (long i = ct_scan(a.push_at, end, ct_is_progress, NULL); i >= 0;
+         i = ct_scan((size_t)i + 1, end, ct_is_progress, NULL)) {
+        if (!ct_step_of(mc_trace_at(ct.cloud, (size_t)i), &step))
+            continue;
+        ct_describe((size_t)i, at, sizeof(at));
+        ct_check("PROG-1", step >= -4 && step <= 100,
+                 "progress step must be in -4..100 (a percentage of the whole image, also after "
+                 "a resume), got \"%d\" %s",
+                 step, at);
+    }
+    ct_check_progress_pace(a.push_at, end);
+    ct_final_reported(&a);
+    ct_check("DL-2", a.outcome == CT_UP_SUCCEEDED,
+             "after %s the upgrade to %s must still succeed: got %s %s", about, a.info.version,
+             ct_outcome_text(&a), where);
+}
+
 static void throttled_download_paces_progress(void **state)
 {
     char where[400];
@@ -166,11 +266,13 @@ static const ct_case cases[] = {
     CT_SCENARIO("http-reset-once"),
     {"survives_short_file", "download", short_file_never_flashed, "DL-2 FAIL-3S", NULL},
     CT_SCENARIO("http-stall-once"),
-    CT_SCENARIO("http-ignore-range"),
+    {"survives_ignored_range", "download", survives_ignored_range, "DL-2 DL-4", NULL},
     CT_SCENARIO("session-kick-http"),
     CT_SCENARIO("session-broker-restart"),
     {"slow_download_completes", "download", throttled_download_paces_progress, "DL-8 PROG-4 PROG-5",
      NULL},
+    {"progress_after_slow_resume", "download", progress_after_slow_resume,
+     "PROG-1 PROG-4 PROG-5 DL-2", NULL},
     CT_SCENARIO("http-pause"),
     CT_SCENARIO("http-no-length"),
     CT_SCENARIO("http-chunked"),

@@ -88,6 +88,21 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
                           "(thingspanel) a pushed sign is never checked: a wrong image is flashed"},
     [BUG_FLASH_OTHER_LATE] = {"flash-other-module-late", "PUSH-5",
                               "a push for another module is installed as its own, 2 s later"},
+    /* Blind spots from public bug reports of real OTA code (issue 23). */
+    [BUG_RANGE_200_APPENDED] = {"range-200-appended", "DL-4",
+                                "a 200 answering a Range request is appended to the partial "
+                                "file"},
+    [BUG_REDOWNLOAD_BAD_IMAGE] = {"redownload-bad-image", "FAIL-B",
+                                  "an image that fails its digest is downloaded again, 8 times "
+                                  "0.2 s apart, before -3"},
+    [BUG_OFFSET_KEPT] = {"offset-kept-between-jobs", "DL-4",
+                         "the byte counter of the last download is not cleared: a new job's "
+                         "first request starts where the old one ended"},
+    [BUG_TARGET_RUNS_OLD] = {"reports-target-runs-old", "VER-6",
+                             "the target version is written, the old image keeps running"},
+    [BUG_PROGRESS_OVER_100] = {"progress-over-100-on-resume", "PROG-1",
+                               "after a resume, progress in percent of the remaining bytes "
+                               "(above 100)"},
 };
 
 int rd_bug_parse(const char *name, rd_bug *out)

@@ -180,7 +180,11 @@ int rd_flash_write(const char *part, const char *version, char *why, size_t cap)
     int rc = -1;
 
     rd_state_path("firmware.bin", fw, sizeof(fw));
-    if (rd_has_bug(BUG_PWR_IN_PLACE)) {
+    if (rd_has_bug(BUG_TARGET_RUNS_OLD)) {
+        /* (bug reports-target-runs-old) the new image never reaches the boot slot */
+        unlink(part);
+        rc = rd_state_write("version", version);
+    } else if (rd_has_bug(BUG_PWR_IN_PLACE)) {
         rc = write_in_place(part, fw, version);
     } else if (seal(part, hex) != 0) {
         rc = -1;

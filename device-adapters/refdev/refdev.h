@@ -83,8 +83,18 @@ typedef enum {
     BUG_TP_INFROM_ONLY, /* subscribes to the stock server's "infrom" push topic only */
     BUG_TP_NO_VERIFY,   /* a sign is never checked, as if every push were the stock server's */
     BUG_FLASH_OTHER_LATE, /* a push for another module is installed as its own, 2 s late */
+    /* Blind spots found by devices built from public bug reports of real OTA code (issue 23),
+     * in one block at the end so that the order stays. */
+    BUG_RANGE_200_APPENDED,   /* a 200 answering a Range request appended to the partial file */
+    BUG_REDOWNLOAD_BAD_IMAGE, /* a download that fails its digest fetched again and again */
+    BUG_OFFSET_KEPT,          /* the byte counter of the last download is not cleared: a new
+                                 job's first request starts where the old one ended */
+    BUG_TARGET_RUNS_OLD,      /* the target version reported while the old image still runs */
+    BUG_PROGRESS_OVER_100,    /* after a resume, progress in percent of the remaining bytes */
     BUG__COUNT
 } rd_bug;
+
+_Static_assert(BUG__COUNT <= 128, "rd_dev.bugs holds 128 bug switches");
 
 /* The rule of a switch that breaks none (a cost): the self-check expects it to pass. */
 #define RD_CONFORMANT "conformant"
@@ -138,8 +148,8 @@ typedef struct {
     char state_dir[512];
     char ca_file[512];
     int tls;
-    char image_sha256[65]; /* of the image in flash (its trailer), "" for the factory image */
-    unsigned long long bugs;
+    char image_sha256[65];      /* of the image in flash (its trailer), "" for the factory image */
+    unsigned long long bugs[2]; /* one bit per rd_bug: room for 128 */
     const ota_dialect *dialect; /* OTA_DIALECT or --dialect; Aliyun by default */
     int no_channel;             /* behave as a device without the control channel */
     int short_fails;      /* variant: a complete but short response ends the download with -2 */
@@ -159,6 +169,8 @@ typedef struct {
                              broker keeps its session and QoS 1 messages across reconnects */
     int slow_resume;      /* variant: no step "0" before blocks, a lost block request asked again
                              only after a 10 s block timeout */
+    int redownload_once;  /* variant: after a digest mismatch, download the image once more a
+                             second later and install it when that copy verifies */
     long long block_size; /* bytes per MQTT block request (--block-size) */
     double reboot_after_failure; /* variant: seconds from a failure report to a reboot, 0: none */
 
@@ -191,7 +203,7 @@ extern rd_dev rd;
 
 static inline int rd_has_bug(rd_bug b)
 {
-    return (int)((rd.bugs >> b) & 1ULL);
+    return (int)((rd.bugs[b / 64] >> (b % 64)) & 1ULL);
 }
 
 /* Logging goes to stderr, which the adapter captures as device log. */

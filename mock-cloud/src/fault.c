@@ -101,12 +101,18 @@ int mc_fault_fires(mc_fault *f, int *seen)
     return f->count < 0 || n - f->skip < f->count;
 }
 
+/* A fault that acts for the rest of the job: count -1, or block-corrupt's damaged byte. */
+static int persists(const mc_fault *f)
+{
+    return f->count < 0 || f->kind == MC_FAULT_BLOCK_CORRUPT;
+}
+
 void mc_fault_next(mc_job *j)
 {
     const mc_fault *f = &j->fault;
 
     /* Spent: it fired its count (a one-shot session fault clears its kind itself). */
-    if (j->then_at >= j->nthen || f->count < 0 ||
+    if (j->then_at >= j->nthen || persists(f) ||
         (f->kind != MC_FAULT_NONE && j->fault_seen < f->skip + f->count))
         return;
     j->fault = j->then[j->then_at++];
@@ -181,9 +187,9 @@ static int parse_faults(const cJSON *arr, mc_scenario *out, char *err, size_t er
         if (rc == MC_OK && mc_fault_seam_of(slot->kind) == MC_SEAM_PUSH && n > 1)
             snprintf(why, sizeof(why), "a push fault (%s) cannot be one of a sequence",
                      mc_fault_kind_name(slot->kind)), rc = MC_ERR_FIXTURE;
-        else if (rc == MC_OK && slot->count < 0 && i < n - 1)
-            snprintf(why, sizeof(why), "only the last may be persistent (count -1): "
-                     "the ones after it would never act"), rc = MC_ERR_FIXTURE;
+        else if (rc == MC_OK && persists(slot) && i < n - 1)
+            snprintf(why, sizeof(why), "only the last may be persistent (count -1, or "
+                     "block-corrupt): the ones after it would never act"), rc = MC_ERR_FIXTURE;
         if (rc != MC_OK) {
             snprintf(err, errcap, "\"faults\"[%d]: %s", i, why);
             return rc;
@@ -363,6 +369,26 @@ int mc_fault_http_fires(mc_fault *f, int *seen)
     return (s == MC_SEAM_HTTP || s == MC_SEAM_SESSION) && mc_fault_fires(f, seen);
 }
 
+/*
+ * Kinds whose own effect needs no offset take `at` as an interruption
+ * first: the first response they fire on is closed (FIN) after byte `at`
+ * of the file, so that the next request is a resume. Ignore-range then
+ * answers that resume with 200 and the whole file (DL-4), throttle sends it
+ * slowly (progress after a resume, PROG-1).
+ */
+static int cuts_first(const mc_fault *f)
+{
+    return (f->kind == MC_FAULT_HTTP_IGNORE_RANGE || f->kind == MC_FAULT_HTTP_THROTTLE) &&
+           f->at > 0;
+}
+
+void mc_fault_http_request(const mc_fault *f, int seen, mc_fault *out)
+{
+    *out = *f;
+    if (cuts_first(f) && seen - 1 > f->skip)
+        out->at = 0; /* only the first response it fires on is cut */
+}
+
 void mc_fault_http_plan(const mc_fault *f, mc_http_plan *out)
 {
     memset(out, 0, sizeof(*out));
@@ -397,7 +423,7 @@ static size_t cut_in_body(const mc_fault *f, size_t from)
 {
     size_t at = (size_t)f->at;
 
-    if (!cuts(f->kind))
+    if (!cuts(f->kind) && !cuts_first(f))
         return at;
     return at > from ? at - from : 0;
 }
@@ -427,6 +453,10 @@ mc_slice_act mc_fault_http_slice(mc_fault *f, size_t from, size_t pos, size_t *n
     size_t at = cut_in_body(f, from);
 
     *wait = 0;
+    if (cuts_first(f) && pos >= at)
+        return MC_SLICE_END;
+    if (cuts_first(f) && pos + *n > at)
+        *n = at - pos;
     if (cuts(f->kind) || mc_fault_seam_of(f->kind) == MC_SEAM_SESSION)
         return slice_cut(f, at, pos, n);
     if (f->kind == MC_FAULT_HTTP_PAUSE && !*paused && pos >= at) {
@@ -464,12 +494,39 @@ static int crc_symmetric(const uint8_t *data, size_t n)
     return (crc >> 8) == (crc & 0xFF);
 }
 
+/*
+ * block-corrupt damages one byte of the file: the middle byte of the block
+ * it first fires on. That byte stays damaged in every later reply that holds
+ * it, for the whole job (judging.md, FAIL-3T): a device that downloads again
+ * after a digest mismatch meets the same bad image, never a clean one. The
+ * byte is kept in the job's fault, in `value` (byte + 1; 0 until it fired).
+ */
+static void corrupt_decide(mc_fault *f, int *seen, long long offset, size_t n, mc_block_seam *out)
+{
+    long long byte;
+
+    if (!f->value) {
+        if (!n || !mc_fault_fires(f, seen))
+            return;
+        f->value = offset + (long long)(n / 2) + 1;
+    }
+    byte = f->value - 1;
+    if (byte < offset || byte >= offset + (long long)n)
+        return;
+    out->act = MC_BLOCK_SEAM_REPLY;
+    out->fault = *f;
+}
+
 void mc_fault_block_decide(mc_fault *f, int *seen, long long offset, const uint8_t *data, size_t n,
                            mc_block_seam *out)
 {
     mc_fault_seam s = mc_fault_seam_of(f->kind);
 
     memset(out, 0, sizeof(*out));
+    if (f->kind == MC_FAULT_BLOCK_CORRUPT) {
+        corrupt_decide(f, seen, offset, n, out);
+        return;
+    }
     if (s == MC_SEAM_SESSION) {
         /* Session faults count the requests at or past `at`, as block faults count every one. */
         if (offset >= f->at && mc_fault_fires(f, seen))
@@ -495,8 +552,9 @@ static void block_apply(const mc_fault *f, mc_block_reply *r)
     ota_block_header *h = &r->h;
     long long n = (long long)r->len;
 
-    if (f->kind == MC_FAULT_BLOCK_CORRUPT && r->len) {
-        r->corrupt_at = (long)(r->len / 2);
+    if (f->kind == MC_FAULT_BLOCK_CORRUPT && r->len && f->value > h->b_offset &&
+        f->value - 1 - h->b_offset < n) {
+        r->corrupt_at = (long)(f->value - 1 - h->b_offset);
     } else if (f->kind == MC_FAULT_BLOCK_BSIZE) {
         h->b_size = n + 1;
     } else if (f->kind == MC_FAULT_BLOCK_OFFSET) {

@@ -299,7 +299,7 @@ static void find_job(mc_cloud *c, http_req *r, lookup *l)
     if (!l->uri_ok || l->mqtt_only)
         return;
     if (mc_fault_http_fires(&j->fault, &j->fault_seen))
-        l->fault = j->fault;
+        mc_fault_http_request(&j->fault, j->fault_seen, &l->fault);
     mc_fault_next(j);
 }
 

@@ -194,6 +194,11 @@ int mc_fault_push_apply(const mc_fault *f, const char *wrapper, char *push, size
 
 /* HTTP seam: does a fault of a download request's seams (HTTP, session) fire? Counts it. */
 int mc_fault_http_fires(mc_fault *f, int *seen);
+/*
+ * The fault for the request that made it fire (`seen`: the job's count after
+ * mc_fault_http_fires): a copy of f, less what acts on its first request only.
+ */
+void mc_fault_http_request(const mc_fault *f, int seen, mc_fault *out);
 
 /* How the fault that fired for a download shapes the response (kind NONE: not at all). */
 typedef struct {

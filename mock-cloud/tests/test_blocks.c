@@ -289,6 +289,37 @@ static void skip_and_count_decide_which_blocks(void **state)
     assert_int_equal(seam.act, MC_BLOCK_SEAM_NONE);
 }
 
+/*
+ * FAIL-3T: a corrupted byte stays corrupted for the whole job. The third
+ * request fires it (skip 2, count 1); the file byte it damaged is damaged in
+ * every later reply that holds it, whatever block size asks for it, and no
+ * other reply is touched: a second download meets the same bad image.
+ */
+static void corrupt_block_stays_corrupt_for_the_job(void **state)
+{
+    mc_fault f = {.kind = MC_FAULT_BLOCK_CORRUPT, .skip = 2, .count = 1};
+    mc_block_seam seam;
+    int seen = 0;
+    (void)state;
+
+    for (long long off = 0; off < 4000; off += 1000) {
+        mc_fault_block_decide(&f, &seen, off, bytes, 1000, &seam);
+        assert_int_equal(seam.act, off == 2000 ? MC_BLOCK_SEAM_REPLY : MC_BLOCK_SEAM_NONE);
+    }
+    /* the download again, from the start: the same byte (2500), nothing else */
+    for (long long off = 0; off < 4000; off += 1000) {
+        mc_fault_block_decide(&f, &seen, off, bytes, 1000, &seam);
+        assert_int_equal(seam.act, off == 2000 ? MC_BLOCK_SEAM_REPLY : MC_BLOCK_SEAM_NONE);
+    }
+    /* in a block of another size that holds it, at its place in that block */
+    mc_fault_block_decide(&f, &seen, 2400, bytes, 256, &seam);
+    assert_int_equal(seam.act, MC_BLOCK_SEAM_REPLY);
+    mc_block_reply r;
+    ota_block_request q = req(100001, 1, 256, 2400);
+    mc_block_decide(OTA_OK, &q, &open_job, &seam, &r);
+    assert_int_equal(r.corrupt_at, 100);
+}
+
 /* Two bytes whose CRC reads the same in both byte orders. */
 static void symmetric_pair(uint8_t out[2])
 {
@@ -349,6 +380,7 @@ int main(void)
         cmocka_unit_test(frame_seam_faults_change_the_frame),
         cmocka_unit_test(session_faults_replace_the_reply),
         cmocka_unit_test(skip_and_count_decide_which_blocks),
+        cmocka_unit_test(corrupt_block_stays_corrupt_for_the_job),
         cmocka_unit_test(crc_be_moves_past_a_symmetric_crc),
         cmocka_unit_test(every_kind_has_a_name_and_a_seam),
     };

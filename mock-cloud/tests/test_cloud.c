@@ -327,6 +327,17 @@ static void http_faults_on_the_wire(void **state)
     assert_int_equal(b.len, 3000);
     free(b.buf);
 
+    /* `at`: the first response is cut there, then the resume gets 200 and the whole file */
+    fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_IGNORE_RANGE, .at = 1200, .count = -1}, 3000, 0,
+              &ji, &img);
+    fetch_ex(ji.url, NULL, 0, &b, &clen, &fi);
+    assert_int_equal(b.len, 1200);
+    free(b.buf);
+    assert_int_equal(fetch(ji.url, "1200-", &b, &clen), 200);
+    assert_int_equal(b.len, 3000);
+    assert_memory_equal(b.buf, img.data, 3000);
+    free(b.buf);
+
     fault_job(f, (mc_fault){.kind = MC_FAULT_HTTP_EXPIRE, .skip = 1, .count = -1}, 300, 0, &ji,
               &img);
     assert_int_equal(fetch(ji.url, NULL, &b, &clen), 200);

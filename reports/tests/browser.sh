@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The HTML report in a real browser (headless Chromium): the rendered DOM
 # must agree with the JUnit file, a failed test must show its timeline with
-# the offending message, and the progress chart must have points. Leaves a
+# the offending message, the progress chart must have points, and "failed
+# only" must leave only the failing rules, highlighted. Leaves a
 # screenshot of the failing report in ARTIFACTS.
 # usage: browser.sh BIN_DIR SOURCE_DIR ARTIFACTS
 set -u
@@ -47,6 +48,16 @@ grep -q 'class="k-mqtt-in offending"' "$work/failed.html" ||
     fail "the offending message is not marked in the timeline"
 grep -q '&quot;step&quot;:&quot;-2&quot;\|"step":"-2"' "$work/failed.html" ||
     fail "the offending step -2 is not in the timeline"
+
+# "failed only" leaves only the failing rules in the requirement table, and those are highlighted:
+# the box is ticked by a script after the report's own, as a reader would.
+sed 's|</body>|<script>var b=document.getElementById("f-failed");b.checked=true;b.dispatchEvent(new Event("change"));var r=[].slice.call(document.querySelectorAll("tr.rule"));document.body.dataset.rulesShown=r.filter(function(x){return !x.classList.contains("hidden")}).length;document.body.dataset.rulesFailing=document.querySelectorAll("tr.rule.r-fail").length;document.body.dataset.failHighlight=getComputedStyle(document.querySelector("tr.r-fail td")).backgroundColor;</script></body>|' \
+    "$work/report.html" >"$work/filtered.html"
+browser --dump-dom "file://$work/filtered.html" >"$work/dom.html" || fail "chromium failed (filtered)"
+[ "$(attr rules-failing)" -ge 1 ] || fail "no failing rule in the requirement table"
+[ "$(attr rules-shown)" = "$(attr rules-failing)" ] ||
+    fail "failed only shows $(attr rules-shown) rules, $(attr rules-failing) of them failing"
+[ "$(attr fail-highlight)" = "rgb(253, 236, 234)" ] || fail "the failing rule is not highlighted: $(attr fail-highlight)"
 
 browser --window-size=1280,2400 --screenshot="$art/report-failing.png" "file://$work/report.html" ||
     fail "no screenshot"
