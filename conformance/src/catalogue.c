@@ -221,9 +221,9 @@ static int parse_cost(const cJSON *x, ct_expect *e, char *err, size_t errcap)
 /* A misspelt field would silently change the test: only these are taken. */
 static int known_fields(const cJSON *x, char *err, size_t errcap)
 {
-    static const char *const known[] = {"test",    "group",   "outcome", "steps", "silence",
-                                        "version", "retries", "tries",   "bound", "rules",
-                                        "maxAmplification"};
+    static const char *const known[] = {"test",    "group",   "outcome",         "steps",
+                                        "silence", "version", "retries",         "tries",
+                                        "bound",   "rules",   "maxAmplification"};
     const cJSON *f;
 
     cJSON_ArrayForEach(f, x)

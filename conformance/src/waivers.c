@@ -14,7 +14,7 @@
 
 #include "waivers.h"
 
-#define CT_MAX_WAIVERS 64
+#define CT_MAX_WAIVERS       64
 #define CT_WAIVERS_MAX_BYTES (256 * 1024)
 
 typedef struct {
@@ -203,8 +203,7 @@ int ct_waivers_load(const char *path, const char *today, char *err, size_t errca
         const char *why = parse_one(o, w);
         if (why) {
             where(text, i < n ? starts[i] : 0, &line, &col);
-            snprintf(err, errcap, "--waivers %s:%d:%d: waiver %d: %s", path, line, col, i + 1,
-                     why);
+            snprintf(err, errcap, "--waivers %s:%d:%d: waiver %d: %s", path, line, col, i + 1, why);
             cJSON_Delete(arr);
             free(text);
             nwaivers = 0;

@@ -184,12 +184,16 @@ static int parse_faults(const cJSON *arr, mc_scenario *out, char *err, size_t er
         char why[160];
 
         rc = parse_fault(f, slot, why, sizeof(why));
-        if (rc == MC_OK && mc_fault_seam_of(slot->kind) == MC_SEAM_PUSH && n > 1)
+        if (rc == MC_OK && mc_fault_seam_of(slot->kind) == MC_SEAM_PUSH && n > 1) {
             snprintf(why, sizeof(why), "a push fault (%s) cannot be one of a sequence",
-                     mc_fault_kind_name(slot->kind)), rc = MC_ERR_FIXTURE;
-        else if (rc == MC_OK && persists(slot) && i < n - 1)
-            snprintf(why, sizeof(why), "only the last may be persistent (count -1, or "
-                     "block-corrupt): the ones after it would never act"), rc = MC_ERR_FIXTURE;
+                     mc_fault_kind_name(slot->kind));
+            rc = MC_ERR_FIXTURE;
+        } else if (rc == MC_OK && persists(slot) && i < n - 1) {
+            snprintf(why, sizeof(why),
+                     "only the last may be persistent (count -1, or block-corrupt): the ones "
+                     "after it would never act");
+            rc = MC_ERR_FIXTURE;
+        }
         if (rc != MC_OK) {
             snprintf(err, errcap, "\"faults\"[%d]: %s", i, why);
             return rc;

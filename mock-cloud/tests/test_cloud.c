@@ -633,7 +633,8 @@ static void fault_sequence_acts_in_order(void **state)
         "{\"name\":\"x\",\"faults\":[{\"kind\":\"http-reset\",\"count\":-1},"
         "{\"kind\":\"http-close\"}]}",
         "{\"name\":\"x\",\"faults\":[{\"kind\":\"push-missing\"},{\"kind\":\"http-close\"}]}",
-        "{\"name\":\"x\",\"fault\":{\"kind\":\"http-close\"},\"faults\":[{\"kind\":\"http-close\"}]}",
+        "{\"name\":\"x\",\"fault\":{\"kind\":\"http-close\"},\"faults\":[{\"kind\":\"http-close\"}]"
+        "}",
         "{\"name\":\"x\",\"faults\":[]}",
     };
     static const int want[] = {503, 503, 404, 200, 200};

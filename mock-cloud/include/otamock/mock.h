@@ -388,9 +388,6 @@ typedef struct {
     const char *sign_method_text; /* another spelling of signMethod ("MD5", "Sha256"); NULL: live */
     int upper_hex;                /* digests in upper-case hex (the documentation allows it) */
     mc_fault fault;               /* applied at this job's seams */
-    mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* the faults after `fault`, in order
-                                            (MC_FAULT_SEQ_MAX) */
-    int nthen;
     int mqtt;                     /* push for MQTT block download (dProtocol mqtt, no url) */
     int no_publish;               /* leave it pending for firmware/get (never pushed, not even
                                      on reconnect) */
@@ -405,6 +402,9 @@ typedef struct {
                                      plan applies to it. NULL: generated. The caller keeps
                                      the file unchanged while jobs use it (a changed file is
                                      a new image for later jobs) */
+    mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* a sequence: the faults after `fault`, in order
+                                            (MC_FAULT_SEQ_MAX); nthen of them */
+    int nthen;
 } mc_job_spec;
 
 typedef struct {
