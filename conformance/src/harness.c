@@ -971,12 +971,9 @@ const char *ct_spec_scenario(mc_job_spec *s, const char *name)
 
     if (mc_scenario_load(ct.scenarios, name, &sc, err, sizeof(err)) != MC_OK)
         fail_msg("fault plan %s: %s", name, err);
-    if (sc.fault.kind == MC_FAULT_SESSION_RESTART && !mc_cloud_broker_embedded(ct.cloud))
-        ct_na("N/A: fault plan %s restarts the broker, which only the suite's own embedded "
-              "broker can do (not with --broker or --cloud)",
-              name);
-    for (int i = 0; i < sc.nthen; i++)
-        if (sc.then[i].kind == MC_FAULT_SESSION_RESTART && !mc_cloud_broker_embedded(ct.cloud))
+    for (int i = 0; i <= sc.nthen; i++) /* the fault, and those of a sequence after it */
+        if ((i ? sc.then[i - 1] : sc.fault).kind == MC_FAULT_SESSION_RESTART &&
+            !mc_cloud_broker_embedded(ct.cloud))
             ct_na("N/A: fault plan %s restarts the broker, which only the suite's own embedded "
                   "broker can do (not with --broker or --cloud)",
                   name);
