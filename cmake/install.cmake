@@ -1,7 +1,7 @@
 # cmake --install: the programs, the broker plugin, the fixtures and the certificate maker in
 # the usual prefix layout (docs/install.md), the man pages, and libotaproto/libotamock with
 # their headers, pkg-config files and a CMake package config for the user's own tests.
-install(TARGETS ota-conformance ota-mock-cloud ota-ref-device ota-report ota-pty-board ota-fleet
+install(TARGETS ota-conformance ota-mock-cloud ota-ref-device ota-report ota-pty-board ota-fleet ota-image
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS otaauth LIBRARY DESTINATION ${OTA_INSTALL_PLUGINDIR})
 install(DIRECTORY fixtures/devices fixtures/scenarios fixtures/schemas
@@ -16,7 +16,8 @@ install(DIRECTORY ci/templates examples DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Man pages: made at build time from each program's --help (man/mkman.sh) and a short
 # hand-written part (man/NAME.extra); gzipped as Debian wants them.
-set(OTA_PROGRAMS ota-conformance ota-mock-cloud ota-ref-device ota-report ota-pty-board ota-fleet)
+set(OTA_PROGRAMS ota-conformance ota-mock-cloud ota-ref-device ota-report ota-pty-board ota-fleet
+  ota-image)
 set(OTA_MAN_PAGES)
 foreach(prog ${OTA_PROGRAMS})
   set(page ${CMAKE_BINARY_DIR}/man/${prog}.1.gz)

@@ -30,7 +30,8 @@ echo "Depends: $depends"
 # The file list: what a user needs is there, nothing of the build is.
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$pkgdir/files.txt"
 for f in /usr/bin/ota-conformance /usr/bin/ota-mock-cloud /usr/bin/ota-ref-device \
-    /usr/bin/ota-report /usr/bin/ota-pty-board /usr/bin/ota-fleet \
+    /usr/bin/ota-report /usr/bin/ota-pty-board /usr/bin/ota-fleet /usr/bin/ota-image \
+    /usr/share/man/man1/ota-image.1.gz /usr/share/ota-conformance/devices/ref-image-check.json \
     "/usr/lib/${multiarch:+$multiarch/}ota-conformance/otaauth.so" \
     /usr/share/ota-conformance/devices/ref-device.json \
     /usr/share/ota-conformance/scenarios/http-status-404.json \
@@ -101,7 +102,7 @@ done
 bin=$stage/usr/bin
 "$bin/ota-conformance" --version | grep -qx "ota-conformance $(dpkg-deb -f "$deb" Version)" ||
     fail "ota-conformance --version does not say the package's version"
-for p in ota-mock-cloud ota-ref-device ota-report ota-pty-board ota-fleet; do
+for p in ota-mock-cloud ota-ref-device ota-report ota-pty-board ota-fleet ota-image; do
     "$bin/$p" --version | grep -q "^$p " || fail "$p --version"
 done
 # ota-fleet starts the ota-mock-cloud next to it, which finds its plugin and fixtures.

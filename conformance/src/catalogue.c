@@ -24,7 +24,7 @@
 /* The groups in the order they run (and --list prints them). */
 static const ct_group *const builtin[] = {&ct_group_security, &ct_group_version, &ct_group_push,
                                           &ct_group_final,    &ct_group_failure, &ct_group_download,
-                                          &ct_group_blocks,   &ct_group_power};
+                                          &ct_group_blocks,   &ct_group_power,   &ct_group_image};
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
 static ct_expect expects[CT_MAX_SCENARIOS];

@@ -82,6 +82,14 @@ static void usage(FILE *f)
            "  --list             list the tests and the rules they check\n"
            "  --requirements     print the rule catalogue with the tests covering each rule\n"
            "  --quiet            print only the summary and the failures\n"
+           "  --firmware FILE@VERSION\n"
+           "                     push this image of VERSION (repeat for each version, at\n"
+           "                     least two; over the profile's firmware.files)\n"
+           "  --firmware-build CMD\n"
+           "                     make the image of a version with CMD (/bin/sh; {version},\n"
+           "                     {out}, {module}, {size} filled in), once per version\n"
+           "  --firmware-cache DIR\n"
+           "                     keep built images in DIR between runs\n"
            "  --version          print the version and exit\n"
            "  --help, -h         this text\n\n"
            "Exit status: 0 all tests passed, 1 a test failed, 2 bad usage or no test\n"
@@ -191,7 +199,18 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--listen", &o->dev.listen, NULL},
         {"--url-host", &o->dev.url_host, NULL},
         {"--url-no-port", NULL, &o->dev.url_no_port},
+        {"--firmware-build", &o->dev.fw_build, NULL},
+        {"--firmware-cache", &o->dev.fw_cache, NULL},
     };
+
+    if (!strcmp(argv[*i], "--firmware") && *i + 1 < argc) {
+        if (o->dev.nfw_files >= DUT_FW_MAX_FILES) {
+            fprintf(stderr, "ota-conformance: at most %d --firmware files\n", DUT_FW_MAX_FILES);
+            return -1;
+        }
+        o->dev.fw_files[o->dev.nfw_files++] = argv[++*i];
+        return 1;
+    }
 
     for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
         if (strcmp(argv[*i], table[k].name))

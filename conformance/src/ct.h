@@ -88,7 +88,7 @@ typedef struct {
 } ct_group;
 
 extern const ct_group ct_group_security, ct_group_version, ct_group_push, ct_group_final,
-    ct_group_failure, ct_group_download, ct_group_blocks, ct_group_power;
+    ct_group_failure, ct_group_download, ct_group_blocks, ct_group_power, ct_group_image;
 /* The ThingsPanel dialect's own tests (t_dialect.c), in the catalogue only in that dialect. */
 extern const ct_group ct_group_thingspanel;
 

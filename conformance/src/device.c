@@ -17,6 +17,50 @@
 #include "otaproto/clock.h"
 #include "otaproto/porthold.h"
 
+/*
+ * --firmware FILE@VERSION (they replace the profile's files), --firmware-build
+ * and --firmware-cache over the profile's firmware section.
+ */
+static int apply_firmware(const ct_overrides *o, dut_firmware *fw, char *err, size_t errcap)
+{
+    if (o->nfw_files)
+        fw->nfiles = 0;
+    for (int i = 0; i < o->nfw_files; i++) {
+        const char *at = strrchr(o->fw_files[i], '@');
+        dut_fw_file *f = &fw->files[fw->nfiles++];
+        memset(f, 0, sizeof(*f));
+        if (!at || at == o->fw_files[i] || !at[1] || strlen(at + 1) >= sizeof(f->version) ||
+            (size_t)(at - o->fw_files[i]) >= sizeof(f->file)) {
+            snprintf(err, errcap, "--firmware wants FILE@VERSION, got '%s'", o->fw_files[i]);
+            return -1;
+        }
+        snprintf(f->file, sizeof(f->file), "%.*s", (int)(at - o->fw_files[i]), o->fw_files[i]);
+        snprintf(f->version, sizeof(f->version), "%s", at + 1);
+    }
+    if (o->fw_build && strlen(o->fw_build) >= sizeof(fw->build)) {
+        snprintf(err, errcap, "--firmware-build is longer than %zu characters",
+                 sizeof(fw->build) - 1);
+        return -1;
+    }
+    if (o->fw_build)
+        snprintf(fw->build, sizeof(fw->build), "%s", o->fw_build);
+    if (o->fw_cache)
+        snprintf(fw->cache, sizeof(fw->cache), "%s", o->fw_cache);
+    if (o->nfw_files || o->fw_build)
+        fw->present = 1;
+    if (fw->present && !fw->build[0] && fw->nfiles < 2) {
+        snprintf(err, errcap,
+                 "firmware: give --firmware-build CMD, or --firmware FILE@VERSION "
+                 "for at least two versions");
+        return -1;
+    }
+    if (o->fw_cache && !fw->present) {
+        snprintf(err, errcap, "--firmware-cache needs a firmware section (or --firmware-build)");
+        return -1;
+    }
+    return 0;
+}
+
 int ct_device_prepare(const char *path, const ct_overrides *o, dut_profile *p, char *err,
                       size_t errcap)
 {
@@ -53,6 +97,8 @@ int ct_device_prepare(const char *path, const ct_overrides *o, dut_profile *p, c
         p->tls = 1;
     if (o->scale > 0)
         p->time_scale = o->scale;
+    if (apply_firmware(o, &p->fw, err, errcap) != 0)
+        return -1;
     return dut_profile_check(p, path, err, errcap) == DUT_OK ? 0 : -1;
 }
 
@@ -133,11 +179,10 @@ int ct_device_ports_free(const dut_profile *p, const ct_overrides *o, const char
             return -1;
         }
         service = ota_port_holder(ports[i].port, who, sizeof(who));
-        snprintf(err, errcap, "%s %d, but it is taken%s%s: stop that process%s, %s", from,
-                 ports[i].port, who[0] ? " by " : "",
-                 who[0] ? who : " (by a process this user cannot see)",
-                 service > 0 ? " (Debian's mosquitto service: " OTA_PORT_MOSQUITTO_FIX ")" : "",
-                 fix);
+        snprintf(
+            err, errcap, "%s %d, but it is taken%s%s: stop that process%s, %s", from, ports[i].port,
+            who[0] ? " by " : "", who[0] ? who : " (by a process this user cannot see)",
+            service > 0 ? " (Debian's mosquitto service: " OTA_PORT_MOSQUITTO_FIX ")" : "", fix);
         return -1;
     }
     return 0;

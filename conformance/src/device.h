@@ -13,6 +13,10 @@ typedef struct {
     const char *adapter, *dut_cmd, *serial_port, *listen, *url_host;
     int mqtt_port, mqtts_port, http_port, https_port, url_no_port, tls;
     double scale;
+    /* --firmware FILE@VERSION (repeatable), --firmware-build CMD, --firmware-cache DIR */
+    const char *fw_files[DUT_FW_MAX_FILES];
+    int nfw_files;
+    const char *fw_build, *fw_cache;
 } ct_overrides;
 
 /* Load the profile and apply the overrides; -1 with err naming file and field. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ct.h"
+#include "firmware.h"
 
 ct_ctx ct;
 volatile sig_atomic_t ct_interrupted;
@@ -949,10 +950,37 @@ void ct_module_restore(void)
     ct_reboot();
 }
 
+/* The next target among the user's files (ct_fw_pick) for the version the device runs. */
+static int pick_file(char *version, size_t cap, char *why, size_t whycap)
+{
+    mc_device_info d;
+    int rc;
+
+    why[0] = '\0';
+    if (mc_device_get(ct.cloud, ct.dev.dn, &d) != MC_OK)
+        return 0;
+    rc = ct_fw_pick(version, cap,
+                    d.reported_version[0] ? d.reported_version : ct.dev.firmware_version, why,
+                    whycap);
+    if (rc < 0)
+        version[0] = '\0';
+    return rc;
+}
+
 void ct_spec_init(mc_job_spec *s, char *version, size_t cap)
 {
+    char why[300];
+
     memset(s, 0, sizeof(*s));
     snprintf(version, cap, "%d.0.%d", ct.version_major ? ct.version_major : 9, ++ct.version_seq);
+    /*
+     * With the user's own files the target is one of theirs (firmware.c). When none is left
+     * above the running version, flashCommand puts the board back on its first version.
+     */
+    if (ct_fw_on() && pick_file(version, cap, why, sizeof(why)) < 0 &&
+        (ct_fw_recover("no firmware file is left above the running version") != 0 ||
+         ct_reboot() < 0 || ct_settle() != 0 || pick_file(version, cap, why, sizeof(why)) < 0))
+        ct_na("N/A: %s", why);
     s->dn = ct.dev.dn;
     s->version = version;
     s->module = ct.dev.module;
@@ -1112,6 +1140,8 @@ static void check_kind_learned(const mc_job_spec *s)
 void ct_push(ct_attempt *a, const mc_job_spec *s)
 {
     mc_device_info d;
+    mc_job_spec fs;
+    char image[4096];
     int rc;
 
     memset(a, 0, sizeof(*a));
@@ -1136,7 +1166,10 @@ void ct_push(ct_attempt *a, const mc_job_spec *s)
     /* A dialect without a version report: the profile's until a step "100" sets the cloud's. */
     snprintf(a->from_version, sizeof(a->from_version), "%s",
              d.reported_version[0] ? d.reported_version : ct.dev.firmware_version);
-    rc = mc_job_create(ct.cloud, s, &a->job);
+    /* The user's own image of the version, when the profile gives them (firmware.c). */
+    fs = *s;
+    ct_fw_apply(&fs, image, sizeof(image));
+    rc = mc_job_create(ct.cloud, &fs, &a->job);
     if (rc != MC_OK)
         ct_fail("PUSH-1", "the mock cloud could not create the job: %s", mc_strerror(rc));
     mc_job_get(ct.cloud, a->job, &a->info);

@@ -14,6 +14,7 @@
 #include "jobs.h"
 #include "order.h"
 #include "otaproto/clock.h"
+#include "firmware.h"
 #include "run_priv.h"
 #include "waivers.h"
 
@@ -100,7 +101,8 @@ static int before(void **state)
     ct_runner_tiers(c->rules, t->tiers, sizeof(t->tiers));
     ct.cur = NULL; /* settling is not judged */
     ct.njobs = 0;
-    if (!dialect_na(c))
+    /* A device the last test left unable to boot is flashed back (flashCommand, firmware.c). */
+    if (!dialect_na(c) && ct_settle() != 0 && ct_fw_recover("the device does not come up") == 0)
         ct_settle();
     ct.t_begin = mc_trace_count(ct.cloud);
     trace_test(t, "begin");
@@ -289,7 +291,7 @@ static int run_serial(ct_run *r, ct_paths *p)
             never_up(r, err);
     } else {
         stop_signals(SIG_UNBLOCK);
-        for (size_t i = 0; i < r->nsel && !ct_interrupted; i++)
+        for (size_t i = 0; i < r->nsel && !ct_interrupted && !ct_fw_fatal(); i++)
             run_one(r, r->sel[i], p->scratch);
         stop_signals(SIG_BLOCK);
     }
@@ -299,7 +301,9 @@ static int run_serial(ct_run *r, ct_paths *p)
     ct.dut = NULL;
     mc_cloud_stop(ct.cloud); /* flushes and closes the trace */
     ct.cloud = NULL;
-    return finish(r, p->trace, rc ? 3 : 0);
+    if (ct_fw_fatal()) /* a firmware build failed: the run stopped there */
+        fprintf(stderr, "ota-conformance: %s\n", ct_fw_fatal());
+    return finish(r, p->trace, rc || ct_fw_fatal() ? 3 : 0);
 }
 
 /* ---- --jobs N: the worker's side ---- */
@@ -330,6 +334,10 @@ static int job_serve(ct_run *r, ct_paths *p, int cmd_fd, int res_fd)
         if (!json || dprintf(res_fd, "done %ld %s\n", idx, json) < 0)
             rc = 3;
         free(json);
+        if (ct_fw_fatal()) { /* a firmware build failed: this instance stops */
+            fprintf(stderr, "ota-conformance: %s\n", ct_fw_fatal());
+            rc = 3;
+        }
         if (rc)
             break;
     }

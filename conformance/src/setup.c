@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "otaproto/datadir.h"
+#include "firmware.h"
 #include "run_priv.h"
 #include "waivers.h"
 
@@ -256,6 +257,13 @@ int ct_setup_prepare(ct_run *r, ct_paths *p, char *err, size_t errcap)
         snprintf(err, errcap, "cannot create a temporary folder: %s", strerror(errno));
         return -1;
     }
+    if (ct_fw_setup(&r->prof, p->scratch,
+                    r->prof.adapter == DUT_ADAPTER_PROCESS ||
+                            r->prof.adapter == DUT_ADAPTER_REFERENCE
+                        ? p->state_dir
+                        : NULL,
+                    data_paths.bindir, r->opt.quiet || r->is_worker, err, errcap) != 0)
+        return -1;
     /* Always a trace file: the reports are built from it, as ota-report does. */
     if (r->opt.trace)
         snprintf(p->trace, sizeof(p->trace), "%s", r->opt.trace);
@@ -284,10 +292,13 @@ int ct_setup_device(ct_run *r, ct_paths *p, char *err, size_t errcap)
 {
     dut_callbacks cb;
     mc_device_info d;
+    char first[32];
 
     /* The folder the device was given as its flash: the power group watches it. */
     ct.state_dir = ct.power_cut && !ct.boot_by_connect ? p->state_dir : NULL;
     cb = (dut_callbacks){on_dut_event, ct.cloud};
+    if (ct_fw_start(NULL, err, errcap) != 0)
+        return -1;
     if (ct_device_open(&r->prof, p->cmd, p->envp, &cb, &ct.dut, err, errcap) != 0 ||
         ct_device_board_ready(&r->prof, ct.dut, ct.scale, err, errcap) != 0)
         return -1;
@@ -303,6 +314,11 @@ int ct_setup_device(ct_run *r, ct_paths *p, char *err, size_t errcap)
         int major = atoi(d.reported_version[0] ? d.reported_version : d.firmware_version);
         ct.version_major = major >= 9 ? major + 1 : 9;
     }
+    /* The first target's image now: a build that fails stops the run before any test. */
+    snprintf(first, sizeof(first), "%d.0.%d", ct.version_major, ct.version_seq + 1);
+    if (ct_fw_start(first, err, errcap) != 0)
+        return -1;
+    ct_fw_probe(r->opt.quiet || r->is_worker);
     return 0;
 }
 

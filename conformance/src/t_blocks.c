@@ -25,8 +25,8 @@
 #define IMAGE_MAX   (16LL << 20) /* the largest file MQTT download serves (16 MiB) */
 
 /* A device that answers a block push without asking for a block: how it opts out instead. */
-#define NO_BLOCKS_HINT                                                                            \
-    " (a device without MQTT block download ignores such a push, no progress and no failure "   \
+#define NO_BLOCKS_HINT                                                                             \
+    " (a device without MQTT block download ignores such a push, no progress and no failure "      \
     "step, and the blocks tests are then N/A: docs/dut-contract.md)"
 
 /* DL-5 and DL-6 over every block request of an attempt. */
@@ -380,11 +380,10 @@ static void kick_at_every_block_boundary(void **state)
         if (a.end_at >= 0)
             ct_describe((size_t)a.end_at, where, sizeof(where));
         if (a.outcome == CT_UP_SUCCEEDED) {
-            ct_check("FINAL-2",
-                     requests_cover(a.push_at, (size_t)a.end_at, (long long)s.image_size),
+            ct_check("FINAL-2", requests_cover(a.push_at, (size_t)a.end_at, (long long)a.info.size),
                      "disconnected at offset %lld, the device reported %s without having asked "
                      "for every block of the %zu-byte image %s",
-                     k * block, v, s.image_size, where);
+                     k * block, v, a.info.size, where);
             continue;
         }
         if (a.outcome != CT_UP_FAILED)

@@ -14,7 +14,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 run() { # NAME, then options
     local name=$1
     shift
-    "$bin/ota-conformance" --quiet --jobs 2 --only download --trace "$work/$name.jsonl" \
+    "$bin/ota-conformance" --quiet --jobs 3 --only download --trace "$work/$name.jsonl" \
         --junit "$work/$name.xml" --html "$work/$name.html" "$@" >"$work/$name.txt" 2>&1
 }
 xq() { xmllint --xpath "$2" "$work/$1.xml" 2>/dev/null; }

@@ -42,7 +42,7 @@ reached() {
 for size in 256 5120 65536 131072; do
     out="$work/$size.txt" trace="$work/$size.jsonl"
     start=$SECONDS
-    "$bin/ota-conformance" --only blocks --jobs 2 --quiet --trace "$trace" \
+    "$bin/ota-conformance" --only blocks --jobs 4 --quiet --trace "$trace" \
         --dut-cmd "exec '$bin/ota-ref-device' --block-size $size" >"$out" 2>&1
     rc=$?
     took=$((SECONDS - start))

@@ -8,10 +8,12 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "appimage.h"
 #include "refdev.h"
 
 /*
@@ -247,4 +249,24 @@ long long rd_partial_take(const ota_push *p, const char *part)
     if (!same)
         rd_state_write("download.job", want);
     return 0;
+}
+
+unsigned char *rd_flash_image(size_t *len)
+{
+    char fw[600], why[300];
+    unsigned char *img;
+
+    rd_state_path("firmware.bin", fw, sizeof(fw));
+    if (access(fw, F_OK) != 0) {
+        *len = 0;
+        return calloc(1, 1); /* the factory image: nothing in flash yet */
+    }
+    img = rd_img_load(fw, len, why, sizeof(why));
+    if (img && *len < TRAILER_LEN) {
+        free(img);
+        return NULL;
+    }
+    if (img)
+        *len -= TRAILER_LEN;
+    return img;
 }

@@ -15,6 +15,7 @@
 
 #include "otadut/channel.h"
 #include "otaproto/version.h"
+#include "appimage.h"
 #include "refdev.h"
 
 rd_dev rd;
@@ -177,7 +178,9 @@ static int read_env(void)
     }
     if (rd.stock_version[0]) /* --stock-version-first: the factory version */
         snprintf(rd.stock_version, sizeof(rd.stock_version), "%s", fw);
-    if (rd_state_read("version", rd.version, sizeof(rd.version)) != 0 || !rd.version[0])
+    /* A device that checks its images runs the version its image's header names. */
+    if (rd_image_boot_version(rd.version, sizeof(rd.version)) != 0 &&
+        (rd_state_read("version", rd.version, sizeof(rd.version)) != 0 || !rd.version[0]))
         snprintf(rd.version, sizeof(rd.version), "%s", fw);
     rd.just_upgraded = rd_state_read("just-upgraded", fw, sizeof(fw)) == 0;
     if (rd.just_upgraded) {
@@ -238,7 +241,15 @@ static void usage(FILE *f)
             "fetches its URL again every 2 s for 30 s, from 10 s on, as Link SDK 4.x's\n"
             "detached download threads (correct too: it takes every new push);\n"
             "--deaf-after-report loses a push that arrives within 0.5 s of its own\n"
-            "failure report (correct too: a cloud waits 1 s after it).\n"
+            "failure report (correct too: a cloud waits 1 s after it); --image-check\n"
+            "takes only app images for its product (ota-image(1)): it checks the\n"
+            "header and the body's SHA-256 (-3 when they are wrong), reports the\n"
+            "version the image's header names, and applies diffs (isDiff 1) to\n"
+            "the image it runs (correct too; needs a firmware section in its profile);\n"
+            "its bootloader does not start an image whose header or body is broken.\n"
+            "--program FILE VERSION writes FILE into the flash (OTA_STATE_DIR or\n"
+            "--state-dir) as VERSION and exits, as a flashing tool does: a profile's\n"
+            "flashCommand.\n"
             "--list-bugs prints every bug switch with the rule it breaks.\n"
             "Settings given as options win over the environment, so the device can\n"
             "behave like firmware with compiled-in settings:\n",
@@ -292,6 +303,42 @@ static int parse_reboot_delay(const char *text)
     return 0;
 }
 
+/* --program FILE VERSION: write an image to the flash (the state folder) and exit. */
+static const char *program_file, *program_version;
+
+/*
+ * What a flashing tool does to a board (esptool, st-flash): the image and its
+ * version go into the flash, committed as an upgrade commits them, whatever
+ * is there now, a broken image included. A profile's flashCommand uses it
+ * to bring the reference device back on a known image.
+ */
+static int program(void)
+{
+    char part[600], why[300] = "";
+    size_t n = 0;
+    unsigned char *img;
+
+    if (env_copy("OTA_STATE_DIR", rd.state_dir, sizeof(rd.state_dir), 1) != 0)
+        return 2;
+    if (!program_version[0] || strlen(program_version) > OTA_MAX_VERSION) {
+        fprintf(stderr, "ota-ref-device: --program wants a version of 1 to %d characters\n",
+                OTA_MAX_VERSION);
+        return 2;
+    }
+    rd_state_path("download.part", part, sizeof(part));
+    img = rd_img_load(program_file, &n, why, sizeof(why));
+    if (!img || rd_img_save(part, img, n, why, sizeof(why)) != 0 ||
+        rd_flash_write(part, program_version, why, sizeof(why)) != 0) {
+        fprintf(stderr, "ota-ref-device: --program: %s\n", why);
+        free(img);
+        return 1;
+    }
+    free(img);
+    printf("programmed %s (%zu bytes) as version %s into %s\n", program_file, n, program_version,
+           rd.state_dir);
+    return 0;
+}
+
 static int parse_args(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -326,6 +373,11 @@ static int parse_args(int argc, char **argv)
             rd.redownload_once = 1;
         } else if (!strcmp(argv[i], "--http-only")) {
             rd.http_only = 1;
+        } else if (!strcmp(argv[i], "--image-check")) {
+            rd.image_check = 1;
+        } else if (!strcmp(argv[i], "--program") && i + 2 < argc) {
+            program_file = argv[++i];
+            program_version = argv[++i];
         } else if (!strcmp(argv[i], "--deaf-after-report")) {
             rd.deaf_after_report = 1;
         } else if (!strcmp(argv[i], "--detached-retries")) {
@@ -459,6 +511,8 @@ int main(int argc, char **argv)
 
     if (rc >= 0)
         return rc;
+    if (program_file)
+        return program();
     setvbuf(stdout, NULL, _IOLBF, 0);
     pthread_mutex_init(&rd.lock, NULL);
     ota_cond_init_mono(&rd.pub_cond); /* both are waited on with monotonic deadlines */
@@ -474,7 +528,8 @@ int main(int argc, char **argv)
         return 3;
     }
     if (!rd.no_channel)
-        rd_chan("!READY fw=%s caps=inject-flash,reset,set-version,image-digest", rd.version);
+        rd_chan("!READY fw=%s caps=inject-flash,reset,set-version,image-digest%s", rd.version,
+                rd.image_check ? ",image-check" : "");
     serve();
     rd_log("rebooting");
     rd_upgrade_join();

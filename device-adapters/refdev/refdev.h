@@ -91,6 +91,10 @@ typedef enum {
                                  job's first request starts where the old one ended */
     BUG_TARGET_RUNS_OLD,      /* the target version reported while the old image still runs */
     BUG_PROGRESS_OVER_100,    /* after a resume, progress in percent of the remaining bytes */
+    /* Images the device checks itself (--image-check), at the end so that the order stays. */
+    BUG_IGNORES_IMAGE_CHECK, /* the app header is not checked: a broken or foreign image boots */
+    BUG_REPORTS_PUSHED_VER,  /* the version reported is the push's, not the image's */
+    BUG_DIFF_WRONG_BASE,     /* a diff made against another base is applied and flashed */
     BUG__COUNT
 } rd_bug;
 
@@ -173,6 +177,8 @@ typedef struct {
                              second later and install it when that copy verifies */
     long long block_size; /* bytes per MQTT block request (--block-size) */
     double reboot_after_failure; /* variant: seconds from a failure report to a reboot, 0: none */
+    int image_check; /* variant: images carry an app header (appimage.h) the device checks, its
+                        version comes from the header, and it takes diffs (isDiff) */
 
     pthread_mutex_t lock;
     char version[OTA_MAX_VERSION + 1];
@@ -234,11 +240,28 @@ void rd_upgrade_join(void);
 int rd_flash_boot(char *why, size_t cap);
 /* Write the verified image in `part` and the version (atomic unless a pwr-* bug); -1 with why. */
 int rd_flash_write(const char *part, const char *version, char *why, size_t cap);
+/* The image in flash without its trailer (malloc'd; empty for the factory image); NULL: broken. */
+unsigned char *rd_flash_image(size_t *len);
 /*
  * Before a download to `part`: the bytes of a partial download of this push kept from an
  * earlier attempt or boot (resume from there), or 0 (any other partial removed).
  */
 long long rd_partial_take(const ota_push *p, const char *part);
+
+/* install.c: an image the device checks itself (--image-check) */
+/*
+ * Before the flash: with --image-check apply a diff and check the app header;
+ * 0 with the version to install (the header's; without --image-check the
+ * push's), -1 with why (the attempt ends in -3).
+ */
+int rd_image_install(const ota_push *p, const char *part, char *version, size_t vcap, char *why,
+                     size_t cap);
+/*
+ * At boot with --image-check: the version in the header of the image in flash;
+ * -1: none (the factory image, or reports-pushed-version). An image that fails
+ * its check does not boot: the device aborts, as a bricked board hangs.
+ */
+int rd_image_boot_version(char *version, size_t vcap);
 
 /* state files */
 int rd_state_write(const char *name, const char *text);

@@ -830,7 +830,7 @@ static void download_again(const ota_push *p)
 static void *worker(void *arg)
 {
     ota_push p;
-    char part[600], why[256] = "";
+    char part[600], why[256] = "", version[OTA_MAX_VERSION + 1];
     int step = 0; /* the failure step that ends the attempt, reported once idle */
     (void)arg;
 
@@ -863,8 +863,13 @@ static void *worker(void *arg)
         step = rd_has_bug(BUG_WRONG_FAIL_CODE) ? -2 : -3;
         goto idle;
     }
+    if (rd_image_install(&p, part, version, sizeof(version), why, sizeof(why)) != 0) {
+        unlink(part);
+        step = -3;
+        goto idle;
+    }
     set_state(RD_FLASHING);
-    if (flash(part, p.version, why, sizeof(why)) != 0) {
+    if (flash(part, version, why, sizeof(why)) != 0) {
         step = -4;
         goto idle;
     }

@@ -80,6 +80,8 @@ static const field fields[] = {
 
 static const char *const sections[] = {"endpoints", "reset", "timeBounds", "serial"};
 
+static int is_comment(const char *key);
+
 const char *dut_adapter_kind_name(dut_adapter_kind k)
 {
     static const char *const names[DUT_ADAPTER__COUNT] = {"reference", "process", "serial",
@@ -216,6 +218,130 @@ static int is_section(const char *key)
     return 0;
 }
 
+const char *dut_fw_versions_name(const dut_firmware *fw)
+{
+    if (fw->versions == DUT_FW_UPWARD)
+        return "upward";
+    if (fw->versions == DUT_FW_ALTERNATE)
+        return "alternate";
+    return fw->build[0] && !fw->nfiles ? "upward" : "alternate";
+}
+
+/* A string member of the firmware object into dst; -1 with why. */
+static int fw_str(const cJSON *j, char *dst, size_t cap, char *why, size_t whycap)
+{
+    if (!cJSON_IsString(j) || !j->valuestring[0] || strlen(j->valuestring) >= cap)
+        return snprintf(why, whycap, "must be a non-empty string of at most %zu characters",
+                        cap - 1),
+               -1;
+    memcpy(dst, j->valuestring, strlen(j->valuestring) + 1);
+    return 0;
+}
+
+/* One element of firmware.files: {"version", "file", "module"}; the file relative to dir. */
+static int fw_file(const cJSON *e, const char *dir, dut_fw_file *f, char *why, size_t cap)
+{
+    const cJSON *j;
+    char file[512];
+
+    if (!cJSON_IsObject(e))
+        return snprintf(why, cap, "elements must be objects {\"version\", \"file\"}"), -1;
+    cJSON_ArrayForEach(j, e)
+    {
+        int rc = !strcmp(j->string, "version") ? fw_str(j, f->version, sizeof(f->version), why, cap)
+                 : !strcmp(j->string, "file")  ? fw_str(j, file, sizeof(file), why, cap)
+                 : !strcmp(j->string, "module") ? fw_str(j, f->module, sizeof(f->module), why, cap)
+                 : is_comment(j->string)
+                     ? 0
+                     : (snprintf(why, cap, "has an unknown member '%s'", j->string), -1);
+        if (rc)
+            return -1;
+    }
+    if (!f->version[0] || !cJSON_GetObjectItemCaseSensitive(e, "file"))
+        return snprintf(why, cap, "elements need \"version\" and \"file\""), -1;
+    if (file[0] == '/' || !dir[0])
+        snprintf(f->file, sizeof(f->file), "%s", file);
+    else if ((size_t)snprintf(f->file, sizeof(f->file), "%s/%s", dir, file) >= sizeof(f->file))
+        return snprintf(why, cap, "a file path is too long"), -1;
+    return 0;
+}
+
+static int fw_member(const cJSON *j, const char *dir, dut_firmware *fw, char *why, size_t cap)
+{
+    const char *k = j->string;
+
+    if (!strcmp(k, "build"))
+        return fw_str(j, fw->build, sizeof(fw->build), why, cap);
+    if (!strcmp(k, "foreign"))
+        return fw_str(j, fw->foreign, sizeof(fw->foreign), why, cap);
+    if (!strcmp(k, "diff"))
+        return fw_str(j, fw->diff, sizeof(fw->diff), why, cap);
+    if (!strcmp(k, "cache"))
+        return fw_str(j, fw->cache, sizeof(fw->cache), why, cap);
+    if (!strcmp(k, "checks") || !strcmp(k, "reflash")) {
+        if (!cJSON_IsBool(j))
+            return snprintf(why, cap, "must be true or false"), -1;
+        *(!strcmp(k, "checks") ? &fw->checks : &fw->reflash) = cJSON_IsTrue(j);
+        return 0;
+    }
+    if (!strcmp(k, "versions")) {
+        const char *v = cJSON_IsString(j) ? j->valuestring : "";
+        fw->versions = !strcmp(v, "upward")      ? DUT_FW_UPWARD
+                       : !strcmp(v, "alternate") ? DUT_FW_ALTERNATE
+                                                 : DUT_FW_DEFAULT;
+        return fw->versions == DUT_FW_DEFAULT
+                   ? (snprintf(why, cap, "must be \"upward\" or \"alternate\""), -1)
+                   : 0;
+    }
+    if (!strcmp(k, "files")) {
+        const cJSON *e;
+        if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) > DUT_FW_MAX_FILES)
+            return snprintf(why, cap, "must be an array of at most %d files", DUT_FW_MAX_FILES), -1;
+        cJSON_ArrayForEach(e, j)
+        {
+            if (fw_file(e, dir, &fw->files[fw->nfiles], why, cap) != 0)
+                return -1;
+            fw->nfiles++;
+        }
+        return 0;
+    }
+    return snprintf(why, cap, "is not a member of firmware"), -1;
+}
+
+/*
+ * The firmware object: files relative to the profile's folder (the folder of
+ * `name`). At least two files, or a build command.
+ */
+static int read_firmware(const cJSON *o, const char *name, dut_firmware *fw, char *err,
+                         size_t errcap)
+{
+    char dir[512], why[200];
+    const char *slash = strrchr(name, '/');
+    const cJSON *j;
+
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - name) : 0, name);
+    if (!cJSON_IsObject(o))
+        return snprintf(err, errcap, "device profile %s: field 'firmware' must be an object", name),
+               DUT_ERR_ARG;
+    fw->present = 1;
+    cJSON_ArrayForEach(j, o)
+    {
+        if (is_comment(j->string))
+            continue;
+        if (fw_member(j, dir, fw, why, sizeof(why)) != 0)
+            return snprintf(err, errcap, "device profile %s: field 'firmware.%s' %s", name,
+                            j->string, why),
+                   DUT_ERR_ARG;
+    }
+    if (!fw->build[0] && fw->nfiles < 2)
+        return snprintf(err, errcap,
+                        "device profile %s: field 'firmware' needs 'build' (a command that "
+                        "makes the image of a version) or 'files' with at least two versions",
+                        name),
+               DUT_ERR_ARG;
+    return DUT_OK;
+}
+
 static int is_comment(const char *key)
 {
     return key[0] == '_' || !strcmp(key, "about");
@@ -233,6 +359,11 @@ static int read_object(const cJSON *o, const char *section, const char *name, du
         const field *f;
         if (is_comment(j->string))
             continue;
+        if (!section && !strcmp(j->string, "firmware")) {
+            if (read_firmware(j, name, &p->fw, err, errcap) != DUT_OK)
+                return DUT_ERR_ARG;
+            continue;
+        }
         if (!section && is_section(j->string)) {
             if (!cJSON_IsObject(j))
                 return snprintf(err, errcap, "device profile %s: field '%s' must be an object",

@@ -82,6 +82,33 @@ static void full_profile(void **state)
 }
 
 /* Each bad profile: the message names the file, the field and what is wrong. */
+/* The firmware section: files relative to the profile's folder, the versions each way defaults. */
+static void firmware_section(void **state)
+{
+    dut_profile p;
+    char err[256] = "";
+    const char *files =
+        "{" ID ",\"firmware\":{\"files\":[{\"version\":\"2.0\",\"file\":\"fw/a.bin\"},"
+        "{\"version\":\"3.0\",\"file\":\"/abs/b.bin\",\"module\":\"MCU\"}],"
+        "\"checks\":true,\"reflash\":true}}";
+    (void)state;
+
+    assert_int_equal(dut_profile_parse(files, strlen(files), "lab/dev.json", &p, err, sizeof(err)),
+                     DUT_OK);
+    assert_true(p.fw.present && p.fw.checks && p.fw.reflash);
+    assert_int_equal(p.fw.nfiles, 2);
+    assert_string_equal(p.fw.files[0].file, "lab/fw/a.bin");
+    assert_string_equal(p.fw.files[1].file, "/abs/b.bin");
+    assert_string_equal(p.fw.files[1].module, "MCU");
+    assert_string_equal(dut_fw_versions_name(&p.fw), "alternate");
+    assert_int_equal(
+        parse("{" ID ",\"firmware\":{\"build\":\"make {version}\"}}", &p, err, sizeof(err)),
+        DUT_OK);
+    assert_string_equal(dut_fw_versions_name(&p.fw), "upward");
+    assert_int_equal(parse("{" ID "}", &p, err, sizeof(err)), DUT_OK);
+    assert_false(p.fw.present);
+}
+
 static void bad_profiles_say_why(void **state)
 {
     static const struct {
@@ -102,6 +129,16 @@ static void bad_profiles_say_why(void **state)
         {"{" ID ",\"endpoints\":3}", "'endpoints' must be an object"},
         {"{" ID ",\"dialect\":\"mqtt\"}", "only aliyun"},
         {"{\"productKey\":\"a/b\",\"deviceName\":\"d\",\"deviceSecret\":\"s\"}", "without '/'"},
+        {"{" ID ",\"firmware\":{}}", "'firmware' needs 'build'"},
+        {"{" ID ",\"firmware\":{\"files\":[{\"version\":\"1\",\"file\":\"a\"}]}}",
+         "at least two versions"},
+        {"{" ID ",\"firmware\":{\"build\":\"b\",\"versions\":\"down\"}}",
+         "'firmware.versions' must be \"upward\" or \"alternate\""},
+        {"{" ID ",\"firmware\":{\"build\":\"b\",\"signed\":true}}",
+         "'firmware.signed' is not a member of firmware"},
+        {"{" ID ",\"firmware\":{\"files\":[{\"file\":\"a\"},{\"file\":\"b\"}]}}",
+         "need \"version\" and \"file\""},
+        {"{" ID ",\"firmware\":[]}", "'firmware' must be an object"},
     };
     (void)state;
 
@@ -164,6 +201,7 @@ int main(void)
         cmocka_unit_test(examples_parse),
         cmocka_unit_test(identity_only_is_the_reference_device),
         cmocka_unit_test(full_profile),
+        cmocka_unit_test(firmware_section),
         cmocka_unit_test(bad_profiles_say_why),
         cmocka_unit_test(error_excerpt_stays_inside_the_input),
         cmocka_unit_test(whole_profile_checks),

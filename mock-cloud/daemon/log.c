@@ -117,7 +117,7 @@ static int outside_ota(const ota_trace_rec *r)
 /*
  * A broker event (the plugin's JSON, {"event","client_id","detail",...}) in
  * words: "connect: client 'ID'", "subscribe: TOPIC client 'ID'". Mosquitto
- * 2.0 gives every disconnect the reason -1 (unknown), a clean one 0: neither
+ * 2.0 gives every disconnect (the cloud's own too) the reason -1 (unknown), a clean one 0: neither
  * says anything, so only another reason is shown. 0 when r is not one.
  */
 static int broker_event_text(const ota_trace_rec *r, char *buf, size_t cap)
@@ -131,7 +131,7 @@ static int broker_event_text(const ota_trace_rec *r, char *buf, size_t cap)
     const char *d = cJSON_IsString(detail) ? detail->valuestring : "";
     int ok = cJSON_IsString(ev);
 
-    if (ok && !strcmp(ev->valuestring, "disconnect") &&
+    if (ok && strstr(ev->valuestring, "disconnect") &&
         (!strcmp(d, "reason -1") || !strcmp(d, "reason 0")))
         d = "";
     if (ok)

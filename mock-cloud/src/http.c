@@ -423,8 +423,10 @@ static int start_server(mc_cloud *c, const char *name, struct MHD_Daemon **d, in
     if (!*d) {
         char who[128] = "";
         if (*port && ota_port_holder(*port, who, sizeof(who)) >= 0)
-            snprintf(err, errcap, "the %s file server would not start on %s port %d: it is "
-                     "taken by %s", name ? "HTTPS" : "HTTP", c->listen_addr, *port, who);
+            snprintf(err, errcap,
+                     "the %s file server would not start on %s port %d: it is "
+                     "taken by %s",
+                     name ? "HTTPS" : "HTTP", c->listen_addr, *port, who);
         else
             snprintf(err, errcap, "the %s file server would not start on %s port %d%s",
                      name ? "HTTPS" : "HTTP", c->listen_addr, *port,

@@ -229,6 +229,7 @@ static int job_push(mc_job *j, const mc_job_spec *s, const ota_dialect *dialect,
     p.id = epoch_ms();
     p.size = (long long)j->image.size - edit.size_less;
     p.has_version = 1;
+    p.is_diff = s->is_diff;
     snprintf(p.version, sizeof(p.version), "%s", j->version);
     if (!s->omit_transport && j->mqtt) {
         p.has_dprotocol = 1;

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mock_priv.h"
 
@@ -87,6 +88,7 @@ static int bare_teardown(void **state)
     mc_jobs_free(c);
     mc_registry_free(c);
     mc_trace_close(c);
+    mc_files_free(c);
     pthread_mutex_destroy(&c->lock);
     free(c);
     return 0;
@@ -206,6 +208,55 @@ static void fault_countdown(void **state)
     assert_string_equal(mc_fault_kind_name(MC_FAULT_HTTP_STATUS), "http-status");
 }
 
+/*
+ * A job that serves a firmware file: the push carries its size, its digests and isDiff, its
+ * bytes are the file's, jobs of one file share one entry, an unreadable or empty file is
+ * refused.
+ */
+static void a_job_serves_a_firmware_file(void **state)
+{
+    mc_cloud *c = *state;
+    char path[] = "/tmp/ota-test-fw-XXXXXX", empty[] = "/tmp/ota-test-fw-XXXXXX", md5[33], sha[65];
+    unsigned char body[3000], back[16];
+    mc_job_spec s = {.dn = "ref-device-01", .version = "2.0.0", .no_publish = 1, .is_diff = 1};
+    mc_job_info ji;
+    int fd = mkstemp(path), fe = mkstemp(empty), id;
+
+    assert_true(fd >= 0 && fe >= 0);
+    for (size_t i = 0; i < sizeof(body); i++)
+        body[i] = (unsigned char)(i * 7 + 3);
+    assert_int_equal(write(fd, body, sizeof(body)), (ssize_t)sizeof(body));
+    close(fd);
+    close(fe);
+    ota_digest_hex(OTA_DIGEST_MD5, body, sizeof(body), md5, sizeof(md5));
+    ota_digest_hex(OTA_DIGEST_SHA256, body, sizeof(body), sha, sizeof(sha));
+    s.image_path = path;
+    s.image_size = 99; /* ignored: the file says */
+    assert_int_equal(mc_job_create(c, &s, &id), MC_OK);
+    assert_int_equal(mc_job_get(c, id, &ji), MC_OK);
+    assert_int_equal(ji.size, sizeof(body));
+    assert_string_equal(ji.digest_hex, md5);
+    assert_string_equal(ji.sha256_hex, sha);
+    assert_non_null(strstr(mc_job_find(c, id)->push, "\"size\":3000"));
+    assert_non_null(strstr(mc_job_find(c, id)->push, "\"isDiff\":1"));
+    mc_image_read(&mc_job_find(c, id)->image, 2990, back, 10);
+    assert_memory_equal(back, body + 2990, 10);
+    s.digest = OTA_DIGEST_SHA256;
+    assert_int_equal(mc_job_create(c, &s, &id), MC_OK);
+    assert_int_equal(mc_job_get(c, id, &ji), MC_OK);
+    assert_string_equal(ji.digest_hex, sha);
+    assert_non_null(c->files);
+    assert_null(c->files->next); /* one entry for both jobs */
+    s.image_path = empty;
+    assert_int_equal(mc_job_create(c, &s, &id), MC_ERR_ARG);
+    s.image_path = "/nonexistent/fw.bin";
+    assert_int_equal(mc_job_create(c, &s, &id), MC_ERR_IO);
+    assert_non_null(strstr(mc_trace_at(c, mc_trace_count(c) - 1)->info,
+                           "cannot open the firmware file /nonexistent/fw.bin"));
+    unlink(path);
+    unlink(empty);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +270,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cancel_ends_an_open_job_once, bare_setup, bare_teardown),
         cmocka_unit_test_setup_teardown(topics_outside_ota_are_traced_for_known_devices, bare_setup,
                                         bare_teardown),
+        cmocka_unit_test_setup_teardown(a_job_serves_a_firmware_file, bare_setup, bare_teardown),
     };
     return cmocka_run_group_tests_name("job", tests, NULL, NULL);
 }

@@ -76,6 +76,8 @@ int ota_push_build(const ota_push *p, char *buf, size_t cap)
         cJSON_AddNumberToObject(data, "streamFileId", (double)p->stream_file_id);
     if (p->has_module)
         cJSON_AddStringToObject(data, "module", p->module);
+    if (p->is_diff)
+        cJSON_AddNumberToObject(data, "isDiff", 1);
     cJSON_AddObjectToObject(data, "extData");
     return pj_print_take(root, buf, cap);
 }
@@ -142,6 +144,10 @@ static int parse_numbers(const cJSON *data, ota_push *out)
         rc = pj_int(data, "streamId", &out->stream_id, NULL);
     if (rc == OTA_OK)
         rc = pj_int(data, "streamFileId", &out->stream_file_id, NULL);
+    if (rc == OTA_OK) { /* isDiff of another type is not ours to refuse: a full image */
+        const cJSON *diff = cJSON_GetObjectItemCaseSensitive(data, "isDiff");
+        out->is_diff = cJSON_IsNumber(diff) && diff->valuedouble == 1;
+    }
     if (rc == OTA_OK && files && !cJSON_IsArray(files))
         rc = OTA_ERR_TYPE;
     if (rc == OTA_OK && files)

@@ -40,6 +40,36 @@ typedef struct {
                      network device) */
 } dut_bounds;
 
+/*
+ * The user's own firmware (the profile's "firmware" object, docs/device-profiles.md):
+ * prebuilt files per version, or a command that builds the image for a version,
+ * how the suite moves among versions, and whether the device checks its images.
+ */
+#define DUT_FW_MAX_FILES 16
+typedef enum { DUT_FW_DEFAULT = 0, DUT_FW_UPWARD, DUT_FW_ALTERNATE } dut_fw_versions;
+
+typedef struct {
+    char version[65];
+    char file[512];  /* as given, relative paths made relative to the profile's folder */
+    char module[65]; /* "" : the profile's module */
+} dut_fw_file;
+
+typedef struct {
+    int present; /* the profile (or the command line) has a firmware section */
+    dut_fw_file files[DUT_FW_MAX_FILES];
+    int nfiles;
+    char build[DUT_PROFILE_MAX_CMD];   /* {version} {out} {module} {size} */
+    dut_fw_versions versions;          /* DEFAULT: upward with build, alternate with files */
+    int checks;                        /* the device checks its images (IMG rules apply) */
+    char foreign[DUT_PROFILE_MAX_CMD]; /* {version} {out}: an image it must refuse */
+    char diff[DUT_PROFILE_MAX_CMD];    /* {from} {to} {from_file} {to_file} {out}: a diff package */
+    int reflash;                       /* run flashCommand at the start of a run */
+    char cache[512];                   /* keep built images here between runs; "": per run */
+} dut_firmware;
+
+/* "upward" or "alternate": what versions resolves to for this section. */
+const char *dut_fw_versions_name(const dut_firmware *fw);
+
 typedef struct {
     /* identity */
     char pk[65], dn[65], secret[129], module[65], firmware_version[65];
@@ -67,6 +97,7 @@ typedef struct {
     int baud;
     char framing[8];
     double reopen_window, ready_timeout;
+    dut_firmware fw;
 } dut_profile;
 
 /* The defaults of a profile that names nothing but an identity: the reference device. */

@@ -79,6 +79,7 @@ typedef struct {
     int file_count;           /* elements of files[]; 0 when absent. Without a top-level url,
                                  url/size/sign/md5 come from the first element's
                                  fileUrl/fileSize/fileSign/fileMd5 */
+    int is_diff;              /* isDiff 1: a differential package against the running image */
 } ota_push;
 
 /* A push with every optional field absent. */
