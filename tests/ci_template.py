@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Reads a CI template of ci/templates/ (GitHub Actions or GitLab CI) and prints
-what one job runs, so tests/templates.sh can run it against the reference device.
+"""Reads a CI template of ci/templates/ (GitHub Actions, GitLab CI, or a LAVA test
+definition) and prints what one job runs, so tests/templates.sh and
+tests/lab_templates.sh can run it against the reference device.
 
 Only the subset of YAML the templates use is understood: block mappings, `- `
 lists, `run: |` block scalars and plain one-line values. A template that leaves
 that subset is an error here, on purpose: the templates stay easy to read.
+
+A LAVA test definition has one job, `run`: its steps; `install` is its install
+steps; its artifacts are the files its ota-conformance command writes.
 
 usage: ci_template.py FILE JOB commands   # the job's shell lines, install steps left out
        ci_template.py FILE JOB install    # the install steps' lines (run by hand, as root)
@@ -85,13 +89,45 @@ def gitlab(lines, job, what):
     return out[what]
 
 
+def lava(lines, job, what):
+    if job != "run":
+        sys.exit(f"ci_template: a LAVA test definition has one job, 'run', not '{job}'")
+
+    def steps(section):
+        body = job_lines(lines, section, 0)
+        out, inside = [], False
+        for line in body:
+            s = line.strip()
+            if s == "steps:":
+                inside = True
+            elif inside and s.startswith("- "):
+                out.append(s[2:])
+            elif s and not s.startswith("#"):
+                inside = False
+        return out
+
+    if what == "install":
+        return steps("install")
+    cmds = steps("run")
+    if what == "commands":
+        return cmds
+    arts = []
+    for c in cmds:
+        words = c.split()
+        for flag in ("--junit", "--html", "--trace"):
+            if flag in words[:-1]:
+                arts.append(words[words.index(flag) + 1])
+    return arts
+
+
 def main():
     if len(sys.argv) != 4 or sys.argv[3] not in ("commands", "install", "artifacts"):
         sys.exit(__doc__)
     path, job, what = sys.argv[1:]
     with open(path, encoding="utf-8") as f:
         lines = [l.rstrip("\n") for l in f]
-    kind = github if any(l.startswith("jobs:") for l in lines) else gitlab
+    kind = (github if any(l.startswith("jobs:") for l in lines)
+            else lava if any(l.startswith("metadata:") for l in lines) else gitlab)
     items = kind(lines, job, what)
     if not items:
         sys.exit(f"ci_template: job '{job}' of {path} has no {what}")

@@ -27,7 +27,11 @@ static void usage(FILE *f)
            "Runs the Aliyun OTA conformance suite against one device under test.\n\n"
            "  --device FILE      device profile: identity, adapter, endpoints, reset, time\n"
            "                     bounds, serial settings (docs/device-profiles.md); default:\n"
-           "                     devices/ref-device.json of the fixtures folder\n"
+           "                     devices/ref-device.json of the fixtures folder; given\n"
+           "                     several times: several boards share the tests, each\n"
+           "                     with its own broker and cloud\n"
+           "  --lab FILE         the boards of a lab (each with its profile, port and\n"
+           "                     identity), sharing the tests as several --device do\n"
            "  --dut-cmd CMD      run CMD (with /bin/sh) as the device (adapter process); default:\n"
            "                     the reference device next to this program\n"
            "  --adapter KIND     reference, process, serial or network (overrides the profile)\n"
@@ -76,6 +80,10 @@ static void usage(FILE *f)
            "  --jobs N           test N instances of the device side by side, each with\n"
            "                     its own broker and cloud (process devices only; 1..16;\n"
            "                     default 1)\n"
+           "  --netns            each device instance (device, broker, file server) in a\n"
+           "                     network namespace of its own: firmware with fixed ports\n"
+           "                     (127.0.0.1:1883, port 80) runs with --jobs N; needs root\n"
+           "                     or unprivileged user namespaces\n"
            "  --fixtures DIR     fixtures folder (default: $OTA_FIXTURES, else\n"
            "                     ../share/ota-conformance next to this program when\n"
            "                     installed, else the source tree's fixtures/)\n"
@@ -185,6 +193,7 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--baseline-strict", NULL, &o->baseline_strict},
         {"--only", &o->only, NULL},
         {"--device", &o->device, NULL},
+        {"--lab", &o->lab, NULL},
         {"--fixtures", &o->fixtures, NULL},
         {"--broker", &o->broker, NULL},
         {"--cloud", &o->cloud, NULL}, /* the API of a running ota-mock-cloud */
@@ -193,6 +202,7 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--quiet", NULL, &o->quiet},
         {"--strict", NULL, &o->strict},
         {"--tls", NULL, &o->tls},
+        {"--netns", NULL, &o->netns},
         {"--certs", &o->certs, NULL},
         {"--adapter", &o->dev.adapter, NULL},
         {"--serial-port", &o->dev.serial_port, NULL},
@@ -212,6 +222,14 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         return 1;
     }
 
+    /* Every --device is kept: several are several boards (boards.c). */
+    if (!strcmp(argv[*i], "--device") && *i + 1 < argc) {
+        if (o->ndevices == CT_MAX_BOARDS) {
+            fprintf(stderr, "ota-conformance: at most %d boards (--device)\n", CT_MAX_BOARDS);
+            return -1;
+        }
+        o->devices[o->ndevices++] = argv[*i + 1];
+    }
     for (size_t k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
         if (strcmp(argv[*i], table[k].name))
             continue;
@@ -249,6 +267,11 @@ static int check_combinations(const ct_options *o)
     }
     if (o->cloud && (o->broker || o->tls || o->jobs > 1)) {
         fprintf(stderr, "ota-conformance: --cloud goes with neither --broker, --tls nor --jobs\n");
+        return -1;
+    }
+    if (o->netns && (o->broker || o->cloud)) {
+        fprintf(stderr, "ota-conformance: --netns gives each device instance nothing but its own "
+                        "loopback: drop --broker and --cloud\n");
         return -1;
     }
     if (o->jobs > 1 && o->broker) {

@@ -83,6 +83,12 @@ int ct_device_prepare(const char *path, const ct_overrides *o, dut_profile *p, c
     }
     if (o->serial_port)
         snprintf(p->serial_port, sizeof(p->serial_port), "%s", o->serial_port);
+    if (o->pk)
+        snprintf(p->pk, sizeof(p->pk), "%s", o->pk);
+    if (o->dn)
+        snprintf(p->dn, sizeof(p->dn), "%s", o->dn);
+    if (o->secret)
+        snprintf(p->secret, sizeof(p->secret), "%s", o->secret);
     if (o->listen)
         snprintf(p->listen, sizeof(p->listen), "%s", o->listen);
     if (o->url_host)
@@ -198,7 +204,16 @@ int ct_device_open(const dut_profile *p, const char *cmd, const char *const *env
 
     switch (p->adapter) {
     case DUT_ADAPTER_NETWORK:
-        return dut_network_open(cb, out) == DUT_OK ? 0 : -1;
+        if (!p->command[0])
+            return dut_network_open(cb, out) == DUT_OK ? 0 : -1;
+        /* One the suite starts (--netns): kept running as its own bootloader loop would, and
+         * still met only by its MQTT connection (no channel, no reset). */
+        pc = (dut_process_config){p->command, envp};
+        if (dut_process_open(&pc, cb, out) != DUT_OK) {
+            snprintf(err, errcap, "cannot start the device: %.300s", p->command);
+            return -1;
+        }
+        return 0;
     case DUT_ADAPTER_SERIAL:
         memset(&sc, 0, sizeof(sc));
         sc.path = p->serial_port;

@@ -11,6 +11,7 @@
 /* What the command line says about the device; NULL / 0 leaves the profile's value. */
 typedef struct {
     const char *adapter, *dut_cmd, *serial_port, *listen, *url_host;
+    const char *pk, *dn, *secret; /* a board's identity in a lab file */
     int mqtt_port, mqtts_port, http_port, https_port, url_no_port, tls;
     double scale;
     /* --firmware FILE@VERSION (repeatable), --firmware-build CMD, --firmware-cache DIR */

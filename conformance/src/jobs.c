@@ -14,7 +14,12 @@
  * The wire between parent and worker is lines on two pipes:
  *   parent -> worker: "<index>\n" (run that test), "quit\n"
  *   worker -> parent: "ready\n", "done <index> <test JSON>\n", "fw <version>\n",
- *                     "boot <test JSON>\n" (its device never came up: VER-1's failure)
+ *                     "boot <test JSON>\n" (its device never came up: VER-1's failure),
+ *                     "lost <why>\n" (its board is gone: the test it had goes back to
+ *                     the others, who get it first; the worker quits)
+ *
+ * A worker with nothing left to take waits while others still run tests, so
+ * that a test handed back by a lost board still finds a worker.
  *
  * A worker ends with the parent (PR_SET_PDEATHSIG: SIGTERM, handled as an
  * interruption), and stops its device and broker, also when the parent was
@@ -40,7 +45,7 @@ typedef struct {
     int cmd, res; /* pipe ends: commands out, results in */
     char *buf;    /* partial line from res */
     size_t len;
-    int alive, ready;
+    int alive, ready, lost, idle;
     long running; /* index of the test in flight, -1 when idle */
     long *ran;    /* indexes in the order handed out */
     size_t nran;
@@ -196,28 +201,72 @@ static int send_cmd(worker *w, long idx)
     return write(w->cmd, line, (size_t)n) == n ? 0 : -1;
 }
 
-/* Give worker w the next test (in j->order), or tell it to quit. */
-static void hand_out(ct_jobs *j, worker *w, size_t *next)
+static int any_running(const worker *ws, int n)
 {
-    size_t idx = *next < j->ncases && j->order ? j->order[*next] : *next;
+    for (int k = 0; k < n; k++)
+        if (ws[k].alive && ws[k].running >= 0)
+            return 1;
+    return 0;
+}
 
-    if (*next < j->ncases && !ct_interrupted && send_cmd(w, (long)idx) == 0) {
+/*
+ * Give worker w a test handed back by a lost board, else the next one (in
+ * j->order). With none left it waits while others still run (one of them
+ * may hand a test back), and quits when none does.
+ */
+static void hand_out(ct_jobs *j, worker *ws, worker *w, size_t *next)
+{
+    int again = j->nagain > 0;
+    size_t idx = again ? (size_t)j->again[j->nagain - 1]
+                 : *next < j->ncases && j->order ? j->order[*next]
+                                                 : *next;
+
+    w->idle = 0;
+    if ((again || *next < j->ncases) && !ct_interrupted && send_cmd(w, (long)idx) == 0) {
         w->running = (long)idx;
         w->ran[w->nran++] = (long)idx;
         if (j->on_start)
             j->on_start(idx, j->ud);
-        (*next)++;
+        if (again)
+            j->nagain--;
+        else
+            (*next)++;
         return;
     }
     w->running = -1;
+    if (!ct_interrupted && any_running(ws, j->njobs)) {
+        w->idle = 1;
+        return;
+    }
     send_cmd(w, -1);
+    for (int k = 0; k < j->njobs; k++) /* the last test is done: the waiting ones quit too */
+        if (ws[k].alive && ws[k].idle) {
+            ws[k].idle = 0;
+            send_cmd(&ws[k], -1);
+        }
 }
 
-static void on_line(ct_jobs *j, worker *w, int k, char *line, size_t *next)
+/* A lost board's test goes to a waiting worker at once, if one waits. */
+static void hand_back(ct_jobs *j, worker *ws, worker *w, size_t *next)
 {
+    if (w->running >= 0 && !j->done[w->running]) {
+        j->again[j->nagain++] = w->running;
+        if (w->nran && w->ran[w->nran - 1] == w->running)
+            w->nran--; /* it did not run it */
+    }
+    w->running = -1;
+    for (int k = 0; k < j->njobs && j->nagain; k++)
+        if (ws[k].alive && ws[k].idle)
+            hand_out(j, ws, &ws[k], next);
+}
+
+static void on_line(ct_jobs *j, worker *ws, int k, char *line, size_t *next)
+{
+    worker *w = &ws[k];
+
     if (!strcmp(line, "ready")) {
         w->ready = 1;
-        hand_out(j, w, next);
+        hand_out(j, ws, w, next);
     } else if (!strncmp(line, "done ", 5)) {
         char *json;
         long idx = strtol(line + 5, &json, 10);
@@ -229,7 +278,12 @@ static void on_line(ct_jobs *j, worker *w, int k, char *line, size_t *next)
             if (j->on_result)
                 j->on_result(&j->results[idx], j->ud);
         }
-        hand_out(j, w, next);
+        hand_out(j, ws, w, next);
+    } else if (!strncmp(line, "lost ", 5)) {
+        w->lost = 1;
+        if (j->on_lost)
+            j->on_lost(k, line + 5, j->ud);
+        hand_back(j, ws, w, next);
     } else if (!strncmp(line, "fw ", 3)) {
         snprintf(w->fw, sizeof(w->fw), "%.64s", line + 3);
     } else if (!strncmp(line, "boot ", 5) && !j->boot_failed) {
@@ -237,18 +291,24 @@ static void on_line(ct_jobs *j, worker *w, int k, char *line, size_t *next)
     }
 }
 
-/* The worker's pipe closed: reap it; a test it was running fails with the reason. */
-static void on_eof(ct_jobs *j, worker *w, int k)
+/*
+ * The worker's pipe closed: reap it; a test it was running fails with the
+ * reason. A lost board's last lines (the test it handed back) stay out of
+ * the run's trace: that test's records come from the board that runs it.
+ */
+static void on_eof(ct_jobs *j, worker *ws, worker *w, int k, size_t *next)
 {
     int status = 0;
 
     close(w->res);
     close(w->cmd);
     w->alive = 0;
+    w->idle = 0;
     while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
         ;
-    take_lines(j, w, k,
-               w->running >= 0 && !j->done[w->running] ? &j->chunks[w->running] : &j->tail);
+    if (!w->lost)
+        take_lines(j, w, k,
+                   w->running >= 0 && !j->done[w->running] ? &j->chunks[w->running] : &j->tail);
     if (w->running >= 0 && !j->done[w->running]) {
         rp_test *t = &j->results[w->running];
         ct_jobs_failed(t, j->cases[w->running]);
@@ -264,17 +324,22 @@ static void on_eof(ct_jobs *j, worker *w, int k)
             j->on_result(t, j->ud);
     }
     w->running = -1;
+    /* Waiting workers wait for running ones: with none left running, they quit. */
+    for (int m = 0; m < j->njobs && !any_running(ws, j->njobs); m++)
+        if (ws[m].alive && ws[m].idle)
+            hand_out(j, ws, &ws[m], next);
 }
 
-static void read_from(ct_jobs *j, worker *w, int k, size_t *next)
+static void read_from(ct_jobs *j, worker *ws, int k, size_t *next)
 {
+    worker *w = &ws[k];
     ssize_t n = read(w->res, w->buf + w->len, LINE_CAP - 1 - w->len);
     char *nl;
 
     if (n < 0 && errno == EINTR)
         return;
     if (n <= 0) {
-        on_eof(j, w, k);
+        on_eof(j, ws, w, k, next);
         return;
     }
     w->len += (size_t)n;
@@ -282,7 +347,7 @@ static void read_from(ct_jobs *j, worker *w, int k, size_t *next)
     while ((nl = memchr(w->buf, '\n', w->len)) != NULL) {
         size_t used = (size_t)(nl - w->buf) + 1;
         *nl = '\0';
-        on_line(j, w, k, w->buf, next);
+        on_line(j, ws, k, w->buf, next);
         memmove(w->buf, w->buf + used, w->len - used);
         w->len -= used;
     }
@@ -337,8 +402,9 @@ int ct_jobs_run(ct_jobs *j)
     j->chunks = calloc(j->ncases ? j->ncases : 1, sizeof(*j->chunks));
     j->ran = calloc((size_t)j->njobs, sizeof(*j->ran));
     j->nran = calloc((size_t)j->njobs, sizeof(*j->nran));
+    j->again = calloc(j->ncases ? j->ncases : 1, sizeof(*j->again));
     j->out = fopen(j->trace, "w");
-    if (!ws || !pf || !j->done || !j->chunks || !j->ran || !j->nran || !j->out ||
+    if (!ws || !pf || !j->done || !j->chunks || !j->ran || !j->nran || !j->again || !j->out ||
         put_record(j->out, 0, j->dev, OTA_EV_RUN_BEGIN, "run-begin", j->run_begin) != 0) {
         free(ws);
         free(pf);
@@ -354,6 +420,8 @@ int ct_jobs_run(ct_jobs *j)
             break;
         }
     }
+    if (j->on_spawned)
+        j->on_spawned(j->ud);
     /* The workers exist (and inherited the blocked signals): now the parent takes them. */
     sigset_t stop;
     sigemptyset(&stop);
@@ -381,13 +449,13 @@ int ct_jobs_run(ct_jobs *j)
             if (!ws[k].alive)
                 continue;
             if (pf[n++].revents)
-                read_from(j, &ws[k], k, &next);
+                read_from(j, ws, k, &next);
         }
         /* Every worker died before taking its share: the tests left can not run. */
         alive = 0;
         for (int k = 0; k < j->njobs; k++)
             alive += ws[k].alive;
-        if (!alive && next < j->ncases && rc == 0 && !ct_interrupted)
+        if (!alive && (next < j->ncases || j->nagain) && rc == 0 && !ct_interrupted)
             rc = -1;
     }
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
@@ -446,6 +514,8 @@ void ct_jobs_free(ct_jobs *j)
     free(j->ran);
     free(j->nran);
     free(j->done);
+    free(j->again);
+    j->again = NULL;
     j->ran = NULL;
     j->nran = NULL;
     j->done = NULL;

@@ -30,6 +30,10 @@ typedef struct {
     int (*worker)(int job, int cmd_fd, int res_fd, void *ud);
     void (*on_start)(size_t idx, void *ud);
     void (*on_result)(const rp_test *t, void *ud);
+    void (*on_lost)(int job, const char *why, void *ud); /* worker said "lost <why>"; may be NULL */
+    void (*on_spawned)(void *ud); /* every worker forked (start threads only now); may be NULL */
+    long *again; /* tests handed back by a worker whose board is gone, run again first */
+    size_t nagain;
     void *ud;
 
     /* filled by ct_jobs_run */

@@ -215,9 +215,9 @@ void ct_live_result(ct_live *l, const rp_test *t)
     l->inflight -= l->inflight > 0;
     if (l->tty)
         printf("\r\033[K");
-    printf("%s  %-8s %-40s [%s] %.2fs\n",
+    printf("%s  %-8s %-40s [%s] %.2fs%s%s\n",
            t->nwarnings && t->verdict == RP_PASS ? "WARN" : tags[t->verdict], t->group, t->name,
-           t->rules, t->seconds);
+           t->rules, t->seconds, t->board[0] ? " on " : "", t->board);
     for (int w = 0; w < t->nwarnings; w++) {
         snprintf(line, sizeof(line), "warning %s: %s", t->warnings[w].rule, t->warnings[w].text);
         put_wrapped(line);

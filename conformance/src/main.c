@@ -77,6 +77,8 @@ int main(int argc, char **argv)
     rc = ct_cli_parse(&run.opt, argc, argv);
     if (rc != CT_CLI_RUN)
         return rc == CT_CLI_HELP ? 0 : 2;
+    if (ct_boards_prepare(&run) != 0) /* several boards: the run's profile is the first's */
+        return 2;
     if (ct_cli_profile_dialect(&run.opt) != 0)
         return 3;
     if (ct_cli_check_catalogue(&run.opt) != 0)
@@ -98,6 +100,10 @@ int main(int argc, char **argv)
         return 2; /* said why, with what the pattern may have meant */
     /* Every output can be written, or the run does not start: not an hour later. */
     if (ct_setup_check_outputs(&run, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        return 3;
+    }
+    if (run.opt.netns && ct_netns_check(err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-conformance: %s\n", err);
         return 3;
     }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "boards.h"
 #include "ct.h"
 #include "device.h"
 
@@ -24,6 +25,9 @@ typedef struct {
     const char *trace;
     const char *only;
     const char *device;
+    const char *devices[CT_MAX_BOARDS]; /* every --device, in order (several: several boards) */
+    int ndevices;
+    const char *lab; /* --lab FILE: the boards of a lab */
     const char *fixtures;
     const char *broker;
     const char *cloud;
@@ -31,6 +35,7 @@ typedef struct {
     const char *dialect; /* --dialect, else the profile's, else aliyun */
     int list, quiet, strict, requirements, tls;
     int jobs;
+    int netns; /* --netns: each device instance in a network namespace of its own (netns.c) */
     const char *certs;
     const char *baseline; /* --baseline: the trace of an earlier run */
     const char *waivers;  /* --waivers FILE (waivers.h) */
@@ -66,6 +71,8 @@ typedef struct {
     int nresults;
     int is_worker; /* a --jobs worker process */
     ct_live live;
+    ct_boards boards;       /* several boards at once (boards.c); boards.n < 2: one device */
+    const char *board_name; /* a board's worker: the board its results name */
 } ct_run;
 
 /* Where one run (or one --jobs worker) keeps its files, and the device's environment. */
@@ -158,6 +165,26 @@ const char *ct_setup_checks_text(const ct_run *r);
 int ct_setup_write_reports(const ct_run *r, const char *trace, rp_report **rep, int *worse);
 /* Stop the device and the cloud and remove the run's temporary folders. */
 void ct_setup_teardown(ct_paths *p);
+
+/* ---- boards.c: several boards at once ---- */
+/*
+ * The boards of --lab or of several --device options into r->boards; with
+ * more than one, the options name the first (the run's profile until each
+ * worker takes its own). 0, or -1 after saying why on stderr.
+ */
+int ct_boards_prepare(ct_run *r);
+/* In board k's worker: its profile, port, ports and identity into r->opt. */
+void ct_boards_apply(ct_run *r, int k);
+/* The adapter's events: a port that vanished and did not come back is a board gone. */
+void ct_boards_note_event(int dut_event, const char *text);
+/* 1 with the reason when this worker's board is gone (its port never came back). */
+int ct_boards_lost(char *why, size_t cap);
+
+/* ---- netns.c: --netns ---- */
+/* Move this process into a new network namespace with its loopback up; -1 with one sentence. */
+int ct_netns_enter(char *err, size_t cap);
+/* Whether ct_netns_enter can work here (tried in a child); -1 with the sentence. */
+int ct_netns_check(char *err, size_t cap);
 
 /* ---- runner.c: running the selected tests ---- */
 /*

@@ -99,6 +99,7 @@ static int before(void **state)
     snprintf(t->group, sizeof(t->group), "%s", c->group);
     snprintf(t->rules, sizeof(t->rules), "%s", c->rules);
     ct_runner_tiers(c->rules, t->tiers, sizeof(t->tiers));
+    snprintf(t->board, sizeof(t->board), "%s", current->board_name ? current->board_name : "");
     ct.cur = NULL; /* settling is not judged */
     ct.njobs = 0;
     /* A device the last test left unable to boot is flashed back (flashCommand, firmware.c). */
@@ -276,7 +277,8 @@ static int run_serial(ct_run *r, ct_paths *p)
     int rc;
     double t0;
 
-    if (ct_setup_cloud(r, p, err, sizeof(err)) != 0) {
+    if ((r->opt.netns && ct_netns_enter(err, sizeof(err)) != 0) || /* before anything starts */
+        ct_setup_cloud(r, p, err, sizeof(err)) != 0) {
         fprintf(stderr, "ota-conformance: %s\n", err);
         return 3;
     }
@@ -316,10 +318,10 @@ typedef struct {
 /* Run the tests the parent names on cmd_fd, one at a time, until "quit"; see jobs.c. */
 static int job_serve(ct_run *r, ct_paths *p, int cmd_fd, int res_fd)
 {
-    char line[64];
+    char line[64], why[512];
     mc_device_info d;
     FILE *in = fdopen(cmd_fd, "r");
-    int rc = 0;
+    int rc = 0, lost = 0;
 
     if (!in || dprintf(res_fd, "ready\n") < 0)
         return 3;
@@ -331,14 +333,18 @@ static int job_serve(ct_run *r, ct_paths *p, int cmd_fd, int res_fd)
             break;
         run_one(r, r->sel[idx], p->scratch);
         json = r->nresults ? rp_test_to_json(&r->results[r->nresults - 1]) : NULL;
-        if (!json || dprintf(res_fd, "done %ld %s\n", idx, json) < 0)
+        /* A board gone takes no more tests: this one and the rest go to the other boards. */
+        lost = r->boards.n > 1 && ct_boards_lost(why, sizeof(why));
+        if (lost)
+            dprintf(res_fd, "lost %s\n", why);
+        else if (!json || dprintf(res_fd, "done %ld %s\n", idx, json) < 0)
             rc = 3;
         free(json);
         if (ct_fw_fatal()) { /* a firmware build failed: this instance stops */
             fprintf(stderr, "ota-conformance: %s\n", ct_fw_fatal());
             rc = 3;
         }
-        if (rc)
+        if (rc || lost)
             break;
     }
     stop_signals(SIG_BLOCK);
@@ -365,13 +371,18 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
     r->live.ticking = 0; /* the parent's ticker thread is not in this process */
     snprintf(trace, sizeof(trace), "%.4000s/job-%d.jsonl", jc->paths->scratch, job + 1);
     r->opt.trace = trace;
-    rc = ct_setup_prepare(r, &p, err, sizeof(err));
+    if (r->boards.n > 1)
+        ct_boards_apply(r, job); /* this worker's board */
+    rc = r->opt.netns ? ct_netns_enter(err, sizeof(err)) : 0; /* before anything starts */
+    if (!rc)
+        rc = ct_setup_prepare(r, &p, err, sizeof(err));
     if (!rc)
         rc = ct_setup_start(r, &p, err, sizeof(err));
     if (rc) {
         rp_test t;
         char *json;
-        fprintf(stderr, "ota-conformance: job %d: %s\n", job + 1, err);
+        fprintf(stderr, "ota-conformance: %s %d%s%s: %s\n", r->board_name ? "board" : "job",
+                job + 1, r->board_name ? " " : "", r->board_name ? r->board_name : "", err);
         /* The parent makes it VER-1's failure if no instance comes up (jobs.c, "boot"). */
         if (rc == CT_SETUP_NEVER_UP && never_up_result(r, err, &t) == 0 &&
             (json = rp_test_to_json(&t)) != NULL) {
@@ -402,6 +413,27 @@ static void job_result(const rp_test *t, void *ud)
 {
     const job_ctx *jc = ud;
     ct_live_result(&jc->run->live, t);
+}
+
+/*
+ * The live ticker is a thread: a worker forked while it held a lock (in
+ * printf's malloc) would inherit the lock held, and hang at its first
+ * allocation. So it starts once every worker exists.
+ */
+static void job_live_start(void *ud)
+{
+    const job_ctx *jc = ud;
+    ct_live_start(&jc->run->live, jc->run->opt.quiet, (int)jc->run->nsel);
+}
+
+/* A board gone mid-run: said once; the workers left take its share. */
+static void job_lost(int k, const char *why, void *ud)
+{
+    const job_ctx *jc = ud;
+    const char *name = k < jc->run->boards.n ? jc->run->boards.b[k].name : "?";
+
+    fprintf(stderr, "ota-conformance: board %d %s is gone (%s): its remaining tests go to the other boards\n",
+            k + 1, name, why);
 }
 
 /*
@@ -460,7 +492,8 @@ static int run_parallel(ct_run *r, ct_paths *p)
     double t0 = ota_clock_now();
 
     memset(&j, 0, sizeof(j));
-    j.njobs = r->opt.jobs < (int)r->nsel ? r->opt.jobs : (int)r->nsel;
+    j.njobs = r->boards.n > 1 ? r->boards.n : r->opt.jobs;
+    j.njobs = j.njobs < (int)r->nsel ? j.njobs : (int)r->nsel;
     j.cases = r->sel;
     j.ncases = r->nsel;
     /* Before the trace is written anew: the previous run's times, if it is there. */
@@ -471,15 +504,17 @@ static int run_parallel(ct_run *r, ct_paths *p)
     j.scratch = p->scratch;
     j.trace = p->trace;
     j.dev = ct.dev.dn;
-    snprintf(broker, sizeof(broker), "embedded, one per device instance (%d jobs), %s", j.njobs,
-             ct_setup_checks_text(r));
+    snprintf(broker, sizeof(broker), "embedded, one per %s (%d %s), %s",
+             r->boards.n > 1 ? "board" : "device instance", j.njobs,
+             r->boards.n > 1 ? "boards" : "jobs", ct_setup_checks_text(r));
     begin = ct_setup_run_begin_json(r, p, broker, ct.auth_off);
     j.run_begin = begin;
     j.worker = job_worker;
     j.on_start = job_started;
     j.on_result = job_result;
+    j.on_lost = job_lost;
+    j.on_spawned = job_live_start; /* the ticker thread only once no more forks come */
     j.ud = &jc;
-    ct_live_start(&r->live, r->opt.quiet, (int)r->nsel);
     if (!r->opt.quiet)
         printf("%d device instances side by side: one line per test as it finishes (the "
                "longest are handed out first); the summary and the reports keep catalogue "
@@ -505,5 +540,6 @@ static int run_parallel(ct_run *r, ct_paths *p)
 
 int ct_runner_run(ct_run *r, ct_paths *p)
 {
-    return r->opt.jobs > 1 && r->nsel > 1 ? run_parallel(r, p) : run_serial(r, p);
+    return (r->opt.jobs > 1 || r->boards.n > 1) && r->nsel > 1 ? run_parallel(r, p)
+                                                                : run_serial(r, p);
 }

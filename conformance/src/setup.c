@@ -76,6 +76,7 @@ static ota_trace_event dut_trace_event(dut_event_kind k)
 static void on_dut_event(void *ud, dut_event_kind k, const char *text)
 {
     mc_cloud *c = ud;
+    ct_boards_note_event(k, text); /* several boards: is this one gone? */
     if (k == DUT_EV_LOG) {
         if (log_admit(c))
             mc_trace_add(c, OTA_TR_LOG, ct.dev.dn, NULL, NULL, 0, "%s", text);
@@ -226,10 +227,23 @@ static int use_profile(ct_run *r, const char *path, char *err, size_t errcap)
                    (r->prof.adapter == DUT_ADAPTER_SERIAL && r->prof.reset == DUT_RESET_COMMAND &&
                     r->prof.power_cmd[0] && !r->prof.reset_cmd[0]);
     ct.bounds = r->prof.bounds;
-    if (r->opt.jobs > 1 && (ct.boot_by_connect || ct_device_fixes_ports(&r->prof))) {
+    if (r->opt.netns && r->prof.adapter == DUT_ADAPTER_SERIAL) {
+        snprintf(err, errcap, "--netns is for devices the suite starts (a board reaches the "
+                              "broker over its own network): drop --netns");
+        return -1;
+    }
+    if (r->opt.jobs > 1 && r->opt.netns && r->prof.adapter == DUT_ADAPTER_NETWORK &&
+        !r->prof.command[0]) {
+        snprintf(err, errcap,
+                 "--jobs with a network device needs the profile's \"command\" to start one in "
+                 "each instance's namespace: add it, or use --jobs 1");
+        return -1;
+    }
+    if (r->opt.jobs > 1 && !r->opt.netns &&
+        (ct.boot_by_connect || ct_device_fixes_ports(&r->prof))) {
         snprintf(err, errcap,
                  "--jobs needs devices the suite starts itself on ports it chooses "
-                 "(adapter reference or process, no fixed ports): use --jobs 1");
+                 "(adapter reference or process, no fixed ports), or --netns: use --jobs 1");
         return -1;
     }
     return 0;

@@ -95,7 +95,7 @@ echo "$out" | grep -q '3 N/A.*AUTH OFF' || fail "--auth off is not in the summar
 # keeps its own (the taken-port check below tells that service apart).
 mkdir -p "$work/etc/mosquitto"
 for _ in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
     printf 'listener %d 127.0.0.1\nallow_anonymous true\n' "$port" >"$work/etc/mosquitto/mosquitto.conf"
     mosquitto -c "$work/etc/mosquitto/mosquitto.conf" >"$work/m.log" 2>&1 &
     mpid=$!

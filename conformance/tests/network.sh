@@ -37,7 +37,7 @@ start_device() {
 
 rc=3
 for try in 1 2 3 4 5; do
-    mqtt=$((20000 + (RANDOM % 20000)))
+    mqtt=$((20000 + (RANDOM % 12000))) # below the ephemeral ports (32768-), which clients take
     http=$((mqtt + 1))
     start_device
     timeout 500 "$bin/ota-conformance" --device "$src/fixtures/devices/ref-network.json" \

@@ -38,7 +38,7 @@ echo "$out" | grep -q 'PASSED: 1 test, 1 passed' || fail "not run: $out"
 # here SIGKILL to the device process the board runs, which the board starts again. It is cut
 # at its download points; its flash is its own, so the flash-write test is N/A.
 for try in 1 2 3; do
-    mqtt=$((20000 + (RANDOM % 20000)))
+    mqtt=$((20000 + (RANDOM % 12000))) # below the ephemeral ports (32768-), which clients take
     http=$((mqtt + 1))
     rm -rf "$work/state" && mkdir -p "$work/state"
     "$bin/ota-pty-board" --link "$work/ttyREF" --reenumerate -- \

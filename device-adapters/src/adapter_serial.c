@@ -4,7 +4,9 @@
  * log), notices the port vanishing and reopens the same path when it comes
  * back; commands are resent with the same seq when a reply is late; resets
  * go through the channel, the modem lines or an external command. The port
- * itself (lock, termios, lines) is serial_port.c. It never starts the board.
+ * itself (lock, termios, lines) is serial_port.c, or serial_net.c for a port
+ * on another machine (a dropped connection is reopened as a vanished USB
+ * port is). It never starts the board.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -282,7 +284,7 @@ static int node_gone(ser *s)
     struct stat now_st, open_st;
     double now = ota_clock_now();
 
-    if (now < s->next_node_check)
+    if (now < s->next_node_check || s->port.kind != DUT_PORT_TTY)
         return 0;
     s->next_node_check = now + NODE_CHECK_S;
     if (fstat(s->port.fd, &open_st) != 0 || stat(s->path, &now_st) != 0)
@@ -294,13 +296,13 @@ static void read_tick(ser *s)
 {
     char buf[1024];
     struct pollfd pfd = {.fd = s->port.fd, .events = POLLIN};
-    int r = poll(&pfd, 1, TICK_MS);
+    int r = dut_port_has_pending(&s->port) ? 1 : poll(&pfd, 1, TICK_MS);
 
-    if (r > 0 && (pfd.revents & POLLIN)) {
-        ssize_t n = read(s->port.fd, buf, sizeof(buf));
+    if (r > 0 && (dut_port_has_pending(&s->port) || (pfd.revents & POLLIN))) {
+        ssize_t n = dut_port_read(&s->port, buf, sizeof(buf));
         if (n > 0)
             feed(s, buf, (size_t)n);
-        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        else if (n < 0 && errno != EAGAIN && errno != EINTR)
             port_lost(s);
     } else if (r > 0) { /* POLLHUP, POLLERR or POLLNVAL without data */
         port_lost(s);
@@ -376,17 +378,19 @@ static int send_line(ser *s, const char *line, size_t len, double deadline)
 {
     char buf[DUT_MAX_LINE + 4];
     size_t o = 0, done;
+    dut_port_kind kind;
     int fd;
 
     pthread_mutex_lock(&s->lock);
     fd = s->port.fd >= 0 ? fcntl(s->port.fd, F_DUPFD_CLOEXEC, 0) : -1;
+    kind = s->port.kind;
     if (s->tx_cut)
         buf[o++] = '\n';
     pthread_mutex_unlock(&s->lock);
     if (fd < 0)
         return -1;
     memcpy(buf + o, line, len);
-    done = dut_port_write(fd, buf, o + len, deadline);
+    done = dut_port_send(kind, fd, buf, o + len, deadline);
     close(fd);
     pthread_mutex_lock(&s->lock);
     if (done == o + len)
@@ -517,14 +521,17 @@ static int reset_by_command(ser *s)
 
 static int reset_by_lines(ser *s)
 {
+    dut_port_kind kind;
     int fd, rc;
 
     pthread_mutex_lock(&s->lock);
     fd = s->port.fd >= 0 ? fcntl(s->port.fd, F_DUPFD_CLOEXEC, 0) : -1;
+    kind = s->port.kind;
     pthread_mutex_unlock(&s->lock);
     if (fd < 0)
         return DUT_ERR_CLOSED;
-    rc = dut_port_seq_run(&s->seq, fd, s->set_lines, s->set_lines_ud) == 0 ? DUT_OK : DUT_ERR_SPAWN;
+    rc = dut_port_seq_run(&s->seq, kind, fd, s->set_lines, s->set_lines_ud) == 0 ? DUT_OK
+                                                                               : DUT_ERR_SPAWN;
     close(fd);
     return rc;
 }
@@ -639,12 +646,25 @@ static int check_config(const dut_serial_config *cfg, dut_port_seq *seq, char *e
     int rc;
 
     if (!cfg->path || !*cfg->path) {
-        snprintf(err, cap, "no serial port given (expected a path such as /dev/ttyUSB0)");
+        snprintf(err, cap,
+                 "no serial port given (expected a path such as /dev/ttyUSB0, or "
+                 "rfc2217://HOST:PORT or socket://HOST:PORT)");
         return DUT_ERR_ARG;
     }
     rc = dut_port_settings_check(cfg->baud, cfg->framing, err, cap);
+    if (rc == DUT_OK && dut_port_kind_of(cfg->path) != DUT_PORT_TTY)
+        rc = dut_net_check(cfg->path, err, cap);
     if (rc != DUT_OK)
         return rc;
+    if (cfg->reset == DUT_RESET_LINES && dut_port_kind_of(cfg->path) == DUT_PORT_SOCKET &&
+        !cfg->set_lines) {
+        snprintf(err, cap,
+                 "%s is a raw TCP port without modem lines, so reset method \"dtr-rts\" cannot "
+                 "work: reset by \"channel\" or \"command\", or export the port with RFC 2217 "
+                 "(rfc2217://)",
+                 cfg->path);
+        return DUT_ERR_ARG;
+    }
     if ((unsigned)cfg->reset >= DUT_RESET__COUNT) {
         snprintf(err, cap, "unknown reset method %d", (int)cfg->reset);
         return DUT_ERR_ARG;
@@ -669,7 +689,9 @@ static ser *ser_new(const dut_serial_config *cfg, const dut_callbacks *cb)
     s->port.fd = -1;
     s->baud = cfg->baud ? cfg->baud : 115200;
     s->reset = cfg->reset;
-    s->set_lines = cfg->set_lines ? cfg->set_lines : dut_port_set_lines;
+    s->set_lines = cfg->set_lines                                         ? cfg->set_lines
+                   : dut_port_kind_of(cfg->path) == DUT_PORT_RFC2217 ? dut_net_set_lines
+                                                                     : dut_port_set_lines;
     s->set_lines_ud = cfg->set_lines_ud;
     s->reopen_window = cfg->reopen_window_s > 0 ? cfg->reopen_window_s : DEFAULT_REOPEN_S;
     s->ready_timeout = cfg->ready_timeout_s > 0 ? cfg->ready_timeout_s : DEFAULT_READY_S;

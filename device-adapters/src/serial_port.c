@@ -1,8 +1,10 @@
 /*
  * The serial port under the serial adapter: exclusive open (a UUCP lock file
  * plus TIOCEXCL), raw termios at a checked speed and framing, modem lines
- * and reset sequences. It explains every failure in a sentence; it knows
- * nothing about the control channel (adapter_serial.c does).
+ * and reset sequences. A port on another machine (rfc2217://, socket://)
+ * is serial_net.c's, reached through the same calls. It explains every
+ * failure in a sentence; it knows nothing about the control channel
+ * (adapter_serial.c does).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -331,6 +333,9 @@ int dut_port_open(dut_port *p, const char *path, int baud, const char *framing, 
 
     p->fd = -1;
     p->locked = 0;
+    p->kind = dut_port_kind_of(path);
+    if (p->kind != DUT_PORT_TTY)
+        return dut_net_open(p, path, baud, framing, err, cap);
     if (!realpath(path, p->dev)) {
         int e = errno;
         snprintf(p->dev, sizeof(p->dev), "%s", path);
@@ -363,11 +368,64 @@ out:
 void dut_port_close(dut_port *p)
 {
     if (p->fd >= 0) {
-        ioctl(p->fd, TIOCNXCL);
+        if (p->kind == DUT_PORT_TTY)
+            ioctl(p->fd, TIOCNXCL);
         close(p->fd);
     }
     p->fd = -1;
     lock_release(p);
+}
+
+dut_port_kind dut_port_kind_of(const char *path)
+{
+    if (path && !strncmp(path, "rfc2217://", 10))
+        return DUT_PORT_RFC2217;
+    if (path && !strncmp(path, "socket://", 9))
+        return DUT_PORT_SOCKET;
+    return DUT_PORT_TTY;
+}
+
+ssize_t dut_port_read(dut_port *p, char *buf, size_t cap)
+{
+    ssize_t n;
+
+    if (p->kind == DUT_PORT_RFC2217)
+        return dut_net_read(p, buf, cap);
+    n = read(p->fd, buf, cap);
+    if (n == 0) {
+        errno = ECONNRESET;
+        return -1;
+    }
+    return n;
+}
+
+int dut_port_has_pending(const dut_port *p)
+{
+    return p->kind == DUT_PORT_RFC2217 && p->tn.pending_len > 0;
+}
+
+size_t dut_port_send(dut_port_kind kind, int fd, const char *buf, size_t len, double deadline)
+{
+    char esc[2 * 1024];
+    size_t o = 0, i;
+
+    if (kind != DUT_PORT_RFC2217)
+        return dut_port_write(fd, buf, len, deadline);
+    /* A control-channel line is text: 0xFF is rare, but it must reach the board as itself. */
+    for (i = 0; i < len && o + 2 <= sizeof(esc); i++) {
+        esc[o++] = buf[i];
+        if ((unsigned char)buf[i] == 0xFF)
+            esc[o++] = buf[i];
+    }
+    return dut_net_write(fd, esc, o, deadline) == o ? i : 0;
+}
+
+/* A break on a tty; an RFC 2217 port sends it to the server. */
+static int set_break(dut_port_kind kind, int fd, int on)
+{
+    if (kind == DUT_PORT_RFC2217)
+        return dut_net_set_break(fd, on);
+    return ioctl(fd, on ? TIOCSBRK : TIOCCBRK);
 }
 
 size_t dut_port_write(int fd, const char *buf, size_t len, double deadline)
@@ -403,12 +461,12 @@ static int parse_step(const char *tok, dut_port_step *st)
     char *end;
     long v;
 
-    st->dtr = st->rts = -1;
+    st->dtr = st->rts = st->brk = -1;
     st->wait_ms = 0;
-    if (!strncmp(tok, "dtr=", 4) || !strncmp(tok, "rts=", 4)) {
+    if (!strncmp(tok, "dtr=", 4) || !strncmp(tok, "rts=", 4) || !strncmp(tok, "brk=", 4)) {
         if ((tok[4] != '0' && tok[4] != '1') || tok[5])
             return -1;
-        *(tok[0] == 'd' ? &st->dtr : &st->rts) = tok[4] - '0';
+        *(tok[0] == 'd' ? &st->dtr : tok[0] == 'r' ? &st->rts : &st->brk) = tok[4] - '0';
         return 0;
     }
     if (strncmp(tok, "wait=", 5) || !isdigit((unsigned char)tok[5]))
@@ -446,7 +504,7 @@ int dut_port_seq_parse(const char *text, dut_port_seq *out, char *err, size_t ca
         }
         if (parse_step(tok, &out->steps[out->n]) != 0) {
             snprintf(err, cap,
-                     "bad reset step \"%s\" in \"%s\" (expected dtr=0|1, rts=0|1, wait=MS "
+                     "bad reset step \"%s\" in \"%s\" (expected dtr=0|1, rts=0|1, brk=0|1, wait=MS "
                      "with MS 1..%d, or a preset: esp32, stm32-nrst)",
                      tok, steps, DUT_PORT_MAX_WAIT_MS);
             return DUT_ERR_ARG;
@@ -462,12 +520,16 @@ int dut_port_seq_parse(const char *text, dut_port_seq *out, char *err, size_t ca
     return DUT_OK;
 }
 
-int dut_port_seq_run(const dut_port_seq *seq, int fd, dut_set_lines_fn fn, void *ud)
+int dut_port_seq_run(const dut_port_seq *seq, dut_port_kind kind, int fd, dut_set_lines_fn fn,
+                     void *ud)
 {
     for (int i = 0; i < seq->n; i++) {
         const dut_port_step *st = &seq->steps[i];
         if (st->wait_ms > 0) {
             ota_sleep((double)st->wait_ms / 1000.0);
+        } else if (st->brk >= 0) {
+            if (set_break(kind, fd, st->brk) != 0)
+                return -1;
         } else if (fn(fd, st->dtr, st->rts, ud) != 0) {
             return -1;
         }

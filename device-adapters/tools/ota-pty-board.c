@@ -4,6 +4,10 @@
  * (stdin, stdout and stderr), restarting it as a bootloader would, with a
  * boot banner first; with --reenumerate each restart is a new pty, as a USB
  * board re-enumerates. It relays nothing: the command's fds are the master.
+ * A pty has no modem lines; with --modem FILE it follows the lines a port
+ * server set (the lines tests/pty_modem_shim.c appends to FILE) as an
+ * ESP32's auto-reset circuit does: held in reset while RTS is asserted and
+ * DTR is not, booting again when that ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +37,9 @@ typedef struct {
     const char *banner;
     int reenumerate;
     char **cmd;
+    const char *modem; /* --modem FILE: the lines a port server set, one "dtr=D rts=R" a line */
+    long modem_off;
+    int in_reset;
     int master, slave; /* slave: kept open so the master never sees EIO */
     char slave_name[PATH_MAX];
 } board;
@@ -61,6 +68,9 @@ static void usage(FILE *f)
                "  --reenumerate   each restart is a new pty and PATH is briefly absent, as a\n"
                "                  USB board that re-enumerates\n"
                "  --banner TEXT   printed before each start (default \"boot: ota-pty-board\")\n"
+               "  --modem FILE    follow the modem lines a port server set (lines \"dtr=D rts=R\"\n"
+               "                  appended to FILE): held in reset while RTS is asserted and\n"
+               "                  DTR is not (an ESP32's auto-reset wiring)\n"
                "  --version       print the version and exit\n"
                "  --help, -h      this text\n");
 }
@@ -74,6 +84,8 @@ static int parse_args(board *b, int argc, char **argv)
             b->link = argv[++i];
         else if (!strcmp(argv[i], "--banner") && i + 1 < argc)
             b->banner = argv[++i];
+        else if (!strcmp(argv[i], "--modem") && i + 1 < argc)
+            b->modem = argv[++i];
         else if (!strcmp(argv[i], "--reenumerate"))
             b->reenumerate = 1;
         else
@@ -174,13 +186,36 @@ static pid_t spawn(board *b)
     return pid;
 }
 
-/* Wait for the command to end; on a stop request, kill it. Returns its status. */
-static int wait_child(pid_t pid)
+/*
+ * New lines of the modem file since the last call; in_reset follows the
+ * last of them. Only complete lines count (a writer appends whole ones).
+ */
+static void follow_modem(board *b)
+{
+    char line[64];
+    FILE *f;
+
+    if (!b->modem || !(f = fopen(b->modem, "r")))
+        return;
+    if (fseek(f, b->modem_off, SEEK_SET) == 0) {
+        while (fgets(line, sizeof(line), f) && strchr(line, '\n')) {
+            int dtr, rts;
+            b->modem_off += (long)strlen(line);
+            if (sscanf(line, "dtr=%d rts=%d", &dtr, &rts) == 2)
+                b->in_reset = rts && !dtr;
+        }
+    }
+    fclose(f);
+}
+
+/* Wait for the command to end; on a stop request or a reset, kill it. Returns its status. */
+static int wait_child(board *b, pid_t pid)
 {
     int status = 0;
 
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (stop) {
+        follow_modem(b);
+        if (stop || b->in_reset) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
@@ -206,14 +241,19 @@ static int run(board *b)
         pid_t pid;
         int status;
 
+        follow_modem(b);
+        if (b->in_reset) { /* the chip is held in reset: nothing runs */
+            nap(WAIT_TICK_S);
+            continue;
+        }
         write_banner(b);
         pid = spawn(b);
         if (pid < 0)
             return 1;
-        status = wait_child(pid);
+        status = wait_child(b, pid);
         if (stop)
             break;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        if (!b->in_reset && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
             nap(CRASH_PAUSE_S);
         if (b->reenumerate && reenumerate(b) != 0)
             return 1;

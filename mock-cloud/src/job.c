@@ -405,6 +405,7 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     j->nthen = s->nthen > 0 && s->nthen < MC_FAULT_SEQ_MAX ? s->nthen : 0;
     memcpy(j->then, s->then, sizeof(j->then[0]) * (size_t)j->nthen);
     j->mqtt = s->mqtt;
+    j->is_diff = s->is_diff;
     j->pull_only = s->no_publish;
     j->stream_id = 100000LL + j->id;
     j->timeout_s = s->timeout_s > 0 ? s->timeout_s : s->timeout_s < 0 ? 0 : c->job_timeout_s;
@@ -560,6 +561,7 @@ int mc_job_get(mc_cloud *c, int id, mc_job_info *out)
         out->last_step = j->last_step;
         snprintf(out->reason, sizeof(out->reason), "%s", j->reason);
         out->pushed = !j->pull_only && !j->redeliver;
+        out->is_diff = j->is_diff;
         rc = MC_OK;
     }
     mc_cloud_unlock(c);

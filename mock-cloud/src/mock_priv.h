@@ -137,6 +137,7 @@ typedef struct {
     mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* the faults after `fault` (mc_fault_next) */
     int nthen, then_at;
     int mqtt;       /* pushed for MQTT block download */
+    int is_diff;    /* pushed with isDiff 1: the image is a differential package */
     int pull_only;  /* never pushed, not even on reconnect: only firmware/get finds it */
     long long stream_id;
     int blocks;      /* block requests answered */

@@ -71,8 +71,8 @@ curl() { command curl -H "Authorization: Bearer $token" "$@"; }
 # ---- fixed MQTT and HTTP ports ----
 ok=0
 for _ in 1 2 3 4 5; do
-    mport=$((20000 + RANDOM % 20000))
-    hport=$((40000 + RANDOM % 20000))
+    mport=$((20000 + RANDOM % 6000))
+    hport=$((26000 + RANDOM % 6000))
     if start_daemon main --listen 0.0.0.0 --api-token "$token" --mqtt-port "$mport" --http-port "$hport" \
         --devices "$fx/devices" --scenarios "$fx/scenarios"; then ok=1; break; fi
 done
@@ -189,7 +189,7 @@ mosquitto_pub -p "$mport" -t probe -m x 2>/dev/null && fail "the broker outlived
 pkill -P "${pids[-1]}" 2>/dev/null
 ok=0
 for _ in 1 2 3 4 5; do
-    mport=$((20000 + RANDOM % 20000))
+    mport=$((20000 + RANDOM % 6000))
     if start_daemon timer --mqtt-port "$mport" --job-timeout 2 --trace "$work/timer.jsonl" \
         --devices "$fx/devices" --scenarios "$fx/scenarios"; then ok=1; break; fi
 done
@@ -296,7 +296,7 @@ wait "$dpid" || fail "ota-mock-cloud --job-timeout did not exit 0 on SIGTERM"
 pkill -P "${pids[-1]}" 2>/dev/null
 ok=0
 for _ in 1 2 3 4 5; do
-    tport=$((20000 + RANDOM % 20000))
+    tport=$((20000 + RANDOM % 12000))
     if start_daemon tls --tls --mqtts-port "$tport" --devices "$fx/devices"; then ok=1; break; fi
 done
 [ "$ok" -eq 1 ] || fail "ota-mock-cloud --tls did not start"
@@ -319,7 +319,7 @@ elif curl -s -o /dev/null --max-time 2 http://127.0.0.1:80/; then
 else
     ok=0
     for _ in 1 2 3 4 5; do
-        mport=$((20000 + RANDOM % 20000))
+        mport=$((20000 + RANDOM % 6000))
         if start_daemon p80 --mqtt-port "$mport" --http-port 80 --url-no-port \
             --devices "$fx/devices"; then ok=1; break; fi
     done

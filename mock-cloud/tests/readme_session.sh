@@ -22,7 +22,7 @@ grep -q '…' "$work/block.txt" && grep -v '^#' "$work/block.txt" | grep -q '…
     fail "a command of the session holds a literal …"
 
 for _ in 1 2 3 4 5; do
-    m=$((20000 + RANDOM % 20000)) h=$((40000 + RANDOM % 10000)) a=$((50000 + RANDOM % 10000))
+    m=$((20000 + RANDOM % 4000)) h=$((24000 + RANDOM % 4000)) a=$((28000 + RANDOM % 4000)) # below the ephemeral ports (32768-)
     "$bin/ota-mock-cloud" --mqtt-port "$m" --http-port "$h" --api-port "$a" >"$work/cloud.log" 2>&1 &
     dpid=$!
     for _ in $(seq 1 100); do

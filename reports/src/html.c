@@ -543,7 +543,7 @@ static void frame_cell(FILE *f, const ota_trace_rec *rec)
 /* Is record i the one a failure cites as its evidence (by its place in the trace)? */
 static int offending(const rp_test *t, size_t i)
 {
-    return t->verdict == RP_FAIL && t->has_evidence &&
+    return (t->verdict == RP_FAIL || t->verdict == RP_WAIVED) && t->has_evidence &&
            (long long)i - (long long)t->rec_begin == t->evidence;
 }
 
@@ -606,7 +606,12 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
     rp_xml_put(f, t->rules);
     fputs(" · ", f);
     rp_xml_put(f, t->tiers);
-    fprintf(f, "] %.2f s</small></h3>\n", t->seconds);
+    fprintf(f, "] %.2f s", t->seconds);
+    if (t->board[0]) {
+        fputs(" · board ", f);
+        rp_xml_put(f, t->board);
+    }
+    fputs("</small></h3>\n", f);
     if (t->verdict == RP_FAIL || t->verdict == RP_UNFINISHED) {
         fputs("<p class=\"why\"><b>", f);
         rp_xml_put(f, t->failed_rule);

@@ -205,6 +205,8 @@ static void put_case(FILE *f, const rp_run *r, const rp_test *x)
     put_property(f, "rules", x->rules);
     put_property(f, "tiers", x->tiers);
     put_property(f, "verdict", rp_verdict_name(x->verdict));
+    if (x->board[0])
+        put_property(f, "board", x->board);
     if ((x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED || x->verdict == RP_WAIVED) &&
         x->failed_rule[0])
         put_property(f, "failed_rule", x->failed_rule);

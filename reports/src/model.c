@@ -164,6 +164,8 @@ char *rp_test_to_json(const rp_test *t)
     put_str(o, "failed_rule", t->failed_rule);
     if (t->waiver[0])
         put_str(o, "waiver", t->waiver);
+    if (t->board[0])
+        put_str(o, "board", t->board);
     put_str(o, "message", t->message);
     cJSON_AddNumberToObject(o, "seconds", t->seconds);
     if (t->has_evidence)
@@ -189,6 +191,7 @@ static void test_from_json(const cJSON *o, rp_test *t)
     get_str(o, "tiers", t->tiers, sizeof(t->tiers));
     get_str(o, "verdict", verdict, sizeof(verdict));
     get_str(o, "failed_rule", t->failed_rule, sizeof(t->failed_rule));
+    get_str(o, "board", t->board, sizeof(t->board));
     get_str(o, "message", t->message, sizeof(t->message));
     get_str(o, "waiver", t->waiver, sizeof(t->waiver));
     t->seconds = get_num(o, "seconds");

@@ -86,7 +86,9 @@ int dut_reset_method_parse(const char *name, dut_reset_method *out);
 typedef int (*dut_set_lines_fn)(int fd, int dtr, int rts, void *ud);
 
 typedef struct {
-    const char *path;    /* /dev/ttyUSB0, /dev/serial/by-id/..., or a pty's link */
+    const char *path;    /* /dev/ttyUSB0, /dev/serial/by-id/..., a pty's link; or a port on
+                            another machine: rfc2217://HOST:PORT, socket://HOST:PORT (raw TCP,
+                            no modem lines) */
     int baud;            /* 0: 115200 */
     const char *framing; /* "8N1" (NULL), "8E1", "8O1", "7E1", "7O1", "8N2" */
     dut_reset_method reset;

@@ -428,6 +428,8 @@ typedef struct {
     char reason[160];    /* why it is CANCELED or TIMED_OUT, in a sentence; "" otherwise */
     int pushed;          /* the push went out to a connected device (not pull-only, not
                             waiting for the device to come back) */
+    int is_diff;         /* pushed with isDiff 1: sha256_hex is the package's, not the image
+                            the device rebuilds from it */
 } mc_job_info;
 
 /* Create the job, supersede the device's older open job, and publish the push. */

@@ -71,6 +71,7 @@ typedef struct {
     char tiers[128]; /* their tiers, in the same order */
     rp_verdict verdict;
     char failed_rule[16];
+    char board[64];     /* the board that ran it, when several did (--device twice, --lab) */
     char message[2048]; /* failure explanation, or the N/A reason */
     char waiver[RP_WAIVER_TEXT]; /* RP_WAIVED: the waiver's reason (failed_rule and message
                                     keep the failure) */
