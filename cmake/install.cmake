@@ -10,7 +10,7 @@ install(DIRECTORY fixtures/devices fixtures/scenarios fixtures/schemas
 install(PROGRAMS fixtures/certs/make-certs.sh DESTINATION ${OTA_INSTALL_DATADIR})
 install(FILES README.md CHANGELOG.md docs/api-stability.md docs/install.md docs/dut-contract.md
   docs/device-profiles.md docs/judging.md docs/serial-adapter.md docs/broker-plugin.md
-  docs/baseline.md docs/fleet.md
+  docs/baseline.md docs/fleet.md docs/waivers.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ci/templates examples DESTINATION ${CMAKE_INSTALL_DOCDIR})
 

@@ -201,11 +201,29 @@ static int parse_push(const cJSON *p, ct_expect *e, char *err, size_t errcap)
     return 0;
 }
 
+/* "maxAmplification": a cost limit, bytes downloaded / image size (reports' cost.c). */
+static int parse_cost(const cJSON *x, ct_expect *e, char *err, size_t errcap)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(x, "maxAmplification");
+
+    e->max_amp = 0;
+    if (!m)
+        return 0;
+    if (!cJSON_IsNumber(m) || !(m->valuedouble >= 1.0 && m->valuedouble <= 1000.0)) {
+        snprintf(err, errcap,
+                 "\"maxAmplification\" must be a number from 1 (every byte once) to 1000");
+        return -1;
+    }
+    e->max_amp = m->valuedouble;
+    return 0;
+}
+
 /* A misspelt field would silently change the test: only these are taken. */
 static int known_fields(const cJSON *x, char *err, size_t errcap)
 {
-    static const char *const known[] = {"test",    "group",   "outcome", "steps", "silence",
-                                        "version", "retries", "tries",   "bound", "rules"};
+    static const char *const known[] = {"test",    "group",   "outcome",         "steps",
+                                        "silence", "version", "retries",         "tries",
+                                        "bound",   "rules",   "maxAmplification"};
     const cJSON *f;
 
     cJSON_ArrayForEach(f, x)
@@ -233,7 +251,7 @@ static int parse_expect(const cJSON *x, const cJSON *push, ct_expect *e, char *e
     }
     if (parse_outcome(x, e, err, errcap) || parse_bound(x, e, err, errcap) ||
         parse_rules(cJSON_GetObjectItemCaseSensitive(x, "rules"), e, err, errcap) ||
-        parse_push(push, e, err, errcap))
+        parse_push(push, e, err, errcap) || parse_cost(x, e, err, errcap))
         return -1;
     return 0;
 }

@@ -56,6 +56,11 @@ static void usage(FILE *f)
            "  --baseline-threshold NAME=VALUE\n"
            "                     how far a figure may move: messages=5, bytes=25 (percent\n"
            "                     of the image), requests=2, retries=2, time=10 (seconds)\n"
+           "  --waivers FILE     known failures that do not fail the run: a JSON array of\n"
+           "                     {\"test\" or \"rule\", \"reason\", \"until\": \"YYYY-MM-DD\"};\n"
+           "                     a failure one names is shown as waived in every report;\n"
+           "                     past its date a waiver is said and waives nothing\n"
+           "                     (docs/waivers.md)\n"
            "  --only PATTERN     run only the tests PATTERN names, in any case: a group or\n"
            "                     rule ID exactly (--only version, --only FAIL-3), else a\n"
            "                     part of test names; group:G, rule:R or test:T say which;\n"
@@ -184,6 +189,7 @@ static int take_other(ct_options *o, int argc, char **argv, int *i)
         {"--dialect", &o->dialect, NULL},
         {"--trace", &o->trace, NULL},
         {"--baseline", &o->baseline, NULL},
+        {"--waivers", &o->waivers, NULL},
         {"--baseline-strict", NULL, &o->baseline_strict},
         {"--only", &o->only, NULL},
         {"--device", &o->device, NULL},

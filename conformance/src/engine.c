@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "otareport/report.h"
 
 /* A summary of repeated download requests the cloud counted instead of storing: how many. */
 static int repeats_of(const ota_trace_rec *r)
@@ -264,6 +265,31 @@ static void check_version(const ct_expect *e, const ct_attempt *a, const char *a
                  about, now);
 }
 
+static const ota_trace_rec *live_at(void *ctx, size_t i)
+{
+    return mc_trace_at(ctx, i);
+}
+
+/*
+ * "maxAmplification": a team's cost limit, not a rule of the protocol. The
+ * bytes the device downloaded from the push on, against the image, as the
+ * reports' cost measures them. Exceeding it fails the test under "cost".
+ */
+static void check_cost(const ct_expect *e, const ct_attempt *a)
+{
+    rp_cost c;
+
+    if (e->max_amp <= 0)
+        return;
+    rp_cost_of_records(mc_cloud_dialect(ct.cloud)->name, ct.dev.dn, live_at, ct.cloud, a->push_at,
+                       mc_trace_count(ct.cloud), &c);
+    if (c.image_bytes > 0 && c.amplification > e->max_amp)
+        ct_fail("cost",
+                "cost limit exceeded: amplification %.2f (%lld bytes downloaded for an image of "
+                "%lld bytes) is over the scenario's maxAmplification %.2f",
+                c.amplification, c.bytes, c.image_bytes, e->max_amp);
+}
+
 void ct_engine_run(void **state)
 {
     const ct_case *c = CT_CASE(state);
@@ -288,4 +314,5 @@ void ct_engine_run(void **state)
     else
         check_failure(e, &a, about, where);
     check_version(e, &a, about);
+    check_cost(e, &a);
 }

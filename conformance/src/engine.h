@@ -36,6 +36,7 @@ typedef struct {
     int tries_downloads;    /* retries counts complete downloads, not requests ("tries") */
     ota_bound_id bound;     /* how long the attempt may take */
     ota_digest_kind digest; /* the push's digest ("push": {"digest": "sha256"}) */
+    double max_amp;         /* "maxAmplification": bytes downloaded / image size; 0: none */
     char rule_outcome[16], rule_step[16], rule_version[16], rule_retries[16];
 } ct_expect;
 

@@ -999,11 +999,15 @@ const char *ct_spec_scenario(mc_job_spec *s, const char *name)
 
     if (mc_scenario_load(ct.scenarios, name, &sc, err, sizeof(err)) != MC_OK)
         fail_msg("fault plan %s: %s", name, err);
-    if (sc.fault.kind == MC_FAULT_SESSION_RESTART && !mc_cloud_broker_embedded(ct.cloud))
-        ct_na("N/A: fault plan %s restarts the broker, which only the suite's own embedded "
-              "broker can do (not with --broker or --cloud)",
-              name);
+    for (int i = 0; i <= sc.nthen; i++) /* the fault, and those of a sequence after it */
+        if ((i ? sc.then[i - 1] : sc.fault).kind == MC_FAULT_SESSION_RESTART &&
+            !mc_cloud_broker_embedded(ct.cloud))
+            ct_na("N/A: fault plan %s restarts the broker, which only the suite's own embedded "
+                  "broker can do (not with --broker or --cloud)",
+                  name);
     s->fault = sc.fault;
+    memcpy(s->then, sc.then, sizeof(s->then));
+    s->nthen = sc.nthen;
     s->mqtt = sc.mqtt;
     snprintf(about, sizeof(about), "%s (fault plan %s)", sc.about, name);
     return about;
@@ -1381,20 +1385,58 @@ static void not_taken(const ct_attempt *a)
               ct_secs(ct.bounds.react));
 }
 
+/* mock-cloud's record of a pending job pushed again when the device connected (PUSH-8). */
+static int is_redelivery(const ota_trace_rec *r, void *arg)
+{
+    char want[80];
+
+    snprintf(want, sizeof(want), "job %d still pending: delivered again on reconnect",
+             *(const int *)arg);
+    return r->kind == OTA_TR_CLOUD && !strcmp(r->info, want);
+}
+
+/* The adapter saw the device crash, or the suite stop it. */
+static int crashed_or_stopped(const ota_trace_rec *r, void *arg)
+{
+    (void)arg;
+    return is_dut(r, OTA_EV_CRASH) || is_dut(r, OTA_EV_KILLED);
+}
+
 /*
- * The first sign of life after the push, for a device the suite cannot
- * reboot: a boot before it acted on the push at all is a reboot of its own
- * that was already under way (some firmware restarts a few seconds after
- * every failure, and a push landing then is lost with the old run). The
- * cloud delivers a pending job again when the device connects, so the
- * attempt goes on from that boot (*from moves to it), once; a second boot
- * before any reaction (a device crashing on the push) ends it as before.
+ * A boot that may be a reboot of the device's own, already under way when
+ * the push came. A device the suite cannot reboot shows nothing more. One it
+ * can (a process, a board with a reset method) is restarted by its adapter
+ * after a crash too, so its boot counts only when nothing but its own exit
+ * came before it (no crash, no stop) and the cloud delivered the push again
+ * on its reconnect, within VER-1's bound (a crash on the push is judged as
+ * it was).
+ */
+static int own_reboot(const ct_attempt *a, long boot)
+{
+    int job = a->job;
+
+    if (!ct.can_reset)
+        return 1;
+    if (ct_scan(a->reached_at, (size_t)boot, crashed_or_stopped, NULL) >= 0)
+        return 0;
+    /* (from the push on: the adapter's start and the broker's connect race into the trace) */
+    return ct_find(a->reached_at, ct.bounds.inform, is_redelivery, &job) >= 0;
+}
+
+/*
+ * The first sign of life after the push: a boot before the device acted on
+ * the push at all is a reboot of its own that was already under way (some
+ * firmware restarts a few seconds after every failure, and a push landing
+ * then is lost with the old run), whatever the adapter. The cloud delivers a
+ * pending job again when the device connects, so the attempt goes on from
+ * that boot (*from moves to it), once; a second boot before any reaction (a
+ * device crashing on the push) ends it as before.
  */
 static long first_reaction(ct_attempt *a, double react_s, size_t *from)
 {
     long i = ct_find(*from, react_s, reacts, a);
 
-    if (i < 0 || ct.can_reset || !ct_is_start(mc_trace_at(ct.cloud, (size_t)i), NULL))
+    if (i < 0 || !ct_is_start(mc_trace_at(ct.cloud, (size_t)i), NULL) || !own_reboot(a, i))
         return i;
     mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
                  "the device rebooted (record %ld) before it acted on the push of %s: its "

@@ -203,8 +203,8 @@ static void put_wrapped(const char *text)
 
 void ct_live_result(ct_live *l, const rp_test *t)
 {
-    static const char *const tags[] = {"PASS", "FAIL", "N/A ", "UNFINISHED", "INCONCLUSIVE",
-                                       "NOT RUN"};
+    static const char *const tags[] = {"PASS",         "FAIL",    "N/A ",  "UNFINISHED",
+                                       "INCONCLUSIVE", "NOT RUN", "WAIVED"};
     char line[2300];
 
     if (l->quiet)
@@ -223,8 +223,13 @@ void ct_live_result(ct_live *l, const rp_test *t)
         put_wrapped(line);
     }
     if (t->verdict != RP_PASS) {
-        snprintf(line, sizeof(line), "%s%s%s", t->verdict == RP_FAIL ? t->failed_rule : "",
-                 t->verdict == RP_FAIL ? ": " : "", t->message);
+        int failed = t->verdict == RP_FAIL || t->verdict == RP_WAIVED;
+        snprintf(line, sizeof(line), "%s%s%s", failed ? t->failed_rule : "", failed ? ": " : "",
+                 t->message);
+        put_wrapped(line);
+    }
+    if (t->verdict == RP_WAIVED) {
+        snprintf(line, sizeof(line), "waived: %s", t->waiver);
         put_wrapped(line);
     }
     fflush(stdout);
@@ -275,7 +280,11 @@ void ct_live_summary(const ct_run *r, const rp_report *rep, int worse, int statu
         const rp_test *t = &rep->tests[i];
         if (t->verdict == RP_FAIL || t->verdict == RP_UNFINISHED)
             printf("  FAIL %s/%s %s: %s\n", t->group, t->name, t->failed_rule, t->message);
+        else if (t->verdict == RP_WAIVED)
+            printf("  WAIVED %s/%s %s: %s\n", t->group, t->name, t->failed_rule, t->waiver);
     }
+    for (int e = 0; rep && e < rep->info.nexpired; e++)
+        printf("EXPIRED WAIVER: %s\n", rep->info.expired[e]);
     if (rep)
         power_summary(rep);
     if (!rep) {
@@ -295,7 +304,9 @@ void ct_live_summary(const ct_run *r, const rp_report *rep, int worse, int statu
     if (c.inconclusive)
         n += (size_t)snprintf(extra + n, sizeof(extra) - n, ", %d inconclusive", c.inconclusive);
     if (c.not_run)
-        snprintf(extra + n, sizeof(extra) - n, ", %d not run", c.not_run);
+        n += (size_t)snprintf(extra + n, sizeof(extra) - n, ", %d not run", c.not_run);
+    if (c.waived)
+        snprintf(extra + n, sizeof(extra) - n, ", %d waived", c.waived);
     printf("%s: %s, %d passed, %s, %d N/A%s, %d warning%s%s%s%s", outcome_word(rep, status), ran,
            c.pass, failed, c.na, extra, c.warnings, c.warnings == 1 ? "" : "s",
            r->opt.strict ? ", strict" : "", r->opt.tls ? ", TLS" : "",

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "run_priv.h"
+#include "waivers.h"
 
 #define DEFAULT_IMAGE_SZ (64 * 1024)
 
@@ -46,6 +47,24 @@ static int baseline_readable(const char *path)
     return 1;
 }
 
+/* --waivers: read before the run (--jobs workers inherit them); an expired one said now. */
+static int waivers_read(const char *path)
+{
+    char err[512] = "", today[11];
+    const char *e;
+
+    if (!path)
+        return 1;
+    ct_waivers_today(today);
+    if (ct_waivers_load(path, today, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ota-conformance: %s\n", err);
+        return 0;
+    }
+    for (int i = 0; (e = ct_waivers_expired(i)) != NULL; i++)
+        printf("EXPIRED WAIVER: %s\n", e);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     static ct_run run; /* large (every result): not on the stack */
@@ -73,6 +92,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!baseline_readable(run.opt.baseline))
+        return 2;
+    if (!waivers_read(run.opt.waivers))
         return 2;
     ct_cli_select(&run);
     if (!run.nsel)

@@ -38,6 +38,7 @@ typedef struct {
     int netns; /* --netns: each device instance in a network namespace of its own (netns.c) */
     const char *certs;
     const char *baseline; /* --baseline: the trace of an earlier run */
+    const char *waivers;  /* --waivers FILE (waivers.h) */
     int baseline_strict, thresholds_set;
     rp_thresholds thresholds; /* --baseline-threshold, over the defaults */
     double scale;

@@ -16,6 +16,7 @@
 #include "otaproto/clock.h"
 #include "firmware.h"
 #include "run_priv.h"
+#include "waivers.h"
 
 /*
  * The run the CMocka fixtures below work for. CMocka hands a fixture only
@@ -124,10 +125,11 @@ static int after(void **state)
         return 0;
     t->seconds = mc_now(ct.cloud) - ct.t_start;
     mc_jobs_cancel(ct.cloud, ct.dev.dn); /* no job outlives its test */
+    ct_waivers_apply(t); /* before the end record: every report is rebuilt from it */
     trace_test(t, "end");
     ct_live_result(&current->live, t);
     ct_module_restore();
-    if (t->verdict == RP_FAIL)
+    if (t->verdict == RP_FAIL || t->verdict == RP_WAIVED)
         ct_reboot(); /* the next test starts from a clean boot */
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "otaproto/datadir.h"
 #include "firmware.h"
 #include "run_priv.h"
+#include "waivers.h"
 
 /* ---- the adapter's events go into the trace ---- */
 
@@ -396,6 +397,9 @@ char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *br
         ct_runner_tiers(r->sel[i]->rules, x->tiers, sizeof(x->tiers));
         info.nplanned = (int)i + 1;
     }
+    for (const char *e; info.nexpired < RP_MAX_EXPIRED &&
+                        (e = ct_waivers_expired(info.nexpired)) != NULL;)
+        snprintf(info.expired[info.nexpired++], sizeof(info.expired[0]), "%s", e);
     json = rp_run_info_to_json(&info);
     free(info.rules);
     free(info.planned);

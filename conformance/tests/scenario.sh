@@ -15,25 +15,16 @@ mkdir "$work/scenarios"
 ln -s "$src/devices" "$work/devices"
 cp "$src"/scenarios/*.json "$work/scenarios/"
 
-# A new fault test in an existing group: every download answered 502 must end in "-2" within
+# A new fault test in an existing group: README's "Adding a test" example, taken as it is (the
+# first json block of that section): every download answered 502 must end in "-2" within
 # FAIL-2's bound, and the device must still run its old version (VER-6).
-cat >"$work/scenarios/http-status-502.json" <<'EOF'
-{
-  "name": "http-status-502",
-  "about": "every download answered 502 Bad Gateway",
-  "transport": "http",
-  "fault": { "kind": "http-status", "value": 502, "count": -1 },
-  "expect": {
-    "test": "download_502_reports_minus_2",
-    "group": "failure",
-    "outcome": "failure",
-    "steps": [-2],
-    "version": "old",
-    "bound": "FAIL-2",
-    "rules": { "outcome": "FAIL-2", "version": "VER-6" }
-  }
-}
-EOF
+readme=$(cd "$(dirname "$0")/../.." && pwd)/README.md
+awk '/^## Adding a test/ {on = 1} on && /^```json$/ {take = 1; next} take && /^```$/ {exit} take' \
+    "$readme" >"$work/scenarios/http-status-502.json"
+grep -q '"name": "http-status-502"' "$work/scenarios/http-status-502.json" ||
+    fail "README's \"Adding a test\" has no http-status-502.json example"
+[ ! -e "$src/scenarios/http-status-502.json" ] ||
+    fail "fixtures/scenarios/http-status-502.json exists: README says it is the file you would add"
 # A broken expectation, in a group of its own: the same fault cannot end in success.
 cat >"$work/scenarios/http-502-wrongly-expected.json" <<'EOF'
 {

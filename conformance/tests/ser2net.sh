@@ -70,16 +70,20 @@ sed 's/"reset": { "method": "channel" }/"reset": { "method": "dtr-rts", "sequenc
     "$src/fixtures/devices/ref-serial.json" >"$work/esp32-lab.json"
 grep -q dtr-rts "$work/esp32-lab.json" || fail "could not make the DTR/RTS profile"
 
-# Nothing listens: exit 3, one sentence.
+# Nothing listens: exit 3, one sentence. The profile's fixed ports are other tests' too (ctest -j):
+# these two runs take free ones.
 closed=$(free_port)
-err=$("$bin/ota-conformance" --device "$work/esp32-lab.json" \
+ports="--mqtt-port $(free_port) --http-port $(free_port)"
+# shellcheck disable=SC2086
+err=$("$bin/ota-conformance" --device "$work/esp32-lab.json" $ports \
     --serial-port "rfc2217://127.0.0.1:$closed" --only VER-1 2>&1 >"$work/refused.txt")
 [ $? -eq 3 ] || fail "a refused port server must exit 3: $err"
 [ "$(echo "$err" | wc -l)" -eq 1 ] || fail "a refused server is one sentence (on stderr): $err"
 echo "$err" | grep -q "refused the connection: nothing listens on 127.0.0.1 port $closed" ||
     fail "unclear: $err"
 # A raw TCP port has no modem lines: a DTR/RTS reset is refused before anything starts.
-err=$("$bin/ota-conformance" --device "$work/esp32-lab.json" \
+# shellcheck disable=SC2086
+err=$("$bin/ota-conformance" --device "$work/esp32-lab.json" $ports \
     --serial-port "socket://127.0.0.1:$closed" --only VER-1 2>&1)
 rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 1 ] || fail "socket:// with a DTR/RTS reset must not run: exit $rc: $err"

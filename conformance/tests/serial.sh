@@ -24,15 +24,17 @@ start_board() {
 }
 
 # Clear errors before any test: a missing port, a board that never announces its channel.
+# The profile's fixed ports are other tests' too (ctest -j): these runs take others.
+p=$((20000 + RANDOM % 12000)) # below the ephemeral ports (32768-)
 err=$("$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" \
-    --serial-port "$work/no-such-tty" --only VER-1 2>&1)
+    --mqtt-port "$p" --http-port "$((p + 1))" --serial-port "$work/no-such-tty" --only VER-1 2>&1)
 [ $? -eq 3 ] || fail "a missing port must exit 3: $err"
 echo "$err" | grep -q "no such port $work/no-such-tty: is the board plugged in?" || fail "unclear: $err"
 "$bin/ota-pty-board" --link "$work/ttySILENT" -- sh -c 'while read -r l; do echo "log $l"; done' &
 board=$!
 for _ in $(seq 1 100); do [ -e "$work/ttySILENT" ] && break; sleep 0.05; done
 err=$(timeout 60 "$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" --time-scale 0.2 \
-    --serial-port "$work/ttySILENT" --mqtt-port 1 --only VER-1 2>&1)
+    --serial-port "$work/ttySILENT" --mqtt-port 1 --http-port "$((p + 1))" --only VER-1 2>&1)
 [ $? -eq 3 ] || fail "a board that never prints !READY must exit 3: $err"
 echo "$err" | grep -q "never printed !READY" || fail "unclear: $err"
 stop_board

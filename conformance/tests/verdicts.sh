@@ -3,8 +3,9 @@
 # builds are (no block download at all, download threads of earlier tests
 # still fetching old URLs, a push lost right after a failure report, a HAL's
 # stock version reported before the new one, a crash on a push a SHOULD rule
-# covers) get the verdict judging.md gives them, and no other. (The persistent-session and the
-# ThingsPanel-by-token devices run the whole catalogue in selfcheck.sh.)
+# covers, a restartable device that reboots on its own after each failure) get
+# the verdict judging.md gives them, and no other. (The persistent-session and
+# the ThingsPanel-by-token devices run the whole catalogue in selfcheck.sh.)
 # usage: verdicts.sh BIN_DIR
 set -u
 bin=$1
@@ -66,4 +67,15 @@ echo "$out" | tr '\n' ' ' | tr -s ' ' | grep -q 'warning FAIL-1: the device cras
 [ "$(echo "$out" | grep -c 'warning FAIL-1')" = 1 ] || fail "one crash warning per test: $out"
 out=$("$bin/ota-conformance" --strict --only unusable_push_is_refused --dut-cmd "$crash" 2>&1)
 [ $? -eq 1 ] || fail "--strict must fail a crash under a SHOULD rule: $out"
+# A device the suite can restart that reboots on its own 2 s after every failure report (as
+# iotkit-embedded 3.x exits after every download): the next test's push lands while it goes
+# down and is delivered again on reconnect. The suite waits for that, as for a network device
+# (network.sh), never judging the reboot; the fault flash_failure injected into the old run
+# is injected again. wrong_sha256 fails, then wrong_digest and flash_failure start in reboots.
+out=$("$bin/ota-conformance" --only '[wf][rl]*_minus_[34]' --trace "$work/reboots.jsonl" \
+    --dut-cmd "exec '$ref' --reboot-after-failure 2" 2>&1) ||
+    fail "a restartable device rebooting after each failure must pass: $out"
+echo "$out" | grep -q ' 3 passed' || fail "not the three tests meant: $out"
+grep -q 'before it acted on the push' "$work/reboots.jsonl" ||
+    fail "no push landed in a reboot window: the case was not exercised"
 echo "verdicts: ok (blocks learned in ${took} s)"

@@ -153,6 +153,8 @@ static unsigned spec_options(const cJSON *o, const char *scenarios_dir, mc_job_s
         return rc == MC_ERR_FIXTURE ? 400 : 404;
     }
     s->fault = sc.fault;
+    memcpy(s->then, sc.then, sizeof(s->then));
+    s->nthen = sc.nthen;
     s->mqtt = tr ? s->mqtt : sc.mqtt;
     return 0;
 }

@@ -206,6 +206,7 @@ static void ask_seam(mc_cloud *c, mc_job *j, const ota_block_request *q, const m
                                       .last = -1},
                        dn, NULL, NULL, 0, "%s on the block at offset %lld",
                        mc_fault_kind_name(seam->fault.kind), q->offset);
+    mc_fault_next(j); /* named above first: a sequence's next fault takes over after */
 }
 
 /*

@@ -101,6 +101,24 @@ int mc_fault_fires(mc_fault *f, int *seen)
     return f->count < 0 || n - f->skip < f->count;
 }
 
+/* A fault that acts for the rest of the job: count -1, or block-corrupt's damaged byte. */
+static int persists(const mc_fault *f)
+{
+    return f->count < 0 || f->kind == MC_FAULT_BLOCK_CORRUPT;
+}
+
+void mc_fault_next(mc_job *j)
+{
+    const mc_fault *f = &j->fault;
+
+    /* Spent: it fired its count (a one-shot session fault clears its kind itself). */
+    if (j->then_at >= j->nthen || persists(f) ||
+        (f->kind != MC_FAULT_NONE && j->fault_seen < f->skip + f->count))
+        return;
+    j->fault = j->then[j->then_at++];
+    j->fault_seen = 0;
+}
+
 /* An optional whole number in [lo, hi]; 0 when absent or fine. */
 static int num(const cJSON *o, const char *key, long long lo, long long hi, long long *out,
                char *err, size_t errcap)
@@ -146,10 +164,50 @@ static int parse_fault(const cJSON *f, mc_fault *out, char *err, size_t errcap)
     return MC_OK;
 }
 
+/*
+ * "faults": a sequence of at most MC_FAULT_SEQ_MAX, one after another (see
+ * MC_FAULT_SEQ_MAX): no push kinds (a push happens once), and only the last
+ * may be persistent, since a fault that never ends never hands over.
+ */
+static int parse_faults(const cJSON *arr, mc_scenario *out, char *err, size_t errcap)
+{
+    int n = cJSON_GetArraySize(arr), i = 0, rc;
+    const cJSON *f;
+
+    if (!cJSON_IsArray(arr) || n < 1 || n > MC_FAULT_SEQ_MAX) {
+        snprintf(err, errcap, "\"faults\" must be an array of 1 to %d faults", MC_FAULT_SEQ_MAX);
+        return MC_ERR_FIXTURE;
+    }
+    cJSON_ArrayForEach(f, arr)
+    {
+        mc_fault *slot = i ? &out->then[i - 1] : &out->fault;
+        char why[160];
+
+        rc = parse_fault(f, slot, why, sizeof(why));
+        if (rc == MC_OK && mc_fault_seam_of(slot->kind) == MC_SEAM_PUSH && n > 1) {
+            snprintf(why, sizeof(why), "a push fault (%s) cannot be one of a sequence",
+                     mc_fault_kind_name(slot->kind));
+            rc = MC_ERR_FIXTURE;
+        } else if (rc == MC_OK && persists(slot) && i < n - 1) {
+            snprintf(why, sizeof(why),
+                     "only the last may be persistent (count -1, or block-corrupt): the ones "
+                     "after it would never act");
+            rc = MC_ERR_FIXTURE;
+        }
+        if (rc != MC_OK) {
+            snprintf(err, errcap, "\"faults\"[%d]: %s", i, why);
+            return rc;
+        }
+        i++;
+    }
+    out->nthen = n - 1;
+    return MC_OK;
+}
+
 int mc_scenario_parse(const char *json, size_t len, mc_scenario *out, char *err, size_t errcap)
 {
     cJSON *o;
-    const cJSON *name, *about, *tr;
+    const cJSON *name, *about, *tr, *seq;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -167,6 +225,7 @@ int mc_scenario_parse(const char *json, size_t len, mc_scenario *out, char *err,
     name = cJSON_GetObjectItemCaseSensitive(o, "name");
     about = cJSON_GetObjectItemCaseSensitive(o, "about");
     tr = cJSON_GetObjectItemCaseSensitive(o, "transport");
+    seq = cJSON_GetObjectItemCaseSensitive(o, "faults");
     rc = MC_ERR_FIXTURE;
     if (!cJSON_IsString(name) || !*name->valuestring ||
         strlen(name->valuestring) >= sizeof(out->name))
@@ -175,6 +234,10 @@ int mc_scenario_parse(const char *json, size_t len, mc_scenario *out, char *err,
     else if (tr && !(cJSON_IsString(tr) &&
                      (!strcmp(tr->valuestring, "http") || !strcmp(tr->valuestring, "mqtt"))))
         snprintf(err, errcap, "\"transport\" must be \"http\" or \"mqtt\"");
+    else if (seq && cJSON_GetObjectItemCaseSensitive(o, "fault"))
+        snprintf(err, errcap, "a scenario has \"fault\" or \"faults\", not both");
+    else if (seq)
+        rc = parse_faults(seq, out, err, errcap);
     else
         rc = parse_fault(cJSON_GetObjectItemCaseSensitive(o, "fault"), &out->fault, err, errcap);
     if (rc == MC_OK) {

@@ -301,6 +301,7 @@ static void find_job(mc_cloud *c, http_req *r, lookup *l) REQUIRES(c->lock)
         return;
     if (mc_fault_http_fires(&j->fault, &j->fault_seen))
         mc_fault_http_request(&j->fault, j->fault_seen, &l->fault);
+    mc_fault_next(j);
 }
 
 /* The event of an HTTP fault applied to a whole response (no block offset). */

@@ -407,6 +407,8 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     snprintf(j->version, sizeof(j->version), "%s", s->version);
     j->digest = s->digest;
     j->fault = s->fault;
+    j->nthen = s->nthen > 0 && s->nthen < MC_FAULT_SEQ_MAX ? s->nthen : 0;
+    memcpy(j->then, s->then, sizeof(j->then[0]) * (size_t)j->nthen);
     j->mqtt = s->mqtt;
     j->is_diff = s->is_diff;
     j->pull_only = s->no_publish;
@@ -425,13 +427,14 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     ntopics = mc_push_topics(c, &d->info, topics);
     memcpy(push, j->push, sizeof(push));
     mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0,
-                 "job %d created: version %s, %zu bytes%s%s by %s, %s %s, %s envelope%s%s%s",
+                 "job %d created: version %s, %zu bytes%s%s by %s, %s %s, %s envelope%s%s%s%s",
                  j->id, j->version, j->image.size, file ? " of " : "", file ? file->path : "",
                  j->mqtt ? "MQTT blocks" : "HTTP",
                  ota_digest_kind_name(s->digest), s->wrong_digest ? "wrong digest" : j->digest_hex,
                  ota_envelope_name(s->envelope), s->omit_transport ? ", no url" : "",
                  mc_fault_active(&s->fault) ? ", fault " : "",
-                 mc_fault_active(&s->fault) ? mc_fault_kind_name(s->fault.kind) : "");
+                 mc_fault_active(&s->fault) ? mc_fault_kind_name(s->fault.kind) : "",
+                 j->nthen ? " and a sequence after it" : "");
     if (j->timeout_s > 0)
         mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0, "job %d times out after %g s", j->id,
                      j->timeout_s);

@@ -141,6 +141,8 @@ typedef struct {
     int fail_code;
     mc_fault fault;
     int fault_seen; /* matching events so far */
+    mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* the faults after `fault` (mc_fault_next) */
+    int nthen, then_at;
     int mqtt;       /* pushed for MQTT block download */
     int is_diff;    /* pushed with isDiff 1: the image is a differential package */
     int pull_only;  /* never pushed, not even on reconnect: only firmware/get finds it */
@@ -182,6 +184,8 @@ const char *mc_fault_seam_name(mc_fault_seam s);
 int mc_fault_active(const mc_fault *f);
 /* Does the fault fire for this event? Counts it either way. */
 int mc_fault_fires(mc_fault *f, int *seen);
+/* A fault of a sequence that has fired its count: the job's next one takes over (lock held). */
+void mc_fault_next(mc_job *j);
 
 /* Push seam: what a fault changes in a job's push before it is built. */
 typedef struct {

@@ -623,6 +623,46 @@ static void http_status_fault_is_persistent_or_counted(void **state)
     free(b.buf);
 }
 
+/* "faults": one per download request in order (a 503 twice, then a 404), then the image. */
+static void fault_sequence_acts_in_order(void **state)
+{
+    static const char plan[] =
+        "{\"name\":\"seq\",\"faults\":[{\"kind\":\"http-status\",\"value\":503,\"count\":2},"
+        "{\"kind\":\"http-status\",\"value\":404}]}";
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"faults\":[{\"kind\":\"http-reset\",\"count\":-1},"
+        "{\"kind\":\"http-close\"}]}",
+        "{\"name\":\"x\",\"faults\":[{\"kind\":\"push-missing\"},{\"kind\":\"http-close\"}]}",
+        "{\"name\":\"x\",\"fault\":{\"kind\":\"http-close\"},\"faults\":[{\"kind\":\"http-close\"}]"
+        "}",
+        "{\"name\":\"x\",\"faults\":[]}",
+    };
+    static const int want[] = {503, 503, 404, 200, 200};
+    fixture *f = *state;
+    mc_job_spec s = {.dn = DN, .version = "9.9.7", .image_size = 100, .no_publish = 1};
+    mc_scenario sc;
+    mc_job_info ji;
+    body b;
+    curl_off_t clen;
+    char err[256];
+    int id;
+
+    assert_int_equal(mc_scenario_parse(plan, strlen(plan), &sc, err, sizeof(err)), MC_OK);
+    assert_int_equal(sc.nthen, 1);
+    s.fault = sc.fault;
+    memcpy(s.then, sc.then, sizeof(s.then));
+    s.nthen = sc.nthen;
+    assert_int_equal(mc_job_create(f->c, &s, &id), MC_OK);
+    mc_job_get(f->c, id, &ji);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_int_equal(fetch(ji.url, NULL, &b, &clen), want[i]);
+        free(b.buf);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(mc_scenario_parse(bad[i], strlen(bad[i]), &sc, err, sizeof(err)),
+                         MC_ERR_FIXTURE);
+}
+
 static void push_then_progress_then_inform_succeeds(void **state)
 {
     fixture *f = *state;
@@ -1045,6 +1085,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(http_serves_whole_file_and_ranges),
         cmocka_unit_test(http_status_fault_is_persistent_or_counted),
+        cmocka_unit_test(fault_sequence_acts_in_order),
         cmocka_unit_test(http_faults_on_the_wire),
         cmocka_unit_test(image_path_serves_the_file),
         cmocka_unit_test(blocks_are_served_and_bad_requests_answered),

@@ -50,7 +50,7 @@ int rp_thresholds_set(rp_thresholds *th, const char *spec)
 
 static int verdict_rank(rp_verdict v)
 {
-    return v == RP_FAIL || v == RP_UNFINISHED ? 2 : v == RP_INCONCLUSIVE ? 1 : 0;
+    return v == RP_FAIL || v == RP_UNFINISHED || v == RP_WAIVED ? 2 : v == RP_INCONCLUSIVE ? 1 : 0;
 }
 
 double rp_metric_value(const rp_test *t, rp_metric m)

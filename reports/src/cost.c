@@ -278,33 +278,47 @@ static void on_record(walk *w, const ota_trace_rec *rec)
     }
 }
 
-void rp_cost_measure(const rp_report *r, rp_test *t)
+void rp_cost_of_records(const char *dialect, const char *dev,
+                        const ota_trace_rec *(*at)(void *ctx, size_t i), void *ctx, size_t begin,
+                        size_t end, rp_cost *out)
 {
     walk w;
 
+    memset(out, 0, sizeof(*out));
+    memset(&w, 0, sizeof(w));
+    w.d = ota_dialect_find(dialect);
+    if (!w.d)
+        w.d = ota_dialect_find(NULL);
+    w.dev = dev ? dev : "";
+    w.c = out;
+    w.t_push = w.t_fault = w.t_last_req = -1;
+    w.block_stream = -1;
+    out->measured = 1;
+    out->gap_min = out->gap_mean = -1;
+    out->fault_to_report = out->push_to_final = -1;
+    for (size_t i = begin; i < end; i++)
+        on_record(&w, at(ctx, i));
+    for (int k = 0; k < w.nimg; k++)
+        if (w.img[k].fetched && w.img[k].size > 0)
+            out->image_bytes += w.img[k].size;
+    if (out->image_bytes > 0)
+        out->amplification = (double)out->bytes / (double)out->image_bytes;
+    if (w.ngaps)
+        out->gap_mean = w.gap_sum / w.ngaps;
+}
+
+static const ota_trace_rec *loaded_at(void *ctx, size_t i)
+{
+    return &((const rp_report *)ctx)->recs[i];
+}
+
+void rp_cost_measure(const rp_report *r, rp_test *t)
+{
     memset(&t->cost, 0, sizeof(t->cost));
     if (t->rec_end <= t->rec_begin || t->rec_begin >= r->nrecs)
         return;
-    memset(&w, 0, sizeof(w));
-    w.d = ota_dialect_find(r->info.dialect);
-    if (!w.d)
-        w.d = ota_dialect_find(NULL);
-    w.dev = r->info.device;
-    w.c = &t->cost;
-    w.t_push = w.t_fault = w.t_last_req = -1;
-    w.block_stream = -1;
-    t->cost.measured = 1;
-    t->cost.gap_min = t->cost.gap_mean = -1;
-    t->cost.fault_to_report = t->cost.push_to_final = -1;
-    for (size_t i = t->rec_begin; i < t->rec_end && i < r->nrecs; i++)
-        on_record(&w, &r->recs[i]);
-    for (int k = 0; k < w.nimg; k++)
-        if (w.img[k].fetched && w.img[k].size > 0)
-            t->cost.image_bytes += w.img[k].size;
-    if (t->cost.image_bytes > 0)
-        t->cost.amplification = (double)t->cost.bytes / (double)t->cost.image_bytes;
-    if (w.ngaps)
-        t->cost.gap_mean = w.gap_sum / w.ngaps;
+    rp_cost_of_records(r->info.dialect, r->info.device, loaded_at, (void *)r, t->rec_begin,
+                       t->rec_end < r->nrecs ? t->rec_end : r->nrecs, &t->cost);
 }
 
 /* ---- per fault kind ---- */

@@ -67,6 +67,8 @@ static const char css[] =
     ".offending{outline:2px solid #c62828;background:#ffebee}"
     ".v{font-weight:600}.v-fail .v,.rv-fail{color:#c62828}.rv-pass{color:#2e7d32}"
     ".rv-warning{color:#b26a00}.rv-na,.rv-untested{color:#78909c}"
+    "article.v-waived{border-left-color:#8e24aa}.v-waived .v,.rv-waived{color:#8e24aa}"
+    ".waived{background:#f3e5f5;padding:6px 10px;border-radius:4px}"
     "tr.r-fail td{background:#fdecea}tr.r-fail td:first-child{border-left:4px solid #c62828;"
     "font-weight:600}.groups{margin:4px 0 10px;padding-left:18px}"
     ".b-warn{background:#f9a825;color:#1d2330;font-size:12px}"
@@ -138,6 +140,8 @@ static void counts_line(FILE *f, const rp_counts *c)
             c->na, c->inconclusive);
     if (c->not_run)
         fprintf(f, "<span id=\"n-not-run\">%d</span> not run, ", c->not_run);
+    if (c->waived)
+        fprintf(f, "<span id=\"n-waived\">%d</span> waived, ", c->waived);
     fprintf(f, "<span id=\"n-warnings\">%d</span> warning%s</p>\n", c->warnings,
             c->warnings == 1 ? "" : "s");
 }
@@ -208,6 +212,11 @@ static void header(FILE *f, const rp_report *r, const rp_counts *c)
                 r->not_loaded);
     if (r->bad_lines)
         fprintf(f, "<p class=\"warn\">%d trace line(s) could not be read.</p>\n", r->bad_lines);
+    for (int e = 0; e < r->info.nexpired; e++) {
+        fputs("<p class=\"warn waiver-expired\"><b>Expired waiver</b>: ", f);
+        rp_xml_put(f, r->info.expired[e]);
+        fputs("</p>\n", f);
+    }
     fputs("</header>\n", f);
 }
 
@@ -243,7 +252,7 @@ static int cites(const rp_test *t, const char *id)
 /* A rule's verdict from the tests that cite it. */
 static const char *rule_verdict(const rp_report *r, const char *id)
 {
-    int tests = 0, fail = 0, warn = 0, na = 0, inconclusive = 0;
+    int tests = 0, fail = 0, warn = 0, na = 0, inconclusive = 0, waived = 0;
 
     for (int i = 0; i < r->ntests; i++) {
         const rp_test *t = &r->tests[i];
@@ -252,6 +261,7 @@ static const char *rule_verdict(const rp_report *r, const char *id)
             continue;
         tests++;
         fail += t->verdict == RP_FAIL && !strcmp(t->failed_rule, id);
+        waived += t->verdict == RP_WAIVED && !strcmp(t->failed_rule, id);
         na += t->verdict == RP_NA;
         inconclusive += t->verdict == RP_INCONCLUSIVE;
         for (int w = 0; w < t->nwarnings; w++)
@@ -259,6 +269,7 @@ static const char *rule_verdict(const rp_report *r, const char *id)
     }
     return !tests                       ? "untested"
            : fail                       ? "fail"
+           : waived                     ? "waived"
            : warn                       ? "warning"
            : na == tests                ? "na"
            : na + inconclusive == tests ? "inconclusive"
@@ -532,7 +543,7 @@ static void frame_cell(FILE *f, const ota_trace_rec *rec)
 /* Is record i the one a failure cites as its evidence (by its place in the trace)? */
 static int offending(const rp_test *t, size_t i)
 {
-    return t->verdict == RP_FAIL && t->has_evidence &&
+    return (t->verdict == RP_FAIL || t->verdict == RP_WAIVED) && t->has_evidence &&
            (long long)i - (long long)t->rec_begin == t->evidence;
 }
 
@@ -572,8 +583,8 @@ static void timeline(FILE *f, const rp_report *r, const rp_test *t)
 static void test_article(FILE *f, const rp_report *r, const rp_test *t)
 {
     const char *v = rp_verdict_name(t->verdict);
-    static const char *const label[] = {"PASS",         "FAIL",   "N/A", "UNFINISHED",
-                                        "INCONCLUSIVE", "NOT RUN"};
+    static const char *const label[] = {"PASS",         "FAIL",    "N/A",   "UNFINISHED",
+                                        "INCONCLUSIVE", "NOT RUN", "WAIVED"};
 
     fputs("<article class=\"test v-", f);
     fputs(v, f);
@@ -603,6 +614,14 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
     fputs("</small></h3>\n", f);
     if (t->verdict == RP_FAIL || t->verdict == RP_UNFINISHED) {
         fputs("<p class=\"why\"><b>", f);
+        rp_xml_put(f, t->failed_rule);
+        fputs("</b>: ", f);
+        rp_xml_put(f, t->message);
+        fputs("</p>\n", f);
+    } else if (t->verdict == RP_WAIVED) {
+        fputs("<p class=\"waived\"><b>waived</b>: ", f);
+        rp_xml_put(f, t->waiver);
+        fputs("</p>\n<p class=\"why\">the failure it waives, <b>", f);
         rp_xml_put(f, t->failed_rule);
         fputs("</b>: ", f);
         rp_xml_put(f, t->message);

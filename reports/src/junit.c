@@ -13,7 +13,7 @@
 const char *rp_verdict_name(rp_verdict v)
 {
     static const char *const names[RP_VERDICT__COUNT] = {
-        "pass", "fail", "n/a", "unfinished", "inconclusive", "not run"};
+        "pass", "fail", "n/a", "unfinished", "inconclusive", "not run", "waived"};
     return (unsigned)v < RP_VERDICT__COUNT ? names[v] : "unknown";
 }
 
@@ -169,9 +169,18 @@ static void put_output(FILE *f, const rp_test *x)
 {
     int warned = x->verdict == RP_PASS && x->nwarnings;
 
-    if (!x->system_out && !warned)
+    if (!x->system_out && !warned && x->verdict != RP_WAIVED)
         return;
     fputs("      <system-out>", f);
+    if (x->verdict == RP_WAIVED) {
+        fputs("WAIVED: ", f);
+        rp_xml_put(f, x->waiver);
+        fputs("\n  the failure it waives, ", f);
+        rp_xml_put(f, x->failed_rule);
+        fputs(": ", f);
+        rp_xml_put(f, x->message);
+        fputs("\n", f);
+    }
     if (warned)
         fprintf(f, "PASSED WITH %d WARNING%s\n", x->nwarnings, x->nwarnings == 1 ? "" : "S");
     for (int w = 0; warned && w < x->nwarnings; w++) {
@@ -198,8 +207,13 @@ static void put_case(FILE *f, const rp_run *r, const rp_test *x)
     put_property(f, "verdict", rp_verdict_name(x->verdict));
     if (x->board[0])
         put_property(f, "board", x->board);
-    if ((x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED) && x->failed_rule[0])
+    if ((x->verdict == RP_FAIL || x->verdict == RP_UNFINISHED || x->verdict == RP_WAIVED) &&
+        x->failed_rule[0])
         put_property(f, "failed_rule", x->failed_rule);
+    if (x->verdict == RP_WAIVED) {
+        put_property(f, "waived", x->waiver);
+        put_property(f, "waived_failure", x->message);
+    }
     if (x->nwarnings) {
         char n[16];
         snprintf(n, sizeof(n), "%d", x->nwarnings);
@@ -251,6 +265,11 @@ static int seen_before(const rp_run *r, int i)
     return 0;
 }
 
+static int expired_waivers(const rp_run *r)
+{
+    return r->report ? r->report->info.nexpired : 0;
+}
+
 int rp_junit_write(const rp_run *r, const char *path)
 {
     FILE *f;
@@ -283,9 +302,13 @@ int rp_junit_write(const rp_run *r, const char *path)
         fputs("\">\n", f);
         /* Another dialect than the default is named, so that its verdicts are not read as
          * Aliyun's; an Aliyun run's XML stays as it was. */
-        if (r->dialect && *r->dialect && strcmp(r->dialect, "aliyun")) {
+        if ((r->dialect && *r->dialect && strcmp(r->dialect, "aliyun")) || expired_waivers(r)) {
             fputs("    <properties>\n", f);
-            put_property(f, "dialect", r->dialect);
+            if (r->dialect && *r->dialect && strcmp(r->dialect, "aliyun"))
+                put_property(f, "dialect", r->dialect);
+            /* Loud: an expired waiver waives nothing any more, and every suite says so. */
+            for (int e = 0; e < expired_waivers(r); e++)
+                put_property(f, "waiver.expired", r->report->info.expired[e]);
             fputs("    </properties>\n", f);
         }
         for (int k = i; k < r->ntests; k++)

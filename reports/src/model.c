@@ -74,6 +74,9 @@ char *rp_run_info_to_json(const rp_run_info *in)
         put_str(r, "text", in->rules[i].text);
         cJSON_AddItemToArray(rules, r);
     }
+    rules = in->nexpired ? cJSON_AddArrayToObject(o, "waivers_expired") : NULL;
+    for (int i = 0; rules && i < in->nexpired; i++)
+        cJSON_AddItemToArray(rules, cJSON_CreateString(in->expired[i]));
     rules = in->nplanned ? cJSON_AddArrayToObject(o, "tests") : NULL;
     for (int i = 0; rules && i < in->nplanned; i++) {
         cJSON *t = cJSON_CreateObject();
@@ -124,6 +127,12 @@ static void info_from_json(const cJSON *o, rp_run_info *in)
     in->strict = (int)get_num(o, "strict");
     in->auth_off = (int)get_num(o, "auth_off");
     in->time_scale = get_num(o, "time_scale");
+    in->nexpired = 0;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(o, "waivers_expired"))
+    {
+        if (in->nexpired < RP_MAX_EXPIRED && cJSON_IsString(r))
+            snprintf(in->expired[in->nexpired++], sizeof(in->expired[0]), "%s", r->valuestring);
+    }
     free(in->rules);
     in->rules = n ? calloc((size_t)n, sizeof(*in->rules)) : NULL;
     in->nrules = 0;
@@ -153,6 +162,8 @@ char *rp_test_to_json(const rp_test *t)
     put_str(o, "tiers", t->tiers);
     put_str(o, "verdict", rp_verdict_name(t->verdict));
     put_str(o, "failed_rule", t->failed_rule);
+    if (t->waiver[0])
+        put_str(o, "waiver", t->waiver);
     if (t->board[0])
         put_str(o, "board", t->board);
     put_str(o, "message", t->message);
@@ -182,6 +193,7 @@ static void test_from_json(const cJSON *o, rp_test *t)
     get_str(o, "failed_rule", t->failed_rule, sizeof(t->failed_rule));
     get_str(o, "board", t->board, sizeof(t->board));
     get_str(o, "message", t->message, sizeof(t->message));
+    get_str(o, "waiver", t->waiver, sizeof(t->waiver));
     t->seconds = get_num(o, "seconds");
     t->has_evidence = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "evidence"));
     t->evidence = t->has_evidence ? (long)get_num(o, "evidence") : 0;
@@ -368,6 +380,7 @@ rp_counts rp_report_counts(const rp_report *r)
         c.unfinished += t->verdict == RP_UNFINISHED;
         c.inconclusive += t->verdict == RP_INCONCLUSIVE;
         c.not_run += t->verdict == RP_NOT_RUN;
+        c.waived += t->verdict == RP_WAIVED;
         c.warnings += t->nwarnings;
         c.warned += t->nwarnings > 0 && t->verdict == RP_PASS;
     }

@@ -337,8 +337,18 @@ typedef struct {
 int mc_fault_needs_tls(const mc_fault *f);
 
 /*
+ * A sequence of faults: the first is the job's `fault`; when it has fired
+ * `count` times the next of `then` takes over (its `skip` and `count`
+ * counted afresh), so with count 1 each one acts on one download request
+ * (HTTP GET or block request), in order, and the requests after the last
+ * are served plainly. Only the last may be persistent (count -1).
+ */
+#define MC_FAULT_SEQ_MAX 8
+
+/*
  * A fault plan as data: {"name":..,"about":..,"transport":"http"|"mqtt",
- * "fault":{"kind":..,"at":..,"value":..,"skip":..,"count":..}}. The file
+ * "fault":{"kind":..,"at":..,"value":..,"skip":..,"count":..}}, or instead
+ * of "fault" a sequence "faults":[{..},{..}] (MC_FAULT_SEQ_MAX). The file
  * fixtures/scenarios/<name>.json. err says what is wrong in a sentence.
  */
 typedef struct {
@@ -346,6 +356,8 @@ typedef struct {
     char about[200];
     int mqtt; /* the job is pushed for MQTT block download */
     mc_fault fault;
+    mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* "faults": [fault, then...]; see MC_FAULT_SEQ_MAX */
+    int nthen;
 } mc_scenario;
 
 int mc_scenario_parse(const char *json, size_t len, mc_scenario *out, char *err, size_t errcap);
@@ -391,6 +403,9 @@ typedef struct {
                                      the file unchanged while jobs use it (a changed file is
                                      a new image for later jobs) */
     int is_diff; /* the push says isDiff 1: the image is a differential package */
+    mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* a sequence: the faults after `fault`, in order
+                                            (MC_FAULT_SEQ_MAX); nthen of them */
+    int nthen;
 } mc_job_spec;
 
 typedef struct {

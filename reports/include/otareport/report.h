@@ -18,6 +18,8 @@
  * is not the device's fault (JUnit shows it as an error, never a failure).
  * RP_NOT_RUN: the test was selected but never started (the run was
  * interrupted, or stopped when the device never came up); an error in JUnit.
+ * RP_WAIVED: it failed, and a live waiver (--waivers) names the test or the
+ * rule it failed: shown with the waiver's reason, never counted as a failure.
  */
 typedef enum {
     RP_PASS = 0,
@@ -26,12 +28,15 @@ typedef enum {
     RP_UNFINISHED,
     RP_INCONCLUSIVE,
     RP_NOT_RUN,
+    RP_WAIVED,
     RP_VERDICT__COUNT
 } rp_verdict;
 
 const char *rp_verdict_name(rp_verdict v);
 
 #define RP_MAX_WARNINGS 8
+#define RP_WAIVER_TEXT 512 /* a waiver's reason, or an expired waiver's sentence */
+#define RP_MAX_EXPIRED 16  /* expired waivers a run records */
 
 typedef struct {
     char rule[16];
@@ -68,6 +73,8 @@ typedef struct {
     char failed_rule[16];
     char board[64];     /* the board that ran it, when several did (--device twice, --lab) */
     char message[2048]; /* failure explanation, or the N/A reason */
+    char waiver[RP_WAIVER_TEXT]; /* RP_WAIVED: the waiver's reason (failed_rule and message
+                                    keep the failure) */
     rp_warning warnings[RP_MAX_WARNINGS];
     int nwarnings;
     double seconds;
@@ -130,6 +137,8 @@ typedef struct {
     int nrules;
     rp_planned *planned; /* heap: the tests the run selected, in order; NULL in older traces */
     int nplanned;
+    char expired[RP_MAX_EXPIRED][RP_WAIVER_TEXT]; /* --waivers that expired, a sentence each */
+    int nexpired;
 } rp_run_info;
 
 /*
@@ -176,6 +185,7 @@ void rp_report_free(rp_report *r);
 typedef struct {
     int total, ran;
     int pass, fail, na, unfinished, inconclusive, not_run;
+    int waived; /* failures a live waiver covers: not in fail */
     int warnings, warned; /* warnings, and passed tests that carry at least one */
 } rp_counts;
 
@@ -201,6 +211,16 @@ typedef struct {
     double report_sum; /* fault to report, summed over the tests that reported */
     int reported;
 } rp_cost_kind;
+
+/*
+ * The cost of a slice of a trace read live (the suite's own, record by
+ * record): the same measure as a loaded report's, for device `dev` of
+ * platform `dialect` (NULL: aliyun), over the records at(ctx, i) for i in
+ * [begin, end).
+ */
+void rp_cost_of_records(const char *dialect, const char *dev,
+                        const ota_trace_rec *(*at)(void *ctx, size_t i), void *ctx, size_t begin,
+                        size_t end, rp_cost *out);
 
 /* The tests of r that downloaded an image, grouped by their first fault's kind; how many kinds. */
 int rp_cost_kinds(const rp_report *r, rp_cost_kind *out, int cap);
