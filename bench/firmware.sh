@@ -27,7 +27,6 @@ warmup=${WARMUP:-10}
 bench_setup firmware "$build" ota-mock-cloud ota-ref-device
 fx=$PWD/fixtures
 die() { echo "bench/firmware.sh: $*" >&2; tail -5 "$work"/*.log >&2; exit 1; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 head -c "$size" /dev/urandom >"$work/app.bin"
 keep=()
@@ -66,30 +65,8 @@ for v in 9.9.8 9.9.9; do
 done
 echo "RSS after uploading $size bytes twice: $(($(rss_kb "$dpid") / 1024)) MB"
 echo "ota-mock-cloud ($bin${TRACE_KEEP:+, --trace-keep $TRACE_KEEP}): $jobs jobs of firmware ${fws[*]} ($size bytes each) by HTTP, one after the other"
-t0=$(date +%s.%N)
-base=0
-peak=0
-for i in $(seq 1 "$jobs"); do
-    code=$(curl -s -o "$work/post.json" -w '%{http_code}' -X POST "$api/jobs" \
-        -d "{\"device\":\"ref-device-01\",\"firmware\":${fws[$((i % 2))]}}")
-    [ "$code" = 201 ] || die "POST /jobs $i: $code $(cat "$work/post.json")"
-    id=$(sed -n 's/^	"id":	\([0-9]*\),$/\1/p' "$work/post.json")
-    state=
-    for _ in $(seq 1 1200); do # 120 s a job at most
-        state=$(curl -s "$api/jobs/$id" | sed -n 's/^	"state":	"\([A-Z_]*\)",$/\1/p')
-        [ "$state" = SUCCEEDED ] || [ "$state" = FAILED ] && break
-        sleep 0.05
-    done
-    [ "$state" = SUCCEEDED ] || die "job $id ended $state"
-    rss=$(rss_kb "$dpid")
-    [ "$rss" -gt "$peak" ] && peak=$rss
-    [ "$i" -eq "$warmup" ] && base=$rss
-    if [ "$i" -eq 1 ] || [ $((i % every)) -eq 0 ] || [ "$i" -eq "$jobs" ]; then
-        awk -v i="$i" -v r="$rss" -v t0="$t0" -v t="$(date +%s.%N)" \
-            'BEGIN { printf "after %4d jobs: RSS %6.1f MB  (%.0f s)\n", i, r / 1024, t - t0 }'
-    fi
-done
-end=$(rss_kb "$dpid")
+job_body() { echo "{\"device\":\"ref-device-01\",\"firmware\":${fws[$(($1 % 2))]}}"; }
+bench_jobs_rss "$api" "$dpid" "$jobs" "$warmup" "$every" job_body
 grow=$(((end - base) / 1024))
 echo "baseline (RSS after $warmup jobs): $((base / 1024)) MB; after $jobs: $((end / 1024)) MB; peak $((peak / 1024)) MB"
 echo "growth over the last $((jobs - warmup)) jobs: $grow MB (pass: under 8 MB, half of the file)"

@@ -21,3 +21,37 @@ bench_cleanup() {
     wait 2>/dev/null
     rm -rf "$work"
 }
+
+# The resident memory of process $1 in KiB (0 when it is gone).
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# bench_jobs_rss API DPID JOBS WARMUP EVERY BODY: POSTs JOBS jobs to the daemon at API one after
+# the other, the body of job i printed by the function `BODY i`, waits for each to succeed (120 s
+# at most; `die` otherwise), and prints the daemon's RSS after the first job, every EVERY-th and
+# the last. Sets base (the RSS after WARMUP jobs), peak and end, in KiB.
+bench_jobs_rss() {
+    local api=$1 dpid=$2 jobs=$3 warmup=$4 every=$5 body=$6 i code id state rss t0
+    t0=$(date +%s.%N)
+    base=0
+    peak=0
+    for i in $(seq 1 "$jobs"); do
+        code=$(curl -s -o "$work/post.json" -w '%{http_code}' -X POST "$api/jobs" -d "$("$body" "$i")")
+        [ "$code" = 201 ] || die "POST /jobs $i: $code $(cat "$work/post.json")"
+        id=$(sed -n 's/^	"id":	\([0-9]*\),$/\1/p' "$work/post.json")
+        state=
+        for _ in $(seq 1 1200); do # 120 s a job at most
+            state=$(curl -s "$api/jobs/$id" | sed -n 's/^	"state":	"\([A-Z_]*\)",$/\1/p')
+            [ "$state" = SUCCEEDED ] || [ "$state" = FAILED ] && break
+            sleep 0.05
+        done
+        [ "$state" = SUCCEEDED ] || die "job $id ended $state"
+        rss=$(rss_kb "$dpid")
+        [ "$rss" -gt "$peak" ] && peak=$rss
+        [ "$i" -eq "$warmup" ] && base=$rss
+        if [ "$i" -eq 1 ] || [ $((i % every)) -eq 0 ] || [ "$i" -eq "$jobs" ]; then
+            awk -v i="$i" -v r="$rss" -v t0="$t0" -v t="$(date +%s.%N)" \
+                'BEGIN { printf "after %5d jobs: RSS %6.1f MB  (%.0f s)\n", i, r / 1024, t - t0 }'
+        fi
+    done
+    end=$(rss_kb "$dpid")
+}

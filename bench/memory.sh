@@ -15,6 +15,7 @@
 # write about 35 MB of hex a job into it).
 set -u
 cd "$(dirname "$0")/.."
+. bench/lib.sh # rss_kb, bench_jobs_rss
 jobs=${1:-1000}
 bin=${BIN:-build/release/bin}
 transport=${TRANSPORT:-mqtt}
@@ -33,7 +34,6 @@ cleanup() {
 trap cleanup EXIT
 die() { echo "bench/memory.sh: $*" >&2; tail -5 "$work"/*.log >&2; exit 1; }
 [ -x "$bin/ota-mock-cloud" ] || die "no $bin/ota-mock-cloud (./ci/build release)"
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 trace=()
 [ -n "${TRACE:-}" ] && trace=(--trace "$TRACE")
@@ -65,30 +65,10 @@ done
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "ota-mock-cloud ($bin): $jobs jobs of $size bytes by $transport, one after the other"
 echo "RSS before the first job: $(($(rss_kb "$dpid") / 1024)) MB"
-t0=$(date +%s.%N)
-base=0
-peak=0
-for i in $(seq 1 "$jobs"); do
-    code=$(curl -s -o "$work/post.json" -w '%{http_code}' -X POST "$api/jobs" \
-        -d "{\"device\":\"ref-device-01\",\"version\":\"2.$i.0\",\"size\":$size,\"transport\":\"$transport\"}")
-    [ "$code" = 201 ] || die "POST /jobs $i: $code $(cat "$work/post.json")"
-    id=$(sed -n 's/^	"id":	\([0-9]*\),$/\1/p' "$work/post.json")
-    state=
-    for _ in $(seq 1 1200); do # 120 s a job at most
-        state=$(curl -s "$api/jobs/$id" | sed -n 's/^	"state":	"\([A-Z_]*\)",$/\1/p')
-        [ "$state" = SUCCEEDED ] || [ "$state" = FAILED ] && break
-        sleep 0.05
-    done
-    [ "$state" = SUCCEEDED ] || die "job $id ended $state"
-    rss=$(rss_kb "$dpid")
-    [ "$rss" -gt "$peak" ] && peak=$rss
-    [ "$i" -eq "$warmup" ] && base=$rss
-    if [ "$i" -eq 1 ] || [ $((i % every)) -eq 0 ] || [ "$i" -eq "$jobs" ]; then
-        awk -v i="$i" -v r="$rss" -v t0="$t0" -v t="$(date +%s.%N)" \
-            'BEGIN { printf "after %5d jobs: RSS %6.1f MB  (%.0f s)\n", i, r / 1024, t - t0 }'
-    fi
-done
-end=$(rss_kb "$dpid")
+job_body() {
+    echo "{\"device\":\"ref-device-01\",\"version\":\"2.$1.0\",\"size\":$size,\"transport\":\"$transport\"}"
+}
+bench_jobs_rss "$api" "$dpid" "$jobs" "$warmup" "$every" job_body
 grow=$(((end - base) / 1024))
 echo "baseline (RSS after $warmup jobs): $((base / 1024)) MB; after $jobs: $((end / 1024)) MB; peak $((peak / 1024)) MB"
 echo "growth over the last $((jobs - warmup)) jobs: $grow MB (pass: under $((size / 1000000)) MB, one image)"
