@@ -53,7 +53,7 @@ check_reference() {
 run_reference() {
     if [ "${1:-aliyun}" = aliyun ]; then
         check_reference plain ' 0 failed, 7 N/A, 0 warnings, strict (' || return 1
-        # Over TLS with a persistent session (clean session off, as iotkit-embedded 3.x
+        # Over TLS with a persistent session (clean session off, as the 3.x device SDK
         # connects): no push of an ended job comes back on a reconnect, power cuts included.
         check_reference tls ' 0 failed, 5 N/A, 0 warnings, strict, TLS' --tls \
             --dut-cmd "exec '$bin/ota-ref-device' --persistent-session" || return 1

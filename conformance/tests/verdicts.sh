@@ -68,7 +68,7 @@ echo "$out" | tr '\n' ' ' | tr -s ' ' | grep -q 'warning FAIL-1: the device cras
 out=$("$bin/ota-conformance" --strict --only unusable_push_is_refused --dut-cmd "$crash" 2>&1)
 [ $? -eq 1 ] || fail "--strict must fail a crash under a SHOULD rule: $out"
 # A device the suite can restart that reboots on its own 2 s after every failure report (as
-# iotkit-embedded 3.x exits after every download): the next test's push lands while it goes
+# the 3.x device SDK exits after every download): the next test's push lands while it goes
 # down and is delivered again on reconnect. The suite waits for that, as for a network device
 # (network.sh), never judging the reboot; the fault flash_failure injected into the old run
 # is injected again. wrong_sha256 fails, then wrong_digest and flash_failure start in reboots.

@@ -233,7 +233,7 @@ static void usage(FILE *f)
             "judging.md FAIL-3T, FAIL-B);\n"
             "--reboot-after-failure SECS reboots SECS after reporting a failure,\n"
             "losing a push that arrives meanwhile (correct too); --persistent-session\n"
-            "connects with clean session off, as iotkit-embedded 3.x does, so the\n"
+            "connects with clean session off, as the 3.x device SDK does, so the\n"
             "broker keeps its session and QoS 1 messages across reboots (correct too);\n"
             "--stock-version-first reports the factory version at every boot, then the\n"
             "running one at once, as a 3.x build's HAL did (only VER-7 warns);\n"

@@ -169,7 +169,7 @@ typedef struct {
     int detached_retries; /* variant: a failed HTTP download leaves a detached thread behind
                              that fetches its URL again now and then, as Link SDK 4.x's download
                              threads do, while the device takes new pushes */
-    int persistent;       /* variant: clean session off, as iotkit-embedded 3.x connects: the
+    int persistent;       /* variant: clean session off, as the 3.x device SDK connects: the
                              broker keeps its session and QoS 1 messages across reconnects */
     int slow_resume;      /* variant: no step "0" before blocks, a lost block request asked again
                              only after a 10 s block timeout */

@@ -354,7 +354,7 @@ static void cancelled_jobs_leave_nothing_held_back(void **state)
 }
 
 /*
- * A persistent session (clean session off, as iotkit-embedded 3.x connects)
+ * A persistent session (clean session off, as the 3.x device SDK connects)
  * whose connection died before it acknowledged a push: the broker keeps the
  * push in the session, but it expires, so a reconnect after the job ended
  * (the test's end cancels it) never brings it back. A job still pending is
