@@ -25,7 +25,6 @@ static struct {
     char why[512];
 } lost = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-
 /* The name a board gets from its profile's file name: "esp32-a.json" is "esp32-a". */
 static void name_of_path(const char *path, char *out, size_t cap)
 {
@@ -37,16 +36,16 @@ static void name_of_path(const char *path, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)n, base);
 }
 
-static int str_field(const cJSON *o, const char *key, char *dst, size_t cap, const char *lab,
-                     int i)
+static int str_field(const cJSON *o, const char *key, char *dst, size_t cap, const char *lab, int i)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
     if (!v)
         return 0;
     if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
-        fprintf(stderr, "ota-conformance: %s: boards[%d].%s must be a string of at most %zu "
-                        "characters\n",
+        fprintf(stderr,
+                "ota-conformance: %s: boards[%d].%s must be a string of at most %zu "
+                "characters\n",
                 lab, i, key, cap - 1);
         return -1;
     }
@@ -61,8 +60,8 @@ static int port_field(const cJSON *o, const char *key, int *dst, const char *lab
     if (!v)
         return 0;
     if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 65535) {
-        fprintf(stderr, "ota-conformance: %s: boards[%d].%s must be a port from 1 to 65535\n",
-                lab, i, key);
+        fprintf(stderr, "ota-conformance: %s: boards[%d].%s must be a port from 1 to 65535\n", lab,
+                i, key);
         return -1;
     }
     *dst = v->valueint;

@@ -13,9 +13,9 @@
 #define CT_MAX_BOARDS 16 /* as many as --jobs has workers (CT_MAX_JOBS) */
 
 typedef struct {
-    char name[64];          /* in results and messages: the lab file's name, else the profile's */
-    char profile[PATH_MAX]; /* its device profile */
-    char port[512];         /* serial.port over the profile's ("": the profile's) */
+    char name[64];            /* in results and messages: the lab file's name, else the profile's */
+    char profile[PATH_MAX];   /* its device profile */
+    char port[512];           /* serial.port over the profile's ("": the profile's) */
     int mqtt_port, http_port; /* over the profile's (0: the profile's) */
     char pk[65], dn[65], secret[129]; /* identity over the profile's ("": the profile's) */
 } ct_board;

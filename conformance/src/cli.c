@@ -408,8 +408,8 @@ static size_t distance(const char *a, const char *b)
         size_t diag = row[0];
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j], cost = tolower((unsigned char)a[i - 1]) !=
-                                       tolower((unsigned char)b[j - 1]);
+            size_t up = row[j],
+                   cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
             size_t best = diag + cost;
             if (up + 1 < best)
                 best = up + 1;

@@ -130,7 +130,7 @@ typedef struct {
 
     /* the running test */
     size_t crash_warned; /* the crash record (index + 1) a SHOULD rule warned about; 0: none */
-    int jobs[64]; /* the jobs it created: a download for another is late, never judged */
+    int jobs[64];        /* the jobs it created: a download for another is late, never judged */
     long long streams[64];
     int njobs;
     rp_test *cur;

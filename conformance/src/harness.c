@@ -140,8 +140,10 @@ void ct_check(const char *rule, int ok, const char *fmt, ...)
     if (ok)
         return;
     if (!r) {
-        /* A harness bug, not the device's: conformance/tests/rule_ids.py keeps it out of the tree. */
-        ct_fail(rule, "internal error: the suite names rule %s, which is not in the catalogue", rule);
+        /* A harness bug, not the device's: conformance/tests/rule_ids.py keeps it out of the tree.
+         */
+        ct_fail(rule, "internal error: the suite names rule %s, which is not in the catalogue",
+                rule);
         return;
     }
     va_start(ap, fmt);
@@ -289,8 +291,9 @@ static const char *wait_rule(double timeout_s)
     snprintf(rules, sizeof(rules), "%s", ct.cur ? ct.cur->rules : "");
     for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
         for (size_t k = 0; k < sizeof(profile) / sizeof(profile[0]); k++)
-            if (!strcmp(tok, profile[k].rule) ? same_s(timeout_s, profile[k].s)
-                : ota_bound_find(tok, &id) == OTA_OK && same_s(timeout_s, ota_bound_s(id))) {
+            if (!strcmp(tok, profile[k].rule)
+                    ? same_s(timeout_s, profile[k].s)
+                    : ota_bound_find(tok, &id) == OTA_OK && same_s(timeout_s, ota_bound_s(id))) {
                 snprintf(cited, sizeof(cited), "%s", tok);
                 return cited;
             }

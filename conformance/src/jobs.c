@@ -217,7 +217,7 @@ static int any_running(const worker *ws, int n)
 static void hand_out(ct_jobs *j, worker *ws, worker *w, size_t *next)
 {
     int again = j->nagain > 0;
-    size_t idx = again ? (size_t)j->again[j->nagain - 1]
+    size_t idx = again                           ? (size_t)j->again[j->nagain - 1]
                  : *next < j->ncases && j->order ? j->order[*next]
                                                  : *next;
 

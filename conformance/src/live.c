@@ -63,8 +63,8 @@ static void still(ct_live *l)
     snprintf(what, sizeof(what), "%s", waiting.what);
     pthread_mutex_unlock(&waiting.lock);
     if (l->inflight > 1) /* --jobs: the waits are the workers' */
-        printf("      still running %d tests; the last one started, %s, %.0f s ago\n",
-               l->inflight, l->name, now - l->start);
+        printf("      still running %d tests; the last one started, %s, %.0f s ago\n", l->inflight,
+               l->name, now - l->start);
     else if (secs > 0 && since >= l->start)
         printf("      still waiting for %s in %s: %.0f s of %.0f (test running %.0f s)\n",
                what[0] ? what : "the device", l->name, now - since, secs, now - l->start);

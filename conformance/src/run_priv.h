@@ -149,7 +149,8 @@ int ct_setup_device(ct_run *r, ct_paths *p, char *err, size_t errcap);
 int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap);
 /* The run-begin record's JSON (rp_run_info, with the selected tests); heap, the caller frees. */
 char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *broker, int auth_off);
-/* The run-end record's JSON (interrupted, and why the run stopped early); heap, the caller frees. */
+/* The run-end record's JSON (interrupted, and why the run stopped early); heap, the caller frees.
+ */
 char *ct_setup_run_end_json(double secs, const char *fw_after, const char *stopped);
 void ct_setup_trace_run_begin(const ct_run *r, const ct_paths *p);
 void ct_setup_trace_run_end(double secs, const char *stopped);

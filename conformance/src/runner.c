@@ -372,7 +372,7 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
     snprintf(trace, sizeof(trace), "%.4000s/job-%d.jsonl", jc->paths->scratch, job + 1);
     r->opt.trace = trace;
     if (r->boards.n > 1)
-        ct_boards_apply(r, job); /* this worker's board */
+        ct_boards_apply(r, job);                              /* this worker's board */
     rc = r->opt.netns ? ct_netns_enter(err, sizeof(err)) : 0; /* before anything starts */
     if (!rc)
         rc = ct_setup_prepare(r, &p, err, sizeof(err));
@@ -432,8 +432,10 @@ static void job_lost(int k, const char *why, void *ud)
     const job_ctx *jc = ud;
     const char *name = k < jc->run->boards.n ? jc->run->boards.b[k].name : "?";
 
-    fprintf(stderr, "ota-conformance: board %d %s is gone (%s): its remaining tests go to the other boards\n",
-            k + 1, name, why);
+    fprintf(
+        stderr,
+        "ota-conformance: board %d %s is gone (%s): its remaining tests go to the other boards\n",
+        k + 1, name, why);
 }
 
 /*
@@ -460,8 +462,9 @@ static void collect_results(ct_run *r, ct_jobs *j, int rc, char *stopped, size_t
         ct_live_result(&r->live, &j->boot);
         snprintf(stopped, cap, "%s", j->boot.message);
     } else if (rc != 0 && !ct_interrupted) {
-        snprintf(stopped, cap, "no device instance was left to run the remaining tests (see the "
-                               "errors above)");
+        snprintf(stopped, cap,
+                 "no device instance was left to run the remaining tests (see the "
+                 "errors above)");
     }
     r->nresults = 0;
     for (size_t i = 0; i < r->nsel; i++)
@@ -541,5 +544,5 @@ static int run_parallel(ct_run *r, ct_paths *p)
 int ct_runner_run(ct_run *r, ct_paths *p)
 {
     return (r->opt.jobs > 1 || r->boards.n > 1) && r->nsel > 1 ? run_parallel(r, p)
-                                                                : run_serial(r, p);
+                                                               : run_serial(r, p);
 }

@@ -228,8 +228,9 @@ static int use_profile(ct_run *r, const char *path, char *err, size_t errcap)
                     r->prof.power_cmd[0] && !r->prof.reset_cmd[0]);
     ct.bounds = r->prof.bounds;
     if (r->opt.netns && r->prof.adapter == DUT_ADAPTER_SERIAL) {
-        snprintf(err, errcap, "--netns is for devices the suite starts (a board reaches the "
-                              "broker over its own network): drop --netns");
+        snprintf(err, errcap,
+                 "--netns is for devices the suite starts (a board reaches the "
+                 "broker over its own network): drop --netns");
         return -1;
     }
     if (r->opt.jobs > 1 && r->opt.netns && r->prof.adapter == DUT_ADAPTER_NETWORK &&
@@ -347,9 +348,8 @@ int ct_setup_check_outputs(const ct_run *r, char *err, size_t errcap)
 {
     const struct {
         const char *what, *path;
-    } outs[] = {{"JUnit report", r->opt.junit},
-                {"HTML report", r->opt.html},
-                {"trace", r->opt.trace}};
+    } outs[] = {
+        {"JUnit report", r->opt.junit}, {"HTML report", r->opt.html}, {"trace", r->opt.trace}};
 
     for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); k++)
         if (outs[k].path && rp_output_prepare(outs[k].what, outs[k].path, err, errcap) != RP_OK)
@@ -397,8 +397,8 @@ char *ct_setup_run_begin_json(const ct_run *r, const ct_paths *p, const char *br
         ct_runner_tiers(r->sel[i]->rules, x->tiers, sizeof(x->tiers));
         info.nplanned = (int)i + 1;
     }
-    for (const char *e; info.nexpired < RP_MAX_EXPIRED &&
-                        (e = ct_waivers_expired(info.nexpired)) != NULL;)
+    for (const char *e;
+         info.nexpired < RP_MAX_EXPIRED && (e = ct_waivers_expired(info.nexpired)) != NULL;)
         snprintf(info.expired[info.nexpired++], sizeof(info.expired[0]), "%s", e);
     json = rp_run_info_to_json(&info);
     free(info.rules);

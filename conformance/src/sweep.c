@@ -387,8 +387,7 @@ void ct_check_image_after(const ct_attempt *a)
         !dut_has_channel(ct.dut) || !strcmp(ct.cur->group, "power") ||
         !ota_dialect_has(ct.dialect, OTA_TOPIC_INFORM) ||
         /* A diff's digest is the package's, not the image rebuilt from it (DIFF-1 judges it). */
-        a->info.is_diff ||
-        (wrong_image.begin == ct.t_begin && wrong_image.text[0]) ||
+        a->info.is_diff || (wrong_image.begin == ct.t_begin && wrong_image.text[0]) ||
         running_image(image, sizeof(image)) != 0 || !strcasecmp(image, a->info.sha256_hex))
         return;
     wrong_image.begin = ct.t_begin;

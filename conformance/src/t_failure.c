@@ -26,8 +26,8 @@ static void flash_failure_reports_minus_4(void **state)
         rc = dut_command(ct.dut, "INJECT fault=flash-write", reply, sizeof(reply),
                          ct_secs(CT_S(CHANNEL)));
         if (rc != DUT_OK)
-            ct_fail("FAIL-4", "INJECT fault=flash-write was not accepted: %s %s",
-                    dut_strerror(rc), reply);
+            ct_fail("FAIL-4", "INJECT fault=flash-write was not accepted: %s %s", dut_strerror(rc),
+                    reply);
         ct_spec_init(&s, v, sizeof(v));
         ct_upgrade(&a, &s, CT_S(FINAL));
         /*

@@ -133,7 +133,8 @@ static void version_comes_from_the_image(void **state)
     mc_job_cancel(ct.cloud, a.job, "the test has its answer: the image holds another version");
     if (k < 0) {
         ct_check_push_reached(&a);
-        ct_fail("IMG-2", "pushed as %s, the image holds version %s: within %.0f s the device "
+        ct_fail("IMG-2",
+                "pushed as %s, the image holds version %s: within %.0f s the device "
                 "neither refused it nor reported a version",
                 v, w, ct_secs(CT_S(FINAL)));
     }

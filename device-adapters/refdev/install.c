@@ -93,8 +93,7 @@ int rd_image_boot_version(char *version, size_t vcap)
     /* The bootloader starts no image whose header or body is broken: a bricked board. */
     if (img && n > 0 && rd_img_check(img, n, NULL, &h, why, sizeof(why)) != 0) {
         free(img);
-        rd_log("bootloader: the image in flash fails its check (%s); the device cannot start",
-               why);
+        rd_log("bootloader: the image in flash fails its check (%s); the device cannot start", why);
         abort();
     }
     if (img && n > 0 && !rd_has_bug(BUG_REPORTS_PUSHED_VER)) {

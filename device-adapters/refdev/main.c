@@ -135,8 +135,9 @@ static int read_identity(void)
     if (!rd.secret[0] && env_copy("OTA_DEVICE_SECRET", rd.secret, sizeof(rd.secret), 0))
         return -1;
     if (!rd.dn[0] || !rd.secret[0]) {
-        fprintf(stderr, "ota-ref-device: OTA_ACCESS_TOKEN and OTA_DEVICE_NUMBER must be set in "
-                        "the %s dialect (see docs/dut-contract.md)\n",
+        fprintf(stderr,
+                "ota-ref-device: OTA_ACCESS_TOKEN and OTA_DEVICE_NUMBER must be set in "
+                "the %s dialect (see docs/dut-contract.md)\n",
                 rd.dialect->name);
         return -1;
     }

@@ -80,8 +80,8 @@ typedef enum {
     BUG_PWR_TRUST_PARTIAL, /* a download kept across a reboot resumed without checking it is
                               of the pushed image */
     /* More of the ThingsPanel dialect's mistakes, at the end so that the order stays. */
-    BUG_TP_INFROM_ONLY, /* subscribes to the stock server's "infrom" push topic only */
-    BUG_TP_NO_VERIFY,   /* a sign is never checked, as if every push were the stock server's */
+    BUG_TP_INFROM_ONLY,   /* subscribes to the stock server's "infrom" push topic only */
+    BUG_TP_NO_VERIFY,     /* a sign is never checked, as if every push were the stock server's */
     BUG_FLASH_OTHER_LATE, /* a push for another module is installed as its own, 2 s late */
     /* Blind spots found by devices built from public bug reports of real OTA code (issue 23),
      * in one block at the end so that the order stays. */
@@ -156,26 +156,26 @@ typedef struct {
     unsigned long long bugs[2]; /* one bit per rd_bug: room for 128 */
     const ota_dialect *dialect; /* OTA_DIALECT or --dialect; Aliyun by default */
     int no_channel;             /* behave as a device without the control channel */
-    int short_fails;      /* variant: a complete but short response ends the download with -2 */
-    int no_subscribe;     /* variant: subscribes to nothing (the cloud delivers) */
-    int resume_aligned;   /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
-    int http_only;        /* variant: no MQTT block download; such pushes are ignored */
+    int short_fails;    /* variant: a complete but short response ends the download with -2 */
+    int no_subscribe;   /* variant: subscribes to nothing (the cloud delivers) */
+    int resume_aligned; /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
+    int http_only;      /* variant: no MQTT block download; such pushes are ignored */
     char stock_version[OTA_MAX_VERSION + 1]; /* variant --stock-version-first: the factory
                                                 version, reported at every boot before the
                                                 running one (a HAL's stock report, as a 3.x
                                                 build sent); "" when off */
     int deaf_after_report; /* variant: a push within 0.5 s of its own failure report is lost
                               (the suite waits 1 s after a terminal step: judging.md) */
-    int detached_retries; /* variant: a failed HTTP download leaves a detached thread behind
-                             that fetches its URL again now and then, as Link SDK 4.x's download
-                             threads do, while the device takes new pushes */
-    int persistent;       /* variant: clean session off, as the 3.x device SDK connects: the
-                             broker keeps its session and QoS 1 messages across reconnects */
-    int slow_resume;      /* variant: no step "0" before blocks, a lost block request asked again
-                             only after a 10 s block timeout */
-    int redownload_once;  /* variant: after a digest mismatch, download the image once more a
-                             second later and install it when that copy verifies */
-    long long block_size; /* bytes per MQTT block request (--block-size) */
+    int detached_retries;  /* variant: a failed HTTP download leaves a detached thread behind
+                              that fetches its URL again now and then, as Link SDK 4.x's download
+                              threads do, while the device takes new pushes */
+    int persistent;        /* variant: clean session off, as the 3.x device SDK connects: the
+                              broker keeps its session and QoS 1 messages across reconnects */
+    int slow_resume;       /* variant: no step "0" before blocks, a lost block request asked again
+                              only after a 10 s block timeout */
+    int redownload_once;   /* variant: after a digest mismatch, download the image once more a
+                              second later and install it when that copy verifies */
+    long long block_size;  /* bytes per MQTT block request (--block-size) */
     double reboot_after_failure; /* variant: seconds from a failure report to a reboot, 0: none */
     int image_check; /* variant: images carry an app header (appimage.h) the device checks, its
                         version comes from the header, and it takes diffs (isDiff) */

@@ -947,8 +947,7 @@ static void loop_old_url(const ota_push *p, const char *part, char *why)
 }
 
 /* Decide about a push: the reasons a device uses, ignores or refuses one. */
-static int check_push(const ota_push *p, const char *running, int any_module, char *why,
-                      size_t cap)
+static int check_push(const ota_push *p, const char *running, int any_module, char *why, size_t cap)
 {
     ota_digest_kind k;
     const char *mod = p->has_module && strcmp(p->module, "default") ? p->module : "";

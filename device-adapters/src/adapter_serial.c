@@ -531,7 +531,7 @@ static int reset_by_lines(ser *s)
     if (fd < 0)
         return DUT_ERR_CLOSED;
     rc = dut_port_seq_run(&s->seq, kind, fd, s->set_lines, s->set_lines_ud) == 0 ? DUT_OK
-                                                                               : DUT_ERR_SPAWN;
+                                                                                 : DUT_ERR_SPAWN;
     close(fd);
     return rc;
 }
@@ -689,7 +689,7 @@ static ser *ser_new(const dut_serial_config *cfg, const dut_callbacks *cb)
     s->port.fd = -1;
     s->baud = cfg->baud ? cfg->baud : 115200;
     s->reset = cfg->reset;
-    s->set_lines = cfg->set_lines                                         ? cfg->set_lines
+    s->set_lines = cfg->set_lines                                    ? cfg->set_lines
                    : dut_port_kind_of(cfg->path) == DUT_PORT_RFC2217 ? dut_net_set_lines
                                                                      : dut_port_set_lines;
     s->set_lines_ud = cfg->set_lines_ud;

@@ -33,18 +33,33 @@
 
 /* Telnet (RFC 854, 855) and its options. */
 enum {
-    T_SE = 240, T_SB = 250, T_WILL = 251, T_WONT = 252, T_DO = 253, T_DONT = 254, T_IAC = 255,
+    T_SE = 240,
+    T_SB = 250,
+    T_WILL = 251,
+    T_WONT = 252,
+    T_DO = 253,
+    T_DONT = 254,
+    T_IAC = 255,
 };
 enum { O_BINARY = 0, O_ECHO = 1, O_SGA = 3, O_COMPORT = 44 };
 /* RFC 2217 commands, client to server; the server answers with the same code + 100. */
 enum {
-    C_SET_BAUDRATE = 1, C_SET_DATASIZE = 2, C_SET_PARITY = 3, C_SET_STOPSIZE = 4,
-    C_SET_CONTROL = 5, C_REPLY = 100,
+    C_SET_BAUDRATE = 1,
+    C_SET_DATASIZE = 2,
+    C_SET_PARITY = 3,
+    C_SET_STOPSIZE = 4,
+    C_SET_CONTROL = 5,
+    C_REPLY = 100,
 };
 /* SET-CONTROL values */
 enum {
-    CTL_NO_FLOW = 1, CTL_BREAK_ON = 5, CTL_BREAK_OFF = 6, CTL_DTR_ON = 8, CTL_DTR_OFF = 9,
-    CTL_RTS_ON = 11, CTL_RTS_OFF = 12,
+    CTL_NO_FLOW = 1,
+    CTL_BREAK_ON = 5,
+    CTL_BREAK_OFF = 6,
+    CTL_DTR_ON = 8,
+    CTL_DTR_OFF = 9,
+    CTL_RTS_ON = 11,
+    CTL_RTS_OFF = 12,
 };
 enum { PAR_NONE = 1, PAR_ODD = 2, PAR_EVEN = 3 };
 /* The decoder's states */
@@ -283,8 +298,8 @@ static void on_sb(dut_port *p)
     const unsigned char *b = p->tn.sb;
 
     if (p->tn.sb_len >= 6 && b[0] == O_COMPORT && b[1] == C_REPLY + C_SET_BAUDRATE)
-        p->tn.baud_reply = (int)((unsigned)b[2] << 24 | (unsigned)b[3] << 16 |
-                                 (unsigned)b[4] << 8 | (unsigned)b[5]);
+        p->tn.baud_reply = (int)((unsigned)b[2] << 24 | (unsigned)b[3] << 16 | (unsigned)b[4] << 8 |
+                                 (unsigned)b[5]);
 }
 
 /* One byte of data (NVT: CR NUL is a CR when the server is not in binary). */
@@ -435,8 +450,9 @@ static int await_speed(dut_port *p, const char *url, int baud, char *err, size_t
         p->tn.pending_len += k;
     }
     if (p->tn.refused) {
-        snprintf(err, cap, "the port server of %s refused RFC 2217 (COM-PORT-OPTION): for a raw "
-                           "TCP port use socket://",
+        snprintf(err, cap,
+                 "the port server of %s refused RFC 2217 (COM-PORT-OPTION): for a raw "
+                 "TCP port use socket://",
                  url);
         return -1;
     }
@@ -448,8 +464,7 @@ static int await_speed(dut_port *p, const char *url, int baud, char *err, size_t
     return 0;
 }
 
-int dut_net_open(dut_port *p, const char *url, int baud, const char *framing, char *err,
-                 size_t cap)
+int dut_net_open(dut_port *p, const char *url, int baud, const char *framing, char *err, size_t cap)
 {
     char host[HOST_MAX], port[8];
     int rc;

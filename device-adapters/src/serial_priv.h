@@ -15,8 +15,8 @@
 #define DUT_PORT_MAX_STEPS   32    /* steps in one reset sequence */
 #define DUT_PORT_MAX_WAIT_MS 10000 /* the longest wait=MS step */
 #define DUT_PORT_ERR_MAX     512   /* room for an error sentence */
-#define DUT_NET_SB_MAX       64    /* a telnet subnegotiation we keep (RFC 2217 replies are short) */
-#define DUT_NET_PENDING_MAX  8192  /* data that came while an RFC 2217 port was being set up */
+#define DUT_NET_SB_MAX       64   /* a telnet subnegotiation we keep (RFC 2217 replies are short) */
+#define DUT_NET_PENDING_MAX  8192 /* data that came while an RFC 2217 port was being set up */
 
 typedef enum {
     DUT_PORT_TTY = 0, /* a device file */
@@ -29,10 +29,10 @@ typedef struct {
     int state;                        /* where the decoder is in an IAC sequence */
     unsigned char sb[DUT_NET_SB_MAX]; /* the subnegotiation being read */
     size_t sb_len;
-    int cr;                           /* the last data byte was CR (NVT: CR NUL is CR) */
-    int binary_in;                    /* the server sends binary (WILL BINARY agreed) */
-    int refused;                      /* the server refused COM-PORT-OPTION */
-    int baud_reply;                   /* the baud rate the server confirmed; 0 before */
+    int cr;                            /* the last data byte was CR (NVT: CR NUL is CR) */
+    int binary_in;                     /* the server sends binary (WILL BINARY agreed) */
+    int refused;                       /* the server refused COM-PORT-OPTION */
+    int baud_reply;                    /* the baud rate the server confirmed; 0 before */
     char pending[DUT_NET_PENDING_MAX]; /* data read while waiting for that reply */
     size_t pending_len;
 } dut_telnet;

@@ -45,8 +45,7 @@ static void log_lines(int before)
 
     if (before == lines)
         return;
-    snprintf(text, sizeof(text), "dtr=%d rts=%d\n", !!(lines & TIOCM_DTR),
-             !!(lines & TIOCM_RTS));
+    snprintf(text, sizeof(text), "dtr=%d rts=%d\n", !!(lines & TIOCM_DTR), !!(lines & TIOCM_RTS));
     log_line(text);
 }
 

@@ -188,7 +188,8 @@ static void negotiates_settings_and_decodes_data(void **state)
             got_len += (size_t)n;
     }
     ota_sleep(0.2); /* nothing more may come */
-    if (dut_port_has_pending(&p) || poll(&(struct pollfd){.fd = p.fd, .events = POLLIN}, 1, 0) > 0) {
+    if (dut_port_has_pending(&p) ||
+        poll(&(struct pollfd){.fd = p.fd, .events = POLLIN}, 1, 0) > 0) {
         ssize_t n = dut_port_read(&p, got + got_len, sizeof(got) - 1 - got_len);
         got_len += n > 0 ? (size_t)n : 0;
     }
@@ -276,10 +277,9 @@ static void servers_that_cannot_serve_are_one_sentence(void **state)
 
 static void bad_addresses_and_raw_tcp_resets_are_refused(void **state)
 {
-    static const char *const bad[] = {"rfc2217://", "rfc2217://host", "rfc2217://host:",
-                                      "socket://:4000", "rfc2217://host:0",
-                                      "rfc2217://host:70000", "socket://host:40x0",
-                                      "rfc2217://[::1:4000"};
+    static const char *const bad[] = {
+        "rfc2217://",       "rfc2217://host",       "rfc2217://host:",    "socket://:4000",
+        "rfc2217://host:0", "rfc2217://host:70000", "socket://host:40x0", "rfc2217://[::1:4000"};
     dut_serial_config cfg = {0};
     dut_adapter *a = NULL;
     char err[DUT_PORT_ERR_MAX];

@@ -72,8 +72,9 @@ static void fit(mc_cloud *c, const mc_device_info *d, const mc_job_spec *s,
     } else if (strcmp(module, dmod)) {
         snprintf(why, cap, "runs module %s; the package is for module %s", dmod, module);
     } else if (fw && fw->nsources && !d->reported_version[0]) {
-        snprintf(why, cap, "has not reported a version yet (the package applies to given "
-                           "source versions)");
+        snprintf(why, cap,
+                 "has not reported a version yet (the package applies to given "
+                 "source versions)");
     } else if (fw && fw->nsources) {
         int ok = 0;
         for (int i = 0; i < fw->nsources && !ok; i++)
@@ -158,8 +159,8 @@ static unsigned one_device(mc_cloud *c, batch *b, const cJSON *req, const char *
     if (st)
         goto out;
     fit(c, &d, &s,
-        cJSON_IsNumber(fwv) && mcd_firmware_find((int)fwv->valuedouble, &fw) == 0 ? &fw : NULL,
-        why, sizeof(why));
+        cJSON_IsNumber(fwv) && mcd_firmware_find((int)fwv->valuedouble, &fw) == 0 ? &fw : NULL, why,
+        sizeof(why));
     if (why[0]) {
         add_skip(b, dn, why);
         goto out;

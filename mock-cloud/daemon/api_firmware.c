@@ -398,8 +398,8 @@ unsigned mcd_firmware_post(mcd_upload *u, mcd_arg_fn arg, void *ctx, cJSON **out
         return refuse(out, 500, "out of memory");
     status = describe(f, arg, ctx, out);
     if (!status && (!u || u->failed))
-        status = refuse(out, 500, "the upload could not be written to %s: %s", st.dir,
-                        strerror(errno));
+        status =
+            refuse(out, 500, "the upload could not be written to %s: %s", st.dir, strerror(errno));
     else if (!status && u->too_big)
         status = refuse(out, 413,
                         "the firmware is %zu bytes, over the store's limit of %zu bytes "
@@ -417,8 +417,7 @@ unsigned mcd_firmware_post(mcd_upload *u, mcd_arg_fn arg, void *ctx, cJSON **out
     if (take_upload(u, f) != 0 || digest_file(f) != 0) {
         pthread_mutex_unlock(&st.lock);
         free(f);
-        return refuse(out, 500, "the upload could not be kept in %s: %s", st.dir,
-                      strerror(errno));
+        return refuse(out, 500, "the upload could not be kept in %s: %s", st.dir, strerror(errno));
     }
     if (!f->name[0])
         snprintf(f->name, sizeof(f->name), "fw-%d.bin", f->id);
@@ -528,8 +527,9 @@ unsigned mcd_firmware_delete(mc_cloud *c, const char *rest, cJSON **out)
     if (!f) {
         status = refuse(out, 404, "no such firmware (GET /firmware lists them)");
     } else if (mc_image_forget(c, f->path, &job) == MC_ERR_STATE) {
-        status = refuse(out, 409, "firmware %d is used by open job %d: cancel it first "
-                                  "(POST /jobs/%d/cancel)",
+        status = refuse(out, 409,
+                        "firmware %d is used by open job %d: cancel it first "
+                        "(POST /jobs/%d/cancel)",
                         f->id, job, job);
     } else {
         f->deleted = 1;

@@ -203,9 +203,8 @@ static unsigned spec_of(mc_cloud *c, const cJSON *o, const char *scenarios_dir, 
         return refuse(err, cap, 400, "the body must be a JSON object");
     if ((st = spec_firmware(o, s, err, cap)) != 0)
         return st;
-    if (!cJSON_IsString(dev) ||
-        (!s->image_path && (!cJSON_IsString(ver) || !*ver->valuestring ||
-                            strlen(ver->valuestring) > OTA_MAX_VERSION)))
+    if (!cJSON_IsString(dev) || (!s->image_path && (!cJSON_IsString(ver) || !*ver->valuestring ||
+                                                    strlen(ver->valuestring) > OTA_MAX_VERSION)))
         return refuse(err, cap, 400,
                       "\"device\" (a deviceName) and \"version\" (1 to 64 characters) are "
                       "required strings (or \"firmware\": the id of a stored firmware)");

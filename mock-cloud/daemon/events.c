@@ -15,15 +15,15 @@
 #include "daemon.h"
 
 #define BUCKETS    4096
-#define SSE_BATCH  200 /* records per write at most */
+#define SSE_BATCH  200  /* records per write at most */
 #define SSE_RECORD 2048 /* a record's JSON is cut here (payloads stay in GET /trace) */
 
 typedef struct dev_state {
     struct dev_state *next;
     char dn[OTA_MAX_NAME + 1];
     int online;
-    double last_t; /* mc_now of its last message; 0: none */
-    char last[96]; /* what it was, in a few words */
+    double last_t;  /* mc_now of its last message; 0: none */
+    char last[96];  /* what it was, in a few words */
     size_t step_at; /* trace index of its last progress report */
     int step;
     char desc[160];
@@ -212,8 +212,8 @@ void mcd_device_state_add(cJSON *o, const char *dn)
 /* ---- GET /events ---- */
 typedef struct {
     mc_cloud *c;
-    size_t next;    /* the next record to send */
-    char *buf;      /* encoded, not yet sent */
+    size_t next; /* the next record to send */
+    char *buf;   /* encoded, not yet sent */
     size_t len, off;
     double quiet_t; /* when the last bytes went out */
     int brief;      /* time, kind and device only: what a page needs to know to refresh */
@@ -253,7 +253,8 @@ static void sse_fill(sse *s, size_t n)
             rec.ref_len = 0;
             rec.ref_read = NULL;
         }
-        if (s->brief ? (line = brief_line(&rec)) != NULL : ota_trace_encode(&rec, &line) == OTA_OK) {
+        if (s->brief ? (line = brief_line(&rec)) != NULL
+                     : ota_trace_encode(&rec, &line) == OTA_OK) {
             size_t need = strlen(line) + 64;
             if (s->len + need > cap) {
                 char *grown = realloc(s->buf, (s->len + need) * 2);

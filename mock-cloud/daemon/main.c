@@ -185,8 +185,8 @@ static int parse_bytes(const char *s, size_t *out)
         end += 2;
     if (*end || v == 0 || v > 4ULL * 1024 * 1024 * 1024 / unit)
         return -1;
-    *out = (size_t)(v * unit >= 4ULL * 1024 * 1024 * 1024 ? 4ULL * 1024 * 1024 * 1024 - 1
-                                                          : v * unit);
+    *out =
+        (size_t)(v * unit >= 4ULL * 1024 * 1024 * 1024 ? 4ULL * 1024 * 1024 * 1024 - 1 : v * unit);
     return 0;
 }
 
@@ -285,8 +285,9 @@ static int parse_options(int argc, char **argv)
         return -1;
     }
     if (opt.firmware_max && parse_bytes(opt.firmware_max, &firmware_max) != 0) {
-        fprintf(stderr, "ota-mock-cloud: --firmware-max wants bytes from 1 to 4G (K, M, G: "
-                        "binary), got '%s'\n",
+        fprintf(stderr,
+                "ota-mock-cloud: --firmware-max wants bytes from 1 to 4G (K, M, G: "
+                "binary), got '%s'\n",
                 opt.firmware_max);
         return -1;
     }
@@ -426,10 +427,10 @@ static enum MHD_Result get_devices(struct MHD_Connection *con, const api_call *c
     if (limit) /* a page, with the live state (the console) */
         return reply_json(
             con, 200,
-            mcd_devices_page(cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "offset"),
-                             limit, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "q"),
-                             MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "online"),
-                             device_json));
+            mcd_devices_page(
+                cloud, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "offset"), limit,
+                MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "q"),
+                MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "online"), device_json));
     a = cJSON_CreateArray();
 
     for (int i = 0; mc_device_at(cloud, i, &d) == MC_OK; i++)
@@ -649,7 +650,7 @@ static const api_route routes[] = {
     {"GET", "/firmware/*", mcd_route_firmware_get},
     {"POST", "/firmware", mcd_route_firmware_post},
     {"DELETE", "/firmware/*", mcd_route_firmware_delete},
-    {NULL, "/join", api_join},         /* join.c answers every method itself */
+    {NULL, "/join", api_join}, /* join.c answers every method itself */
     {NULL, "/join/*", api_join},
 };
 

@@ -91,9 +91,9 @@ enum MHD_Result mcd_route_timeline(struct MHD_Connection *con, const mcd_call *c
 enum MHD_Result mcd_route_batches(struct MHD_Connection *con, const mcd_call *call)
 {
     cJSON *o = NULL;
-    unsigned status =
-        mcd_batch_get(cloud, call->rest, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "offset"),
-                      MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "limit"), &jobs_api, &o);
+    unsigned status = mcd_batch_get(
+        cloud, call->rest, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "offset"),
+        MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "limit"), &jobs_api, &o);
     return mcd_reply_json(con, status, o);
 }
 
@@ -128,8 +128,8 @@ enum MHD_Result mcd_route_unauthorized(struct MHD_Connection *con, const char *m
                  "control API: 401 for %.8s %.200s from %s: no API token or a wrong one (%lu "
                  "refused so far)",
                  method, url, from, n);
-    return mcd_reply_error(con, 401,
-                       "this API needs its token: send the header 'Authorization: Bearer TOKEN' "
-                       "(printed by ota-mock-cloud at start, or its --api-token)");
+    return mcd_reply_error(
+        con, 401,
+        "this API needs its token: send the header 'Authorization: Bearer TOKEN' "
+        "(printed by ota-mock-cloud at start, or its --api-token)");
 }
-

@@ -394,9 +394,8 @@ static void deliver(const char *client_id, const char *topic, const void *payloa
 {
     mosquitto_property *props = NULL;
 
-    if (qos > 0 &&
-        mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, OA_DOWN_EXPIRY_S) !=
-            MOSQ_ERR_SUCCESS) {
+    if (qos > 0 && mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
+                                                OA_DOWN_EXPIRY_S) != MOSQ_ERR_SUCCESS) {
         mosquitto_property_free_all(&props);
         props = NULL;
     }

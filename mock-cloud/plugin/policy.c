@@ -65,8 +65,8 @@ static void refuse_sign(oa_login *out, const char *client_id, const char *userna
            "signature does not verify: the broker signed 'clientId%s%s%sdeviceName%.64s"
            "productKey%.64s%s%.31s' with %s keyed with the device's secret (compare the text "
            "the device signs)",
-           c.assigned ? "" : c.pk, c.assigned ? "" : ".", c.assigned ? "" : c.dn, out->dn,
-           out->pk, c.has_timestamp ? "timestamp" : "", c.has_timestamp ? c.timestamp : "",
+           c.assigned ? "" : c.pk, c.assigned ? "" : ".", c.assigned ? "" : c.dn, out->dn, out->pk,
+           c.has_timestamp ? "timestamp" : "", c.has_timestamp ? c.timestamp : "",
            ota_signmethod_name(c.signmethod));
 }
 
@@ -219,7 +219,8 @@ int oa_dialect_acl_allowed(const ota_dialect *d, const char *pk, const char *dn,
 
     if (!d || d == ota_dialect_get(OTA_DIALECT_ALIYUN))
         return oa_acl_allowed(pk, dn, topic, is_filter);
-    if (d == ota_dialect_get(OTA_DIALECT_THINGSPANEL) && topic && tp_device_topic(dn, topic, is_filter))
+    if (d == ota_dialect_get(OTA_DIALECT_THINGSPANEL) && topic &&
+        tp_device_topic(dn, topic, is_filter))
         return 1;
     if (!topic || strpbrk(topic, "+#") ||
         ota_dialect_topic_parse(d, topic, &kind, tpk, tdn, NULL) != OTA_OK)

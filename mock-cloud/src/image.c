@@ -83,7 +83,8 @@ int mc_image_digest(const mc_image *img, ota_digest_kind kind, char *hex, size_t
     int rc;
 
     if (img->file) { /* computed once when the file was opened */
-        snprintf(hex, cap, "%s", kind == OTA_DIGEST_MD5 ? img->file->md5_hex : img->file->sha256_hex);
+        snprintf(hex, cap, "%s",
+                 kind == OTA_DIGEST_MD5 ? img->file->md5_hex : img->file->sha256_hex);
         return MC_OK;
     }
     rc = ota_digest_new(kind, &d);

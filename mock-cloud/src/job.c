@@ -429,10 +429,9 @@ int mc_job_create(mc_cloud *c, const mc_job_spec *s, int *job_id)
     mc_trace_add(c, OTA_TR_CLOUD, j->dn, NULL, NULL, 0,
                  "job %d created: version %s, %zu bytes%s%s by %s, %s %s, %s envelope%s%s%s%s",
                  j->id, j->version, j->image.size, file ? " of " : "", file ? file->path : "",
-                 j->mqtt ? "MQTT blocks" : "HTTP",
-                 ota_digest_kind_name(s->digest), s->wrong_digest ? "wrong digest" : j->digest_hex,
-                 ota_envelope_name(s->envelope), s->omit_transport ? ", no url" : "",
-                 mc_fault_active(&s->fault) ? ", fault " : "",
+                 j->mqtt ? "MQTT blocks" : "HTTP", ota_digest_kind_name(s->digest),
+                 s->wrong_digest ? "wrong digest" : j->digest_hex, ota_envelope_name(s->envelope),
+                 s->omit_transport ? ", no url" : "", mc_fault_active(&s->fault) ? ", fault " : "",
                  mc_fault_active(&s->fault) ? mc_fault_kind_name(s->fault.kind) : "",
                  j->nthen ? " and a sequence after it" : "");
     if (j->timeout_s > 0)

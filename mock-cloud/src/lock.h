@@ -27,16 +27,16 @@
 #define MC_TSA(x)
 #endif
 
-#define CAPABILITY(x)        MC_TSA(capability(x))
-#define GUARDED_BY(x)        MC_TSA(guarded_by(x))
-#define PT_GUARDED_BY(x)     MC_TSA(pt_guarded_by(x))
-#define ACQUIRED_BEFORE(...) MC_TSA(acquired_before(__VA_ARGS__))
-#define ACQUIRED_AFTER(...)  MC_TSA(acquired_after(__VA_ARGS__))
-#define REQUIRES(...)        MC_TSA(requires_capability(__VA_ARGS__))
-#define ACQUIRE(...)         MC_TSA(acquire_capability(__VA_ARGS__))
-#define RELEASE(...)         MC_TSA(release_capability(__VA_ARGS__))
-#define EXCLUDES(...)        MC_TSA(locks_excluded(__VA_ARGS__))
-#define ASSERT_CAPABILITY(x) MC_TSA(assert_capability(x))
+#define CAPABILITY(x)             MC_TSA(capability(x))
+#define GUARDED_BY(x)             MC_TSA(guarded_by(x))
+#define PT_GUARDED_BY(x)          MC_TSA(pt_guarded_by(x))
+#define ACQUIRED_BEFORE(...)      MC_TSA(acquired_before(__VA_ARGS__))
+#define ACQUIRED_AFTER(...)       MC_TSA(acquired_after(__VA_ARGS__))
+#define REQUIRES(...)             MC_TSA(requires_capability(__VA_ARGS__))
+#define ACQUIRE(...)              MC_TSA(acquire_capability(__VA_ARGS__))
+#define RELEASE(...)              MC_TSA(release_capability(__VA_ARGS__))
+#define EXCLUDES(...)             MC_TSA(locks_excluded(__VA_ARGS__))
+#define ASSERT_CAPABILITY(x)      MC_TSA(assert_capability(x))
 #define NO_THREAD_SAFETY_ANALYSIS MC_TSA(no_thread_safety_analysis)
 
 typedef struct CAPABILITY("mutex") mc_mutex {

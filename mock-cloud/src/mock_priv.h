@@ -63,7 +63,7 @@ int mc_broker_restart_process(mc_broker *b, double down_s, char *err, size_t err
 typedef struct mc_file {
     struct mc_file *next;
     char *path;
-    int fd;      /* -1 once forgotten and no reader is left */
+    int fd; /* -1 once forgotten and no reader is left */
     size_t size;
     dev_t dev;
     ino_t ino;
@@ -140,12 +140,12 @@ typedef struct {
     mc_job_state state;
     int fail_code;
     mc_fault fault;
-    int fault_seen; /* matching events so far */
+    int fault_seen;                      /* matching events so far */
     mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* the faults after `fault` (mc_fault_next) */
     int nthen, then_at;
-    int mqtt;       /* pushed for MQTT block download */
-    int is_diff;    /* pushed with isDiff 1: the image is a differential package */
-    int pull_only;  /* never pushed, not even on reconnect: only firmware/get finds it */
+    int mqtt;      /* pushed for MQTT block download */
+    int is_diff;   /* pushed with isDiff 1: the image is a differential package */
+    int pull_only; /* never pushed, not even on reconnect: only firmware/get finds it */
     long long stream_id;
     int blocks;      /* block requests answered */
     int redeliver;   /* the device lost its connection (or the push) while it was pending */
@@ -373,7 +373,7 @@ struct mc_cloud {
     size_t dev_index_cap; /* a power of two, at least twice ndevices */
     mc_job **jobs;
     int njobs;
-    mc_file *files; /* firmware files served from disk (file.c) */
+    mc_file *files;       /* firmware files served from disk (file.c) */
     int *job_index;       /* open addressing by deviceName: the id of its newest job, 0 empty */
     size_t job_index_cap; /* a power of two; job_names names use it */
     int job_names;
@@ -383,8 +383,8 @@ struct mc_cloud {
     pthread_cond_t tcond;
     ota_trace_rec **recs; /* records first .. nrecs - 1 (recs[0] is record `first`) */
     size_t nrecs, caprecs;
-    size_t first; /* records before it were let go (keep) */
-    size_t keep;  /* records kept in memory at least; 0: every one (mc_config.trace_keep) */
+    size_t first;   /* records before it were let go (keep) */
+    size_t keep;    /* records kept in memory at least; 0: every one (mc_config.trace_keep) */
     mc_mutex wlock; /* the trace file: tfile's writes */
     FILE *tfile;
     size_t nwritten; /* records written to tfile so far (changed under wlock and tlock) */
@@ -503,8 +503,7 @@ static inline void mc_tfile_unlock(mc_cloud *c) RELEASE(c->wlock)
  * A leaf (klock, clock, hlock or rlock): taken with no other lock held and
  * released with mc_mutex_unlock; its holder takes nothing else.
  */
-static inline void mc_leaf_lock(mc_cloud *c, mc_mutex *m) ACQUIRE(m)
-    EXCLUDES(MC_NONE_HELD(c))
+static inline void mc_leaf_lock(mc_cloud *c, mc_mutex *m) ACQUIRE(m) EXCLUDES(MC_NONE_HELD(c))
 {
     (void)c; /* named for the analysis, and for the assert */
     assert(m == &c->klock || m == &c->clock || m == &c->hlock || m == &c->rlock);
@@ -569,8 +568,7 @@ void mc_cloud_on_uplink(mc_cloud *c, const char *topic, const void *payload, siz
 #define MC_UP_PREFIX "$ota/up/"
 int mc_mqtt_start(mc_cloud *c, char *err, size_t errcap);
 /* 1 once a connection after the first `after` ones has its SUBACKs; 0 at the deadline. */
-int mc_mqtt_wait_subscribed(mc_cloud *c, int after)
-    EXCLUDES(MC_NONE_HELD(c));
+int mc_mqtt_wait_subscribed(mc_cloud *c, int after) EXCLUDES(MC_NONE_HELD(c));
 /* Our client's connections so far. */
 int mc_mqtt_connects(mc_cloud *c) EXCLUDES(MC_NONE_HELD(c));
 void mc_mqtt_stop(mc_cloud *c);

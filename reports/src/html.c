@@ -626,8 +626,7 @@ static void test_article(FILE *f, const rp_report *r, const rp_test *t)
         fputs("</b>: ", f);
         rp_xml_put(f, t->message);
         fputs("</p>\n", f);
-    } else if (t->verdict == RP_NA || t->verdict == RP_INCONCLUSIVE ||
-               t->verdict == RP_NOT_RUN) {
+    } else if (t->verdict == RP_NA || t->verdict == RP_INCONCLUSIVE || t->verdict == RP_NOT_RUN) {
         fputs(t->verdict == RP_INCONCLUSIVE ? "<p class=\"na\"><b>inconclusive</b>: "
                                             : "<p class=\"na\">",
               f);

@@ -75,8 +75,8 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < 2; k++) {
         const char *out = k ? html : junit;
-        if (out && rp_output_prepare(k ? "HTML report" : "JUnit report", out, err,
-                                     sizeof(err)) != RP_OK) {
+        if (out &&
+            rp_output_prepare(k ? "HTML report" : "JUnit report", out, err, sizeof(err)) != RP_OK) {
             fprintf(stderr, "ota-report: %s\n", err);
             return 3;
         }

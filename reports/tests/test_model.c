@@ -183,10 +183,10 @@ static void put_test_rec(FILE *f, double t, ota_trace_event ev, const char *json
 /* A run-begin listing g/x, g/y and h/z; then tests[] (begin and end each); then run_end. */
 static void write_run(const rp_test *tests, int n, const char *run_end)
 {
-    rp_planned planned[3] = {{"g", "x", "R-1", "MUST"}, {"g", "y", "R-2", "MUST"},
-                             {"h", "z", "R-3", "SHOULD"}};
-    rp_rule rules[3] = {{"R-1", "MUST", 0, "one"}, {"R-2", "MUST", 0, "two"},
-                        {"R-3", "SHOULD", 0, "three"}};
+    rp_planned planned[3] = {
+        {"g", "x", "R-1", "MUST"}, {"g", "y", "R-2", "MUST"}, {"h", "z", "R-3", "SHOULD"}};
+    rp_rule rules[3] = {
+        {"R-1", "MUST", 0, "one"}, {"R-2", "MUST", 0, "two"}, {"R-3", "SHOULD", 0, "three"}};
     rp_run_info info;
     FILE *f = fopen(trace, "w");
     char *json;

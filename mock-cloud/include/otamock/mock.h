@@ -402,7 +402,7 @@ typedef struct {
                                      plan applies to it. NULL: generated. The caller keeps
                                      the file unchanged while jobs use it (a changed file is
                                      a new image for later jobs) */
-    int is_diff; /* the push says isDiff 1: the image is a differential package */
+    int is_diff;                  /* the push says isDiff 1: the image is a differential package */
     mc_fault then[MC_FAULT_SEQ_MAX - 1]; /* a sequence: the faults after `fault`, in order
                                             (MC_FAULT_SEQ_MAX); nthen of them */
     int nthen;

@@ -35,8 +35,8 @@ typedef enum {
 const char *rp_verdict_name(rp_verdict v);
 
 #define RP_MAX_WARNINGS 8
-#define RP_WAIVER_TEXT 512 /* a waiver's reason, or an expired waiver's sentence */
-#define RP_MAX_EXPIRED 16  /* expired waivers a run records */
+#define RP_WAIVER_TEXT  512 /* a waiver's reason, or an expired waiver's sentence */
+#define RP_MAX_EXPIRED  16  /* expired waivers a run records */
 
 typedef struct {
     char rule[16];
@@ -154,10 +154,10 @@ int rp_test_from_json(const char *json, rp_test *t);
 
 typedef struct rp_report {
     rp_run_info info;
-    int complete;     /* the run-end record was found */
-    int interrupted;  /* the run-end record says the run was interrupted (SIGINT, SIGTERM, SIGHUP) */
+    int complete;    /* the run-end record was found */
+    int interrupted; /* the run-end record says the run was interrupted (SIGINT, SIGTERM, SIGHUP) */
     char stopped[1024]; /* the run-end record's reason the run stopped early ("" when it did not) */
-    int ran;          /* tests that began (unfinished ones included); the rest are RP_NOT_RUN */
+    int ran;            /* tests that began (unfinished ones included); the rest are RP_NOT_RUN */
     double seconds;
     rp_test *tests; /* heap, ntests */
     int ntests;
@@ -185,7 +185,7 @@ void rp_report_free(rp_report *r);
 typedef struct {
     int total, ran;
     int pass, fail, na, unfinished, inconclusive, not_run;
-    int waived; /* failures a live waiver covers: not in fail */
+    int waived;           /* failures a live waiver covers: not in fail */
     int warnings, warned; /* warnings, and passed tests that carry at least one */
 } rp_counts;
 
