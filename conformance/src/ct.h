@@ -363,5 +363,8 @@ int ct_job_of_test(int job);
 void ct_upgrade(ct_attempt *a, const mc_job_spec *s, double timeout_s);
 /* The version the device runs now, asked by STATUS when it can, else by a reboot. */
 void ct_running_version(char *buf, size_t cap);
+/* The image= of a STATUS reply ("" when none); -1 when the channel did not answer by READY's bound.
+ */
+int ct_status_image(char *buf, size_t cap);
 
 #endif

@@ -1625,6 +1625,32 @@ void ct_upgrade(ct_attempt *a, const mc_job_spec *s, double timeout_s)
     ct_await(a, timeout_s);
 }
 
+/*
+ * The image= of a STATUS reply after a boot, "" when there is none; -1 when
+ * the channel did not answer. A board's channel may come up a moment after
+ * its version report (its port comes back after the reboot): asked again
+ * until READY's bound.
+ */
+int ct_status_image(char *buf, size_t cap)
+{
+    char reply[DUT_MAX_LINE], line[DUT_MAX_LINE + 16];
+    double end = mc_now(ct.cloud) + ct_secs(CT_S(READY));
+    dut_line l;
+
+    buf[0] = '\0';
+    while (!dut_has_channel(ct.dut) ||
+           dut_command(ct.dut, "STATUS", reply, sizeof(reply), ct_secs(CT_S(CHANNEL))) != DUT_OK) {
+        if (mc_now(ct.cloud) >= end)
+            return -1;
+        ota_sleep(0.05);
+    }
+    snprintf(line, sizeof(line), "@0 OK %s", reply);
+    dut_line_parse(line, &l);
+    if (dut_line_arg(&l, "image"))
+        snprintf(buf, cap, "%s", dut_line_arg(&l, "image"));
+    return 0;
+}
+
 void ct_running_version(char *buf, size_t cap)
 {
     char reply[DUT_MAX_LINE];

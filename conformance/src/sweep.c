@@ -347,26 +347,6 @@ static void check_pace(size_t from, size_t to)
 
 /* ---- VER-6: the image after a successful upgrade ---- */
 
-/* The image= of a STATUS reply; -1 when the channel did not answer within READY's bound. */
-static int running_image(char *buf, size_t cap)
-{
-    char reply[DUT_MAX_LINE], line[DUT_MAX_LINE + 16];
-    double end = mc_now(ct.cloud) + ct_secs(CT_S(READY));
-    dut_line l;
-
-    buf[0] = '\0';
-    while (dut_command(ct.dut, "STATUS", reply, sizeof(reply), ct_secs(CT_S(CHANNEL))) != DUT_OK) {
-        if (mc_now(ct.cloud) >= end)
-            return -1;
-        ota_sleep(0.05);
-    }
-    snprintf(line, sizeof(line), "@0 OK %s", reply);
-    dut_line_parse(line, &l);
-    if (dut_line_arg(&l, "image"))
-        snprintf(buf, cap, "%s", dut_line_arg(&l, "image"));
-    return 0;
-}
-
 /*
  * A successful upgrade whose image was not the one reported, seen by
  * ct_check_image_after: judged in ct_sweep, after the test's own rules (a
@@ -388,7 +368,7 @@ void ct_check_image_after(const ct_attempt *a)
         !ota_dialect_has(ct.dialect, OTA_TOPIC_INFORM) ||
         /* A diff's digest is the package's, not the image rebuilt from it (DIFF-1 judges it). */
         a->info.is_diff || (wrong_image.begin == ct.t_begin && wrong_image.text[0]) ||
-        running_image(image, sizeof(image)) != 0 || !strcasecmp(image, a->info.sha256_hex))
+        ct_status_image(image, sizeof(image)) != 0 || !strcasecmp(image, a->info.sha256_hex))
         return;
     wrong_image.begin = ct.t_begin;
     snprintf(wrong_image.text, sizeof(wrong_image.text),

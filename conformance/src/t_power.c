@@ -157,32 +157,6 @@ static int cut_at(ct_attempt *a, const cut_point *c, char *what, size_t cap, siz
     }
 }
 
-/*
- * The image= of a STATUS reply after a boot, "" when there is none; -1 when
- * the channel did not answer. A board's channel may come up a moment after
- * its version report (its port comes back after the reboot): asked again
- * until READY's bound.
- */
-static int status_image(char *buf, size_t cap)
-{
-    char reply[DUT_MAX_LINE], line[DUT_MAX_LINE + 16];
-    double end = mc_now(ct.cloud) + ct_secs(CT_S(READY));
-    dut_line l;
-
-    buf[0] = '\0';
-    while (!dut_has_channel(ct.dut) ||
-           dut_command(ct.dut, "STATUS", reply, sizeof(reply), ct_secs(CT_S(CHANNEL))) != DUT_OK) {
-        if (mc_now(ct.cloud) >= end)
-            return -1;
-        ota_sleep(0.05);
-    }
-    snprintf(line, sizeof(line), "@0 OK %s", reply);
-    dut_line_parse(line, &l);
-    if (dut_line_arg(&l, "image"))
-        snprintf(buf, cap, "%s", dut_line_arg(&l, "image"));
-    return 0;
-}
-
 /* PWR-2 where the device tells the image it runs: that of the job it reports. */
 static void check_image(const pwr_run *pr, const ct_attempt *a, const char *after)
 {
@@ -190,7 +164,7 @@ static void check_image(const pwr_run *pr, const ct_attempt *a, const char *afte
 
     if (!pr->channel)
         return;
-    if (status_image(image, sizeof(image)) != 0) {
+    if (ct_status_image(image, sizeof(image)) != 0) {
         if (!dut_has_cap(ct.dut, "image-digest"))
             return;
         ct_inconclusive("%s the device reports version %s, but its control channel did not "
