@@ -16,8 +16,17 @@ bench_setup() {
     trap 'exit 130' INT TERM
 }
 
+# bench_kill_tree PID: PID and every process below it (a device loop's device too, which
+# would be left running under init if only its loop were killed).
+bench_kill_tree() {
+    local c
+    for c in $(pgrep -P "$1"); do bench_kill_tree "$c"; done
+    kill "$1" 2>/dev/null
+}
+
 bench_cleanup() {
-    pkill -P $$ 2>/dev/null
+    local c
+    for c in $(pgrep -P $$); do bench_kill_tree "$c"; done
     wait 2>/dev/null
     rm -rf "$work"
 }
@@ -54,4 +63,38 @@ bench_jobs_rss() {
         fi
     done
     end=$(rss_kb "$dpid")
+}
+
+# bench_daemon ARG...: starts ota-mock-cloud ARG... (its log $work/daemon.log) and waits for its
+# API; sets dpid, api (the API's URL) and mport (its broker's MQTT port); `die` if it never came up.
+bench_daemon() {
+    "$bin/ota-mock-cloud" "$@" >"$work/daemon.log" 2>&1 &
+    dpid=$!
+    api=
+    for _ in $(seq 1 100); do
+        api=$(sed -n 's/^  API    \(http:[^ ]*\).*/\1/p' "$work/daemon.log")
+        [ -n "$api" ] && break
+        sleep 0.1
+    done
+    [ -n "$api" ] || die "ota-mock-cloud did not start"
+    mport=$(sed -n 's/^  MQTT   \([0-9]*\).*/\1/p' "$work/daemon.log")
+}
+
+# bench_ref_device: the reference device ref-device-01 on the daemon's broker (restarted when it
+# reboots, its state in $work/state, its log $work/device.log), once it reported 1.0.0; sets
+# devpid (its restart loop).
+bench_ref_device() {
+    mkdir -p "$work/state"
+    (
+        export OTA_DIALECT=aliyun OTA_MQTT_HOST=127.0.0.1 OTA_MQTT_PORT=$mport OTA_MQTT_TLS=0 \
+            OTA_PRODUCT_KEY=a1RefProd01 OTA_DEVICE_NAME=ref-device-01 \
+            OTA_DEVICE_SECRET=0123456789abcdef0123456789abcdef OTA_MODULE=default \
+            OTA_FIRMWARE_VERSION=1.0.0 OTA_STATE_DIR=$work/state
+        while "$bin/ota-ref-device" --no-channel; do :; done
+    ) >>"$work/device.log" 2>&1 &
+    devpid=$!
+    for _ in $(seq 1 100); do
+        curl -sf "$api/devices" | grep -q '"reportedVersion":	"1.0.0"' && break
+        sleep 0.1
+    done
 }

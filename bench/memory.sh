@@ -27,7 +27,7 @@ fx=$(pwd)/fixtures
 work=$(mktemp -d /tmp/ota-bench-memory-XXXXXX)
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do pkill -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do bench_kill_tree "$p"; done
     wait 2>/dev/null
     rm -rf "$work"
 }
@@ -37,30 +37,10 @@ die() { echo "bench/memory.sh: $*" >&2; tail -5 "$work"/*.log >&2; exit 1; }
 
 trace=()
 [ -n "${TRACE:-}" ] && trace=(--trace "$TRACE")
-"$bin/ota-mock-cloud" --quiet --devices "$fx/devices" --job-timeout 0 "${trace[@]}" \
-    >"$work/daemon.log" 2>&1 &
-dpid=$!
-pids+=($dpid)
-for _ in $(seq 1 100); do
-    api=$(sed -n 's/^  API    \(http:[^ ]*\).*/\1/p' "$work/daemon.log")
-    [ -n "$api" ] && break
-    sleep 0.1
-done
-[ -n "$api" ] || die "ota-mock-cloud did not start"
-mport=$(sed -n 's/^  MQTT   \([0-9]*\).*/\1/p' "$work/daemon.log")
-mkdir -p "$work/state"
-(
-    export OTA_DIALECT=aliyun OTA_MQTT_HOST=127.0.0.1 OTA_MQTT_PORT=$mport OTA_MQTT_TLS=0 \
-        OTA_PRODUCT_KEY=a1RefProd01 OTA_DEVICE_NAME=ref-device-01 \
-        OTA_DEVICE_SECRET=0123456789abcdef0123456789abcdef OTA_MODULE=default \
-        OTA_FIRMWARE_VERSION=1.0.0 OTA_STATE_DIR=$work/state
-    while "$bin/ota-ref-device" --no-channel; do :; done
-) >>"$work/device.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -sf "$api/devices" | grep -q '"reportedVersion":	"1.0.0"' && break
-    sleep 0.1
-done
+bench_daemon --quiet --devices "$fx/devices" --job-timeout 0 "${trace[@]}"
+pids+=("$dpid")
+bench_ref_device
+pids+=("$devpid")
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "ota-mock-cloud ($bin): $jobs jobs of $size bytes by $transport, one after the other"
