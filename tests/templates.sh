@@ -89,10 +89,11 @@ run_job() {
     fi
     $extract "$t" "$2" commands >"$dir/job.sh" || fail "$1 job $2: no commands"
     # A board's fixed ports may be taken by something else on this machine: others, then.
-    for try in 1 2 3; do
-        make_board $((20000 + ($$ * 7 + try * 131) % 20000))
+    # Below the ephemeral ports (32768-), which a client's connection may take at any moment.
+    for try in 1 2 3 4 5; do
+        make_board $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
         run_once "$dir" && break
-        grep -qE 'is taken|taken, or below|would not start' "$dir/out.txt" && [ "$try" -lt 3 ] ||
+        grep -qE 'is taken|taken, or below|would not start' "$dir/out.txt" && [ "$try" -lt 5 ] ||
             { cat "$dir/out.txt"; fail "$1 job $2 failed"; }
     done
     grep -q '^PASS .*version_reported_at_boot' "$dir/out.txt" ||
