@@ -1464,7 +1464,8 @@ static void target_in_boot(ct_attempt *a, long boot, long first)
     long k = ct_find((size_t)first + 1, left > 0 ? left : 0, ct_is_inform, a->info.version);
     char where[400], other[OTA_MAX_VERSION + 1];
 
-    if (k < 0)
+    /* Only the same boot's reports: a later boot's target is the next attempt's. */
+    if (k < 0 || ct_scan((size_t)first + 1, (size_t)k, ct_is_start, NULL) >= 0)
         return;
     snprintf(other, sizeof(other), "%s", a->reported);
     ct_describe((size_t)first, where, sizeof(where));
