@@ -2,7 +2,7 @@
  * Several boards at once: the boards come from --device given more than
  * once (one profile each) or from a lab file (--lab: each board's profile,
  * port, broker and file-server ports and identity). The runner gives each
- * board a worker process of jobs.c, with its own broker and cloud; here
+ * board a worker process of workers.c, with its own broker and cloud; here
  * each worker takes its board's settings, and learns when its board is
  * gone (its port vanished and did not come back) so that it stops taking
  * tests and the other boards run them. It starts nothing itself.

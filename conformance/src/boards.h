@@ -1,7 +1,7 @@
 /*
  * Several boards at once (--device given more than once, or --lab FILE):
  * the list of boards, each with its profile, port and identity. The tests
- * are shared out over them by jobs.c, one worker process per board, as
+ * are shared out over them by workers.c, one worker process per board, as
  * --jobs shares them over device instances; boards.c says what each worker
  * tests and notices when its board is gone.
  */
@@ -10,7 +10,7 @@
 
 #include <limits.h>
 
-#define CT_MAX_BOARDS 16 /* as many as --jobs has workers (CT_MAX_JOBS) */
+#define CT_MAX_BOARDS 16 /* as many as --jobs has workers (CT_MAX_WORKERS) */
 
 typedef struct {
     char name[64];            /* in results and messages: the lab file's name, else the profile's */

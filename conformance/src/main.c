@@ -10,7 +10,7 @@
  *
  * The work is in cli.c (options, --list, --requirements), setup.c (cloud,
  * device, trace records, reports), runner.c (serial and --jobs runs, with
- * jobs.c) and live.c (what the terminal shows); run_priv.h joins them.
+ * workers.c) and live.c (what the terminal shows); run_priv.h joins them.
  */
 #include <stdio.h>
 #include <string.h>

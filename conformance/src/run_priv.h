@@ -13,7 +13,7 @@
 
 #include "boards.h"
 #include "ct.h"
-#include "device.h"
+#include "dut.h"
 
 #define CT_MAX_TESTS 256
 

@@ -1,7 +1,7 @@
 /*
  * Runs the selected tests: each through CMocka with the runner's set-up and
  * tear-down around it, either all in turn in this process (serial) or, with
- * --jobs N, handed out to worker processes by jobs.c. It also owns SIGINT
+ * --jobs N, handed out to worker processes by workers.c. It also owns SIGINT
  * and SIGTERM: the running test ends unfinished, reports are still written.
  */
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobs.h"
+#include "workers.h"
 #include "order.h"
 #include "otaproto/clock.h"
 #include "firmware.h"
@@ -313,10 +313,10 @@ static int run_serial(ct_run *r, ct_paths *p)
 typedef struct {
     ct_run *run;
     const ct_paths *paths;
-} job_ctx;
+} worker_ctx;
 
-/* Run the tests the parent names on cmd_fd, one at a time, until "quit"; see jobs.c. */
-static int job_serve(ct_run *r, ct_paths *p, int cmd_fd, int res_fd)
+/* Run the tests the parent names on cmd_fd, one at a time, until "quit"; see workers.c. */
+static int worker_serve(ct_run *r, ct_paths *p, int cmd_fd, int res_fd)
 {
     char line[64], why[512];
     mc_device_info d;
@@ -353,10 +353,10 @@ static int job_serve(ct_run *r, ct_paths *p, int cmd_fd, int res_fd)
     return rc;
 }
 
-/* A worker process: its own cloud, device and trace (scratch/job-<job+1>.jsonl). */
-static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
+/* A worker process: its own cloud, device and trace (scratch/worker-<k+1>.jsonl). */
+static int worker_main(int k, int cmd_fd, int res_fd, void *ud)
 {
-    const job_ctx *jc = ud;
+    const worker_ctx *jc = ud;
     ct_run *r = jc->run;
     ct_paths p;
     char err[512] = "", trace[PATH_MAX];
@@ -369,10 +369,10 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
     r->live.quiet = 1;
     r->live.tty = 0;
     r->live.ticking = 0; /* the parent's ticker thread is not in this process */
-    snprintf(trace, sizeof(trace), "%.4000s/job-%d.jsonl", jc->paths->scratch, job + 1);
+    snprintf(trace, sizeof(trace), "%.4000s/worker-%d.jsonl", jc->paths->scratch, k + 1);
     r->opt.trace = trace;
     if (r->boards.n > 1)
-        ct_boards_apply(r, job);                              /* this worker's board */
+        ct_boards_apply(r, k);                                /* this worker's board */
     rc = r->opt.netns ? ct_netns_enter(err, sizeof(err)) : 0; /* before anything starts */
     if (!rc)
         rc = ct_setup_prepare(r, &p, err, sizeof(err));
@@ -381,9 +381,9 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
     if (rc) {
         rp_test t;
         char *json;
-        fprintf(stderr, "ota-conformance: %s %d%s%s: %s\n", r->board_name ? "board" : "job",
-                job + 1, r->board_name ? " " : "", r->board_name ? r->board_name : "", err);
-        /* The parent makes it VER-1's failure if no instance comes up (jobs.c, "boot"). */
+        fprintf(stderr, "ota-conformance: %s %d%s%s: %s\n", r->board_name ? "board" : "worker",
+                k + 1, r->board_name ? " " : "", r->board_name ? r->board_name : "", err);
+        /* The parent makes it VER-1's failure if no instance comes up (workers.c, "boot"). */
         if (rc == CT_SETUP_NEVER_UP && never_up_result(r, err, &t) == 0 &&
             (json = rp_test_to_json(&t)) != NULL) {
             dprintf(res_fd, "boot %s\n", json);
@@ -391,16 +391,16 @@ static int job_worker(int job, int cmd_fd, int res_fd, void *ud)
         }
         rc = 3;
     } else {
-        rc = job_serve(r, &p, cmd_fd, res_fd);
+        rc = worker_serve(r, &p, cmd_fd, res_fd);
     }
     ct_setup_teardown(&p);
     return rc;
 }
 
 /* ---- --jobs N: the parent's side ---- */
-static void job_started(size_t idx, void *ud)
+static void worker_started(size_t idx, void *ud)
 {
-    const job_ctx *jc = ud;
+    const worker_ctx *jc = ud;
     rp_test t;
 
     memset(&t, 0, sizeof(t));
@@ -409,9 +409,9 @@ static void job_started(size_t idx, void *ud)
     ct_live_begin(&jc->run->live, &t);
 }
 
-static void job_result(const rp_test *t, void *ud)
+static void worker_result(const rp_test *t, void *ud)
 {
-    const job_ctx *jc = ud;
+    const worker_ctx *jc = ud;
     ct_live_result(&jc->run->live, t);
 }
 
@@ -420,16 +420,16 @@ static void job_result(const rp_test *t, void *ud)
  * printf's malloc) would inherit the lock held, and hang at its first
  * allocation. So it starts once every worker exists.
  */
-static void job_live_start(void *ud)
+static void workers_spawned(void *ud)
 {
-    const job_ctx *jc = ud;
+    const worker_ctx *jc = ud;
     ct_live_start(&jc->run->live, jc->run->opt.quiet, (int)jc->run->nsel);
 }
 
 /* A board gone mid-run: said once; the workers left take its share. */
-static void job_lost(int k, const char *why, void *ud)
+static void worker_lost(int k, const char *why, void *ud)
 {
-    const job_ctx *jc = ud;
+    const worker_ctx *jc = ud;
     const char *name = k < jc->run->boards.n ? jc->run->boards.b[k].name : "?";
 
     fprintf(
@@ -442,7 +442,7 @@ static void job_lost(int k, const char *why, void *ud)
  * The results once the workers are done. When no instance came up, VER-1's
  * test carries why (in the trace too) and the run stopped: *stopped says so.
  */
-static void collect_results(ct_run *r, ct_jobs *j, int rc, char *stopped, size_t cap)
+static void collect_results(ct_run *r, ct_workers *j, int rc, char *stopped, size_t cap)
 {
     int any = 0;
 
@@ -458,7 +458,7 @@ static void collect_results(ct_run *r, ct_jobs *j, int rc, char *stopped, size_t
             r->results[at] = j->boot;
             j->done[at] = 1;
         }
-        ct_jobs_put_test(j, at, &j->boot);
+        ct_workers_put_test(j, at, &j->boot);
         ct_live_result(&r->live, &j->boot);
         snprintf(stopped, cap, "%s", j->boot.message);
     } else if (rc != 0 && !ct_interrupted) {
@@ -473,12 +473,12 @@ static void collect_results(ct_run *r, ct_jobs *j, int rc, char *stopped, size_t
 }
 
 /* The run-end record: the version after the run is that of the instance that ran the last test. */
-static char *run_end(const ct_run *r, const ct_jobs *j, double secs, const char *stopped)
+static char *run_end(const ct_run *r, const ct_workers *j, double secs, const char *stopped)
 {
     size_t last = r->nsel ? r->nsel - 1 : 0;
     const char *fw = "";
 
-    for (int k = 0; j->nran && k < j->njobs; k++)
+    for (int k = 0; j->nran && k < j->nworkers; k++)
         for (size_t m = 0; m < j->nran[k]; m++)
             if (j->ran[k][m] == (long)last)
                 fw = j->fw[k];
@@ -487,16 +487,16 @@ static char *run_end(const ct_run *r, const ct_jobs *j, double secs, const char 
 
 static int run_parallel(ct_run *r, ct_paths *p)
 {
-    ct_jobs j;
-    job_ctx jc = {r, p};
+    ct_workers j;
+    worker_ctx jc = {r, p};
     size_t *order;
     char *begin, *end, broker[128], stopped[2048];
     int rc = 0, status;
     double t0 = ota_clock_now();
 
     memset(&j, 0, sizeof(j));
-    j.njobs = r->boards.n > 1 ? r->boards.n : r->opt.jobs;
-    j.njobs = j.njobs < (int)r->nsel ? j.njobs : (int)r->nsel;
+    j.nworkers = r->boards.n > 1 ? r->boards.n : r->opt.jobs;
+    j.nworkers = j.nworkers < (int)r->nsel ? j.nworkers : (int)r->nsel;
     j.cases = r->sel;
     j.ncases = r->nsel;
     /* Before the trace is written anew: the previous run's times, if it is there. */
@@ -508,27 +508,27 @@ static int run_parallel(ct_run *r, ct_paths *p)
     j.trace = p->trace;
     j.dev = ct.dev.dn;
     snprintf(broker, sizeof(broker), "embedded, one per %s (%d %s), %s",
-             r->boards.n > 1 ? "board" : "device instance", j.njobs,
-             r->boards.n > 1 ? "boards" : "jobs", ct_setup_checks_text(r));
+             r->boards.n > 1 ? "board" : "device instance", j.nworkers,
+             r->boards.n > 1 ? "boards" : "workers", ct_setup_checks_text(r));
     begin = ct_setup_run_begin_json(r, p, broker, ct.auth_off);
     j.run_begin = begin;
-    j.worker = job_worker;
-    j.on_start = job_started;
-    j.on_result = job_result;
-    j.on_lost = job_lost;
-    j.on_spawned = job_live_start; /* the ticker thread only once no more forks come */
+    j.worker = worker_main;
+    j.on_start = worker_started;
+    j.on_result = worker_result;
+    j.on_lost = worker_lost;
+    j.on_spawned = workers_spawned; /* the ticker thread only once no more forks come */
     j.ud = &jc;
     if (!r->opt.quiet)
         printf("%d device instances side by side: one line per test as it finishes (the "
                "longest are handed out first); the summary and the reports keep catalogue "
                "order\n",
-               j.njobs);
-    if (ct_jobs_run(&j) != 0)
+               j.nworkers);
+    if (ct_workers_run(&j) != 0)
         rc = 3;
     ct_live_stop(&r->live);
     collect_results(r, &j, rc, stopped, sizeof(stopped));
     end = run_end(r, &j, ota_clock_now() - t0, stopped);
-    if (ct_jobs_finish(&j, end) != 0) {
+    if (ct_workers_finish(&j, end) != 0) {
         fprintf(stderr, "ota-conformance: cannot write the trace %s: %s\n", p->trace,
                 strerror(errno));
         rc = 3;
@@ -537,7 +537,7 @@ static int run_parallel(ct_run *r, ct_paths *p)
     free(begin);
     free(end);
     free(order);
-    ct_jobs_free(&j);
+    ct_workers_free(&j);
     return status;
 }
 

@@ -122,7 +122,7 @@ void fl_loop_touch(fleet *f, fl_device *d);
 /* Libmosquitto opens a socket pair per client for its own thread; ota-fleet has none. */
 void fl_loop_socketpairs(int allow);
 
-/* The devices (device.c). */
+/* The devices (sim_device.c). */
 int fl_device_start(fleet *f, fl_device *d);
 void fl_device_free(fl_device *d);
 /* Timers: reconnects, block timeouts, keepalives. */

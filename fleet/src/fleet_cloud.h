@@ -1,4 +1,4 @@
-/* ota-fleet's use of ota-mock-cloud (cloud.c): start or join it, register, jobs, verdicts. */
+/* ota-fleet's use of ota-mock-cloud (fleet_cloud.c): start or join it, register, jobs, verdicts. */
 #ifndef FLEET_CLOUD_H
 #define FLEET_CLOUD_H
 

@@ -14,7 +14,7 @@
  *   GET  /scenarios        the fault plans it can apply
  *   POST /broker/restart?down=S   restart the broker (persistence on), down S seconds
  *   POST /devices/DN/kick  disconnect the device
- *   POST /join, DELETE /join/DN   a conformance run claims a device / gives it back (join.c)
+ *   POST /join, DELETE /join/DN   a conformance run claims a device / gives it back (api_join.c)
  *   POST /devices          register devices, one profile or an array (api_fleet.c)
  *   GET  /status           pids, the broker's address, counts (api_fleet.c)
  *
@@ -36,7 +36,7 @@
 #include <cjson/cJSON.h>
 
 #include "daemon.h"
-#include "join.h"
+#include "api_join.h"
 #include "otamock/mock.h"
 #include "otaproto/datadir.h"
 #include "otaproto/limits.h"
@@ -650,7 +650,7 @@ static const api_route routes[] = {
     {"GET", "/firmware/*", mcd_route_firmware_get},
     {"POST", "/firmware", mcd_route_firmware_post},
     {"DELETE", "/firmware/*", mcd_route_firmware_delete},
-    {NULL, "/join", api_join}, /* join.c answers every method itself */
+    {NULL, "/join", api_join}, /* api_join.c answers every method itself */
     {NULL, "/join/*", api_join},
 };
 

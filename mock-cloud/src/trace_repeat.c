@@ -3,7 +3,7 @@
  * thousands of times a second, forever) must not grow the trace
  * without bound: a record identical to a recent one of the same device is
  * kept MC_TRACE_KEEP_REPEATS times in a burst, then only counted, and one
- * summary record stands for what was counted. This file decides; trace.c
+ * summary record stands for what was counted. This file decides; trace_store.c
  * stores. Everything here runs with the trace lock held.
  */
 #include <stdint.h>

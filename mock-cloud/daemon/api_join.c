@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "join.h"
+#include "api_join.h"
 
 static cJSON *error(unsigned *status, unsigned code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,9 +1,9 @@
 /*
- * ota-mock-cloud's join endpoint (daemon/join.c): a conformance run claims a
+ * ota-mock-cloud's join endpoint (daemon/api_join.c): a conformance run claims a
  * device and gets what a second cloud client needs. No HTTP here.
  */
-#ifndef OTAMOCK_DAEMON_JOIN_H
-#define OTAMOCK_DAEMON_JOIN_H
+#ifndef OTAMOCK_DAEMON_API_JOIN_H
+#define OTAMOCK_DAEMON_API_JOIN_H
 
 #include <stddef.h>
 

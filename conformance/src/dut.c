@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "dut.h"
 #include "otaproto/clock.h"
 #include "otaproto/porthold.h"
 

@@ -2,8 +2,8 @@
  * The device under test for one run: profile plus command-line overrides,
  * the endpoints the profile fixes, and the adapter that meets the device.
  */
-#ifndef CT_DEVICE_H
-#define CT_DEVICE_H
+#ifndef CT_DUT_H
+#define CT_DUT_H
 
 #include "ct.h"
 #include "otadut/profile.h"

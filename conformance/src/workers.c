@@ -36,7 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "jobs.h"
+#include "workers.h"
 
 #define LINE_CAP (256 * 1024)
 
@@ -94,14 +94,14 @@ static int grow(ct_text *x, const char *more, size_t n)
  * the run's trace at once. A torn last line (a worker still writing, or one
  * that died) waits for the next call.
  */
-static void take_lines(ct_jobs *j, worker *w, int k, ct_text *x)
+static void take_lines(ct_workers *j, worker *w, int k, ct_text *x)
 {
     char path[4200], *line = NULL;
     size_t cap = 0;
     ssize_t n;
     FILE *f;
 
-    snprintf(path, sizeof(path), "%s/job-%d.jsonl", j->scratch, k + 1);
+    snprintf(path, sizeof(path), "%s/worker-%d.jsonl", j->scratch, k + 1);
     f = fopen(path, "r");
     if (!f)
         return;
@@ -140,7 +140,7 @@ static double last_time(const ct_text *x)
 }
 
 /* The end record of a test whose worker died during it: the parent's verdict. */
-static void put_end(ct_jobs *j, long idx)
+static void put_end(ct_workers *j, long idx)
 {
     const rp_test *t = &j->results[idx];
     char *json = rp_test_to_json(t), info[256];
@@ -163,7 +163,7 @@ static void put_end(ct_jobs *j, long idx)
     free(json);
 }
 
-void ct_jobs_put_test(ct_jobs *j, long idx, const rp_test *t)
+void ct_workers_put_test(ct_workers *j, long idx, const rp_test *t)
 {
     ct_text *x = idx >= 0 && (size_t)idx < j->ncases ? &j->chunks[idx] : &j->tail;
     char *json = rp_test_to_json(t), info[320], *buf = NULL;
@@ -183,7 +183,7 @@ void ct_jobs_put_test(ct_jobs *j, long idx, const rp_test *t)
     free(json);
 }
 
-void ct_jobs_failed(rp_test *t, const ct_case *c)
+void ct_workers_failed(rp_test *t, const ct_case *c)
 {
     memset(t, 0, sizeof(*t));
     snprintf(t->name, sizeof(t->name), "%s", c->name);
@@ -214,7 +214,7 @@ static int any_running(const worker *ws, int n)
  * j->order). With none left it waits while others still run (one of them
  * may hand a test back), and quits when none does.
  */
-static void hand_out(ct_jobs *j, worker *ws, worker *w, size_t *next)
+static void hand_out(ct_workers *j, worker *ws, worker *w, size_t *next)
 {
     int again = j->nagain > 0;
     size_t idx = again                           ? (size_t)j->again[j->nagain - 1]
@@ -234,12 +234,12 @@ static void hand_out(ct_jobs *j, worker *ws, worker *w, size_t *next)
         return;
     }
     w->running = -1;
-    if (!ct_interrupted && any_running(ws, j->njobs)) {
+    if (!ct_interrupted && any_running(ws, j->nworkers)) {
         w->idle = 1;
         return;
     }
     send_cmd(w, -1);
-    for (int k = 0; k < j->njobs; k++) /* the last test is done: the waiting ones quit too */
+    for (int k = 0; k < j->nworkers; k++) /* the last test is done: the waiting ones quit too */
         if (ws[k].alive && ws[k].idle) {
             ws[k].idle = 0;
             send_cmd(&ws[k], -1);
@@ -247,7 +247,7 @@ static void hand_out(ct_jobs *j, worker *ws, worker *w, size_t *next)
 }
 
 /* A lost board's test goes to a waiting worker at once, if one waits. */
-static void hand_back(ct_jobs *j, worker *ws, worker *w, size_t *next)
+static void hand_back(ct_workers *j, worker *ws, worker *w, size_t *next)
 {
     if (w->running >= 0 && !j->done[w->running]) {
         j->again[j->nagain++] = w->running;
@@ -255,12 +255,12 @@ static void hand_back(ct_jobs *j, worker *ws, worker *w, size_t *next)
             w->nran--; /* it did not run it */
     }
     w->running = -1;
-    for (int k = 0; k < j->njobs && j->nagain; k++)
+    for (int k = 0; k < j->nworkers && j->nagain; k++)
         if (ws[k].alive && ws[k].idle)
             hand_out(j, ws, &ws[k], next);
 }
 
-static void on_line(ct_jobs *j, worker *ws, int k, char *line, size_t *next)
+static void on_line(ct_workers *j, worker *ws, int k, char *line, size_t *next)
 {
     worker *w = &ws[k];
 
@@ -296,7 +296,7 @@ static void on_line(ct_jobs *j, worker *ws, int k, char *line, size_t *next)
  * reason. A lost board's last lines (the test it handed back) stay out of
  * the run's trace: that test's records come from the board that runs it.
  */
-static void on_eof(ct_jobs *j, worker *ws, worker *w, int k, size_t *next)
+static void on_eof(ct_workers *j, worker *ws, worker *w, int k, size_t *next)
 {
     int status = 0;
 
@@ -311,9 +311,9 @@ static void on_eof(ct_jobs *j, worker *ws, worker *w, int k, size_t *next)
                    w->running >= 0 && !j->done[w->running] ? &j->chunks[w->running] : &j->tail);
     if (w->running >= 0 && !j->done[w->running]) {
         rp_test *t = &j->results[w->running];
-        ct_jobs_failed(t, j->cases[w->running]);
+        ct_workers_failed(t, j->cases[w->running]);
         snprintf(t->message, sizeof(t->message),
-                 "job %d, the runner process testing this device instance, ended during the test "
+                 "worker %d, the process testing this device instance, ended during the test "
                  "(%s %d); its trace shows how far it got",
                  k + 1, WIFSIGNALED(status) ? "signal" : "exit status",
                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
@@ -325,12 +325,12 @@ static void on_eof(ct_jobs *j, worker *ws, worker *w, int k, size_t *next)
     }
     w->running = -1;
     /* Waiting workers wait for running ones: with none left running, they quit. */
-    for (int m = 0; m < j->njobs && !any_running(ws, j->njobs); m++)
+    for (int m = 0; m < j->nworkers && !any_running(ws, j->nworkers); m++)
         if (ws[m].alive && ws[m].idle)
             hand_out(j, ws, &ws[m], next);
 }
 
-static void read_from(ct_jobs *j, worker *ws, int k, size_t *next)
+static void read_from(ct_workers *j, worker *ws, int k, size_t *next)
 {
     worker *w = &ws[k];
     ssize_t n = read(w->res, w->buf + w->len, LINE_CAP - 1 - w->len);
@@ -355,7 +355,7 @@ static void read_from(ct_jobs *j, worker *ws, int k, size_t *next)
         w->len = 0;
 }
 
-static int spawn(ct_jobs *j, worker *w, int k)
+static int spawn(ct_workers *j, worker *w, int k)
 {
     int to_w[2], from_w[2];
 
@@ -391,17 +391,17 @@ static int spawn(ct_jobs *j, worker *w, int k)
     return 0;
 }
 
-int ct_jobs_run(ct_jobs *j)
+int ct_workers_run(ct_workers *j)
 {
-    worker *ws = calloc((size_t)j->njobs, sizeof(*ws));
-    struct pollfd *pf = calloc((size_t)j->njobs, sizeof(*pf));
+    worker *ws = calloc((size_t)j->nworkers, sizeof(*ws));
+    struct pollfd *pf = calloc((size_t)j->nworkers, sizeof(*pf));
     size_t next = 0;
     int rc = 0, alive;
 
     j->done = calloc(j->ncases ? j->ncases : 1, 1);
     j->chunks = calloc(j->ncases ? j->ncases : 1, sizeof(*j->chunks));
-    j->ran = calloc((size_t)j->njobs, sizeof(*j->ran));
-    j->nran = calloc((size_t)j->njobs, sizeof(*j->nran));
+    j->ran = calloc((size_t)j->nworkers, sizeof(*j->ran));
+    j->nran = calloc((size_t)j->nworkers, sizeof(*j->nran));
     j->again = calloc(j->ncases ? j->ncases : 1, sizeof(*j->again));
     j->out = fopen(j->trace, "w");
     if (!ws || !pf || !j->done || !j->chunks || !j->ran || !j->nran || !j->again || !j->out ||
@@ -412,7 +412,7 @@ int ct_jobs_run(ct_jobs *j)
     }
     fflush(j->out);
     signal(SIGPIPE, SIG_IGN);
-    for (int k = 0; k < j->njobs; k++) {
+    for (int k = 0; k < j->nworkers; k++) {
         ws[k].buf = malloc(LINE_CAP);
         ws[k].ran = calloc(j->ncases ? j->ncases : 1, sizeof(long));
         if (!ws[k].buf || !ws[k].ran || spawn(j, &ws[k], k) != 0) {
@@ -432,12 +432,12 @@ int ct_jobs_run(ct_jobs *j)
     for (int forwarded = 0;;) {
         int n = 0;
         if (ct_interrupted && !forwarded) { /* a terminal's Ctrl-C reached them; a kill did not */
-            for (int k = 0; k < j->njobs; k++)
+            for (int k = 0; k < j->nworkers; k++)
                 if (ws[k].alive)
                     kill(ws[k].pid, SIGINT);
             forwarded = 1;
         }
-        for (int k = 0; k < j->njobs; k++)
+        for (int k = 0; k < j->nworkers; k++)
             if (ws[k].alive)
                 pf[n++] = (struct pollfd){.fd = ws[k].res, .events = POLLIN};
         if (!n)
@@ -445,7 +445,7 @@ int ct_jobs_run(ct_jobs *j)
         if (poll(pf, (nfds_t)n, 250) < 0 && errno != EINTR)
             break;
         n = 0;
-        for (int k = 0; k < j->njobs; k++) {
+        for (int k = 0; k < j->nworkers; k++) {
             if (!ws[k].alive)
                 continue;
             if (pf[n++].revents)
@@ -453,16 +453,16 @@ int ct_jobs_run(ct_jobs *j)
         }
         /* Every worker died before taking its share: the tests left can not run. */
         alive = 0;
-        for (int k = 0; k < j->njobs; k++)
+        for (int k = 0; k < j->nworkers; k++)
             alive += ws[k].alive;
         if (!alive && (next < j->ncases || j->nagain) && rc == 0 && !ct_interrupted)
             rc = -1;
     }
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    for (int k = 0; k < j->njobs; k++) {
+    for (int k = 0; k < j->nworkers; k++) {
         j->ran[k] = ws[k].ran;
         j->nran[k] = ws[k].nran;
-        snprintf(j->fw[k < CT_MAX_JOBS ? k : 0], sizeof(j->fw[0]), "%s", ws[k].fw);
+        snprintf(j->fw[k < CT_MAX_WORKERS ? k : 0], sizeof(j->fw[0]), "%s", ws[k].fw);
         free(ws[k].buf);
     }
     free(ws);
@@ -470,7 +470,7 @@ int ct_jobs_run(ct_jobs *j)
     return rc;
 }
 
-int ct_jobs_finish(ct_jobs *j, const char *run_end)
+int ct_workers_finish(ct_workers *j, const char *run_end)
 {
     char tmp[4200];
     FILE *f;
@@ -498,7 +498,7 @@ int ct_jobs_finish(ct_jobs *j, const char *run_end)
     return rc;
 }
 
-void ct_jobs_free(ct_jobs *j)
+void ct_workers_free(ct_workers *j)
 {
     if (j->out)
         fclose(j->out);
@@ -509,7 +509,7 @@ void ct_jobs_free(ct_jobs *j)
     free(j->tail.s);
     j->chunks = NULL;
     j->tail.s = NULL;
-    for (int k = 0; j->ran && k < j->njobs; k++)
+    for (int k = 0; j->ran && k < j->nworkers; k++)
         free(j->ran[k]);
     free(j->ran);
     free(j->nran);
