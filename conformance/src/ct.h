@@ -178,7 +178,12 @@ void ct_inconclusive(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 void ct_describe(size_t idx, char *buf, size_t cap);
 
 /* ---- waiting on the trace ---- */
-typedef int (*ct_pred)(const ota_trace_rec *r, void *arg);
+/*
+ * A question about trace record i (r is that record): 1 when it matches.
+ * The index lets a predicate look back from the record (a boot seen as a
+ * connect, a late download request); arg is the predicate's own.
+ */
+typedef int (*ct_pred)(const ota_trace_rec *r, size_t i, void *arg);
 
 /*
  * The index of the first record at or after `from` that pred accepts,
@@ -196,16 +201,18 @@ size_t ct_quiet(size_t from, double quiet_s, ct_pred pred, void *arg, double max
 long ct_scan(size_t from, size_t to, ct_pred pred, void *arg);
 
 /* Predicates on device messages. */
-int ct_is_inform(const ota_trace_rec *r, void *arg);
+int ct_is_inform(const ota_trace_rec *r, size_t i, void *arg);
 /* The device is up: its version report, or its connect in a dialect that has no report. */
-int ct_is_up(const ota_trace_rec *r, void *arg);       /* arg: version or NULL */
-int ct_is_progress(const ota_trace_rec *r, void *arg); /* arg: NULL */
-int ct_is_fail_step(const ota_trace_rec *r, void *arg);
-int ct_is_start(const ota_trace_rec *r, void *arg);   /* a device (re)start */
-int ct_is_http(const ota_trace_rec *r, void *arg);    /* arg: NULL */
-int ct_is_refused(const ota_trace_rec *r, void *arg); /* the broker refused our device's login */
-int ct_is_denied(const ota_trace_rec *r, void *arg);  /* the broker denied our device a topic */
-int ct_is_connect(const ota_trace_rec *r, void *arg); /* the broker let our device in */
+int ct_is_up(const ota_trace_rec *r, size_t i, void *arg);       /* arg: version or NULL */
+int ct_is_progress(const ota_trace_rec *r, size_t i, void *arg); /* arg: NULL */
+int ct_is_fail_step(const ota_trace_rec *r, size_t i, void *arg);
+int ct_is_start(const ota_trace_rec *r, size_t i, void *arg); /* a device (re)start */
+int ct_is_http(const ota_trace_rec *r, size_t i, void *arg);  /* arg: NULL */
+int ct_is_refused(const ota_trace_rec *r, size_t i,
+                  void *arg); /* the broker refused our device's login */
+int ct_is_denied(const ota_trace_rec *r, size_t i,
+                 void *arg); /* the broker denied our device a topic */
+int ct_is_connect(const ota_trace_rec *r, size_t i, void *arg); /* the broker let our device in */
 
 /* Parse a progress record's step; 0 when it has none we can read. */
 int ct_step_of(const ota_trace_rec *r, int *step);
@@ -318,8 +325,8 @@ void ct_spec_init(mc_job_spec *s, char *version, size_t cap);
  */
 const char *ct_spec_scenario(mc_job_spec *s, const char *name);
 /* A message from our device on a topic ending in arg (e.g. "/thing/file/download"). */
-int ct_is_uplink(const ota_trace_rec *r, void *suffix);
-int ct_is_get(const ota_trace_rec *r, void *arg); /* an HTTP GET of the file server */
+int ct_is_uplink(const ota_trace_rec *r, size_t i, void *suffix);
+int ct_is_get(const ota_trace_rec *r, size_t i, void *arg); /* an HTTP GET of the file server */
 /*
  * Upgrade under fault plan `plan` (a fresh version, the default image, 60 s):
  * `where` gets the record that ended the attempt ("" when none). Returns the

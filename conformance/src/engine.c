@@ -23,10 +23,10 @@ static int repeats_of(const ota_trace_rec *r)
 }
 
 /* A download request of this test (not a late one of an earlier job), or a count of them. */
-static int get_or_repeats(const ota_trace_rec *r, void *arg)
+static int get_or_repeats(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return repeats_of(r) > 0 || ct_is_get(r, NULL);
+    return repeats_of(r) > 0 || ct_is_get(r, i, NULL);
 }
 
 int ct_count_requests(size_t from, size_t to, double *min_gap, double *span)
@@ -97,10 +97,11 @@ static long long job_size(int job)
 }
 
 /* A record that ends a complete download of a test's job: the response with its last byte. */
-static int download_done(const ota_trace_rec *r, void *arg)
+static int download_done(const ota_trace_rec *r, size_t i, void *arg)
 {
     int job = -1;
     long long size;
+    (void)i;
     (void)arg;
 
     if (r->kind != OTA_TR_HTTP || strcmp(r->dev, ct.dev.dn) || r->event != OTA_EV_HTTP_DONE ||
@@ -111,19 +112,19 @@ static int download_done(const ota_trace_rec *r, void *arg)
 }
 
 /* A request for a test's file: an HTTP GET or a block request. */
-static int file_request(const ota_trace_rec *r, void *arg)
+static int file_request(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_get(r, NULL) || ct_is_uplink(r, (void *)"/thing/file/download");
+    return ct_is_get(r, i, NULL) || ct_is_uplink(r, i, (void *)"/thing/file/download");
 }
 
 /* A block request for the file's last bytes: the end of a download by blocks. */
-static int last_block(const ota_trace_rec *r, void *arg)
+static int last_block(const ota_trace_rec *r, size_t i, void *arg)
 {
     ota_block_request q;
     (void)arg;
 
-    if (!ct_is_uplink(r, (void *)"/thing/file/download") ||
+    if (!ct_is_uplink(r, i, (void *)"/thing/file/download") ||
         ota_block_request_parse((const char *)r->payload, r->payload_len, &q) != OTA_OK)
         return 0;
     for (int k = 0; k < ct.njobs; k++)
@@ -132,9 +133,9 @@ static int last_block(const ota_trace_rec *r, void *arg)
     return 0;
 }
 
-static int download_end(const ota_trace_rec *r, void *arg)
+static int download_end(const ota_trace_rec *r, size_t i, void *arg)
 {
-    return download_done(r, arg) || last_block(r, arg);
+    return download_done(r, i, arg) || last_block(r, i, arg);
 }
 
 /*

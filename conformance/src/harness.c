@@ -240,9 +240,6 @@ static void check_crash(const ota_trace_rec *r, size_t i)
     ct_check(rule, 0, "the device crashed during the test: %s", dut_text(r));
 }
 
-/* The index of the record a predicate is looking at (boot detection looks back from it). */
-static size_t scan_at;
-
 long ct_scan(size_t from, size_t to, ct_pred pred, void *arg)
 {
     size_t n = mc_trace_count(ct.cloud);
@@ -252,8 +249,7 @@ long ct_scan(size_t from, size_t to, ct_pred pred, void *arg)
         to = n;
     for (size_t i = from; i < to; i++) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
-        scan_at = i;
-        if (r && pred(r, arg))
+        if (r && pred(r, i, arg))
             return (long)i;
     }
     return -1;
@@ -342,10 +338,9 @@ static long find_until(size_t from, double timeout_s, ct_pred pred, void *arg)
         for (; i < n; i++) {
             const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
             check_crash(r, i);
-            if (ct.cur && i >= ct.t_begin && ct_is_refused(r, NULL))
+            if (ct.cur && i >= ct.t_begin && ct_is_refused(r, i, NULL))
                 ct_fail("SEC-1", "the broker refused the device's login: %s", r->info);
-            scan_at = i;
-            if (pred(r, arg))
+            if (pred(r, i, arg))
                 return (long)i;
         }
         if (mc_now(ct.cloud) >= deadline || ct_interrupted)
@@ -382,17 +377,18 @@ static int from_device(const ota_trace_rec *r, ota_topic_kind k)
     return !strcmp(r->topic, want);
 }
 
-int ct_is_up(const ota_trace_rec *r, void *arg)
+int ct_is_up(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
     if (ota_dialect_has(ct.dialect, OTA_TOPIC_INFORM))
-        return ct_is_inform(r, NULL);
-    return ct_is_connect(r, NULL) && !strcmp(r->dev, ct.dev.dn);
+        return ct_is_inform(r, i, NULL);
+    return ct_is_connect(r, i, NULL) && !strcmp(r->dev, ct.dev.dn);
 }
 
-int ct_is_inform(const ota_trace_rec *r, void *arg)
+int ct_is_inform(const ota_trace_rec *r, size_t i, void *arg)
 {
     ota_inform in;
+    (void)i;
 
     if (!from_device(r, OTA_TOPIC_INFORM))
         return 0;
@@ -402,12 +398,12 @@ int ct_is_inform(const ota_trace_rec *r, void *arg)
            !strcmp(in.version, (const char *)arg);
 }
 
-static int is_late(const ota_trace_rec *r);
+static int is_late(const ota_trace_rec *r, size_t i);
 
-int ct_is_progress(const ota_trace_rec *r, void *arg)
+int ct_is_progress(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return from_device(r, OTA_TOPIC_PROGRESS) && !is_late(r);
+    return from_device(r, OTA_TOPIC_PROGRESS) && !is_late(r, i);
 }
 
 int ct_step_of(const ota_trace_rec *r, int *step)
@@ -421,11 +417,11 @@ int ct_step_of(const ota_trace_rec *r, int *step)
     return 1;
 }
 
-int ct_is_fail_step(const ota_trace_rec *r, void *arg)
+int ct_is_fail_step(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step < 0;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step < 0;
 }
 
 static int is_connect_rec(const ota_trace_rec *r);
@@ -463,11 +459,11 @@ static int is_boot_connect(size_t i)
     return 1;
 }
 
-int ct_is_start(const ota_trace_rec *r, void *arg)
+int ct_is_start(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
     if (ct.boot_by_connect)
-        return mc_trace_at(ct.cloud, scan_at) == r && is_boot_connect(scan_at);
+        return is_boot_connect(i);
     return is_dut(r, OTA_EV_START);
 }
 
@@ -560,35 +556,35 @@ static int progress_is_late(size_t i)
     return late;
 }
 
-static int is_late(const ota_trace_rec *r)
+static int is_late(const ota_trace_rec *r, size_t i)
 {
     int job;
     ota_block_request q;
 
-    if (!ct.cur || !ct.njobs || mc_trace_at(ct.cloud, scan_at) != r)
+    if (!ct.cur || !ct.njobs)
         return 0;
     if (r->kind == OTA_TR_MQTT_IN && strstr(r->topic, "/ota/device/progress/") &&
-        progress_is_late(scan_at)) {
-        note_late(scan_at, "progress of a download for a job");
+        progress_is_late(i)) {
+        note_late(i, "progress of a download for a job");
         return 1;
     }
     if (r->kind == OTA_TR_HTTP && sscanf(r->topic, "/ota/%d/", &job) == 1 && !ct_job_of_test(job)) {
-        note_late(scan_at, "a download request for a job");
+        note_late(i, "a download request for a job");
         return 1;
     }
     if (r->kind == OTA_TR_MQTT_IN && strstr(r->topic, "/thing/file/download") &&
         ota_block_request_parse((const char *)r->payload, r->payload_len, &q) == OTA_OK &&
         !stream_of_test(q.stream_id)) {
-        note_late(scan_at, "a block request for the stream of a job");
+        note_late(i, "a block request for the stream of a job");
         return 1;
     }
     return 0;
 }
 
-int ct_is_http(const ota_trace_rec *r, void *arg)
+int ct_is_http(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn) && !is_late(r);
+    return r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn) && !is_late(r, i);
 }
 
 static int is_stop(const ota_trace_rec *r)
@@ -612,27 +608,30 @@ static int broker_event(const ota_trace_rec *r, ota_trace_kind kind, ota_trace_e
            (!strcmp(r->dev, ct.dev.dn) || ota_client_id_names(r->client, ct.dev.pk, ct.dev.dn));
 }
 
-int ct_is_refused(const ota_trace_rec *r, void *arg)
+int ct_is_refused(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return broker_event(r, OTA_TR_ERROR, OTA_EV_AUTH_REFUSED);
 }
 
-int ct_is_denied(const ota_trace_rec *r, void *arg)
+int ct_is_denied(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return broker_event(r, OTA_TR_ERROR, OTA_EV_ACL_DENIED);
 }
 
-int ct_is_connect(const ota_trace_rec *r, void *arg)
+int ct_is_connect(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return broker_event(r, OTA_TR_BROKER, OTA_EV_CONNECT);
 }
 
 static int is_connect_rec(const ota_trace_rec *r)
 {
-    return ct_is_connect(r, NULL);
+    return broker_event(r, OTA_TR_BROKER, OTA_EV_CONNECT);
 }
 
 static int is_disconnect_rec(const ota_trace_rec *r)
@@ -641,16 +640,17 @@ static int is_disconnect_rec(const ota_trace_rec *r)
 }
 
 /* Any connect of the device: where its current connection began. */
-static int any_connect(const ota_trace_rec *r, void *arg)
+static int any_connect(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return is_connect_rec(r);
 }
 
-static int inform_or_refused(const ota_trace_rec *r, void *arg)
+static int inform_or_refused(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_up(r, NULL) || ct_is_refused(r, NULL);
+    return ct_is_up(r, i, NULL) || ct_is_refused(r, i, NULL);
 }
 
 /* Settled on a boot report (1), or on a refused login (0: ct.refused says why). */
@@ -658,7 +658,7 @@ static int settled(long i)
 {
     const ota_trace_rec *r = i >= 0 ? mc_trace_at(ct.cloud, (size_t)i) : NULL;
 
-    if (r && ct_is_refused(r, NULL)) {
+    if (r && ct_is_refused(r, i, NULL)) {
         snprintf(ct.refused, sizeof(ct.refused), "%s", r->info);
         return 0;
     }
@@ -678,8 +678,7 @@ static long last_start(void)
 
     while (i-- > 0) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
-        scan_at = i;
-        if (start(r, NULL))
+        if (start(r, i, NULL))
             return (long)i;
         if (is_stop(r))
             return ct_find(i, ct.bounds.boot, start, NULL);
@@ -696,8 +695,7 @@ static long last_start(void)
 static long last_boot(void)
 {
     for (size_t i = mc_trace_count(ct.cloud); i-- > 0;) {
-        scan_at = i;
-        if (ct_is_start(mc_trace_at(ct.cloud, i), NULL))
+        if (ct_is_start(mc_trace_at(ct.cloud, i), i, NULL))
             return (long)i;
     }
     return -1;
@@ -767,8 +765,9 @@ static int device_idle(void)
 }
 
 /* Anything the device sends: a message or a download request. */
-static int device_speaks(const ota_trace_rec *r, void *arg)
+static int device_speaks(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return (r->kind == OTA_TR_MQTT_IN || r->kind == OTA_TR_HTTP) && !strcmp(r->dev, ct.dev.dn);
 }
@@ -824,7 +823,7 @@ static void never_up(size_t from, int crashes, char *err, size_t errcap)
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
         if (is_dut(r, OTA_EV_CRASH))
             last_crash = r;
-        if (ct_is_refused(r, NULL))
+        if (ct_is_refused(r, i, NULL))
             refused = r;
         connected |= is_connect_rec(r);
     }
@@ -856,10 +855,10 @@ static void never_up(size_t from, int crashes, char *err, size_t errcap)
                  log[0] ? "; its last log lines:\n" : "", log);
 }
 
-static int dut_crash(const ota_trace_rec *r, void *arg)
+static int dut_crash(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return is_dut(r, OTA_EV_CRASH) || ct_is_up(r, NULL) || ct_is_refused(r, NULL) ||
+    return is_dut(r, OTA_EV_CRASH) || ct_is_up(r, i, NULL) || ct_is_refused(r, i, NULL) ||
            (ct.boot_by_connect && is_connect_rec(r));
 }
 
@@ -892,7 +891,7 @@ int ct_first_boot(char *err, size_t errcap)
         const ota_trace_rec *r = i >= 0 ? mc_trace_at(ct.cloud, (size_t)i) : NULL;
         if (!r)
             break;
-        if (ct_is_up(r, NULL) || ct_is_refused(r, NULL))
+        if (ct_is_up(r, i, NULL) || ct_is_refused(r, i, NULL))
             return 0; /* up; a refused login is judged by SEC-1 in every test */
         if (ct.boot_by_connect && is_connect_rec(r)) {
             up_without_report((size_t)i);
@@ -1016,17 +1015,17 @@ const char *ct_spec_scenario(mc_job_spec *s, const char *name)
     return about;
 }
 
-int ct_is_uplink(const ota_trace_rec *r, void *suffix)
+int ct_is_uplink(const ota_trace_rec *r, size_t i, void *suffix)
 {
     size_t n = strlen(r->topic), k = strlen(suffix);
     return r->kind == OTA_TR_MQTT_IN && !strcmp(r->dev, ct.dev.dn) && n > k &&
-           !strcmp(r->topic + n - k, suffix) && !is_late(r);
+           !strcmp(r->topic + n - k, suffix) && !is_late(r, i);
 }
 
-int ct_is_get(const ota_trace_rec *r, void *arg)
+int ct_is_get(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_http(r, NULL) && r->event == OTA_EV_HTTP_GET;
+    return ct_is_http(r, i, NULL) && r->event == OTA_EV_HTTP_GET;
 }
 
 const char *ct_upgrade_plan(ct_attempt *a, const char *plan, char *where, size_t cap)
@@ -1072,11 +1071,11 @@ void ct_check_progress_pace(size_t from, size_t to)
 }
 
 /* A failure step, or "100": the device's last word on an attempt. */
-static int is_terminal_step(const ota_trace_rec *r, void *arg)
+static int is_terminal_step(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && (step < 0 || step == 100);
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && (step < 0 || step == 100);
 }
 
 /*
@@ -1185,24 +1184,24 @@ void ct_push(ct_attempt *a, const mc_job_spec *s)
 }
 
 /* Step "100" in a dialect where it alone is success (ThingsPanel). */
-static int succeeded_by_step(const ota_trace_rec *r)
+static int succeeded_by_step(const ota_trace_rec *r, size_t i)
 {
     int step;
-    return ct.dialect && ct.dialect->success == OTA_SUCCESS_STEP_100 && ct_is_progress(r, NULL) &&
-           ct_step_of(r, &step) && step == 100;
+    return ct.dialect && ct.dialect->success == OTA_SUCCESS_STEP_100 &&
+           ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step == 100;
 }
 
-static int ends_attempt(const ota_trace_rec *r, void *arg)
+static int ends_attempt(const ota_trace_rec *r, size_t i, void *arg)
 {
     ct_attempt *a = arg;
-    return ct_is_fail_step(r, NULL) || ct_is_inform(r, a->info.version) || ct_is_start(r, NULL) ||
-           succeeded_by_step(r);
+    return ct_is_fail_step(r, i, NULL) || ct_is_inform(r, i, a->info.version) ||
+           ct_is_start(r, i, NULL) || succeeded_by_step(r, i);
 }
 
-static int reports(const ota_trace_rec *r, void *arg)
+static int reports(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_fail_step(r, NULL) || ct_is_inform(r, NULL) || succeeded_by_step(r);
+    return ct_is_fail_step(r, i, NULL) || ct_is_inform(r, i, NULL) || succeeded_by_step(r, i);
 }
 
 /* Classify the record that ended the attempt (a step or an inform). */
@@ -1212,10 +1211,10 @@ static void conclude(ct_attempt *a, long i)
     ota_inform in;
 
     a->end_at = i;
-    if (ct_is_fail_step(r, NULL)) {
+    if (ct_is_fail_step(r, i, NULL)) {
         a->outcome = CT_UP_FAILED;
         ct_step_of(r, &a->step);
-    } else if (ct_is_inform(r, a->info.version) || succeeded_by_step(r)) {
+    } else if (ct_is_inform(r, i, a->info.version) || succeeded_by_step(r, i)) {
         a->outcome = CT_UP_SUCCEEDED;
     } else {
         a->outcome = CT_UP_OTHER_VERSION;
@@ -1230,14 +1229,15 @@ static void conclude(ct_attempt *a, long i)
  * PUSH-1's 10 s (a device may report no progress before its first block and
  * resume only after a block timeout of its own).
  */
-static int reacts(const ota_trace_rec *r, void *arg)
+static int reacts(const ota_trace_rec *r, size_t i, void *arg)
 {
-    return ends_attempt(r, arg) || ct_is_progress(r, NULL) || ct_is_http(r, NULL) ||
-           ct_is_uplink(r, (void *)"/thing/file/download");
+    return ends_attempt(r, i, arg) || ct_is_progress(r, i, NULL) || ct_is_http(r, i, NULL) ||
+           ct_is_uplink(r, i, (void *)"/thing/file/download");
 }
 
-static int is_undelivered(const ota_trace_rec *r, void *arg)
+static int is_undelivered(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return r->kind == OTA_TR_BROKER && r->event == OTA_EV_UNDELIVERED && !strcmp(r->dev, ct.dev.dn);
 }
@@ -1261,10 +1261,11 @@ static int connected_at(size_t at)
  * and nobody can tell on a broker without our plugin, where a device that
  * did not subscribe gets nothing.
  */
-static int late_request(const ota_trace_rec *r, void *arg)
+static int late_request(const ota_trace_rec *r, size_t i, void *arg)
 {
     int job;
     long long stream;
+    (void)i;
     (void)arg;
     return request_of(r, &job, &stream) &&
            (job >= 0 ? !ct_job_of_test(job) : !stream_of_test(stream));
@@ -1313,8 +1314,9 @@ void ct_check_push_reached(const ct_attempt *a)
                         a->info.version);
 }
 
-static int dropped_by_device(const ota_trace_rec *r, void *arg)
+static int dropped_by_device(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return is_disconnect_rec(r) || cloud_dropped(r);
 }
@@ -1330,11 +1332,11 @@ void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *wha
     ct_check(rule, 0, "the device dropped its connection after %s (a crash?) %s", what, where);
 }
 
-static int is_hundred(const ota_trace_rec *r, void *arg)
+static int is_hundred(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step == 100;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step == 100;
 }
 
 long ct_hundred_since(size_t from)
@@ -1389,9 +1391,10 @@ static void not_taken(const ct_attempt *a)
 }
 
 /* mock-cloud's record of a pending job pushed again when the device connected (PUSH-8). */
-static int is_redelivery(const ota_trace_rec *r, void *arg)
+static int is_redelivery(const ota_trace_rec *r, size_t i, void *arg)
 {
     char want[80];
+    (void)i;
 
     snprintf(want, sizeof(want), "job %d still pending: delivered again on reconnect",
              *(const int *)arg);
@@ -1399,8 +1402,9 @@ static int is_redelivery(const ota_trace_rec *r, void *arg)
 }
 
 /* The adapter saw the device crash, or the suite stop it. */
-static int crashed_or_stopped(const ota_trace_rec *r, void *arg)
+static int crashed_or_stopped(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return is_dut(r, OTA_EV_CRASH) || is_dut(r, OTA_EV_KILLED);
 }
@@ -1439,7 +1443,8 @@ static long first_reaction(ct_attempt *a, double react_s, size_t *from)
 {
     long i = ct_find(*from, react_s, reacts, a);
 
-    if (i < 0 || !ct_is_start(mc_trace_at(ct.cloud, (size_t)i), NULL) || !own_reboot(a, i))
+    if (i < 0 || !ct_is_start(mc_trace_at(ct.cloud, (size_t)i), (size_t)i, NULL) ||
+        !own_reboot(a, i))
         return i;
     mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
                  "the device rebooted (record %ld) before it acted on the push of %s: its "
@@ -1525,7 +1530,7 @@ static void await_bounded(ct_attempt *a, double timeout_s)
     first = first_reaction(a, timeout_s < react ? timeout_s : react, &from);
     if (first >= 0) {
         /* It acted on this kind of push (a crash or a reboot is no sign of that). */
-        if (!ct_is_start(mc_trace_at(ct.cloud, (size_t)first), NULL))
+        if (!ct_is_start(mc_trace_at(ct.cloud, (size_t)first), (size_t)first, NULL))
             ct.kinds_handled |= attempt_kind(a);
     } else {
         a->outcome = timeout_s <= react ? CT_UP_TIMEOUT : CT_UP_NOT_STARTED;
@@ -1541,7 +1546,7 @@ static void await_bounded(ct_attempt *a, double timeout_s)
         long i = left > 0 ? ct_find(from, left, ends_attempt, a) : -1, j;
         if (i < 0)
             break;
-        if (!ct_is_start(mc_trace_at(ct.cloud, (size_t)i), NULL)) {
+        if (!ct_is_start(mc_trace_at(ct.cloud, (size_t)i), (size_t)i, NULL)) {
             conclude(a, i);
             break;
         }

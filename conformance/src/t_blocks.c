@@ -144,9 +144,10 @@ static int plan_blocks(const mc_fault *f)
 }
 
 /* The record of the plan's fault (the fault it names), for our device. */
-static int is_plan_fault(const ota_trace_rec *r, void *kind)
+static int is_plan_fault(const ota_trace_rec *r, size_t i, void *kind)
 {
     const char *name = mc_fault_kind_name(*(const mc_fault_kind *)kind);
+    (void)i;
 
     return r->kind == OTA_TR_FAULT && !strcmp(r->dev, ct.dev.dn) &&
            (r->event == OTA_EV_FAULT || r->event == OTA_EV_BLOCK_FAULT) && !strcmp(r->fault, name);
@@ -282,8 +283,9 @@ static void blocks_download_succeeds(void **state)
     check_requests(&a, (size_t)a.end_at);
 }
 
-static int fault_on_block(const ota_trace_rec *r, void *arg)
+static int fault_on_block(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return r->kind == OTA_TR_FAULT && !strcmp(r->dev, ct.dev.dn) && r->event == OTA_EV_BLOCK_FAULT;
 }

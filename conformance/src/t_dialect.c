@@ -61,8 +61,9 @@ static void tp_upgrade(void **state)
 }
 
 /* A subscription the broker granted our device; arg: the filter it must be, or NULL for any. */
-static int is_subscribe(const ota_trace_rec *r, void *arg)
+static int is_subscribe(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     cJSON *o;
     const cJSON *f;
     int ok;

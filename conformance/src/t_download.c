@@ -13,8 +13,9 @@
 
 #include "ct.h"
 
-static int uri_refused(const ota_trace_rec *r, void *arg)
+static int uri_refused(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return r->kind == OTA_TR_ERROR && !strcmp(r->dev, ct.dev.dn) && r->event == OTA_EV_URI_REFUSED;
 }
@@ -164,17 +165,17 @@ static long response_to(size_t i)
 }
 
 /* A download request of the test that resumes (a Range past byte 0). */
-static int is_resume(const ota_trace_rec *r, void *arg)
+static int is_resume(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_get(r, NULL) && range_start(r) > 0;
+    return ct_is_get(r, i, NULL) && range_start(r) > 0;
 }
 
 /* A download request of the test from byte 0 (or without Range). */
-static int is_from_zero(const ota_trace_rec *r, void *arg)
+static int is_from_zero(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_get(r, NULL) && range_start(r) <= 0;
+    return ct_is_get(r, i, NULL) && range_start(r) <= 0;
 }
 
 /*

@@ -4,11 +4,11 @@
 
 #include "ct.h"
 
-static int is_hundred(const ota_trace_rec *r, void *arg)
+static int is_hundred(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step == 100;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step == 100;
 }
 
 static void target_version_reported_after_upgrade(void **state)
@@ -46,21 +46,21 @@ static void target_version_reported_after_upgrade(void **state)
 }
 
 /* An HTTP transfer of the job's file that completed with its last byte. */
-static int download_done(const ota_trace_rec *r, void *arg)
+static int download_done(const ota_trace_rec *r, size_t i, void *arg)
 {
     const ct_attempt *a = arg;
 
-    if (!ct_is_http(r, NULL) || !strstr(a->info.url, r->topic))
+    if (!ct_is_http(r, i, NULL) || !strstr(a->info.url, r->topic))
         return 0;
     return r->event == OTA_EV_HTTP_DONE && (r->status == 200 || r->status == 206) && r->last >= 0 &&
            (unsigned long long)r->last + 1 == a->info.size;
 }
 
-static int below_hundred(const ota_trace_rec *r, void *arg)
+static int below_hundred(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step >= 0 && step < 100;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step >= 0 && step < 100;
 }
 
 /*

@@ -96,10 +96,10 @@ static void foreign_image_refused(void **state)
 
 /* IMG-2: push V with the image of W; reporting V is the violation. */
 /* What ends an IMG-2 attempt: a failure step, or the device's next version report. */
-static int img2_answer(const ota_trace_rec *r, void *arg)
+static int img2_answer(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_fail_step(r, NULL) || ct_is_inform(r, NULL);
+    return ct_is_fail_step(r, i, NULL) || ct_is_inform(r, i, NULL);
 }
 
 static void version_comes_from_the_image(void **state)
@@ -139,7 +139,7 @@ static void version_comes_from_the_image(void **state)
                 v, w, ct_secs(CT_S(FINAL)));
     }
     ct_describe((size_t)k, where, sizeof(where));
-    ct_check("IMG-2", !ct_is_inform(mc_trace_at(ct.cloud, (size_t)k), v),
+    ct_check("IMG-2", !ct_is_inform(mc_trace_at(ct.cloud, (size_t)k), (size_t)k, v),
              "pushed as %s, the image holds version %s: the device must report %s (or refuse "
              "it), it reported the pushed %s %s",
              v, w, w, v, where);

@@ -76,9 +76,9 @@ static void spec(const pwr_run *pr, mc_job_spec *s, char *v, size_t cap)
     s->mqtt = pr->mqtt;
 }
 
-static int over(const ota_trace_rec *r, const ct_attempt *a)
+static int over(const ota_trace_rec *r, size_t i, const ct_attempt *a)
 {
-    return ct_is_inform(r, (void *)a->info.version) || ct_is_fail_step(r, NULL);
+    return ct_is_inform(r, i, (void *)a->info.version) || ct_is_fail_step(r, i, NULL);
 }
 
 static int is_pause(const ota_trace_rec *r)
@@ -92,17 +92,17 @@ typedef struct {
     cut_kind kind;
 } trigger_arg;
 
-static int trigger(const ota_trace_rec *r, void *arg)
+static int trigger(const ota_trace_rec *r, size_t i, void *arg)
 {
     const trigger_arg *t = arg;
 
-    if (over(r, t->a))
+    if (over(r, i, t->a))
         return 1;
     switch (t->kind) {
     case CUT_PROGRESS:
-        return ct_is_progress(r, NULL);
+        return ct_is_progress(r, i, NULL);
     case CUT_BLOCK:
-        return ct_is_uplink(r, (void *)"/thing/file/download");
+        return ct_is_uplink(r, i, (void *)"/thing/file/download");
     case CUT_BYTES:
         return is_pause(r);
     default:
@@ -140,7 +140,7 @@ static int cut_at(ct_attempt *a, const cut_point *c, char *what, size_t cap, siz
         if (i < 0)
             continue;
         from = (size_t)i + 1;
-        if (over(mc_trace_at(ct.cloud, (size_t)i), a)) {
+        if (over(mc_trace_at(ct.cloud, (size_t)i), (size_t)i, a)) {
             a->end_at = i;
             return active && ct_cutter_fired(active, what, cap, mark);
         }
@@ -188,9 +188,9 @@ static long long first_offset(const ct_attempt *a)
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
         ota_block_request q;
         int job;
-        if (ct_is_get(r, NULL) && sscanf(r->topic, "/ota/%d/", &job) == 1 && job == a->job)
+        if (ct_is_get(r, i, NULL) && sscanf(r->topic, "/ota/%d/", &job) == 1 && job == a->job)
             return r->offset > 0 ? r->offset : 0;
-        if (ct_is_uplink(r, (void *)"/thing/file/download") &&
+        if (ct_is_uplink(r, i, (void *)"/thing/file/download") &&
             ota_block_request_parse((const char *)r->payload, r->payload_len, &q) == OTA_OK &&
             q.stream_id == a->info.stream_id)
             return q.offset;
@@ -332,10 +332,10 @@ static int count(size_t from, size_t to, ct_pred pred)
     return n;
 }
 
-static int is_block_request(const ota_trace_rec *r, void *arg)
+static int is_block_request(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_uplink(r, (void *)"/thing/file/download");
+    return ct_is_uplink(r, i, (void *)"/thing/file/download");
 }
 
 /* The uncut upgrade: the table of cut points, noted in the trace. */

@@ -7,10 +7,10 @@
 
 #include "ct.h"
 
-static int starts_upgrade(const ota_trace_rec *r, void *arg)
+static int starts_upgrade(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_progress(r, NULL) || ct_is_http(r, NULL);
+    return ct_is_progress(r, i, NULL) || ct_is_http(r, i, NULL);
 }
 
 static void live_push_starts_upgrade(void **state)
@@ -122,10 +122,10 @@ static void progress_module_matches(void **state)
              "an upgrade of module MCU must report progress, got none");
 }
 
-static int any_step(const ota_trace_rec *r, void *arg)
+static int any_step(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_progress(r, NULL);
+    return ct_is_progress(r, i, NULL);
 }
 
 static void one_failure_step_per_attempt(void **state)
@@ -204,20 +204,20 @@ static void sign_method_spellings_accepted(void **state)
 }
 
 /* Anything the device does: a message, a download request, a boot. */
-static int device_acts(const ota_trace_rec *r, void *arg)
+static int device_acts(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
     return ((r->kind == OTA_TR_MQTT_IN || r->kind == OTA_TR_HTTP) && !strcmp(r->dev, ct.dev.dn)) ||
-           ct_is_start(r, NULL);
+           ct_is_start(r, i, NULL);
 }
 
 /* An inform of version arg for the device's own module (none, or "default", for the default). */
-static int reports_as_own(const ota_trace_rec *r, void *arg)
+static int reports_as_own(const ota_trace_rec *r, size_t i, void *arg)
 {
     ota_inform in;
     int dflt = !ct.dev.module[0] || !strcmp(ct.dev.module, "default");
 
-    if (!ct_is_inform(r, arg) ||
+    if (!ct_is_inform(r, i, arg) ||
         ota_inform_parse((const char *)r->payload, r->payload_len, &in) != OTA_OK)
         return 0;
     if (!in.has_module || !strcmp(in.module, "default"))
@@ -317,15 +317,16 @@ static void push_for_running_version_changes_nothing(void **state)
              v, now);
 }
 
-static int is_hundred_step(const ota_trace_rec *r, void *arg)
+static int is_hundred_step(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, NULL) && ct_step_of(r, &step) && step == 100;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step == 100;
 }
 
-static int is_stop_record(const ota_trace_rec *r, void *arg)
+static int is_stop_record(const ota_trace_rec *r, size_t i, void *arg)
 {
+    (void)i;
     (void)arg;
     return r->kind == OTA_TR_DUT && r->event == OTA_EV_EXIT;
 }
@@ -415,10 +416,10 @@ static void get_reply_starts_upgrade(void **state)
              ct_outcome_text(&a));
 }
 
-static int ends_or_boots(const ota_trace_rec *r, void *arg)
+static int ends_or_boots(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_fail_step(r, NULL) || ct_is_start(r, NULL);
+    return ct_is_fail_step(r, i, NULL) || ct_is_start(r, i, NULL);
 }
 
 static void second_push_during_download(void **state)
@@ -451,7 +452,7 @@ static void second_push_during_download(void **state)
                 "target version, or on %s with one failure step; within %.0f s it did neither",
                 v2, v, a.from_version, ct_secs(CT_S(FINAL)));
     ct_describe((size_t)i, where, sizeof(where));
-    if (ct_is_fail_step(mc_trace_at(ct.cloud, (size_t)i), NULL)) {
+    if (ct_is_fail_step(mc_trace_at(ct.cloud, (size_t)i), (size_t)i, NULL)) {
         ct_running_version(now, sizeof(now));
         ct_check("PUSH-7", !strcmp(now, a.from_version),
                  "after a failure step %s the device must still run %s, it reports \"%s\"", where,

@@ -149,7 +149,7 @@ static void inform_ids_differ(void **state)
     for (size_t i = (size_t)boot; i < mc_trace_count(ct.cloud) && n < 64; i++) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
         ota_progress p;
-        if (!ct_is_inform(r, NULL) && !ct_is_progress(r, NULL))
+        if (!ct_is_inform(r, i, NULL) && !ct_is_progress(r, i, NULL))
             continue;
         if (ota_progress_parse((const char *)r->payload, r->payload_len, &p) != OTA_OK &&
             p.id.kind == OTA_ID_ABSENT) {
@@ -170,10 +170,10 @@ static void inform_ids_differ(void **state)
     }
 }
 
-static int is_inform_or_connect(const ota_trace_rec *r, void *arg)
+static int is_inform_or_connect(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_inform(r, NULL) || ct_is_connect(r, NULL);
+    return ct_is_inform(r, i, NULL) || ct_is_connect(r, i, NULL);
 }
 
 /* After the boot report, a quiet window: no second report without a reconnect. */
@@ -190,7 +190,7 @@ static void no_periodic_reports(void **state)
     if (first < 0)
         ct_fail("VER-1", "the device did not report its version after %s", ct_boot_words());
     next = ct_find((size_t)first + 1, CT_S(REPORT_AGAIN), is_inform_or_connect, NULL);
-    if (next >= 0 && ct_is_inform(mc_trace_at(ct.cloud, (size_t)next), NULL)) {
+    if (next >= 0 && ct_is_inform(mc_trace_at(ct.cloud, (size_t)next), (size_t)next, NULL)) {
         ct_describe((size_t)next, where, sizeof(where));
         ct_check("VER-7", 0,
                  "one version report per boot (and per reconnect): another came without a "
