@@ -2,7 +2,14 @@
  * The conformance runner's shared helpers: the run context, verdicts that
  * cite judging.md rules, deadline-bound waits on the trace, and the upgrade
  * helper the test groups use. Tests judge what the device sent; they never
- * sleep for a fixed time.
+ * sleep for a fixed time. Each section below names the file that holds it.
+ *
+ * Return convention: a function that does something returns 0 on success
+ * and -1 on failure (the reason in its err buffer, or in the test's
+ * verdict); one that looks for a trace record returns its index, -1 when
+ * there is none. A function that answers a question (a ct_pred, or a name
+ * that asks it: ct_is_, ct_job_of_test, ct_rule_of_dialect) returns 1 for
+ * yes and 0 for no.
  */
 #ifndef CT_H
 #define CT_H
@@ -61,7 +68,7 @@ const ct_rule *ct_rule_find(const char *id);
 const ct_rule *ct_rule_at(size_t i);
 const char *ct_tier_name(ct_tier t);
 
-/* ---- tests ---- */
+/* ---- tests (the groups: t_*.c; a scenario row: engine.c; the catalogue: catalogue.c) ---- */
 typedef struct {
     const char *name;
     const char *group;
@@ -92,7 +99,7 @@ extern const ct_group ct_group_security, ct_group_version, ct_group_push, ct_gro
 /* The ThingsPanel dialect's own tests (t_dialect.c), in the catalogue only in that dialect. */
 extern const ct_group ct_group_thingspanel;
 
-/* ---- the run ---- */
+/* ---- the run (the context ct: verdict.c; the live wait: live.c) ---- */
 typedef struct {
     mc_cloud *cloud;
     dut_adapter *dut;
@@ -152,6 +159,7 @@ extern volatile sig_atomic_t ct_interrupted;
 #define CT_LIVE_STILL_S 15.0
 void ct_live_wait(double secs, const char *rule);
 
+/* ---- verdicts and evidence (verdict.c) ---- */
 /* Seconds scaled by --time-scale. */
 double ct_secs(double s);
 
@@ -177,7 +185,7 @@ void ct_inconclusive(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  */
 void ct_describe(size_t idx, char *buf, size_t cap);
 
-/* ---- waiting on the trace ---- */
+/* ---- waiting on the trace, and lateness (trace_match.c) ---- */
 /*
  * A question about trace record i (r is that record): 1 when it matches.
  * The index lets a predicate look back from the record (a boot seen as a
@@ -208,15 +216,20 @@ int ct_is_progress(const ota_trace_rec *r, size_t i, void *arg); /* arg: NULL */
 int ct_is_fail_step(const ota_trace_rec *r, size_t i, void *arg);
 int ct_is_start(const ota_trace_rec *r, size_t i, void *arg); /* a device (re)start */
 int ct_is_http(const ota_trace_rec *r, size_t i, void *arg);  /* arg: NULL */
-int ct_is_refused(const ota_trace_rec *r, size_t i,
-                  void *arg); /* the broker refused our device's login */
-int ct_is_denied(const ota_trace_rec *r, size_t i,
-                 void *arg); /* the broker denied our device a topic */
+/* The broker refused our device's login; denied it a topic. */
+int ct_is_refused(const ota_trace_rec *r, size_t i, void *arg);
+int ct_is_denied(const ota_trace_rec *r, size_t i, void *arg);
 int ct_is_connect(const ota_trace_rec *r, size_t i, void *arg); /* the broker let our device in */
+/* A message from our device on a topic ending in arg (e.g. "/thing/file/download"). */
+int ct_is_uplink(const ota_trace_rec *r, size_t i, void *suffix);
+int ct_is_get(const ota_trace_rec *r, size_t i, void *arg); /* an HTTP GET of the file server */
+/* 1 when job is one the running test created (a request for another is late). */
+int ct_job_of_test(int job);
 
 /* Parse a progress record's step; 0 when it has none we can read. */
 int ct_step_of(const ota_trace_rec *r, int *step);
 
+/* ---- boots and settling (boot.c) ---- */
 /* Wait until the device reported its version since its last start (restarting it once). */
 int ct_settle(void);
 /*
@@ -283,7 +296,7 @@ void ct_check_first_request(int job);
 /* After every test: stop a power test's watcher, however the test ended. */
 void ct_power_teardown(void);
 
-/* ---- upgrades ---- */
+/* ---- upgrades (attempt.c) ---- */
 typedef enum {
     CT_UP_SUCCEEDED = 0, /* inform with the target version */
     CT_UP_FAILED,        /* a negative step */
@@ -324,9 +337,6 @@ void ct_spec_init(mc_job_spec *s, char *version, size_t cap);
  * test if unreadable. Returns the plan's one-line description.
  */
 const char *ct_spec_scenario(mc_job_spec *s, const char *name);
-/* A message from our device on a topic ending in arg (e.g. "/thing/file/download"). */
-int ct_is_uplink(const ota_trace_rec *r, size_t i, void *suffix);
-int ct_is_get(const ota_trace_rec *r, size_t i, void *arg); /* an HTTP GET of the file server */
 /*
  * Upgrade under fault plan `plan` (a fresh version, the default image, 60 s):
  * `where` gets the record that ended the attempt ("" when none). Returns the
@@ -364,8 +374,6 @@ void ct_check_push_reached(const ct_attempt *a);
 void ct_check_not_crashed(const ct_attempt *a, const char *rule, const char *what);
 /* The first progress step "100" at or after record from (late ones excluded), or -1. */
 long ct_hundred_since(size_t from);
-/* 1 when job is one the running test created (a request for another is late). */
-int ct_job_of_test(int job);
 /* Push and await in one go. */
 void ct_upgrade(ct_attempt *a, const mc_job_spec *s, double timeout_s);
 /* The version the device runs now, asked by STATUS when it can, else by a reboot. */
