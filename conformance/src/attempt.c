@@ -99,7 +99,7 @@ void ct_check_progress_pace(size_t from, size_t to)
     for (long i = ct_scan(from, to, ct_is_progress, NULL); i >= 0;
          i = ct_scan((size_t)i + 1, to, ct_is_progress, NULL)) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
-        if (!ct_step_of(r, &step) || step < 0 || step > 99)
+        if (ct_step_of(r, &step) != 0 || step < 0 || step > 99)
             continue; /* "100" and failure steps are exempt */
         ct_describe((size_t)i, where, sizeof(where));
         if (step == 0)
@@ -121,7 +121,7 @@ static int is_terminal_step(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && (step < 0 || step == 100);
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) == 0 && (step < 0 || step == 100);
 }
 
 /*
@@ -230,24 +230,24 @@ void ct_push(ct_attempt *a, const mc_job_spec *s)
 }
 
 /* Step "100" in a dialect where it alone is success (ThingsPanel). */
-static int succeeded_by_step(const ota_trace_rec *r, size_t i)
+static int is_success_step(const ota_trace_rec *r, size_t i)
 {
     int step;
     return ct.dialect && ct.dialect->success == OTA_SUCCESS_STEP_100 &&
-           ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step == 100;
+           ct_is_progress(r, i, NULL) && ct_step_of(r, &step) == 0 && step == 100;
 }
 
 static int ends_attempt(const ota_trace_rec *r, size_t i, void *arg)
 {
     ct_attempt *a = arg;
     return ct_is_fail_step(r, i, NULL) || ct_is_inform(r, i, a->info.version) ||
-           ct_is_start(r, i, NULL) || succeeded_by_step(r, i);
+           ct_is_start(r, i, NULL) || is_success_step(r, i);
 }
 
 static int reports(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return ct_is_fail_step(r, i, NULL) || ct_is_inform(r, i, NULL) || succeeded_by_step(r, i);
+    return ct_is_fail_step(r, i, NULL) || ct_is_inform(r, i, NULL) || is_success_step(r, i);
 }
 
 /* Classify the record that ended the attempt (a step or an inform). */
@@ -260,7 +260,7 @@ static void conclude(ct_attempt *a, long i)
     if (ct_is_fail_step(r, i, NULL)) {
         a->outcome = CT_UP_FAILED;
         ct_step_of(r, &a->step);
-    } else if (ct_is_inform(r, i, a->info.version) || succeeded_by_step(r, i)) {
+    } else if (ct_is_inform(r, i, a->info.version) || is_success_step(r, i)) {
         a->outcome = CT_UP_SUCCEEDED;
     } else {
         a->outcome = CT_UP_OTHER_VERSION;
@@ -289,7 +289,7 @@ static int is_undelivered(const ota_trace_rec *r, size_t i, void *arg)
 }
 
 /* Was the device connected when record `at` was written? */
-static int connected_at(size_t at)
+static int was_connected_at(size_t at)
 {
     for (size_t i = at; i-- > 0;) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
@@ -354,7 +354,7 @@ void ct_check_push_reached(const ct_attempt *a)
                         "did: not judged",
                         a->info.version, ct.dev.pk, ct.dev.dn);
     if (ct_scan(a->push_at, mc_trace_count(ct.cloud), is_undelivered, NULL) >= 0 ||
-        !connected_at(a->push_at))
+        !was_connected_at(a->push_at))
         ct_inconclusive("the push of %s could not reach the device: it was not connected to "
                         "the broker; not judged",
                         a->info.version);
@@ -382,7 +382,7 @@ static int is_hundred(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step == 100;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) == 0 && step == 100;
 }
 
 long ct_hundred_since(size_t from)
@@ -391,7 +391,7 @@ long ct_hundred_since(size_t from)
 }
 
 /* The attempt reported step "100". */
-static int downloaded(const ct_attempt *a)
+static int has_downloaded(const ct_attempt *a)
 {
     return ct_hundred_since(a->push_at) >= 0;
 }
@@ -464,7 +464,7 @@ static int crashed_or_stopped(const ota_trace_rec *r, size_t i, void *arg)
  * on its reconnect, within VER-1's bound (a crash on the push is judged as
  * it was).
  */
-static int own_reboot(const ct_attempt *a, long boot)
+static int is_own_reboot(const ct_attempt *a, long boot)
 {
     int job = a->job;
 
@@ -490,7 +490,7 @@ static long first_reaction(ct_attempt *a, double react_s, size_t *from)
     long i = ct_find(*from, react_s, reacts, a);
 
     if (i < 0 || !ct_is_start(mc_trace_at(ct.cloud, (size_t)i), (size_t)i, NULL) ||
-        !own_reboot(a, i))
+        !is_own_reboot(a, i))
         return i;
     mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
                  "the device rebooted (record %ld) before it acted on the push of %s: its "
@@ -616,7 +616,7 @@ static void await_bounded(ct_attempt *a, double timeout_s)
             target_in_boot(a, i, j);
         break;
     }
-    if (a->outcome == CT_UP_TIMEOUT && downloaded(a))
+    if (a->outcome == CT_UP_TIMEOUT && has_downloaded(a))
         hundred_alone(a);
     mc_job_get(ct.cloud, a->job, &a->info);
     ct_check_image_after(a); /* VER-6: the image it runs is the one it reports */
@@ -626,7 +626,7 @@ void ct_final_reported(const ct_attempt *a)
 {
     if (a->outcome == CT_UP_DOWNLOADED)
         ct_fail("FINAL-1", "%s", ct_outcome_text(a));
-    if ((a->outcome == CT_UP_OTHER_VERSION || a->outcome == CT_UP_SILENT_BOOT) && downloaded(a))
+    if ((a->outcome == CT_UP_OTHER_VERSION || a->outcome == CT_UP_SILENT_BOOT) && has_downloaded(a))
         ct_fail("FINAL-1",
                 "the download finished (step \"100\"), then %s: after a successful download "
                 "the device must report version %s",

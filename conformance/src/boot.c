@@ -23,17 +23,20 @@ static int inform_or_refused(const ota_trace_rec *r, size_t i, void *arg)
     return ct_is_up(r, i, NULL) || ct_is_refused(r, i, NULL);
 }
 
-/* Settled on a boot report (1), or on a refused login (0: ct.refused says why). */
+/*
+ * Settled on record i, a boot report (0); -1 on a refused login (ct.refused
+ * says why) or when no record came (i < 0).
+ */
 static int settled(long i)
 {
     const ota_trace_rec *r = i >= 0 ? mc_trace_at(ct.cloud, (size_t)i) : NULL;
 
     if (r && ct_is_refused(r, i, NULL)) {
         snprintf(ct.refused, sizeof(ct.refused), "%s", r->info);
-        return 0;
+        return -1;
     }
     ct.refused[0] = '\0';
-    return r != NULL;
+    return r != NULL ? 0 : -1;
 }
 
 /* The device stopped: its process ended, or (seen on the network) its connection. */
@@ -118,13 +121,13 @@ static int settle_boot(void)
                  ? ct_find((size_t)s, waited > ct_secs(bound) ? 0 : bound, inform_or_refused, NULL)
                  : -1;
 
-    if (settled(i))
+    if (settled(i) == 0)
         return 0;
     if (ct.refused[0] || !ct.can_reset)
         return -1; /* rebooting will not fix a refused login; some devices we cannot reboot */
     s = ct_reboot();
     i = s >= 0 ? ct_find((size_t)s, bound, inform_or_refused, NULL) : -1;
-    return settled(i) ? 0 : -1;
+    return settled(i);
 }
 
 /*
@@ -132,7 +135,7 @@ static int settle_boot(void)
  * (a reboot) is not; one without a channel, or that does not answer, is
  * taken as idle: only the channel can tell.
  */
-static int device_idle(void)
+static int is_device_idle(void)
 {
     char reply[DUT_MAX_LINE];
     int rc;
@@ -160,7 +163,7 @@ int ct_settle(void)
     while (mc_now(ct.cloud) < end && !ct_interrupted) {
         if (settle_boot() != 0)
             return -1;
-        if (device_idle()) {
+        if (is_device_idle()) {
             /* Quiet for a moment, so that nothing of the last test spills into the next. */
             ct_quiet(mc_trace_count(ct.cloud), CT_S(QUIET), device_speaks, NULL, CT_S(QUIET_MAX));
             return 0;
@@ -289,7 +292,8 @@ int ct_first_boot(char *err, size_t errcap)
 }
 
 /*
- * Tell the cloud the device's new module. What it last reported stays: a
+ * Restart the device's process with `module` and tell the cloud (0; -1
+ * when the process adapter refused it). What it last reported stays: a
  * dialect without a version report (ThingsPanel) has no boot report to
  * learn it again from, and a test after this one pushes from it.
  */
@@ -300,13 +304,13 @@ static int set_module(const char *module)
 
     snprintf(kv, sizeof(kv), "OTA_MODULE=%s", module);
     if (dut_process_setenv(ct.dut, kv) != DUT_OK)
-        return 0;
+        return -1;
     snprintf(ct.dev.module, sizeof(ct.dev.module), "%s", module);
     if (mc_device_get(ct.cloud, ct.dev.dn, &now) == MC_OK)
         snprintf(ct.dev.reported_version, sizeof(ct.dev.reported_version), "%s",
                  now.reported_version);
     mc_device_add(ct.cloud, &ct.dev);
-    return 1;
+    return 0;
 }
 
 int ct_module_switch(const char *module)
@@ -314,14 +318,14 @@ int ct_module_switch(const char *module)
     char saved[OTA_MAX_MODULE + 1];
 
     if (ct.module_saved[0] || !ct.can_reset)
-        return 0;
+        return -1;
     snprintf(saved, sizeof(saved), "%s", ct.dev.module);
-    if (!set_module(module))
-        return 0;
+    if (set_module(module) != 0)
+        return -1;
     snprintf(ct.module_saved, sizeof(ct.module_saved), "%s", saved);
     if (ct_reboot() < 0 || ct_settle() != 0)
         ct_fail("VER-1", "the device did not come back after a restart with OTA_MODULE=%s", module);
-    return 1;
+    return 0;
 }
 
 void ct_module_restore(void)

@@ -226,7 +226,7 @@ int ct_is_get(const ota_trace_rec *r, size_t i, void *arg); /* an HTTP GET of th
 /* 1 when job is one the running test created (a request for another is late). */
 int ct_job_of_test(int job);
 
-/* Parse a progress record's step; 0 when it has none we can read. */
+/* Parse a progress record's step into *step: 0; -1 when it has none we can read. */
 int ct_step_of(const ota_trace_rec *r, int *step);
 
 /* ---- boots and settling (boot.c) ---- */
@@ -263,9 +263,9 @@ int ct_first_boot(char *err, size_t errcap);
 /*
  * Module rules are judged under a non-default module too, where the device
  * takes its module from the suite (a process device: OTA_MODULE): the
- * device is restarted with `module` and the cloud told. 1 when switched
- * (ct_module_restore undoes it, the runner calls it after every test); 0
- * for a device whose module is burnt in.
+ * device is restarted with `module` and the cloud told. 0 when switched
+ * (ct_module_restore undoes it, the runner calls it after every test); -1
+ * for a device whose module is burnt in, or one switched already.
  */
 int ct_module_switch(const char *module);
 void ct_module_restore(void);

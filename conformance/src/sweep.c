@@ -321,7 +321,7 @@ static void check_pace(size_t from, size_t to)
     for (long i = ct_scan(from, to, progress_or_boot, NULL); i >= 0;
          i = ct_scan((size_t)i + 1, to, progress_or_boot, NULL)) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, (size_t)i);
-        int ok = ct_is_progress(r, i, NULL) && ct_step_of(r, &step);
+        int ok = ct_is_progress(r, i, NULL) && ct_step_of(r, &step) == 0;
         if (pushed_between(prev_i, (size_t)i) || !ok || step < 0)
             prev_t = -1; /* a new attempt */
         prev_i = (size_t)i;

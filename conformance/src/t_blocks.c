@@ -401,7 +401,7 @@ static void kick_at_every_block_boundary(void **state)
         for (long i = ct_scan((size_t)a.end_at + 1, mc_trace_count(ct.cloud), ct_is_progress, NULL);
              i >= 0; i = ct_scan((size_t)i + 1, mc_trace_count(ct.cloud), ct_is_progress, NULL)) {
             int step;
-            if (!ct_step_of(mc_trace_at(ct.cloud, (size_t)i), &step) || step == a.step)
+            if (ct_step_of(mc_trace_at(ct.cloud, (size_t)i), &step) != 0 || step == a.step)
                 continue;
             ct_describe((size_t)i, where, sizeof(where));
             ct_fail("PROG-6",

@@ -231,7 +231,7 @@ static void progress_after_slow_resume(void **state)
 
     for (long i = ct_scan(a.push_at, end, ct_is_progress, NULL); i >= 0;
          i = ct_scan((size_t)i + 1, end, ct_is_progress, NULL)) {
-        if (!ct_step_of(mc_trace_at(ct.cloud, (size_t)i), &step))
+        if (ct_step_of(mc_trace_at(ct.cloud, (size_t)i), &step) != 0)
             continue;
         ct_describe((size_t)i, at, sizeof(at));
         ct_check("PROG-1", step >= -4 && step <= 100,

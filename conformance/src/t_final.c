@@ -8,7 +8,7 @@ static int is_hundred(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step == 100;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) == 0 && step == 100;
 }
 
 static void target_version_reported_after_upgrade(void **state)
@@ -60,7 +60,7 @@ static int below_hundred(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step >= 0 && step < 100;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) == 0 && step >= 0 && step < 100;
 }
 
 /*

@@ -114,7 +114,7 @@ static void progress_module_matches(void **state)
     ct_upgrade(&a, &s, CT_S(FINAL));
     ct_check("PROG-3", judge_progress(a.push_at, mc_trace_count(ct.cloud)) > 0,
              "an upgrade must report progress, got none");
-    if (!dflt || !ct_module_switch("MCU"))
+    if (!dflt || ct_module_switch("MCU") != 0)
         return;
     ct_spec_init(&s, v, sizeof(v)); /* again, as a device of module MCU (OTA_MODULE) */
     ct_upgrade(&a, &s, CT_S(FINAL));
@@ -321,7 +321,7 @@ static int is_hundred_step(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step == 100;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) == 0 && step == 100;
 }
 
 static int is_stop_record(const ota_trace_rec *r, size_t i, void *arg)

@@ -90,7 +90,7 @@ static void inform_module_matches(void **state)
 {
     (void)state;
     judge_inform_module();
-    if (is_default_module() && ct_module_switch(OTHER_MODULE))
+    if (is_default_module() && ct_module_switch(OTHER_MODULE) == 0)
         judge_inform_module(); /* and as a device of module MCU (OTA_MODULE) */
 }
 

@@ -65,7 +65,7 @@ static void check_refused(void)
         ct_fail("SEC-1", "the broker refused the device's login: %s", ct.refused);
 }
 
-static int same_s(double a, double b)
+static int is_same_s(double a, double b)
 {
     return a > b - 1e-6 && a < b + 1e-6;
 }
@@ -91,17 +91,17 @@ const char *ct_wait_rule(double timeout_s)
     for (tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
         for (size_t k = 0; k < sizeof(profile) / sizeof(profile[0]); k++)
             if (!strcmp(tok, profile[k].rule)
-                    ? same_s(timeout_s, profile[k].s)
-                    : ota_bound_find(tok, &id) == OTA_OK && same_s(timeout_s, ota_bound_s(id))) {
+                    ? is_same_s(timeout_s, profile[k].s)
+                    : ota_bound_find(tok, &id) == OTA_OK && is_same_s(timeout_s, ota_bound_s(id))) {
                 snprintf(cited, sizeof(cited), "%s", tok);
                 return cited;
             }
     for (size_t k = 0; k < sizeof(profile) / sizeof(profile[0]); k++)
-        if (same_s(timeout_s, profile[k].s))
+        if (is_same_s(timeout_s, profile[k].s))
             return profile[k].rule;
     for (int k = 0; k < OTA_BOUND__COUNT; k++) {
         const ota_bound *b = ota_bound_at((ota_bound_id)k);
-        if (b && b->name[0] >= 'A' && b->name[0] <= 'Z' && same_s(timeout_s, b->seconds))
+        if (b && b->name[0] >= 'A' && b->name[0] <= 'Z' && is_same_s(timeout_s, b->seconds))
             return b->name;
     }
     return NULL;
@@ -162,7 +162,7 @@ size_t ct_quiet(size_t from, double quiet_s, ct_pred pred, void *arg, double max
     }
 }
 
-static int from_device(const ota_trace_rec *r, ota_topic_kind k)
+static int is_from_device(const ota_trace_rec *r, ota_topic_kind k)
 {
     char want[OTA_MAX_TOPIC + 1];
 
@@ -188,7 +188,7 @@ int ct_is_inform(const ota_trace_rec *r, size_t i, void *arg)
     ota_inform in;
     (void)i;
 
-    if (!from_device(r, OTA_TOPIC_INFORM))
+    if (!is_from_device(r, OTA_TOPIC_INFORM))
         return 0;
     if (!arg)
         return 1;
@@ -201,7 +201,7 @@ static int is_late(const ota_trace_rec *r, size_t i);
 int ct_is_progress(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)arg;
-    return from_device(r, OTA_TOPIC_PROGRESS) && !is_late(r, i);
+    return is_from_device(r, OTA_TOPIC_PROGRESS) && !is_late(r, i);
 }
 
 int ct_step_of(const ota_trace_rec *r, int *step)
@@ -210,16 +210,16 @@ int ct_step_of(const ota_trace_rec *r, int *step)
     int rc = ota_dialect_progress_parse(ct.dialect, (const char *)r->payload, r->payload_len, &p);
 
     if (rc != OTA_OK && rc != OTA_ERR_RANGE)
-        return 0;
+        return -1;
     *step = p.step;
-    return 1;
+    return 0;
 }
 
 int ct_is_fail_step(const ota_trace_rec *r, size_t i, void *arg)
 {
     int step;
     (void)arg;
-    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) && step < 0;
+    return ct_is_progress(r, i, NULL) && ct_step_of(r, &step) == 0 && step < 0;
 }
 
 /*
@@ -335,7 +335,7 @@ int ct_is_request(const ota_trace_rec *r, int *job, long long *stream)
  * once it asked for this test's job, its progress is this test's (a device
  * retrying old jobs beside the new one).
  */
-static int progress_is_late(size_t i)
+static int is_late_progress(size_t i)
 {
     int late = 0;
 
@@ -359,7 +359,7 @@ static int is_late(const ota_trace_rec *r, size_t i)
     if (!ct.cur || !ct.njobs)
         return 0;
     if (r->kind == OTA_TR_MQTT_IN && strstr(r->topic, "/ota/device/progress/") &&
-        progress_is_late(i)) {
+        is_late_progress(i)) {
         note_late(i, "progress of a download for a job");
         return 1;
     }
@@ -386,7 +386,7 @@ int ct_is_http(const ota_trace_rec *r, size_t i, void *arg)
  * A broker event about our device: the login named it, or (a refused
  * login whose username did not) its clientId does.
  */
-static int broker_event(const ota_trace_rec *r, ota_trace_kind kind, ota_trace_event e)
+static int is_broker_event(const ota_trace_rec *r, ota_trace_kind kind, ota_trace_event e)
 {
     return r->kind == kind && r->event == e &&
            (!strcmp(r->dev, ct.dev.dn) || ota_client_id_names(r->client, ct.dev.pk, ct.dev.dn));
@@ -396,31 +396,31 @@ int ct_is_refused(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)i;
     (void)arg;
-    return broker_event(r, OTA_TR_ERROR, OTA_EV_AUTH_REFUSED);
+    return is_broker_event(r, OTA_TR_ERROR, OTA_EV_AUTH_REFUSED);
 }
 
 int ct_is_denied(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)i;
     (void)arg;
-    return broker_event(r, OTA_TR_ERROR, OTA_EV_ACL_DENIED);
+    return is_broker_event(r, OTA_TR_ERROR, OTA_EV_ACL_DENIED);
 }
 
 int ct_is_connect(const ota_trace_rec *r, size_t i, void *arg)
 {
     (void)i;
     (void)arg;
-    return broker_event(r, OTA_TR_BROKER, OTA_EV_CONNECT);
+    return is_broker_event(r, OTA_TR_BROKER, OTA_EV_CONNECT);
 }
 
 int ct_is_connect_rec(const ota_trace_rec *r)
 {
-    return broker_event(r, OTA_TR_BROKER, OTA_EV_CONNECT);
+    return is_broker_event(r, OTA_TR_BROKER, OTA_EV_CONNECT);
 }
 
 int ct_is_disconnect_rec(const ota_trace_rec *r)
 {
-    return broker_event(r, OTA_TR_BROKER, OTA_EV_DISCONNECT);
+    return is_broker_event(r, OTA_TR_BROKER, OTA_EV_DISCONNECT);
 }
 
 int ct_is_uplink(const ota_trace_rec *r, size_t i, void *suffix)
