@@ -118,6 +118,7 @@ typedef struct {
     const char *adapter;   /* "reference", "process", "serial", "network" */
     int boot_by_connect;   /* a boot is seen as a new MQTT connection (serial, network) */
     int can_reset;         /* the suite can reboot it (process, or a reset method) */
+    int module_fixed;      /* its module is built in (compiledIn): never run as another */
     int power_cut;         /* dut_restart cuts its power: SIGKILL, or a board's powerCycleCommand */
     const char *state_dir; /* a process device's OTA_STATE_DIR (its flash), NULL for others */
     dut_bounds bounds;     /* time bounds from the profile, before --time-scale */
