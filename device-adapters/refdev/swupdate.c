@@ -132,15 +132,19 @@ static int swu_wait(pid_t pid)
     return r == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* SWUpdate's log lines into the device log; its last ERROR line into err. */
-static void swu_forward(const char *log, char *err, size_t cap)
+/*
+ * SWUpdate's log lines into the device log; its first ERROR line into err.
+ * 1 when its installer said it succeeded and nothing failed.
+ */
+static int swu_forward(const char *log, char *err, size_t cap)
 {
     char line[512];
     FILE *f = fopen(log, "r");
+    int ok = 0;
 
     err[0] = '\0';
     if (!f)
-        return;
+        return 0;
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] != '[' || strstr(line, "[lua_") || strstr(line, "[print_registered_"))
@@ -149,9 +153,14 @@ static void swu_forward(const char *log, char *err, size_t cap)
         /* "[ERROR] : SWUPDATE failed [0] ERROR : HASH mismatch : ..." names the cause */
         const char *e = strstr(line, "ERROR : ");
         if (strstr(line, "[ERROR]") && e && !err[0])
-            snprintf(err, cap, "%s", e + strlen("ERROR : "));
+            snprintf(err, cap, "%.300s", e + strlen("ERROR : "));
+        if (strstr(line, "[ERROR]") && !err[0])
+            snprintf(err, cap, "%.300s", line);
+        if (strstr(line, "[INFO ] : SWUPDATE successful !"))
+            ok = 1;
     }
     fclose(f);
+    return ok && !err[0];
 }
 
 /*
@@ -193,7 +202,17 @@ static int swu_run(const char *image, char slot, char *err, size_t cap)
     if (rc != 0)
         return snprintf(err, cap, "SWUpdate could not be started: %s", strerror(rc)), -1;
     rc = swu_wait(pid);
-    swu_forward(log, err, cap);
+    /*
+     * SWUpdate 2022.12 in -i mode sometimes exits 1 after a complete install
+     * (about one run in five here): its client thread polls the installer's
+     * status once a second and can read the idle state before the result. Its
+     * installer's own "SWUPDATE successful" with no error is taken as the
+     * verdict then, as an updater that follows SWUpdate's progress does.
+     */
+    if (swu_forward(log, err, cap) && rc == 1) {
+        rd_log("SWUpdate exited 1 after its installer reported success: installed");
+        rc = 0;
+    }
     return rc;
 }
 
