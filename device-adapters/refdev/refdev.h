@@ -92,7 +92,8 @@ typedef enum {
     BUG_TARGET_RUNS_OLD,      /* the target version reported while the old image still runs */
     BUG_PROGRESS_OVER_100,    /* after a resume, progress in percent of the remaining bytes */
     /* Images the device checks itself (--image-check), at the end so that the order stays. */
-    BUG_IGNORES_IMAGE_CHECK, /* the app header is not checked: a broken or foreign image boots */
+    BUG_IGNORES_IMAGE_CHECK, /* the app header is not checked (SWUpdate's refusal ignored): a
+                                broken or foreign image boots */
     BUG_REPORTS_PUSHED_VER,  /* the version reported is the push's, not the image's */
     BUG_DIFF_WRONG_BASE,     /* a diff made against another base is applied and flashed */
     BUG__COUNT
