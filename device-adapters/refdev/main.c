@@ -324,7 +324,7 @@ static int parse_swu_cert(const char *path)
                 errno ? strerror(errno) : "too long");
         return -1;
     }
-    snprintf(rd.swu_cert, sizeof(rd.swu_cert), "%s", real);
+    memcpy(rd.swu_cert, real, strlen(real) + 1); /* fits: checked above */
     return 0;
 }
 
