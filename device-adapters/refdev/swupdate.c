@@ -203,11 +203,12 @@ static int swu_run(const char *image, char slot, char *err, size_t cap)
         return snprintf(err, cap, "SWUpdate could not be started: %s", strerror(rc)), -1;
     rc = swu_wait(pid);
     /*
-     * SWUpdate 2022.12 in -i mode sometimes exits 1 after a complete install
-     * (about one run in five here): its client thread polls the installer's
-     * status once a second and can read the idle state before the result. Its
-     * installer's own "SWUPDATE successful" with no error is taken as the
-     * verdict then, as an updater that follows SWUpdate's progress does.
+     * Debian's SWUpdate 2022.12 in -i mode exits 1 after many complete
+     * installs (one run in five to two in three here, also run alone): its
+     * -i client takes the result from the installer's status over IPC, which
+     * it can read before the result is set. The installer's own "SWUPDATE
+     * successful" with no error line is the verdict then, as for an agent
+     * that follows SWUpdate's progress; the slot must still name a version.
      */
     if (swu_forward(log, err, cap) && rc == 1) {
         rd_log("SWUpdate exited 1 after its installer reported success: installed");
