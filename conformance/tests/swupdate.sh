@@ -5,7 +5,8 @@
 # here, in the work folder). It passes the final, failure and image groups
 # (DIFF N/A: it takes no diffs); a tampered bundle (its digest right, a payload
 # byte changed after signing) is refused by SWUpdate itself with -3; and a
-# device that ignores SWUpdate's verdict fails IMG-1.
+# device that ignores SWUpdate's verdict fails IMG-1; without a firmware section
+# the run says at once why the gateway refuses the generated images.
 set -u
 bin=$1
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,7 +15,7 @@ ota_test_work swupdate
 for tool in swupdate cpio openssl; do
     command -v "$tool" >/dev/null || fail "$tool is not installed (ci/install-deps installs it)"
 done
-cd "$src" # the profile names its build script relative to the source tree
+cd "$src" || fail "no $src" # the profile names its build script relative to the source tree
 export OTA_SWU_KEYS=$work/keys
 cert=$(sh fixtures/swupdate/make-swu.sh cert) || fail "make-swu.sh could not make the keys"
 profile=fixtures/devices/swupdate-gateway.json
@@ -55,4 +56,8 @@ out=$(timeout 120 "$bin/ota-conformance" --device "$profile" --only IMG-1 \
 for t in header_broken_digest_right foreign_image_refused; do
     echo "$out" | grep -q "^FAIL  image    $t  *\[IMG-1\]" || fail "ignores-image-check: $t must fail IMG-1: $out"
 done
+# Without a firmware section: one sentence before the first test, with SWUpdate's refusal.
+out=$(timeout 120 "$bin/ota-conformance" --only FINAL-1 --dut-cmd "$dut" 2>&1)
+echo "$out" | head -1 | grep -q 'refuses the generated ones (it reported -3 "SWUpdate refused the bundle (exit status 1): CPIO Format not recognized' ||
+    fail "the gateway without a firmware section is not told why: $out"
 echo "swupdate: all checks passed"

@@ -178,8 +178,8 @@ typedef struct {
                               second later and install it when that copy verifies */
     long long block_size;  /* bytes per MQTT block request (--block-size) */
     double reboot_after_failure; /* variant: seconds from a failure report to a reboot, 0: none */
-    int image_check; /* variant: images carry an app header (appimage.h) the device checks, its
-                        version comes from the header, and it takes diffs (isDiff) */
+    int image_check;    /* variant: images carry an app header (appimage.h) the device checks, its
+                           version comes from the header, and it takes diffs (isDiff) */
     char swu_cert[512]; /* variant --swupdate CERT: downloads installed by SWUpdate into A/B
                            slot files, their signature checked against CERT; "" when off */
 

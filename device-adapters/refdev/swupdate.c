@@ -171,8 +171,8 @@ static int swu_forward(const char *log, char *err, size_t cap)
 static int swu_run(const char *image, char slot, char *err, size_t cap)
 {
     char tmpdir[600], log[600], cfg[600], sel[32], tmpvar[640];
-    char *argv[] = {"swupdate", "-f", cfg, "-l", "3", "-H", SWU_HW, "-k", rd.swu_cert, "-e",
-                    sel,        "-i", (char *)image, NULL};
+    char *argv[] = {"swupdate", "-f",        cfg,  "-l", "3",  "-H",          SWU_HW,
+                    "-k",       rd.swu_cert, "-e", sel,  "-i", (char *)image, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     pid_t pid;
@@ -185,7 +185,8 @@ static int swu_run(const char *image, char slot, char *err, size_t cap)
     if (mkdir(tmpdir, 0700) != 0 && errno != EEXIST)
         return snprintf(err, cap, "cannot make %.200s: %s", tmpdir, strerror(errno)), -1;
     /* A private configuration: no /etc/swupdate.cfg of the host applies. */
-    if (rd_state_write("swupdate.cfg", "globals :\n{\n    loglevel = 3;\n    syslog = false;\n};\n"))
+    if (rd_state_write("swupdate.cfg",
+                       "globals :\n{\n    loglevel = 3;\n    syslog = false;\n};\n"))
         return snprintf(err, cap, "cannot write %.200s", cfg), -1;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addchdir_np(&fa, rd.state_dir);
@@ -195,8 +196,7 @@ static int swu_run(const char *image, char slot, char *err, size_t cap)
     posix_spawnattr_init(&at);
     posix_spawnattr_setpgroup(&at, 0); /* its own group: a deadline kills its helpers too */
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
-    rc = posix_spawnp(&pid, "swupdate", &fa, &at, argv,
-                      swu_env(tmpdir, tmpvar, sizeof(tmpvar)));
+    rc = posix_spawnp(&pid, "swupdate", &fa, &at, argv, swu_env(tmpdir, tmpvar, sizeof(tmpvar)));
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0)
@@ -285,8 +285,9 @@ int rd_swu_install(const ota_push *p, const char *part, char *version, size_t vc
         return 0;
     }
     if (slot_version(slot, version, vcap) != 0)
-        return snprintf(why, cap, "SWUpdate installed slot%c, but its root file system names "
-                                  "no version",
+        return snprintf(why, cap,
+                        "SWUpdate installed slot%c, but its root file system names "
+                        "no version",
                         slot),
                -1;
     if (strcmp(version, p->version) != 0)
