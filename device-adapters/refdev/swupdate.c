@@ -170,7 +170,8 @@ static int swu_forward(const char *log, char *err, size_t cap)
  */
 static int swu_run(const char *image, char slot, char *err, size_t cap)
 {
-    char tmpdir[600], log[600], cfg[600], sel[32], tmpvar[640];
+    char dir[PATH_MAX], tmpdir[PATH_MAX + 16], log[PATH_MAX + 16], cfg[PATH_MAX + 16], sel[32];
+    char tmpvar[PATH_MAX + 32];
     char *argv[] = {"swupdate", "-f",        cfg,  "-l", "3",  "-H",          SWU_HW,
                     "-k",       rd.swu_cert, "-e", sel,  "-i", (char *)image, NULL};
     posix_spawn_file_actions_t fa;
@@ -178,9 +179,12 @@ static int swu_run(const char *image, char slot, char *err, size_t cap)
     pid_t pid;
     int rc;
 
-    rd_state_path("swupdate.tmp", tmpdir, sizeof(tmpdir));
-    rd_state_path("swupdate.log", log, sizeof(log));
-    rd_state_path("swupdate.cfg", cfg, sizeof(cfg));
+    /* Absolute paths: SWUpdate runs in the state folder, which may be named relative to ours. */
+    if (!realpath(rd.state_dir, dir))
+        return snprintf(err, cap, "%.200s: %s", rd.state_dir, strerror(errno)), -1;
+    snprintf(tmpdir, sizeof(tmpdir), "%s/swupdate.tmp", dir);
+    snprintf(log, sizeof(log), "%s/swupdate.log", dir);
+    snprintf(cfg, sizeof(cfg), "%s/swupdate.cfg", dir);
     snprintf(sel, sizeof(sel), "stable,slot%c", slot);
     if (mkdir(tmpdir, 0700) != 0 && errno != EEXIST)
         return snprintf(err, cap, "cannot make %.200s: %s", tmpdir, strerror(errno)), -1;
@@ -189,7 +193,7 @@ static int swu_run(const char *image, char slot, char *err, size_t cap)
                        "globals :\n{\n    loglevel = 3;\n    syslog = false;\n};\n"))
         return snprintf(err, cap, "cannot write %.200s", cfg), -1;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addchdir_np(&fa, rd.state_dir);
+    posix_spawn_file_actions_addchdir_np(&fa, dir);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -204,9 +208,9 @@ static int swu_run(const char *image, char slot, char *err, size_t cap)
     rc = swu_wait(pid);
     /*
      * Debian's SWUpdate 2022.12 in -i mode exits 1 after many complete
-     * installs (one run in five to two in three here, also run alone): its
-     * -i client takes the result from the installer's status over IPC, which
-     * it can read before the result is set. The installer's own "SWUPDATE
+     * installs (one run in five to two in three here, also run alone): the
+     * result its -i client reads back from the installer over IPC is then a
+     * failure though the installer logged success. The installer's "SWUPDATE
      * successful" with no error line is the verdict then, as for an agent
      * that follows SWUpdate's progress; the slot must still name a version.
      */
