@@ -317,8 +317,8 @@ int ct_module_switch(const char *module)
 {
     char saved[OTA_MAX_MODULE + 1];
 
-    if (ct.module_saved[0] || !ct.can_reset)
-        return -1;
+    if (ct.module_saved[0] || !ct.can_reset || ct.module_fixed)
+        return -1; /* a build with its module compiled in ignores OTA_MODULE */
     snprintf(saved, sizeof(saved), "%s", ct.dev.module);
     if (set_module(module) != 0)
         return -1;

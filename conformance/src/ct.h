@@ -125,6 +125,7 @@ typedef struct {
     const char *adapter;   /* "reference", "process", "serial", "network" */
     int boot_by_connect;   /* a boot is seen as a new MQTT connection (serial, network) */
     int can_reset;         /* the suite can reboot it (process, or a reset method) */
+    int module_fixed;      /* its module is built in (compiledIn): never run as another */
     int power_cut;         /* dut_restart cuts its power: SIGKILL, or a board's powerCycleCommand */
     const char *state_dir; /* a process device's OTA_STATE_DIR (its flash), NULL for others */
     dut_bounds bounds;     /* time bounds from the profile, before --time-scale */
@@ -265,7 +266,8 @@ int ct_first_boot(char *err, size_t errcap);
  * takes its module from the suite (a process device: OTA_MODULE): the
  * device is restarted with `module` and the cloud told. 0 when switched
  * (ct_module_restore undoes it, the runner calls it after every test); -1
- * for a device whose module is burnt in, or one switched already.
+ * for a device whose module is burnt in (compiledIn, or one the suite
+ * cannot restart), or one switched already.
  */
 int ct_module_switch(const char *module);
 void ct_module_restore(void);

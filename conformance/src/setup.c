@@ -221,6 +221,7 @@ static int use_profile(ct_run *r, const char *path, char *err, size_t errcap)
     ct.can_reset = r->prof.adapter == DUT_ADAPTER_PROCESS ||
                    r->prof.adapter == DUT_ADAPTER_REFERENCE ||
                    (r->prof.adapter == DUT_ADAPTER_SERIAL && r->prof.reset != DUT_RESET_NONE);
+    ct.module_fixed = r->prof.compiled_in;
     /* A process is cut by SIGKILL; a board only when its reset is the power-cycle command. */
     ct.power_cut = r->prof.adapter == DUT_ADAPTER_PROCESS ||
                    r->prof.adapter == DUT_ADAPTER_REFERENCE ||

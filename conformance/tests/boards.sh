@@ -21,11 +21,11 @@ free_pair() { # two free ports in a row
     done
 }
 
-start_pty_board() { # name mqtt-port
+start_pty_board() { # name mqtt-port device-name
     mkdir -p "$work/state-$1"
     "$bin/ota-pty-board" --link "$work/tty-$1" -- \
         "$bin/ota-ref-device" --host 127.0.0.1 --port "$2" \
-        --product-key a1RefProd01 --device-name ref-device-01 \
+        --product-key a1RefProd01 --device-name "$3" \
         --device-secret 0123456789abcdef0123456789abcdef --firmware-version 1.0.0 \
         --state-dir "$work/state-$1" 2>>"$work/board-$1.log" &
     boards+=($!)
@@ -41,10 +41,11 @@ b=$(free_pair)
 cat >"$work/lab.json" <<EOF2
 { "boards": [
   { "name": "bench-a", "profile": "board.json", "port": "$work/tty-a", "mqttPort": $a, "httpPort": $((a + 1)) },
-  { "name": "bench-b", "profile": "board.json", "port": "$work/tty-b", "mqttPort": $b, "httpPort": $((b + 1)) } ] }
+  { "name": "bench-b", "profile": "board.json", "port": "$work/tty-b", "mqttPort": $b, "httpPort": $((b + 1)),
+    "deviceName": "ref-device-02" } ] }
 EOF2
-start_pty_board a "$a"
-start_pty_board b "$b"
+start_pty_board a "$a" ref-device-01
+start_pty_board b "$b" ref-device-02
 
 # Each test once, on one of the boards, and both boards used.
 timeout 120 "$bin/ota-conformance" --lab "$work/lab.json" --only 'VER-*' \
@@ -61,6 +62,26 @@ for n in bench-a bench-b; do
 done
 [ "$(grep -c 'name="board"' "$work/both.xml")" -eq "$want" ] || fail "every test names its board"
 grep -q ' on bench-[ab]$' "$work/both.log" || fail "the terminal does not name the boards"
+# Each test's cost is its own board's device's: bench-b is ref-device-02, not the run's first.
+python3 - "$work/both.jsonl" "$work/both.xml" <<'EOF2' || fail "a board's tests have no cost figures"
+import json, sys, xml.etree.ElementTree as ET
+spoke, cur = {}, None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("kind") == "test" and r.get("event") in ("test-begin", "test-end"):
+        cur = (r["dev"], r["info"].split()[1].split("/")[1]) if r["event"] == "test-begin" else None
+    elif cur and r.get("kind") == "mqtt-in" and r.get("dev") == cur[0]:
+        spoke[cur] = spoke.get(cur, 0) + 1
+bad = []
+for tc in ET.parse(sys.argv[2]).getroot().iter("testcase"):
+    p = {q.get("name"): q.get("value") for q in tc.iter("property")}
+    dev = "ref-device-02" if p.get("board") == "bench-b" else "ref-device-01"
+    if spoke.get((dev, tc.get("name")), 0) and p.get("messages_sent", "0") == "0":
+        bad.append(tc.get("name") + " on " + p.get("board", "?"))
+if bad or not any(k[0] == "ref-device-02" for k in spoke):
+    print("messages_sent is 0 for tests whose device spoke:", bad or "(bench-b spoke in no test)")
+    sys.exit(1)
+EOF2
 
 # Board b is unplugged (its pty board killed) a few seconds in.
 (sleep 5; kill "${boards[1]}") &

@@ -78,4 +78,20 @@ out=$("$bin/ota-conformance" --only '[wf][rl]*_minus_[34]' --trace "$work/reboot
 echo "$out" | grep -q ' 3 passed' || fail "not the three tests meant: $out"
 grep -q 'before it acted on the push' "$work/reboots.jsonl" ||
     fail "no push landed in a reboot window: the case was not exercised"
+# A product build with its module compiled in, run as a process: it ignores OTA_MODULE. With
+# "compiledIn" in its profile the module tests judge the module the profile names; without,
+# the suite's restart as module MCU fails VER-5 (what such a build met before the field).
+fixed="exec '$ref' --module default"
+cat >"$work/compiled-in.json" <<EOF
+{"productKey": "a1RefProd01", "deviceName": "ref-device-01",
+ "deviceSecret": "0123456789abcdef0123456789abcdef", "module": "default",
+ "adapter": "process", "command": "$fixed", "compiledIn": true}
+EOF
+out=$("$bin/ota-conformance" --only '*_module_matches' \
+    --device "$work/compiled-in.json" 2>&1) ||
+    fail "a build with its module compiled in must pass the module tests: $out"
+echo "$out" | grep -q ' 2 passed' || fail "not the two module tests: $out"
+out=$("$bin/ota-conformance" --only inform_module_matches --dut-cmd "$fixed" 2>&1)
+[ $? -eq 1 ] && echo "$out" | grep -q 'VER-5' ||
+    fail "without compiledIn the ignored OTA_MODULE=MCU must fail VER-5 (the test can fail): $out"
 echo "verdicts: ok (blocks learned in ${took} s)"

@@ -103,12 +103,14 @@ const rd_bug_info rd_bugs[BUG__COUNT] = {
     [BUG_PROGRESS_OVER_100] = {"progress-over-100-on-resume", "PROG-1",
                                "after a resume, progress in percent of the remaining bytes "
                                "(above 100)"},
-    /* Images the device checks itself (--image-check). */
+    /* Images the device checks itself (--image-check, --swupdate). */
     [BUG_IGNORES_IMAGE_CHECK] = {"ignores-image-check", "IMG-1",
                                  "(--image-check) the app header is not checked: a broken or "
-                                 "foreign image is flashed"},
+                                 "foreign image is flashed; (--swupdate) a bundle SWUpdate "
+                                 "refuses is unpacked by hand and booted"},
     [BUG_REPORTS_PUSHED_VER] = {"reports-pushed-version", "IMG-2",
-                                "(--image-check) reports the pushed version, not the image's"},
+                                "(--image-check, --swupdate) reports the pushed version, not the "
+                                "image's"},
     [BUG_DIFF_WRONG_BASE] = {"diff-wrong-base-flashed", "DIFF-2",
                              "(--image-check) a diff made against another base is applied and "
                              "flashed"},

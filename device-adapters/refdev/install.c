@@ -47,6 +47,8 @@ int rd_image_install(const ota_push *p, const char *part, char *version, size_t 
     rd_img_hdr h;
     int rc;
 
+    if (rd.swu_cert[0])
+        return rd_swu_install(p, part, version, vcap, why, cap);
     snprintf(version, vcap, "%s", p->version);
     if (!rd.image_check)
         return 0;
@@ -87,6 +89,8 @@ int rd_image_boot_version(char *version, size_t vcap)
     rd_img_hdr h;
     int rc = -1;
 
+    if (rd.swu_cert[0])
+        return rd_swu_boot(version, vcap);
     if (!rd.image_check)
         return -1;
     img = rd_flash_image(&n);

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -248,6 +249,14 @@ static void usage(FILE *f)
             "version the image's header names, and applies diffs (isDiff 1) to\n"
             "the image it runs (correct too; needs a firmware section in its profile);\n"
             "its bootloader does not start an image whose header or body is broken.\n"
+            "--swupdate CERT makes it an embedded-Linux gateway: each verified\n"
+            "download is handed to SWUpdate (swupdate -i, run in the state folder),\n"
+            "which checks the bundle's signature against CERT and installs it into\n"
+            "the inactive one of two slot files there (slotA.img, slotB.img); the\n"
+            "device then boots that slot and reports the version its root file\n"
+            "system names. SWUpdate's refusal is reported as -3. Its bundles are\n"
+            "made by fixtures/swupdate/make-swu.sh (correct too; needs a firmware\n"
+            "section in its profile).\n"
             "--program FILE VERSION writes FILE into the flash (OTA_STATE_DIR or\n"
             "--state-dir) as VERSION and exits, as a flashing tool does: a profile's\n"
             "flashCommand.\n"
@@ -301,6 +310,21 @@ static int parse_reboot_delay(const char *text)
         return -1;
     }
     rd.reboot_after_failure = s;
+    return 0;
+}
+
+/* --swupdate CERT: the certificate SWUpdate checks bundles against, as an absolute path. */
+static int parse_swu_cert(const char *path)
+{
+    char real[PATH_MAX];
+
+    errno = 0;
+    if (!realpath(path, real) || strlen(real) >= sizeof(rd.swu_cert)) {
+        fprintf(stderr, "ota-ref-device: --swupdate: %s: %s\n", path,
+                errno ? strerror(errno) : "too long");
+        return -1;
+    }
+    memcpy(rd.swu_cert, real, strlen(real) + 1); /* fits: checked above */
     return 0;
 }
 
@@ -376,6 +400,9 @@ static int parse_args(int argc, char **argv)
             rd.http_only = 1;
         } else if (!strcmp(argv[i], "--image-check")) {
             rd.image_check = 1;
+        } else if (!strcmp(argv[i], "--swupdate") && i + 1 < argc) {
+            if (parse_swu_cert(argv[++i]) != 0)
+                return 2;
         } else if (!strcmp(argv[i], "--program") && i + 2 < argc) {
             program_file = argv[++i];
             program_version = argv[++i];
@@ -530,7 +557,7 @@ int main(int argc, char **argv)
     }
     if (!rd.no_channel)
         rd_chan("!READY fw=%s caps=inject-flash,reset,set-version,image-digest%s", rd.version,
-                rd.image_check ? ",image-check" : "");
+                rd.image_check || rd.swu_cert[0] ? ",image-check" : "");
     serve();
     rd_log("rebooting");
     rd_upgrade_join();

@@ -92,7 +92,8 @@ typedef enum {
     BUG_TARGET_RUNS_OLD,      /* the target version reported while the old image still runs */
     BUG_PROGRESS_OVER_100,    /* after a resume, progress in percent of the remaining bytes */
     /* Images the device checks itself (--image-check), at the end so that the order stays. */
-    BUG_IGNORES_IMAGE_CHECK, /* the app header is not checked: a broken or foreign image boots */
+    BUG_IGNORES_IMAGE_CHECK, /* the app header is not checked (SWUpdate's refusal ignored): a
+                                broken or foreign image boots */
     BUG_REPORTS_PUSHED_VER,  /* the version reported is the push's, not the image's */
     BUG_DIFF_WRONG_BASE,     /* a diff made against another base is applied and flashed */
     BUG__COUNT
@@ -177,8 +178,10 @@ typedef struct {
                               second later and install it when that copy verifies */
     long long block_size;  /* bytes per MQTT block request (--block-size) */
     double reboot_after_failure; /* variant: seconds from a failure report to a reboot, 0: none */
-    int image_check; /* variant: images carry an app header (appimage.h) the device checks, its
-                        version comes from the header, and it takes diffs (isDiff) */
+    int image_check;    /* variant: images carry an app header (appimage.h) the device checks, its
+                           version comes from the header, and it takes diffs (isDiff) */
+    char swu_cert[512]; /* variant --swupdate CERT: downloads installed by SWUpdate into A/B
+                           slot files, their signature checked against CERT; "" when off */
 
     pthread_mutex_t lock;
     char version[OTA_MAX_VERSION + 1];
@@ -262,6 +265,19 @@ int rd_image_install(const ota_push *p, const char *part, char *version, size_t 
  * its check does not boot: the device aborts, as a bricked board hangs.
  */
 int rd_image_boot_version(char *version, size_t vcap);
+
+/* swupdate.c: an embedded-Linux gateway (--swupdate CERT) */
+/*
+ * Hand the verified bundle in `part` to SWUpdate for the inactive slot: 0 with
+ * the version its root file system names (the push's with
+ * reports-pushed-version), -1 with why when SWUpdate refuses it (-3).
+ */
+int rd_swu_install(const ota_push *p, const char *part, char *version, size_t vcap, char *why,
+                   size_t cap);
+/* After the flash commit: boot the slot the last install wrote; -1 with why. */
+int rd_swu_commit(char *why, size_t cap);
+/* At boot: the version the active slot names; -1: none (the factory image). */
+int rd_swu_boot(char *version, size_t vcap);
 
 /* state files */
 int rd_state_write(const char *name, const char *text);

@@ -705,7 +705,7 @@ static int flash(const char *part, const char *version, char *why, size_t cap)
         snprintf(why, cap, "flash write failed (injected fault)");
         return -1;
     }
-    if (rd_flash_write(part, version, why, cap) != 0)
+    if (rd_flash_write(part, version, why, cap) != 0 || rd_swu_commit(why, cap) != 0)
         return -1;
     /* Markers only the bugs that use them write: every file is a write a power cut can hit. */
     if (rd_has_bug(BUG_NO_FINAL_INFORM))

@@ -49,6 +49,7 @@ static const field fields[] = {
     S(NULL, "dialect", dialect, 0),
     {NULL, "adapter", F_ADAPTER, offsetof(dut_profile, adapter), 0, 0, 0, 0},
     S(NULL, "command", command, 0),
+    {NULL, "compiledIn", F_BOOL, offsetof(dut_profile, compiled_in), 0, 0, 0, 0},
     {NULL, "capabilities", F_CAPS, offsetof(dut_profile, caps), sizeof(((dut_profile *)0)->caps), 0,
      0, 0},
     {NULL, "tls", F_BOOL, offsetof(dut_profile, tls), 0, 0, 0, 0},

@@ -217,6 +217,10 @@ def scenario_flow():
         row = batch_row(b, job2)
         check(row["step"].strip() == "-3", "the failed row's step: %r" % row)
         check("mismatch" in row["desc"], "the failed row does not show the device's desc: %r" % row)
+        # The batch list's row says what the detail says (both from one answer of the cloud).
+        chips = b.js("document.querySelector('#b-rows tr.sel td.chips').textContent")
+        check("failed 1" in chips and "pending 1" not in chips,
+              "the batch list's row disagrees with its detail (failed): %r" % chips)
         shot(b, "4-batch-failed")
 
         # Its timeline outlines the failing report.

@@ -317,7 +317,9 @@ void rp_cost_measure(const rp_report *r, rp_test *t)
     memset(&t->cost, 0, sizeof(t->cost));
     if (t->rec_end <= t->rec_begin || t->rec_begin >= r->nrecs)
         return;
-    rp_cost_of_records(r->info.dialect, r->info.device, loaded_at, (void *)r, t->rec_begin,
+    /* The device the test ran on: in a lab run each board has its own (the begin record's). */
+    const char *dev = r->recs[t->rec_begin].dev[0] ? r->recs[t->rec_begin].dev : r->info.device;
+    rp_cost_of_records(r->info.dialect, dev, loaded_at, (void *)r, t->rec_begin,
                        t->rec_end < r->nrecs ? t->rec_end : r->nrecs, &t->cost);
 }
 

@@ -77,6 +77,7 @@ typedef struct {
     /* how we meet it */
     dut_adapter_kind adapter;
     char command[DUT_PROFILE_MAX_CMD]; /* process: the command line; "" for reference */
+    int compiled_in; /* process: its identity and module are built in; it ignores OTA_* */
     /* endpoints the suite must use; 0 / "" means "choose" */
     char listen[64];
     int mqtt_port, mqtts_port, http_port, https_port;
