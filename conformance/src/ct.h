@@ -214,6 +214,8 @@ int ct_is_inform(const ota_trace_rec *r, size_t i, void *arg);
 /* The device is up: its version report, or its connect in a dialect that has no report. */
 int ct_is_up(const ota_trace_rec *r, size_t i, void *arg);       /* arg: version or NULL */
 int ct_is_progress(const ota_trace_rec *r, size_t i, void *arg); /* arg: NULL */
+/* Any progress message of the device, a late one too (VER-4 counts every message of a boot). */
+int ct_is_progress_any(const ota_trace_rec *r, size_t i, void *arg);
 int ct_is_fail_step(const ota_trace_rec *r, size_t i, void *arg);
 int ct_is_start(const ota_trace_rec *r, size_t i, void *arg); /* a device (re)start */
 int ct_is_http(const ota_trace_rec *r, size_t i, void *arg);  /* arg: NULL */

@@ -149,7 +149,7 @@ static void inform_ids_differ(void **state)
     for (size_t i = (size_t)boot; i < mc_trace_count(ct.cloud) && n < 64; i++) {
         const ota_trace_rec *r = mc_trace_at(ct.cloud, i);
         ota_progress p;
-        if (!ct_is_inform(r, i, NULL) && !ct_is_progress(r, i, NULL))
+        if (!ct_is_inform(r, i, NULL) && !ct_is_progress_any(r, i, NULL))
             continue;
         if (ota_progress_parse((const char *)r->payload, r->payload_len, &p) != OTA_OK &&
             p.id.kind == OTA_ID_ABSENT) {

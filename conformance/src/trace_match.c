@@ -204,6 +204,13 @@ int ct_is_progress(const ota_trace_rec *r, size_t i, void *arg)
     return is_from_device(r, OTA_TOPIC_PROGRESS) && !is_late(r, i);
 }
 
+int ct_is_progress_any(const ota_trace_rec *r, size_t i, void *arg)
+{
+    (void)i;
+    (void)arg;
+    return is_from_device(r, OTA_TOPIC_PROGRESS);
+}
+
 int ct_step_of(const ota_trace_rec *r, int *step)
 {
     ota_progress p;
