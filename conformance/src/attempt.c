@@ -179,9 +179,9 @@ static void check_kind_learned(const mc_job_spec *s)
 
     if (k != KIND_BLOCKS || !(ct.kinds_ignored & k) || (ct.kinds_handled & k))
         return;
-    ct_na("N/A: earlier in this run the device did not act on %s within %.0f s while it took "
-          "other pushes; a device may leave that kind out (learned once per run, not waited for "
-          "again)",
+    ct_na("N/A: earlier in this run the device did not take %s (it did not act on one within "
+          "%.0f s, or answered it with \"-1\") while it took other pushes; a device may leave "
+          "that kind out (learned once per run, not waited for again)",
           kind_text(k), ct_secs(ct.bounds.react));
 }
 
@@ -221,6 +221,9 @@ void ct_push(ct_attempt *a, const mc_job_spec *s)
     if (rc != MC_OK)
         ct_fail("PUSH-1", "the mock cloud could not create the job: %s", mc_strerror(rc));
     mc_job_get(ct.cloud, a->job, &a->info);
+    a->unusable = fs.omit_transport || fs.fault.kind == MC_FAULT_PUSH_MISSING ||
+                  fs.fault.kind == MC_FAULT_PUSH_WRONG_TYPES ||
+                  fs.fault.kind == MC_FAULT_PUSH_MALFORMED;
     a->push_at = a->info.trace_at;
     a->reached_at = a->push_at;
     if (ct.njobs < (int)(sizeof(ct.jobs) / sizeof(ct.jobs[0]))) {
@@ -436,6 +439,34 @@ static void not_taken(const ct_attempt *a)
               ct_secs(ct.bounds.react));
 }
 
+static int is_block_request_of(const ota_trace_rec *r, size_t i, void *arg)
+{
+    int job;
+    long long stream;
+    (void)i;
+    return ct_is_request(r, &job, &stream) && job < 0 && stream == *(const long long *)arg;
+}
+
+/*
+ * "-1" at once to a well-formed push for MQTT block download, with no block
+ * asked for, from a device never seen to take one: it has no block download
+ * and says so, as FAIL-1 lets a device answer a push it cannot use. N/A like
+ * a device that ignores such pushes (not_taken), learned for the run.
+ */
+static void check_blocks_declined(const ct_attempt *a, unsigned handled_before)
+{
+    if (!a->info.mqtt || a->unusable || a->outcome != CT_UP_FAILED || a->step != -1 ||
+        (handled_before & KIND_BLOCKS) ||
+        ct_scan(a->push_at, mc_trace_count(ct.cloud), is_block_request_of,
+                (void *)&a->info.stream_id) >= 0)
+        return;
+    ct.kinds_handled = handled_before;
+    ct.kinds_ignored |= KIND_BLOCKS; /* the rest of the block tests are N/A at once */
+    ct_na("N/A: the device answered a push for MQTT block download (dProtocol mqtt, no url) "
+          "with \"-1\" before asking for any block: it takes no block downloads, which a "
+          "device may leave out (\"-1\" is its answer to a push it cannot use, FAIL-1)");
+}
+
 /* mock-cloud's record of a pending job pushed again when the device connected (PUSH-8). */
 static int is_redelivery(const ota_trace_rec *r, size_t i, void *arg)
 {
@@ -569,6 +600,7 @@ static void await_bounded(ct_attempt *a, double timeout_s)
     double end = mc_now(ct.cloud) + ct_secs(attempt_bound(timeout_s));
     double react = ct.bounds.react;
     size_t from = a->push_at;
+    unsigned handled_before = ct.kinds_handled;
     long first;
 
     a->outcome = CT_UP_TIMEOUT;
@@ -594,6 +626,7 @@ static void await_bounded(ct_attempt *a, double timeout_s)
             break;
         if (!ct_is_start(mc_trace_at(ct.cloud, (size_t)i), (size_t)i, NULL)) {
             conclude(a, i);
+            check_blocks_declined(a, handled_before);
             break;
         }
         /*

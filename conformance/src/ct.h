@@ -322,6 +322,7 @@ typedef struct {
     ct_outcome outcome;
     int step;                           /* the negative step, when FAILED */
     char reported[OTA_MAX_VERSION + 1]; /* the version, when OTHER_VERSION */
+    int unusable; /* a push the device cannot use (FAIL-1): "-1" is its answer, judged */
 } ct_attempt;
 
 /*

@@ -26,6 +26,16 @@ grep -q 'FAIL-R' <<<"$(xmllint --xpath '//failure' "$work/http-only.xml" 2>/dev/
     fail "a device that takes no block push failed FAIL-R"
 [ "$took" -lt 50 ] || fail "learning that the device takes no block push took ${took} s"
 
+# A device without MQTT block download that answers such a push with "-1" (FAIL-1 lets it):
+# the same N/A, never FAIL-2 or FAIL-R. A device that does take blocks and answers "-1" is
+# still judged (the self-check's switches), and so is "-1" to an unusable block push.
+out=$("$bin/ota-conformance" --only blocks --time-scale 0.5 --junit "$work/refuses.xml" \
+    --dut-cmd "exec '$ref' --http-only-refuses" 2>&1) ||
+    fail "a device answering -1 to block pushes must not fail the blocks group: $out"
+echo "$out" | grep -q ' 0 failed, 17 N/A' || fail "the blocks group is not N/A for it: $out"
+grep -q 'with &quot;-1&quot; before asking for any block\|with "-1" before asking for any block' \
+    "$work/refuses.xml" || fail "the N/A does not say the device answered -1: $out"
+
 # The same device with Link SDK 4.x's detached download threads: each failed HTTP download
 # leaves one fetching its old URL during later tests. It takes every HTTP push at once, so it
 # is not stuck: the block tests after the failures are N/A, not FAIL-R.

@@ -230,6 +230,8 @@ static void usage(FILE *f)
             "--resume-aligned resumes an HTTP download where its last whole 2 KiB\n"
             "buffer ends, dropping the rest (correct too); --http-only\n"
             "has no MQTT block download and ignores such pushes (correct too);\n"
+            "--http-only-refuses has none either and answers such a push with\n"
+            "\"-1\" (correct too: FAIL-1);\n"
             "--redownload-once downloads the image once more a second after a\n"
             "digest mismatch and installs that copy if it verifies (correct too:\n"
             "judging.md FAIL-3T, FAIL-B);\n"
@@ -396,6 +398,8 @@ static int parse_args(int argc, char **argv)
             rd.resume_aligned = 1;
         } else if (!strcmp(argv[i], "--redownload-once")) {
             rd.redownload_once = 1;
+        } else if (!strcmp(argv[i], "--http-only-refuses")) {
+            rd.http_only = RD_HTTP_ONLY_REFUSES;
         } else if (!strcmp(argv[i], "--http-only")) {
             rd.http_only = 1;
         } else if (!strcmp(argv[i], "--image-check")) {

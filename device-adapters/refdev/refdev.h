@@ -104,6 +104,9 @@ _Static_assert(BUG__COUNT <= 128, "rd_dev.bugs holds 128 bug switches");
 /* The rule of a switch that breaks none (a cost): the self-check expects it to pass. */
 #define RD_CONFORMANT "conformant"
 
+/* rd.http_only: 1 ignores a push for MQTT block download, this answers it with "-1". */
+#define RD_HTTP_ONLY_REFUSES 2
+
 typedef struct {
     const char *name;
     const char *rule; /* the judging.md rule the suite must cite, or RD_CONFORMANT */
@@ -160,7 +163,8 @@ typedef struct {
     int short_fails;    /* variant: a complete but short response ends the download with -2 */
     int no_subscribe;   /* variant: subscribes to nothing (the cloud delivers) */
     int resume_aligned; /* variant: a resumed HTTP download drops the partial 2 KiB buffer */
-    int http_only;      /* variant: no MQTT block download; such pushes are ignored */
+    int http_only;      /* variant: no MQTT block download; such pushes are ignored, or
+                           answered "-1" (RD_HTTP_ONLY_REFUSES) */
     char stock_version[OTA_MAX_VERSION + 1]; /* variant --stock-version-first: the factory
                                                 version, reported at every boot before the
                                                 running one (a HAL's stock report, as a 3.x

@@ -968,6 +968,10 @@ static int check_push(const ota_push *p, const char *running, int any_module, ch
         rd_log("push for version %s ignored: already running it", p->version);
         return 1;
     }
+    if (!p->has_url && rd.http_only == RD_HTTP_ONLY_REFUSES) {
+        snprintf(why, cap, "MQTT block download is not supported: this device downloads by HTTP");
+        return -1;
+    }
     if (!p->has_url && rd.http_only) {
         rd_log("push for an MQTT block download ignored: this device downloads by HTTP only");
         return 1;
