@@ -27,7 +27,8 @@
 
 #define DEFAULT_BANNER "\r\nboot: ota-pty-board\r\n"
 #define CRASH_PAUSE_S  0.2 /* before restarting a command that crashed */
-#define GONE_PAUSE_S   0.2 /* PATH is absent this long on --reenumerate */
+#define GONE_PAUSE_S   0.2 /* PATH is absent this long on --reenumerate (--gone) */
+#define GONE_MAX_S     60
 #define BANNER_WAIT_MS 1000
 #define WAIT_TICK_S    0.02
 #define TMP_SUFFIX     ".tmp"
@@ -36,6 +37,7 @@ typedef struct {
     const char *link;
     const char *banner;
     int reenumerate;
+    double gone; /* --gone SECONDS: how long PATH is absent on a re-enumeration */
     char **cmd;
     const char *modem; /* --modem FILE: the lines a port server set, one "dtr=D rts=R" a line */
     long modem_off;
@@ -60,13 +62,15 @@ static void nap(double sec)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ota-pty-board --link PATH [--reenumerate] [--banner TEXT] "
+    fprintf(f, "usage: ota-pty-board --link PATH [--reenumerate [--gone SECONDS]] [--banner TEXT] "
                "-- CMD [ARGS...]\n"
                "Plays a board on a serial port for tests: makes a pty, points PATH at it and\n"
                "runs CMD on the other side, restarting it whenever it exits.\n\n"
                "  --link PATH     the symlink the serial adapter opens as the board's port\n"
                "  --reenumerate   each restart is a new pty and PATH is briefly absent, as a\n"
                "                  USB board that re-enumerates\n"
+               "  --gone SECONDS  how long PATH is absent at each re-enumeration (default 0.2;\n"
+               "                  a board with native USB takes about a second)\n"
                "  --banner TEXT   printed before each start (default \"boot: ota-pty-board\")\n"
                "  --modem FILE    follow the modem lines a port server set (lines \"dtr=D rts=R\"\n"
                "                  appended to FILE): held in reset while RTS is asserted and\n"
@@ -88,6 +92,12 @@ static int parse_args(board *b, int argc, char **argv)
             b->modem = argv[++i];
         else if (!strcmp(argv[i], "--reenumerate"))
             b->reenumerate = 1;
+        else if (!strcmp(argv[i], "--gone") && i + 1 < argc) {
+            char *end;
+            b->gone = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(b->gone > 0 && b->gone <= GONE_MAX_S))
+                return -1;
+        }
         else
             return -1;
     }
@@ -231,7 +241,7 @@ static int reenumerate(board *b)
 {
     unlink(b->link);
     close_pty(b);
-    nap(GONE_PAUSE_S);
+    nap(b->gone);
     return stop ? 0 : open_pty(b);
 }
 
@@ -263,7 +273,7 @@ static int run(board *b)
 
 int main(int argc, char **argv)
 {
-    board b = {.banner = DEFAULT_BANNER, .master = -1, .slave = -1};
+    board b = {.banner = DEFAULT_BANNER, .gone = GONE_PAUSE_S, .master = -1, .slave = -1};
     struct sigaction sa;
     int rc;
 
