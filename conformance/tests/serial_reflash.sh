@@ -4,7 +4,7 @@
 # The reference device checks its images (--image-check) and, with the bug
 # switch ignores-image-check, installs the image whose header is broken;
 # its bootloader then refuses to start it, so the board boot-loops and its
-# USB port re-enumerates (absent 2 s each time, as a native-USB board's is:
+# USB port re-enumerates (absent 4 s each time, as a slow native-USB board's is:
 # a reset over the channel then mostly finds no port). The suite must see
 # that the board does not come up, run flashCommand (ota-ref-device
 # --program into the board's flash), see the board report 1.0.0 again, and
@@ -29,6 +29,7 @@ d["serial"]["port"] = work + "/ttyREF"
 d["serial"]["readyTimeout"] = 3
 d["endpoints"]["mqttPort"], d["endpoints"]["httpPort"] = mqtt, mqtt + 1
 d["timeScale"] = 0.25
+d["timeBounds"] = {"boot": 32}  # 8 s: the board comes back within one boot loop (4.2 s) of the flash
 d["firmware"] = {"build": "ota-image wrap --version {version} --size {size} {out}", "checks": True}
 if flash != "-":
     d["flashCommand"] = flash
@@ -39,7 +40,7 @@ PY
 start_board() {
     rm -rf "$work/state" "$work/ttyREF"
     mkdir -p "$work/state"
-    "$bin/ota-pty-board" --link "$work/ttyREF" --reenumerate --gone 2 -- \
+    "$bin/ota-pty-board" --link "$work/ttyREF" --reenumerate --gone 4 -- \
         "$bin/ota-ref-device" --image-check --bug ignores-image-check \
         --host 127.0.0.1 --port "$mqtt" --product-key a1RefProd01 --device-name ref-device-01 \
         --device-secret 0123456789abcdef0123456789abcdef --firmware-version 1.0.0 \
