@@ -79,6 +79,18 @@ static void usage(FILE *f)
                "  --help, -h      this text\n");
 }
 
+/* --gone SECONDS: 1 when text is a number of seconds in (0, GONE_MAX_S]. */
+static int parse_gone(const char *text, double *out)
+{
+    char *end;
+    double s = strtod(text, &end);
+
+    if (end == text || *end || !(s > 0 && s <= GONE_MAX_S))
+        return 0;
+    *out = s;
+    return 1;
+}
+
 static int parse_args(board *b, int argc, char **argv)
 {
     int i;
@@ -92,12 +104,8 @@ static int parse_args(board *b, int argc, char **argv)
             b->modem = argv[++i];
         else if (!strcmp(argv[i], "--reenumerate"))
             b->reenumerate = 1;
-        else if (!strcmp(argv[i], "--gone") && i + 1 < argc) {
-            char *end;
-            b->gone = strtod(argv[++i], &end);
-            if (end == argv[i] || *end || !(b->gone > 0 && b->gone <= GONE_MAX_S))
-                return -1;
-        }
+        else if (!strcmp(argv[i], "--gone") && i + 1 < argc && parse_gone(argv[i + 1], &b->gone))
+            i++;
         else
             return -1;
     }
