@@ -105,10 +105,20 @@ const char *ct_boot_words(void)
                         : "its last boot (the suite cannot reboot it; its last boot is judged)";
 }
 
+/* Whether the device stopped (a disconnect, an exit or a crash) between records from and to. */
+static int has_stopped_between(size_t from, size_t to)
+{
+    for (size_t i = from + 1; i < to; i++)
+        if (is_stop(mc_trace_at(ct.cloud, i)))
+            return 1;
+    return 0;
+}
+
 /* The device's boot report since start record s; reboot once if it never came. */
 static int settle_boot(void)
 {
     long s = last_start(), b = ct.boot_by_connect ? last_boot() : -1;
+    size_t n;
 
     if (s >= 0 && b >= 0 && b < s)
         s = b; /* connected again since its boot: the boot brought the version report */
@@ -125,7 +135,15 @@ static int settle_boot(void)
         return 0;
     if (ct.refused[0] || !ct.can_reset)
         return -1; /* rebooting will not fix a refused login; some devices we cannot reboot */
+    n = mc_trace_count(ct.cloud);
     s = ct_reboot();
+    /*
+     * A reset that could not be made (a board in a boot loop whose USB port is away at that
+     * moment) hands back the device's last boot; when that boot ended before this reset, its
+     * version report is history, not the device up now.
+     */
+    if (s >= 0 && (size_t)s < n && has_stopped_between((size_t)s, n))
+        s = -1;
     i = s >= 0 ? ct_find((size_t)s, bound, inform_or_refused, NULL) : -1;
     return settled(i);
 }

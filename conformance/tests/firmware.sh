@@ -73,8 +73,7 @@ echo "$first" | grep -q 'refuses the generated ones (it reported -3 "not a firmw
 # A device that a test leaves unable to boot (with ignores-image-check it flashes the broken
 # header, and its bootloader then refuses to start) is flashed back by the profile's
 # flashCommand ({state_dir}: the process device's flash) before the next test, which then runs.
-# The same with a board behind ota-pty-board takes two minutes (FAIL-2's bound on the first
-# test): run by hand, not here.
+# The same with a board behind ota-pty-board: serial_reflash.sh.
 python3 - "$profile" "$work/flash.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -27,7 +27,8 @@
 
 #define DEFAULT_BANNER "\r\nboot: ota-pty-board\r\n"
 #define CRASH_PAUSE_S  0.2 /* before restarting a command that crashed */
-#define GONE_PAUSE_S   0.2 /* PATH is absent this long on --reenumerate */
+#define GONE_PAUSE_S   0.2 /* PATH is absent this long on --reenumerate (--gone) */
+#define GONE_MAX_S     60
 #define BANNER_WAIT_MS 1000
 #define WAIT_TICK_S    0.02
 #define TMP_SUFFIX     ".tmp"
@@ -36,6 +37,7 @@ typedef struct {
     const char *link;
     const char *banner;
     int reenumerate;
+    double gone; /* --gone SECONDS: how long PATH is absent on a re-enumeration */
     char **cmd;
     const char *modem; /* --modem FILE: the lines a port server set, one "dtr=D rts=R" a line */
     long modem_off;
@@ -60,19 +62,33 @@ static void nap(double sec)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ota-pty-board --link PATH [--reenumerate] [--banner TEXT] "
+    fprintf(f, "usage: ota-pty-board --link PATH [--reenumerate [--gone SECONDS]] [--banner TEXT] "
                "-- CMD [ARGS...]\n"
                "Plays a board on a serial port for tests: makes a pty, points PATH at it and\n"
                "runs CMD on the other side, restarting it whenever it exits.\n\n"
                "  --link PATH     the symlink the serial adapter opens as the board's port\n"
                "  --reenumerate   each restart is a new pty and PATH is briefly absent, as a\n"
                "                  USB board that re-enumerates\n"
+               "  --gone SECONDS  how long PATH is absent at each re-enumeration (default 0.2;\n"
+               "                  a board with native USB takes about a second)\n"
                "  --banner TEXT   printed before each start (default \"boot: ota-pty-board\")\n"
                "  --modem FILE    follow the modem lines a port server set (lines \"dtr=D rts=R\"\n"
                "                  appended to FILE): held in reset while RTS is asserted and\n"
                "                  DTR is not (an ESP32's auto-reset wiring)\n"
                "  --version       print the version and exit\n"
                "  --help, -h      this text\n");
+}
+
+/* --gone SECONDS: 1 when text is a number of seconds in (0, GONE_MAX_S]. */
+static int parse_gone(const char *text, double *out)
+{
+    char *end;
+    double s = strtod(text, &end);
+
+    if (end == text || *end || !(s > 0 && s <= GONE_MAX_S))
+        return 0;
+    *out = s;
+    return 1;
 }
 
 static int parse_args(board *b, int argc, char **argv)
@@ -88,6 +104,8 @@ static int parse_args(board *b, int argc, char **argv)
             b->modem = argv[++i];
         else if (!strcmp(argv[i], "--reenumerate"))
             b->reenumerate = 1;
+        else if (!strcmp(argv[i], "--gone") && i + 1 < argc && parse_gone(argv[i + 1], &b->gone))
+            i++;
         else
             return -1;
     }
@@ -231,7 +249,7 @@ static int reenumerate(board *b)
 {
     unlink(b->link);
     close_pty(b);
-    nap(GONE_PAUSE_S);
+    nap(b->gone);
     return stop ? 0 : open_pty(b);
 }
 
@@ -263,7 +281,7 @@ static int run(board *b)
 
 int main(int argc, char **argv)
 {
-    board b = {.banner = DEFAULT_BANNER, .master = -1, .slave = -1};
+    board b = {.banner = DEFAULT_BANNER, .gone = GONE_PAUSE_S, .master = -1, .slave = -1};
     struct sigaction sa;
     int rc;
 
