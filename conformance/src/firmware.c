@@ -445,6 +445,11 @@ int ct_fw_start(const char *first_version, char *err, size_t errcap)
     return reflash(err, errcap);
 }
 
+int ct_fw_can_flash(void)
+{
+    return fw.cfg.present && fw.flash_cmd[0];
+}
+
 int ct_fw_recover(const char *reason)
 {
     char why[700];

@@ -85,6 +85,8 @@ const char *ct_fw_refused(void);
  * when it failed (the trace says why). The caller reboots the device.
  */
 int ct_fw_recover(const char *reason);
+/* 1 when the run has a firmware section and the profile a flashCommand. */
+int ct_fw_can_flash(void);
 /* A build failed during a test: the sentence that stops the run; NULL when none did. */
 const char *ct_fw_fatal(void);
 

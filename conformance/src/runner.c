@@ -86,6 +86,9 @@ static void not_in_dialect(void **state)
     ct_na("%s", dialect_na(CT_CASE(state)));
 }
 
+/* Why the running test cannot run: its device does not come up and cannot be flashed back. */
+static char not_up[400];
+
 static int before(void **state)
 {
     const ct_case *c = *state;
@@ -102,9 +105,23 @@ static int before(void **state)
     snprintf(t->board, sizeof(t->board), "%s", current->board_name ? current->board_name : "");
     ct.cur = NULL; /* settling is not judged */
     ct.njobs = 0;
-    /* A device the last test left unable to boot is flashed back (flashCommand, firmware.c). */
-    if (!dialect_na(c) && ct_settle() != 0 && ct_fw_recover("the device does not come up") == 0)
-        ct_settle();
+    /*
+     * A device the last test left unable to boot is flashed back (flashCommand, firmware.c).
+     * When it cannot be, the test is N/A with the reason (issue 22): a device with its own
+     * images may be bricked by a bad one on purpose, and the tests after that are not its fault.
+     */
+    not_up[0] = '\0';
+    if (!dialect_na(c) && ct_settle() != 0) {
+        int flashed = ct_fw_recover("the device does not come up") == 0;
+        if ((!flashed || ct_settle() != 0) && ct_fw_on() && !ct.refused[0] && !ct_interrupted)
+            snprintf(not_up, sizeof(not_up),
+                     "N/A: the device does not come up (a test before this one may have left it "
+                     "unable to boot) and %s",
+                     flashed             ? "flashCommand did not bring it back (see the trace)"
+                     : ct_fw_can_flash() ? "its flashCommand failed (see the trace)"
+                                         : "the profile has no flashCommand to put its first "
+                                           "image back");
+    }
     ct.t_begin = mc_trace_count(ct.cloud);
     trace_test(t, "begin");
     ct.t_start = mc_now(ct.cloud);
@@ -137,6 +154,8 @@ static int after(void **state)
 /* The test, then what every test gets (sweep.c); a test that failed or ended early gets none. */
 static void test_and_sweep(void **state)
 {
+    if (not_up[0])
+        ct_na("%s", not_up);
     CT_CASE(state)->fn(state);
     ct_sweep();
 }

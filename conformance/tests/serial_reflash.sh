@@ -49,19 +49,34 @@ start_board() {
     for _ in $(seq 1 100); do [ -e "$work/ttyREF" ] && break; sleep 0.05; done
 }
 
-rc=3
-for try in 1 2 3 4 5; do
-    mqtt=$((20000 + (RANDOM % 12000))) # below the ephemeral ports (32768-), which clients take
-    make_profile
-    start_board
-    timeout 200 "$bin/ota-conformance" --device "$work/board.json" --only 'IMG-*' \
-        --junit "$work/junit.xml" --trace "$work/trace.jsonl" >"$work/out.txt" 2>&1
-    rc=$?
-    stop_board
-    grep -qE 'is taken|taken, or below|would not start' "$work/out.txt" || break
-    echo "ports $mqtt/$((mqtt + 1)) taken (try $try), choosing others"
-done
-cat "$work/out.txt"
+run_board() { # sets rc; out.txt, junit.xml, trace.jsonl
+    rc=3
+    for try in 1 2 3 4 5; do
+        mqtt=$((20000 + (RANDOM % 12000))) # below the ephemeral ports (32768-), which clients take
+        make_profile
+        start_board
+        timeout 200 "$bin/ota-conformance" --device "$work/board.json" --only 'IMG-*' \
+            --junit "$work/junit.xml" --trace "$work/trace.jsonl" >"$work/out.txt" 2>&1
+        rc=$?
+        stop_board
+        grep -qE 'is taken|taken, or below|would not start' "$work/out.txt" || break
+        echo "ports $mqtt/$((mqtt + 1)) taken (try $try), choosing others"
+    done
+    cat "$work/out.txt"
+}
+
+# Without a flashCommand the tests after the brick are N/A with the reason, never failed.
+if [ -z "${OTA_REFLASH_CMD+set}" ]; then
+    flash=-
+    run_board
+    [ "$rc" -eq 1 ] || fail "without flashCommand: exit 1 (the bug's failure only), got $rc"
+    grep -q '^FAILED: 3 tests, 0 passed, 1 failed, 2 N/A, 0 warnings' "$work/out.txt" ||
+        fail "without flashCommand the tests after the brick must be N/A"
+    tr '\n' ' ' <"$work/out.txt" | tr -s ' ' | grep -q 'N/A image version_comes_from_the_image .*the device does not come up (a test before this one may have left it unable to boot) and the profile has no flashCommand' ||
+        fail "the N/A does not say the device does not come up and has no flashCommand"
+    flash="ota-ref-device --state-dir $work/state --program {file} {version}"
+fi
+run_board
 
 # The verdicts: the bug fails IMG-1, the foreign test is N/A, the test after the reflash passes.
 [ "$rc" -eq 1 ] || fail "the run must end with exit 1 (one test failed by the bug switch), got $rc"
