@@ -165,7 +165,8 @@ static int take_number(ct_options *o, int argc, char **argv, int *i)
     if (!strcmp(argv[*i], "--jobs")) {
         long n = strtol(argv[++*i], &end, 10);
         if (*end || n < 1 || n > CT_MAX_WORKERS) {
-            fprintf(stderr, "ota-conformance: --jobs wants a number from 1 to %d\n", CT_MAX_WORKERS);
+            fprintf(stderr, "ota-conformance: --jobs wants a number from 1 to %d\n",
+                    CT_MAX_WORKERS);
             return -1;
         }
         o->jobs = (int)n;
