@@ -18,13 +18,18 @@
 #include "otaproto/porthold.h"
 
 /*
- * --firmware FILE@VERSION (they replace the profile's files), --firmware-build
- * and --firmware-cache over the profile's firmware section.
+ * --firmware FILE@VERSION, --firmware-build and --firmware-cache over the
+ * profile's firmware section. The command line wins: either image option
+ * replaces the profile's whole source of images, its files and its build
+ * (docs/device-profiles.md). Whether images are given at all is judged after
+ * this, by dut_profile_check.
  */
 static int apply_firmware(const ct_overrides *o, dut_firmware *fw, char *err, size_t errcap)
 {
-    if (o->nfw_files)
+    if (o->nfw_files || o->fw_build) {
         fw->nfiles = 0;
+        fw->build[0] = '\0';
+    }
     for (int i = 0; i < o->nfw_files; i++) {
         const char *at = strrchr(o->fw_files[i], '@');
         dut_fw_file *f = &fw->files[fw->nfiles++];
@@ -48,12 +53,6 @@ static int apply_firmware(const ct_overrides *o, dut_firmware *fw, char *err, si
         snprintf(fw->cache, sizeof(fw->cache), "%s", o->fw_cache);
     if (o->nfw_files || o->fw_build)
         fw->present = 1;
-    if (fw->present && !fw->build[0] && fw->nfiles < 2) {
-        snprintf(err, errcap,
-                 "firmware: give --firmware-build CMD, or --firmware FILE@VERSION "
-                 "for at least two versions");
-        return -1;
-    }
     if (o->fw_cache && !fw->present) {
         snprintf(err, errcap, "--firmware-cache needs a firmware section (or --firmware-build)");
         return -1;

@@ -470,7 +470,7 @@ int ct_fw_recover(const char *reason)
     return rc;
 }
 
-/* The desc of the device's failure step for job id (its push onwards); "" when none. */
+/* The step and desc of the device's failure step for job id (its push onwards); "" when none. */
 static void last_fail_desc(int id, char *desc, size_t cap)
 {
     mc_job_info j;
@@ -490,31 +490,87 @@ static void last_fail_desc(int id, char *desc, size_t cap)
 }
 
 /*
- * A device that declares image-check but has no firmware section: one push of
- * a generated image before the first test. When it ends in "-3", the run says
- * in one sentence why every upgrade will fail.
+ * The probe's target: as ct_spec_init picks one (the next generated version,
+ * or the next of the user's files), without a test to make N/A; -1 when no
+ * file is left to push.
  */
-void ct_fw_probe(int quiet)
+static int probe_version(char *v, size_t cap)
+{
+    mc_device_info d;
+    char why[300];
+
+    snprintf(v, cap, "%d.0.%d", ct.version_major ? ct.version_major : 9, ++ct.version_seq);
+    if (!fw.cfg.present || !fw.cfg.nfiles)
+        return 0;
+    if (mc_device_get(ct.cloud, ct.dev.dn, &d) != MC_OK)
+        return -1;
+    return ct_fw_pick(v, cap, d.reported_version[0] ? d.reported_version : fw.first_version, why,
+                      sizeof(why)) < 0
+               ? -1
+               : 0;
+}
+
+int ct_fw_probe(int quiet, char *err, size_t errcap)
 {
     mc_job_spec s;
     mc_job_info j = {0};
-    char v[32], desc[200] = "";
+    char v[OTA_MAX_VERSION + 1], desc[200] = "", path[PATH_MAX], why[700];
     int id = 0;
-    double end;
+    double bound, end;
 
-    if (fw.cfg.present || !dut_has_cap(ct.dut, "image-check"))
-        return;
-    ct_spec_init(&s, v, sizeof(v));
+    if (!fw.cfg.present && !dut_has_cap(ct.dut, "image-check"))
+        return 0;
+    if (probe_version(v, sizeof(v)) != 0)
+        return 0; /* no file left: the tests say N/A with the reason */
+    memset(&s, 0, sizeof(s));
+    s.dn = ct.dev.dn;
+    s.version = v;
+    s.module = ct.dev.module;
+    s.image_size = ct.image_size;
+    s.digest = OTA_DIGEST_MD5;
+    s.envelope = OTA_ENVELOPE_LIVE;
+    if (fw.cfg.present) {
+        /* The user's own image of the first target, no fault: it must install. */
+        if (ct_fw_image(v, s.module, ct.image_size, path, sizeof(path), why, sizeof(why)) != 0)
+            return snprintf(err, errcap, "%s", why), -1;
+        s.image_path = path;
+        s.image_size = (size_t)file_size(path);
+    }
     if (mc_job_create(ct.cloud, &s, &id) != MC_OK)
-        return;
-    end = mc_now(ct.cloud) + ct_secs(CT_S(FAILURE));
+        return 0;
+    bound = fw.cfg.present ? CT_S(FAILURE) + CT_S(FINAL) : CT_S(FAILURE);
+    end = mc_now(ct.cloud) + ct_secs(bound);
     while (mc_job_get(ct.cloud, id, &j) == MC_OK &&
            (j.state == MC_JOB_PENDING || j.state == MC_JOB_UPGRADING) && mc_now(ct.cloud) < end)
         mc_trace_wait(ct.cloud, mc_trace_count(ct.cloud), mc_now(ct.cloud) + 0.2);
     mc_jobs_cancel(ct.cloud, ct.dev.dn);
+    if (j.state == MC_JOB_FAILED)
+        last_fail_desc(id, desc, sizeof(desc));
+    if (fw.cfg.present) {
+        const char *fix = fw.cfg.build[0] ? "check firmware.build" : "check the firmware files";
+        if (j.state == MC_JOB_SUCCEEDED) {
+            mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0,
+                         "the device installed your own image %s with no fault injected: the "
+                         "images are good",
+                         v);
+            return 0;
+        }
+        if (j.state == MC_JOB_FAILED)
+            snprintf(err, errcap,
+                     "the device refused your own image %s with no fault injected: step "
+                     "\"%d\"%s%s%s: %s (docs/device-profiles.md, \"firmware\")",
+                     v, j.fail_code, desc[0] ? " \"" : "", desc, desc[0] ? "\"" : "", fix);
+        else
+            snprintf(err, errcap,
+                     "the device did not install your own image %s within %.0f s with no fault "
+                     "injected (the job is %s): %s, or why the device does not upgrade "
+                     "(docs/device-profiles.md, \"firmware\")",
+                     v, ct_secs(bound), mc_job_state_name(j.state), fix);
+        mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0, "%s", err);
+        return -1;
+    }
     if (j.state != MC_JOB_FAILED || j.fail_code != -3)
-        return;
-    last_fail_desc(id, desc, sizeof(desc));
+        return 0;
     snprintf(fw.refused, sizeof(fw.refused),
              "the device checks its images (capability image-check) and refuses the generated "
              "ones (it reported -3%s%s%s at the first push): give its profile a firmware "
@@ -523,6 +579,7 @@ void ct_fw_probe(int quiet)
     mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0, "%s", fw.refused);
     if (!quiet)
         printf("%s\n", fw.refused);
+    return 0;
 }
 
 void ct_fw_apply(mc_job_spec *s, char *path, size_t cap)

@@ -69,12 +69,17 @@ int ct_fw_variant(ct_fw_variant_kind kind, const char *from, const char *version
  */
 void ct_fw_apply(mc_job_spec *s, char *path, size_t cap);
 /*
- * Before the first test, for a device that declares the image-check
- * capability without a firmware section: one push of a generated image; when
+ * Before the first test, one push with no fault. With a firmware section, of
+ * the user's own image of the first target: when the device answers a failure
+ * step or has not installed it within the FAIL-2 and FINAL-1 bounds, -1 with
+ * the sentence that stops the run (quoting the device's report), so a broken
+ * build is not blamed on the device under unrelated rules; a good image leaves
+ * the device on that version, the next target above it. Without one, for a
+ * device that declares the image-check capability, of a generated image: when
  * the device refuses it with -3, one sentence on the terminal (unless quiet)
- * and in the trace says it needs a firmware section.
+ * and in the trace says it needs a firmware section, and the run goes on.
  */
-void ct_fw_probe(int quiet);
+int ct_fw_probe(int quiet, char *err, size_t errcap);
 /* That sentence; NULL when there was none. */
 const char *ct_fw_refused(void);
 /*

@@ -334,8 +334,7 @@ int ct_setup_device(ct_run *r, ct_paths *p, char *err, size_t errcap)
     snprintf(first, sizeof(first), "%d.0.%d", ct.version_major, ct.version_seq + 1);
     if (ct_fw_start(first, err, errcap) != 0)
         return -1;
-    ct_fw_probe(r->opt.quiet || r->is_worker);
-    return 0;
+    return ct_fw_probe(r->opt.quiet || r->is_worker, err, errcap) != 0 ? -1 : 0;
 }
 
 int ct_setup_start(ct_run *r, ct_paths *p, char *err, size_t errcap)

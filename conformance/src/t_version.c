@@ -115,15 +115,18 @@ static void version_kept_after_failed_upgrade(void **state)
 static void version_is_target_after_upgrade(void **state)
 {
     mc_job_spec s;
-    char v[32], now[OTA_MAX_VERSION + 1];
+    char v[32], now[OTA_MAX_VERSION + 1], where[400] = "";
     ct_attempt a;
     (void)state;
 
     ct_spec_init(&s, v, sizeof(v));
     ct_upgrade(&a, &s, CT_S(FINAL));
     ct_final_reported(&a);
+    if (a.end_at >= 0) /* the device's last word: a failure step with its desc */
+        ct_describe((size_t)a.end_at, where, sizeof(where));
     ct_check("VER-6", a.outcome == CT_UP_SUCCEEDED,
-             "after a good upgrade the device must report %s; got %s", v, ct_outcome_text(&a));
+             "after a good upgrade the device must report %s; got %s%s%s", v, ct_outcome_text(&a),
+             where[0] ? " " : "", where);
     ct_running_version(now, sizeof(now));
     ct_check("VER-6", !strcmp(now, v), "the device must now run %s, it reports \"%s\"", v, now);
 }

@@ -311,7 +311,8 @@ static int fw_member(const cJSON *j, const char *dir, dut_firmware *fw, char *wh
 
 /*
  * The firmware object: files relative to the profile's folder (the folder of
- * `name`). At least two files, or a build command.
+ * `name`). Whether it gives images (a build, or two files) is judged by
+ * dut_profile_check, once the command line may have given them.
  */
 static int read_firmware(const cJSON *o, const char *name, dut_firmware *fw, char *err,
                          size_t errcap)
@@ -334,12 +335,6 @@ static int read_firmware(const cJSON *o, const char *name, dut_firmware *fw, cha
                             j->string, why),
                    DUT_ERR_ARG;
     }
-    if (!fw->build[0] && fw->nfiles < 2)
-        return snprintf(err, errcap,
-                        "device profile %s: field 'firmware' needs 'build' (a command that "
-                        "makes the image of a version) or 'files' with at least two versions",
-                        name),
-               DUT_ERR_ARG;
     return DUT_OK;
 }
 
@@ -502,6 +497,10 @@ int dut_profile_check(const dut_profile *p, const char *name, char *err, size_t 
              !(p->tls ? p->mqtts_port : p->mqtt_port))
         why = "a board or a network device has its broker port compiled in: set "
               "'endpoints.mqttPort' (or 'mqttsPort' with tls)";
+    else if (p->fw.present && !p->fw.build[0] && p->fw.nfiles < 2)
+        why = "field 'firmware' needs 'build' (a command that makes the image of a version) "
+              "or 'files' with at least two versions (or on the command line "
+              "--firmware-build CMD, or --firmware FILE@VERSION for at least two versions)";
     if (!why)
         return DUT_OK;
     snprintf(err, errcap, "device profile %s: %s", name, why);

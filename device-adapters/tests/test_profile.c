@@ -129,9 +129,6 @@ static void bad_profiles_say_why(void **state)
         {"{" ID ",\"endpoints\":3}", "'endpoints' must be an object"},
         {"{" ID ",\"dialect\":\"mqtt\"}", "only aliyun"},
         {"{\"productKey\":\"a/b\",\"deviceName\":\"d\",\"deviceSecret\":\"s\"}", "without '/'"},
-        {"{" ID ",\"firmware\":{}}", "'firmware' needs 'build'"},
-        {"{" ID ",\"firmware\":{\"files\":[{\"version\":\"1\",\"file\":\"a\"}]}}",
-         "at least two versions"},
         {"{" ID ",\"firmware\":{\"build\":\"b\",\"versions\":\"down\"}}",
          "'firmware.versions' must be \"upward\" or \"alternate\""},
         {"{" ID ",\"firmware\":{\"build\":\"b\",\"signed\":true}}",
@@ -181,6 +178,10 @@ static void whole_profile_checks(void **state)
         {"{" ID ",\"adapter\":\"network\"}", "broker port compiled in"},
         {"{" ID ",\"reset\":{\"method\":\"command\"}}", "needs 'reset.command'"},
         {"{" ID ",\"reset\":{\"method\":\"dtr-rts\"}}", "needs 'reset.sequence'"},
+        /* After the command line, which may give the images (--firmware, --firmware-build). */
+        {"{" ID ",\"firmware\":{}}", "'firmware' needs 'build'"},
+        {"{" ID ",\"firmware\":{\"files\":[{\"version\":\"1\",\"file\":\"a\"}]}}",
+         "at least two versions (or on the command line --firmware-build CMD"},
     };
     (void)state;
 
