@@ -3,7 +3,9 @@
 # and their variants; the reference device with --image-check passes the
 # version, push, final, failure and image groups with images built per version
 # (versions upward) and with two prebuilt files (versions alternate); a build
-# that fails stops the run (exit 3) with its exit status and last lines;
+# that fails stops the run (exit 3) with its exit status and last lines, and
+# so does a build whose image the device refuses with no fault (the probe);
+# the command line's images replace the profile's;
 # --firmware-cache keeps built images between runs; the same device without a
 # firmware section is told, before the first test, why it refuses generated
 # images; a device a test left unable to boot is flashed back by flashCommand.
@@ -54,8 +56,49 @@ echo "$out" | grep -q 'failed (exit status 7); its last lines: compiling 9.0.1 |
     fail "the failing build's status and last lines are not said: $out"
 echo "$out" | grep -q '^building 9.0.1 \.\.\. FAILED in [0-9.]* s$' || fail "no building line: $out"
 
-# --firmware-cache: the second run builds nothing.
 build="'$bin/ota-image' wrap --version {version} --size {size} {out}"
+# A build that makes images the device refuses: the probe push of the first target (no fault)
+# stops the run with exit 3 and the device's own report, before any test blames the device.
+out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --dut-cmd "$dut" \
+    --device "$profile" --firmware-build 'echo not an image >{out}' 2>&1)
+rc=$?
+[ "$rc" -eq 3 ] || fail "a build the device refuses must stop the run with exit 3, got $rc: $out"
+echo "$out" | grep -q 'the device refused your own image 9.0.1 with no fault injected: step "-3" "not a firmware image.*check firmware.build' ||
+    fail "the refused image is not said with the device's report: $out"
+echo "$out" | grep -qE '^(PASS|FAIL) ' && fail "no test may run after the device refused the user's image: $out"
+
+# The command line wins over the profile: --firmware replaces the profile's build (the profile's
+# build makes images the device refuses; the files are good), and --firmware-build replaces
+# the profile's files (targets are the build's 9.0.x, the probe's 9.0.1 then 9.0.2); a profile
+# whose firmware section gives no images is completed by the command line, and without it the
+# error names the profile and the options.
+python3 - "$profile" "$work" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+open(sys.argv[2] + "/junk.bin", "w").write("not an image\n")
+d["firmware"]["build"] = "echo not an image >{out}"
+json.dump(d, open(sys.argv[2] + "/badbuild.json", "w"))
+del d["firmware"]["build"]
+d["firmware"]["files"] = [{"version": v, "file": sys.argv[2] + "/junk.bin"} for v in ("5.0.0", "6.0.0")]
+json.dump(d, open(sys.argv[2] + "/badfiles.json", "w"))
+d["firmware"] = {"checks": True}
+json.dump(d, open(sys.argv[2] + "/noimages.json", "w"))
+PY
+out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --strict --dut-cmd "$dut" --device "$work/badbuild.json" \
+    --firmware "$work/a.bin@2.0.0" --firmware "$work/b.bin@3.0.0" 2>&1) ||
+    fail "--firmware must replace the profile's build: $out"
+echo "$out" | grep -q '^building ' && fail "--firmware given, yet the profile's build ran: $out"
+out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --strict --dut-cmd "$dut" --device "$work/badfiles.json" \
+    --firmware-build "$build" 2>&1) || fail "--firmware-build must replace the profile's files: $out"
+echo "$out" | grep -q '^building 9\.0\.2 \.\.\. done' || fail "the build's targets are not pushed: $out"
+out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --strict --dut-cmd "$dut" --device "$work/noimages.json" \
+    --firmware-build "$build" 2>&1) || fail "--firmware-build must complete a firmware section without images: $out"
+out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --dut-cmd "$dut" --device "$work/noimages.json" 2>&1) &&
+    fail "a firmware section without images and no option must not run: $out"
+echo "$out" | grep -q "device profile $work/noimages.json: field 'firmware' needs 'build'.*--firmware-build CMD, or --firmware FILE@VERSION" ||
+    fail "no images: the error must name the profile and the options: $out"
+
+# --firmware-cache: the second run builds nothing.
 for i in 1 2; do
     out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --dut-cmd "$dut" --firmware-build "$build" \
         --firmware-cache "$work/cache" 2>&1) || fail "cached run $i failed: $out"
@@ -65,11 +108,14 @@ for i in 1 2; do
 done
 ls "$work/cache/default/9.0.1-65536.bin" >/dev/null || fail "the cache does not hold 9.0.1"
 
-# No firmware section: one sentence before the first test.
-out=$(timeout 120 "$bin/ota-conformance" --only FINAL-1 --dut-cmd "$dut" 2>&1)
+# No firmware section: one sentence before the first test; VER-6's failure then quotes the
+# device's failure step with its desc.
+out=$(timeout 120 "$bin/ota-conformance" --only version_is_target_after_upgrade --dut-cmd "$dut" 2>&1)
 first=$(echo "$out" | head -1)
 echo "$first" | grep -q 'refuses the generated ones (it reported -3 "not a firmware image.*give its profile a firmware section' ||
     fail "the device without a firmware section is not told why: $out"
+echo "$out" | grep -A3 '^FAIL  version  version_is_target_after_upgrade' | grep -q '"step":"-3","desc":"not a firmware image' ||
+    fail "VER-6 does not quote the device's failure step: $out"
 # A device that a test leaves unable to boot (with ignores-image-check it flashes the broken
 # header, and its bootloader then refuses to start) is flashed back by the profile's
 # flashCommand ({state_dir}: the process device's flash) before the next test, which then runs.

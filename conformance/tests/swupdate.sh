@@ -5,7 +5,8 @@
 # here, in the work folder). It passes the final, failure and image groups
 # (DIFF N/A: it takes no diffs); a tampered bundle (its digest right, a payload
 # byte changed after signing) is refused by SWUpdate itself with -3; and a
-# device that ignores SWUpdate's verdict fails IMG-1; without a firmware section
+# device that ignores SWUpdate's verdict fails IMG-1; a build whose bundles
+# SWUpdate refuses stops the run before the first test; without a firmware section
 # the run says at once why the gateway refuses the generated images.
 set -u
 bin=$1
@@ -31,7 +32,7 @@ grep -q 'swupdate: \[INFO \] : SWUPDATE successful' "$work/final.jsonl" ||
     fail "SWUpdate never installed a bundle in the final group"
 grep -q 'swupdate: \[ERROR\] : SWUPDATE failed \[0\] ERROR : Authentication of all signatures failed' \
     "$work/image.jsonl" || fail "SWUpdate did not refuse the bundle signed with another key"
-grep -q 'slotB holds version [0-9.]* (pushed as [0-9.]*): booting' "$work/image.jsonl" ||
+grep -q 'slot[AB] holds version [0-9.]* (pushed as [0-9.]*): booting' "$work/image.jsonl" ||
     fail "IMG-2: the version does not come from the slot SWUpdate wrote"
 
 # A tampered bundle as the image the device must refuse: SWUpdate's own hash check says no.
@@ -49,6 +50,15 @@ grep -q 'swupdate: \[ERROR\] : SWUPDATE failed \[0\] ERROR : HASH mismatch : [0-
 grep -q 'progress -3: SWUpdate refused the bundle (exit status 1): HASH mismatch' "$work/tamper.jsonl" ||
     fail "the tampered bundle does not end in -3 with SWUpdate's reason"
 echo "tampered: $(grep -o 'SWUPDATE failed \[0\] ERROR : HASH mismatch[^"]*' "$work/tamper.jsonl" | head -1)"
+
+# A build whose bundles SWUpdate refuses (a payload byte changed after signing): the probe push
+# of the first target, with no fault, stops the run before any test, quoting SWUpdate's refusal.
+out=$(timeout 120 "$bin/ota-conformance" --device "$profile" --only FINAL-1 --dut-cmd "$dut" \
+    --firmware-build 'sh fixtures/swupdate/make-swu.sh tamper {version} {out}' 2>&1)
+rc=$?
+[ "$rc" -eq 3 ] || fail "a build SWUpdate refuses must stop the run with exit 3, got $rc: $out"
+echo "$out" | grep -q 'the device refused your own image [0-9.]* with no fault injected: step "-3" "SWUpdate refused the bundle (exit status 1): HASH mismatch.*check firmware.build' ||
+    fail "the refused build is not said with SWUpdate's reason: $out"
 
 # The check can fail: a device that unpacks a refused bundle by hand boots it.
 out=$(timeout 120 "$bin/ota-conformance" --device "$profile" --only IMG-1 \
