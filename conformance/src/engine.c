@@ -291,6 +291,46 @@ static void check_cost(const ct_expect *e, const ct_attempt *a)
                 c.amplification, c.bytes, c.image_bytes, e->max_amp);
 }
 
+/* The file offset an http-corrupt fault of the attempt names, from its FAULT record. */
+static int corrupt_fault(const ota_trace_rec *r, size_t i, void *arg)
+{
+    const char *p = r->kind == OTA_TR_FAULT && !strcmp(r->dev, ct.dev.dn)
+                        ? strstr(r->info, "http-corrupt at=")
+                        : NULL;
+    (void)i;
+    return p && sscanf(p, "http-corrupt at=%lld", (long long *)arg) == 1;
+}
+
+/* A response that carried the byte at *arg (a whole file, or a range over it). */
+static int carried(const ota_trace_rec *r, size_t i, void *arg)
+{
+    long long at = *(const long long *)arg;
+    (void)i;
+    return r->kind == OTA_TR_HTTP && !strcmp(r->dev, ct.dev.dn) &&
+           (r->event == OTA_EV_HTTP_DONE || r->event == OTA_EV_HTTP_ABORTED) &&
+           (r->offset < 0 ? 0 : r->offset) <= at && r->last >= at;
+}
+
+/*
+ * A corrupted byte that no response carried (the device resumed a download it
+ * kept from before, past that byte, as it may): the fault never reached the
+ * device, and the upgrade's success says nothing about it.
+ */
+static void check_corruption_reached(const ct_case *c, const ct_expect *e, const ct_attempt *a)
+{
+    size_t end = a->end_at >= 0 ? (size_t)a->end_at + 1 : mc_trace_count(ct.cloud);
+    long long at = -1;
+
+    if (e->sc.fault.kind != MC_FAULT_HTTP_CORRUPT || a->outcome != CT_UP_SUCCEEDED ||
+        ct_scan(a->push_at, end, corrupt_fault, &at) < 0)
+        return;
+    if (ct_scan(a->push_at, end, carried, &at) < 0)
+        ct_inconclusive("the fault of plan %s never reached the device: no response carried the "
+                        "corrupted byte %lld (the device resumed a download it kept from "
+                        "before, past it)",
+                        c->arg, at);
+}
+
 void ct_engine_run(void **state)
 {
     const ct_case *c = CT_CASE(state);
@@ -306,6 +346,7 @@ void ct_engine_run(void **state)
         ct_check_not_crashed(&a, e->rule_outcome, about);
     if (a.end_at >= 0)
         ct_describe((size_t)a.end_at, where, sizeof(where));
+    check_corruption_reached(c, e, &a);
     if (e->retries >= 0)
         check_retries(e, &a);
     if (e->outcome == CT_EXPECT_SUCCESS)
