@@ -155,7 +155,9 @@ static void firmware_row(FILE *f, const rp_report *r)
     rp_xml_put(f, r->info.fw_after[0] ? r->info.fw_after : "?");
     fputs(" <small>(the version the device ran at the start → the last version it reported "
           "at the end: the tests upgrade it to made-up versions counting up from 9.0.1, so "
-          "a device that passes ends on the last one)</small></td></tr>\n",
+          "a device that passes ends on the last one; with several device instances "
+          "(<code>--jobs</code>, boards), the instance that ran the catalogue's last "
+          "test)</small></td></tr>\n",
           f);
 }
 
