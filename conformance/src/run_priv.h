@@ -17,7 +17,7 @@
 
 #include "boards.h"
 #include "ct.h"
-#include "dut.h"
+#include "dut_setup.h"
 
 #define CT_MAX_TESTS 256
 

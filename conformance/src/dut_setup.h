@@ -5,8 +5,8 @@
  * Returns as in ct.h: 0, or -1 with err naming the file, field or port;
  * ct_device_fixes_ports answers a question (1 or 0).
  */
-#ifndef CT_DUT_H
-#define CT_DUT_H
+#ifndef CT_DUT_SETUP_H
+#define CT_DUT_SETUP_H
 
 #include "ct.h"
 #include "otadut/profile.h"

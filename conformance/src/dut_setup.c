@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dut.h"
+#include "dut_setup.h"
 #include "otaproto/clock.h"
 #include "otaproto/porthold.h"
 
