@@ -172,17 +172,24 @@ static const char *kind_text(unsigned k)
                               : "an HTTP push";
 }
 
+/* The device answered a block push "-1" (check_blocks_declined) rather than ignoring it. */
+static int blocks_refused;
+
 /* A block push to a device seen never to act on one: N/A at once, not waited for again. */
 static void check_kind_learned(const mc_job_spec *s)
 {
     unsigned k = kind_of(s->mqtt, s->digest == OTA_DIGEST_SHA256);
+    char how[96];
 
     if (k != KIND_BLOCKS || !(ct.kinds_ignored & k) || (ct.kinds_handled & k))
         return;
-    ct_na("N/A: earlier in this run the device did not take %s (it did not act on one within "
-          "%.0f s, or answered it with \"-1\") while it took other pushes; a device may leave "
-          "that kind out (learned once per run, not waited for again)",
-          kind_text(k), ct_secs(ct.bounds.react));
+    if (blocks_refused)
+        snprintf(how, sizeof(how), "answered \"-1\" to");
+    else
+        snprintf(how, sizeof(how), "did not act within %.0f s on", ct_secs(ct.bounds.react));
+    ct_na("N/A: earlier in this run the device %s %s while it took other pushes; a device may "
+          "leave that kind out (learned once per run, not waited for again)",
+          how, kind_text(k));
 }
 
 void ct_push(ct_attempt *a, const mc_job_spec *s)
@@ -461,6 +468,7 @@ static void check_blocks_declined(const ct_attempt *a, unsigned handled_before)
                 (void *)&a->info.stream_id) >= 0)
         return;
     ct.kinds_handled = handled_before;
+    blocks_refused = 1;
     ct.kinds_ignored |= KIND_BLOCKS; /* the rest of the block tests are N/A at once */
     ct_na("N/A: the device answered a push for MQTT block download (dProtocol mqtt, no url) "
           "with \"-1\" before asking for any block: it takes no block downloads, which a "

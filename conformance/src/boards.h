@@ -4,6 +4,8 @@
  * are shared out over them by workers.c, one worker process per board, as
  * --jobs shares them over device instances; boards.c says what each worker
  * tests and notices when its board is gone.
+ *
+ * Returns as in ct.h: 0, or -1 with err.
  */
 #ifndef CT_BOARDS_H
 #define CT_BOARDS_H

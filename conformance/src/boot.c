@@ -346,6 +346,19 @@ int ct_module_switch(const char *module)
     return 0;
 }
 
+const char *ct_module_hint(void)
+{
+    static char hint[200];
+
+    if (!ct.module_saved[0])
+        return "";
+    snprintf(hint, sizeof(hint),
+             " (the suite restarted it with OTA_MODULE=%s; a build with its module compiled in "
+             "says \"compiledIn\": true in its profile)",
+             ct.dev.module);
+    return hint;
+}
+
 void ct_module_restore(void)
 {
     if (!ct.module_saved[0])

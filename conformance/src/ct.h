@@ -273,6 +273,8 @@ int ct_first_boot(char *err, size_t errcap);
  */
 int ct_module_switch(const char *module);
 void ct_module_restore(void);
+/* While switched: a clause for a module rule's failure text saying how; "" otherwise. */
+const char *ct_module_hint(void);
 
 /* ---- what every test gets (sweep.c) ---- */
 /*

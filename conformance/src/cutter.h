@@ -1,6 +1,8 @@
 /*
  * Power cuts at a process device's flash writes (cutter.c): inotify on its
  * state folder, SIGKILL at the n-th change. Used by the power group.
+ *
+ * Returns as in ct.h; ct_cutter_fired answers a question (1 once it cut).
  */
 #ifndef CT_CUTTER_H
 #define CT_CUTTER_H

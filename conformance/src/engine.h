@@ -4,6 +4,9 @@
  * blocks and places each test in its group; the engine (engine.c) runs it:
  * push under the plan, await the outcome, check each part of the
  * expectation against the rule it names.
+ *
+ * Returns as in ct.h: 0, or -1 with err; ct_expect_parse has a third
+ * answer (1: the file holds an expect block), and counts are counts.
  */
 #ifndef CT_ENGINE_H
 #define CT_ENGINE_H

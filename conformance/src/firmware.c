@@ -208,13 +208,19 @@ static long long file_size(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (long long)st.st_size : -1;
 }
 
-/* Build version's image into path (the cache) unless it is there already. */
+/*
+ * Build version's image into path (the cache) unless it is there already.
+ * The terminal shows the run's first build as it runs; after a first build
+ * under a second, only a build that is slow or fails (a run of the whole
+ * catalogue builds a hundred images); the trace has every one.
+ */
 static int build(const char *version, const char *module, size_t want, const char *path, char *why,
                  size_t cap)
 {
     char tmp[PATH_MAX + 32], size[32], cmd[DUT_PROFILE_MAX_CMD * 2], what[128];
-    double t0;
-    int rc;
+    static int builds, fast; /* builds so far; the first one took under a second */
+    double t0, took;
+    int rc, ahead = !fw.quiet && (builds == 0 || !fast);
 
     if (file_size(path) > 0)
         return 0;
@@ -225,7 +231,7 @@ static int build(const char *version, const char *module, size_t want, const cha
     if (expand(fw.cfg.build, kv, 4, cmd, sizeof(cmd)) != 0)
         return snprintf(why, cap, "firmware.build is too long once filled in"), -1;
     snprintf(what, sizeof(what), "firmware build of %.64s", version);
-    if (!fw.quiet) {
+    if (ahead) {
         printf("building %s ...", version);
         fflush(stdout);
     }
@@ -237,8 +243,12 @@ static int build(const char *version, const char *module, size_t want, const cha
         rc = (snprintf(why, cap, "cannot keep the image %s: %s", path, strerror(errno)), -1);
     if (rc != 0)
         unlink(tmp);
-    if (!fw.quiet) {
-        printf(" %s in %.1f s\n", rc ? "FAILED" : "done", now_s() - t0);
+    took = now_s() - t0;
+    if (builds++ == 0)
+        fast = took < 1.0;
+    if (ahead || (!fw.quiet && (rc != 0 || took >= 1.0))) {
+        printf("%s%s%s %s in %.1f s\n", ahead ? "" : "building ", ahead ? "" : version,
+               ahead ? "" : " ...", rc ? "FAILED" : "done", took);
         fflush(stdout);
     }
     if (ct.cloud)

@@ -4,6 +4,10 @@
  * file, or built once per version into the cache), and the variants made
  * from real images (a broken header, another product's image, a diff). It
  * does not judge; the tests do.
+ *
+ * Returns as in ct.h: 0, or -1 with why; ct_fw_on, ct_fw_checks and
+ * ct_fw_can_flash answer questions (1 or 0); ct_fw_pick has a third answer
+ * (0: the caller's own version stands).
  */
 #ifndef CT_FIRMWARE_H
 #define CT_FIRMWARE_H

@@ -1,4 +1,7 @@
-/* The order --jobs hands tests out in (order.c): the longest first. */
+/*
+ * The order --jobs hands tests out in (order.c): the longest first.
+ * Returns as in ct.h: 0, or -1 when out of memory.
+ */
 #ifndef CT_ORDER_H
 #define CT_ORDER_H
 

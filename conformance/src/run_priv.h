@@ -3,6 +3,10 @@
  * live terminal output (live.c), the run's set-up (setup.c) and the runner
  * itself (runner.c, serial and --jobs). One ct_run is passed between them;
  * the harness's state for the running test stays in ct (ct.h).
+ *
+ * Returns as in ct.h: 0, or -1 with err (or said on stderr where a function
+ * says so); ct_cli_parse and ct_setup_device have named codes of their own
+ * (CT_CLI_*, CT_SETUP_NEVER_UP).
  */
 #ifndef CT_RUN_PRIV_H
 #define CT_RUN_PRIV_H
@@ -13,7 +17,7 @@
 
 #include "boards.h"
 #include "ct.h"
-#include "dut.h"
+#include "dut_setup.h"
 
 #define CT_MAX_TESTS 256
 

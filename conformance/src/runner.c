@@ -378,7 +378,7 @@ static int worker_main(int k, int cmd_fd, int res_fd, void *ud)
     const worker_ctx *jc = ud;
     ct_run *r = jc->run;
     ct_paths p;
-    char err[512] = "", trace[PATH_MAX];
+    char err[1024] = "", trace[PATH_MAX];
     int rc;
 
     memset(&p, 0, sizeof(p));

@@ -119,7 +119,7 @@ static void progress_module_matches(void **state)
     ct_spec_init(&s, v, sizeof(v)); /* again, as a device of module MCU (OTA_MODULE) */
     ct_upgrade(&a, &s, CT_S(FINAL));
     ct_check("PROG-3", judge_progress(a.push_at, mc_trace_count(ct.cloud)) > 0,
-             "an upgrade of module MCU must report progress, got none");
+             "an upgrade of module MCU must report progress, got none%s", ct_module_hint());
 }
 
 static int any_step(const ota_trace_rec *r, size_t i, void *arg)

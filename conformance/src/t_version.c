@@ -82,8 +82,8 @@ static void judge_inform_module(void)
                  where);
     else
         ct_check("VER-5", in.has_module && !strcmp(in.module, ct.dev.module),
-                 "module must be \"%s\", got %s\"%s\" in %s", ct.dev.module,
-                 in.has_module ? "" : "none ", in.module, where);
+                 "module must be \"%s\", got %s\"%s\" in %s%s", ct.dev.module,
+                 in.has_module ? "" : "none ", in.module, where, ct_module_hint());
 }
 
 static void inform_module_matches(void **state)

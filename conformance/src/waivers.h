@@ -4,6 +4,9 @@
  * reason and the last day it holds (docs/waivers.md). A failure a live
  * waiver matches becomes RP_WAIVED with the reason; an expired waiver no
  * longer waives and is said on the terminal and in the reports.
+ *
+ * Returns as in ct.h: 0, or -1 with err; ct_waivers_apply answers whether
+ * it waived (1 or 0).
  */
 #ifndef CT_WAIVERS_H
 #define CT_WAIVERS_H

@@ -1,6 +1,9 @@
 /*
  * Several device instances side by side (--jobs N): worker processes, one
  * test at a time handed to whichever is free, and one merged trace.
+ *
+ * Returns as in ct.h: 0, or -1 when workers could not be started or all
+ * died with tests left.
  */
 #ifndef CT_WORKERS_H
 #define CT_WORKERS_H

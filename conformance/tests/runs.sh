@@ -5,7 +5,8 @@
 # report gives the same counts and the last line agrees with the exit
 # status. Also the messages a new user meets first: --only, a profile's
 # JSON error, a refused login, ota-report without an output, and the
-# "still waiting" lines of a run without a terminal.
+# "still waiting" lines of a run without a terminal, and the reference
+# device's state folder (made when missing) and desc (never over 128 characters).
 # usage: runs.sh BIN_DIR
 set -u
 bin=$1
@@ -159,6 +160,24 @@ err=$("$bin/ota-conformance" --quiet --device "$work/bad.json" 2>&1)
 out=$("$bin/ota-conformance" --only SEC-1 --dut-cmd "$ref --bug bad-sign-key" 2>&1)
 echo "$out" | tr '\n' ' ' | grep -q "broker signed *'clientIda1RefProd01.ref-device-01deviceNameref-device-01productKeya1RefProd01timestamp" ||
     fail "a refused login does not show the signed text: $out"
+
+# ---- the reference device's state folder: made when missing, one sentence when it cannot be ----
+fresh="$work/fresh/flash"
+out=$("$bin/ota-conformance" --only target_version_reported_after_upgrade \
+    --dut-cmd "$ref --state-dir '$fresh'" 2>&1) || fail "a state folder that does not exist yet: $out"
+[ "$(stat -c %a "$fresh")" = 700 ] || fail "the new state folder is not 0700: $(stat -c %a "$fresh")"
+: >"$work/a-file"
+err=$("$bin/ota-ref-device" --host 127.0.0.1 --port 1 --product-key a1P --device-name d \
+    --device-secret s --firmware-version 1.0.0 --state-dir "$work/a-file/flash" 2>&1)
+[ $? -eq 2 ] && echo "$err" | grep -q "^ota-ref-device: the state folder $work/a-file/flash .*cannot be made or written: Not a directory$" ||
+    fail "a state folder that cannot be made: $err"
+# ---- its desc stays within PROG-2, cut on a character: a long reason naming a UTF-8 path ----
+long="$work/$(printf 'é%.0s' $(seq 1 120))"
+mkdir -p "$long/download.part" # every download fails: "cannot write <long path>/download.part: ..."
+out=$("$bin/ota-conformance" --only PROG-2 --dut-cmd "$ref --state-dir '$long'" --trace "$work/desc.jsonl" 2>&1) ||
+    fail "the reference device's desc of a failure breaks PROG-2: $out"
+grep -q 'step\\":\\"-2\\",\\"desc\\":\\"cannot write' "$work/desc.jsonl" || fail "no -2 naming the path: $out"
+! grep '"kind":"mqtt-in"' "$work/desc.jsonl" | grep -q '"bad_utf8":' || fail "a desc cut inside a character"
 
 # ---- no terminal: a waiting test says so every 15 s ----
 "$bin/ota-conformance" --only 'test:download_404*' --time-scale 0.3 \

@@ -5,7 +5,8 @@
 # same link), the device's control channel and log on one side, the adapter
 # on the other. The device has its settings compiled in (options, no
 # environment) and is reset over the channel. Every test must pass, as with
-# the process adapter. Ports are chosen at run time; a taken one is tried
+# the process adapter. A board that never says !READY is told with its own
+# last log lines. Ports are chosen at run time; a taken one is tried
 # again with others.
 set -u
 bin=$1
@@ -37,6 +38,18 @@ err=$(timeout 60 "$bin/ota-conformance" --device "$src/fixtures/devices/ref-seri
     --serial-port "$work/ttySILENT" --mqtt-port 1 --http-port "$((p + 1))" --only VER-1 2>&1)
 [ $? -eq 3 ] || fail "a board that never prints !READY must exit 3: $err"
 echo "$err" | grep -q "never printed !READY" || fail "unclear: $err"
+stop_board
+# A board whose firmware stops at boot (no version built in): the message names its own line.
+"$bin/ota-pty-board" --link "$work/ttyNOVER" -- "$bin/ota-ref-device" --host 127.0.0.1 --port 1 \
+    --product-key a1RefProd01 --device-name ref-device-01 \
+    --device-secret 0123456789abcdef0123456789abcdef --state-dir "$work/state" 2>>"$work/board.log" &
+board=$!
+for _ in $(seq 1 100); do [ -e "$work/ttyNOVER" ] && break; sleep 0.05; done
+err=$(timeout 60 "$bin/ota-conformance" --device "$src/fixtures/devices/ref-serial.json" --time-scale 0.2 \
+    --serial-port "$work/ttyNOVER" --mqtt-port 1 --http-port "$((p + 1))" --only VER-1 2>&1)
+[ $? -eq 3 ] || fail "a board stopping at boot must exit 3: $err"
+echo "$err" | grep -qE "^  ota-ref-device: OTA_FIRMWARE_VERSION is not set \(see docs/dut-contract.md\)( \([0-9]+ times\))?$" ||
+    fail "the board's own line is not in the message: $err"
 stop_board
 
 rc=3

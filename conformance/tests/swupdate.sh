@@ -49,6 +49,18 @@ grep -q 'swupdate: \[ERROR\] : SWUPDATE failed \[0\] ERROR : HASH mismatch : [0-
     "$work/tamper.jsonl" || fail "SWUpdate's own hash mismatch is not in the device log"
 grep -q 'progress -3: SWUpdate refused the bundle (exit status 1): HASH mismatch' "$work/tamper.jsonl" ||
     fail "the tampered bundle does not end in -3 with SWUpdate's reason"
+# PROG-2 holds for the reference device too: every desc it sent is at most 128 characters.
+long=$(python3 - "$work/tamper.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("kind") == "mqtt-in" and "/progress/" in r.get("topic", ""):
+        desc = json.loads(r["payload"]).get("params", {}).get("desc", "")
+        if len(desc) > 128:
+            print(f"{len(desc)} characters: {desc}")
+PY
+) || fail "cannot read the tampered bundle's trace"
+[ -z "$long" ] || fail "PROG-2: the reference device sent a desc over 128 characters: $long"
 echo "tampered: $(grep -o 'SWUPDATE failed \[0\] ERROR : HASH mismatch[^"]*' "$work/tamper.jsonl" | head -1)"
 
 # A build whose bundles SWUpdate refuses (a payload byte changed after signing): the probe push

@@ -60,14 +60,44 @@ void rd_report_version(const char *version)
     rd_log("reported version %s", version);
 }
 
+/*
+ * The desc a report carries: at most OTA_MAX_DESC code points (PROG-2), cut
+ * on a UTF-8 boundary, so that no reason, however long (SWUpdate's with two
+ * hashes in it), breaks the rule; a broken sequence (a path cut by bytes)
+ * ends it too. Returns desc itself or buf. The whole reason goes to the log.
+ */
+static const char *clip_desc(const char *desc, char *buf, size_t cap)
+{
+    size_t i = 0, chars = 0;
+
+    while (desc[i]) {
+        unsigned char c = (unsigned char)desc[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xF8 ? 0 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+        for (size_t k = 1; k < n; k++)
+            if (((unsigned char)desc[i + k] & 0xC0) != 0x80)
+                n = 0;
+        if (!n || chars == OTA_MAX_DESC || i + n >= cap)
+            break;
+        i += n;
+        chars++;
+    }
+    if (!desc[i])
+        return desc;
+    memcpy(buf, desc, i);
+    buf[i] = '\0';
+    return buf;
+}
+
 void rd_report_step(int step, const char *desc, int sync)
 {
-    char topic[OTA_MAX_TOPIC + 1], payload[512], id[24];
+    char topic[OTA_MAX_TOPIC + 1], payload[1024], id[24], clipped[OTA_MAX_DESC * 4 + 1];
+    const char *full = desc;
     int mid = 0;
 
     next_id(id, sizeof(id));
     if (step < 0 && rd_has_bug(BUG_EMPTY_DESC))
-        desc = "";
+        desc = full = "";
+    desc = clip_desc(desc, clipped, sizeof(clipped));
     if (ota_dialect_topic_build(rd.dialect, OTA_TOPIC_PROGRESS, 0, rd.pk, rd.dn, topic,
                                 sizeof(topic)) != OTA_OK ||
         ota_dialect_progress_build(
@@ -87,7 +117,7 @@ void rd_report_step(int step, const char *desc, int sync)
     if (sync && !rd.pub_acked && step == 100 && !ota_dialect_has(rd.dialect, OTA_TOPIC_INFORM))
         rd_state_write("hundred-unsent", "1");
     pthread_mutex_unlock(&rd.lock);
-    rd_log("progress %d: %s", step, desc);
+    rd_log("progress %d: %s", step, full);
 }
 
 static void on_publish(struct mosquitto *m, void *obj, int mid)

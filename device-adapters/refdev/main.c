@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "otadut/channel.h"
@@ -117,6 +118,43 @@ static int env_copy(const char *key, char *dst, size_t cap, int required)
 }
 
 /*
+ * The state folder (the board's flash) is made as `mkdir -p` would, 0700
+ * for a new one, so that a path that does not exist yet works as the
+ * contract says; one that cannot be made or written stops the device at
+ * start with one sentence, not at every download with a write error.
+ */
+static int state_dir_make(void)
+{
+    char path[sizeof(rd.state_dir)];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s", rd.state_dir);
+    for (char *c = path + 1;; c++) {
+        char was = *c;
+        if (was && was != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            goto fail;
+        *c = was;
+        if (!was)
+            break;
+    }
+    if (stat(rd.state_dir, &st) != 0)
+        goto fail;
+    errno = ENOTDIR;
+    if (!S_ISDIR(st.st_mode) || access(rd.state_dir, W_OK | X_OK) != 0)
+        goto fail;
+    return 0;
+fail:
+    fprintf(stderr,
+            "ota-ref-device: the state folder %s (OTA_STATE_DIR, --state-dir) cannot be made or "
+            "written: %s\n",
+            rd.state_dir, strerror(errno));
+    return -1;
+}
+
+/*
  * The identity: Aliyun's product key, device name and secret; in a token
  * dialect (ThingsPanel) the contract's OTA_ACCESS_TOKEN and OTA_DEVICE_NUMBER,
  * or, when those are unset, the Aliyun names for the same two values.
@@ -156,7 +194,7 @@ static int read_env(void)
               env_copy("OTA_CA_FILE", rd.ca_file, sizeof(rd.ca_file), 0) |
               env_copy("OTA_MQTT_TLS", tls, sizeof(tls), 0) |
               env_copy("OTA_DIALECT", dialect, sizeof(dialect), 0);
-    if (bad)
+    if (bad || state_dir_make() != 0)
         return -1;
     rd.dialect = ota_dialect_find(dialect);
     if (!rd.dialect) {
@@ -345,7 +383,8 @@ static int program(void)
     size_t n = 0;
     unsigned char *img;
 
-    if (env_copy("OTA_STATE_DIR", rd.state_dir, sizeof(rd.state_dir), 1) != 0)
+    if (env_copy("OTA_STATE_DIR", rd.state_dir, sizeof(rd.state_dir), 1) != 0 ||
+        state_dir_make() != 0)
         return 2;
     if (!program_version[0] || strlen(program_version) > OTA_MAX_VERSION) {
         fprintf(stderr, "ota-ref-device: --program wants a version of 1 to %d characters\n",

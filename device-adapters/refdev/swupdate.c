@@ -256,6 +256,22 @@ static int unpack_by_hand(const char *image, char slot, char *why, size_t cap)
     return rc;
 }
 
+/*
+ * SWUpdate's "HASH mismatch : <64 hex> <--> <64 hex>" as "HASH mismatch (the
+ * hashes are in the device log)": the reason fits a progress desc (PROG-2,
+ * 128 characters), and its own log line, forwarded, keeps both hashes.
+ */
+static const char *drop_hashes(char *err)
+{
+    char *arrow = strstr(err, " <--> "), *colon = NULL;
+
+    for (char *c = strstr(err, " : "); c && (!arrow || c < arrow); c = strstr(c + 1, " : "))
+        colon = c;
+    if (arrow && colon)
+        snprintf(colon, (size_t)(arrow - colon) + 1, " (the hashes are in the device log)");
+    return err;
+}
+
 int rd_swu_install(const ota_push *p, const char *part, char *version, size_t vcap, char *why,
                    size_t cap)
 {
@@ -282,7 +298,7 @@ int rd_swu_install(const ota_push *p, const char *part, char *version, size_t vc
     }
     if (rc != 0)
         return snprintf(why, cap, "SWUpdate refused the bundle (exit status %d): %s", rc,
-                        err[0] ? err : "see its log"),
+                        err[0] ? drop_hashes(err) : "see its log"),
                -1;
     if (rd_has_bug(BUG_REPORTS_PUSHED_VER)) {
         pending_slot = slot;

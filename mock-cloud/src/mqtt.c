@@ -216,7 +216,7 @@ static int control(mc_cloud *c, const char *command, const char *dn, double seco
     EXCLUDES(MC_NONE_HELD(c))
 {
     mc_device_info d;
-    char json[320];
+    char json[320], fault[32];
 
     if (!c->plugin)
         return MC_ERR_ARG;
@@ -225,10 +225,16 @@ static int control(mc_cloud *c, const char *command, const char *dn, double seco
     snprintf(json, sizeof(json),
              "{\"command\":\"%s\",\"pk\":\"%s\",\"dn\":\"%s\",\"seconds\":%.3f}", command, d.pk,
              d.dn, seconds);
+    /* Named like the fault kinds (session-kick), so a report groups its cost by it. */
+    snprintf(fault, sizeof(fault), "session-%s%s", command, strcmp(command, "kick") ? "-next" : "");
     if (strcmp(command, "clear"))
-        mc_trace_event(c, OTA_TR_FAULT,
-                       MC_EV(!strcmp(command, "kick") ? OTA_EV_SESSION_KICK : OTA_EV_FAULT), dn,
-                       NULL, NULL, 0, "session fault: %s", command);
+        mc_trace_event(
+            c, OTA_TR_FAULT,
+            &(mc_trace_ev){.event = !strcmp(command, "kick") ? OTA_EV_SESSION_KICK : OTA_EV_FAULT,
+                           .fault = fault,
+                           .offset = -1,
+                           .last = -1},
+            dn, NULL, NULL, 0, "session fault: %s", command);
     return mosquitto_publish(c->mosq, NULL, "$CONTROL/otaauth/v1", (int)strlen(json), json, 1,
                              false) == MOSQ_ERR_SUCCESS
                ? MC_OK

@@ -155,7 +155,9 @@ static void firmware_row(FILE *f, const rp_report *r)
     rp_xml_put(f, r->info.fw_after[0] ? r->info.fw_after : "?");
     fputs(" <small>(the version the device ran at the start → the last version it reported "
           "at the end: the tests upgrade it to made-up versions counting up from 9.0.1, so "
-          "a device that passes ends on the last one)</small></td></tr>\n",
+          "a device that passes ends on the last one; with several device instances "
+          "(<code>--jobs</code>, boards), the instance that ran the catalogue's last "
+          "test)</small></td></tr>\n",
           f);
 }
 
@@ -566,7 +568,16 @@ static void timeline(FILE *f, const rp_report *r, const rp_test *t)
         fputs("</td><td>", f);
         if (rec->binary && rec->payload)
             frame_cell(f, rec);
-        else if (rec->payload && rec->kind != OTA_TR_TEST) {
+        else if (rec->payload && rec->kind == OTA_TR_BROKER && rec->info[0] &&
+                 rec->payload_len <= MAX_PAYLOAD) {
+            /* The plugin's event says in words what its JSON holds: the JSON on hover. */
+            fputs("<span title=\"", f);
+            rp_xml_put(f, (const char *)rec->payload);
+            fputs("\">", f);
+            rp_xml_put(f, rec->info);
+            fputs("</span></td></tr>\n", f);
+            continue;
+        } else if (rec->payload && rec->kind != OTA_TR_TEST) {
             fputs("<code>", f);
             esc_cut(f, (const char *)rec->payload, MAX_PAYLOAD);
             fputs("</code> ", f);

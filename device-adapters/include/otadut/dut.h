@@ -1,9 +1,12 @@
 /*
  * libotadut: how the suite meets a device under test. One interface (open,
  * command, restart, close, capabilities, log) with one implementation per
- * kind of device; for now the process adapter, which runs any command as the
- * DUT per the contract. Adapters never talk to the mock cloud: they hand
- * events to the runner through a callback.
+ * kind of device: a process, a board on a serial port (local or over the
+ * network), stock firmware met on the network. Adapters never talk to the
+ * mock cloud: they hand events to the runner through a callback.
+ *
+ * Returns: DUT_OK (0) or a dut_err; a function that answers a
+ * question (dut_has_channel) returns 1 or 0.
  */
 #ifndef OTADUT_DUT_H
 #define OTADUT_DUT_H

@@ -4,6 +4,9 @@
  * pushes them, serves firmware over HTTP, judges each job as the real cloud
  * does, and records every event in the trace. It knows nothing about tests
  * or devices under test; the conformance runner drives it.
+ *
+ * Returns: MC_OK (0) or an mc_err; a function that answers a question
+ * (mc_device_claimed, mc_cloud_plugin) returns 1 or 0, counts are counts.
  */
 #ifndef OTAMOCK_MOCK_H
 #define OTAMOCK_MOCK_H

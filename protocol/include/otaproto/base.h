@@ -3,6 +3,9 @@
  * libotaproto: the Aliyun OTA wire format as pure functions. Topic names,
  * building and leniently parsing every message, the download_reply frame,
  * CRC-16/ARC, login signing, digests and the trace record. No I/O here.
+ *
+ * Returns: OTA_OK (0) or an ota_err; predicates return 1 or 0, builders the
+ * length they wrote where they say so.
  */
 #ifndef OTAPROTO_BASE_H
 #define OTAPROTO_BASE_H

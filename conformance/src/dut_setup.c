@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dut.h"
+#include "dut_setup.h"
 #include "otaproto/clock.h"
 #include "otaproto/porthold.h"
 
@@ -248,10 +248,42 @@ static int await_ready(dut_adapter *dut, double seconds)
     return dut_has_channel(dut);
 }
 
+#define CT_BOARD_LINES 32 /* distinct log lines a message names */
+
+/*
+ * The board's last log lines for a message, each distinct line once, in the
+ * order it first came, with how many times it came: a board that restarts
+ * on the same error (a setting missing in its build) prints it at every boot.
+ */
+static void board_last_lines(dut_adapter *dut, char *out, size_t cap)
+{
+    char log[2048], *save = NULL, *line[CT_BOARD_LINES];
+    int times[CT_BOARD_LINES], n = 0;
+    size_t o = 0;
+
+    dut_last_log(dut, log, sizeof(log));
+    for (char *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        int k = 0;
+        while (k < n && strcmp(line[k], l))
+            k++;
+        if (k < n)
+            times[k]++;
+        else if (n < CT_BOARD_LINES)
+            line[n] = l, times[n++] = 1;
+    }
+    out[0] = '\0';
+    for (int k = 0; k < n && o < cap; k++) {
+        int w = times[k] > 1 ? snprintf(out + o, cap - o, "\n  %s (%d times)", line[k], times[k])
+                             : snprintf(out + o, cap - o, "\n  %s", line[k]);
+        o += w > 0 ? (size_t)w : 0;
+    }
+}
+
 int ct_device_board_ready(const dut_profile *p, dut_adapter *dut, double scale, char *err,
                           size_t errcap)
 {
     int wants_channel = p->reset == DUT_RESET_CHANNEL || p->caps[0];
+    char lines[600];
 
     if (p->adapter != DUT_ADAPTER_SERIAL || await_ready(dut, CT_S(READY) * scale))
         return 0;
@@ -261,13 +293,15 @@ int ct_device_board_ready(const dut_profile *p, dut_adapter *dut, double scale, 
         return 0;
     if (!wants_channel)
         return 0; /* a board without the channel: judged from what it sends */
+    board_last_lines(dut, lines, sizeof(lines));
     snprintf(err, errcap,
              "the board on %s never printed !READY (within %.0f s%s), but its profile says it "
              "takes commands (reset.method %s%s%s): check the speed (%d baud) and framing (%s), "
              "and that its test build links the control channel; or set reset.method to none, "
-             "dtr-rts or command and drop capabilities",
+             "dtr-rts or command and drop capabilities%s%s",
              p->serial_port, p->ready_timeout * scale,
              p->reset != DUT_RESET_NONE ? " of a reset" : "", dut_reset_method_name(p->reset),
-             p->caps[0] ? ", capabilities " : "", p->caps, p->baud, p->framing);
+             p->caps[0] ? ", capabilities " : "", p->caps, p->baud, p->framing,
+             lines[0] ? ". Its last log lines:" : ". It printed nothing", lines);
     return -1;
 }

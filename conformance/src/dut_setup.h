@@ -1,9 +1,12 @@
 /*
  * The device under test for one run: profile plus command-line overrides,
  * the endpoints the profile fixes, and the adapter that meets the device.
+ *
+ * Returns as in ct.h: 0, or -1 with err naming the file, field or port;
+ * ct_device_fixes_ports answers a question (1 or 0).
  */
-#ifndef CT_DUT_H
-#define CT_DUT_H
+#ifndef CT_DUT_SETUP_H
+#define CT_DUT_SETUP_H
 
 #include "ct.h"
 #include "otadut/profile.h"
