@@ -69,7 +69,7 @@ echo "$out" | grep -qE '^(PASS|FAIL) ' && fail "no test may run after the device
 
 # The command line wins over the profile: --firmware replaces the profile's build (the profile's
 # build makes images the device refuses; the files are good), and --firmware-build replaces
-# the profile's files (targets are the build's 9.0.x, the probe's 9.0.1 then 9.0.2); a profile
+# the profile's files (the test's target is the build's 9.0.2, after the probe's 9.0.1); a profile
 # whose firmware section gives no images is completed by the command line, and without it the
 # error names the profile and the options.
 python3 - "$profile" "$work" <<'PY'
@@ -89,8 +89,10 @@ out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --strict --dut-cmd "$dut"
     fail "--firmware must replace the profile's build: $out"
 echo "$out" | grep -q '^building ' && fail "--firmware given, yet the profile's build ran: $out"
 out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --strict --dut-cmd "$dut" --device "$work/badfiles.json" \
-    --firmware-build "$build" 2>&1) || fail "--firmware-build must replace the profile's files: $out"
-echo "$out" | grep -q '^building 9\.0\.2 \.\.\. done' || fail "the build's targets are not pushed: $out"
+    --firmware-build "$build" --trace "$work/badfiles.jsonl" 2>&1) ||
+    fail "--firmware-build must replace the profile's files: $out"
+grep -q 'job 2 created: version 9\.0\.2, 65536 bytes of [^ ]*/9\.0\.2-65536\.bin' "$work/badfiles.jsonl" ||
+    fail "the build's targets are not pushed: $out"
 out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --strict --dut-cmd "$dut" --device "$work/noimages.json" \
     --firmware-build "$build" 2>&1) || fail "--firmware-build must complete a firmware section without images: $out"
 out=$(timeout 60 "$bin/ota-conformance" --only FINAL-1 --dut-cmd "$dut" --device "$work/noimages.json" 2>&1) &&
