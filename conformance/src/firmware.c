@@ -565,17 +565,25 @@ int ct_fw_probe(int quiet, char *err, size_t errcap)
                          v);
             return 0;
         }
-        if (j.state == MC_JOB_FAILED)
-            snprintf(err, errcap,
-                     "the device refused your own image %s with no fault injected: step "
-                     "\"%d\"%s%s%s: %s (docs/device-profiles.md, \"firmware\")",
-                     v, j.fail_code, desc[0] ? " \"" : "", desc, desc[0] ? "\"" : "", fix);
-        else
-            snprintf(err, errcap,
+        if (j.state != MC_JOB_FAILED) {
+            /*
+             * No answer is no proof that the image is bad: a device that never
+             * reports its new version has a bug the tests name (FINAL-1), so
+             * the run goes on, saying so.
+             */
+            snprintf(why, sizeof(why),
                      "the device did not install your own image %s within %.0f s with no fault "
-                     "injected (the job is %s): %s, or why the device does not upgrade "
-                     "(docs/device-profiles.md, \"firmware\")",
-                     v, ct_secs(bound), mc_job_state_name(j.state), fix);
+                     "injected (the job is %s): the tests go on and judge it",
+                     v, ct_secs(bound), mc_job_state_name(j.state));
+            mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0, "%s", why);
+            if (!quiet)
+                printf("%s\n", why);
+            return 0;
+        }
+        snprintf(err, errcap,
+                 "the device refused your own image %s with no fault injected: step "
+                 "\"%d\"%s%s%s: %s (docs/device-profiles.md, \"firmware\")",
+                 v, j.fail_code, desc[0] ? " \"" : "", desc, desc[0] ? "\"" : "", fix);
         mc_trace_add(ct.cloud, OTA_TR_CLOUD, ct.dev.dn, NULL, NULL, 0, "%s", err);
         return -1;
     }

@@ -75,9 +75,10 @@ void ct_fw_apply(mc_job_spec *s, char *path, size_t cap);
 /*
  * Before the first test, one push with no fault. With a firmware section, of
  * the user's own image of the first target: when the device answers a failure
- * step or has not installed it within the FAIL-2 and FINAL-1 bounds, -1 with
- * the sentence that stops the run (quoting the device's report), so a broken
- * build is not blamed on the device under unrelated rules; a good image leaves
+ * step, -1 with the sentence that stops the run (quoting the device's
+ * report), so a broken build is not blamed on the device under unrelated
+ * rules; not installed within the FAIL-2 and FINAL-1 bounds, a line says so
+ * and the tests judge it (0); a good image leaves
  * the device on that version, the next target above it. Without one, for a
  * device that declares the image-check capability, of a generated image: when
  * the device refuses it with -3, one sentence on the terminal (unless quiet)
